@@ -1,0 +1,32 @@
+//! Command-line layer: raw arguments (clap) -> validated settings -> library calls.
+//!
+//! This is the only module that prints or chooses exit codes. Exit codes are shared by
+//! every subcommand: 0 success, 1 finished but judged a failure (error rate, failed
+//! check, regression), 2 bad usage or input.
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the command finished and everything passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the command finished but its verdict is a failure.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: bad usage or bad input (a flag, a URL, a file).
+pub const EXIT_USAGE: i32 = 2;
+
+/// lanebench: load generator and web-framework benchmark harness.
+#[derive(Debug, Parser)]
+#[command(name = "lanebench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands; each lives in its own file below `cli/`.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Parses the process arguments, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {}
+}

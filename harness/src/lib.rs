@@ -1,0 +1,7 @@
+//! lanebench: a load generator and web-framework benchmark harness.
+//!
+//! Data flows one way: scenario + targets -> plan -> load/supervision -> results ->
+//! report / charts / compare. Nothing upstream knows about presentation; the `cli`
+//! module is the only place that prints.
+
+pub mod cli;
