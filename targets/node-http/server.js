@@ -1,0 +1,71 @@
+'use strict';
+// Process entry point: one plain node:http process when WORKERS=1, otherwise a node:cluster
+// primary that forks WORKERS workers sharing the listening socket. Each process
+// keeps its own in-memory store (see orders.js for how order ids stay unique).
+
+const cluster = require('node:cluster');
+const http = require('node:http');
+const { createHandler } = require('./app');
+const { OrderStore } = require('./orders');
+
+function positiveIntFromEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name} must be a positive integer, got '${raw}'`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const port = positiveIntFromEnv('PORT', 3000);
+const workers = positiveIntFromEnv('WORKERS', 1);
+
+function serve(workerIndex) {
+  const server = http.createServer(createHandler(new OrderStore(workerIndex, workers)));
+  server.listen(port, '127.0.0.1');
+  server.on('error', (err) => {
+    console.error(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
+    process.exit(1);
+  });
+  // Idle keep-alive connections would hold server.close() open; a benchmark server
+  // has nothing to drain, so SIGTERM ends the process at once.
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+}
+
+function runPrimary() {
+  let stopping = false;
+  for (let k = 1; k <= workers; k++) {
+    cluster.fork({ WORKER_INDEX: String(k) });
+  }
+  // A worker that dies would silently shrink the server, so the whole target fails
+  // loudly instead of being measured with fewer workers than it was given.
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) {
+      console.error(`worker ${worker.process.pid} exited (code ${code}, signal ${signal})`);
+      stop(1);
+    } else if (Object.keys(cluster.workers).length === 0) {
+      process.exit(process.exitCode || 0);
+    }
+  });
+  function stop(code) {
+    if (stopping) return;
+    stopping = true;
+    process.exitCode = code;
+    for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM');
+    if (Object.keys(cluster.workers).length === 0) process.exit(code);
+    setTimeout(() => process.exit(code), 3000).unref();
+  }
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+}
+
+if (workers === 1) {
+  serve(1);
+} else if (cluster.isPrimary) {
+  runPrimary();
+} else {
+  serve(Number(process.env.WORKER_INDEX));
+}
