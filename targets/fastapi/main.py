@@ -1,0 +1,180 @@
+"""The lanebench endpoint contract on FastAPI.
+
+Owns the routes, the pydantic request/response models, the per-process order store and
+the exception handlers that turn FastAPI's default error shapes (422 validation
+errors, {"detail": ...} bodies) into the contract's 400/404/405 `{"error": ...}` JSON.
+"""
+
+import itertools
+import os
+import socket
+import time
+from collections import deque
+from typing import Annotated
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MAX_USER_ID = 1_000_000
+ORDERS_PER_USER = 16
+U64_MAX = 2**64 - 1
+
+U64 = Annotated[int, Field(ge=0, le=U64_MAX)]
+
+
+class OrderItem(BaseModel):
+    """One order line; strict so that e.g. "1" (a string) is a 400, not coerced."""
+
+    model_config = ConfigDict(strict=True)
+
+    product_id: U64
+    quantity: Annotated[int, Field(ge=1)]
+    price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class OrderRequest(BaseModel):
+    """Body of POST /api/orders."""
+
+    model_config = ConfigDict(strict=True)
+
+    user_id: U64
+    items: Annotated[list[OrderItem], Field(min_length=1)]
+
+
+class Order(BaseModel):
+    """A stored order, as returned by POST /api/orders and GET /api/users/{id}/orders."""
+
+    id: int
+    user_id: int
+    items: list[OrderItem]
+    total: float
+    status: str
+    created_at: int
+
+
+class User(BaseModel):
+    """Body of GET /api/users/{id}."""
+
+    id: int
+    name: str
+    email: str
+
+
+class Health(BaseModel):
+    """Body of GET /health."""
+
+    status: str
+    timestamp: int
+
+
+def claim_worker_slot(workers: int) -> int:
+    """Returns this process's worker index k in 1..=workers.
+
+    uvicorn --workers starts identical processes and tells none of them its index, so
+    each worker binds the first free Linux abstract-namespace socket named after the
+    supervisor's pid and slot; the kernel frees the name when the process dies and no
+    file is left behind.
+    """
+    if workers <= 1:
+        return 1
+    for slot in range(1, workers + 1):
+        claim = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            claim.bind(f"\0lanebench-fastapi-{os.getppid()}-worker-{slot}")
+        except OSError:
+            claim.close()
+            continue
+        _held_slot_claims.append(claim)
+        return slot
+    raise RuntimeError(f"more than WORKERS={workers} workers started; no free worker slot")
+
+
+# Keeps the claiming socket open (and so the slot taken) for the life of the process.
+_held_slot_claims: list[socket.socket] = []
+
+
+class OrderStore:
+    """One store per worker process; ids interleave across workers (k, k+n, k+2n, ...)."""
+
+    def __init__(self, worker_index: int, workers: int) -> None:
+        self._ids = itertools.count(worker_index, workers)
+        self._by_user: dict[int, deque[Order]] = {}
+
+    def create(self, request: OrderRequest) -> Order:
+        order = Order(
+            id=next(self._ids),
+            user_id=request.user_id,
+            items=request.items,
+            total=sum(item.price * item.quantity for item in request.items),
+            status="created",
+            created_at=time.time_ns() // 1_000_000,
+        )
+        orders = self._by_user.get(request.user_id)
+        if orders is None:
+            # maxlen keeps only the newest orders, so memory stays bounded under load.
+            orders = self._by_user[request.user_id] = deque(maxlen=ORDERS_PER_USER)
+        orders.appendleft(order)
+        return order
+
+    def for_user(self, user_id: int) -> list[Order]:
+        return list(self._by_user.get(user_id, ()))
+
+
+WORKERS = int(os.environ.get("WORKERS", "1"))
+store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
+
+# No interactive docs or OpenAPI schema: they are not part of the contract, and
+# production deployments commonly switch them off.
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+@app.exception_handler(StarletteHTTPException)
+async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Starlette raises these for unknown paths (404) and wrong methods (405, with Allow).
+    return error(exc.status_code, str(exc.detail), exc.headers)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_exception_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in first.get("loc", ()))
+    return error(400, f"{location}: {first.get('msg', 'invalid request')}")
+
+
+def check_user_id(user_id: int) -> JSONResponse | None:
+    if not 1 <= user_id <= MAX_USER_ID:
+        return error(404, f"user {user_id} not found")
+    return None
+
+
+@app.get("/health")
+async def health() -> Health:
+    return Health(status="healthy", timestamp=time.time_ns() // 1_000_000)
+
+
+@app.get("/api/users/{user_id}", response_model=User)
+async def get_user(user_id: int):
+    not_found = check_user_id(user_id)
+    if not_found is not None:
+        return not_found
+    return User(id=user_id, name=f"User {user_id}", email=f"user{user_id}@example.com")
+
+
+@app.get("/api/users/{user_id}/orders", response_model=list[Order])
+async def get_user_orders(user_id: int):
+    not_found = check_user_id(user_id)
+    if not_found is not None:
+        return not_found
+    return store.for_user(user_id)
+
+
+@app.post("/api/orders", status_code=201)
+async def create_order(order: OrderRequest) -> Order:
+    return store.create(order)
