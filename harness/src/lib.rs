@@ -5,3 +5,5 @@
 //! module is the only place that prints.
 
 pub mod cli;
+pub mod target;
+pub mod verify;

@@ -6,6 +6,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod targets;
+pub mod verify;
+
 /// Exit code: the command finished and everything passed.
 pub const EXIT_OK: i32 = 0;
 /// Exit code: the command finished but its verdict is a failure.
@@ -23,10 +26,18 @@ pub struct Cli {
 
 /// The subcommands; each lives in its own file below `cli/`.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// List the targets with framework, language, version and tool availability.
+    Targets(targets::TargetsArgs),
+    /// Check a target or a running server against the endpoint contract.
+    Verify(verify::VerifyArgs),
+}
 
 /// Parses the process arguments, runs the command and returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Targets(args) => targets::run(args),
+        Command::Verify(args) => verify::run(args),
+    }
 }

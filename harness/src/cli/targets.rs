@@ -1,0 +1,128 @@
+//! `lanebench targets`: list the targets with their framework, language, version and
+//! whether the tools they need are installed.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::target::{find_targets_dir, list_targets, DiscoveryError, Target};
+
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+
+/// Arguments of `lanebench targets`.
+#[derive(Debug, clap::Args)]
+pub struct TargetsArgs {
+    /// Folder holding `<name>/target.toml` (default: found by walking up from the
+    /// current directory).
+    #[arg(long, value_name = "DIR")]
+    pub targets_dir: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row of the listing.
+#[derive(Debug, Serialize)]
+struct TargetRow<'a> {
+    name: &'a str,
+    framework: &'a str,
+    language: &'a str,
+    version: &'a str,
+    requires: &'a [String],
+    tools_present: bool,
+    missing_tool: Option<&'a str>,
+    dir: String,
+}
+
+impl<'a> TargetRow<'a> {
+    fn new(target: &'a Target) -> TargetRow<'a> {
+        let missing_tool = target.missing_tool();
+        TargetRow {
+            name: &target.manifest.name,
+            framework: &target.manifest.framework,
+            language: &target.manifest.language,
+            version: &target.manifest.version,
+            requires: &target.manifest.requires,
+            tools_present: missing_tool.is_none(),
+            missing_tool,
+            dir: target.dir.display().to_string(),
+        }
+    }
+
+    fn tools_text(&self) -> String {
+        match self.missing_tool {
+            None => "present".to_string(),
+            Some(tool) => format!("missing: {tool}"),
+        }
+    }
+}
+
+/// Runs `lanebench targets` and returns the exit code.
+pub fn run(args: TargetsArgs) -> i32 {
+    let targets = match load_targets(args.targets_dir.as_deref()) {
+        Ok(targets) => targets,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let rows: Vec<TargetRow> = targets.iter().map(TargetRow::new).collect();
+    if args.json {
+        match serde_json::to_string_pretty(&rows) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("error: cannot encode JSON: {err}");
+                return EXIT_FAILED;
+            }
+        }
+    } else {
+        print_table(&rows);
+    }
+    EXIT_OK
+}
+
+/// Finds the targets folder and loads every manifest in it.
+pub(super) fn load_targets(
+    explicit: Option<&std::path::Path>,
+) -> Result<Vec<Target>, DiscoveryError> {
+    let dir = find_targets_dir(explicit)?;
+    list_targets(&dir)
+}
+
+fn print_table(rows: &[TargetRow]) {
+    let header = ["NAME", "FRAMEWORK", "LANGUAGE", "VERSION", "TOOLS"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.name.to_string(),
+                row.framework.to_string(),
+                row.language.to_string(),
+                row.version.to_string(),
+                row.tools_text(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let format_line = |cells: &[&str]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    println!("{}", format_line(&header));
+    for row in &cells {
+        let refs: Vec<&str> = row.iter().map(String::as_str).collect();
+        println!("{}", format_line(&refs));
+    }
+    if rows.is_empty() {
+        println!("(no targets found)");
+    }
+}

@@ -1,0 +1,189 @@
+//! The `target.toml` manifest: its schema, parsing and validation.
+//!
+//! A manifest describes how to build and run one server implementation. Parsing is
+//! strict (unknown keys are errors) so a typo never silently changes what is measured,
+//! and every error names the file, the line when known, and the problem.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// How long a target may take to answer its health check when the manifest is silent.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One parsed `targets/<name>/target.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Folder name of the target; unique across targets.
+    pub name: String,
+    /// Display name of the framework.
+    pub framework: String,
+    /// Implementation language.
+    pub language: String,
+    /// Framework version actually built.
+    pub version: String,
+    /// Tools that must be on PATH to build and run the target.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Shell command building the target (cwd = target folder).
+    pub build: String,
+    /// Shell command running the server in the foreground (cwd = target folder).
+    pub run: String,
+    /// Path of the health endpoint, e.g. `/health`.
+    pub health: String,
+    /// Optional shell command printing the runtime's version.
+    #[serde(default)]
+    pub runtime_version: Option<String>,
+    /// How long startup may take before the target counts as failed.
+    #[serde(
+        default = "default_ready_timeout",
+        deserialize_with = "deserialize_duration",
+        serialize_with = "serialize_duration"
+    )]
+    pub ready_timeout: Duration,
+    /// Free-form notes on how the target runs (production mode, workers, ...).
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A manifest that could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The manifest file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid manifest.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The manifest file.
+        path: PathBuf,
+        /// 1-based line of the problem, when it can be located.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ManifestError {
+    /// The manifest file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            ManifestError::Read { path, .. } | ManifestError::Invalid { path, .. } => path,
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Manifest::parse(&text, path)
+    }
+
+    /// Parses and validates manifest `text`; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
+        let manifest: Manifest = toml::from_str(text).map_err(|err| ManifestError::Invalid {
+            path: path.to_path_buf(),
+            line: err.span().map(|span| line_of(text, span.start)),
+            message: err.message().trim().to_string(),
+        })?;
+        manifest
+            .validate()
+            .map_err(|(key, message)| ManifestError::Invalid {
+                path: path.to_path_buf(),
+                line: line_of_key(text, key),
+                message,
+            })?;
+        Ok(manifest)
+    }
+
+    /// Checks what serde cannot: non-empty commands, an absolute health path, tool names.
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let required = [
+            ("name", &self.name),
+            ("framework", &self.framework),
+            ("language", &self.language),
+            ("version", &self.version),
+            ("build", &self.build),
+            ("run", &self.run),
+        ];
+        for (key, value) in required {
+            if value.trim().is_empty() {
+                return Err((key, format!("`{key}` must not be empty")));
+            }
+        }
+        if !self.health.starts_with('/') {
+            return Err((
+                "health",
+                format!(
+                    "`health` must be a path starting with '/', got {:?}",
+                    self.health
+                ),
+            ));
+        }
+        if let Some(bad) = self.requires.iter().find(|tool| tool.trim().is_empty()) {
+            return Err((
+                "requires",
+                format!("`requires` contains an empty tool name {bad:?}"),
+            ));
+        }
+        if self.ready_timeout.is_zero() {
+            return Err((
+                "ready_timeout",
+                "`ready_timeout` must be greater than zero".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn default_ready_timeout() -> Duration {
+    DEFAULT_READY_TIMEOUT
+}
+
+fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text).map_err(|err| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?}: {err} (expected e.g. \"60s\" or \"500ms\")"
+        ))
+    })
+}
+
+fn serialize_duration<S: serde::Serializer>(
+    value: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&humantime::format_duration(*value).to_string())
+}
+
+/// 1-based line number of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Line on which top-level `key` is assigned, for errors found after deserializing.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|index| index + 1)
+}

@@ -1,0 +1,22 @@
+//! Targets: their manifests, discovery, builds and running processes.
+//!
+//! Everything `verify` and `run` need to turn a `targets/<name>/` folder into a
+//! listening server and back: parse the manifest, check its tools, build, launch on a
+//! loopback port (optionally pinned to CPUs), wait for readiness, stop.
+
+pub mod build;
+pub mod cpu_list;
+pub mod discovery;
+pub mod manifest;
+pub mod output_tail;
+pub mod port;
+pub mod process;
+
+pub use build::{build_target, BuildError, BuildOutcome};
+pub use cpu_list::{CpuList, CpuListError};
+pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
+pub use manifest::{Manifest, ManifestError};
+pub use port::{ensure_port_free, free_loopback_port, PortError};
+pub use process::{
+    describe_status, LaunchError, LaunchOptions, ReadyError, StopOutcome, TargetProcess,
+};

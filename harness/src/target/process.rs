@@ -1,0 +1,347 @@
+//! A running target process: launch in its own process group, readiness, stop.
+//!
+//! The whole group is signalled, not just the child, because `sh -c`, cluster masters
+//! and worker pools spawn children of their own; `Drop` kills the group as a last resort
+//! so a panic in the harness never leaves a server listening.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::cpu_list::CpuList;
+use super::discovery::Target;
+use super::output_tail::OutputTail;
+use super::port::{ensure_port_free, PortError};
+
+/// Interval between health probes while waiting for readiness.
+const READY_POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// Interval between checks for exit while stopping.
+const STOP_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How long to wait for a dead process's last output to be read.
+const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How to launch a target.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// Port the server must listen on (given as `PORT`).
+    pub port: u16,
+    /// Number of CPUs the server is given (given as `WORKERS`).
+    pub workers: usize,
+    /// CPUs the process group is pinned to, if any.
+    pub cpus: Option<CpuList>,
+}
+
+/// Why a target could not be launched.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The port is busy or none could be chosen.
+    #[error("target {target}: {source}")]
+    Port {
+        /// Target name.
+        target: String,
+        /// The port problem.
+        source: PortError,
+    },
+    /// `sh` could not be started (or CPU pinning failed in the child).
+    #[error("target {target}: cannot start `{run}`: {source}")]
+    Spawn {
+        /// Target name.
+        target: String,
+        /// The run command.
+        run: String,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Why a target did not become ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadyError {
+    /// The process exited before answering its health check.
+    #[error("target {target} exited before becoming ready ({status}); last stderr lines:\n{}", stderr_tail.join("\n"))]
+    Exited {
+        /// Target name.
+        target: String,
+        /// Exit status as text.
+        status: String,
+        /// Last lines of its stderr.
+        stderr_tail: Vec<String>,
+    },
+    /// The health check did not return 200 in time.
+    #[error("target {target} did not answer GET {health} with 200 within {}; last stderr lines:\n{}", humantime::format_duration(*timeout), stderr_tail.join("\n"))]
+    Timeout {
+        /// Target name.
+        target: String,
+        /// The health path.
+        health: String,
+        /// The readiness timeout.
+        timeout: Duration,
+        /// Last lines of its stderr.
+        stderr_tail: Vec<String>,
+    },
+}
+
+/// How a stopped target ended.
+#[derive(Debug, Clone)]
+pub struct StopOutcome {
+    /// Exit status of the group leader.
+    pub status: ExitStatus,
+    /// Whether SIGKILL was needed because SIGTERM was not obeyed within the grace period.
+    pub killed: bool,
+}
+
+/// A launched target process (the leader of its own process group).
+#[derive(Debug)]
+pub struct TargetProcess {
+    name: String,
+    health: String,
+    port: u16,
+    child: Child,
+    spawned_at: Instant,
+    stdout: OutputTail,
+    stderr: OutputTail,
+    exit_status: Option<ExitStatus>,
+}
+
+impl TargetProcess {
+    /// Starts `sh -c <run>` in the target's folder in a new process group, with `PORT`
+    /// and `WORKERS` set and, if asked, CPU affinity applied before `exec`.
+    pub fn launch(target: &Target, options: &LaunchOptions) -> Result<TargetProcess, LaunchError> {
+        ensure_port_free(options.port).map_err(|source| LaunchError::Port {
+            target: target.name().to_string(),
+            source,
+        })?;
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(&target.manifest.run)
+            .current_dir(&target.dir)
+            .env("PORT", options.port.to_string())
+            .env("WORKERS", options.workers.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(cpus) = &options.cpus {
+            pin_to_cpus(&mut command, cpus);
+        }
+        let spawn_error = |source| LaunchError::Spawn {
+            target: target.name().to_string(),
+            run: target.manifest.run.clone(),
+            source,
+        };
+        let spawned_at = Instant::now();
+        let mut child = command.spawn().map_err(spawn_error)?;
+        let name = target.name().to_string();
+        let stdout = child
+            .stdout
+            .take()
+            .map(|out| OutputTail::capture(out, &format!("{name}-stdout")))
+            .unwrap_or_default();
+        let stderr = child
+            .stderr
+            .take()
+            .map(|err| OutputTail::capture(err, &format!("{name}-stderr")))
+            .unwrap_or_default();
+        Ok(TargetProcess {
+            name,
+            health: target.manifest.health.clone(),
+            port: options.port,
+            child,
+            spawned_at,
+            stdout,
+            stderr,
+            exit_status: None,
+        })
+    }
+
+    /// Process id of the group leader (also the process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The port the target was told to listen on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The loopback address the target serves on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// The instant just before the process was spawned.
+    pub fn spawned_at(&self) -> Instant {
+        self.spawned_at
+    }
+
+    /// The last lines the target wrote to stderr, oldest first.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr.lines()
+    }
+
+    /// The last lines the target wrote to stdout, oldest first.
+    pub fn stdout_tail(&self) -> Vec<String> {
+        self.stdout.lines()
+    }
+
+    /// Polls `GET <health>` until it answers 200 and returns the time since spawn.
+    /// Fails early if the process exits, or after `timeout`.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<Duration, ReadyError> {
+        let deadline = self.spawned_at + timeout;
+        let addr = self.addr();
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                self.stderr.wait_closed(OUTPUT_DRAIN_TIMEOUT);
+                return Err(ReadyError::Exited {
+                    target: self.name.clone(),
+                    status: describe_status(status),
+                    stderr_tail: self.stderr_tail(),
+                });
+            }
+            if probe_health(addr, &self.health) == Some(200) {
+                return Ok(self.spawned_at.elapsed());
+            }
+            if Instant::now() >= deadline {
+                return Err(ReadyError::Timeout {
+                    target: self.name.clone(),
+                    health: self.health.clone(),
+                    timeout,
+                    stderr_tail: self.stderr_tail(),
+                });
+            }
+            std::thread::sleep(READY_POLL_INTERVAL);
+        }
+    }
+
+    /// The leader's exit status if it has exited (reaping it), without blocking.
+    pub fn try_exit_status(&mut self) -> Option<ExitStatus> {
+        if self.exit_status.is_none() {
+            self.exit_status = self.child.try_wait().ok().flatten();
+        }
+        self.exit_status
+    }
+
+    /// Sends SIGTERM to the whole group, waits up to `grace` for the leader to exit,
+    /// then SIGKILLs the group; always reaps the leader and kills stragglers.
+    pub fn stop(&mut self, grace: Duration) -> std::io::Result<StopOutcome> {
+        if let Some(status) = self.try_exit_status() {
+            self.kill_group(libc::SIGKILL);
+            return Ok(StopOutcome {
+                status,
+                killed: false,
+            });
+        }
+        self.kill_group(libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Some(status) = self.try_exit_status() {
+                // Children that ignored SIGTERM must not outlive their leader.
+                self.kill_group(libc::SIGKILL);
+                return Ok(StopOutcome {
+                    status,
+                    killed: false,
+                });
+            }
+            std::thread::sleep(STOP_POLL_INTERVAL);
+        }
+        self.kill_group(libc::SIGKILL);
+        let status = self.child.wait()?;
+        self.exit_status = Some(status);
+        Ok(StopOutcome {
+            status,
+            killed: true,
+        })
+    }
+
+    fn kill_group(&self, signal: libc::c_int) {
+        let Ok(pgid) = libc::pid_t::try_from(self.child.id()) else {
+            return;
+        };
+        // SAFETY: killpg only sends a signal; the group id is our child's own pid
+        // (it was made a group leader at spawn), and ESRCH is harmless.
+        unsafe {
+            libc::killpg(pgid, signal);
+        }
+    }
+}
+
+impl Drop for TargetProcess {
+    fn drop(&mut self) {
+        self.kill_group(libc::SIGKILL);
+        if self.exit_status.is_none() {
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Applies the CPU affinity in the child between `fork` and `exec`, so the server and
+/// everything it spawns inherit it from the first instruction.
+fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
+    // SAFETY: cpu_set_t is plain data; zeroed is its empty value.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus.cpus() {
+        // SAFETY: CpuList bounds indices below the cpu_set_t capacity.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: the closure only calls sched_setaffinity, which is async-signal-safe, on
+    // a set built before fork.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// One health probe on a fresh connection; returns the status code if one was read.
+fn probe_health(addr: SocketAddr, path: &str) -> Option<u16> {
+    let timeout = Duration::from_millis(500);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // The status line is all that is needed; it is short, so byte reads are fine.
+    while !head.ends_with(b"\r\n") && head.len() < 256 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let line = String::from_utf8_lossy(&head);
+    let mut parts = line.split_whitespace();
+    parts
+        .next()
+        .filter(|version| version.starts_with("HTTP/"))?;
+    parts.next()?.parse().ok()
+}
+
+/// Human-readable exit status: `exit code 3` or `killed by signal 9 (SIGKILL)`.
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit code {code}");
+    }
+    match status.signal() {
+        Some(signal) => format!("killed by signal {signal}{}", signal_name(signal)),
+        None => "unknown exit status".to_string(),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGINT => " (SIGINT)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGBUS => " (SIGBUS)",
+        _ => "",
+    }
+}

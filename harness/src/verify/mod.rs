@@ -1,0 +1,180 @@
+//! The endpoint-contract checker: runs every rule of `targets/CONTRACT.md` against a
+//! server on a loopback address and returns a plain report.
+//!
+//! Rules talk to the server through [`http_client`], record every exchange so the
+//! protocol rules (one JSON Content-Type, framing, Date) can judge all responses seen,
+//! and never print: presenting the report is the CLI's job.
+
+pub mod http_client;
+mod rules_endpoints;
+mod rules_orders;
+mod rules_protocol;
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use http_client::{HttpClient, Response};
+
+/// Settings for one verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Bound on connecting and on each read or write.
+    pub request_timeout: Duration,
+    /// How far a server timestamp may be from the harness clock.
+    pub clock_tolerance: Duration,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            request_timeout: Duration::from_secs(5),
+            clock_tolerance: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The verdict of one rule.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleOutcome {
+    /// Stable rule name, e.g. `users.out_of_range_0`.
+    pub rule: String,
+    /// Whether the server satisfied the rule.
+    pub passed: bool,
+    /// What was observed (status, body excerpt, header values).
+    pub observed: String,
+}
+
+/// All rule outcomes for one server, in the order they ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The server checked, as `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// One outcome per rule.
+    pub rules: Vec<RuleOutcome>,
+}
+
+impl VerifyReport {
+    /// True when every rule passed.
+    pub fn all_passed(&self) -> bool {
+        self.rules.iter().all(|rule| rule.passed)
+    }
+
+    /// The outcomes that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &RuleOutcome> {
+        self.rules.iter().filter(|rule| !rule.passed)
+    }
+
+    /// The outcome of rule `name`, if it ran.
+    pub fn rule(&self, name: &str) -> Option<&RuleOutcome> {
+        self.rules.iter().find(|rule| rule.rule == name)
+    }
+}
+
+/// Checks every contract rule against the server at `addr`.
+pub fn verify_server(addr: SocketAddr, options: &VerifyOptions) -> VerifyReport {
+    let mut session = Session::new(addr, options);
+    rules_endpoints::check_health(&mut session);
+    rules_endpoints::check_users(&mut session);
+    rules_orders::check_orders(&mut session);
+    rules_endpoints::check_routing(&mut session);
+    rules_protocol::check_date_changes(&mut session);
+    rules_protocol::check_keep_alive(&mut session);
+    rules_protocol::check_content_length_exact(&mut session);
+    rules_protocol::check_recorded_headers(&mut session);
+    VerifyReport {
+        base_url: format!("http://{addr}"),
+        rules: session.outcomes,
+    }
+}
+
+/// One request and what came back, kept for the protocol rules.
+struct Exchange {
+    request: String,
+    response: Response,
+}
+
+/// State shared by the rules of one verification.
+struct Session {
+    addr: SocketAddr,
+    options: VerifyOptions,
+    client: HttpClient,
+    exchanges: Vec<Exchange>,
+    outcomes: Vec<RuleOutcome>,
+}
+
+impl Session {
+    fn new(addr: SocketAddr, options: &VerifyOptions) -> Session {
+        Session {
+            addr,
+            options: options.clone(),
+            client: HttpClient::new(addr, options.request_timeout),
+            exchanges: Vec::new(),
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// Sends a request on the shared keep-alive connection and records the exchange.
+    fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<Response, String> {
+        let request = format!("{method} {path}");
+        let response = self
+            .client
+            .request(method, path, body.map(str::as_bytes))
+            .map_err(|err| format!("{request}: request failed: {err}"))?;
+        self.exchanges.push(Exchange {
+            request,
+            response: response.clone(),
+        });
+        Ok(response)
+    }
+
+    fn record(&mut self, rule: &str, passed: bool, observed: impl Into<String>) {
+        self.outcomes.push(RuleOutcome {
+            rule: rule.to_string(),
+            passed,
+            observed: observed.into(),
+        });
+    }
+
+    /// Records a rule from a check that yields the observation or the failure reason.
+    fn record_result(&mut self, rule: &str, result: Result<String, String>) {
+        match result {
+            Ok(observed) => self.record(rule, true, observed),
+            Err(observed) => self.record(rule, false, observed),
+        }
+    }
+
+    /// Whether an epoch-milliseconds value is within the clock tolerance of now.
+    fn near_now(&self, epoch_ms: i64) -> bool {
+        let tolerance = i64::try_from(self.options.clock_tolerance.as_millis()).unwrap_or(i64::MAX);
+        (epoch_ms - now_epoch_ms()).abs() <= tolerance
+    }
+}
+
+/// The harness clock in Unix epoch milliseconds.
+fn now_epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// `200 {"a":1}`: a status and body excerpt for observations.
+fn describe(response: &Response) -> String {
+    format!("{} {}", response.status, response.body_excerpt())
+}
+
+/// Checks a response is `expected_status` with a JSON object body holding a string
+/// `error` field.
+fn expect_json_error(response: &Response, expected_status: u16) -> Result<String, String> {
+    let observed = describe(response);
+    if response.status != expected_status {
+        return Err(format!("expected {expected_status}, got {observed}"));
+    }
+    match response.json() {
+        Ok(body) if body.get("error").is_some_and(|e| e.is_string()) => Ok(observed),
+        Ok(_) => Err(format!("body is not {{\"error\":\"...\"}}: {observed}")),
+        Err(err) => Err(format!("body is not JSON ({err}): {observed}")),
+    }
+}
