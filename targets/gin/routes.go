@@ -1,0 +1,117 @@
+package main
+
+// The Gin router: the contract's routes, request binding/validation, and JSON 404/405.
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-playground/validator/v10"
+)
+
+const maxUserID = 1_000_000
+
+// orderRequest is the body of POST /api/orders. Pointers make a missing field (or
+// null) distinguishable from a zero value, which is valid for the ids.
+type orderRequest struct {
+	UserID *uint64            `json:"user_id" binding:"required"`
+	Items  []orderItemRequest `json:"items" binding:"required,min=1,dive"`
+}
+
+type orderItemRequest struct {
+	ProductID *uint64  `json:"product_id" binding:"required"`
+	Quantity  *int64   `json:"quantity" binding:"required,min=1"`
+	Price     *float64 `json:"price" binding:"required,gte=0"`
+}
+
+// user is the body of GET /api/users/:id.
+type user struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// describeBindError keeps error bodies to one line: the validator lists every failed
+// field on its own line, the first is enough to tell the client what is wrong.
+func describeBindError(err error) string {
+	var failed validator.ValidationErrors
+	if errors.As(err, &failed) && len(failed) > 0 {
+		first := failed[0]
+		return fmt.Sprintf("%s fails the %q rule", first.Namespace(), first.ActualTag())
+	}
+	return err.Error()
+}
+
+func errorBody(format string, args ...any) gin.H {
+	return gin.H{"error": fmt.Sprintf(format, args...)}
+}
+
+func newRouter(store *orderStore) *gin.Engine {
+	// No logger middleware: access logging is off in the benchmark, as for every target.
+	router := gin.New()
+	router.Use(gin.Recovery())
+	router.HandleMethodNotAllowed = true
+
+	router.GET("/health", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "healthy", "timestamp": time.Now().UnixMilli()})
+	})
+	router.GET("/api/users/:id", func(c *gin.Context) {
+		id, ok := userIDParam(c)
+		if !ok {
+			return
+		}
+		c.JSON(http.StatusOK, user{
+			ID:    id,
+			Name:  fmt.Sprintf("User %d", id),
+			Email: fmt.Sprintf("user%d@example.com", id),
+		})
+	})
+	router.GET("/api/users/:id/orders", func(c *gin.Context) {
+		id, ok := userIDParam(c)
+		if !ok {
+			return
+		}
+		c.JSON(http.StatusOK, store.forUser(uint64(id)))
+	})
+	router.POST("/api/orders", func(c *gin.Context) {
+		var req orderRequest
+		if err := c.ShouldBindJSON(&req); err != nil {
+			c.JSON(http.StatusBadRequest, errorBody("invalid order: %s", describeBindError(err)))
+			return
+		}
+		items := make([]OrderItem, len(req.Items))
+		for i, item := range req.Items {
+			items[i] = OrderItem{ProductID: *item.ProductID, Quantity: *item.Quantity, Price: *item.Price}
+		}
+		c.JSON(http.StatusCreated, store.create(*req.UserID, items))
+	})
+
+	router.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, errorBody("no route for %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	router.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed,
+			errorBody("method %s not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	return router
+}
+
+// userIDParam parses the :id path segment, answering 400 for a non-integer and 404 for
+// an integer outside 1..=maxUserID. It reports whether the handler should go on.
+func userIDParam(c *gin.Context) (int64, bool) {
+	raw := c.Param("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		c.JSON(http.StatusBadRequest, errorBody("user id must be an integer, got %q", raw))
+		return 0, false
+	}
+	if err != nil || id < 1 || id > maxUserID {
+		c.JSON(http.StatusNotFound, errorBody("user %s not found", raw))
+		return 0, false
+	}
+	return id, true
+}
