@@ -163,7 +163,17 @@ impl HttpClient {
         let request = encode_request(method, path, &self.addr, body);
         let connection = self.connection()?;
         connection.get_mut().write_all(&request)?;
-        read_response(connection, method == "HEAD")
+        let response = read_response(connection, method == "HEAD")?;
+        // Nothing was pipelined, so bytes beyond the body mean the server's framing
+        // (usually Content-Length) is wrong; the connection cannot be trusted after it.
+        let surplus = connection.buffer().len();
+        if surplus > 0 {
+            return Err(malformed(&format!(
+                "{surplus} unexpected byte(s) after the {} response body (wrong Content-Length?)",
+                response.status
+            )));
+        }
+        Ok(response)
     }
 
     fn connection(&mut self) -> Result<&mut BufReader<TcpStream>, ClientError> {
