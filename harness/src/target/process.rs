@@ -103,6 +103,9 @@ pub struct TargetProcess {
     stdout: OutputTail,
     stderr: OutputTail,
     exit_status: Option<ExitStatus>,
+    /// Set once `stop` has reaped the leader and swept the group, so `Drop` does not
+    /// signal a process group id the kernel may since have handed to someone else.
+    group_stopped: bool,
 }
 
 impl TargetProcess {
@@ -154,6 +157,7 @@ impl TargetProcess {
             stdout,
             stderr,
             exit_status: None,
+            group_stopped: false,
         })
     }
 
@@ -227,6 +231,12 @@ impl TargetProcess {
     /// Sends SIGTERM to the whole group, waits up to `grace` for the leader to exit,
     /// then SIGKILLs the group; always reaps the leader and kills stragglers.
     pub fn stop(&mut self, grace: Duration) -> std::io::Result<StopOutcome> {
+        let outcome = self.terminate_group(grace)?;
+        self.group_stopped = true;
+        Ok(outcome)
+    }
+
+    fn terminate_group(&mut self, grace: Duration) -> std::io::Result<StopOutcome> {
         if let Some(status) = self.try_exit_status() {
             self.kill_group(libc::SIGKILL);
             return Ok(StopOutcome {
@@ -270,6 +280,9 @@ impl TargetProcess {
 
 impl Drop for TargetProcess {
     fn drop(&mut self) {
+        if self.group_stopped {
+            return;
+        }
         self.kill_group(libc::SIGKILL);
         if self.exit_status.is_none() {
             let _ = self.child.wait();
