@@ -1,0 +1,67 @@
+package lanebench.springboot;
+
+import jakarta.validation.Valid;
+import java.util.List;
+import lanebench.springboot.Models.Health;
+import lanebench.springboot.Models.Order;
+import lanebench.springboot.Models.OrderRequest;
+import lanebench.springboot.Models.User;
+import org.springframework.http.HttpStatus;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+
+/** The contract's endpoints; errors are turned into JSON by {@link ApiErrorHandler}. */
+@RestController
+class ApiController {
+
+    private static final long MAX_USER_ID = 1_000_000;
+
+    private final OrderStore store;
+
+    ApiController(OrderStore store) {
+        this.store = store;
+    }
+
+    @GetMapping("/health")
+    Health health() {
+        return new Health("healthy", System.currentTimeMillis());
+    }
+
+    @GetMapping("/api/users/{id}")
+    User user(@PathVariable("id") String rawId) {
+        long id = parseUserId(rawId);
+        return new User(id, "User " + id, "user" + id + "@example.com");
+    }
+
+    @GetMapping("/api/users/{id}/orders")
+    List<Order> userOrders(@PathVariable("id") String rawId) {
+        return store.forUser(parseUserId(rawId));
+    }
+
+    @PostMapping("/api/orders")
+    @ResponseStatus(HttpStatus.CREATED)
+    Order createOrder(@Valid @RequestBody OrderRequest request) {
+        return store.create(request.userId(), request.items());
+    }
+
+    /** 400 for a non-integer id, 404 for an integer outside 1..=1000000. */
+    private static long parseUserId(String raw) {
+        if (!raw.matches("-?[0-9]+")) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "user id must be an integer, got '" + raw + "'");
+        }
+        long id;
+        try {
+            id = Long.parseLong(raw);
+        } catch (NumberFormatException tooLarge) {
+            throw new ApiException(HttpStatus.NOT_FOUND, "user " + raw + " not found");
+        }
+        if (id < 1 || id > MAX_USER_ID) {
+            throw new ApiException(HttpStatus.NOT_FOUND, "user " + raw + " not found");
+        }
+        return id;
+    }
+}

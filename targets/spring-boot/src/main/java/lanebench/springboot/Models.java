@@ -1,0 +1,52 @@
+package lanebench.springboot;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.util.List;
+
+/**
+ * Request and response bodies of the contract. JSON names are snake_case through
+ * spring.jackson.property-naming-strategy; boxed types let a missing field fail
+ * {@code @NotNull} instead of silently becoming 0.
+ */
+final class Models {
+
+    private Models() {}
+
+    /** Body of GET /health. */
+    record Health(String status, long timestamp) {}
+
+    /** Body of GET /api/users/{id}. */
+    record User(long id, String name, String email) {}
+
+    /** Body of every error response. */
+    record ApiError(String error) {}
+
+    /** Body of POST /api/orders. */
+    record OrderRequest(
+            @NotNull @Min(0) Long userId,
+            @NotNull @NotEmpty List<@NotNull @Valid OrderItem> items) {}
+
+    /** One order line, in requests and in stored orders. */
+    record OrderItem(
+            @NotNull @Min(0) Long productId,
+            @NotNull @Min(1) Long quantity,
+            @NotNull @DecimalMin("0") Double price) {
+
+        /** Jackson reads 1e999 as Infinity, which is not a price. */
+        @JsonIgnore
+        @AssertTrue(message = "must be a finite number")
+        public boolean isPriceFinite() {
+            return price == null || Double.isFinite(price);
+        }
+    }
+
+    /** A created order, as returned by POST /api/orders and GET /api/users/{id}/orders. */
+    record Order(
+            long id, long userId, List<OrderItem> items, double total, String status, long createdAt) {}
+}

@@ -1,0 +1,49 @@
+package lanebench.springboot;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import lanebench.springboot.Models.Order;
+import lanebench.springboot.Models.OrderItem;
+import org.springframework.stereotype.Component;
+
+/**
+ * The in-memory order store, shared by all Tomcat threads: one id counter, and per user
+ * an immutable list of at most {@link #ORDERS_PER_USER} orders, newest first.
+ */
+@Component
+class OrderStore {
+
+    static final int ORDERS_PER_USER = 16;
+
+    private final AtomicLong lastId = new AtomicLong();
+    private final ConcurrentHashMap<Long, List<Order>> byUser = new ConcurrentHashMap<>();
+
+    Order create(long userId, List<OrderItem> items) {
+        double total = 0;
+        for (OrderItem item : items) {
+            total += item.price() * item.quantity();
+        }
+        final double orderTotal = total;
+        final Order[] created = new Order[1];
+        // The id is taken inside compute(), under the user's bin lock, so each user's
+        // list stays in id order even when that user's orders arrive concurrently.
+        byUser.compute(userId, (key, old) -> {
+            Order order = new Order(lastId.incrementAndGet(), userId, List.copyOf(items),
+                    orderTotal, "created", System.currentTimeMillis());
+            created[0] = order;
+            List<Order> fresh = new ArrayList<>(ORDERS_PER_USER);
+            fresh.add(order);
+            if (old != null) {
+                fresh.addAll(old.subList(0, Math.min(old.size(), ORDERS_PER_USER - 1)));
+            }
+            return List.copyOf(fresh);
+        });
+        return created[0];
+    }
+
+    List<Order> forUser(long userId) {
+        return byUser.getOrDefault(userId, List.of());
+    }
+}
