@@ -4,6 +4,10 @@
 //! report / charts / compare. Nothing upstream knows about presentation; the `cli`
 //! module is the only place that prints.
 
+pub mod atomic_file;
 pub mod cli;
+pub mod cpus;
+pub mod limits;
+pub mod load;
 pub mod target;
 pub mod verify;

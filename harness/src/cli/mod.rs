@@ -4,8 +4,13 @@
 //! every subcommand: 0 success, 1 finished but judged a failure (error rate, failed
 //! check, regression), 2 bad usage or input.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
 
+pub mod load;
+mod load_summary;
 pub mod targets;
 pub mod verify;
 
@@ -27,6 +32,8 @@ pub struct Cli {
 /// The subcommands; each lives in its own file below `cli/`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
+    Load(load::LoadArgs),
     /// List the targets with framework, language, version and tool availability.
     Targets(targets::TargetsArgs),
     /// Check a target or a running server against the endpoint contract.
@@ -37,7 +44,17 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
+        Command::Load(args) => load::run(args),
         Command::Targets(args) => targets::run(args),
         Command::Verify(args) => verify::run(args),
+    }
+}
+
+/// Sets `stop` on the first SIGINT or SIGTERM so the current work can wind down and keep
+/// what it measured; a second signal terminates the process at once.
+pub fn stop_on_signals(stop: &Arc<AtomicBool>) {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
+        let _ = signal_hook::flag::register(signal, Arc::clone(stop));
     }
 }

@@ -1,0 +1,285 @@
+//! `lanebench load URL`: raw flags -> validated [`LoadSettings`] -> a run with a live
+//! progress line -> the human summary and, on request, the JSON result.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::load_summary::render_summary;
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::atomic_file::write_atomic;
+use crate::cpus::CpuList;
+use crate::load::outcome::ExpectedStatus;
+use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestPlan};
+use crate::load::result::LoadResult;
+use crate::load::{LoadRun, LoadSettings};
+
+/// Flags of `lanebench load`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lanebench load -c 64 -d 10s http://127.0.0.1:8080/health\n  \
+lanebench load --rate 20000 -c 64 -d 30s --json out.json http://127.0.0.1:8080/\n  \
+lanebench load -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' -n 1000 http://[::1]:8080/api")]
+pub struct LoadArgs {
+    /// Target URL (http:// only; loopback unless --allow-remote).
+    pub url: String,
+    /// Concurrent keep-alive connections.
+    #[arg(short, long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Measured duration, e.g. 10s, 1m, 500ms [default: 10s, or unlimited with -n].
+    #[arg(short, long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Stop after this many measured requests.
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+    /// Traffic sent first and not counted.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Open loop: requests per second over all connections, on a fixed schedule.
+    /// Latency is then measured from each request's intended send time.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Generator threads [default: the number of CPUs it may use].
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+    /// Pin generator threads to these CPUs, e.g. 1 or 2-3 (thread i -> i-th CPU).
+    #[arg(long, value_parser = parse_cpus)]
+    pub cpus: Option<CpuList>,
+    /// HTTP method.
+    #[arg(short, long, default_value = "GET")]
+    pub method: String,
+    /// Extra request header `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the request body from this file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Give up on a response after this long (counted as a timeout error).
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Status that counts as success [default: any 2xx or 3xx].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(100..600))]
+    pub expect_status: Option<u16>,
+    /// Exit 1 when errors exceed this share of requests, e.g. 1% or 0.5%.
+    #[arg(long, default_value = "1%", value_parser = parse_percent)]
+    pub max_error_rate: f64,
+    /// Write the result as JSON to FILE (`-` for stdout; the summary then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Allow a non-loopback target address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// No live progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Runs `lanebench load`.
+pub fn run(args: LoadArgs) -> i32 {
+    let settings = match settings_from(&args) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("lanebench load: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Err(e) = crate::limits::ensure_open_files(settings.connections as u64 + 64) {
+        eprintln!("lanebench load: --connections {}: {e}", settings.connections);
+        return EXIT_USAGE;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    super::stop_on_signals(&stop);
+    let result = match drive(settings, stop, !args.quiet && std::io::stderr().is_terminal()) {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("lanebench load: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let summary = render_summary(&result);
+    if let Some(target) = &args.json {
+        let json = serde_json::to_string_pretty(&result).expect("results serialize") + "\n";
+        if target == "-" {
+            eprint!("{summary}");
+            print!("{json}");
+        } else {
+            print!("{summary}");
+            if let Err(e) = write_atomic(std::path::Path::new(target), json.as_bytes()) {
+                eprintln!("lanebench load: --json {target}: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    } else {
+        print!("{summary}");
+    }
+    if result.error_rate > args.max_error_rate {
+        eprintln!(
+            "lanebench load: error rate {:.2}% is above --max-error-rate {:.2}%",
+            result.error_rate * 100.0,
+            args.max_error_rate * 100.0
+        );
+        return EXIT_FAILED;
+    }
+    EXIT_OK
+}
+
+/// Validates the flags into settings; the error names the flag and the problem.
+pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
+    let endpoint = Endpoint::parse(&args.url, args.allow_remote).map_err(|e| e.to_string())?;
+    let headers =
+        args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("-H {e}"))?;
+    let body = match (&args.body, &args.body_file) {
+        (Some(text), _) => text.clone().into_bytes(),
+        (None, Some(path)) => {
+            std::fs::read(path).map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?
+        }
+        (None, None) => Vec::new(),
+    };
+    let expect = args.expect_status.map_or(ExpectedStatus::SuccessOrRedirect, ExpectedStatus::Exactly);
+    let method = args.method.to_ascii_uppercase();
+    let request = PreparedRequest::build(&method, &endpoint, &endpoint.path, &headers, &body, expect)
+        .map_err(|e| format!("--method {e}"))?;
+    if let Some(cpus) = &args.cpus {
+        cpus.check_allowed().map_err(|e| format!("--cpus {e}"))?;
+    }
+    let connections = args.connections as usize;
+    let threads = match (args.threads, &args.cpus) {
+        (Some(t), _) => t as usize,
+        (None, Some(cpus)) => cpus.len(),
+        (None, None) => CpuList::allowed().len(),
+    };
+    let duration = match (args.duration, args.requests) {
+        (Some(d), _) if d.is_zero() => return Err("--duration must be longer than zero".into()),
+        (Some(d), _) => Some(d),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    if args.timeout.is_zero() {
+        return Err("--timeout must be longer than zero".into());
+    }
+    Ok(LoadSettings {
+        url: args.url.clone(),
+        addr: endpoint.addr,
+        plan: RequestPlan::single(request),
+        connections,
+        threads: threads.min(connections),
+        duration,
+        requests: args.requests,
+        warmup: args.warmup,
+        rate: args.rate,
+        timeout: args.timeout,
+        cpus: args.cpus.clone(),
+    })
+}
+
+fn drive(settings: LoadSettings, stop: Arc<AtomicBool>, progress: bool) -> std::io::Result<LoadResult> {
+    let total = settings.duration;
+    let run = LoadRun::start(settings, stop)?;
+    while !run.is_finished() {
+        std::thread::sleep(Duration::from_millis(if progress { 250 } else { 50 }));
+        if progress {
+            let status = run.live();
+            let line = if status.warming_up {
+                "warming up...".to_string()
+            } else {
+                let secs = status.measured.as_secs_f64().max(1e-3);
+                let of = total.map_or(String::new(), |t| format!("/{:.0}s", t.as_secs_f64()));
+                format!(
+                    "{secs:.1}s{of}  {} requests  {:.0} req/s  {} errors",
+                    status.totals.requests,
+                    status.totals.requests as f64 / secs,
+                    status.totals.errors
+                )
+            };
+            eprint!("\r\x1b[2K{line}");
+        }
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    run.wait()
+}
+
+/// Parses durations such as `10s`, `1m30s`, `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 10s, 1m, 500ms)"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err("expected a positive number of requests per second".into()),
+    }
+}
+
+fn parse_cpus(text: &str) -> Result<CpuList, String> {
+    text.parse::<CpuList>().map_err(|e| e.problem)
+}
+
+/// Parses `1%`, `0.5%` or a bare percentage `1` into a fraction.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err("expected a percentage from 0% to 100%".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        load: LoadArgs,
+    }
+
+    fn settings(args: &[&str]) -> Result<LoadSettings, String> {
+        let mut full = vec!["lanebench"];
+        full.extend_from_slice(args);
+        let parsed = Wrapper::try_parse_from(full).map_err(|e| e.to_string())?;
+        settings_from(&parsed.load)
+    }
+
+    #[test]
+    fn defaults_are_ten_seconds_closed_loop() {
+        let s = settings(&["http://127.0.0.1:9/"]).unwrap();
+        assert_eq!(s.duration, Some(Duration::from_secs(10)));
+        assert_eq!(s.connections, 64);
+        assert_eq!(s.rate, None);
+        assert!(s.threads >= 1);
+    }
+
+    #[test]
+    fn request_count_alone_has_no_duration() {
+        let s = settings(&["-n", "100", "-c", "2", "--threads", "8", "http://127.0.0.1:9/"]).unwrap();
+        assert_eq!(s.duration, None);
+        assert_eq!(s.threads, 2, "never more threads than connections");
+    }
+
+    #[test]
+    fn bad_inputs_name_the_flag() {
+        let err = settings(&["--body-file", "/nonexistent/body", "http://127.0.0.1:9/"]).unwrap_err();
+        assert!(err.starts_with("--body-file /nonexistent/body"), "{err}");
+        assert!(settings(&["-H", "nocolon", "http://127.0.0.1:9/"]).unwrap_err().starts_with("-H"));
+        assert!(settings(&["-d", "ten", "http://127.0.0.1:9/"]).unwrap_err().contains("--duration"));
+        assert!(settings(&["--rate=-5", "http://127.0.0.1:9/"]).unwrap_err().contains("--rate"));
+        assert!(settings(&["-d", "0s", "http://127.0.0.1:9/"]).unwrap_err().contains("--duration"));
+        assert!(settings(&["notaurl"]).unwrap_err().contains("notaurl"));
+    }
+
+    #[test]
+    fn percent_parsing() {
+        assert_eq!(parse_percent("1%"), Ok(0.01));
+        assert_eq!(parse_percent("0.5"), Ok(0.005));
+        assert!(parse_percent("101%").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! The human-readable summary of a load result, laid out like the tools users already
+//! read (wrk, oha): throughput, latency percentiles, errors by class, statuses, and the
+//! generator's own CPU use.
+
+use std::fmt::Write;
+
+use crate::load::result::{LatencySummary, LoadMode, LoadResult};
+
+/// Renders the summary printed after `lanebench load`.
+pub fn render_summary(r: &LoadResult) -> String {
+    let mut out = String::new();
+    let mode = match r.mode {
+        LoadMode::Closed => "closed loop".to_string(),
+        LoadMode::Open => format!("open loop at {} req/s", grouped(r.rate.unwrap_or(0.0) as u64)),
+    };
+    let _ = writeln!(out, "{} {}, {} connections, {} threads", r.url, mode, r.connections, r.generator.threads);
+    let _ = writeln!(
+        out,
+        "  Requests    {} in {:.2}s, {} req/s",
+        grouped(r.requests),
+        r.duration_s,
+        grouped(r.rps.round() as u64)
+    );
+    let _ = writeln!(out, "  Transfer    {:.2} MiB/s ({:.1} MiB read)", r.transfer_mb_s, r.bytes_read as f64 / 1_048_576.0);
+    latency_line(&mut out, "Latency", &r.latency_ms);
+    if let Some(uncorrected) = &r.latency_uncorrected_ms {
+        latency_line(&mut out, "Service", uncorrected);
+        let _ = writeln!(out, "              (Latency is from each request's intended send time; Service from its actual send.)");
+    }
+    if let Some(s) = &r.schedule {
+        let _ = writeln!(
+            out,
+            "  Schedule    {} planned, {} sent, {} late (>2ms), {} unsent",
+            grouped(s.planned),
+            grouped(s.sent),
+            grouped(s.late),
+            grouped(s.unsent)
+        );
+    }
+    let e = &r.errors;
+    if r.error_total == 0 {
+        let _ = writeln!(out, "  Errors      none");
+    } else {
+        let classes = [
+            ("connect", e.connect),
+            ("timeout", e.timeout),
+            ("read", e.read),
+            ("write", e.write),
+            ("parse", e.parse),
+            ("status 4xx", e.status_4xx),
+            ("status 5xx", e.status_5xx),
+            ("status other", e.status_other),
+        ];
+        let listed: Vec<String> =
+            classes.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name} {}", grouped(*n))).collect();
+        let _ = writeln!(
+            out,
+            "  Errors      {} ({:.2}%): {}",
+            grouped(r.error_total),
+            r.error_rate * 100.0,
+            listed.join(", ")
+        );
+    }
+    let statuses: Vec<String> = r.status_codes.iter().map(|(code, n)| format!("{code}: {}", grouped(*n))).collect();
+    if !statuses.is_empty() {
+        let _ = writeln!(out, "  Statuses    {}", statuses.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  Generator   {:.2} CPU-s ({:.0}% of {} threads){}{}",
+        r.generator.cpu_s,
+        r.generator.utilisation * 100.0,
+        r.generator.threads,
+        r.generator.cpus.as_ref().map_or(String::new(), |c| format!(", pinned to CPUs {c:?}")),
+        if r.reconnects > 0 { format!(", {} reconnects", grouped(r.reconnects)) } else { String::new() }
+    );
+    out
+}
+
+fn latency_line(out: &mut String, label: &str, l: &LatencySummary) {
+    let _ = writeln!(
+        out,
+        "  {label:<10}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {} (ms)",
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p99),
+        ms(l.p999),
+        ms(l.max),
+        ms(l.mean)
+    );
+}
+
+fn ms(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// Formats an integer with thousands separators: 1234567 -> 1,234,567.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+    }
+}

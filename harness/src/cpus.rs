@@ -1,0 +1,213 @@
+//! CPU placement and accounting for the processes and threads the harness runs: parsing
+//! CPU lists ("0", "1,3", "0-3"), pinning with `sched_setaffinity`, and reading CPU time
+//! consumed (so saturation can be judged from the generator's own usage).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// A CPU list that could not be parsed or names CPUs this process may not use.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("CPU list `{list}`: {problem}")]
+pub struct CpuListError {
+    pub list: String,
+    pub problem: String,
+}
+
+/// An ordered, de-duplicated set of CPU indices, written like `taskset -c`: `0-3,6`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CpuList(Vec<usize>);
+
+impl CpuList {
+    /// The CPU indices, ascending.
+    pub fn cpus(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// Number of CPUs in the list.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for an empty list.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The CPUs this process may currently run on.
+    pub fn allowed() -> CpuList {
+        // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for pid 0 (this thread).
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0;
+        let cpus: Vec<usize> = if ok {
+            (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
+        } else {
+            (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+        };
+        CpuList(cpus)
+    }
+
+    /// Checks every CPU in the list is one this process may use.
+    pub fn check_allowed(&self) -> Result<(), CpuListError> {
+        let allowed = CpuList::allowed();
+        match self.0.iter().find(|c| !allowed.0.contains(c)) {
+            None => Ok(()),
+            Some(c) => Err(CpuListError {
+                list: self.to_string(),
+                problem: format!("CPU {c} is not available (allowed: {allowed})"),
+            }),
+        }
+    }
+
+    /// Splits the allowed CPUs into two halves (server first, generator second). With a
+    /// single CPU both get it: they then share, which the results must say.
+    pub fn split_halves(&self) -> (CpuList, CpuList) {
+        if self.0.len() < 2 {
+            return (self.clone(), self.clone());
+        }
+        let mid = self.0.len() / 2;
+        (CpuList(self.0[..mid].to_vec()), CpuList(self.0[mid..].to_vec()))
+    }
+
+    /// Pins the calling thread (or, before exec, the process) to these CPUs.
+    pub fn pin_current_thread(&self) -> std::io::Result<()> {
+        // SAFETY: the set is initialised with CPU_ZERO/CPU_SET on indices < CPU_SETSIZE.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &cpu in &self.0 {
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
+        let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+}
+
+impl FromStr for CpuList {
+    type Err = CpuListError;
+
+    fn from_str(list: &str) -> Result<CpuList, CpuListError> {
+        let fail = |problem: String| CpuListError { list: list.to_string(), problem };
+        let mut cpus = Vec::new();
+        for part in list.split(',').map(str::trim) {
+            let parse = |s: &str| {
+                s.trim().parse::<usize>().ok().filter(|&c| c < libc::CPU_SETSIZE as usize)
+                    .ok_or_else(|| fail(format!("`{s}` is not a CPU number")))
+            };
+            match part.split_once('-') {
+                Some((lo, hi)) => {
+                    let (lo, hi) = (parse(lo)?, parse(hi)?);
+                    if lo > hi {
+                        return Err(fail(format!("range `{part}` runs backwards")));
+                    }
+                    cpus.extend(lo..=hi);
+                }
+                None => cpus.push(parse(part)?),
+            }
+        }
+        cpus.sort_unstable();
+        cpus.dedup();
+        Ok(CpuList(cpus))
+    }
+}
+
+impl fmt::Display for CpuList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut i = 0;
+        let mut first = true;
+        while i < self.0.len() {
+            let start = self.0[i];
+            while i + 1 < self.0.len() && self.0[i + 1] == self.0[i] + 1 {
+                i += 1;
+            }
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            if self.0[i] == start {
+                write!(f, "{start}")?;
+            } else {
+                write!(f, "{start}-{}", self.0[i])?;
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for CpuList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// CPU time (user + system) consumed so far by the calling thread.
+pub fn thread_cpu_time() -> Duration {
+    clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time (user + system) consumed so far by this whole process.
+pub fn process_cpu_time() -> Duration {
+    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn clock(id: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-pointer; the clock ids used are always supported on Linux.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_ranges() {
+        let l: CpuList = "3,0-1, 1".parse().unwrap();
+        assert_eq!(l.cpus(), &[0, 1, 3]);
+        assert_eq!(l.to_string(), "0-1,3");
+        assert_eq!("5".parse::<CpuList>().unwrap().to_string(), "5");
+    }
+
+    #[test]
+    fn rejects_bad_lists() {
+        for bad in ["", "a", "1-", "3-1", "0,,1", "99999"] {
+            let err = bad.parse::<CpuList>().unwrap_err();
+            assert_eq!(err.list, bad);
+        }
+    }
+
+    #[test]
+    fn halves_split_allowed_cpus() {
+        let l: CpuList = "0-3".parse().unwrap();
+        let (a, b) = l.split_halves();
+        assert_eq!((a.to_string(), b.to_string()), ("0-1".into(), "2-3".into()));
+        let one: CpuList = "0".parse().unwrap();
+        assert_eq!(one.split_halves(), (one.clone(), one.clone()));
+    }
+
+    #[test]
+    fn allowed_cpus_are_nonempty_and_pinnable() {
+        let allowed = CpuList::allowed();
+        assert!(!allowed.is_empty());
+        allowed.check_allowed().unwrap();
+        let unavailable = CpuList(vec![libc::CPU_SETSIZE as usize - 1]);
+        assert!(unavailable.check_allowed().is_err());
+        std::thread::spawn(move || allowed.pin_current_thread().unwrap()).join().unwrap();
+    }
+
+    #[test]
+    fn thread_cpu_time_advances_with_work() {
+        let before = thread_cpu_time();
+        let mut x = 0u64;
+        while thread_cpu_time() - before < Duration::from_millis(5) {
+            x = x.wrapping_add(1);
+        }
+        assert!(x > 0);
+    }
+}

@@ -1,0 +1,158 @@
+//! How a single request ended: the error classes the generator distinguishes, and the
+//! per-run tally of them.
+//!
+//! The classes follow the order in which a request can fail on the wire: connecting,
+//! writing the request, reading the response, making sense of it, and finally judging its
+//! status. A response whose status is not the expected one is an error, never a success.
+
+use serde::Serialize;
+
+/// Why a request failed. Each variant is one counter in [`ErrorCounts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The TCP connection could not be established (refused, unreachable, timed out).
+    Connect,
+    /// No complete response arrived within the request timeout.
+    Timeout,
+    /// Reading failed: reset, or the server closed before the response was complete.
+    Read,
+    /// Writing the request failed (broken pipe, reset).
+    Write,
+    /// The bytes received are not a valid HTTP/1.1 response.
+    Parse,
+    /// A complete response with an unexpected 4xx status.
+    Status4xx,
+    /// A complete response with an unexpected 5xx status.
+    Status5xx,
+    /// A complete response with an unexpected status outside 4xx/5xx (e.g. 200 when 201 was expected).
+    StatusOther,
+}
+
+/// Which statuses count as success for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedStatus {
+    /// Any 2xx or 3xx status (what wrk and oha treat as success).
+    SuccessOrRedirect,
+    /// Exactly this status.
+    Exactly(u16),
+}
+
+impl ExpectedStatus {
+    /// Judges a received status: `None` when it was expected, otherwise the error class.
+    pub fn judge(self, status: u16) -> Option<ErrorKind> {
+        let expected = match self {
+            ExpectedStatus::SuccessOrRedirect => (200..400).contains(&status),
+            ExpectedStatus::Exactly(code) => status == code,
+        };
+        if expected {
+            return None;
+        }
+        Some(match status {
+            400..=499 => ErrorKind::Status4xx,
+            500..=599 => ErrorKind::Status5xx,
+            _ => ErrorKind::StatusOther,
+        })
+    }
+}
+
+/// Error tally by class. Field names are the JSON keys of the `errors` object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub timeout: u64,
+    pub read: u64,
+    pub write: u64,
+    pub parse: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+    pub status_other: u64,
+}
+
+impl ErrorCounts {
+    /// Counts one error of the given class.
+    #[inline]
+    pub fn add(&mut self, kind: ErrorKind) {
+        let slot = match kind {
+            ErrorKind::Connect => &mut self.connect,
+            ErrorKind::Timeout => &mut self.timeout,
+            ErrorKind::Read => &mut self.read,
+            ErrorKind::Write => &mut self.write,
+            ErrorKind::Parse => &mut self.parse,
+            ErrorKind::Status4xx => &mut self.status_4xx,
+            ErrorKind::Status5xx => &mut self.status_5xx,
+            ErrorKind::StatusOther => &mut self.status_other,
+        };
+        *slot += 1;
+    }
+
+    /// Adds another tally into this one.
+    pub fn merge(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.timeout += other.timeout;
+        self.read += other.read;
+        self.write += other.write;
+        self.parse += other.parse;
+        self.status_4xx += other.status_4xx;
+        self.status_5xx += other.status_5xx;
+        self.status_other += other.status_other;
+    }
+
+    /// All errors of every class.
+    pub fn total(&self) -> u64 {
+        self.connect
+            + self.timeout
+            + self.read
+            + self.write
+            + self.parse
+            + self.status_4xx
+            + self.status_5xx
+            + self.status_other
+    }
+
+    /// Errors that produced no response at all (everything but the status classes).
+    pub fn transport(&self) -> u64 {
+        self.connect + self.timeout + self.read + self.write + self.parse
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_expectation_accepts_2xx_and_3xx_only() {
+        let any = ExpectedStatus::SuccessOrRedirect;
+        assert_eq!(any.judge(200), None);
+        assert_eq!(any.judge(204), None);
+        assert_eq!(any.judge(301), None);
+        assert_eq!(any.judge(404), Some(ErrorKind::Status4xx));
+        assert_eq!(any.judge(503), Some(ErrorKind::Status5xx));
+        assert_eq!(any.judge(101), Some(ErrorKind::StatusOther));
+    }
+
+    #[test]
+    fn exact_expectation_flags_other_successes() {
+        let created = ExpectedStatus::Exactly(201);
+        assert_eq!(created.judge(201), None);
+        assert_eq!(created.judge(200), Some(ErrorKind::StatusOther));
+        assert_eq!(created.judge(400), Some(ErrorKind::Status4xx));
+        assert_eq!(ExpectedStatus::Exactly(404).judge(404), None);
+    }
+
+    #[test]
+    fn counts_add_merge_and_total() {
+        let mut a = ErrorCounts::default();
+        a.add(ErrorKind::Connect);
+        a.add(ErrorKind::Status5xx);
+        a.add(ErrorKind::Status5xx);
+        let mut b = ErrorCounts::default();
+        b.add(ErrorKind::Parse);
+        b.add(ErrorKind::StatusOther);
+        a.merge(&b);
+        assert_eq!(a.connect, 1);
+        assert_eq!(a.status_5xx, 2);
+        assert_eq!(a.parse, 1);
+        assert_eq!(a.total(), 5);
+        assert_eq!(a.transport(), 2);
+    }
+}

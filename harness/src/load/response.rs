@@ -1,0 +1,441 @@
+//! Incremental HTTP/1.1 response parser for the generator's hot path.
+//!
+//! The generator only needs to know where a response ends, its status and whether the
+//! connection stays open; it never keeps the body. So the parser reads the head with
+//! `httparse` (copying only when a head is split across reads) and then merely counts
+//! body bytes down, for `Content-Length`, chunked, or read-until-close bodies. It
+//! allocates nothing per response once its head buffer has grown to the largest head seen.
+
+use thiserror::Error;
+
+/// Largest response head accepted; a bigger one is a parse error rather than unbounded memory.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Headers inspected per response; more is a parse error.
+const MAX_HEADERS: usize = 64;
+
+/// Why the bytes received are not a valid response.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("malformed status line or headers: {0}")]
+    Head(String),
+    #[error("response head larger than {MAX_HEAD_BYTES} bytes")]
+    HeadTooLarge,
+    #[error("invalid or conflicting Content-Length")]
+    ContentLength,
+    #[error("unsupported Transfer-Encoding")]
+    TransferEncoding,
+    #[error("malformed chunked body")]
+    Chunked,
+    #[error("bytes received after the response ended")]
+    TrailingData,
+}
+
+/// What the parser learned once a response is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// Whether the server lets the connection be reused for the next request.
+    pub keep_alive: bool,
+}
+
+/// Result of feeding bytes: either more are needed or the response is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    NeedMore,
+    Complete(Response),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Length(u64),
+    Chunked(ChunkState),
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    Size { value: u64, digits: u8 },
+    Extension { value: u64 },
+    SizeLf { value: u64 },
+    Data(u64),
+    DataCr,
+    DataLf,
+    TrailerStart,
+    TrailerLine,
+    FinalLf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    Body(Body),
+}
+
+/// Parser for one response at a time; `reset` before each request.
+#[derive(Debug)]
+pub struct ResponseParser {
+    state: State,
+    head: Vec<u8>,
+    response: Response,
+    body_expected: bool,
+}
+
+impl Default for ResponseParser {
+    fn default() -> Self {
+        ResponseParser {
+            state: State::Head,
+            head: Vec::new(),
+            response: Response { status: 0, keep_alive: false },
+            body_expected: true,
+        }
+    }
+}
+
+impl ResponseParser {
+    /// Prepares for the response to a new request. `body_expected` is false for HEAD.
+    pub fn reset(&mut self, body_expected: bool) {
+        self.state = State::Head;
+        self.head.clear();
+        self.body_expected = body_expected;
+    }
+
+    /// True when no byte of the current response has arrived yet.
+    pub fn is_fresh(&self) -> bool {
+        self.state == State::Head && self.head.is_empty()
+    }
+
+    /// Feeds the next bytes received. After `Complete`, call `reset` before feeding more.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<Progress, ParseError> {
+        loop {
+            match self.state {
+                State::Head => match self.parse_head(data)? {
+                    None => return Ok(Progress::NeedMore),
+                    Some(used) => data = &data[used..],
+                },
+                State::Body(body) => return self.feed_body(body, data),
+            }
+        }
+    }
+
+    /// The server closed the connection: completes a read-until-close body, otherwise
+    /// the response was cut short (`None`).
+    pub fn finish_on_close(&mut self) -> Option<Response> {
+        match self.state {
+            State::Body(Body::UntilClose) => Some(self.response),
+            _ => None,
+        }
+    }
+
+    /// Parses the head from `data` (plus any earlier partial head). Returns the number of
+    /// bytes of `data` it consumed, or `None` when the head is not complete yet.
+    fn parse_head(&mut self, data: &[u8]) -> Result<Option<usize>, ParseError> {
+        let carried = self.head.len();
+        let parsed = if carried == 0 {
+            parse_head_bytes(data, self.body_expected)?
+        } else {
+            self.head.extend_from_slice(data);
+            parse_head_bytes(&self.head, self.body_expected)?
+        };
+        let Some((head_len, head)) = parsed else {
+            if carried == 0 {
+                self.head.extend_from_slice(data);
+            }
+            if self.head.len() > MAX_HEAD_BYTES {
+                return Err(ParseError::HeadTooLarge);
+            }
+            return Ok(None);
+        };
+        self.head.clear();
+        self.response = head.response;
+        // 1xx interim responses (other than a protocol switch) are followed by the real one.
+        if (100..200).contains(&head.response.status) && head.response.status != 101 {
+            self.state = State::Head;
+        } else {
+            self.state = State::Body(head.body);
+        }
+        Ok(Some(head_len - carried))
+    }
+
+    fn feed_body(&mut self, body: Body, data: &[u8]) -> Result<Progress, ParseError> {
+        match body {
+            Body::UntilClose => Ok(Progress::NeedMore),
+            Body::Length(remaining) => {
+                let len = data.len() as u64;
+                if len < remaining {
+                    self.state = State::Body(Body::Length(remaining - len));
+                    Ok(Progress::NeedMore)
+                } else if len == remaining {
+                    self.state = State::Body(Body::Length(0));
+                    Ok(Progress::Complete(self.response))
+                } else {
+                    Err(ParseError::TrailingData)
+                }
+            }
+            Body::Chunked(chunk) => {
+                let (chunk, used, done) = feed_chunked(chunk, data)?;
+                self.state = State::Body(Body::Chunked(chunk));
+                match (done, used == data.len()) {
+                    (true, true) => Ok(Progress::Complete(self.response)),
+                    (true, false) => Err(ParseError::TrailingData),
+                    (false, _) => Ok(Progress::NeedMore),
+                }
+            }
+        }
+    }
+}
+
+struct Head {
+    response: Response,
+    body: Body,
+}
+
+/// Parses a complete head, or returns `None` when more bytes are needed.
+fn parse_head_bytes(bytes: &[u8], body_expected: bool) -> Result<Option<(usize, Head)>, ParseError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let head_len = match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(ParseError::Head(e.to_string())),
+    };
+    let status = parsed.code.unwrap_or(0);
+    let http11 = parsed.version == Some(1);
+    let mut keep_alive = http11;
+    let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    for header in parsed.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let value = parse_content_length(header.value)?;
+            if content_length.is_some_and(|seen| seen != value) {
+                return Err(ParseError::ContentLength);
+            }
+            content_length = Some(value);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = last_coding_is_chunked(header.value)?;
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            keep_alive = connection_keeps_alive(header.value, keep_alive);
+        }
+    }
+    let no_body = !body_expected || status == 204 || status == 304 || (100..200).contains(&status);
+    let body = if no_body {
+        Body::Length(0)
+    } else if chunked {
+        Body::Chunked(ChunkState::Size { value: 0, digits: 0 })
+    } else if let Some(length) = content_length {
+        Body::Length(length)
+    } else {
+        keep_alive = false;
+        Body::UntilClose
+    };
+    let response = Response { status, keep_alive };
+    Ok(Some((head_len, Head { response, body })))
+}
+
+fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
+    let text = std::str::from_utf8(value).map_err(|_| ParseError::ContentLength)?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::ContentLength);
+    }
+    text.parse().map_err(|_| ParseError::ContentLength)
+}
+
+fn last_coding_is_chunked(value: &[u8]) -> Result<bool, ParseError> {
+    let text = std::str::from_utf8(value).map_err(|_| ParseError::TransferEncoding)?;
+    let last = text.rsplit(',').next().unwrap_or("").trim();
+    if last.eq_ignore_ascii_case("chunked") {
+        Ok(true)
+    } else if last.eq_ignore_ascii_case("identity") {
+        Ok(false)
+    } else {
+        Err(ParseError::TransferEncoding)
+    }
+}
+
+fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
+    let mut keep = default;
+    for token in value.split(|&b| b == b',') {
+        let token = token.trim_ascii();
+        if token.eq_ignore_ascii_case(b"close") {
+            return false;
+        }
+        if token.eq_ignore_ascii_case(b"keep-alive") {
+            keep = true;
+        }
+    }
+    keep
+}
+
+/// Advances the chunked-body state machine over `data`. Returns the new state, the bytes
+/// consumed and whether the body (including trailers) ended.
+fn feed_chunked(mut state: ChunkState, data: &[u8]) -> Result<(ChunkState, usize, bool), ParseError> {
+    let mut i = 0;
+    while i < data.len() {
+        if let ChunkState::Data(remaining) = state {
+            let take = remaining.min((data.len() - i) as u64);
+            i += take as usize;
+            state = if take == remaining { ChunkState::DataCr } else { ChunkState::Data(remaining - take) };
+            continue;
+        }
+        let byte = data[i];
+        i += 1;
+        state = match state {
+            ChunkState::Size { value, digits } => match (byte as char).to_digit(16) {
+                Some(d) if digits < 16 => ChunkState::Size { value: value * 16 + d as u64, digits: digits + 1 },
+                Some(_) => return Err(ParseError::Chunked),
+                None if digits == 0 => return Err(ParseError::Chunked),
+                None => match byte {
+                    b';' | b' ' | b'\t' => ChunkState::Extension { value },
+                    b'\r' => ChunkState::SizeLf { value },
+                    b'\n' => after_size_line(value),
+                    _ => return Err(ParseError::Chunked),
+                },
+            },
+            ChunkState::Extension { value } => match byte {
+                b'\r' => ChunkState::SizeLf { value },
+                b'\n' => after_size_line(value),
+                _ => ChunkState::Extension { value },
+            },
+            ChunkState::SizeLf { value } if byte == b'\n' => after_size_line(value),
+            ChunkState::DataCr if byte == b'\r' => ChunkState::DataLf,
+            ChunkState::DataCr | ChunkState::DataLf if byte == b'\n' => ChunkState::Size { value: 0, digits: 0 },
+            ChunkState::TrailerStart => match byte {
+                b'\r' => ChunkState::FinalLf,
+                b'\n' => return Ok((state, i, true)),
+                _ => ChunkState::TrailerLine,
+            },
+            ChunkState::TrailerLine if byte == b'\n' => ChunkState::TrailerStart,
+            ChunkState::TrailerLine => ChunkState::TrailerLine,
+            ChunkState::FinalLf if byte == b'\n' => return Ok((state, i, true)),
+            _ => return Err(ParseError::Chunked),
+        };
+    }
+    Ok((state, i, false))
+}
+
+fn after_size_line(value: u64) -> ChunkState {
+    if value == 0 {
+        ChunkState::TrailerStart
+    } else {
+        ChunkState::Data(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_all(parser: &mut ResponseParser, parts: &[&[u8]]) -> Result<Progress, ParseError> {
+        let mut last = Progress::NeedMore;
+        for part in parts {
+            last = parser.feed(part)?;
+        }
+        Ok(last)
+    }
+
+    fn complete(status: u16, keep_alive: bool) -> Progress {
+        Progress::Complete(Response { status, keep_alive })
+    }
+
+    #[test]
+    fn content_length_in_one_read() {
+        let mut p = ResponseParser::default();
+        let r = p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+        assert_eq!(r, complete(200, true));
+    }
+
+    #[test]
+    fn head_and_body_split_across_reads_at_every_byte() {
+        let whole: &[u8] = b"HTTP/1.1 201 Created\r\ncontent-length: 3\r\nX: y\r\n\r\nabc";
+        for split in 1..whole.len() {
+            let mut p = ResponseParser::default();
+            let r = feed_all(&mut p, &[&whole[..split], &whole[split..]]).unwrap();
+            assert_eq!(r, complete(201, true), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn chunked_body_with_extension_and_trailer_split_everywhere() {
+        let whole: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;x=1\r\nWiki\r\n5\r\npedia\r\n0\r\nT: v\r\n\r\n";
+        for split in 1..whole.len() {
+            let mut p = ResponseParser::default();
+            let r = feed_all(&mut p, &[&whole[..split], &whole[split..]]).unwrap();
+            assert_eq!(r, complete(200, true), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn connection_close_and_http10_are_not_keep_alive() {
+        let mut p = ResponseParser::default();
+        let r = p.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").unwrap();
+        assert_eq!(r, complete(200, false));
+        p.reset(true);
+        let r = p.feed(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
+        assert_eq!(r, complete(200, false));
+        p.reset(true);
+        let r = p.feed(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").unwrap();
+        assert_eq!(r, complete(200, true));
+    }
+
+    #[test]
+    fn body_until_close_completes_on_close_only() {
+        let mut p = ResponseParser::default();
+        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\n\r\npartial").unwrap(), Progress::NeedMore);
+        assert_eq!(p.finish_on_close(), Some(Response { status: 200, keep_alive: false }));
+    }
+
+    #[test]
+    fn truncated_length_body_is_not_complete_on_close() {
+        let mut p = ResponseParser::default();
+        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").unwrap(), Progress::NeedMore);
+        assert_eq!(p.finish_on_close(), None);
+    }
+
+    #[test]
+    fn no_body_for_head_204_304_and_interim_100_is_skipped() {
+        let mut p = ResponseParser::default();
+        p.reset(false);
+        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").unwrap(), complete(200, true));
+        p.reset(true);
+        assert_eq!(p.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap(), complete(204, true));
+        p.reset(true);
+        let r = p.feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        assert_eq!(r, complete(200, true));
+    }
+
+    #[test]
+    fn malformed_inputs_are_parse_errors() {
+        let cases: [(&[u8], ParseError); 5] = [
+            (b"garbage garbage\r\n\r\n", ParseError::Head("invalid HTTP version".into())),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", ParseError::ContentLength),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", ParseError::ContentLength),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab", ParseError::TrailingData),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ParseError::Chunked),
+        ];
+        for (input, expected) in cases {
+            let mut p = ResponseParser::default();
+            let err = p.feed(input).unwrap_err();
+            assert_eq!(
+                std::mem::discriminant(&err),
+                std::mem::discriminant(&expected),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_head_is_refused() {
+        let mut p = ResponseParser::default();
+        let mut err = None;
+        let line = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+        let _ = p.feed(b"HTTP/1.1 200 OK\r\n");
+        for _ in 0..2000 {
+            if let Err(e) = p.feed(line) {
+                err = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(err, Some(ParseError::HeadTooLarge) | Some(ParseError::Head(_))), "{err:?}");
+    }
+}
