@@ -48,14 +48,16 @@ function createApp(store) {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });
 
-  // Body-parser errors (malformed JSON, too large, bad charset) carry their own
-  // 4xx status; anything else is a bug and still answers in JSON.
+  // Body-parser errors (malformed JSON, too large, bad charset; they carry a `type`)
+  // and the router's undecodable path parameters come with their own 4xx status;
+  // anything else is a bug and still answers in JSON.
   // eslint-disable-next-line no-unused-vars
   app.use((err, req, res, next) => {
     const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 500
       ? err.status
       : 500;
-    const message = status === 500 ? 'internal error' : `invalid request body: ${err.message}`;
+    let message = 'internal error';
+    if (status !== 500) message = err.type ? `invalid request body: ${err.message}` : err.message;
     res.status(status).json({ error: message });
   });
 

@@ -127,8 +127,9 @@ WORKERS = int(os.environ.get("WORKERS", "1"))
 store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
 
 # No interactive docs or OpenAPI schema: they are not part of the contract, and
-# production deployments commonly switch them off.
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+# production deployments commonly switch them off. No trailing-slash redirects either:
+# a path outside the contract gets the JSON 404, not a bodiless 307.
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -55,6 +55,9 @@ func newRouter(store *orderStore) *gin.Engine {
 	router := gin.New()
 	router.Use(gin.Recovery())
 	router.HandleMethodNotAllowed = true
+	// Gin's default answers /health/ with an HTML 301; outside the contract's paths every
+	// answer is the JSON 404.
+	router.RedirectTrailingSlash = false
 
 	router.GET("/health", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "healthy", "timestamp": time.Now().UnixMilli()})
