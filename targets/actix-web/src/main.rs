@@ -1,0 +1,349 @@
+//! The benchmark endpoint contract (`targets/CONTRACT.md`) served by actix-web 4.
+//!
+//! Written the way actix-web's own examples do it: one `App` per worker thread sharing
+//! `web::Data`, a `JsonConfig` error handler that turns every JSON payload error into the
+//! contract's 400 body, a per-resource default service for 405 and an app-wide one for 404.
+//! actix-web adds `Date` and `Content-Length` and handles SIGTERM itself.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::error::InternalError;
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use serde::{Deserialize, Serialize};
+
+/// Highest user id that exists; ids 1..=MAX_USER_ID are users.
+const MAX_USER_ID: u64 = 1_000_000;
+/// Orders kept per user, newest first, so memory stays bounded under a long POST load.
+const ORDERS_PER_USER: usize = 16;
+/// Lock shards for the order store; enough that concurrent users rarely share a lock.
+const STORE_SHARDS: usize = 64;
+/// How long workers may finish in-flight requests after SIGTERM (actix's default is 30 s).
+const SHUTDOWN_TIMEOUT_SECS: u64 = 2;
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    timestamp: u64,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    name: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct NewOrder {
+    user_id: u64,
+    items: Vec<Item>,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+struct Item {
+    product_id: u64,
+    quantity: u64,
+    price: f64,
+}
+
+#[derive(Clone, Serialize)]
+struct Order {
+    id: u64,
+    user_id: u64,
+    items: Vec<Item>,
+    total: f64,
+    status: &'static str,
+    created_at: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+/// An error response: the status plus the contract's `{"error": "..."}` body.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            error: &self.message,
+        })
+    }
+}
+
+/// Orders in memory: one global id counter and, per user, the newest orders first.
+struct OrderStore {
+    next_id: AtomicU64,
+    shards: Vec<Mutex<HashMap<u64, VecDeque<Order>>>>,
+}
+
+impl OrderStore {
+    fn new() -> Self {
+        Self {
+            next_id: AtomicU64::new(1),
+            shards: (0..STORE_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    fn shard(&self, user_id: u64) -> &Mutex<HashMap<u64, VecDeque<Order>>> {
+        &self.shards[(user_id % STORE_SHARDS as u64) as usize]
+    }
+
+    /// Stores a new order and returns it. The id is taken under the user's lock so that a
+    /// user's list is ordered by id even when that user's orders arrive concurrently.
+    fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Order {
+        let mut shard = self
+            .shard(user_id)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let order = Order {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            user_id,
+            items,
+            total,
+            status: "created",
+            created_at: epoch_millis(),
+        };
+        let orders = shard.entry(user_id).or_default();
+        orders.push_front(order.clone());
+        orders.truncate(ORDERS_PER_USER);
+        order
+    }
+
+    /// A copy of a user's orders, newest first (empty for a user without orders).
+    fn orders_of(&self, user_id: u64) -> Vec<Order> {
+        let shard = self
+            .shard(user_id)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        shard
+            .get(&user_id)
+            .map(|orders| orders.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn epoch_millis() -> u64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis() as u64
+}
+
+/// An integer outside 1..=MAX_USER_ID (negative or huge included) is an unknown user (404);
+/// anything that is not an integer at all is a bad request (400).
+fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "user id must be an integer",
+        ));
+    }
+    match raw.parse::<u64>() {
+        Ok(id) if (1..=MAX_USER_ID).contains(&id) => Ok(id),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "user not found")),
+    }
+}
+
+/// Checks what the types cannot express and computes the total.
+fn validate(order: &NewOrder) -> Result<f64, &'static str> {
+    if order.items.is_empty() {
+        return Err("items must not be empty");
+    }
+    let mut total = 0.0;
+    for item in &order.items {
+        if item.quantity < 1 {
+            return Err("quantity must be at least 1");
+        }
+        if !item.price.is_finite() || item.price < 0.0 {
+            return Err("price must be a finite number >= 0");
+        }
+        total += item.price * item.quantity as f64;
+    }
+    if !total.is_finite() {
+        return Err("total is not a finite number");
+    }
+    Ok(total)
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "healthy",
+        timestamp: epoch_millis(),
+    })
+}
+
+async fn get_user(raw_id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_user_id(&raw_id)?;
+    Ok(HttpResponse::Ok().json(User {
+        id,
+        name: format!("User {id}"),
+        email: format!("user{id}@example.com"),
+    }))
+}
+
+async fn get_user_orders(
+    store: web::Data<OrderStore>,
+    raw_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_user_id(&raw_id)?;
+    Ok(HttpResponse::Ok().json(store.orders_of(id)))
+}
+
+async fn create_order(
+    store: web::Data<OrderStore>,
+    new_order: web::Json<NewOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let new_order = new_order.into_inner();
+    let total = validate(&new_order).map_err(|message| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
+    })?;
+    let order = store.create(new_order.user_id, new_order.items, total);
+    Ok(HttpResponse::Created().json(order))
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::new(StatusCode::NOT_FOUND, "not found").error_response()
+}
+
+/// A 405 naming the method the resource does serve.
+fn method_not_allowed(allowed: &'static str) -> actix_web::Route {
+    web::to(move || async move {
+        let mut response =
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed").error_response();
+        let allow = actix_web::http::header::HeaderValue::from_static(allowed);
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, allow);
+        response
+    })
+}
+
+/// Every JSON payload error (syntax, missing field, wrong type, content type, size) is a 400
+/// with the contract's error body.
+fn json_error_handler(
+    error: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let message = format!("invalid order: {error}");
+    let response = ApiError::new(StatusCode::BAD_REQUEST, message.clone()).error_response();
+    InternalError::from_response(message, response).into()
+}
+
+/// Registers the contract's routes; each resource answers 405 for a method it does not serve.
+fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/health")
+                .route(web::get().to(health))
+                .default_service(method_not_allowed("GET")),
+        )
+        .service(
+            web::resource("/api/users/{id}")
+                .route(web::get().to(get_user))
+                .default_service(method_not_allowed("GET")),
+        )
+        .service(
+            web::resource("/api/users/{id}/orders")
+                .route(web::get().to(get_user_orders))
+                .default_service(method_not_allowed("GET")),
+        )
+        .service(
+            web::resource("/api/orders")
+                .route(web::post().to(create_order))
+                .default_service(method_not_allowed("POST")),
+        );
+}
+
+/// What the harness gives the process through the environment.
+struct Settings {
+    port: u16,
+    workers: usize,
+}
+
+fn settings_from_env() -> Result<Settings, String> {
+    let port = match std::env::var("PORT") {
+        Ok(raw) => match raw.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => {
+                return Err(format!(
+                    "PORT must be a TCP port number 1-65535, got {raw:?}"
+                ))
+            }
+        },
+        Err(_) => return Err("PORT is not set (the TCP port to listen on)".to_string()),
+    };
+    let workers = match std::env::var("WORKERS") {
+        Ok(raw) => match raw.parse::<usize>() {
+            Ok(workers) if workers > 0 => workers,
+            _ => return Err(format!("WORKERS must be a positive integer, got {raw:?}")),
+        },
+        Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(Settings { port, workers })
+}
+
+async fn serve(settings: Settings) -> std::io::Result<()> {
+    let store = web::Data::new(OrderStore::new());
+    HttpServer::new(move || {
+        App::new()
+            .app_data(store.clone())
+            .app_data(web::JsonConfig::default().error_handler(json_error_handler))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(settings.workers)
+    .tcp_nodelay(true)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .bind(("127.0.0.1", settings.port))?
+    .run()
+    .await
+}
+
+fn main() -> ExitCode {
+    let settings = match settings_from_env() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("target-actix-web: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let port = settings.port;
+    match actix_web::rt::System::new().block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("target-actix-web: cannot serve on 127.0.0.1:{port}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The benchmark endpoint contract (`targets/CONTRACT.md`) served by hyperlane.
+//!
+//! hyperlane leaves the whole response to the application: it has no built-in 404, no method
+//! check, no `Date` header and sends nothing by itself. So a request middleware prepares a JSON
+//! 404 and the `Date` header, the matched route overwrites status and body, and a response
+//! middleware builds and sends the bytes. Parse errors reach the request-error hook.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyperlane::*;
+use serde::{Deserialize, Serialize};
+
+/// Highest user id that exists; ids 1..=MAX_USER_ID are users.
+const MAX_USER_ID: u64 = 1_000_000;
+/// Orders kept per user, newest first, so memory stays bounded under a long POST load.
+const ORDERS_PER_USER: usize = 16;
+/// Lock shards for the order store; enough that concurrent users rarely share a lock.
+const STORE_SHARDS: usize = 64;
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    timestamp: u64,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    name: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct NewOrder {
+    user_id: u64,
+    items: Vec<Item>,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+struct Item {
+    product_id: u64,
+    quantity: u64,
+    price: f64,
+}
+
+#[derive(Clone, Serialize)]
+struct Order {
+    id: u64,
+    user_id: u64,
+    items: Vec<Item>,
+    total: f64,
+    status: &'static str,
+    created_at: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+/// Orders in memory: one global id counter and, per user, the newest orders first.
+struct OrderStore {
+    next_id: AtomicU64,
+    shards: Vec<Mutex<HashMap<u64, VecDeque<Order>>>>,
+}
+
+impl OrderStore {
+    fn new() -> Self {
+        Self {
+            next_id: AtomicU64::new(1),
+            shards: (0..STORE_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    fn shard(&self, user_id: u64) -> &Mutex<HashMap<u64, VecDeque<Order>>> {
+        &self.shards[(user_id % STORE_SHARDS as u64) as usize]
+    }
+
+    /// Stores a new order and returns it. The id is taken under the user's lock so that a
+    /// user's list is ordered by id even when that user's orders arrive concurrently.
+    fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Order {
+        let mut shard = self
+            .shard(user_id)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let order = Order {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            user_id,
+            items,
+            total,
+            status: "created",
+            created_at: epoch_millis(),
+        };
+        let orders = shard.entry(user_id).or_default();
+        orders.push_front(order.clone());
+        orders.truncate(ORDERS_PER_USER);
+        order
+    }
+
+    /// Serializes a user's orders, newest first (an empty array for a user without orders).
+    fn orders_json(&self, user_id: u64) -> Vec<u8> {
+        let shard = self
+            .shard(user_id)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match shard.get(&user_id) {
+            Some(orders) => serde_json::to_vec(orders).expect("orders serialize"),
+            None => b"[]".to_vec(),
+        }
+    }
+}
+
+static STORE: LazyLock<OrderStore> = LazyLock::new(OrderStore::new);
+
+fn epoch_millis() -> u64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis() as u64
+}
+
+/// Why a path's `{id}` is not a user: the HTTP status and message differ.
+enum BadUserId {
+    NotInteger,
+    OutOfRange,
+}
+
+/// An integer outside 1..=MAX_USER_ID (negative or huge included) is an unknown user (404);
+/// anything that is not an integer at all is a bad request (400).
+fn parse_user_id(raw: &str) -> Result<u64, BadUserId> {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadUserId::NotInteger);
+    }
+    match raw.parse::<u64>() {
+        Ok(id) if (1..=MAX_USER_ID).contains(&id) => Ok(id),
+        _ => Err(BadUserId::OutOfRange),
+    }
+}
+
+/// Checks what the types cannot express and computes the total.
+fn validate(order: &NewOrder) -> Result<f64, &'static str> {
+    if order.items.is_empty() {
+        return Err("items must not be empty");
+    }
+    let mut total = 0.0;
+    for item in &order.items {
+        if item.quantity < 1 {
+            return Err("quantity must be at least 1");
+        }
+        if !item.price.is_finite() || item.price < 0.0 {
+            return Err("price must be a finite number >= 0");
+        }
+        total += item.price * item.quantity as f64;
+    }
+    if !total.is_finite() {
+        return Err("total is not a finite number");
+    }
+    Ok(total)
+}
+
+/// Puts a JSON status and body into the response that the response middleware will send.
+fn set_json(ctx: &mut Context, status: usize, body: &[u8]) {
+    ctx.get_mut_response()
+        .set_status_code(status)
+        .set_header(CONTENT_TYPE, "application/json")
+        .set_body(body);
+}
+
+fn set_error(ctx: &mut Context, status: usize, message: &str) {
+    let body = serde_json::to_vec(&ErrorBody { error: message }).expect("error serializes");
+    set_json(ctx, status, &body);
+}
+
+/// Answers 405 (with `allow`) and returns false when the method is not the route's one.
+fn allow_method(ctx: &mut Context, allowed: &str) -> bool {
+    let method = ctx.get_request().get_method().to_string();
+    if method == allowed {
+        return true;
+    }
+    set_error(ctx, 405, "method not allowed");
+    ctx.get_mut_response().set_header(ALLOW, allowed);
+    false
+}
+
+/// The `{id}` route parameter as a user id, or the 400/404 already set on the response.
+fn user_id_param(ctx: &mut Context) -> Option<u64> {
+    let raw = ctx.try_get_route_param("id").unwrap_or_default();
+    match parse_user_id(&raw) {
+        Ok(id) => Some(id),
+        Err(BadUserId::NotInteger) => {
+            set_error(ctx, 400, "user id must be an integer");
+            None
+        }
+        Err(BadUserId::OutOfRange) => {
+            set_error(ctx, 404, "user not found");
+            None
+        }
+    }
+}
+
+/// Runs first: every response is a JSON 404 with a fresh `Date` unless a route says otherwise.
+struct DefaultResponse;
+
+impl ServerHook for DefaultResponse {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
+        set_error(ctx, 404, "not found");
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        ctx.get_mut_response().set_header(DATE, date);
+        Status::Continue
+    }
+}
+
+/// Runs last: builds the response and writes it to the connection.
+struct SendResponse;
+
+impl ServerHook for SendResponse {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, stream: &mut Stream, ctx: &mut Context) -> Status {
+        // The builder would announce keep-alive even when the server is about to close
+        // (`Connection: close`, HTTP/1.0 without keep-alive), so say so explicitly.
+        if !ctx.get_request().is_enable_keep_alive() {
+            ctx.get_mut_response().set_header(CONNECTION, "close");
+        }
+        let bytes = ctx.get_mut_response().build();
+        if stream.try_send(bytes).await.is_err() {
+            stream.set_closed(true);
+            return Status::Reject;
+        }
+        Status::Continue
+    }
+}
+
+/// Answers requests hyperlane could not parse. A read timeout on an idle keep-alive
+/// connection, a client that went away or an empty request line (the client closed
+/// between requests) is no request at all, so nothing is written for those.
+struct RequestErrorReply;
+
+impl ServerHook for RequestErrorReply {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, stream: &mut Stream, ctx: &mut Context) -> Status {
+        let error = ctx.get_request_error_data();
+        let silent = matches!(
+            error,
+            RequestError::ReadTimeout(_)
+                | RequestError::ClientDisconnected(_)
+                | RequestError::ClientClosedConnection(_)
+                | RequestError::ServerClosedConnection(_)
+                | RequestError::ReadConnection(_)
+                | RequestError::HttpRequestPartsInsufficient(_)
+        );
+        if silent {
+            return Status::Reject;
+        }
+        let status = error.get_http_status_code();
+        let message = format!("bad request: {error}");
+        set_error(ctx, status, &message);
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let bytes = ctx
+            .get_mut_response()
+            .set_header(DATE, date)
+            .set_header(CONNECTION, "close")
+            .build();
+        let _ = stream.try_send(bytes).await;
+        stream.set_closed(true);
+        Status::Reject
+    }
+}
+
+struct HealthRoute;
+
+impl ServerHook for HealthRoute {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
+        if allow_method(ctx, "GET") {
+            let health = Health {
+                status: "healthy",
+                timestamp: epoch_millis(),
+            };
+            set_json(
+                ctx,
+                200,
+                &serde_json::to_vec(&health).expect("health serializes"),
+            );
+        }
+        Status::Continue
+    }
+}
+
+struct UserRoute;
+
+impl ServerHook for UserRoute {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
+        if !allow_method(ctx, "GET") {
+            return Status::Continue;
+        }
+        if let Some(id) = user_id_param(ctx) {
+            let user = User {
+                id,
+                name: format!("User {id}"),
+                email: format!("user{id}@example.com"),
+            };
+            set_json(
+                ctx,
+                200,
+                &serde_json::to_vec(&user).expect("user serializes"),
+            );
+        }
+        Status::Continue
+    }
+}
+
+struct UserOrdersRoute;
+
+impl ServerHook for UserOrdersRoute {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
+        if !allow_method(ctx, "GET") {
+            return Status::Continue;
+        }
+        if let Some(id) = user_id_param(ctx) {
+            set_json(ctx, 200, &STORE.orders_json(id));
+        }
+        Status::Continue
+    }
+}
+
+struct OrdersRoute;
+
+impl ServerHook for OrdersRoute {
+    async fn new(_: &mut Stream, _: &mut Context) -> Self {
+        Self
+    }
+
+    async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
+        if !allow_method(ctx, "POST") {
+            return Status::Continue;
+        }
+        let new_order = match ctx.get_request().try_get_body_json::<NewOrder>() {
+            Ok(new_order) => new_order,
+            Err(error) => {
+                set_error(ctx, 400, &format!("invalid order: {error}"));
+                return Status::Continue;
+            }
+        };
+        match validate(&new_order) {
+            Ok(total) => {
+                let order = STORE.create(new_order.user_id, new_order.items, total);
+                set_json(
+                    ctx,
+                    201,
+                    &serde_json::to_vec(&order).expect("order serializes"),
+                );
+            }
+            Err(message) => set_error(ctx, 400, &format!("invalid order: {message}")),
+        }
+        Status::Continue
+    }
+}
+
+/// What the harness gives the process through the environment.
+struct Settings {
+    port: u16,
+    workers: usize,
+}
+
+fn settings_from_env() -> Result<Settings, String> {
+    let port = match std::env::var("PORT") {
+        Ok(raw) => match raw.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => {
+                return Err(format!(
+                    "PORT must be a TCP port number 1-65535, got {raw:?}"
+                ))
+            }
+        },
+        Err(_) => return Err("PORT is not set (the TCP port to listen on)".to_string()),
+    };
+    let workers = match std::env::var("WORKERS") {
+        Ok(raw) => match raw.parse::<usize>() {
+            Ok(workers) if workers > 0 => workers,
+            _ => return Err(format!("WORKERS must be a positive integer, got {raw:?}")),
+        },
+        Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(Settings { port, workers })
+}
+
+async fn serve(port: u16) -> Result<(), String> {
+    let mut config = ServerConfig::default();
+    config
+        .set_address(format!("127.0.0.1:{port}"))
+        .set_nodelay(Some(true));
+    let mut server = Server::default();
+    server
+        .server_config(config)
+        .request_error::<RequestErrorReply>()
+        .request_middleware::<DefaultResponse>()
+        .route::<HealthRoute>("/health")
+        .route::<UserRoute>("/api/users/{id}")
+        .route::<UserOrdersRoute>("/api/users/{id}/orders")
+        .route::<OrdersRoute>("/api/orders")
+        .response_middleware::<SendResponse>();
+    let control = server
+        .run()
+        .await
+        .map_err(|error| format!("cannot listen on 127.0.0.1:{port}: {error}"))?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|error| format!("cannot install the SIGTERM handler: {error}"))?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    control.shutdown().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let settings = match settings_from_env() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("target-hyperlane: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers)
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
+    let result = runtime.block_on(serve(settings.port));
+    // Open keep-alive connections must not hold the exit back after SIGTERM.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("target-hyperlane: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
