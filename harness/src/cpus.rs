@@ -40,9 +40,13 @@ impl CpuList {
     pub fn allowed() -> CpuList {
         // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for pid 0 (this thread).
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let ok = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0;
+        let ok =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+                == 0;
         let cpus: Vec<usize> = if ok {
-            (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                .collect()
         } else {
             (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
         };
@@ -68,7 +72,10 @@ impl CpuList {
             return (self.clone(), self.clone());
         }
         let mid = self.0.len() / 2;
-        (CpuList(self.0[..mid].to_vec()), CpuList(self.0[mid..].to_vec()))
+        (
+            CpuList(self.0[..mid].to_vec()),
+            CpuList(self.0[mid..].to_vec()),
+        )
     }
 
     /// Pins the calling thread (or, before exec, the process) to these CPUs.
@@ -78,7 +85,8 @@ impl CpuList {
         for &cpu in &self.0 {
             unsafe { libc::CPU_SET(cpu, &mut set) };
         }
-        let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+        let rc =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
         if rc == 0 {
             Ok(())
         } else {
@@ -91,11 +99,17 @@ impl FromStr for CpuList {
     type Err = CpuListError;
 
     fn from_str(list: &str) -> Result<CpuList, CpuListError> {
-        let fail = |problem: String| CpuListError { list: list.to_string(), problem };
+        let fail = |problem: String| CpuListError {
+            list: list.to_string(),
+            problem,
+        };
         let mut cpus = Vec::new();
         for part in list.split(',').map(str::trim) {
             let parse = |s: &str| {
-                s.trim().parse::<usize>().ok().filter(|&c| c < libc::CPU_SETSIZE as usize)
+                s.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&c| c < libc::CPU_SETSIZE as usize)
                     .ok_or_else(|| fail(format!("`{s}` is not a CPU number")))
             };
             match part.split_once('-') {
@@ -156,7 +170,10 @@ pub fn process_cpu_time() -> Duration {
 }
 
 fn clock(id: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: ts is a valid out-pointer; the clock ids used are always supported on Linux.
     unsafe { libc::clock_gettime(id, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
@@ -198,7 +215,9 @@ mod tests {
         allowed.check_allowed().unwrap();
         let unavailable = CpuList(vec![libc::CPU_SETSIZE as usize - 1]);
         assert!(unavailable.check_allowed().is_err());
-        std::thread::spawn(move || allowed.pin_current_thread().unwrap()).join().unwrap();
+        std::thread::spawn(move || allowed.pin_current_thread().unwrap())
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -13,17 +13,27 @@ pub struct FdLimitError {
 
 /// Raises the soft open-file limit to at least `needed` (up to the hard limit).
 pub fn ensure_open_files(needed: u64) -> Result<(), FdLimitError> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: limit is a valid out-pointer for getrlimit/setrlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= needed {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur >= needed
+    {
         return Ok(());
     }
     if limit.rlim_max < needed {
-        return Err(FdLimitError { needed, hard: limit.rlim_max });
+        return Err(FdLimitError {
+            needed,
+            hard: limit.rlim_max,
+        });
     }
     limit.rlim_cur = needed;
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-        return Err(FdLimitError { needed, hard: limit.rlim_max });
+        return Err(FdLimitError {
+            needed,
+            hard: limit.rlim_max,
+        });
     }
     Ok(())
 }

@@ -20,9 +20,11 @@ use crate::load::{LoadRun, LoadSettings};
 
 /// Flags of `lanebench load`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lanebench load -c 64 -d 10s http://127.0.0.1:8080/health\n  \
+#[command(
+    after_help = "Examples:\n  lanebench load -c 64 -d 10s http://127.0.0.1:8080/health\n  \
 lanebench load --rate 20000 -c 64 -d 30s --json out.json http://127.0.0.1:8080/\n  \
-lanebench load -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' -n 1000 http://[::1]:8080/api")]
+lanebench load -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' -n 1000 http://[::1]:8080/api"
+)]
 pub struct LoadArgs {
     /// Target URL (http:// only; loopback unless --allow-remote).
     pub url: String,
@@ -90,12 +92,19 @@ pub fn run(args: LoadArgs) -> i32 {
         }
     };
     if let Err(e) = crate::limits::ensure_open_files(settings.connections as u64 + 64) {
-        eprintln!("lanebench load: --connections {}: {e}", settings.connections);
+        eprintln!(
+            "lanebench load: --connections {}: {e}",
+            settings.connections
+        );
         return EXIT_USAGE;
     }
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop);
-    let result = match drive(settings, stop, !args.quiet && std::io::stderr().is_terminal()) {
+    let result = match drive(
+        settings,
+        stop,
+        !args.quiet && std::io::stderr().is_terminal(),
+    ) {
         Ok(result) => result,
         Err(e) => {
             eprintln!("lanebench load: {e}");
@@ -132,19 +141,25 @@ pub fn run(args: LoadArgs) -> i32 {
 /// Validates the flags into settings; the error names the flag and the problem.
 pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
     let endpoint = Endpoint::parse(&args.url, args.allow_remote).map_err(|e| e.to_string())?;
-    let headers =
-        args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("-H {e}"))?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("-H {e}"))?;
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => text.clone().into_bytes(),
-        (None, Some(path)) => {
-            std::fs::read(path).map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?
-        }
+        (None, Some(path)) => std::fs::read(path)
+            .map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?,
         (None, None) => Vec::new(),
     };
-    let expect = args.expect_status.map_or(ExpectedStatus::SuccessOrRedirect, ExpectedStatus::Exactly);
+    let expect = args
+        .expect_status
+        .map_or(ExpectedStatus::SuccessOrRedirect, ExpectedStatus::Exactly);
     let method = args.method.to_ascii_uppercase();
-    let request = PreparedRequest::build(&method, &endpoint, &endpoint.path, &headers, &body, expect)
-        .map_err(|e| format!("--method {e}"))?;
+    let request =
+        PreparedRequest::build(&method, &endpoint, &endpoint.path, &headers, &body, expect)
+            .map_err(|e| format!("--method {e}"))?;
     if let Some(cpus) = &args.cpus {
         cpus.check_allowed().map_err(|e| format!("--cpus {e}"))?;
     }
@@ -178,7 +193,11 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
     })
 }
 
-fn drive(settings: LoadSettings, stop: Arc<AtomicBool>, progress: bool) -> std::io::Result<LoadResult> {
+fn drive(
+    settings: LoadSettings,
+    stop: Arc<AtomicBool>,
+    progress: bool,
+) -> std::io::Result<LoadResult> {
     let total = settings.duration;
     let run = LoadRun::start(settings, stop)?;
     while !run.is_finished() {
@@ -260,19 +279,37 @@ mod tests {
 
     #[test]
     fn request_count_alone_has_no_duration() {
-        let s = settings(&["-n", "100", "-c", "2", "--threads", "8", "http://127.0.0.1:9/"]).unwrap();
+        let s = settings(&[
+            "-n",
+            "100",
+            "-c",
+            "2",
+            "--threads",
+            "8",
+            "http://127.0.0.1:9/",
+        ])
+        .unwrap();
         assert_eq!(s.duration, None);
         assert_eq!(s.threads, 2, "never more threads than connections");
     }
 
     #[test]
     fn bad_inputs_name_the_flag() {
-        let err = settings(&["--body-file", "/nonexistent/body", "http://127.0.0.1:9/"]).unwrap_err();
+        let err =
+            settings(&["--body-file", "/nonexistent/body", "http://127.0.0.1:9/"]).unwrap_err();
         assert!(err.starts_with("--body-file /nonexistent/body"), "{err}");
-        assert!(settings(&["-H", "nocolon", "http://127.0.0.1:9/"]).unwrap_err().starts_with("-H"));
-        assert!(settings(&["-d", "ten", "http://127.0.0.1:9/"]).unwrap_err().contains("--duration"));
-        assert!(settings(&["--rate=-5", "http://127.0.0.1:9/"]).unwrap_err().contains("--rate"));
-        assert!(settings(&["-d", "0s", "http://127.0.0.1:9/"]).unwrap_err().contains("--duration"));
+        assert!(settings(&["-H", "nocolon", "http://127.0.0.1:9/"])
+            .unwrap_err()
+            .starts_with("-H"));
+        assert!(settings(&["-d", "ten", "http://127.0.0.1:9/"])
+            .unwrap_err()
+            .contains("--duration"));
+        assert!(settings(&["--rate=-5", "http://127.0.0.1:9/"])
+            .unwrap_err()
+            .contains("--rate"));
+        assert!(settings(&["-d", "0s", "http://127.0.0.1:9/"])
+            .unwrap_err()
+            .contains("--duration"));
         assert!(settings(&["notaurl"]).unwrap_err().contains("notaurl"));
     }
 

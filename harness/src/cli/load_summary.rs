@@ -11,9 +11,16 @@ pub fn render_summary(r: &LoadResult) -> String {
     let mut out = String::new();
     let mode = match r.mode {
         LoadMode::Closed => "closed loop".to_string(),
-        LoadMode::Open => format!("open loop at {} req/s", grouped(r.rate.unwrap_or(0.0) as u64)),
+        LoadMode::Open => format!(
+            "open loop at {} req/s",
+            grouped(r.rate.unwrap_or(0.0) as u64)
+        ),
     };
-    let _ = writeln!(out, "{} {}, {} connections, {} threads", r.url, mode, r.connections, r.generator.threads);
+    let _ = writeln!(
+        out,
+        "{} {}, {} connections, {} threads",
+        r.url, mode, r.connections, r.generator.threads
+    );
     let _ = writeln!(
         out,
         "  Requests    {} in {:.2}s, {} req/s",
@@ -21,7 +28,12 @@ pub fn render_summary(r: &LoadResult) -> String {
         r.duration_s,
         grouped(r.rps.round() as u64)
     );
-    let _ = writeln!(out, "  Transfer    {:.2} MiB/s ({:.1} MiB read)", r.transfer_mb_s, r.bytes_read as f64 / 1_048_576.0);
+    let _ = writeln!(
+        out,
+        "  Transfer    {:.2} MiB/s ({:.1} MiB read)",
+        r.transfer_mb_s,
+        r.bytes_read as f64 / 1_048_576.0
+    );
     latency_line(&mut out, "Latency", &r.latency_ms);
     if let Some(uncorrected) = &r.latency_uncorrected_ms {
         latency_line(&mut out, "Service", uncorrected);
@@ -51,8 +63,11 @@ pub fn render_summary(r: &LoadResult) -> String {
             ("status 5xx", e.status_5xx),
             ("status other", e.status_other),
         ];
-        let listed: Vec<String> =
-            classes.iter().filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name} {}", grouped(*n))).collect();
+        let listed: Vec<String> = classes
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {}", grouped(*n)))
+            .collect();
         let _ = writeln!(
             out,
             "  Errors      {} ({:.2}%): {}",
@@ -61,7 +76,11 @@ pub fn render_summary(r: &LoadResult) -> String {
             listed.join(", ")
         );
     }
-    let statuses: Vec<String> = r.status_codes.iter().map(|(code, n)| format!("{code}: {}", grouped(*n))).collect();
+    let statuses: Vec<String> = r
+        .status_codes
+        .iter()
+        .map(|(code, n)| format!("{code}: {}", grouped(*n)))
+        .collect();
     if !statuses.is_empty() {
         let _ = writeln!(out, "  Statuses    {}", statuses.join(", "));
     }
@@ -71,8 +90,15 @@ pub fn render_summary(r: &LoadResult) -> String {
         r.generator.cpu_s,
         r.generator.utilisation * 100.0,
         r.generator.threads,
-        r.generator.cpus.as_ref().map_or(String::new(), |c| format!(", pinned to CPUs {c:?}")),
-        if r.reconnects > 0 { format!(", {} reconnects", grouped(r.reconnects)) } else { String::new() }
+        r.generator
+            .cpus
+            .as_ref()
+            .map_or(String::new(), |c| format!(", pinned to CPUs {c:?}")),
+        if r.reconnects > 0 {
+            format!(", {} reconnects", grouped(r.reconnects))
+        } else {
+            String::new()
+        }
     );
     out
 }

@@ -32,7 +32,9 @@ pub struct LiveSnapshot {
 impl LiveCounters {
     /// Counters for `threads` threads, all zero.
     pub fn new(threads: usize) -> LiveCounters {
-        LiveCounters { slots: (0..threads).map(|_| Slot::default()).collect() }
+        LiveCounters {
+            slots: (0..threads).map(|_| Slot::default()).collect(),
+        }
     }
 
     /// Publishes thread `thread`'s running totals.
@@ -45,10 +47,12 @@ impl LiveCounters {
 
     /// Sums every thread's last published totals.
     pub fn snapshot(&self) -> LiveSnapshot {
-        self.slots.iter().fold(LiveSnapshot::default(), |acc, s| LiveSnapshot {
-            requests: acc.requests + s.requests.load(Ordering::Relaxed),
-            errors: acc.errors + s.errors.load(Ordering::Relaxed),
-        })
+        self.slots
+            .iter()
+            .fold(LiveSnapshot::default(), |acc, s| LiveSnapshot {
+                requests: acc.requests + s.requests.load(Ordering::Relaxed),
+                errors: acc.errors + s.errors.load(Ordering::Relaxed),
+            })
     }
 }
 
@@ -62,6 +66,12 @@ mod tests {
         live.publish(0, 10, 1);
         live.publish(2, 5, 0);
         live.publish(0, 12, 1);
-        assert_eq!(live.snapshot(), LiveSnapshot { requests: 17, errors: 1 });
+        assert_eq!(
+            live.snapshot(),
+            LiveSnapshot {
+                requests: 17,
+                errors: 1
+            }
+        );
     }
 }

@@ -79,7 +79,9 @@ impl LoadRun {
         let threads = settings.threads.clamp(1, settings.connections.max(1));
         let live = Arc::new(LiveCounters::new(threads));
         let plan = Arc::new(settings.plan.clone());
-        let schedule = settings.rate.map(|rate| Schedule::new(rate, settings.connections));
+        let schedule = settings
+            .rate
+            .map(|rate| Schedule::new(rate, settings.connections));
         // A little lead time so that every thread has connected before the clock starts.
         let start = Instant::now() + Duration::from_millis(20);
         let measure_start = start + settings.warmup;
@@ -109,7 +111,13 @@ impl LoadRun {
                 .spawn(move || run_worker(config))?;
             handles.push(handle);
         }
-        Ok(LoadRun { live, handles, settings, start, measure_start })
+        Ok(LoadRun {
+            live,
+            handles,
+            settings,
+            start,
+            measure_start,
+        })
     }
 
     /// Current totals and phase.
@@ -131,7 +139,9 @@ impl LoadRun {
     pub fn wait(self) -> std::io::Result<LoadResult> {
         let mut reports = Vec::with_capacity(self.handles.len());
         for handle in self.handles {
-            let report = handle.join().map_err(|_| std::io::Error::other("a generator thread panicked"))??;
+            let report = handle
+                .join()
+                .map_err(|_| std::io::Error::other("a generator thread panicked"))??;
             reports.push(report);
         }
         let _ = self.start;
@@ -139,7 +149,11 @@ impl LoadRun {
     }
 }
 
-fn merge_reports(settings: &LoadSettings, measure_start: Instant, reports: Vec<WorkerReport>) -> LoadResult {
+fn merge_reports(
+    settings: &LoadSettings,
+    measure_start: Instant,
+    reports: Vec<WorkerReport>,
+) -> LoadResult {
     let mut merged = Recorder::new(settings.rate.is_some());
     let mut cpu = Duration::ZERO;
     let mut schedule = ScheduleCounts::default();
@@ -179,7 +193,9 @@ pub fn share(total: usize, parts: usize, index: usize) -> std::ops::Range<usize>
 
 fn pin_for(cpus: &CpuList, thread: usize) -> CpuList {
     let cpu = cpus.cpus()[thread % cpus.len()];
-    cpu.to_string().parse().expect("a single CPU index is a valid list")
+    cpu.to_string()
+        .parse()
+        .expect("a single CPU index is a valid list")
 }
 
 #[cfg(test)]

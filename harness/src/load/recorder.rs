@@ -22,7 +22,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// Creates an empty latency histogram with the project's bounds and precision.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS).expect("static histogram bounds are valid")
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS)
+        .expect("static histogram bounds are valid")
 }
 
 /// One second of the timeline: second index from the start of measurement, counts, and
@@ -77,7 +78,13 @@ impl Recorder {
     /// `service` from the actual one (equal in closed loop); `at` is the time since the
     /// start of measurement, which picks the timeline second.
     #[inline]
-    pub fn record_response(&mut self, status: u16, corrected: Duration, service: Duration, at: Duration) {
+    pub fn record_response(
+        &mut self,
+        status: u16,
+        corrected: Duration,
+        service: Duration,
+        at: Duration,
+    ) {
         self.roll_interval(at);
         let corrected_us = to_micros(corrected);
         self.latency.saturating_record(corrected_us);
@@ -87,7 +94,11 @@ impl Recorder {
         }
         self.requests += 1;
         self.interval_requests += 1;
-        let slot = if (status as usize) < self.statuses.len() { status as usize } else { 0 };
+        let slot = if (status as usize) < self.statuses.len() {
+            status as usize
+        } else {
+            0
+        };
         self.statuses[slot] += 1;
     }
 
@@ -134,8 +145,11 @@ impl Recorder {
 
     /// Merges another thread's recorder into this one (both must be finished).
     pub fn merge(&mut self, other: &Recorder) {
-        self.latency.add(&other.latency).expect("histograms share bounds");
-        if let (Some(mine), Some(theirs)) = (self.uncorrected.as_mut(), other.uncorrected.as_ref()) {
+        self.latency
+            .add(&other.latency)
+            .expect("histograms share bounds");
+        if let (Some(mine), Some(theirs)) = (self.uncorrected.as_mut(), other.uncorrected.as_ref())
+        {
             mine.add(theirs).expect("histograms share bounds");
         }
         self.errors.merge(&other.errors);
@@ -150,26 +164,41 @@ impl Recorder {
 
 /// Merges two timelines second by second, adding counts and histograms exactly.
 pub fn merge_timelines(a: &[IntervalRecord], b: &[IntervalRecord]) -> Vec<IntervalRecord> {
-    let mut merged: std::collections::BTreeMap<u64, (u64, u64, Histogram<u64>)> = Default::default();
+    let mut merged: std::collections::BTreeMap<u64, (u64, u64, Histogram<u64>)> =
+        Default::default();
     for record in a.iter().chain(b) {
-        let entry = merged.entry(record.second).or_insert_with(|| (0, 0, new_histogram()));
+        let entry = merged
+            .entry(record.second)
+            .or_insert_with(|| (0, 0, new_histogram()));
         entry.0 += record.requests;
         entry.1 += record.errors;
-        entry.2.add(decode_histogram(&record.histogram_v2)).expect("histograms share bounds");
+        entry
+            .2
+            .add(decode_histogram(&record.histogram_v2))
+            .expect("histograms share bounds");
     }
     merged
         .into_iter()
         .map(|(second, (requests, errors, histogram))| {
             let mut encoded = Vec::new();
-            V2Serializer::new().serialize(&histogram, &mut encoded).expect("in-memory serialization");
-            IntervalRecord { second, requests, errors, histogram_v2: encoded }
+            V2Serializer::new()
+                .serialize(&histogram, &mut encoded)
+                .expect("in-memory serialization");
+            IntervalRecord {
+                second,
+                requests,
+                errors,
+                histogram_v2: encoded,
+            }
         })
         .collect()
 }
 
 /// Decodes a V2-encoded histogram written by this module.
 pub fn decode_histogram(bytes: &[u8]) -> Histogram<u64> {
-    Deserializer::new().deserialize(&mut &bytes[..]).expect("histograms written by this module decode")
+    Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .expect("histograms written by this module decode")
 }
 
 #[inline]
@@ -203,12 +232,18 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.requests, whole.requests);
         for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
-            assert_eq!(a.latency.value_at_quantile(q), whole.latency.value_at_quantile(q));
+            assert_eq!(
+                a.latency.value_at_quantile(q),
+                whole.latency.value_at_quantile(q)
+            );
         }
         assert_eq!(a.timeline.len(), whole.timeline.len());
         for (x, y) in a.timeline.iter().zip(&whole.timeline) {
             assert_eq!((x.second, x.requests), (y.second, y.requests));
-            let (hx, hy) = (decode_histogram(&x.histogram_v2), decode_histogram(&y.histogram_v2));
+            let (hx, hy) = (
+                decode_histogram(&x.histogram_v2),
+                decode_histogram(&y.histogram_v2),
+            );
             assert_eq!(hx.value_at_quantile(0.99), hy.value_at_quantile(0.99));
         }
     }
@@ -221,7 +256,11 @@ mod tests {
         r.record_error(ErrorKind::Status5xx, ms(900));
         r.record_error(ErrorKind::Timeout, ms(2500));
         r.finish();
-        let seconds: Vec<(u64, u64, u64)> = r.timeline.iter().map(|i| (i.second, i.requests, i.errors)).collect();
+        let seconds: Vec<(u64, u64, u64)> = r
+            .timeline
+            .iter()
+            .map(|i| (i.second, i.requests, i.errors))
+            .collect();
         assert_eq!(seconds, vec![(0, 2, 1), (2, 0, 1)]);
         assert_eq!(r.statuses[200], 1);
         assert_eq!(r.statuses[500], 1);
@@ -233,7 +272,12 @@ mod tests {
     #[test]
     fn precision_is_three_significant_digits() {
         let mut r = Recorder::new(false);
-        r.record_response(200, Duration::from_micros(123_456), Duration::ZERO, Duration::ZERO);
+        r.record_response(
+            200,
+            Duration::from_micros(123_456),
+            Duration::ZERO,
+            Duration::ZERO,
+        );
         let p = r.latency.value_at_quantile(1.0);
         assert!(p.abs_diff(123_456) <= 123, "{p}");
     }
@@ -242,7 +286,12 @@ mod tests {
     fn memory_stays_flat_without_timeline_growth_per_request() {
         let mut r = Recorder::new(false);
         for i in 0..200_000u64 {
-            r.record_response(200, Duration::from_micros(i % 10_000 + 1), Duration::ZERO, Duration::from_micros(i));
+            r.record_response(
+                200,
+                Duration::from_micros(i % 10_000 + 1),
+                Duration::ZERO,
+                Duration::from_micros(i),
+            );
         }
         r.finish();
         // 200k requests in 0.2 s: one timeline entry, histogram size independent of count.

@@ -34,11 +34,16 @@ impl Endpoint {
     /// accepted unless `allow_remote` is set, because an accidental run against a shared
     /// host is a denial-of-service, not a benchmark.
     pub fn parse(url: &str, allow_remote: bool) -> Result<Endpoint, RequestError> {
-        let fail = |problem: &str| RequestError::Url { url: url.to_string(), problem: problem.to_string() };
+        let fail = |problem: &str| RequestError::Url {
+            url: url.to_string(),
+            problem: problem.to_string(),
+        };
         let rest = match url.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
             Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(fail("https is not supported; the generator speaks plain HTTP/1.1"))
+                return Err(fail(
+                    "https is not supported; the generator speaks plain HTTP/1.1",
+                ))
             }
             Some(_) => return Err(fail("scheme must be http://")),
             None => return Err(fail("missing scheme; expected http://HOST[:PORT]/PATH")),
@@ -52,7 +57,8 @@ impl Endpoint {
         if authority.contains('@') {
             return Err(fail("user info in the URL is not supported"));
         }
-        let (host, port) = split_host_port(authority).ok_or_else(|| fail("invalid host or port"))?;
+        let (host, port) =
+            split_host_port(authority).ok_or_else(|| fail("invalid host or port"))?;
         if host.is_empty() {
             return Err(fail("missing host"));
         }
@@ -67,8 +73,16 @@ impl Endpoint {
                 addr.ip()
             )));
         }
-        let host_header = if port == 80 { host.to_string() } else { format!("{host}:{port}") };
-        Ok(Endpoint { addr, host_header, path })
+        let host_header = if port == 80 {
+            host.to_string()
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Endpoint {
+            addr,
+            host_header,
+            path,
+        })
     }
 }
 
@@ -95,7 +109,9 @@ fn split_host_port(authority: &str) -> Option<(&str, u16)> {
 
 /// Parses a `Name: value` header argument.
 pub fn parse_header(raw: &str) -> Result<(String, String), RequestError> {
-    let bad = || RequestError::Header { header: raw.to_string() };
+    let bad = || RequestError::Header {
+        header: raw.to_string(),
+    };
     let (name, value) = raw.split_once(':').ok_or_else(bad)?;
     let name = name.trim();
     if name.is_empty() || !name.bytes().all(is_token_byte) {
@@ -139,7 +155,9 @@ impl PreparedRequest {
             out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
         }
         if !has("user-agent") {
-            out.extend_from_slice(concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
+            out.extend_from_slice(
+                concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+            );
         }
         for (name, value) in headers {
             out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
@@ -149,7 +167,11 @@ impl PreparedRequest {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
-        Ok(PreparedRequest { bytes: out.into(), expect, body_expected: !method.eq_ignore_ascii_case("HEAD") })
+        Ok(PreparedRequest {
+            bytes: out.into(),
+            expect,
+            body_expected: !method.eq_ignore_ascii_case("HEAD"),
+        })
     }
 }
 
@@ -194,8 +216,14 @@ mod tests {
 
     #[test]
     fn header_arguments() {
-        assert_eq!(parse_header("X-Key: a:b ").unwrap(), ("X-Key".into(), "a:b".into()));
-        assert_eq!(parse_header("Accept:").unwrap(), ("Accept".into(), "".into()));
+        assert_eq!(
+            parse_header("X-Key: a:b ").unwrap(),
+            ("X-Key".into(), "a:b".into())
+        );
+        assert_eq!(
+            parse_header("Accept:").unwrap(),
+            ("Accept".into(), "".into())
+        );
         assert!(parse_header("no colon").is_err());
         assert!(parse_header(": value").is_err());
         assert!(parse_header("Bad Name: v").is_err());
@@ -205,14 +233,32 @@ mod tests {
     fn serializes_requests_with_host_and_length() {
         let e = Endpoint::parse("http://127.0.0.1:8080/api/orders", false).unwrap();
         let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        let r = PreparedRequest::build("POST", &e, &e.path, &headers, b"{}", ExpectedStatus::Exactly(201)).unwrap();
+        let r = PreparedRequest::build(
+            "POST",
+            &e,
+            &e.path,
+            &headers,
+            b"{}",
+            ExpectedStatus::Exactly(201),
+        )
+        .unwrap();
         let text = std::str::from_utf8(&r.bytes).unwrap();
         assert!(text.starts_with("POST /api/orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert!(text.contains("Content-Type: application/json\r\n"));
         assert!(text.ends_with("Content-Length: 2\r\n\r\n{}"));
-        let head = PreparedRequest::build("HEAD", &e, "/", &[], b"", ExpectedStatus::SuccessOrRedirect).unwrap();
+        let head =
+            PreparedRequest::build("HEAD", &e, "/", &[], b"", ExpectedStatus::SuccessOrRedirect)
+                .unwrap();
         assert!(!head.body_expected);
-        assert!(PreparedRequest::build("GE T", &e, "/", &[], b"", ExpectedStatus::SuccessOrRedirect).is_err());
+        assert!(PreparedRequest::build(
+            "GE T",
+            &e,
+            "/",
+            &[],
+            b"",
+            ExpectedStatus::SuccessOrRedirect
+        )
+        .is_err());
     }
 }
 
@@ -228,13 +274,19 @@ pub struct RequestPlan {
 impl RequestPlan {
     /// A plan that always sends `request`.
     pub fn single(request: PreparedRequest) -> RequestPlan {
-        RequestPlan { requests: vec![request], cumulative: vec![1] }
+        RequestPlan {
+            requests: vec![request],
+            cumulative: vec![1],
+        }
     }
 
     /// A weighted mix. Weights must be positive and the list non-empty (validated by the
     /// scenario loader).
     pub fn weighted(entries: Vec<(PreparedRequest, u64)>) -> RequestPlan {
-        assert!(!entries.is_empty() && entries.iter().all(|(_, w)| *w > 0), "validated by the caller");
+        assert!(
+            !entries.is_empty() && entries.iter().all(|(_, w)| *w > 0),
+            "validated by the caller"
+        );
         let mut total = 0;
         let mut requests = Vec::with_capacity(entries.len());
         let mut cumulative = Vec::with_capacity(entries.len());
@@ -243,7 +295,10 @@ impl RequestPlan {
             requests.push(request);
             cumulative.push(total);
         }
-        RequestPlan { requests, cumulative }
+        RequestPlan {
+            requests,
+            cumulative,
+        }
     }
 
     /// Picks the index of the next request from a uniform random number.
@@ -280,7 +335,8 @@ mod plan_tests {
 
     fn request(path: &str) -> PreparedRequest {
         let e = Endpoint::parse("http://127.0.0.1:1/", false).unwrap();
-        PreparedRequest::build("GET", &e, path, &[], b"", ExpectedStatus::SuccessOrRedirect).unwrap()
+        PreparedRequest::build("GET", &e, path, &[], b"", ExpectedStatus::SuccessOrRedirect)
+            .unwrap()
     }
 
     #[test]

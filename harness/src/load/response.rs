@@ -85,7 +85,10 @@ impl Default for ResponseParser {
         ResponseParser {
             state: State::Head,
             head: Vec::new(),
-            response: Response { status: 0, keep_alive: false },
+            response: Response {
+                status: 0,
+                keep_alive: false,
+            },
             body_expected: true,
         }
     }
@@ -190,7 +193,10 @@ struct Head {
 }
 
 /// Parses a complete head, or returns `None` when more bytes are needed.
-fn parse_head_bytes(bytes: &[u8], body_expected: bool) -> Result<Option<(usize, Head)>, ParseError> {
+fn parse_head_bytes(
+    bytes: &[u8],
+    body_expected: bool,
+) -> Result<Option<(usize, Head)>, ParseError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut headers);
     let head_len = match parsed.parse(bytes) {
@@ -220,7 +226,10 @@ fn parse_head_bytes(bytes: &[u8], body_expected: bool) -> Result<Option<(usize, 
     let body = if no_body {
         Body::Length(0)
     } else if chunked {
-        Body::Chunked(ChunkState::Size { value: 0, digits: 0 })
+        Body::Chunked(ChunkState::Size {
+            value: 0,
+            digits: 0,
+        })
     } else if let Some(length) = content_length {
         Body::Length(length)
     } else {
@@ -232,7 +241,9 @@ fn parse_head_bytes(bytes: &[u8], body_expected: bool) -> Result<Option<(usize, 
 }
 
 fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
-    let text = std::str::from_utf8(value).map_err(|_| ParseError::ContentLength)?.trim();
+    let text = std::str::from_utf8(value)
+        .map_err(|_| ParseError::ContentLength)?
+        .trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ParseError::ContentLength);
     }
@@ -267,20 +278,30 @@ fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
 
 /// Advances the chunked-body state machine over `data`. Returns the new state, the bytes
 /// consumed and whether the body (including trailers) ended.
-fn feed_chunked(mut state: ChunkState, data: &[u8]) -> Result<(ChunkState, usize, bool), ParseError> {
+fn feed_chunked(
+    mut state: ChunkState,
+    data: &[u8],
+) -> Result<(ChunkState, usize, bool), ParseError> {
     let mut i = 0;
     while i < data.len() {
         if let ChunkState::Data(remaining) = state {
             let take = remaining.min((data.len() - i) as u64);
             i += take as usize;
-            state = if take == remaining { ChunkState::DataCr } else { ChunkState::Data(remaining - take) };
+            state = if take == remaining {
+                ChunkState::DataCr
+            } else {
+                ChunkState::Data(remaining - take)
+            };
             continue;
         }
         let byte = data[i];
         i += 1;
         state = match state {
             ChunkState::Size { value, digits } => match (byte as char).to_digit(16) {
-                Some(d) if digits < 16 => ChunkState::Size { value: value * 16 + d as u64, digits: digits + 1 },
+                Some(d) if digits < 16 => ChunkState::Size {
+                    value: value * 16 + d as u64,
+                    digits: digits + 1,
+                },
                 Some(_) => return Err(ParseError::Chunked),
                 None if digits == 0 => return Err(ParseError::Chunked),
                 None => match byte {
@@ -297,7 +318,10 @@ fn feed_chunked(mut state: ChunkState, data: &[u8]) -> Result<(ChunkState, usize
             },
             ChunkState::SizeLf { value } if byte == b'\n' => after_size_line(value),
             ChunkState::DataCr if byte == b'\r' => ChunkState::DataLf,
-            ChunkState::DataCr | ChunkState::DataLf if byte == b'\n' => ChunkState::Size { value: 0, digits: 0 },
+            ChunkState::DataCr | ChunkState::DataLf if byte == b'\n' => ChunkState::Size {
+                value: 0,
+                digits: 0,
+            },
             ChunkState::TrailerStart => match byte {
                 b'\r' => ChunkState::FinalLf,
                 b'\n' => return Ok((state, i, true)),
@@ -339,7 +363,9 @@ mod tests {
     #[test]
     fn content_length_in_one_read() {
         let mut p = ResponseParser::default();
-        let r = p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+        let r = p
+            .feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
         assert_eq!(r, complete(200, true));
     }
 
@@ -367,27 +393,46 @@ mod tests {
     #[test]
     fn connection_close_and_http10_are_not_keep_alive() {
         let mut p = ResponseParser::default();
-        let r = p.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let r = p
+            .feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
         assert_eq!(r, complete(200, false));
         p.reset(true);
-        let r = p.feed(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let r = p
+            .feed(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
         assert_eq!(r, complete(200, false));
         p.reset(true);
-        let r = p.feed(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let r = p
+            .feed(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
         assert_eq!(r, complete(200, true));
     }
 
     #[test]
     fn body_until_close_completes_on_close_only() {
         let mut p = ResponseParser::default();
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\n\r\npartial").unwrap(), Progress::NeedMore);
-        assert_eq!(p.finish_on_close(), Some(Response { status: 200, keep_alive: false }));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\n\r\npartial").unwrap(),
+            Progress::NeedMore
+        );
+        assert_eq!(
+            p.finish_on_close(),
+            Some(Response {
+                status: 200,
+                keep_alive: false
+            })
+        );
     }
 
     #[test]
     fn truncated_length_body_is_not_complete_on_close() {
         let mut p = ResponseParser::default();
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").unwrap(), Progress::NeedMore);
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+                .unwrap(),
+            Progress::NeedMore
+        );
         assert_eq!(p.finish_on_close(), None);
     }
 
@@ -395,22 +440,46 @@ mod tests {
     fn no_body_for_head_204_304_and_interim_100_is_skipped() {
         let mut p = ResponseParser::default();
         p.reset(false);
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n").unwrap(), complete(200, true));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")
+                .unwrap(),
+            complete(200, true)
+        );
         p.reset(true);
-        assert_eq!(p.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap(), complete(204, true));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap(),
+            complete(204, true)
+        );
         p.reset(true);
-        let r = p.feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        let r = p
+            .feed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
         assert_eq!(r, complete(200, true));
     }
 
     #[test]
     fn malformed_inputs_are_parse_errors() {
         let cases: [(&[u8], ParseError); 5] = [
-            (b"garbage garbage\r\n\r\n", ParseError::Head("invalid HTTP version".into())),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", ParseError::ContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", ParseError::ContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab", ParseError::TrailingData),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ParseError::Chunked),
+            (
+                b"garbage garbage\r\n\r\n",
+                ParseError::Head("invalid HTTP version".into()),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                ParseError::ContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                ParseError::ContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab",
+                ParseError::TrailingData,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                ParseError::Chunked,
+            ),
         ];
         for (input, expected) in cases {
             let mut p = ResponseParser::default();
@@ -436,6 +505,12 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(err, Some(ParseError::HeadTooLarge) | Some(ParseError::Head(_))), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Some(ParseError::HeadTooLarge) | Some(ParseError::Head(_))
+            ),
+            "{err:?}"
+        );
     }
 }

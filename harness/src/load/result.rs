@@ -153,12 +153,25 @@ impl LoadResult {
             .iter()
             .enumerate()
             .filter(|(_, &n)| n > 0)
-            .map(|(code, &n)| (if code == 0 { "other".to_string() } else { code.to_string() }, n))
+            .map(|(code, &n)| {
+                (
+                    if code == 0 {
+                        "other".to_string()
+                    } else {
+                        code.to_string()
+                    },
+                    n,
+                )
+            })
             .collect();
         let cpu_s = facts.generator_cpu.as_secs_f64();
         LoadResult {
             url: facts.url,
-            mode: if facts.rate.is_some() { LoadMode::Open } else { LoadMode::Closed },
+            mode: if facts.rate.is_some() {
+                LoadMode::Open
+            } else {
+                LoadMode::Closed
+            },
             connections: facts.connections,
             rate: facts.rate,
             warmup_s: facts.warmup.as_secs_f64(),
@@ -168,10 +181,17 @@ impl LoadResult {
             bytes_read: recorder.bytes_read,
             transfer_mb_s: recorder.bytes_read as f64 / duration_s / 1_048_576.0,
             latency_ms: LatencySummary::from_histogram(&recorder.latency),
-            latency_uncorrected_ms: recorder.uncorrected.as_ref().map(LatencySummary::from_histogram),
+            latency_uncorrected_ms: recorder
+                .uncorrected
+                .as_ref()
+                .map(LatencySummary::from_histogram),
             latency_distribution: distribution(&recorder.latency),
             error_total: errors.total(),
-            error_rate: if attempts == 0 { 0.0 } else { errors.total() as f64 / attempts as f64 },
+            error_rate: if attempts == 0 {
+                0.0
+            } else {
+                errors.total() as f64 / attempts as f64
+            },
             errors,
             status_codes,
             schedule: facts.schedule.map(|s| ScheduleSummary {
@@ -202,27 +222,47 @@ fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
     let mut quantile = 0.0f64;
     loop {
         let value = h.value_at_quantile(quantile);
-        points.push(QuantilePoint { percentile: quantile * 100.0, ms: value as f64 / 1000.0 });
+        points.push(QuantilePoint {
+            percentile: quantile * 100.0,
+            ms: value as f64 / 1000.0,
+        });
         if value >= h.max() || quantile >= 0.999_999 {
             break;
         }
         quantile = 1.0 - (1.0 - quantile) / 2.0;
     }
-    points.push(QuantilePoint { percentile: 100.0, ms: h.max() as f64 / 1000.0 });
+    points.push(QuantilePoint {
+        percentile: 100.0,
+        ms: h.max() as f64 / 1000.0,
+    });
     points
 }
 
 fn timeline(recorder: &Recorder, measured: Duration) -> Vec<TimelinePoint> {
     let seconds = measured.as_secs_f64().ceil() as u64;
-    let last = recorder.timeline.last().map_or(0, |r| r.second + 1).max(seconds);
-    let mut points: Vec<TimelinePoint> =
-        (0..last).map(|t| TimelinePoint { t, requests: 0, errors: 0, p99_ms: 0.0 }).collect();
+    let last = recorder
+        .timeline
+        .last()
+        .map_or(0, |r| r.second + 1)
+        .max(seconds);
+    let mut points: Vec<TimelinePoint> = (0..last)
+        .map(|t| TimelinePoint {
+            t,
+            requests: 0,
+            errors: 0,
+            p99_ms: 0.0,
+        })
+        .collect();
     for record in &recorder.timeline {
         let h = decode_histogram(&record.histogram_v2);
         let point = &mut points[record.second as usize];
         point.requests = record.requests;
         point.errors = record.errors;
-        point.p99_ms = if h.is_empty() { 0.0 } else { h.value_at_quantile(0.99) as f64 / 1000.0 };
+        point.p99_ms = if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(0.99) as f64 / 1000.0
+        };
     }
     points
 }

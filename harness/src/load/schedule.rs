@@ -21,7 +21,10 @@ impl Schedule {
     /// Both must be positive (checked when settings are validated).
     pub fn new(rate: f64, connections: usize) -> Schedule {
         debug_assert!(rate > 0.0 && connections > 0);
-        Schedule { rate, connections: connections as u64 }
+        Schedule {
+            rate,
+            connections: connections as u64,
+        }
     }
 
     /// Offset from the run start at which request `k` of connection `conn` is intended.
@@ -60,8 +63,9 @@ mod tests {
     #[test]
     fn aggregate_schedule_is_evenly_spaced() {
         let s = Schedule::new(250.0, 3);
-        let mut all: Vec<Duration> =
-            (0..3).flat_map(|c| (0..100).map(move |k| s.intended_offset(c, k))).collect();
+        let mut all: Vec<Duration> = (0..3)
+            .flat_map(|c| (0..100).map(move |k| s.intended_offset(c, k)))
+            .collect();
         all.sort();
         for pair in all.windows(2) {
             let gap = pair[1] - pair[0];
@@ -87,7 +91,9 @@ mod tests {
         assert_eq!(s.due_before(1, Duration::from_millis(1)), 0);
         assert_eq!(s.due_before(1, Duration::from_micros(1001)), 1);
         // 10 s at 1000/s over 4 connections: 2500 each, 10000 in all.
-        let total: u64 = (0..4).map(|c| s.due_before(c, Duration::from_secs(10))).sum();
+        let total: u64 = (0..4)
+            .map(|c| s.due_before(c, Duration::from_secs(10)))
+            .sum();
         assert_eq!(total, 10_000);
     }
 }

@@ -92,7 +92,9 @@ enum State {
     Connecting,
     /// Connected, no request in flight.
     Idle,
-    Writing { written: usize },
+    Writing {
+        written: usize,
+    },
     Reading,
 }
 
@@ -108,6 +110,7 @@ struct Conn {
     next_k: u64,
     timer_armed: bool,
     read_pending: bool,
+    peer_closed: bool,
     opened: u64,
     rng: u64,
 }
@@ -154,6 +157,7 @@ impl Worker {
                 next_k: 0,
                 timer_armed: false,
                 read_pending: false,
+                peer_closed: false,
                 opened: 0,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             })
@@ -203,8 +207,13 @@ impl Worker {
                 Err(e) => return Err(e),
             }
             for event in events.iter() {
-                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                self.on_event(event.token().0, readable, event.is_writable());
+                let closed = event.is_read_closed() || event.is_error();
+                self.on_event(
+                    event.token().0,
+                    event.is_readable() || closed,
+                    event.is_writable(),
+                    closed,
+                );
             }
         }
         self.end_measuring();
@@ -218,7 +227,10 @@ impl Worker {
         if self.cfg.end.is_some_and(|end| now >= end) {
             return true;
         }
-        let budget_spent = self.cfg.request_budget.is_some_and(|b| self.measuring && self.issued >= b);
+        let budget_spent = self
+            .cfg
+            .request_budget
+            .is_some_and(|b| self.measuring && self.issued >= b);
         budget_spent && self.in_flight == 0
     }
 
@@ -258,10 +270,17 @@ impl Worker {
             self.schedule.planned = self
                 .conns
                 .iter()
-                .map(|c| schedule.due_before(c.index, window_end) - schedule.due_before(c.index, window_start))
+                .map(|c| {
+                    schedule.due_before(c.index, window_end)
+                        - schedule.due_before(c.index, window_start)
+                })
                 .sum();
         }
-        self.cfg.live.publish(self.cfg.thread, self.recorder.requests, self.recorder.errors.total());
+        self.cfg.live.publish(
+            self.cfg.thread,
+            self.recorder.requests,
+            self.recorder.errors.total(),
+        );
     }
 
     fn into_report(self) -> WorkerReport {
@@ -283,7 +302,7 @@ impl Worker {
             self.conns[i].timer_armed = false;
             match self.conns[i].state {
                 State::Closed => self.connect(i, now),
-                State::Idle => self.send_if_due(i, now),
+                State::Idle => self.on_idle(i, now),
                 _ => {}
             }
         }
@@ -303,7 +322,11 @@ impl Worker {
             Ok(mut stream) => {
                 let _ = stream.set_nodelay(true);
                 let interest = Interest::READABLE | Interest::WRITABLE;
-                if let Err(_e) = self.poll.registry().register(&mut stream, Token(i), interest) {
+                if let Err(_e) = self
+                    .poll
+                    .registry()
+                    .register(&mut stream, Token(i), interest)
+                {
                     self.fail_connect(i, now);
                     return;
                 }
@@ -311,6 +334,7 @@ impl Worker {
                 conn.state = State::Connecting;
                 conn.opened += 1;
                 conn.read_pending = false;
+                conn.peer_closed = false;
             }
             Err(_) => self.fail_connect(i, now),
         }
@@ -318,8 +342,12 @@ impl Worker {
 
     fn fail_connect(&mut self, i: usize, now: Instant) {
         self.close(i);
-        if self.measuring && now >= self.cfg.measure_start {
-            self.recorder.record_error(ErrorKind::Connect, now - self.cfg.measure_start);
+        if !self.measuring && now >= self.cfg.measure_start {
+            self.begin_measuring();
+        }
+        if self.measuring {
+            self.recorder
+                .record_error(ErrorKind::Connect, now - self.cfg.measure_start);
         }
         self.arm_timer(i, now + CONNECT_RETRY);
     }
@@ -337,11 +365,19 @@ impl Worker {
 
     /// The connection is open and idle: send now (closed loop) or when due (open loop).
     fn on_idle(&mut self, i: usize, now: Instant) {
-        if self.cfg.request_budget.is_some_and(|b| self.measuring && self.issued >= b) {
+        if self
+            .cfg
+            .request_budget
+            .is_some_and(|b| self.measuring && self.issued >= b)
+        {
             return;
         }
         if self.cfg.end.is_some_and(|end| now >= end) {
             return;
+        }
+        if now < self.cfg.start {
+            // Connections open during the lead time; the first request waits for the start.
+            return self.arm_timer(i, self.cfg.start);
         }
         match self.cfg.schedule {
             None => self.start_request(i, now, now),
@@ -364,6 +400,10 @@ impl Worker {
     }
 
     fn start_request(&mut self, i: usize, intended: Instant, now: Instant) {
+        if !self.measuring && intended >= self.cfg.measure_start {
+            // The loop may not have noticed the window opening yet; this request is in it.
+            self.begin_measuring();
+        }
         let counted = self.measuring && intended >= self.cfg.measure_start;
         if counted {
             self.issued += 1;
@@ -379,7 +419,8 @@ impl Worker {
         conn.request = self.cfg.plan.pick(conn.rng);
         conn.intended = intended;
         conn.sent = now;
-        conn.parser.reset(self.cfg.plan.get(conn.request).body_expected);
+        conn.parser
+            .reset(self.cfg.plan.get(conn.request).body_expected);
         conn.state = State::Writing { written: 0 };
         self.in_flight += 1;
         self.flush(i, now);
@@ -387,7 +428,9 @@ impl Worker {
 
     fn flush(&mut self, i: usize, now: Instant) {
         let conn = &mut self.conns[i];
-        let State::Writing { mut written } = conn.state else { return };
+        let State::Writing { mut written } = conn.state else {
+            return;
+        };
         let bytes = &self.cfg.plan.get(conn.request).bytes;
         let stream = conn.stream.as_mut().expect("writing implies a socket");
         while written < bytes.len() {
@@ -407,7 +450,9 @@ impl Worker {
         }
     }
 
-    fn on_event(&mut self, i: usize, readable: bool, writable: bool) {
+    /// `closed`: the peer shut its side (or the socket failed), so reading must go on to
+    /// the end-of-file even after a short read.
+    fn on_event(&mut self, i: usize, readable: bool, writable: bool, closed: bool) {
         let now = Instant::now();
         match self.conns[i].state {
             State::Closed => {}
@@ -418,12 +463,14 @@ impl Worker {
             }
             State::Writing { .. } => {
                 self.conns[i].read_pending |= readable;
+                self.conns[i].peer_closed |= closed;
                 if writable {
                     self.flush(i, now);
                 }
             }
             State::Reading | State::Idle => {
                 if readable {
+                    self.conns[i].peer_closed |= closed;
                     self.read(i);
                 }
             }
@@ -431,7 +478,10 @@ impl Worker {
     }
 
     fn finish_connect(&mut self, i: usize, now: Instant) {
-        let stream = self.conns[i].stream.as_ref().expect("connecting implies a socket");
+        let stream = self.conns[i]
+            .stream
+            .as_ref()
+            .expect("connecting implies a socket");
         match (stream.take_error(), stream.peer_addr()) {
             (Ok(None), Ok(_)) => {
                 self.conns[i].state = State::Idle;
@@ -459,7 +509,11 @@ impl Worker {
                     }
                     match conn.parser.feed(&self.read_buf[..n]) {
                         Ok(Progress::Complete(response)) => return self.complete(i, response),
-                        Ok(Progress::NeedMore) if n < self.read_buf.len() => return,
+                        // A short read drained the socket: the next bytes bring a new edge.
+                        // Not so for an end-of-file already seen, which must be read now.
+                        Ok(Progress::NeedMore) if n < self.read_buf.len() && !conn.peer_closed => {
+                            return
+                        }
                         Ok(Progress::NeedMore) => {}
                         Err(_) => return self.fail_request(i, ErrorKind::Parse, Instant::now()),
                     }
@@ -513,11 +567,20 @@ impl Worker {
         if self.measuring && conn.intended >= self.cfg.measure_start {
             let at = now - self.cfg.measure_start;
             let expect = self.cfg.plan.get(conn.request).expect;
-            self.recorder.record_response(response.status, now - conn.intended, now - conn.sent, at);
+            self.recorder.record_response(
+                response.status,
+                now - conn.intended,
+                now - conn.sent,
+                at,
+            );
             if let Some(kind) = expect.judge(response.status) {
                 self.recorder.record_error(kind, at);
             }
-            self.cfg.live.publish(self.cfg.thread, self.recorder.requests, self.recorder.errors.total());
+            self.cfg.live.publish(
+                self.cfg.thread,
+                self.recorder.requests,
+                self.recorder.errors.total(),
+            );
         }
         if response.keep_alive {
             self.on_idle(i, now);
@@ -530,8 +593,13 @@ impl Worker {
         let conn = &self.conns[i];
         let in_flight = matches!(conn.state, State::Writing { .. } | State::Reading);
         if in_flight && self.measuring && conn.intended >= self.cfg.measure_start {
-            self.recorder.record_error(kind, now - self.cfg.measure_start);
-            self.cfg.live.publish(self.cfg.thread, self.recorder.requests, self.recorder.errors.total());
+            self.recorder
+                .record_error(kind, now - self.cfg.measure_start);
+            self.cfg.live.publish(
+                self.cfg.thread,
+                self.recorder.requests,
+                self.recorder.errors.total(),
+            );
         }
         self.reopen(i);
     }
@@ -543,7 +611,9 @@ impl Worker {
                 continue;
             }
             match conn.state {
-                State::Writing { .. } | State::Reading => self.fail_request(i, ErrorKind::Timeout, now),
+                State::Writing { .. } | State::Reading => {
+                    self.fail_request(i, ErrorKind::Timeout, now)
+                }
                 State::Connecting => self.fail_connect(i, now),
                 _ => {}
             }

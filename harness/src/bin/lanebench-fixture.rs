@@ -1,0 +1,187 @@
+//! `lanebench-fixture`: a deliberately simple HTTP/1.1 server that misbehaves on request.
+//!
+//! The tests (and anyone checking the harness by hand) need real server *processes* to
+//! pause with SIGSTOP, crash mid-load, stall, or answer garbage. Thread per connection and
+//! blocking I/O keep it obviously correct; it is not meant to be fast.
+//!
+//! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]`
+//! (PORT from the environment when --port is absent; 0 picks a free port). It prints
+//! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
+//! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
+//! (promises 100 bytes, sends 10, closes), `chunked` (200 with a chunked body),
+//! `not-ready` (503 on /health, 200 elsewhere).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+struct Options {
+    port: u16,
+    mode: String,
+    exit_after: Option<u64>,
+    delay: Duration,
+}
+
+fn main() {
+    let options = match parse_options(std::env::args().skip(1).collect()) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("lanebench-fixture: {message}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "lanebench-fixture: cannot listen on 127.0.0.1:{}: {e}",
+                options.port
+            );
+            std::process::exit(1);
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    println!("listening on 127.0.0.1:{port}");
+    let _ = std::io::stdout().flush();
+    let served = Arc::new(AtomicU64::new(0));
+    for stream in listener.incoming().flatten() {
+        let (options, served) = (options.clone(), Arc::clone(&served));
+        std::thread::spawn(move || serve(stream, &options, &served));
+    }
+}
+
+fn parse_options(args: Vec<String>) -> Result<Options, String> {
+    let mut options = Options {
+        port: 0,
+        mode: "ok".into(),
+        exit_after: None,
+        delay: Duration::ZERO,
+    };
+    let env_port = std::env::var("PORT").ok();
+    if let Some(p) = env_port {
+        options.port = p
+            .parse()
+            .map_err(|_| format!("PORT `{p}` is not a port number"))?;
+    }
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => {
+                options.port = value()?
+                    .parse()
+                    .map_err(|_| "--port: not a port number".to_string())?
+            }
+            "--mode" => options.mode = value()?,
+            "--exit-after" => {
+                options.exit_after = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--exit-after: not a number".to_string())?,
+                )
+            }
+            "--delay-ms" => {
+                options.delay = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--delay-ms: not a number".to_string())?,
+                )
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+/// Reads one request head and body; returns the path, or None when the client closed.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(path)
+}
+
+fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
+    let _ = stream.set_nodelay(true);
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    while let Some(path) = read_request(&mut reader) {
+        let count = served.fetch_add(1, Ordering::SeqCst) + 1;
+        if options.exit_after.is_some_and(|n| count > n) {
+            eprintln!(
+                "lanebench-fixture: exiting after {} requests as asked",
+                count - 1
+            );
+            std::process::exit(3);
+        }
+        if !options.delay.is_zero() {
+            std::thread::sleep(options.delay);
+        }
+        if !respond(&mut writer, &options.mode, &path) {
+            return;
+        }
+    }
+}
+
+/// Writes the response for `mode`; false when the connection must end.
+fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
+    let json = |status: u16, reason: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let reply = match mode {
+        "ok" => json(200, "OK", r#"{"status":"healthy"}"#),
+        "not-ready" if path == "/health" => {
+            json(503, "Service Unavailable", r#"{"status":"starting"}"#)
+        }
+        "not-ready" => json(200, "OK", r#"{"status":"healthy"}"#),
+        "garbage" => "THIS IS NOT HTTP\r\n\r\n".to_string(),
+        "close" => return false,
+        "stall" => {
+            std::thread::sleep(Duration::from_secs(3600));
+            return false;
+        }
+        "truncate" => {
+            let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+            return false;
+        }
+        "chunked" => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            .to_string(),
+        other => match other
+            .strip_prefix("status:")
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            Some(code) => json(code, "Fixture", r#"{"error":"fixture"}"#),
+            None => json(500, "Unknown Fixture Mode", r#"{"error":"unknown mode"}"#),
+        },
+    };
+    writer.write_all(reply.as_bytes()).is_ok()
+}

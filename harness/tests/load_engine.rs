@@ -1,0 +1,327 @@
+//! The load engine against real servers on ephemeral loopback ports: an in-process hyper
+//! server for exact counts and rates, and `lanebench-fixture` processes for servers that
+//! misbehave (errors, garbage, stalls, SIGSTOP pauses).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lanebench::load::outcome::ExpectedStatus;
+use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
+use lanebench::load::result::LoadResult;
+use lanebench::load::{LoadRun, LoadSettings};
+
+/// A keep-alive hyper server counting the requests it answers; stops with the test process.
+fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_req| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        async {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from_static(b"{\"ok\":true}"),
+                            )))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+    });
+    (rx.recv().unwrap(), seen)
+}
+
+/// A `lanebench-fixture` process, killed when dropped.
+struct Fixture {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Fixture {
+    fn start(mode: &str) -> Fixture {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
+            .args(["--port", "0", "--mode", mode])
+            .env_remove("PORT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        Fixture { child, addr }
+    }
+
+    fn signal(&self, signal: i32) {
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn settings(addr: SocketAddr, connections: usize) -> LoadSettings {
+    let url = format!("http://{addr}/health");
+    let endpoint = Endpoint::parse(&url, false).unwrap();
+    let request = PreparedRequest::build(
+        "GET",
+        &endpoint,
+        &endpoint.path,
+        &[],
+        b"",
+        ExpectedStatus::SuccessOrRedirect,
+    )
+    .unwrap();
+    LoadSettings {
+        url,
+        addr,
+        plan: RequestPlan::single(request),
+        connections,
+        threads: 2,
+        duration: Some(Duration::from_secs(1)),
+        requests: None,
+        warmup: Duration::ZERO,
+        rate: None,
+        timeout: Duration::from_secs(5),
+        cpus: None,
+    }
+}
+
+fn run(settings: LoadSettings) -> LoadResult {
+    LoadRun::start(settings, Arc::new(AtomicBool::new(false)))
+        .unwrap()
+        .wait()
+        .unwrap()
+}
+
+#[test]
+fn request_count_matches_what_the_server_saw() {
+    let (addr, seen) = counting_server();
+    let mut s = settings(addr, 8);
+    s.duration = None;
+    s.requests = Some(2_000);
+    let result = run(s);
+    assert_eq!(result.requests, 2_000);
+    assert_eq!(seen.load(Ordering::SeqCst), 2_000);
+    assert_eq!(result.error_total, 0);
+    assert_eq!(result.status_codes.get("200"), Some(&2_000));
+    assert_eq!(
+        result.latency_distribution.last().unwrap().percentile,
+        100.0
+    );
+}
+
+#[test]
+fn warmup_traffic_is_sent_but_not_counted() {
+    let (addr, seen) = counting_server();
+    let mut s = settings(addr, 4);
+    s.warmup = Duration::from_millis(300);
+    s.duration = None;
+    s.requests = Some(500);
+    let result = run(s);
+    assert_eq!(result.requests, 500);
+    assert!(
+        seen.load(Ordering::SeqCst) > 500,
+        "warm-up requests reached the server too"
+    );
+}
+
+#[test]
+fn open_loop_rate_is_within_two_percent() {
+    let (addr, _) = counting_server();
+    let mut s = settings(addr, 10);
+    s.rate = Some(1_000.0);
+    s.duration = Some(Duration::from_secs(3));
+    s.warmup = Duration::from_millis(200);
+    let result = run(s);
+    let expected = 3_000.0;
+    let got = result.requests as f64;
+    assert!(
+        (got - expected).abs() / expected <= 0.02,
+        "{got} requests for a planned {expected}"
+    );
+    let schedule = result.schedule.unwrap();
+    assert!(
+        (schedule.planned as f64 - expected).abs() <= 10.0,
+        "{schedule:?}"
+    );
+    assert!(result.latency_uncorrected_ms.is_some());
+    assert_eq!(result.timeline.len(), 3);
+}
+
+#[test]
+fn server_pause_shows_in_corrected_latency_only() {
+    let fixture = Fixture::start("ok");
+    let mut s = settings(fixture.addr, 4);
+    s.rate = Some(400.0);
+    s.duration = Some(Duration::from_secs(4));
+    let started = Instant::now();
+    let load = LoadRun::start(s, Arc::new(AtomicBool::new(false))).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    fixture.signal(libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(1_000));
+    fixture.signal(libc::SIGCONT);
+    let result = load.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let corrected = result.latency_ms;
+    let uncorrected = result.latency_uncorrected_ms.unwrap();
+    // A quarter of the run was intended during the 1 s stall, so the corrected p99 must
+    // show most of that second; only the few requests in flight at the pause saw it as
+    // service time.
+    assert!(
+        corrected.p99 >= 500.0,
+        "corrected p99 {} ms hides the stall",
+        corrected.p99
+    );
+    assert!(
+        uncorrected.p99 * 4.0 < corrected.p99,
+        "uncorrected p99 {} vs corrected {}",
+        uncorrected.p99,
+        corrected.p99
+    );
+    assert!(
+        result.schedule.unwrap().late > 100,
+        "sends during the stall went out late"
+    );
+}
+
+#[test]
+fn unexpected_statuses_are_errors_by_class() {
+    let fixture = Fixture::start("status:503");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = None;
+    s.requests = Some(100);
+    let result = run(s);
+    assert_eq!(result.requests, 100);
+    assert_eq!(result.errors.status_5xx, 100);
+    assert_eq!(result.error_rate, 1.0);
+
+    let fixture = Fixture::start("status:404");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = None;
+    s.requests = Some(50);
+    let result = run(s);
+    assert_eq!(result.errors.status_4xx, 50);
+}
+
+#[test]
+fn broken_responses_are_classified_and_the_generator_keeps_going() {
+    for (mode, class) in [
+        ("garbage", "parse"),
+        ("close", "read"),
+        ("truncate", "read"),
+    ] {
+        let fixture = Fixture::start(mode);
+        let mut s = settings(fixture.addr, 2);
+        s.duration = Some(Duration::from_millis(500));
+        let result = run(s);
+        let errors = result.errors;
+        let counted = if class == "parse" {
+            errors.parse
+        } else {
+            errors.read
+        };
+        assert!(counted > 10, "{mode}: {errors:?}");
+        assert_eq!(
+            errors.total(),
+            counted,
+            "{mode}: only {class} errors expected, got {errors:?}"
+        );
+        assert!(
+            result.reconnects > 10,
+            "{mode}: the generator reconnects after each failure"
+        );
+    }
+}
+
+#[test]
+fn chunked_responses_complete() {
+    let fixture = Fixture::start("chunked");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = None;
+    s.requests = Some(200);
+    let result = run(s);
+    assert_eq!(result.requests, 200);
+    assert_eq!(result.error_total, 0);
+}
+
+#[test]
+fn stalled_server_times_out_and_the_run_ends_on_time() {
+    let fixture = Fixture::start("stall");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = Some(Duration::from_millis(1_000));
+    s.timeout = Duration::from_millis(200);
+    let started = Instant::now();
+    let result = run(s);
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000 + 200 + 500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.requests, 0);
+    assert!(result.errors.timeout >= 4, "{:?}", result.errors);
+}
+
+#[test]
+fn nobody_listening_counts_connect_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut s = settings(port, 2);
+    s.duration = Some(Duration::from_millis(300));
+    let result = run(s);
+    assert_eq!(result.requests, 0);
+    assert!(result.errors.connect > 0);
+    assert_eq!(result.errors.total(), result.errors.connect);
+}
+
+#[test]
+fn stop_flag_ends_the_run_early_with_what_was_measured() {
+    let (addr, _) = counting_server();
+    let mut s = settings(addr, 2);
+    s.duration = Some(Duration::from_secs(60));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let load = LoadRun::start(s, Arc::clone(&stop)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let result = load.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(result.requests > 0);
+    assert!(result.duration_s < 5.0);
+}
