@@ -261,3 +261,16 @@ fn successful_build_runs_in_the_target_folder() {
     assert!(dir.path().join("built.marker").is_file());
     assert_eq!(outcome.log_path, dir.path().join("build.log"));
 }
+
+#[test]
+fn launch_refuses_cpus_outside_the_allowed_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = fake_target(dir.path(), "exec sleep 1000", "true");
+    let options = LaunchOptions {
+        port: free_loopback_port().unwrap(),
+        workers: 1,
+        cpus: Some("1000".parse().unwrap()),
+    };
+    let err = TargetProcess::launch(&target, &options).unwrap_err();
+    assert!(matches!(err, LaunchError::Cpus { .. }), "{err}");
+}

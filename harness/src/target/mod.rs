@@ -5,7 +5,6 @@
 //! loopback port (optionally pinned to CPUs), wait for readiness, stop.
 
 pub mod build;
-pub mod cpu_list;
 pub mod discovery;
 pub mod manifest;
 pub mod output_tail;
@@ -13,7 +12,6 @@ pub mod port;
 pub mod process;
 
 pub use build::{build_target, BuildError, BuildOutcome};
-pub use cpu_list::{CpuList, CpuListError};
 pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
 pub use manifest::{Manifest, ManifestError};
 pub use port::{ensure_port_free, free_loopback_port, PortError};

@@ -10,10 +10,10 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use super::cpu_list::CpuList;
 use super::discovery::Target;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
+use crate::cpus::{CpuList, CpuListError};
 
 /// Interval between health probes while waiting for readiness.
 const READY_POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -43,6 +43,14 @@ pub enum LaunchError {
         target: String,
         /// The port problem.
         source: PortError,
+    },
+    /// The CPU list names CPUs this process may not use.
+    #[error("target {target}: {source}")]
+    Cpus {
+        /// Target name.
+        target: String,
+        /// The CPU list problem.
+        source: CpuListError,
     },
     /// `sh` could not be started (or CPU pinning failed in the child).
     #[error("target {target}: cannot start `{run}`: {source}")]
@@ -128,6 +136,10 @@ impl TargetProcess {
             .stderr(Stdio::piped())
             .process_group(0);
         if let Some(cpus) = &options.cpus {
+            cpus.check_allowed().map_err(|source| LaunchError::Cpus {
+                target: target.name().to_string(),
+                source,
+            })?;
             pin_to_cpus(&mut command, cpus);
         }
         let spawn_error = |source| LaunchError::Spawn {
@@ -296,7 +308,7 @@ fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
     // SAFETY: cpu_set_t is plain data; zeroed is its empty value.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &cpu in cpus.cpus() {
-        // SAFETY: CpuList bounds indices below the cpu_set_t capacity.
+        // SAFETY: CpuList only holds indices below CPU_SETSIZE.
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     // SAFETY: the closure only calls sched_setaffinity, which is async-signal-safe, on
