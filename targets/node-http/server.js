@@ -41,21 +41,30 @@ function runPrimary() {
     cluster.fork({ WORKER_INDEX: String(k) });
   }
   // A worker that dies would silently shrink the server, so the whole target fails
-  // loudly instead of being measured with fewer workers than it was given.
+  // loudly instead of being measured with fewer workers than it was given. Exit code 0
+  // means the worker got SIGTERM/SIGINT itself (a signal to the process group can reach
+  // it before the primary), so that is a normal stop.
   cluster.on('exit', (worker, code, signal) => {
     if (!stopping) {
-      console.error(`worker ${worker.process.pid} exited (code ${code}, signal ${signal})`);
-      stop(1);
-    } else if (Object.keys(cluster.workers).length === 0) {
+      if (code !== 0) {
+        console.error(`worker ${worker.process.pid} exited (code ${code}, signal ${signal})`);
+      }
+      stop(code === 0 ? 0 : 1);
+    } else if (liveWorkers().length === 0) {
       process.exit(process.exitCode || 0);
     }
   });
+  // A worker that just exited may still be listed in cluster.workers.
+  function liveWorkers() {
+    return Object.values(cluster.workers).filter((worker) => !worker.isDead());
+  }
   function stop(code) {
     if (stopping) return;
     stopping = true;
     process.exitCode = code;
-    for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM');
-    if (Object.keys(cluster.workers).length === 0) process.exit(code);
+    const live = liveWorkers();
+    for (const worker of live) worker.process.kill('SIGTERM');
+    if (live.length === 0) process.exit(code);
     setTimeout(() => process.exit(code), 3000).unref();
   }
   process.on('SIGTERM', () => stop(0));
