@@ -267,7 +267,7 @@ impl ServerHook for RequestErrorReply {
             return Status::Reject;
         }
         let status = error.get_http_status_code();
-        let message = format!("bad request: {error}");
+        let message = format!("cannot parse the request: {error}");
         set_error(ctx, status, &message);
         let date = httpdate::fmt_http_date(SystemTime::now());
         let bytes = ctx
