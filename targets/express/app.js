@@ -16,6 +16,8 @@ function createApp(store) {
   const app = express();
   // Express's production best-practice guide recommends not advertising the framework.
   app.disable('x-powered-by');
+  // The contract matches paths exactly: /api/users/42/ is an unknown path, not /api/users/42.
+  app.enable('strict routing');
 
   app.get('/health', (req, res) => {
     res.json({ status: 'healthy', timestamp: Date.now() });

@@ -4,22 +4,25 @@
 // keeps its own in-memory store (see orders.js for how order ids stay unique).
 
 const cluster = require('node:cluster');
+const os = require('node:os');
 const { createApp } = require('./app');
 const { OrderStore } = require('./orders');
 
-function positiveIntFromEnv(name, fallback) {
+// Bad configuration is a one-line error and exit code 2, as the contract asks.
+function intFromEnv(name, max, fallback) {
   const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a positive integer, got '${raw}'`);
+  if ((raw === undefined || raw === '') && fallback !== undefined) return fallback;
+  const value = /^[0-9]+$/.test(raw || '') ? Number(raw) : NaN;
+  if (!(value >= 1 && value <= max)) {
+    console.error(`${name} must be an integer in 1..=${max}, got '${raw === undefined ? '' : raw}'`);
     process.exit(2);
   }
   return value;
 }
 
-const port = positiveIntFromEnv('PORT', 3000);
-const workers = positiveIntFromEnv('WORKERS', 1);
+const port = intFromEnv('PORT', 65535);
+// Unset WORKERS means every CPU this process may run on (its affinity mask).
+const workers = intFromEnv('WORKERS', 4096, os.availableParallelism());
 
 function serve(workerIndex) {
   const app = createApp(new OrderStore(workerIndex, workers));

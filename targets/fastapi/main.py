@@ -6,7 +6,9 @@ errors, {"detail": ...} bodies) into the contract's 400/404/405 `{"error": ...}`
 """
 
 import itertools
+import math
 import os
+import re
 import socket
 import time
 from collections import deque
@@ -103,12 +105,12 @@ class OrderStore:
         self._ids = itertools.count(worker_index, workers)
         self._by_user: dict[int, deque[Order]] = {}
 
-    def create(self, request: OrderRequest) -> Order:
+    def create(self, request: OrderRequest, total: float) -> Order:
         order = Order(
             id=next(self._ids),
             user_id=request.user_id,
             items=request.items,
-            total=sum(item.price * item.quantity for item in request.items),
+            total=total,
             status="created",
             created_at=time.time_ns() // 1_000_000,
         )
@@ -149,10 +151,19 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
     return error(400, f"{location}: {first.get('msg', 'invalid request')}")
 
 
-def check_user_id(user_id: int) -> JSONResponse | None:
+INTEGER_SEGMENT = re.compile(r"-?[0-9]+")
+
+
+def parse_user_id(raw: str) -> int | JSONResponse:
+    """The contract's user id rule: `-?[0-9]+` is an integer (400 otherwise), and
+    only 1..=1000000 exists (404 otherwise). Python's int() would also take "+5" or
+    "1_000", so the segment is matched first."""
+    if INTEGER_SEGMENT.fullmatch(raw) is None:
+        return error(400, f"user id must be an integer, got '{raw}'")
+    user_id = int(raw)
     if not 1 <= user_id <= MAX_USER_ID:
-        return error(404, f"user {user_id} not found")
-    return None
+        return error(404, f"user {raw} not found")
+    return user_id
 
 
 @app.get("/health")
@@ -161,21 +172,24 @@ async def health() -> Health:
 
 
 @app.get("/api/users/{user_id}", response_model=User)
-async def get_user(user_id: int):
-    not_found = check_user_id(user_id)
-    if not_found is not None:
-        return not_found
-    return User(id=user_id, name=f"User {user_id}", email=f"user{user_id}@example.com")
+async def get_user(user_id: str):
+    parsed = parse_user_id(user_id)
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    return User(id=parsed, name=f"User {parsed}", email=f"user{parsed}@example.com")
 
 
 @app.get("/api/users/{user_id}/orders", response_model=list[Order])
-async def get_user_orders(user_id: int):
-    not_found = check_user_id(user_id)
-    if not_found is not None:
-        return not_found
-    return store.for_user(user_id)
+async def get_user_orders(user_id: str):
+    parsed = parse_user_id(user_id)
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    return store.for_user(parsed)
 
 
-@app.post("/api/orders", status_code=201)
-async def create_order(order: OrderRequest) -> Order:
-    return store.create(order)
+@app.post("/api/orders", status_code=201, response_model=Order)
+async def create_order(order: OrderRequest):
+    total = sum(item.price * item.quantity for item in order.items)
+    if not math.isfinite(total):
+        return error(400, "order total (sum of price * quantity) is not a finite number")
+    return store.create(order, total)

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 func main() {
 	port := os.Getenv("PORT")
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		log.Printf("PORT must be a TCP port number, got %q", port)
+		fmt.Fprintf(os.Stderr, "PORT must be an integer in 1..=65535, got '%s'\n", port)
 		os.Exit(2)
 	}
 

@@ -5,7 +5,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 )
 
 const maxUserID = 1_000_000
+
+var integerSegment = regexp.MustCompile(`^-?[0-9]+$`)
 
 // orderRequest is the body of POST /api/orders. Pointers make a missing field (or
 // null) distinguishable from a zero value, which is valid for the ids.
@@ -87,10 +91,16 @@ func newRouter(store *orderStore) *gin.Engine {
 			return
 		}
 		items := make([]OrderItem, len(req.Items))
+		total := 0.0
 		for i, item := range req.Items {
 			items[i] = OrderItem{ProductID: *item.ProductID, Quantity: *item.Quantity, Price: *item.Price}
+			total += items[i].Price * float64(items[i].Quantity)
 		}
-		c.JSON(http.StatusCreated, store.create(*req.UserID, items))
+		if math.IsInf(total, 0) || math.IsNaN(total) {
+			c.JSON(http.StatusBadRequest, errorBody("order total (sum of price * quantity) is not a finite number"))
+			return
+		}
+		c.JSON(http.StatusCreated, store.create(*req.UserID, items, total))
 	})
 
 	router.NoRoute(func(c *gin.Context) {
@@ -107,11 +117,12 @@ func newRouter(store *orderStore) *gin.Engine {
 // an integer outside 1..=maxUserID. It reports whether the handler should go on.
 func userIDParam(c *gin.Context) (int64, bool) {
 	raw := c.Param("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
+	// ParseInt alone would also take "+5"; the contract's integers are -?[0-9]+.
+	if !integerSegment.MatchString(raw) {
 		c.JSON(http.StatusBadRequest, errorBody("user id must be an integer, got %q", raw))
 		return 0, false
 	}
+	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 || id > maxUserID {
 		c.JSON(http.StatusNotFound, errorBody("user %s not found", raw))
 		return 0, false

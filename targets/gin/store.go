@@ -39,11 +39,7 @@ func newOrderStore() *orderStore {
 
 // create assigns the next id and stores the order; id assignment and insertion share
 // one lock so a user's list is always in id order.
-func (s *orderStore) create(userID uint64, items []OrderItem) Order {
-	total := 0.0
-	for _, item := range items {
-		total += item.Price * float64(item.Quantity)
-	}
+func (s *orderStore) create(userID uint64, items []OrderItem, total float64) Order {
 	order := Order{
 		UserID:    userID,
 		Items:     items,

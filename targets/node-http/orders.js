@@ -18,8 +18,12 @@ function parseUserId(raw) {
   return { ok: true, id };
 }
 
-function isNonNegativeInteger(value) {
-  return Number.isSafeInteger(value) && value >= 0;
+// The contract's ids are u64. JSON.parse yields doubles, so ids above 2^53 are accepted
+// but lose precision: the platform's parser cannot do better without a custom one.
+const U64_MAX = 18446744073709551615;
+
+function isU64(value) {
+  return Number.isInteger(value) && value >= 0 && value <= U64_MAX;
 }
 
 function isPlainObject(value) {
@@ -30,13 +34,13 @@ function isPlainObject(value) {
 // null when the body is a valid order.
 function validateOrder(body) {
   if (!isPlainObject(body)) return 'request body must be a JSON object';
-  if (!isNonNegativeInteger(body.user_id)) return 'user_id must be a non-negative integer';
+  if (!isU64(body.user_id)) return 'user_id must be a non-negative integer';
   if (!Array.isArray(body.items)) return 'items must be an array';
   if (body.items.length === 0) return 'items must not be empty';
   for (let i = 0; i < body.items.length; i++) {
     const item = body.items[i];
     if (!isPlainObject(item)) return `items[${i}] must be an object`;
-    if (!isNonNegativeInteger(item.product_id)) {
+    if (!isU64(item.product_id)) {
       return `items[${i}].product_id must be a non-negative integer`;
     }
     if (!Number.isSafeInteger(item.quantity) || item.quantity < 1) {
@@ -47,7 +51,13 @@ function validateOrder(body) {
       return `items[${i}].price must be a finite number >= 0`;
     }
   }
+  const total = orderTotal(body.items);
+  if (!Number.isFinite(total)) return 'order total (sum of price * quantity) is not a finite number';
   return null;
+}
+
+function orderTotal(items) {
+  return items.reduce((sum, item) => sum + item.price * item.quantity, 0);
 }
 
 // One store per process. With node:cluster, worker k of n hands out ids k, k+n,
@@ -65,7 +75,7 @@ class OrderStore {
       quantity: item.quantity,
       price: item.price,
     }));
-    const total = items.reduce((sum, item) => sum + item.price * item.quantity, 0);
+    const total = orderTotal(items);
     const created = {
       id: this.nextId,
       user_id: order.user_id,

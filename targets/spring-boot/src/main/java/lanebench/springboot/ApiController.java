@@ -45,7 +45,11 @@ class ApiController {
     @PostMapping("/api/orders")
     @ResponseStatus(HttpStatus.CREATED)
     Order createOrder(@Valid @RequestBody OrderRequest request) {
-        return store.create(request.userId(), request.items());
+        double total = OrderStore.total(request.items());
+        if (!Double.isFinite(total)) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
+        }
+        return store.create(request.userId(), request.items(), total);
     }
 
     /** 400 for a non-integer id, 404 for an integer outside 1..=1000000. */

@@ -3,10 +3,12 @@ package lanebench.springboot;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
+import java.math.BigInteger;
 import java.util.List;
 
 /**
@@ -15,6 +17,9 @@ import java.util.List;
  * {@code @NotNull} instead of silently becoming 0.
  */
 final class Models {
+
+    /** Largest u64: the contract's ids are unsigned 64-bit, wider than Java's long. */
+    static final String U64_MAX = "18446744073709551615";
 
     private Models() {}
 
@@ -29,12 +34,12 @@ final class Models {
 
     /** Body of POST /api/orders. */
     record OrderRequest(
-            @NotNull @Min(0) Long userId,
+            @NotNull @Min(0) @DecimalMax(U64_MAX) BigInteger userId,
             @NotNull @NotEmpty List<@NotNull @Valid OrderItem> items) {}
 
     /** One order line, in requests and in stored orders. */
     record OrderItem(
-            @NotNull @Min(0) Long productId,
+            @NotNull @Min(0) @DecimalMax(U64_MAX) BigInteger productId,
             @NotNull @Min(1) Long quantity,
             @NotNull @DecimalMin("0") Double price) {
 
@@ -48,5 +53,5 @@ final class Models {
 
     /** A created order, as returned by POST /api/orders and GET /api/users/{id}/orders. */
     record Order(
-            long id, long userId, List<OrderItem> items, double total, String status, long createdAt) {}
+            long id, BigInteger userId, List<OrderItem> items, double total, String status, long createdAt) {}
 }

@@ -1,5 +1,6 @@
 package lanebench.springboot;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,14 +19,18 @@ class OrderStore {
     static final int ORDERS_PER_USER = 16;
 
     private final AtomicLong lastId = new AtomicLong();
-    private final ConcurrentHashMap<Long, List<Order>> byUser = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<BigInteger, List<Order>> byUser = new ConcurrentHashMap<>();
 
-    Order create(long userId, List<OrderItem> items) {
+    /** Sum of price * quantity; the caller rejects a total that is not finite. */
+    static double total(List<OrderItem> items) {
         double total = 0;
         for (OrderItem item : items) {
             total += item.price() * item.quantity();
         }
-        final double orderTotal = total;
+        return total;
+    }
+
+    Order create(BigInteger userId, List<OrderItem> items, double orderTotal) {
         final Order[] created = new Order[1];
         // The id is taken inside compute(), under the user's bin lock, so each user's
         // list stays in id order even when that user's orders arrive concurrently.
@@ -44,6 +49,6 @@ class OrderStore {
     }
 
     List<Order> forUser(long userId) {
-        return byUser.getOrDefault(userId, List.of());
+        return byUser.getOrDefault(BigInteger.valueOf(userId), List.of());
     }
 }
