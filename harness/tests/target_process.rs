@@ -129,7 +129,9 @@ fn early_exit_reports_status_and_stderr_tail() {
         "true",
     );
     let mut process = launch(&target);
-    let err = process.wait_ready(Duration::from_secs(10)).unwrap_err();
+    let err = process
+        .wait_ready("/health", Duration::from_secs(10))
+        .unwrap_err();
     match &err {
         ReadyError::Exited {
             status,
@@ -150,7 +152,9 @@ fn never_ready_times_out_and_is_cleaned_up() {
     let target = fake_target(dir.path(), "echo waiting >&2; exec sleep 1000", "true");
     let mut process = launch(&target);
     let pid = process.pid() as i32;
-    let err = process.wait_ready(Duration::from_millis(400)).unwrap_err();
+    let err = process
+        .wait_ready("/health", Duration::from_millis(400))
+        .unwrap_err();
     assert!(matches!(err, ReadyError::Timeout { .. }), "{err}");
     assert!(process.spawned_at().elapsed() >= Duration::from_millis(400));
     assert!(err.to_string().contains("waiting"), "{err}");
@@ -168,7 +172,9 @@ fn ready_when_health_answers_200() {
     let delay = Duration::from_millis(200);
     std::thread::sleep(delay);
     let server = support::ContractServer::start_on(process.port(), support::Flaw::None);
-    let ready_in = process.wait_ready(Duration::from_secs(5)).unwrap();
+    let ready_in = process
+        .wait_ready("/health", Duration::from_secs(5))
+        .unwrap();
     assert!(ready_in >= delay, "{ready_in:?}");
     assert!(ready_in < Duration::from_secs(5));
     process.stop(Duration::from_secs(5)).unwrap();

@@ -198,7 +198,7 @@ fn start_and_check(target: &Target, workers: usize) -> anyhow::Result<VerifyRepo
         cpus: None,
     };
     let mut process = TargetProcess::launch(target, &options)?;
-    let ready_in = process.wait_ready(target.manifest.ready_timeout)?;
+    let ready_in = process.wait_ready(&target.manifest.health, target.manifest.ready_timeout)?;
     eprintln!(
         "{name}: ready in {} ms on port {port}",
         ready_in.as_millis()

@@ -104,7 +104,6 @@ pub struct StopOutcome {
 #[derive(Debug)]
 pub struct TargetProcess {
     name: String,
-    health: String,
     port: u16,
     child: Child,
     spawned_at: Instant,
@@ -162,7 +161,6 @@ impl TargetProcess {
             .unwrap_or_default();
         Ok(TargetProcess {
             name,
-            health: target.manifest.health.clone(),
             port: options.port,
             child,
             spawned_at,
@@ -203,9 +201,10 @@ impl TargetProcess {
         self.stdout.lines()
     }
 
-    /// Polls `GET <health>` until it answers 200 and returns the time since spawn.
-    /// Fails early if the process exits, or after `timeout`.
-    pub fn wait_ready(&mut self, timeout: Duration) -> Result<Duration, ReadyError> {
+    /// Polls `GET <path>` (normally the manifest's `health`) until it answers 200 and
+    /// returns the time since spawn. Fails early if the process exits, or after
+    /// `timeout` counted from the spawn.
+    pub fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<Duration, ReadyError> {
         let deadline = self.spawned_at + timeout;
         let addr = self.addr();
         loop {
@@ -217,13 +216,13 @@ impl TargetProcess {
                     stderr_tail: self.stderr_tail(),
                 });
             }
-            if probe_health(addr, &self.health) == Some(200) {
+            if probe_health(addr, path) == Some(200) {
                 return Ok(self.spawned_at.elapsed());
             }
             if Instant::now() >= deadline {
                 return Err(ReadyError::Timeout {
                     target: self.name.clone(),
-                    health: self.health.clone(),
+                    health: path.to_string(),
                     timeout,
                     stderr_tail: self.stderr_tail(),
                 });
