@@ -155,6 +155,9 @@ fn all_skips_targets_with_missing_tools() {
     let out = lanebench(&["verify", "--targets-dir", dir, "--all"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("absent: skipped: lanebench-no-such-tool not found"));
+    // Asked for by name, a target that cannot be checked is a failure.
+    let out = lanebench(&["verify", "--targets-dir", dir, "--target", "absent"]);
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
