@@ -99,7 +99,7 @@ pub fn run(args: LoadArgs) -> i32 {
         return EXIT_USAGE;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    super::stop_on_signals(&stop);
+    super::stop_on_signals(&stop, true);
     let result = match drive(
         settings,
         stop,

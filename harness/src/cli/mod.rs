@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 pub mod load;
 mod load_summary;
+pub mod run;
 pub mod targets;
 pub mod verify;
 
@@ -34,6 +35,8 @@ pub struct Cli {
 pub enum Command {
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
     Load(load::LoadArgs),
+    /// Build, launch and measure every target on a scenario; write results.json and summary.csv.
+    Run(run::RunArgs),
     /// List the targets with framework, language, version and tool availability.
     Targets(targets::TargetsArgs),
     /// Check a target or a running server against the endpoint contract.
@@ -45,16 +48,20 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Load(args) => load::run(args),
+        Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),
         Command::Verify(args) => verify::run(args),
     }
 }
 
-/// Sets `stop` on the first SIGINT or SIGTERM so the current work can wind down and keep
-/// what it measured; a second signal terminates the process at once.
-pub fn stop_on_signals(stop: &Arc<AtomicBool>) {
+/// Sets `stop` on SIGINT or SIGTERM so the current work can wind down and keep what it
+/// measured. With `second_exits`, a second signal ends the process at once — only for
+/// commands that have no child processes to stop first.
+pub fn stop_on_signals(stop: &Arc<AtomicBool>, second_exits: bool) {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
+        if second_exits {
+            let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
+        }
         let _ = signal_hook::flag::register(signal, Arc::clone(stop));
     }
 }

@@ -59,7 +59,6 @@ pub struct LoadRun {
     live: Arc<LiveCounters>,
     handles: Vec<JoinHandle<std::io::Result<WorkerReport>>>,
     settings: LoadSettings,
-    start: Instant,
     measure_start: Instant,
 }
 
@@ -91,6 +90,7 @@ impl LoadRun {
             let config = WorkerConfig {
                 thread,
                 connections: share(settings.connections, threads, thread),
+                total_connections: settings.connections,
                 addr: settings.addr,
                 plan: Arc::clone(&plan),
                 schedule,
@@ -115,7 +115,6 @@ impl LoadRun {
             live,
             handles,
             settings,
-            start,
             measure_start,
         })
     }
@@ -128,6 +127,11 @@ impl LoadRun {
             measured: now.saturating_duration_since(self.measure_start),
             totals: self.live.snapshot(),
         }
+    }
+
+    /// When the measured window starts (after the warm-up).
+    pub fn measure_start(&self) -> Instant {
+        self.measure_start
     }
 
     /// True once every generator thread has finished.
@@ -144,7 +148,6 @@ impl LoadRun {
                 .map_err(|_| std::io::Error::other("a generator thread panicked"))??;
             reports.push(report);
         }
-        let _ = self.start;
         Ok(merge_reports(&self.settings, self.measure_start, reports))
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
+use crate::scenario::template::Template;
 
 /// A problem with the URL, a header or the body, found before any connection is made.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -124,14 +125,69 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// One request, fully serialized, with the status that counts as success for it.
+/// One request, ready to send: fully serialized when it has no template, otherwise the
+/// fixed parts around its templates, rendered per request into a connection's buffer.
 #[derive(Debug, Clone)]
 pub struct PreparedRequest {
-    /// The exact bytes written to the socket.
+    /// The exact bytes written to the socket (for a templated request: with every
+    /// template rendered as its source text, used only for display).
     pub bytes: Arc<[u8]>,
+    /// Present when the path or body has templates to render per request.
+    pub dynamic: Option<Arc<DynamicRequest>>,
     pub expect: ExpectedStatus,
     /// False for HEAD, whose response carries no body.
     pub body_expected: bool,
+    /// Short description for messages, e.g. `GET /health`.
+    pub label: String,
+}
+
+/// The parts of a templated request. Rendering appends: `start`, the path, `head`
+/// (the rest of the request line and the fixed headers), then, for a body, its
+/// `Content-Length` header, the blank line and the body.
+#[derive(Debug)]
+pub struct DynamicRequest {
+    start: Vec<u8>,
+    path: Template,
+    head: Vec<u8>,
+    body: Option<Template>,
+}
+
+impl DynamicRequest {
+    /// Renders one request into `out` (cleared first), using `scratch` for the body.
+    #[inline]
+    pub fn render(&self, random: &mut u64, seq: u64, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.start);
+        self.path.render(random, seq, out);
+        out.extend_from_slice(&self.head);
+        match &self.body {
+            None => out.extend_from_slice(b"\r\n"),
+            Some(body) => {
+                scratch.clear();
+                body.render(random, seq, scratch);
+                out.extend_from_slice(b"Content-Length: ");
+                push_decimal(out, scratch.len() as u64);
+                out.extend_from_slice(b"\r\n\r\n");
+                out.extend_from_slice(scratch);
+            }
+        }
+    }
+}
+
+/// Appends `n` in decimal without allocating.
+#[inline]
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 impl PreparedRequest {
@@ -145,121 +201,102 @@ impl PreparedRequest {
         body: &[u8],
         expect: ExpectedStatus,
     ) -> Result<PreparedRequest, RequestError> {
-        if method.is_empty() || !method.bytes().all(is_token_byte) {
-            return Err(RequestError::Method(method.to_string()));
-        }
-        let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-        let mut out = Vec::with_capacity(128 + body.len());
-        out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-        if !has("host") {
-            out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
-        }
-        if !has("user-agent") {
-            out.extend_from_slice(
-                concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-            );
-        }
-        for (name, value) in headers {
-            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-        }
-        if (!body.is_empty() || method == "POST" || method == "PUT") && !has("content-length") {
+        check_method(method)?;
+        let mut out = head_prefix(method, path, endpoint, headers);
+        if (!body.is_empty() || method == "POST" || method == "PUT") && !has_header(headers, "content-length") {
             out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
         Ok(PreparedRequest {
             bytes: out.into(),
+            dynamic: None,
             expect,
             body_expected: !method.eq_ignore_ascii_case("HEAD"),
+            label: format!("{method} {path}"),
         })
+    }
+
+    /// Prepares a request whose path and body may hold templates (`{rand:1..10}`,
+    /// `{seq}`). Without any template it is serialized once, like [`PreparedRequest::build`].
+    pub fn from_templates(
+        method: &str,
+        endpoint: &Endpoint,
+        path: Template,
+        headers: &[(String, String)],
+        body: Option<Template>,
+        expect: ExpectedStatus,
+    ) -> Result<PreparedRequest, RequestError> {
+        let body_static = body.as_ref().is_none_or(|b| b.is_static());
+        if let (Some(path_text), true) = (path.literal(), body_static) {
+            let body_text = body.as_ref().and_then(|b| b.literal()).unwrap_or("");
+            return PreparedRequest::build(method, endpoint, path_text, headers, body_text.as_bytes(), expect);
+        }
+        check_method(method)?;
+        let shown = PreparedRequest::build(
+            method,
+            endpoint,
+            path.source(),
+            headers,
+            body.as_ref().map_or("", |b| b.source()).as_bytes(),
+            expect,
+        )?;
+        let mut head = b" HTTP/1.1\r\n".to_vec();
+        head.extend_from_slice(&head_prefix(method, "", endpoint, headers)[method.len() + 1 + " HTTP/1.1\r\n".len()..]);
+        let headers_have_length = has_header(headers, "content-length");
+        let body = match body {
+            Some(b) if !headers_have_length => Some(b),
+            Some(_) => return Err(RequestError::Header { header: "Content-Length (set automatically for a templated body)".into() }),
+            None => None,
+        };
+        let dynamic = DynamicRequest { start: format!("{method} ").into_bytes(), path, head, body };
+        Ok(PreparedRequest { dynamic: Some(Arc::new(dynamic)), ..shown })
+    }
+
+    /// The bytes of one request as it would be sent (templates rendered once, seq 0).
+    pub fn render_once(&self) -> Vec<u8> {
+        match &self.dynamic {
+            None => self.bytes.to_vec(),
+            Some(dynamic) => {
+                let (mut out, mut scratch) = (Vec::new(), Vec::new());
+                let mut random = 0x2545_F491_4F6C_DD1D;
+                dynamic.render(&mut random, 0, &mut out, &mut scratch);
+                out
+            }
+        }
+    }
+
+    /// Short description for messages, e.g. `GET /health`.
+    pub fn describe(&self) -> &str {
+        &self.label
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_loopback_urls() {
-        let e = Endpoint::parse("http://127.0.0.1:8080/health?x=1", false).unwrap();
-        assert_eq!(e.addr, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(e.host_header, "127.0.0.1:8080");
-        assert_eq!(e.path, "/health?x=1");
-        let e = Endpoint::parse("http://[::1]:9000", false).unwrap();
-        assert_eq!(e.addr, "[::1]:9000".parse().unwrap());
-        assert_eq!(e.path, "/");
-        let e = Endpoint::parse("http://localhost:81?q", false).unwrap();
-        assert!(e.addr.ip().is_loopback());
-        assert_eq!(e.path, "/?q");
+fn check_method(method: &str) -> Result<(), RequestError> {
+    if method.is_empty() || !method.bytes().all(is_token_byte) {
+        return Err(RequestError::Method(method.to_string()));
     }
+    Ok(())
+}
 
-    #[test]
-    fn rejects_bad_urls_with_the_reason() {
-        let problem = |url: &str| match Endpoint::parse(url, false) {
-            Err(RequestError::Url { problem, .. }) => problem,
-            other => panic!("{url}: {other:?}"),
-        };
-        assert!(problem("127.0.0.1:80/").contains("missing scheme"));
-        assert!(problem("https://127.0.0.1/").contains("https"));
-        assert!(problem("ftp://127.0.0.1/").contains("http://"));
-        assert!(problem("http://127.0.0.1:0/").contains("port"));
-        assert!(problem("http://127.0.0.1:99999/").contains("port"));
-        assert!(problem("http://:80/").contains("host"));
-        assert!(problem("http://192.0.2.1/").contains("loopback"));
-    }
+fn has_header(headers: &[(String, String)], name: &str) -> bool {
+    headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+}
 
-    #[test]
-    fn remote_addresses_need_explicit_permission() {
-        let e = Endpoint::parse("http://192.0.2.1:8080/", true).unwrap();
-        assert_eq!(e.addr, "192.0.2.1:8080".parse().unwrap());
+/// Request line and headers, without the final blank line.
+fn head_prefix(method: &str, path: &str, endpoint: &Endpoint, headers: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
+    if !has_header(headers, "host") {
+        out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
     }
-
-    #[test]
-    fn header_arguments() {
-        assert_eq!(
-            parse_header("X-Key: a:b ").unwrap(),
-            ("X-Key".into(), "a:b".into())
-        );
-        assert_eq!(
-            parse_header("Accept:").unwrap(),
-            ("Accept".into(), "".into())
-        );
-        assert!(parse_header("no colon").is_err());
-        assert!(parse_header(": value").is_err());
-        assert!(parse_header("Bad Name: v").is_err());
+    if !has_header(headers, "user-agent") {
+        out.extend_from_slice(concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
     }
-
-    #[test]
-    fn serializes_requests_with_host_and_length() {
-        let e = Endpoint::parse("http://127.0.0.1:8080/api/orders", false).unwrap();
-        let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        let r = PreparedRequest::build(
-            "POST",
-            &e,
-            &e.path,
-            &headers,
-            b"{}",
-            ExpectedStatus::Exactly(201),
-        )
-        .unwrap();
-        let text = std::str::from_utf8(&r.bytes).unwrap();
-        assert!(text.starts_with("POST /api/orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
-        assert!(text.contains("Content-Type: application/json\r\n"));
-        assert!(text.ends_with("Content-Length: 2\r\n\r\n{}"));
-        let head =
-            PreparedRequest::build("HEAD", &e, "/", &[], b"", ExpectedStatus::SuccessOrRedirect)
-                .unwrap();
-        assert!(!head.body_expected);
-        assert!(PreparedRequest::build(
-            "GE T",
-            &e,
-            "/",
-            &[],
-            b"",
-            ExpectedStatus::SuccessOrRedirect
-        )
-        .is_err());
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
+    out
 }
 
 /// The requests a run sends, with their relative weights. Every connection picks the
@@ -326,6 +363,50 @@ impl RequestPlan {
     /// True when the plan has no request (never, once built).
     pub fn is_empty(&self) -> bool {
         self.requests.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint::parse("http://127.0.0.1:8080/", false).unwrap()
+    }
+
+    #[test]
+    fn static_templates_serialize_once() {
+        let path = Template::parse("/health").unwrap();
+        let r = PreparedRequest::from_templates("GET", &endpoint(), path, &[], None, ExpectedStatus::Exactly(200)).unwrap();
+        assert!(r.dynamic.is_none());
+        assert!(r.bytes.starts_with(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+    }
+
+    #[test]
+    fn templated_path_and_body_render_with_a_correct_length() {
+        let path = Template::parse("/api/users/{rand:7..7}/orders").unwrap();
+        let body = Template::parse(r#"{"user_id":{seq},"q":{rand:3..3}}"#).unwrap();
+        let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+        let r = PreparedRequest::from_templates("POST", &endpoint(), path, &headers, Some(body), ExpectedStatus::Exactly(201))
+            .unwrap();
+        let dynamic = r.dynamic.as_ref().unwrap();
+        let (mut out, mut scratch, mut random) = (Vec::new(), Vec::new(), 99u64);
+        dynamic.render(&mut random, 12345, &mut out, &mut scratch);
+        let text = String::from_utf8(out).unwrap();
+        let expected_body = r#"{"user_id":12345,"q":3}"#;
+        assert!(text.starts_with("POST /api/users/7/orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"), "{text}");
+        assert!(text.contains("Content-Type: application/json\r\n"));
+        assert!(text.ends_with(&format!("Content-Length: {}\r\n\r\n{expected_body}", expected_body.len())), "{text}");
+        assert_eq!(r.describe(), "POST /api/users/{rand:7..7}/orders");
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for n in [0u64, 7, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 }
 

@@ -46,6 +46,8 @@ pub struct WorkerConfig {
     pub thread: usize,
     /// Global indices of this thread's connections (they fix each one's schedule offset).
     pub connections: std::ops::Range<usize>,
+    /// Connections over all threads (spaces the `{seq}` numbers of each connection).
+    pub total_connections: usize,
     pub addr: SocketAddr,
     pub plan: Arc<RequestPlan>,
     pub schedule: Option<Schedule>,
@@ -113,6 +115,11 @@ struct Conn {
     peer_closed: bool,
     opened: u64,
     rng: u64,
+    /// Requests this connection has started (for `{seq}`: unique across connections).
+    started: u64,
+    /// The rendered request when it has templates (reused: no allocation per request).
+    out: Vec<u8>,
+    scratch: Vec<u8>,
 }
 
 /// Runs one generator thread to completion.
@@ -160,6 +167,9 @@ impl Worker {
                 peer_closed: false,
                 opened: 0,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+                started: 0,
+                out: Vec::new(),
+                scratch: Vec::new(),
             })
             .collect();
         Ok(Worker {
@@ -417,6 +427,11 @@ impl Worker {
         let conn = &mut self.conns[i];
         conn.rng = xorshift(conn.rng);
         conn.request = self.cfg.plan.pick(conn.rng);
+        if let Some(dynamic) = &self.cfg.plan.get(conn.request).dynamic {
+            let seq = conn.started * self.cfg.total_connections as u64 + conn.index as u64;
+            dynamic.render(&mut conn.rng, seq, &mut conn.out, &mut conn.scratch);
+        }
+        conn.started += 1;
         conn.intended = intended;
         conn.sent = now;
         conn.parser
@@ -431,7 +446,8 @@ impl Worker {
         let State::Writing { mut written } = conn.state else {
             return;
         };
-        let bytes = &self.cfg.plan.get(conn.request).bytes;
+        let request = self.cfg.plan.get(conn.request);
+        let bytes: &[u8] = if request.dynamic.is_some() { &conn.out } else { &request.bytes };
         let stream = conn.stream.as_mut().expect("writing implies a socket");
         while written < bytes.len() {
             match stream.write(&bytes[written..]) {

@@ -1,0 +1,238 @@
+//! `lanebench run`: flags -> validated [`RunSettings`] -> the run, with a live progress
+//! display on stderr, and a short summary of the results at the end.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::load_summary::grouped;
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::cpus::CpuList;
+use crate::load::LiveStatus;
+use crate::run::results::{RunResults, TargetResult, TargetStatus};
+use crate::run::{new_run_id, run_all, RunObserver, RunSettings};
+use crate::scenario::Scenario;
+use crate::target::Target;
+
+/// Flags of `lanebench run`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lanebench run\n  lanebench run --quick --targets hyperlane,axum\n  \
+lanebench run --scenario scenarios/reproduce.toml --out results/repro")]
+pub struct RunArgs {
+    /// Scenario file [default: the embedded scenarios/default.toml].
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Comma-separated target names [default: every target; those whose tools are missing are reported as skipped].
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub targets: Vec<String>,
+    /// Results folder [default: results/<run-id> in the repository].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Scale durations down (the scenario's quick_scale) with one startup sample and one repeat.
+    #[arg(long)]
+    pub quick: bool,
+    /// Override the scenario's repeats per level.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeats: Option<u32>,
+    /// CPUs for the servers [default: the first half of the available CPUs].
+    #[arg(long, value_name = "LIST")]
+    pub server_cpus: Option<CpuList>,
+    /// CPUs for the load generator [default: the second half].
+    #[arg(long, value_name = "LIST")]
+    pub generator_cpus: Option<CpuList>,
+    /// Folder holding `<name>/target.toml` [default: found by walking up from the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub targets_dir: Option<PathBuf>,
+}
+
+/// Runs `lanebench run`.
+pub fn run(args: RunArgs) -> i32 {
+    let settings = match settings_from(&args) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("lanebench run: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    super::stop_on_signals(&stop, false);
+    eprintln!(
+        "lanebench run: scenario {} over {} targets; servers on CPUs {}, generator on CPUs {}; results in {}",
+        settings.scenario.name,
+        settings.targets.len(),
+        settings.server_cpus,
+        settings.generator_cpus,
+        settings.out_dir.display()
+    );
+    let mut progress = Progress::new(std::io::stderr().is_terminal());
+    let results = match run_all(&settings, &mut progress, &stop) {
+        Ok(r) => r,
+        Err(e) => {
+            progress.clear();
+            eprintln!("lanebench run: {e:#}");
+            return EXIT_FAILED;
+        }
+    };
+    progress.clear();
+    print!("{}", render_table(&results));
+    println!("results: {}", settings.out_dir.join("results.json").display());
+    if results.interrupted {
+        eprintln!("lanebench run: interrupted; results hold the {} finished targets", results.targets.len());
+        return 130;
+    }
+    EXIT_OK
+}
+
+/// Validates the flags; errors name the flag or file.
+pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
+    let mut scenario = match &args.scenario {
+        Some(path) => Scenario::load(path).map_err(|e| e.to_string())?,
+        None => Scenario::default_embedded(),
+    };
+    if args.quick {
+        scenario = scenario.quick();
+    }
+    if let Some(repeats) = args.repeats {
+        scenario.repeats = repeats;
+    }
+    let all = super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
+    let targets = select_targets(all, &args.targets)?;
+    let allowed = CpuList::allowed();
+    let (default_server, default_generator) = allowed.split_halves();
+    let server_cpus = args.server_cpus.clone().unwrap_or(default_server);
+    let generator_cpus = args.generator_cpus.clone().unwrap_or(default_generator);
+    for (flag, list) in [("--server-cpus", &server_cpus), ("--generator-cpus", &generator_cpus)] {
+        if list.is_empty() {
+            return Err(format!("{flag}: the CPU list is empty"));
+        }
+        list.check_allowed().map_err(|e| format!("{flag} {e}"))?;
+    }
+    let repo_dir = targets.first().and_then(|t| t.dir.parent()?.parent().map(Path::to_path_buf)).unwrap_or_else(|| PathBuf::from("."));
+    let run_id = new_run_id(&scenario.name);
+    let out_dir = args.out.clone().unwrap_or_else(|| repo_dir.join("results").join(&run_id));
+    Ok(RunSettings { scenario, targets, out_dir, run_id, server_cpus, generator_cpus, repo_dir })
+}
+
+fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let known: Vec<&str> = all.iter().map(Target::name).collect();
+    let mut chosen = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match all.iter().find(|t| t.name() == name) {
+            Some(t) => chosen.push(t.clone()),
+            None => return Err(format!("--targets: unknown target {name:?}; known targets: {}", known.join(", "))),
+        }
+    }
+    Ok(chosen)
+}
+
+/// The stderr progress display: one rewritten line on a terminal, one line per phase otherwise.
+struct Progress {
+    terminal: bool,
+    position: String,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(terminal: bool) -> Progress {
+        Progress { terminal, position: String::new(), started: Instant::now() }
+    }
+
+    fn clear(&mut self) {
+        if self.terminal {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        let elapsed = self.started.elapsed().as_secs();
+        let text = format!("[{:02}:{:02}] {} {text}", elapsed / 60, elapsed % 60, self.position);
+        if self.terminal {
+            eprint!("\r\x1b[2K{text}");
+        } else {
+            eprintln!("{text}");
+        }
+    }
+}
+
+impl RunObserver for Progress {
+    fn target_started(&mut self, index: usize, total: usize, name: &str) {
+        self.position = format!("[{}/{}] {name}", index + 1, total);
+    }
+
+    fn phase(&mut self, _name: &str, phase: &str) {
+        self.line(phase);
+    }
+
+    fn live(&mut self, _name: &str, phase: &str, status: &LiveStatus) {
+        if !self.terminal {
+            return;
+        }
+        if status.warming_up {
+            return self.line(&format!("{phase}  warming up"));
+        }
+        let secs = status.measured.as_secs_f64().max(1e-3);
+        self.line(&format!(
+            "{phase}  {:.1}s  {} req/s  {} errors",
+            secs,
+            grouped((status.totals.requests as f64 / secs) as u64),
+            grouped(status.totals.errors)
+        ));
+    }
+
+    fn target_finished(&mut self, result: &TargetResult) {
+        self.clear();
+        let status = match result.status {
+            TargetStatus::Ok => format!("ok, {} req/s", grouped(result.qps.unwrap_or(0.0) as u64)),
+            TargetStatus::Skipped => format!("skipped: {}", result.reason.as_deref().unwrap_or("")),
+            TargetStatus::Failed => format!("FAILED: {}", result.reason.as_deref().unwrap_or("").lines().next().unwrap_or("")),
+        };
+        eprintln!("{} {status}", self.position);
+    }
+}
+
+/// The closing table: one line per target.
+fn render_table(results: &RunResults) -> String {
+    let mut out = format!(
+        "\n{:<14} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
+        "target", "status", "qps", "startup ms", "cold ms", "memory MiB"
+    );
+    for t in &results.targets {
+        let status = match t.status {
+            TargetStatus::Ok => "ok",
+            TargetStatus::Skipped => "skipped",
+            TargetStatus::Failed => "failed",
+        };
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
+        out.push_str(&format!(
+            "{:<14} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
+            t.name,
+            status,
+            t.qps.map_or("-".to_string(), |q| grouped(q as u64)),
+            f(t.startup_ms.map(|s| s.median)),
+            f(t.cold_start_ms.map(|s| s.median)),
+            t.memory_mb.as_ref().map_or("-".to_string(), |m| format!("{:.1}/{:.1}", m.idle, m.peak)),
+        ));
+    }
+    if results.targets.iter().any(|t| t.status == TargetStatus::Failed) {
+        out.push_str("failed targets: see `reason` and `stderr_tail` in results.json\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_target_names_are_refused_with_the_known_ones() {
+        let err = select_targets(Vec::new(), &["nope".to_string()]).unwrap_err();
+        assert!(err.starts_with("--targets: unknown target \"nope\""), "{err}");
+    }
+}

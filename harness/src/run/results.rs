@@ -1,0 +1,287 @@
+//! The results of `lanebench run`: one serializable model (documented for readers in
+//! `results/schema.json`) that every output is made from — results.json, summary.csv,
+//! reports, charts, comparisons and exports.
+//!
+//! results.json is rewritten (temp file + rename) after every target, so an interrupted
+//! run leaves a valid file holding every target that finished.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_file::write_atomic;
+use crate::load::result::LoadResult;
+use crate::stats::Spread;
+
+/// Version of the results.json layout; readers refuse other versions.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub schema_version: u32,
+    pub run_id: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC; `None` while the run is still going or when it was interrupted.
+    pub finished_at: Option<String>,
+    /// True when the run was stopped (Ctrl-C, SIGTERM) before every target finished.
+    pub interrupted: bool,
+    /// The scenario as run (after `--quick` and `--repeats`).
+    pub scenario: serde_json::Value,
+    pub environment: Environment,
+    pub targets: Vec<TargetResult>,
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub memory_mb: u64,
+    pub kernel: String,
+    pub os: String,
+    pub lanebench_version: String,
+    pub git_revision: Option<String>,
+    /// CPUs the servers were pinned to.
+    pub server_cpus: Vec<usize>,
+    /// CPUs the generator threads were pinned to.
+    pub generator_cpus: Vec<usize>,
+    /// True when server and generator had to share CPUs (fewer than two available).
+    pub cpus_shared: bool,
+}
+
+/// Outcome of one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetStatus {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+/// Everything measured for one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetResult {
+    pub name: String,
+    pub framework: String,
+    pub language: String,
+    pub version: String,
+    pub status: TargetStatus,
+    /// Why it was skipped or failed.
+    pub reason: Option<String>,
+    /// Last lines of the server's stderr when it failed.
+    pub stderr_tail: Vec<String>,
+    /// Output of the manifest's `runtime_version` command.
+    pub runtime_version: Option<String>,
+    /// Headline: the best median RPS across the ladder.
+    pub qps: Option<f64>,
+    /// The ladder level (connections) the headline comes from.
+    pub qps_connections: Option<usize>,
+    /// Spawn -> first 200 from the health endpoint, over fresh launches (ms).
+    pub startup_ms: Option<Spread>,
+    /// Spawn -> first correct response of every scenario request on a fresh process (ms).
+    pub cold_start_ms: Option<Spread>,
+    /// The first request's latency on a freshly ready process (ms).
+    pub first_request_ms: Option<Spread>,
+    pub memory_mb: Option<MemoryFigures>,
+    pub levels: Vec<LevelResult>,
+    /// Build time of this run's build (seconds); near zero when nothing changed.
+    pub build_s: Option<f64>,
+}
+
+impl TargetResult {
+    /// A result with only the manifest facts and a status.
+    pub fn bare(manifest: &crate::target::Manifest, status: TargetStatus, reason: Option<String>) -> TargetResult {
+        TargetResult {
+            name: manifest.name.clone(),
+            framework: manifest.framework.clone(),
+            language: manifest.language.clone(),
+            version: manifest.version.clone(),
+            status,
+            reason,
+            stderr_tail: Vec::new(),
+            runtime_version: None,
+            qps: None,
+            qps_connections: None,
+            startup_ms: None,
+            cold_start_ms: None,
+            first_request_ms: None,
+            memory_mb: None,
+            levels: Vec::new(),
+            build_s: None,
+        }
+    }
+}
+
+/// Memory of the target's whole process tree (MiB).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryFigures {
+    /// After startup, before load (median of a short burst of samples).
+    pub idle: f64,
+    /// Median of the samples taken during measured load.
+    pub steady: f64,
+    /// Highest sample (or the kernel's exact peak with a cgroup).
+    pub peak: f64,
+    /// Which figure `idle`/`steady`/`peak` are: "pss" (proportional set size, shared pages
+    /// split between processes) or "rss".
+    pub metric: String,
+    /// How memory was measured: "procfs" sampling, or "cgroup-v2"/"cgroup-v1" for the peak.
+    pub method: String,
+    /// The RSS figures beside the PSS ones, for comparison with other tools.
+    pub rss: Option<MemoryTriple>,
+    /// Number of processes in the tree at the last sample.
+    pub processes: usize,
+    /// Sampling interval in ms.
+    pub interval_ms: u64,
+}
+
+/// idle / steady / peak in MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MemoryTriple {
+    pub idle: f64,
+    pub steady: f64,
+    pub peak: f64,
+}
+
+/// Which side limited throughput at a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Saturation {
+    /// The server used (nearly) all its CPUs: the figure measures the server.
+    Server,
+    /// The generator was busy while the server was not: the figure measures the generator.
+    Generator,
+    /// Neither side was CPU-bound (latency-bound, or an open-loop rate below capacity).
+    Neither,
+    /// Server and generator shared CPUs, so no verdict is possible.
+    Shared,
+}
+
+/// One rung of the concurrency ladder, over its repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelResult {
+    pub connections: usize,
+    pub rate: Option<f64>,
+    /// One load result per repeat, in order.
+    pub repeats: Vec<RepeatResult>,
+    pub rps: Spread,
+    pub p50_ms: Spread,
+    pub p90_ms: Spread,
+    pub p99_ms: Spread,
+    pub p999_ms: Spread,
+    pub error_rate: Spread,
+    /// Server CPU time / (duration x server CPUs), median over repeats.
+    pub server_cpu_utilisation: f64,
+    /// Generator CPU time / (duration x generator threads), median over repeats.
+    pub generator_cpu_utilisation: f64,
+    pub saturation: Saturation,
+    /// True when the generator, not the server, was the bottleneck: the figure understates the server.
+    pub generator_bound: bool,
+}
+
+/// One measured repeat of a level: the load result plus the server's CPU use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatResult {
+    pub load: LoadResult,
+    /// Server process tree CPU time during the measured window (s).
+    pub server_cpu_s: f64,
+}
+
+impl RunResults {
+    /// Writes results.json and summary.csv into `dir`, each atomically.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n";
+        write_atomic(&dir.join("results.json"), json.as_bytes())?;
+        write_atomic(&dir.join("summary.csv"), &self.summary_csv()?)
+    }
+
+    /// One CSV row per target and level (targets without levels get one row).
+    pub fn summary_csv(&self) -> std::io::Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "target", "framework", "language", "version", "status", "qps", "startup_ms", "cold_start_ms",
+            "first_request_ms", "memory_idle_mb", "memory_steady_mb", "memory_peak_mb", "connections", "rate",
+            "rps_median", "rps_min", "rps_max", "rps_cv", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "error_rate",
+            "server_cpu_utilisation", "generator_cpu_utilisation", "saturation", "reason",
+        ])?;
+        let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+        for t in &self.targets {
+            let status = serde_json::to_value(t.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let head = vec![
+                t.name.clone(),
+                t.framework.clone(),
+                t.language.clone(),
+                t.version.clone(),
+                status,
+                num(t.qps),
+                num(t.startup_ms.map(|s| s.median)),
+                num(t.cold_start_ms.map(|s| s.median)),
+                num(t.first_request_ms.map(|s| s.median)),
+                num(t.memory_mb.as_ref().map(|m| m.idle)),
+                num(t.memory_mb.as_ref().map(|m| m.steady)),
+                num(t.memory_mb.as_ref().map(|m| m.peak)),
+            ];
+            let reason = t.reason.clone().unwrap_or_default();
+            if t.levels.is_empty() {
+                let mut row = head.clone();
+                row.extend(std::iter::repeat_n(String::new(), 14));
+                row.push(reason.clone());
+                w.write_record(&row)?;
+            }
+            for level in &t.levels {
+                let mut row = head.clone();
+                let saturation = serde_json::to_value(level.saturation)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                row.extend([
+                    level.connections.to_string(),
+                    num(level.rate),
+                    num(Some(level.rps.median)),
+                    num(Some(level.rps.min)),
+                    num(Some(level.rps.max)),
+                    num(level.rps.cv),
+                    num(Some(level.p50_ms.median)),
+                    num(Some(level.p90_ms.median)),
+                    num(Some(level.p99_ms.median)),
+                    num(Some(level.p999_ms.median)),
+                    num(Some(level.error_rate.median)),
+                    num(Some(level.server_cpu_utilisation)),
+                    num(Some(level.generator_cpu_utilisation)),
+                    saturation,
+                    reason.clone(),
+                ]);
+                w.write_record(&row)?;
+            }
+        }
+        w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// Why a results file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}:{line}: not a valid results file: {message}")]
+    Invalid { path: String, line: usize, message: String },
+    #[error("{path}: schema_version {found} is not supported (this lanebench reads version {SCHEMA_VERSION})")]
+    Version { path: String, found: u64 },
+}
+
+impl RunResults {
+    /// Reads a results.json, or the results.json inside a results folder.
+    pub fn load(path: &Path) -> Result<RunResults, ResultsError> {
+        let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|source| ResultsError::Read { path: shown.clone(), source })?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ResultsError::Invalid { path: shown.clone(), line: e.line(), message: e.to_string() })?;
+        let found = value.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if found != SCHEMA_VERSION as u64 {
+            return Err(ResultsError::Version { path: shown, found });
+        }
+        serde_json::from_value(value).map_err(|e| ResultsError::Invalid { path: shown, line: 0, message: e.to_string() })
+    }
+}
