@@ -1,0 +1,144 @@
+//! Scenarios: what `lanebench run` sends and for how long, read from `scenarios/*.toml`
+//! and validated in full before anything starts. A scenario is a concurrency ladder (or
+//! one open-loop rate), timings, and a weighted list of request templates.
+
+mod validate;
+
+pub mod template;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+pub use template::{Template, TemplateError};
+
+/// The scenario `lanebench run` uses when given none; embedded so that the binary works
+/// from any directory.
+const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/default.toml");
+const DEFAULT_SCENARIO_PATH: &str = "scenarios/default.toml";
+
+/// A scenario file that cannot be read or is invalid. The message names the file, the
+/// line when one can be pointed at, and the problem.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        /// 1-based line of the problem, when it can be located.
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// A validated scenario. Serializes (for the results' record of what was run) with
+/// durations as humantime strings and templates as their source text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// `[a-z0-9-]+`.
+    pub name: String,
+    pub description: Option<String>,
+    /// Measured time per load level and repeat.
+    #[serde(serialize_with = "as_humantime")]
+    pub duration: Duration,
+    /// Sent but not counted, before each level.
+    #[serde(serialize_with = "as_humantime")]
+    pub warmup: Duration,
+    pub repeats: u32,
+    /// The concurrency ladder; exactly one entry when `rate` is set.
+    pub connections: Vec<usize>,
+    /// Open-loop requests per second, if set; closed loop otherwise.
+    pub rate: Option<f64>,
+    /// Fresh launches timed for startup and cold start.
+    pub startup_samples: u32,
+    /// Per-request timeout.
+    #[serde(serialize_with = "as_humantime")]
+    pub timeout: Duration,
+    /// Factor `--quick` applies to `duration` and `warmup`.
+    pub quick_scale: f64,
+    pub requests: Vec<RequestSpec>,
+}
+
+/// One entry of the request mix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestSpec {
+    /// Unique within the scenario.
+    pub name: String,
+    /// Relative weight in the mix, >= 1.
+    pub weight: u64,
+    pub method: String,
+    /// Starts with `/`.
+    pub path: Template,
+    /// The source text of `path` (what the file said).
+    #[serde(skip)]
+    pub path_text: String,
+    pub body: Option<Template>,
+    /// The source text of `body`.
+    #[serde(skip)]
+    pub body_text: Option<String>,
+    /// Extra headers, in name order.
+    #[serde(serialize_with = "as_map")]
+    pub headers: Vec<(String, String)>,
+    /// The status that counts as success; any 2xx/3xx when `None`.
+    pub expect_status: Option<u16>,
+}
+
+impl Scenario {
+    /// Reads and validates the scenario file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Validates scenario `text`; `path` is only used to name the file in errors.
+    pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        validate::parse(text).map_err(|problem| ScenarioError::Invalid {
+            path: path.as_ref().to_path_buf(),
+            line: problem.line,
+            message: problem.message,
+        })
+    }
+
+    /// The shortened variant `--quick` runs: `duration` and `warmup` multiplied by
+    /// `quick_scale` (rounded to the millisecond, with `duration` at least 1s), one
+    /// startup sample and one repeat.
+    pub fn quick(&self) -> Scenario {
+        let scale = |d: Duration| {
+            Duration::from_millis((d.as_millis() as f64 * self.quick_scale).round() as u64)
+        };
+        Scenario {
+            duration: scale(self.duration).max(Duration::from_secs(1)),
+            warmup: scale(self.warmup),
+            startup_samples: 1,
+            repeats: 1,
+            ..self.clone()
+        }
+    }
+
+    /// The built-in default scenario (`scenarios/default.toml`, embedded at compile time).
+    pub fn default_embedded() -> Scenario {
+        Scenario::parse(DEFAULT_SCENARIO, DEFAULT_SCENARIO_PATH)
+            .unwrap_or_else(|e| panic!("embedded default scenario is invalid: {e}"))
+    }
+}
+
+fn as_humantime<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_duration(*duration))
+}
+
+fn as_map<S: Serializer>(pairs: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,405 @@
+//! The on-disk shape of a scenario file and its validation into a [`Scenario`]. Values are
+//! read with their byte spans so that every problem can be reported on its line.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{RequestSpec, Scenario, Template};
+
+/// A problem in the text, before the file name is attached.
+#[derive(Debug)]
+pub(super) struct Problem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The file as written. Integers are read as i64 so that negative values get our message
+/// (with the key's line) instead of a type error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    description: Option<String>,
+    duration: Spanned<String>,
+    warmup: Option<Spanned<String>>,
+    repeats: Option<Spanned<i64>>,
+    connections: Spanned<Vec<Spanned<i64>>>,
+    rate: Option<Spanned<f64>>,
+    startup_samples: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
+    quick_scale: Option<Spanned<f64>>,
+    #[serde(default)]
+    request: Vec<Spanned<RawRequest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    name: Option<Spanned<String>>,
+    weight: Option<Spanned<i64>>,
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    body: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    expect_status: Option<Spanned<i64>>,
+}
+
+/// Parses and validates `text`.
+pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
+    let raw: RawScenario = toml::from_str(text).map_err(|err| syntax_problem(&err, text))?;
+    let at = |span: Range<usize>, message: String| Problem {
+        line: Some(line_of(text, span.start)),
+        message,
+    };
+
+    let name = raw.name.get_ref();
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        return Err(at(
+            raw.name.span(),
+            format!("name `{name}` must match [a-z0-9-]+"),
+        ));
+    }
+    let duration = positive_duration(&raw.duration, "duration", text)?;
+    let warmup = match &raw.warmup {
+        Some(w) => self::duration(w, "warmup", text)?,
+        None => Duration::ZERO,
+    };
+    let timeout = match &raw.timeout {
+        Some(t) => positive_duration(t, "timeout", text)?,
+        None => Duration::from_secs(5),
+    };
+    let repeats = at_least_one(raw.repeats.as_ref(), "repeats", 1, text)?;
+    let startup_samples = at_least_one(raw.startup_samples.as_ref(), "startup_samples", 3, text)?;
+    let connections = connections(&raw.connections, text)?;
+    let rate = match &raw.rate {
+        None => None,
+        Some(rate) => {
+            let value = *rate.get_ref();
+            if !(value.is_finite() && value > 0.0) {
+                return Err(at(rate.span(), format!("rate must be > 0, got {value}")));
+            }
+            if connections.len() != 1 {
+                let found = connections.len();
+                let message = format!(
+                    "rate (open loop) needs exactly one `connections` entry, found {found}"
+                );
+                return Err(at(rate.span(), message));
+            }
+            Some(value)
+        }
+    };
+    let quick_scale = quick_scale(raw.quick_scale.as_ref(), text)?;
+    let requests = requests(&raw.request, text)?;
+    Ok(Scenario {
+        name: name.clone(),
+        description: raw.description,
+        duration,
+        warmup,
+        repeats,
+        connections,
+        rate,
+        startup_samples,
+        timeout,
+        quick_scale,
+        requests,
+    })
+}
+
+/// A TOML syntax or shape error, located by its span.
+fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
+    let message = err.message().trim_end().to_string();
+    let Some(span) = err.span() else {
+        return Problem {
+            line: None,
+            message,
+        };
+    };
+    // A key missing from the top level is reported against the root table, which starts
+    // at byte 0; line 1 would point at an unrelated line.
+    if span.start == 0 && message.starts_with("missing field") {
+        return Problem {
+            line: None,
+            message,
+        };
+    }
+    let line = line_of(text, span.start);
+    // Type errors name neither the key nor the table; the key is on the value's line.
+    let key = text[..span.start]
+        .rsplit('\n')
+        .next()
+        .and_then(|prefix| prefix.rsplit_once('='))
+        .map(|(key, _)| key.rsplit(['{', ',']).next().unwrap_or(key).trim());
+    let message = match key {
+        Some(key) if message.starts_with("invalid") && !key.is_empty() => {
+            format!("{key}: {message}")
+        }
+        _ => message,
+    };
+    Problem {
+        line: Some(line),
+        message,
+    }
+}
+
+/// A duration that must not be zero.
+fn positive_duration(value: &Spanned<String>, key: &str, text: &str) -> Result<Duration, Problem> {
+    let parsed = duration(value, key, text)?;
+    if parsed.is_zero() {
+        return Err(Problem {
+            line: Some(line_of(text, value.span().start)),
+            message: format!("{key} must be > 0"),
+        });
+    }
+    Ok(parsed)
+}
+
+fn quick_scale(value: Option<&Spanned<f64>>, text: &str) -> Result<f64, Problem> {
+    let Some(value) = value else {
+        return Ok(0.1);
+    };
+    let scale = *value.get_ref();
+    if !(scale > 0.0 && scale <= 1.0) {
+        return Err(Problem {
+            line: Some(line_of(text, value.span().start)),
+            message: format!("quick_scale must be > 0 and <= 1, got {scale}"),
+        });
+    }
+    Ok(scale)
+}
+
+fn duration(value: &Spanned<String>, key: &str, text: &str) -> Result<Duration, Problem> {
+    humantime::parse_duration(value.get_ref()).map_err(|e| Problem {
+        line: Some(line_of(text, value.span().start)),
+        message: format!(
+            "{key} `{}` is not a duration like \"10s\" or \"1m 30s\": {e}",
+            value.get_ref()
+        ),
+    })
+}
+
+fn at_least_one(
+    value: Option<&Spanned<i64>>,
+    key: &str,
+    default: u32,
+    text: &str,
+) -> Result<u32, Problem> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    u32::try_from(*value.get_ref())
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Problem {
+            line: Some(line_of(text, value.span().start)),
+            message: format!("{key} must be >= 1, got {}", value.get_ref()),
+        })
+}
+
+fn connections(value: &Spanned<Vec<Spanned<i64>>>, text: &str) -> Result<Vec<usize>, Problem> {
+    if value.get_ref().is_empty() {
+        return Err(Problem {
+            line: Some(line_of(text, value.span().start)),
+            message: "connections must not be empty".into(),
+        });
+    }
+    value
+        .get_ref()
+        .iter()
+        .map(|entry| {
+            usize::try_from(*entry.get_ref())
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| Problem {
+                    line: Some(line_of(text, entry.span().start)),
+                    message: format!(
+                        "connections: each entry must be >= 1, got {}",
+                        entry.get_ref()
+                    ),
+                })
+        })
+        .collect()
+}
+
+fn requests(raw: &[Spanned<RawRequest>], text: &str) -> Result<Vec<RequestSpec>, Problem> {
+    if raw.is_empty() {
+        return Err(Problem {
+            line: None,
+            message: "no [[request]] table; at least one request is required".into(),
+        });
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut specs = Vec::with_capacity(raw.len());
+    for (index, entry) in raw.iter().enumerate() {
+        let spec = request(entry, index, text)?;
+        let name = entry.get_ref().name.as_ref().expect("checked by request()");
+        let line = line_of(text, name.span().start);
+        if let Some(first) = seen.insert(name.get_ref(), line) {
+            return Err(Problem {
+                line: Some(line),
+                message: format!(
+                    "request \"{}\": duplicate name (first used on line {first})",
+                    spec.name
+                ),
+            });
+        }
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+/// Validates one `[[request]]` table (the `index`-th, from 0).
+fn request(entry: &Spanned<RawRequest>, index: usize, text: &str) -> Result<RequestSpec, Problem> {
+    let raw = entry.get_ref();
+    let Some(name) = raw.name.as_ref().filter(|n| !n.get_ref().trim().is_empty()) else {
+        let span = raw.name.as_ref().map_or(entry.span(), |n| n.span());
+        return Err(Problem {
+            line: Some(line_of(text, span.start)),
+            message: format!(
+                "request #{}: `name` is required and must not be empty",
+                index + 1
+            ),
+        });
+    };
+    let context = RequestContext { text, name };
+    let weight = match &raw.weight {
+        None => 1,
+        Some(w) => u64::try_from(*w.get_ref())
+            .ok()
+            .filter(|&w| w >= 1)
+            .ok_or_else(|| context.fail(Some(w), "weight must be >= 1".into()))?,
+    };
+    let method = match &raw.method {
+        None => "GET".to_string(),
+        Some(m) if is_token(m.get_ref()) => m.get_ref().clone(),
+        Some(m) => {
+            let problem = format!("method `{}` is not a valid HTTP method", m.get_ref());
+            return Err(context.fail(Some(m), problem));
+        }
+    };
+    let Some(path) = raw.path.as_ref() else {
+        return Err(context.fail::<()>(None, "`path` is required".into()));
+    };
+    let body = match &raw.body {
+        None => None,
+        Some(b) => Some(
+            Template::parse(b.get_ref())
+                .map_err(|e| context.fail(Some(b), format!("body: {e}")))?,
+        ),
+    };
+    Ok(RequestSpec {
+        name: name.get_ref().clone(),
+        weight,
+        method,
+        path: context.path(path)?,
+        path_text: path.get_ref().clone(),
+        body,
+        body_text: raw.body.as_ref().map(|b| b.get_ref().clone()),
+        headers: context.headers(&raw.headers)?,
+        expect_status: context.expect_status(raw.expect_status.as_ref())?,
+    })
+}
+
+/// Locates problems within one request table and prefixes them with its name.
+struct RequestContext<'a> {
+    text: &'a str,
+    name: &'a Spanned<String>,
+}
+
+impl RequestContext<'_> {
+    /// A problem at `value`'s line, or at the request's `name` when there is no value.
+    fn fail<T>(&self, value: Option<&Spanned<T>>, problem: String) -> Problem {
+        let span = value.map_or(self.name.span(), |v| v.span());
+        Problem {
+            line: Some(line_of(self.text, span.start)),
+            message: format!("request \"{}\": {problem}", self.name.get_ref()),
+        }
+    }
+
+    fn path(&self, path: &Spanned<String>) -> Result<Template, Problem> {
+        let text = path.get_ref();
+        if !text.starts_with('/') {
+            return Err(self.fail(Some(path), format!("path `{text}` must start with '/'")));
+        }
+        if text
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            let problem = format!("path `{text}` must not contain spaces or control characters");
+            return Err(self.fail(Some(path), problem));
+        }
+        Template::parse(text).map_err(|e| self.fail(Some(path), format!("path: {e}")))
+    }
+
+    fn headers(
+        &self,
+        raw: &BTreeMap<String, Spanned<String>>,
+    ) -> Result<Vec<(String, String)>, Problem> {
+        let mut headers = Vec::with_capacity(raw.len());
+        for (header, value) in raw {
+            if let Some(problem) = header_problem(header, value.get_ref()) {
+                return Err(self.fail(Some(value), format!("header `{header}`: {problem}")));
+            }
+            headers.push((header.clone(), value.get_ref().clone()));
+        }
+        Ok(headers)
+    }
+
+    fn expect_status(&self, raw: Option<&Spanned<i64>>) -> Result<Option<u16>, Problem> {
+        let Some(status) = raw else {
+            return Ok(None);
+        };
+        u16::try_from(*status.get_ref())
+            .ok()
+            .filter(|code| (100..=599).contains(code))
+            .map(Some)
+            .ok_or_else(|| {
+                let got = status.get_ref();
+                let problem = format!("expect_status must be an HTTP status 100..=599, got {got}");
+                self.fail(Some(status), problem)
+            })
+    }
+}
+
+/// Why a header cannot be sent as given, if it cannot.
+fn header_problem(name: &str, value: &str) -> Option<&'static str> {
+    if !is_token(name) {
+        return Some("not a valid header name");
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Some("value must not contain CR, LF or NUL");
+    }
+    // The generator frames each request itself; a fixed length would be wrong as soon as
+    // a templated body renders to a different size.
+    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+    {
+        return Some("is set by the generator from the body; remove it");
+    }
+    None
+}
+
+/// An HTTP token (RFC 9110): method and header names.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// 1-based line number of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
