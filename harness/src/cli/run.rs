@@ -20,8 +20,10 @@ use crate::target::Target;
 
 /// Flags of `lanebench run`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lanebench run\n  lanebench run --quick --targets hyperlane,axum\n  \
-lanebench run --scenario scenarios/reproduce.toml --out results/repro")]
+#[command(
+    after_help = "Examples:\n  lanebench run\n  lanebench run --quick --targets hyperlane,axum\n  \
+lanebench run --scenario scenarios/reproduce.toml --out results/repro"
+)]
 pub struct RunArgs {
     /// Scenario file [default: the embedded scenarios/default.toml].
     #[arg(long, value_name = "FILE")]
@@ -79,9 +81,15 @@ pub fn run(args: RunArgs) -> i32 {
     };
     progress.clear();
     print!("{}", render_table(&results));
-    println!("results: {}", settings.out_dir.join("results.json").display());
+    println!(
+        "results: {}",
+        settings.out_dir.join("results.json").display()
+    );
     if results.interrupted {
-        eprintln!("lanebench run: interrupted; results hold the {} finished targets", results.targets.len());
+        eprintln!(
+            "lanebench run: interrupted; results hold the {} finished targets",
+            results.targets.len()
+        );
         return 130;
     }
     EXIT_OK
@@ -99,22 +107,40 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     if let Some(repeats) = args.repeats {
         scenario.repeats = repeats;
     }
-    let all = super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
+    let all =
+        super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
     let targets = select_targets(all, &args.targets)?;
     let allowed = CpuList::allowed();
     let (default_server, default_generator) = allowed.split_halves();
     let server_cpus = args.server_cpus.clone().unwrap_or(default_server);
     let generator_cpus = args.generator_cpus.clone().unwrap_or(default_generator);
-    for (flag, list) in [("--server-cpus", &server_cpus), ("--generator-cpus", &generator_cpus)] {
+    for (flag, list) in [
+        ("--server-cpus", &server_cpus),
+        ("--generator-cpus", &generator_cpus),
+    ] {
         if list.is_empty() {
             return Err(format!("{flag}: the CPU list is empty"));
         }
         list.check_allowed().map_err(|e| format!("{flag} {e}"))?;
     }
-    let repo_dir = targets.first().and_then(|t| t.dir.parent()?.parent().map(Path::to_path_buf)).unwrap_or_else(|| PathBuf::from("."));
+    let repo_dir = targets
+        .first()
+        .and_then(|t| t.dir.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
     let run_id = new_run_id(&scenario.name);
-    let out_dir = args.out.clone().unwrap_or_else(|| repo_dir.join("results").join(&run_id));
-    Ok(RunSettings { scenario, targets, out_dir, run_id, server_cpus, generator_cpus, repo_dir })
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| repo_dir.join("results").join(&run_id));
+    Ok(RunSettings {
+        scenario,
+        targets,
+        out_dir,
+        run_id,
+        server_cpus,
+        generator_cpus,
+        repo_dir,
+    })
 }
 
 fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
@@ -126,7 +152,12 @@ fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, Str
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         match all.iter().find(|t| t.name() == name) {
             Some(t) => chosen.push(t.clone()),
-            None => return Err(format!("--targets: unknown target {name:?}; known targets: {}", known.join(", "))),
+            None => {
+                return Err(format!(
+                    "--targets: unknown target {name:?}; known targets: {}",
+                    known.join(", ")
+                ))
+            }
         }
     }
     Ok(chosen)
@@ -141,7 +172,11 @@ struct Progress {
 
 impl Progress {
     fn new(terminal: bool) -> Progress {
-        Progress { terminal, position: String::new(), started: Instant::now() }
+        Progress {
+            terminal,
+            position: String::new(),
+            started: Instant::now(),
+        }
     }
 
     fn clear(&mut self) {
@@ -152,7 +187,12 @@ impl Progress {
 
     fn line(&mut self, text: &str) {
         let elapsed = self.started.elapsed().as_secs();
-        let text = format!("[{:02}:{:02}] {} {text}", elapsed / 60, elapsed % 60, self.position);
+        let text = format!(
+            "[{:02}:{:02}] {} {text}",
+            elapsed / 60,
+            elapsed % 60,
+            self.position
+        );
         if self.terminal {
             eprint!("\r\x1b[2K{text}");
         } else {
@@ -191,7 +231,16 @@ impl RunObserver for Progress {
         let status = match result.status {
             TargetStatus::Ok => format!("ok, {} req/s", grouped(result.qps.unwrap_or(0.0) as u64)),
             TargetStatus::Skipped => format!("skipped: {}", result.reason.as_deref().unwrap_or("")),
-            TargetStatus::Failed => format!("FAILED: {}", result.reason.as_deref().unwrap_or("").lines().next().unwrap_or("")),
+            TargetStatus::Failed => format!(
+                "FAILED: {}",
+                result
+                    .reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            ),
         };
         eprintln!("{} {status}", self.position);
     }
@@ -217,10 +266,16 @@ fn render_table(results: &RunResults) -> String {
             t.qps.map_or("-".to_string(), |q| grouped(q as u64)),
             f(t.startup_ms.map(|s| s.median)),
             f(t.cold_start_ms.map(|s| s.median)),
-            t.memory_mb.as_ref().map_or("-".to_string(), |m| format!("{:.1}/{:.1}", m.idle, m.peak)),
+            t.memory_mb
+                .as_ref()
+                .map_or("-".to_string(), |m| format!("{:.1}/{:.1}", m.idle, m.peak)),
         ));
     }
-    if results.targets.iter().any(|t| t.status == TargetStatus::Failed) {
+    if results
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::Failed)
+    {
         out.push_str("failed targets: see `reason` and `stderr_tail` in results.json\n");
     }
     out
@@ -233,6 +288,9 @@ mod tests {
     #[test]
     fn unknown_target_names_are_refused_with_the_known_ones() {
         let err = select_targets(Vec::new(), &["nope".to_string()]).unwrap_err();
-        assert!(err.starts_with("--targets: unknown target \"nope\""), "{err}");
+        assert!(
+            err.starts_with("--targets: unknown target \"nope\""),
+            "{err}"
+        );
     }
 }

@@ -203,7 +203,9 @@ impl PreparedRequest {
     ) -> Result<PreparedRequest, RequestError> {
         check_method(method)?;
         let mut out = head_prefix(method, path, endpoint, headers);
-        if (!body.is_empty() || method == "POST" || method == "PUT") && !has_header(headers, "content-length") {
+        if (!body.is_empty() || method == "POST" || method == "PUT")
+            && !has_header(headers, "content-length")
+        {
             out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
@@ -230,7 +232,14 @@ impl PreparedRequest {
         let body_static = body.as_ref().is_none_or(|b| b.is_static());
         if let (Some(path_text), true) = (path.literal(), body_static) {
             let body_text = body.as_ref().and_then(|b| b.literal()).unwrap_or("");
-            return PreparedRequest::build(method, endpoint, path_text, headers, body_text.as_bytes(), expect);
+            return PreparedRequest::build(
+                method,
+                endpoint,
+                path_text,
+                headers,
+                body_text.as_bytes(),
+                expect,
+            );
         }
         check_method(method)?;
         let shown = PreparedRequest::build(
@@ -242,15 +251,29 @@ impl PreparedRequest {
             expect,
         )?;
         let mut head = b" HTTP/1.1\r\n".to_vec();
-        head.extend_from_slice(&head_prefix(method, "", endpoint, headers)[method.len() + 1 + " HTTP/1.1\r\n".len()..]);
+        head.extend_from_slice(
+            &head_prefix(method, "", endpoint, headers)[method.len() + 1 + " HTTP/1.1\r\n".len()..],
+        );
         let headers_have_length = has_header(headers, "content-length");
         let body = match body {
             Some(b) if !headers_have_length => Some(b),
-            Some(_) => return Err(RequestError::Header { header: "Content-Length (set automatically for a templated body)".into() }),
+            Some(_) => {
+                return Err(RequestError::Header {
+                    header: "Content-Length (set automatically for a templated body)".into(),
+                })
+            }
             None => None,
         };
-        let dynamic = DynamicRequest { start: format!("{method} ").into_bytes(), path, head, body };
-        Ok(PreparedRequest { dynamic: Some(Arc::new(dynamic)), ..shown })
+        let dynamic = DynamicRequest {
+            start: format!("{method} ").into_bytes(),
+            path,
+            head,
+            body,
+        };
+        Ok(PreparedRequest {
+            dynamic: Some(Arc::new(dynamic)),
+            ..shown
+        })
     }
 
     /// The bytes of one request as it would be sent (templates rendered once, seq 0).
@@ -284,14 +307,21 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
 }
 
 /// Request line and headers, without the final blank line.
-fn head_prefix(method: &str, path: &str, endpoint: &Endpoint, headers: &[(String, String)]) -> Vec<u8> {
+fn head_prefix(
+    method: &str,
+    path: &str,
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
     if !has_header(headers, "host") {
         out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
     }
     if !has_header(headers, "user-agent") {
-        out.extend_from_slice(concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
+        out.extend_from_slice(
+            concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+        );
     }
     for (name, value) in headers {
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
@@ -377,9 +407,19 @@ mod template_tests {
     #[test]
     fn static_templates_serialize_once() {
         let path = Template::parse("/health").unwrap();
-        let r = PreparedRequest::from_templates("GET", &endpoint(), path, &[], None, ExpectedStatus::Exactly(200)).unwrap();
+        let r = PreparedRequest::from_templates(
+            "GET",
+            &endpoint(),
+            path,
+            &[],
+            None,
+            ExpectedStatus::Exactly(200),
+        )
+        .unwrap();
         assert!(r.dynamic.is_none());
-        assert!(r.bytes.starts_with(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+        assert!(r
+            .bytes
+            .starts_with(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
     }
 
     #[test]
@@ -387,16 +427,32 @@ mod template_tests {
         let path = Template::parse("/api/users/{rand:7..7}/orders").unwrap();
         let body = Template::parse(r#"{"user_id":{seq},"q":{rand:3..3}}"#).unwrap();
         let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
-        let r = PreparedRequest::from_templates("POST", &endpoint(), path, &headers, Some(body), ExpectedStatus::Exactly(201))
-            .unwrap();
+        let r = PreparedRequest::from_templates(
+            "POST",
+            &endpoint(),
+            path,
+            &headers,
+            Some(body),
+            ExpectedStatus::Exactly(201),
+        )
+        .unwrap();
         let dynamic = r.dynamic.as_ref().unwrap();
         let (mut out, mut scratch, mut random) = (Vec::new(), Vec::new(), 99u64);
         dynamic.render(&mut random, 12345, &mut out, &mut scratch);
         let text = String::from_utf8(out).unwrap();
         let expected_body = r#"{"user_id":12345,"q":3}"#;
-        assert!(text.starts_with("POST /api/users/7/orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"), "{text}");
+        assert!(
+            text.starts_with("POST /api/users/7/orders HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Content-Type: application/json\r\n"));
-        assert!(text.ends_with(&format!("Content-Length: {}\r\n\r\n{expected_body}", expected_body.len())), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                "Content-Length: {}\r\n\r\n{expected_body}",
+                expected_body.len()
+            )),
+            "{text}"
+        );
         assert_eq!(r.describe(), "POST /api/users/{rand:7..7}/orders");
     }
 

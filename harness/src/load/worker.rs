@@ -447,7 +447,11 @@ impl Worker {
             return;
         };
         let request = self.cfg.plan.get(conn.request);
-        let bytes: &[u8] = if request.dynamic.is_some() { &conn.out } else { &request.bytes };
+        let bytes: &[u8] = if request.dynamic.is_some() {
+            &conn.out
+        } else {
+            &request.bytes
+        };
         let stream = conn.stream.as_mut().expect("writing implies a socket");
         while written < bytes.len() {
             match stream.write(&bytes[written..]) {

@@ -11,9 +11,16 @@ use crate::load::response::{Progress, ResponseParser};
 
 /// Sends each request once, in order, on one keep-alive connection, and checks its
 /// status. Returns the latency of each request.
-pub fn first_responses(addr: SocketAddr, requests: &[PreparedRequest], timeout: Duration) -> Result<Vec<Duration>, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+pub fn first_responses(
+    addr: SocketAddr,
+    requests: &[PreparedRequest],
+    timeout: Duration,
+) -> Result<Vec<Duration>, String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut latencies = Vec::with_capacity(requests.len());
     let mut parser = ResponseParser::default();
@@ -21,7 +28,9 @@ pub fn first_responses(addr: SocketAddr, requests: &[PreparedRequest], timeout: 
     for request in requests {
         let bytes = request.render_once();
         let started = Instant::now();
-        stream.write_all(&bytes).map_err(|e| format!("write: {e}"))?;
+        stream
+            .write_all(&bytes)
+            .map_err(|e| format!("write: {e}"))?;
         parser.reset(request.body_expected);
         let response = loop {
             let n = stream.read(&mut buf).map_err(|e| format!("read: {e}"))?;
@@ -38,11 +47,18 @@ pub fn first_responses(addr: SocketAddr, requests: &[PreparedRequest], timeout: 
         };
         latencies.push(started.elapsed());
         if let Some(kind) = request.expect.judge(response.status) {
-            return Err(format!("{} answered {} ({kind:?})", request.describe(), response.status));
+            return Err(format!(
+                "{} answered {} ({kind:?})",
+                request.describe(),
+                response.status
+            ));
         }
         if !response.keep_alive {
-            stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-            stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+            stream =
+                TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
+            stream
+                .set_read_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(latencies)

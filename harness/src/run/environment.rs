@@ -34,7 +34,11 @@ fn cpu_model() -> Option<String> {
 }
 
 fn git_revision(dir: &Path) -> Option<String> {
-    let output = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(dir).output().ok()?;
+    let output = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
     if !output.status.success() {
         return None;
     }
@@ -54,9 +58,22 @@ fn git_revision(dir: &Path) -> Option<String> {
 /// Runs a manifest's `runtime_version` command in `dir` and returns its first line
 /// (stdout, or stderr for tools such as `java -version` that print there).
 pub fn runtime_version(command: &str, dir: &Path) -> Option<String> {
-    let output = Command::new("sh").arg("-c").arg(command).current_dir(dir).output().ok()?;
-    let text = if output.stdout.is_empty() { output.stderr } else { output.stdout };
-    String::from_utf8_lossy(&text).lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    let text = if output.stdout.is_empty() {
+        output.stderr
+    } else {
+        output.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }
 
 #[cfg(test)]
@@ -77,8 +94,14 @@ mod tests {
     #[test]
     fn runtime_version_reads_stdout_or_stderr() {
         let dir = Path::new(".");
-        assert_eq!(runtime_version("echo v1.2.3", dir).as_deref(), Some("v1.2.3"));
-        assert_eq!(runtime_version("echo 'java 17' >&2", dir).as_deref(), Some("java 17"));
+        assert_eq!(
+            runtime_version("echo v1.2.3", dir).as_deref(),
+            Some("v1.2.3")
+        );
+        assert_eq!(
+            runtime_version("echo 'java 17' >&2", dir).as_deref(),
+            Some("java 17")
+        );
         assert_eq!(runtime_version("true", dir), None);
     }
 }

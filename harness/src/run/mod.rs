@@ -52,7 +52,11 @@ pub trait RunObserver {
 
 /// Runs every target and returns the results (also written to `out_dir`). A set `stop`
 /// flag ends the run after stopping the current target's processes.
-pub fn run_all(settings: &RunSettings, observer: &mut dyn RunObserver, stop: &Arc<AtomicBool>) -> anyhow::Result<RunResults> {
+pub fn run_all(
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<RunResults> {
     std::fs::create_dir_all(&settings.out_dir)?;
     let mut results = RunResults {
         schema_version: SCHEMA_VERSION,
@@ -61,7 +65,11 @@ pub fn run_all(settings: &RunSettings, observer: &mut dyn RunObserver, stop: &Ar
         finished_at: None,
         interrupted: false,
         scenario: serde_json::to_value(&settings.scenario)?,
-        environment: environment::capture(&settings.repo_dir, &settings.server_cpus, &settings.generator_cpus),
+        environment: environment::capture(
+            &settings.repo_dir,
+            &settings.server_cpus,
+            &settings.generator_cpus,
+        ),
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
@@ -95,6 +103,10 @@ pub fn now_rfc3339() -> String {
 
 /// A run id from the current time and the scenario name: `20261130-041500-mixed`.
 pub fn new_run_id(scenario: &str) -> String {
-    let stamp = now_rfc3339().replace(['-', ':'], "").replace('T', "-").trim_end_matches('Z').to_string();
+    let stamp = now_rfc3339()
+        .replace(['-', ':'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_string();
     format!("{stamp}-{scenario}")
 }

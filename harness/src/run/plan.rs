@@ -8,11 +8,16 @@ use crate::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use crate::scenario::Scenario;
 
 /// The scenario's requests prepared for `addr`, in file order, and the weighted plan.
-pub fn prepare(scenario: &Scenario, addr: SocketAddr) -> anyhow::Result<(Vec<PreparedRequest>, RequestPlan)> {
+pub fn prepare(
+    scenario: &Scenario,
+    addr: SocketAddr,
+) -> anyhow::Result<(Vec<PreparedRequest>, RequestPlan)> {
     let endpoint = Endpoint::parse(&format!("http://{addr}/"), false)?;
     let mut prepared = Vec::with_capacity(scenario.requests.len());
     for spec in &scenario.requests {
-        let expect = spec.expect_status.map_or(ExpectedStatus::SuccessOrRedirect, ExpectedStatus::Exactly);
+        let expect = spec
+            .expect_status
+            .map_or(ExpectedStatus::SuccessOrRedirect, ExpectedStatus::Exactly);
         let request = PreparedRequest::from_templates(
             &spec.method,
             &endpoint,
@@ -24,6 +29,10 @@ pub fn prepare(scenario: &Scenario, addr: SocketAddr) -> anyhow::Result<(Vec<Pre
         .map_err(|e| anyhow::anyhow!("scenario {}: request {:?}: {e}", scenario.name, spec.name))?;
         prepared.push(request);
     }
-    let weighted = prepared.iter().cloned().zip(scenario.requests.iter().map(|r| r.weight)).collect();
+    let weighted = prepared
+        .iter()
+        .cloned()
+        .zip(scenario.requests.iter().map(|r| r.weight))
+        .collect();
     Ok((prepared, RequestPlan::weighted(weighted)))
 }

@@ -92,7 +92,11 @@ pub struct TargetResult {
 
 impl TargetResult {
     /// A result with only the manifest facts and a status.
-    pub fn bare(manifest: &crate::target::Manifest, status: TargetStatus, reason: Option<String>) -> TargetResult {
+    pub fn bare(
+        manifest: &crate::target::Manifest,
+        status: TargetStatus,
+        reason: Option<String>,
+    ) -> TargetResult {
         TargetResult {
             name: manifest.name.clone(),
             framework: manifest.framework.clone(),
@@ -200,14 +204,40 @@ impl RunResults {
     pub fn summary_csv(&self) -> std::io::Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
-            "target", "framework", "language", "version", "status", "qps", "startup_ms", "cold_start_ms",
-            "first_request_ms", "memory_idle_mb", "memory_steady_mb", "memory_peak_mb", "connections", "rate",
-            "rps_median", "rps_min", "rps_max", "rps_cv", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "error_rate",
-            "server_cpu_utilisation", "generator_cpu_utilisation", "saturation", "reason",
+            "target",
+            "framework",
+            "language",
+            "version",
+            "status",
+            "qps",
+            "startup_ms",
+            "cold_start_ms",
+            "first_request_ms",
+            "memory_idle_mb",
+            "memory_steady_mb",
+            "memory_peak_mb",
+            "connections",
+            "rate",
+            "rps_median",
+            "rps_min",
+            "rps_max",
+            "rps_cv",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "p999_ms",
+            "error_rate",
+            "server_cpu_utilisation",
+            "generator_cpu_utilisation",
+            "saturation",
+            "reason",
         ])?;
         let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
         for t in &self.targets {
-            let status = serde_json::to_value(t.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let status = serde_json::to_value(t.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
             let head = vec![
                 t.name.clone(),
                 t.framework.clone(),
@@ -255,7 +285,8 @@ impl RunResults {
                 w.write_record(&row)?;
             }
         }
-        w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+        w.into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 
@@ -263,9 +294,16 @@ impl RunResults {
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: not a valid results file: {message}")]
-    Invalid { path: String, line: usize, message: String },
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
     #[error("{path}: schema_version {found} is not supported (this lanebench reads version {SCHEMA_VERSION})")]
     Version { path: String, found: u64 },
 }
@@ -273,15 +311,33 @@ pub enum ResultsError {
 impl RunResults {
     /// Reads a results.json, or the results.json inside a results folder.
     pub fn load(path: &Path) -> Result<RunResults, ResultsError> {
-        let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            path.join("results.json")
+        } else {
+            path.to_path_buf()
+        };
         let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| ResultsError::Read { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| ResultsError::Invalid { path: shown.clone(), line: e.line(), message: e.to_string() })?;
-        let found = value.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let text = std::fs::read_to_string(&file).map_err(|source| ResultsError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ResultsError::Invalid {
+                path: shown.clone(),
+                line: e.line(),
+                message: e.to_string(),
+            })?;
+        let found = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if found != SCHEMA_VERSION as u64 {
             return Err(ResultsError::Version { path: shown, found });
         }
-        serde_json::from_value(value).map_err(|e| ResultsError::Invalid { path: shown, line: 0, message: e.to_string() })
+        serde_json::from_value(value).map_err(|e| ResultsError::Invalid {
+            path: shown,
+            line: 0,
+            message: e.to_string(),
+        })
     }
 }

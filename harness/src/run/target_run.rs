@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use super::cold_start::first_responses;
 use super::environment::runtime_version;
 use super::plan::prepare;
-use super::results::{LevelResult, MemoryFigures, MemoryTriple, RepeatResult, Saturation, TargetResult, TargetStatus};
+use super::results::{
+    LevelResult, MemoryFigures, MemoryTriple, RepeatResult, Saturation, TargetResult, TargetStatus,
+};
 use super::{RunObserver, RunSettings};
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
@@ -41,11 +43,17 @@ struct Failure {
 
 impl Failure {
     fn new(reason: impl Into<String>) -> Failure {
-        Failure { reason: reason.into(), stderr_tail: Vec::new() }
+        Failure {
+            reason: reason.into(),
+            stderr_tail: Vec::new(),
+        }
     }
 
     fn of(reason: impl Into<String>, process: &TargetProcess) -> Failure {
-        Failure { reason: reason.into(), stderr_tail: process.stderr_tail() }
+        Failure {
+            reason: reason.into(),
+            stderr_tail: process.stderr_tail(),
+        }
     }
 }
 
@@ -57,10 +65,18 @@ pub fn measure_target(
     stop: &Arc<AtomicBool>,
 ) -> TargetResult {
     if let Some(tool) = target.missing_tool() {
-        return TargetResult::bare(&target.manifest, TargetStatus::Skipped, Some(format!("{tool} not found")));
+        return TargetResult::bare(
+            &target.manifest,
+            TargetStatus::Skipped,
+            Some(format!("{tool} not found")),
+        );
     }
     let mut result = TargetResult::bare(&target.manifest, TargetStatus::Ok, None);
-    result.runtime_version = target.manifest.runtime_version.as_deref().and_then(|c| runtime_version(c, &target.dir));
+    result.runtime_version = target
+        .manifest
+        .runtime_version
+        .as_deref()
+        .and_then(|c| runtime_version(c, &target.dir));
     if let Err(failure) = measure_into(target, settings, observer, stop, &mut result) {
         result.status = TargetStatus::Failed;
         result.reason = Some(failure.reason);
@@ -78,7 +94,10 @@ fn measure_into(
 ) -> Result<(), Failure> {
     let name = target.name();
     observer.phase(name, "build");
-    let log = settings.out_dir.join("logs").join(format!("{name}-build.log"));
+    let log = settings
+        .out_dir
+        .join("logs")
+        .join(format!("{name}-build.log"));
     let built = build_target(target, &log).map_err(|e| Failure::new(e.to_string()))?;
     result.build_s = Some(built.elapsed.as_secs_f64());
 
@@ -98,13 +117,24 @@ fn measure_into(
 
     check_stop(stop)?;
     let mut process = launch(target, settings)?;
-    process.wait_ready(&target.manifest.health, target.manifest.ready_timeout).map_err(|e| Failure::new(e.to_string()))?;
+    process
+        .wait_ready(&target.manifest.health, target.manifest.ready_timeout)
+        .map_err(|e| Failure::new(e.to_string()))?;
     observer.phase(name, "idle memory");
     let idle = idle_usage(&process);
     let sampler_started = Instant::now();
     let sampler = MemorySampler::start(process.pid(), SAMPLE_INTERVAL);
     let mut windows = Vec::new();
-    let outcome = run_ladder(target, settings, observer, stop, &mut process, sampler_started, &mut windows, result);
+    let outcome = run_ladder(
+        target,
+        settings,
+        observer,
+        stop,
+        &mut process,
+        sampler_started,
+        &mut windows,
+        result,
+    );
     let samples = sampler.stop();
     result.memory_mb = Some(memory_figures(&idle, &samples, &windows));
     stop_process(&mut process);
@@ -115,20 +145,30 @@ fn measure_into(
 /// Returns (startup, cold start, first request) in ms.
 fn time_fresh_launch(target: &Target, settings: &RunSettings) -> Result<(f64, f64, f64), Failure> {
     let mut process = launch(target, settings)?;
-    let ready = process.wait_ready(&target.manifest.health, target.manifest.ready_timeout).map_err(|e| Failure::new(e.to_string()))?;
-    let (requests, _) = prepare(&settings.scenario, process.addr()).map_err(|e| Failure::new(e.to_string()))?;
+    let ready = process
+        .wait_ready(&target.manifest.health, target.manifest.ready_timeout)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let (requests, _) =
+        prepare(&settings.scenario, process.addr()).map_err(|e| Failure::new(e.to_string()))?;
     let latencies = first_responses(process.addr(), &requests, settings.scenario.timeout)
         .map_err(|e| Failure::of(format!("cold start: {e}"), &process))?;
     let cold = process.spawned_at().elapsed();
     stop_process(&mut process);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    Ok((ms(ready), ms(cold), latencies.first().map_or(0.0, |d| ms(*d))))
+    Ok((
+        ms(ready),
+        ms(cold),
+        latencies.first().map_or(0.0, |d| ms(*d)),
+    ))
 }
 
 fn launch(target: &Target, settings: &RunSettings) -> Result<TargetProcess, Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
-    let options =
-        LaunchOptions { port, workers: settings.server_cpus.len(), cpus: Some(settings.server_cpus.clone()) };
+    let options = LaunchOptions {
+        port,
+        workers: settings.server_cpus.len(),
+        cpus: Some(settings.server_cpus.clone()),
+    };
     TargetProcess::launch(target, &options).map_err(|e| Failure::new(e.to_string()))
 }
 
@@ -195,15 +235,22 @@ fn run_ladder(
                 cpus: Some(settings.generator_cpus.clone()),
             };
             let measured_from = sampler_started.elapsed() + scenario.warmup;
-            let (load_result, server_cpu_s) = drive(load, process, stop, observer, target.name(), &phase)?;
+            let (load_result, server_cpu_s) =
+                drive(load, process, stop, observer, target.name(), &phase)?;
             windows.push((measured_from, sampler_started.elapsed()));
             if let Some(status) = process.try_exit_status() {
                 return Err(Failure::of(
-                    format!("exited during load ({})", crate::target::describe_status(status)),
+                    format!(
+                        "exited during load ({})",
+                        crate::target::describe_status(status)
+                    ),
                     process,
                 ));
             }
-            repeats.push(RepeatResult { load: load_result, server_cpu_s });
+            repeats.push(RepeatResult {
+                load: load_result,
+                server_cpu_s,
+            });
         }
         let level = summarize_level(connections, scenario.rate, repeats, settings);
         result.levels.push(level);
@@ -222,12 +269,19 @@ fn drive(
     name: &str,
     phase: &str,
 ) -> Result<(LoadResult, f64), Failure> {
-    let run = LoadRun::start(load, Arc::clone(stop)).map_err(|e| Failure::new(format!("load generator: {e}")))?;
+    let run = LoadRun::start(load, Arc::clone(stop))
+        .map_err(|e| Failure::new(format!("load generator: {e}")))?;
     let mut cpu_at_start = None;
     while !run.is_finished() {
         // Wake exactly when the measured window opens, to read the server's CPU time then.
-        let until_window = run.measure_start().saturating_duration_since(Instant::now());
-        let nap = if cpu_at_start.is_none() && !until_window.is_zero() { until_window.min(POLL) } else { POLL };
+        let until_window = run
+            .measure_start()
+            .saturating_duration_since(Instant::now());
+        let nap = if cpu_at_start.is_none() && !until_window.is_zero() {
+            until_window.min(POLL)
+        } else {
+            POLL
+        };
         std::thread::sleep(nap);
         if cpu_at_start.is_none() && Instant::now() >= run.measure_start() {
             cpu_at_start = Some(tree_usage(process.pid()).cpu);
@@ -235,23 +289,38 @@ fn drive(
         observer.live(name, phase, &run.live());
     }
     let cpu_at_end = tree_usage(process.pid()).cpu;
-    let result = run.wait().map_err(|e| Failure::new(format!("load generator: {e}")))?;
+    let result = run
+        .wait()
+        .map_err(|e| Failure::new(format!("load generator: {e}")))?;
     let server_cpu = cpu_at_end.saturating_sub(cpu_at_start.unwrap_or(cpu_at_end));
     Ok((result, server_cpu.as_secs_f64()))
 }
 
-fn summarize_level(connections: usize, rate: Option<f64>, repeats: Vec<RepeatResult>, settings: &RunSettings) -> LevelResult {
+fn summarize_level(
+    connections: usize,
+    rate: Option<f64>,
+    repeats: Vec<RepeatResult>,
+    settings: &RunSettings,
+) -> LevelResult {
     let pick = |f: &dyn Fn(&RepeatResult) -> f64| -> Spread {
         let values: Vec<f64> = repeats.iter().map(f).collect();
         Spread::of(&values).expect("a level has at least one repeat")
     };
     let server_cpus = settings.server_cpus.len().max(1) as f64;
     let server_util = median(
-        &repeats.iter().map(|r| r.server_cpu_s / (r.load.duration_s * server_cpus)).collect::<Vec<_>>(),
+        &repeats
+            .iter()
+            .map(|r| r.server_cpu_s / (r.load.duration_s * server_cpus))
+            .collect::<Vec<_>>(),
     )
     .unwrap_or(0.0);
-    let generator_util =
-        median(&repeats.iter().map(|r| r.load.generator.utilisation).collect::<Vec<_>>()).unwrap_or(0.0);
+    let generator_util = median(
+        &repeats
+            .iter()
+            .map(|r| r.load.generator.utilisation)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or(0.0);
     let shared = settings.server_cpus == settings.generator_cpus;
     let saturation = judge_saturation(server_util, generator_util, shared);
     LevelResult {
@@ -286,23 +355,46 @@ pub fn judge_saturation(server: f64, generator: f64, shared: bool) -> Saturation
 
 /// The headline QPS: the best median RPS across the ladder.
 fn headline(result: &mut TargetResult) {
-    if let Some(best) = result.levels.iter().max_by(|a, b| a.rps.median.total_cmp(&b.rps.median)) {
+    if let Some(best) = result
+        .levels
+        .iter()
+        .max_by(|a, b| a.rps.median.total_cmp(&b.rps.median))
+    {
         result.qps = Some(best.rps.median);
         result.qps_connections = Some(best.connections);
     }
 }
 
-fn memory_figures(idle: &[Sample], samples: &[Sample], windows: &[(Duration, Duration)]) -> MemoryFigures {
+fn memory_figures(
+    idle: &[Sample],
+    samples: &[Sample],
+    windows: &[(Duration, Duration)],
+) -> MemoryFigures {
     let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
-    let pss_available = idle.iter().chain(samples).all(|s| s.pss_bytes.is_some()) && !idle.is_empty();
-    let value = |s: &Sample| if pss_available { mib(s.pss_bytes.unwrap_or(0)) } else { mib(s.rss_bytes) };
-    let in_window = |s: &&Sample| windows.iter().any(|(from, to)| s.at >= *from && s.at <= *to);
+    let pss_available =
+        idle.iter().chain(samples).all(|s| s.pss_bytes.is_some()) && !idle.is_empty();
+    let value = |s: &Sample| {
+        if pss_available {
+            mib(s.pss_bytes.unwrap_or(0))
+        } else {
+            mib(s.rss_bytes)
+        }
+    };
+    let in_window = |s: &&Sample| {
+        windows
+            .iter()
+            .any(|(from, to)| s.at >= *from && s.at <= *to)
+    };
     let triple = |value: &dyn Fn(&Sample) -> f64| {
         let idle_v = median(&idle.iter().map(value).collect::<Vec<_>>()).unwrap_or(0.0);
         let steady: Vec<f64> = samples.iter().filter(in_window).map(value).collect();
         let steady_v = median(&steady).unwrap_or(idle_v);
         let peak = idle.iter().chain(samples).map(value).fold(0.0, f64::max);
-        MemoryTriple { idle: idle_v, steady: steady_v, peak }
+        MemoryTriple {
+            idle: idle_v,
+            steady: steady_v,
+            peak,
+        }
     };
     let main = triple(&value);
     let rss = triple(&|s: &Sample| mib(s.rss_bytes));
@@ -343,12 +435,19 @@ mod tests {
     #[test]
     fn memory_uses_pss_and_only_measured_windows_for_steady() {
         let idle = vec![sample(0, 12, Some(10)), sample(200, 12, Some(10))];
-        let during = vec![sample(100, 50, Some(40)), sample(1_100, 30, Some(20)), sample(1_300, 32, Some(22))];
+        let during = vec![
+            sample(100, 50, Some(40)),
+            sample(1_100, 30, Some(20)),
+            sample(1_300, 32, Some(22)),
+        ];
         let windows = vec![(Duration::from_millis(1_000), Duration::from_millis(2_000))];
         let m = memory_figures(&idle, &during, &windows);
         assert_eq!(m.metric, "pss");
         assert_eq!(m.idle, 10.0);
-        assert_eq!(m.steady, 21.0, "the warm-up sample at 100 ms is not steady state");
+        assert_eq!(
+            m.steady, 21.0,
+            "the warm-up sample at 100 ms is not steady state"
+        );
         assert_eq!(m.peak, 40.0);
         assert_eq!(m.rss.unwrap().peak, 50.0);
     }
