@@ -301,3 +301,32 @@ fn target_cgroup_adopts_a_running_process() {
         "a non-existent pid must be refused"
     );
 }
+
+#[test]
+fn target_cgroup_removes_cgroups_left_by_a_killed_harness() {
+    let Some(first) = create_or_explain("stale-probe") else {
+        return;
+    };
+    let parents: Vec<_> = first
+        .procs_files()
+        .iter()
+        .map(|f| f.parent().unwrap().parent().unwrap().to_path_buf())
+        .collect();
+    drop(first);
+    // A pid that has certainly exited: a child we already reaped.
+    let mut gone = Command::new("true").spawn().expect("spawn true");
+    gone.wait().expect("wait true");
+    let stale: Vec<_> = parents
+        .iter()
+        .map(|p| p.join(format!("lanebench-{}-0-stale", gone.id())))
+        .collect();
+    for dir in &stale {
+        std::fs::create_dir(dir).expect("create a stale cgroup");
+    }
+    let _second = TargetCgroup::create("stale-check").expect("create again");
+    for dir in &stale {
+        let left = dir.exists();
+        let _ = std::fs::remove_dir(dir);
+        assert!(!left, "{} was not removed", dir.display());
+    }
+}

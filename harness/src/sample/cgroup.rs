@@ -352,6 +352,7 @@ fn create_v2(hierarchies: &Hierarchies, dir_name: &str) -> Result<TargetCgroup, 
             )
         })?;
     }
+    remove_stale_cgroups(&parent);
     let dir = parent.join(dir_name);
     fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if !dir.join("memory.current").exists() {
@@ -376,8 +377,12 @@ fn create_v2(hierarchies: &Hierarchies, dir_name: &str) -> Result<TargetCgroup, 
 }
 
 fn create_v1(hierarchies: &Hierarchies, dir_name: &str) -> Result<TargetCgroup, String> {
-    let memory = hierarchies.v1_dir("memory")?.join(dir_name);
-    let cpuacct = hierarchies.v1_dir("cpuacct")?.join(dir_name);
+    let memory_parent = hierarchies.v1_dir("memory")?;
+    let cpuacct_parent = hierarchies.v1_dir("cpuacct")?;
+    remove_stale_cgroups(&memory_parent);
+    remove_stale_cgroups(&cpuacct_parent);
+    let memory = memory_parent.join(dir_name);
+    let cpuacct = cpuacct_parent.join(dir_name);
     fs::create_dir(&memory).map_err(|e| format!("cannot create {}: {e}", memory.display()))?;
     // cpu and cpuacct may share a hierarchy with memory only in odd setups; one
     // directory then serves both.
@@ -399,6 +404,29 @@ fn create_v1(hierarchies: &Hierarchies, dir_name: &str) -> Result<TargetCgroup, 
         procs_files,
         peak_file: None,
     })
+}
+
+/// Removes the empty cgroups a harness killed outright (so `Drop` never ran) left in
+/// `parent`: those named `lanebench-<pid>-...` whose pid is gone. rmdir refuses any
+/// that still hold processes, so nothing alive is touched.
+fn remove_stale_cgroups(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("lanebench-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{owner}")).exists() {
+            let _ = fs::remove_dir(entry.path());
+        }
+    }
 }
 
 /// One cgroup file system mount from `/proc/self/mountinfo`.
