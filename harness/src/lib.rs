@@ -9,7 +9,6 @@ pub mod cli;
 pub mod cpus;
 pub mod limits;
 pub mod load;
-pub mod scenario;
 pub mod run;
 pub mod sample;
 pub mod scenario;
