@@ -1,0 +1,194 @@
+//! The published schema (`results/schema.json`) holds for what the harness really writes:
+//! a `lanebench run` on a fixture target (closed and open loop) and `lanebench load --json`.
+//!
+//! The validator below implements the JSON Schema keywords the schema uses (type, enum,
+//! const, properties, required, additionalProperties, items, minItems, minimum, oneOf,
+//! $ref into $defs); any other keyword makes the test fail, so the schema cannot quietly
+//! grow rules nobody checks.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn schema() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn type_matches(name: &str, value: &Value) -> bool {
+    match name {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "number" => value.is_number(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        other => panic!("unsupported type {other}"),
+    }
+}
+
+fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let rules = schema.as_object().expect("schemas are objects");
+    for (keyword, rule) in rules {
+        match keyword.as_str() {
+            "$schema" | "$id" | "title" | "description" | "$defs" => {}
+            "$ref" => {
+                let name = rule.as_str().unwrap().strip_prefix("#/$defs/").expect("local $defs refs only");
+                validate(root, &root["$defs"][name], value, at, errors);
+            }
+            "type" => {
+                let ok = match rule {
+                    Value::String(t) => type_matches(t, value),
+                    Value::Array(ts) => ts.iter().any(|t| type_matches(t.as_str().unwrap(), value)),
+                    _ => panic!("bad type rule"),
+                };
+                if !ok {
+                    errors.push(format!("{at}: expected type {rule}, found {value}"));
+                }
+            }
+            "enum" if !rule.as_array().unwrap().contains(value) => errors.push(format!("{at}: {value} not in {rule}")),
+            "const" if rule != value => errors.push(format!("{at}: expected {rule}, found {value}")),
+            "enum" | "const" => {}
+            "minimum" if value.as_f64().is_some_and(|v| v < rule.as_f64().unwrap()) => {
+                errors.push(format!("{at}: {value} below {rule}"))
+            }
+            "minItems" if value.as_array().is_some_and(|a| (a.len() as u64) < rule.as_u64().unwrap()) => {
+                errors.push(format!("{at}: fewer than {rule} items"))
+            }
+            "minimum" | "minItems" => {}
+            "required" => {
+                for key in rule.as_array().unwrap() {
+                    if value.is_object() && value.get(key.as_str().unwrap()).is_none() {
+                        errors.push(format!("{at}: missing {key}"));
+                    }
+                }
+            }
+            "properties" => {
+                if let Some(object) = value.as_object() {
+                    for (key, sub) in rule.as_object().unwrap() {
+                        if let Some(v) = object.get(key) {
+                            validate(root, sub, v, &format!("{at}.{key}"), errors);
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                let known = rules.get("properties").and_then(Value::as_object);
+                for (key, v) in value.as_object().into_iter().flatten() {
+                    if known.is_some_and(|k| k.contains_key(key)) {
+                        continue;
+                    }
+                    match rule {
+                        Value::Bool(false) => errors.push(format!("{at}: unexpected key {key}")),
+                        Value::Bool(true) => {}
+                        sub => validate(root, sub, v, &format!("{at}.{key}"), errors),
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    validate(root, rule, item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            "oneOf" => {
+                let passing = rule
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|sub| {
+                        let mut sub_errors = Vec::new();
+                        validate(root, sub, value, at, &mut sub_errors);
+                        sub_errors.is_empty()
+                    })
+                    .count();
+                if passing != 1 {
+                    errors.push(format!("{at}: {passing} alternatives of oneOf match"));
+                }
+            }
+            other => panic!("schema keyword {other} is not supported by this test's validator"),
+        }
+    }
+}
+
+fn assert_valid(schema: &Value, part: &Value, value: &Value) {
+    let mut errors = Vec::new();
+    validate(schema, part, value, "$", &mut errors);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn the_validator_rejects_what_the_schema_forbids() {
+    let schema = schema();
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &serde_json::json!({"schema_version": 2, "extra": true}), "$", &mut errors);
+    assert!(errors.iter().any(|e| e.contains("expected 1")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("missing \"targets\"")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("unexpected key extra")), "{errors:?}");
+}
+
+#[test]
+fn results_written_by_run_match_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("targets/fixture");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(
+        target.join("target.toml"),
+        format!(
+            "name = \"fixture\"\nframework = \"Fixture\"\nlanguage = \"Rust\"\nversion = \"1\"\nbuild = \"true\"\n\
+             run = \"exec {} --mode ok\"\nhealth = \"/health\"\n",
+            env!("CARGO_BIN_EXE_lanebench-fixture")
+        ),
+    )
+    .unwrap();
+    let schema = schema();
+    for (name, load) in [("closed", "connections = [1, 2]"), ("open", "connections = [2]\nrate = 200")] {
+        let scenario = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &scenario,
+            format!(
+                "name = \"{name}\"\nduration = \"1s\"\nrepeats = 1\n{load}\nstartup_samples = 1\n\n\
+                 [[request]]\nname = \"health\"\npath = \"/health\"\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join(name);
+        let status = Command::new(env!("CARGO_BIN_EXE_lanebench"))
+            .args(["run", "--targets-dir"])
+            .arg(dir.path().join("targets"))
+            .arg("--scenario")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        let results: Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+        assert_eq!(results["targets"][0]["status"], "ok", "{name}");
+        assert_valid(&schema, &schema, &results);
+    }
+}
+
+#[test]
+fn load_json_matches_the_load_definition() {
+    let mut fixture = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
+        .args(["--port", "0"])
+        .env_remove("PORT")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(fixture.stdout.take().unwrap()), &mut line).unwrap();
+    let url = format!("http://{}/", line.trim().strip_prefix("listening on ").unwrap());
+    let output = Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(["load", "-c", "2", "-n", "50", "--rate", "500", "--json", "-", &url])
+        .output()
+        .unwrap();
+    let _ = fixture.kill();
+    let _ = fixture.wait();
+    assert!(output.status.success());
+    let value: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let schema = schema();
+    assert_valid(&schema, &schema["$defs"]["load"], &value);
+}
