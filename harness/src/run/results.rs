@@ -130,12 +130,16 @@ pub struct MemoryFigures {
     /// Which figure `idle`/`steady`/`peak` are: "pss" (proportional set size, shared pages
     /// split between processes) or "rss".
     pub metric: String,
-    /// How memory was measured: "procfs" sampling, or "cgroup-v2"/"cgroup-v1" for the peak.
+    /// How memory was measured: "procfs" sampling, plus "+cgroup-v2"/"+cgroup-v1" when the
+    /// kernel's own accounting was read too (see `cgroup_peak`).
     pub method: String,
     /// The RSS figures beside the PSS ones, for comparison with other tools.
     pub rss: Option<MemoryTriple>,
     /// Number of processes in the tree at the last sample.
     pub processes: usize,
+    /// The kernel's exact peak for the target's cgroup (MiB; includes page cache the
+    /// target caused), when the harness could create one.
+    pub cgroup_peak: Option<f64>,
     /// Sampling interval in ms.
     pub interval_ms: u64,
 }

@@ -18,6 +18,7 @@ use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
 use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
+use crate::sample::TargetCgroup;
 use crate::stats::{median, Spread};
 use crate::target::{build_target, free_loopback_port, LaunchOptions, Target, TargetProcess};
 
@@ -116,7 +117,10 @@ fn measure_into(
     result.first_request_ms = Spread::of(&first);
 
     check_stop(stop)?;
-    let mut process = launch(target, settings)?;
+    // The measured process gets its own cgroup where the machine allows one, so the
+    // kernel's exact peak memory and CPU time are read beside the sampled figures.
+    let cgroup = TargetCgroup::create(name).ok();
+    let mut process = launch_in(target, settings, cgroup.as_ref())?;
     process
         .wait_ready(&target.manifest.health, target.manifest.ready_timeout)
         .map_err(|e| Failure::new(e.to_string()))?;
@@ -134,9 +138,15 @@ fn measure_into(
         sampler_started,
         &mut windows,
         result,
+        cgroup.as_ref(),
     );
     let samples = sampler.stop();
-    result.memory_mb = Some(memory_figures(&idle, &samples, &windows));
+    let mut memory = memory_figures(&idle, &samples, &windows);
+    if let Some(cgroup) = &cgroup {
+        memory.method = format!("procfs+{}", cgroup.kind());
+        memory.cgroup_peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
+    }
+    result.memory_mb = Some(memory);
     stop_process(&mut process);
     outcome
 }
@@ -163,13 +173,21 @@ fn time_fresh_launch(target: &Target, settings: &RunSettings) -> Result<(f64, f6
 }
 
 fn launch(target: &Target, settings: &RunSettings) -> Result<TargetProcess, Failure> {
+    launch_in(target, settings, None)
+}
+
+fn launch_in(
+    target: &Target,
+    settings: &RunSettings,
+    cgroup: Option<&TargetCgroup>,
+) -> Result<TargetProcess, Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
     let options = LaunchOptions {
         port,
         workers: settings.server_cpus.len(),
         cpus: Some(settings.server_cpus.clone()),
     };
-    TargetProcess::launch(target, &options).map_err(|e| Failure::new(e.to_string()))
+    TargetProcess::launch_in(target, &options, cgroup).map_err(|e| Failure::new(e.to_string()))
 }
 
 fn stop_process(process: &mut TargetProcess) {
@@ -212,6 +230,7 @@ fn run_ladder(
     sampler_started: Instant,
     windows: &mut Vec<(Duration, Duration)>,
     result: &mut TargetResult,
+    cgroup: Option<&TargetCgroup>,
 ) -> Result<(), Failure> {
     let scenario = &settings.scenario;
     let (_, plan) = prepare(scenario, process.addr()).map_err(|e| Failure::new(e.to_string()))?;
@@ -236,7 +255,7 @@ fn run_ladder(
             };
             let measured_from = sampler_started.elapsed() + scenario.warmup;
             let (load_result, server_cpu_s) =
-                drive(load, process, stop, observer, target.name(), &phase)?;
+                drive(load, process, cgroup, stop, observer, target.name(), &phase)?;
             windows.push((measured_from, sampler_started.elapsed()));
             if let Some(status) = process.try_exit_status() {
                 return Err(Failure::of(
@@ -261,9 +280,11 @@ fn run_ladder(
 
 /// Runs one load, reporting live totals, and measures the server's CPU time over the
 /// measured window (sampled when the warm-up ends and when the load ends).
+#[allow(clippy::too_many_arguments)]
 fn drive(
     load: LoadSettings,
     process: &TargetProcess,
+    cgroup: Option<&TargetCgroup>,
     stop: &Arc<AtomicBool>,
     observer: &mut dyn RunObserver,
     name: &str,
@@ -284,16 +305,24 @@ fn drive(
         };
         std::thread::sleep(nap);
         if cpu_at_start.is_none() && Instant::now() >= run.measure_start() {
-            cpu_at_start = Some(tree_usage(process.pid()).cpu);
+            cpu_at_start = Some(server_cpu(process, cgroup));
         }
         observer.live(name, phase, &run.live());
     }
-    let cpu_at_end = tree_usage(process.pid()).cpu;
+    let cpu_at_end = server_cpu(process, cgroup);
     let result = run
         .wait()
         .map_err(|e| Failure::new(format!("load generator: {e}")))?;
     let server_cpu = cpu_at_end.saturating_sub(cpu_at_start.unwrap_or(cpu_at_end));
     Ok((result, server_cpu.as_secs_f64()))
+}
+
+/// The server's CPU time so far: exact from its cgroup (which also keeps the time of
+/// exited workers), otherwise summed over its live process tree.
+fn server_cpu(process: &TargetProcess, cgroup: Option<&TargetCgroup>) -> Duration {
+    cgroup
+        .and_then(|c| c.cpu_usage())
+        .unwrap_or_else(|| tree_usage(process.pid()).cpu)
 }
 
 fn summarize_level(
@@ -406,6 +435,7 @@ fn memory_figures(
         method: "procfs".to_string(),
         rss: Some(rss),
         processes: samples.last().or(idle.last()).map_or(0, |s| s.processes),
+        cgroup_peak: None,
         interval_ms: SAMPLE_INTERVAL.as_millis() as u64,
     }
 }

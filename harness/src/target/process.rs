@@ -14,6 +14,7 @@ use super::discovery::Target;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
 use crate::cpus::{CpuList, CpuListError};
+use crate::sample::TargetCgroup;
 
 /// Interval between health probes while waiting for readiness.
 const READY_POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -119,6 +120,16 @@ impl TargetProcess {
     /// Starts `sh -c <run>` in the target's folder in a new process group, with `PORT`
     /// and `WORKERS` set and, if asked, CPU affinity applied before `exec`.
     pub fn launch(target: &Target, options: &LaunchOptions) -> Result<TargetProcess, LaunchError> {
+        TargetProcess::launch_in(target, options, None)
+    }
+
+    /// Like [`TargetProcess::launch`], with the process (and so all it spawns) placed in
+    /// `cgroup` from its first instruction, so the kernel accounts its memory and CPU.
+    pub fn launch_in(
+        target: &Target,
+        options: &LaunchOptions,
+        cgroup: Option<&TargetCgroup>,
+    ) -> Result<TargetProcess, LaunchError> {
         ensure_port_free(options.port).map_err(|source| LaunchError::Port {
             target: target.name().to_string(),
             source,
@@ -134,6 +145,10 @@ impl TargetProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        die_with_parent(&mut command);
+        if let Some(cgroup) = cgroup {
+            cgroup.enter_on_spawn(&mut command);
+        }
         if let Some(cpus) = &options.cpus {
             cpus.check_allowed().map_err(|source| LaunchError::Cpus {
                 target: target.name().to_string(),
@@ -367,5 +382,19 @@ fn signal_name(signal: i32) -> &'static str {
         libc::SIGABRT => " (SIGABRT)",
         libc::SIGBUS => " (SIGBUS)",
         _ => "",
+    }
+}
+
+/// Asks the kernel to SIGKILL the child if the harness dies without stopping it (killed
+/// with SIGKILL, or crashed), so a server is never left listening behind a dead run.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
