@@ -35,7 +35,11 @@ fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
         match keyword.as_str() {
             "$schema" | "$id" | "title" | "description" | "$defs" => {}
             "$ref" => {
-                let name = rule.as_str().unwrap().strip_prefix("#/$defs/").expect("local $defs refs only");
+                let name = rule
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("#/$defs/")
+                    .expect("local $defs refs only");
                 validate(root, &root["$defs"][name], value, at, errors);
             }
             "type" => {
@@ -48,13 +52,21 @@ fn validate(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut 
                     errors.push(format!("{at}: expected type {rule}, found {value}"));
                 }
             }
-            "enum" if !rule.as_array().unwrap().contains(value) => errors.push(format!("{at}: {value} not in {rule}")),
-            "const" if rule != value => errors.push(format!("{at}: expected {rule}, found {value}")),
+            "enum" if !rule.as_array().unwrap().contains(value) => {
+                errors.push(format!("{at}: {value} not in {rule}"))
+            }
+            "const" if rule != value => {
+                errors.push(format!("{at}: expected {rule}, found {value}"))
+            }
             "enum" | "const" => {}
             "minimum" if value.as_f64().is_some_and(|v| v < rule.as_f64().unwrap()) => {
                 errors.push(format!("{at}: {value} below {rule}"))
             }
-            "minItems" if value.as_array().is_some_and(|a| (a.len() as u64) < rule.as_u64().unwrap()) => {
+            "minItems"
+                if value
+                    .as_array()
+                    .is_some_and(|a| (a.len() as u64) < rule.as_u64().unwrap()) =>
+            {
                 errors.push(format!("{at}: fewer than {rule} items"))
             }
             "minimum" | "minItems" => {}
@@ -122,10 +134,25 @@ fn assert_valid(schema: &Value, part: &Value, value: &Value) {
 fn the_validator_rejects_what_the_schema_forbids() {
     let schema = schema();
     let mut errors = Vec::new();
-    validate(&schema, &schema, &serde_json::json!({"schema_version": 2, "extra": true}), "$", &mut errors);
-    assert!(errors.iter().any(|e| e.contains("expected 1")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("missing \"targets\"")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("unexpected key extra")), "{errors:?}");
+    validate(
+        &schema,
+        &schema,
+        &serde_json::json!({"schema_version": 2, "extra": true}),
+        "$",
+        &mut errors,
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("expected 1")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("missing \"targets\"")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("unexpected key extra")),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -143,7 +170,10 @@ fn results_written_by_run_match_the_schema() {
     )
     .unwrap();
     let schema = schema();
-    for (name, load) in [("closed", "connections = [1, 2]"), ("open", "connections = [2]\nrate = 200")] {
+    for (name, load) in [
+        ("closed", "connections = [1, 2]"),
+        ("open", "connections = [2]\nrate = 200"),
+    ] {
         let scenario = dir.path().join(format!("{name}.toml"));
         std::fs::write(
             &scenario,
@@ -163,8 +193,14 @@ fn results_written_by_run_match_the_schema() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        let results: Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let results: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+                .unwrap();
         assert_eq!(results["targets"][0]["status"], "ok", "{name}");
         assert_valid(&schema, &schema, &results);
     }
@@ -179,10 +215,19 @@ fn load_json_matches_the_load_definition() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(fixture.stdout.take().unwrap()), &mut line).unwrap();
-    let url = format!("http://{}/", line.trim().strip_prefix("listening on ").unwrap());
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fixture.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = format!(
+        "http://{}/",
+        line.trim().strip_prefix("listening on ").unwrap()
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_lanebench"))
-        .args(["load", "-c", "2", "-n", "50", "--rate", "500", "--json", "-", &url])
+        .args([
+            "load", "-c", "2", "-n", "50", "--rate", "500", "--json", "-", &url,
+        ])
         .output()
         .unwrap();
     let _ = fixture.kill();
