@@ -283,17 +283,23 @@ fn run_ladder(
 #[allow(clippy::too_many_arguments)]
 fn drive(
     load: LoadSettings,
-    process: &TargetProcess,
+    process: &mut TargetProcess,
     cgroup: Option<&TargetCgroup>,
     stop: &Arc<AtomicBool>,
     observer: &mut dyn RunObserver,
     name: &str,
     phase: &str,
 ) -> Result<(LoadResult, f64), Failure> {
-    let run = LoadRun::start(load, Arc::clone(stop))
+    // Stopped by the run's own stop flag, and also when the server dies: there is no
+    // point in timing connection errors until the planned end.
+    let load_stop = Arc::new(AtomicBool::new(false));
+    let run = LoadRun::start(load, Arc::clone(&load_stop))
         .map_err(|e| Failure::new(format!("load generator: {e}")))?;
     let mut cpu_at_start = None;
     while !run.is_finished() {
+        if stop.load(Ordering::SeqCst) || process.try_exit_status().is_some() {
+            load_stop.store(true, Ordering::SeqCst);
+        }
         // Wake exactly when the measured window opens, to read the server's CPU time then.
         let until_window = run
             .measure_start()
