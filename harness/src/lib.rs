@@ -6,7 +6,9 @@
 
 pub mod atomic_file;
 pub mod cli;
+pub mod compare;
 pub mod cpus;
+pub mod export;
 pub mod limits;
 pub mod load;
 pub mod run;

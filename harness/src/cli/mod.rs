@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+pub mod compare;
+pub mod export;
 pub mod load;
 mod load_summary;
 pub mod run;
@@ -33,6 +35,10 @@ pub struct Cli {
 /// The subcommands; each lives in its own file below `cli/`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compare two runs (or a named baseline and a run): per-figure verdicts, exit 1 on a regression.
+    Compare(compare::CompareArgs),
+    /// Write a results file as Bencher Metric Format, github-action-benchmark JSON or CSV.
+    Export(export::ExportArgs),
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
     Load(load::LoadArgs),
     /// Build, launch and measure every target on a scenario; write results.json and summary.csv.
@@ -47,6 +53,8 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
+        Command::Compare(args) => compare::run(args),
+        Command::Export(args) => export::run(args),
         Command::Load(args) => load::run(args),
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),

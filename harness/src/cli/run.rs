@@ -11,6 +11,7 @@ use clap::Args;
 
 use super::load_summary::grouped;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::compare::baseline;
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
@@ -49,10 +50,17 @@ pub struct RunArgs {
     /// Folder holding `<name>/target.toml` [default: found by walking up from the current directory].
     #[arg(long, value_name = "DIR")]
     pub targets_dir: Option<PathBuf>,
+    /// After the run, keep a copy of the results folder as results/baselines/NAME (replacing one of that name).
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
 }
 
 /// Runs `lanebench run`.
 pub fn run(args: RunArgs) -> i32 {
+    if let Some(Err(e)) = args.save_baseline.as_deref().map(baseline::check_name) {
+        eprintln!("lanebench run: --save-baseline: {e}");
+        return EXIT_USAGE;
+    }
     let settings = match settings_from(&args) {
         Ok(s) => s,
         Err(message) => {
@@ -91,6 +99,16 @@ pub fn run(args: RunArgs) -> i32 {
             results.targets.len()
         );
         return 130;
+    }
+    if let Some(name) = &args.save_baseline {
+        let baselines = settings.repo_dir.join("results").join("baselines");
+        match baseline::save(&settings.out_dir, &baselines, name) {
+            Ok(dir) => println!("baseline {name}: {}", dir.display()),
+            Err(e) => {
+                eprintln!("lanebench run: --save-baseline: {e}");
+                return EXIT_FAILED;
+            }
+        }
     }
     EXIT_OK
 }

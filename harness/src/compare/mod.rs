@@ -1,0 +1,406 @@
+//! `lanebench compare`'s judgement: matches a baseline's and a candidate's targets and
+//! load levels, and decides per figure whether the candidate improved, regressed or
+//! stayed within noise.
+//!
+//! The rule (also in the docs): the change is the ratio of the candidate's median to the
+//! baseline's (a difference in percentage points for the error rate). With at least two
+//! values on both sides, a 95 % percentile bootstrap interval of that change is computed
+//! (seeded, [`bootstrap`]); a figure regressed only when the median change is beyond the
+//! threshold in the worse direction AND the whole interval lies beyond the threshold
+//! too. With a single run whose launches are summarized (startup, cold start), the
+//! interval is the ratio of the extremes of the two ranges. With one value on a side,
+//! only the threshold is applied, and the output says so.
+
+pub mod baseline;
+pub mod bootstrap;
+pub mod figure;
+pub mod render;
+pub mod samples;
+
+use serde::Serialize;
+
+use crate::stats::median;
+use bootstrap::{median_contrast_interval, Contrast, Interval, CONFIDENCE, RESAMPLES, SEED};
+pub use figure::{Figure, Thresholds};
+pub use samples::{LevelKey, Samples, Side};
+
+/// Why two sides cannot be compared (all are bad input: exit 2 in the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// A file or folder cannot be read or is not a results file of this schema version.
+    #[error("{0}")]
+    Input(String),
+    /// The runs measured different request mixes.
+    #[error("{baseline} (scenario {baseline_scenario:?}) and {candidate} (scenario {candidate_scenario:?}) ran different request mixes")]
+    DifferentMix {
+        baseline: String,
+        baseline_scenario: String,
+        candidate: String,
+        candidate_scenario: String,
+    },
+    /// No target and level with data on both sides.
+    #[error("{baseline} and {candidate}: nothing to compare (no finished target with the same name and load level on both sides)")]
+    NothingToCompare { baseline: String, candidate: String },
+}
+
+/// How a row's verdict was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Bootstrap interval over at least two values per side.
+    Bootstrap,
+    /// Interval from the min/max of one run's repeated launches on each side.
+    Range,
+    /// One value on a side: the threshold alone decides.
+    ThresholdOnly,
+}
+
+/// The outcome for one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Improved,
+    Regressed,
+    /// Within the threshold or not significant.
+    Unchanged,
+    /// The change is undefined (a ratio over a zero baseline).
+    NotComparable,
+}
+
+/// One compared figure of one target (and level).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub target: String,
+    /// `64c`, `64c@1000rps`; `None` for target-wide figures (memory, startup, cold start).
+    pub level: Option<String>,
+    pub figure: Figure,
+    pub unit: &'static str,
+    /// Median over the side's values.
+    pub baseline: f64,
+    pub candidate: f64,
+    pub baseline_n: usize,
+    pub candidate_n: usize,
+    /// Relative change (0.1 = +10 %), or the difference for the error rate.
+    pub change: Option<f64>,
+    /// The interval of `change` (bootstrap or range); `None` with the threshold alone.
+    pub interval: Option<(f64, f64)>,
+    pub threshold: f64,
+    pub method: Method,
+    pub verdict: Verdict,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub baseline: String,
+    pub candidate: String,
+    pub baseline_runs: usize,
+    pub candidate_runs: usize,
+    pub thresholds: Thresholds,
+    pub confidence: f64,
+    pub resamples: usize,
+    pub seed: u64,
+    pub rows: Vec<Row>,
+    /// Targets or levels present on one side only, and other remarks.
+    pub notes: Vec<String>,
+}
+
+impl Comparison {
+    /// The rows whose verdict is [`Verdict::Regressed`].
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    }
+
+    /// True when any row was decided by the threshold alone.
+    pub fn any_threshold_only(&self) -> bool {
+        self.rows.iter().any(|r| r.method == Method::ThresholdOnly)
+    }
+}
+
+/// Compares every target and level the two sides share.
+pub fn compare(
+    baseline: &Side,
+    candidate: &Side,
+    thresholds: &Thresholds,
+) -> Result<Comparison, CompareError> {
+    if baseline.request_mix()? != candidate.request_mix()? {
+        return Err(CompareError::DifferentMix {
+            baseline: baseline.label.clone(),
+            baseline_scenario: baseline.scenario_name(),
+            candidate: candidate.label.clone(),
+            candidate_scenario: candidate.scenario_name(),
+        });
+    }
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let candidate_targets = candidate.target_names();
+    for name in baseline.target_names() {
+        if !candidate_targets.contains(&name) {
+            notes.push(format!("{name}: only in the baseline"));
+            continue;
+        }
+        let candidate_levels = candidate.level_keys(&name);
+        for key in baseline.level_keys(&name) {
+            if !candidate_levels.contains(&key) {
+                notes.push(format!("{name}/{}: only in the baseline", key.label()));
+                continue;
+            }
+            for figure in [
+                Figure::Qps,
+                Figure::P50,
+                Figure::P99,
+                Figure::P999,
+                Figure::Errors,
+            ] {
+                let base = baseline.level_samples(&name, &key, figure);
+                let cand = candidate.level_samples(&name, &key, figure);
+                rows.extend(decide(
+                    &name,
+                    Some(key.label()),
+                    figure,
+                    &base,
+                    &cand,
+                    thresholds,
+                ));
+            }
+        }
+        for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
+            let base = baseline.target_samples(&name, figure);
+            let cand = candidate.target_samples(&name, figure);
+            rows.extend(decide(&name, None, figure, &base, &cand, thresholds));
+        }
+    }
+    for name in candidate_targets {
+        if !baseline.target_names().contains(&name) {
+            notes.push(format!("{name}: only in the candidate"));
+        }
+    }
+    if rows.is_empty() {
+        return Err(CompareError::NothingToCompare {
+            baseline: baseline.label.clone(),
+            candidate: candidate.label.clone(),
+        });
+    }
+    Ok(Comparison {
+        baseline: baseline.label.clone(),
+        candidate: candidate.label.clone(),
+        baseline_runs: baseline.runs.len(),
+        candidate_runs: candidate.runs.len(),
+        thresholds: thresholds.clone(),
+        confidence: CONFIDENCE,
+        resamples: RESAMPLES,
+        seed: SEED,
+        rows,
+        notes,
+    })
+}
+
+/// Decides one figure; `None` when a side has no value for it.
+pub fn decide(
+    target: &str,
+    level: Option<String>,
+    figure: Figure,
+    base: &Samples,
+    cand: &Samples,
+    thresholds: &Thresholds,
+) -> Option<Row> {
+    let (baseline, candidate) = (median(&base.values)?, median(&cand.values)?);
+    let contrast = figure.contrast();
+    let to_change = |v: f64| match contrast {
+        Contrast::Ratio => v - 1.0,
+        Contrast::Difference => v,
+    };
+    let change = contrast.of(baseline, candidate).map(to_change);
+    let (method, interval) = if base.values.len() >= 2 && cand.values.len() >= 2 {
+        let i = median_contrast_interval(&base.values, &cand.values, contrast, RESAMPLES, SEED);
+        (Method::Bootstrap, i)
+    } else {
+        match range_interval(base, cand, contrast) {
+            Some(i) => (Method::Range, Some(i)),
+            None => (Method::ThresholdOnly, None),
+        }
+    };
+    let interval = interval.map(|i| (to_change(i.low), to_change(i.high)));
+    let threshold = thresholds.of(figure);
+    let verdict = judge(figure, change, interval, method, threshold);
+    Some(Row {
+        target: target.to_string(),
+        level,
+        figure,
+        unit: figure.unit(),
+        baseline,
+        candidate,
+        baseline_n: base.values.len(),
+        candidate_n: cand.values.len(),
+        change,
+        interval,
+        threshold,
+        method,
+        verdict,
+    })
+}
+
+/// The widest change the two single-run ranges allow: from the candidate's best against
+/// the baseline's worst to the other way round.
+fn range_interval(base: &Samples, cand: &Samples, contrast: Contrast) -> Option<Interval> {
+    let (b, c) = (base.range?, cand.range?);
+    let low = contrast.of(b.max, c.min)?;
+    let high = contrast.of(b.min, c.max)?;
+    (low.is_finite() && high.is_finite()).then_some(Interval { low, high })
+}
+
+/// The verdict from the change, its interval and the threshold (see the module docs).
+pub fn judge(
+    figure: Figure,
+    change: Option<f64>,
+    interval: Option<(f64, f64)>,
+    method: Method,
+    threshold: f64,
+) -> Verdict {
+    let Some(change) = change else {
+        return Verdict::NotComparable;
+    };
+    // Orient so that positive means "worse" whatever the figure's direction.
+    let worse = |v: f64| if figure.higher_is_better() { -v } else { v };
+    let (point, low, high) = match (method, interval) {
+        (Method::ThresholdOnly, _) | (_, None) => (worse(change), worse(change), worse(change)),
+        (_, Some((a, b))) => {
+            let (a, b) = (worse(a), worse(b));
+            (worse(change), a.min(b), a.max(b))
+        }
+    };
+    if point > threshold && low > threshold {
+        Verdict::Regressed
+    } else if point < -threshold && high < -threshold {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(values: &[f64]) -> Samples {
+        Samples {
+            values: values.to_vec(),
+            range: None,
+        }
+    }
+
+    fn verdict(figure: Figure, base: &[f64], cand: &[f64]) -> Row {
+        decide(
+            "t",
+            None,
+            figure,
+            &samples(base),
+            &samples(cand),
+            &Thresholds::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn clear_throughput_drop_with_repeats_regresses() {
+        let row = verdict(
+            Figure::Qps,
+            &[1000.0, 1010.0, 990.0],
+            &[800.0, 805.0, 795.0],
+        );
+        assert_eq!(row.method, Method::Bootstrap);
+        assert!((row.change.unwrap() + 0.2).abs() < 1e-12);
+        let (low, high) = row.interval.unwrap();
+        assert!(low < -0.2 && high > -0.2 && high < -0.05, "{low} {high}");
+        assert_eq!(row.verdict, Verdict::Regressed);
+    }
+
+    #[test]
+    fn lower_latency_is_an_improvement() {
+        let row = verdict(Figure::P99, &[10.0, 10.5, 9.5], &[7.0, 7.2, 6.8]);
+        assert_eq!(row.verdict, Verdict::Improved);
+    }
+
+    #[test]
+    fn overlapping_noisy_repeats_are_not_flagged() {
+        let row = verdict(
+            Figure::Qps,
+            &[1000.0, 800.0, 1200.0],
+            &[850.0, 700.0, 1100.0],
+        );
+        assert!(row.change.unwrap() < -0.05);
+        assert_eq!(row.verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn significant_but_small_changes_stay_unchanged() {
+        let row = verdict(
+            Figure::Qps,
+            &[1000.0, 1001.0, 999.0],
+            &[980.0, 981.0, 979.0],
+        );
+        assert_eq!(row.verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn single_values_use_the_threshold_alone() {
+        let row = verdict(Figure::Memory, &[100.0], &[104.0]);
+        assert_eq!(
+            (row.method, row.verdict),
+            (Method::ThresholdOnly, Verdict::Unchanged)
+        );
+        let row = verdict(Figure::Memory, &[100.0], &[106.0]);
+        assert_eq!(row.verdict, Verdict::Regressed);
+    }
+
+    #[test]
+    fn error_rate_changes_in_percentage_points() {
+        let row = verdict(Figure::Errors, &[0.0], &[0.02]);
+        assert!((row.change.unwrap() - 0.02).abs() < 1e-12);
+        assert_eq!(row.verdict, Verdict::Regressed);
+        assert_eq!(
+            verdict(Figure::Errors, &[0.0], &[0.005]).verdict,
+            Verdict::Unchanged
+        );
+    }
+
+    #[test]
+    fn single_run_ranges_decide_startup() {
+        let range = |min, med, max| Samples {
+            values: vec![med],
+            range: Some(samples::Range { min, max, n: 3 }),
+        };
+        let t = Thresholds::default();
+        let apart = decide(
+            "t",
+            None,
+            Figure::Startup,
+            &range(9.0, 10.0, 11.0),
+            &range(14.0, 15.0, 16.0),
+            &t,
+        )
+        .unwrap();
+        assert_eq!(
+            (apart.method, apart.verdict),
+            (Method::Range, Verdict::Regressed)
+        );
+        let overlap = decide(
+            "t",
+            None,
+            Figure::Startup,
+            &range(9.0, 10.0, 15.0),
+            &range(10.0, 13.0, 16.0),
+            &t,
+        )
+        .unwrap();
+        assert_eq!(overlap.verdict, Verdict::Unchanged);
+    }
+
+    #[test]
+    fn zero_baseline_ratio_is_not_comparable() {
+        assert_eq!(
+            verdict(Figure::P99, &[0.0], &[1.0]).verdict,
+            Verdict::NotComparable
+        );
+    }
+}

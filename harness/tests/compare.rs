@@ -1,0 +1,438 @@
+//! `lanebench compare` and `lanebench export` end to end, on a real quick run's
+//! results.json (trimmed, in `tests/fixtures/compare/`) that each test reshapes: repeats
+//! with known noise, a slower candidate, a wrong schema version.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lanebench::load::result::LoadResult;
+use lanebench::run::results::RunResults;
+use lanebench::stats::Spread;
+
+fn fixture() -> RunResults {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compare/quick-run.json");
+    RunResults::load(&path).unwrap()
+}
+
+/// Gives every level `factors.len()` repeats, copies of its first one passed through
+/// `edit(target, factor, load)`, and recomputes the level's spreads like the run does.
+fn reshape(results: &mut RunResults, factors: &[f64], edit: impl Fn(&str, f64, &mut LoadResult)) {
+    for target in &mut results.targets {
+        for level in &mut target.levels {
+            let first = level.repeats[0].clone();
+            level.repeats = factors
+                .iter()
+                .map(|&factor| {
+                    let mut repeat = first.clone();
+                    edit(&target.name, factor, &mut repeat.load);
+                    repeat
+                })
+                .collect();
+            let spread = |f: fn(&LoadResult) -> f64| {
+                Spread::of(&level.repeats.iter().map(|r| f(&r.load)).collect::<Vec<_>>()).unwrap()
+            };
+            level.rps = spread(|l| l.rps);
+            level.p50_ms = spread(|l| l.latency_ms.p50);
+            level.p90_ms = spread(|l| l.latency_ms.p90);
+            level.p99_ms = spread(|l| l.latency_ms.p99);
+            level.p999_ms = spread(|l| l.latency_ms.p999);
+            level.error_rate = spread(|l| l.error_rate);
+        }
+    }
+}
+
+/// Throughput times `factor`, latencies divided by it: a repeat that was that much faster.
+fn faster(load: &mut LoadResult, factor: f64) {
+    load.rps *= factor;
+    load.latency_ms.p50 /= factor;
+    load.latency_ms.p90 /= factor;
+    load.latency_ms.p99 /= factor;
+    load.latency_ms.p999 /= factor;
+}
+
+/// Three repeats within ±1 % of each other.
+fn stable() -> RunResults {
+    let mut r = fixture();
+    reshape(&mut r, &[1.0, 0.99, 1.01], |_, f, load| faster(load, f));
+    r
+}
+
+struct Dirs {
+    dir: tempfile::TempDir,
+}
+
+impl Dirs {
+    fn new() -> Dirs {
+        Dirs {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn save(&self, name: &str, results: &RunResults) -> PathBuf {
+        let path = self.dir.path().join(name);
+        results.write(&path).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn lanebench(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn compare(base: &Path, cand: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["compare".as_ref(), base.as_ref(), cand.as_ref()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let out = lanebench(&args);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Stdout lines of the table for `name` (`target/level` or `target`) and `figure`.
+fn rows<'a>(stdout: &'a str, name: &str, figure: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .filter(|l| {
+            let mut cells = l.split_whitespace();
+            cells.next() == Some(name) && cells.next() == Some(figure)
+        })
+        .collect()
+}
+
+#[test]
+fn identical_results_are_unchanged() {
+    let d = Dirs::new();
+    let base = d.save("base", &stable());
+    let cand = d.save("cand", &stable());
+    let json = d.path("out.json");
+    let (code, stdout, stderr) = compare(&base, &cand, &["--json", json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("No regression."), "{stdout}");
+    assert!(
+        !stdout.contains("REGRESSED") && !stdout.contains("improved"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    // 2 targets x 2 levels x 5 figures + 2 targets x 3 target-wide figures.
+    assert_eq!(rows.len(), 26, "{report:#}");
+    assert!(rows.iter().all(|r| r["verdict"] == "unchanged"));
+    assert!(rows
+        .iter()
+        .filter(|r| r["figure"] == "qps")
+        .all(|r| r["method"] == "bootstrap"));
+}
+
+#[test]
+fn twenty_percent_lower_qps_is_flagged_and_named() {
+    let d = Dirs::new();
+    let base = d.save("base", &stable());
+    let mut slower = fixture();
+    reshape(&mut slower, &[1.0, 0.99, 1.01], |name, f, load| {
+        load.rps *= f * if name == "hyperlane" { 0.8 } else { 1.0 };
+    });
+    let cand = d.save("cand", &slower);
+    let md = d.path("comment.md");
+    let (code, stdout, stderr) = compare(&base, &cand, &["--markdown", md.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for level in ["hyperlane/16c", "hyperlane/64c"] {
+        let row = rows(&stdout, level, "qps");
+        assert!(row.len() == 1 && row[0].ends_with("REGRESSED"), "{stdout}");
+        assert!(row[0].contains("-20.0%"), "{row:?}");
+    }
+    assert!(
+        rows(&stdout, "axum/16c", "qps")[0].ends_with("unchanged"),
+        "{stdout}"
+    );
+    let comment = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        comment.contains("| hyperlane/64c | qps (req/s) |"),
+        "{comment}"
+    );
+    assert!(comment.contains("**regressed**"), "{comment}");
+}
+
+#[test]
+fn thirty_percent_higher_p99_is_flagged_unless_the_threshold_allows_it() {
+    let d = Dirs::new();
+    let base = d.save("base", &stable());
+    let mut slower = fixture();
+    reshape(&mut slower, &[1.0, 0.99, 1.01], |_, f, load| {
+        faster(load, f);
+        load.latency_ms.p99 *= 1.3;
+    });
+    let cand = d.save("cand", &slower);
+    let (code, stdout, _) = compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        rows(&stdout, "axum/64c", "p99")[0].ends_with("REGRESSED"),
+        "{stdout}"
+    );
+    assert!(
+        rows(&stdout, "axum/64c", "qps")[0].ends_with("unchanged"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = compare(&base, &cand, &["--threshold", "p99=40%"]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn noisy_repeats_whose_spreads_overlap_are_not_flagged() {
+    let d = Dirs::new();
+    let mut noisy_base = fixture();
+    reshape(&mut noisy_base, &[1.0, 0.8, 1.2], |_, f, load| {
+        faster(load, f)
+    });
+    let mut noisy_cand = fixture();
+    reshape(&mut noisy_cand, &[0.85, 0.7, 1.1], |_, f, load| {
+        faster(load, f)
+    });
+    let base = d.save("base", &noisy_base);
+    let cand = d.save("cand", &noisy_cand);
+    let json = d.path("out.json");
+    let (code, stdout, _) = compare(&base, &cand, &["--json", json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let qps: Vec<_> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["figure"] == "qps")
+        .collect();
+    assert_eq!(qps.len(), 4);
+    for row in qps {
+        // The medians differ by 15 %, beyond the threshold; the repeats do not support it.
+        assert!(row["change"].as_f64().unwrap() < -0.14, "{row}");
+        assert_eq!(row["verdict"], "unchanged", "{row}");
+    }
+}
+
+#[test]
+fn one_run_per_side_falls_back_to_the_threshold_and_says_so() {
+    let d = Dirs::new();
+    let base = d.save("base", &fixture());
+    let mut slower = fixture();
+    reshape(&mut slower, &[0.8], |_, f, load| load.rps *= f);
+    let cand = d.save("cand", &slower);
+    let (code, stdout, _) = compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    let row = rows(&stdout, "hyperlane/16c", "qps");
+    assert!(
+        row[0].contains("threshold only") && row[0].ends_with("REGRESSED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no statistics, the threshold alone decided"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn rounds_folders_are_pooled_into_repeats() {
+    let d = Dirs::new();
+    for (i, f) in [1.0, 0.99, 1.01].iter().enumerate() {
+        let mut base = fixture();
+        reshape(&mut base, &[*f], |_, f, load| faster(load, f));
+        d.save(&format!("base/round-{i}"), &base);
+        let mut cand = fixture();
+        reshape(&mut cand, &[*f * 0.8], |_, f, load| faster(load, f));
+        d.save(&format!("cand/round-{i}"), &cand);
+    }
+    let (code, stdout, _) = compare(&d.path("base"), &d.path("cand"), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("(3 runs)"), "{stdout}");
+    let row = rows(&stdout, "axum/64c", "qps");
+    assert!(
+        row[0].contains("bootstrap 3v3") && row[0].ends_with("REGRESSED"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn wrong_schema_version_is_refused_with_exit_2() {
+    let d = Dirs::new();
+    let base = d.save("base", &fixture());
+    let mut value: serde_json::Value = serde_json::to_value(fixture()).unwrap();
+    value["schema_version"] = 2.into();
+    let wrong = d.path("wrong.json");
+    std::fs::write(&wrong, serde_json::to_vec(&value).unwrap()).unwrap();
+    let (code, stdout, stderr) = compare(&base, &wrong, &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(wrong.to_str().unwrap()) && stderr.contains("schema_version 2"),
+        "{stderr}"
+    );
+    let out = lanebench(&[
+        "export".as_ref(),
+        wrong.as_ref(),
+        "--format".as_ref(),
+        "bmf".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unreadable_mismatched_or_disjoint_inputs_are_refused_with_exit_2() {
+    let d = Dirs::new();
+    let base = d.save("base", &fixture());
+    let (code, _, stderr) = compare(&base, &d.path("missing.json"), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("missing.json: cannot read"), "{stderr}");
+
+    let mut renamed = fixture();
+    renamed
+        .targets
+        .iter_mut()
+        .for_each(|t| t.name.push_str("-other"));
+    let other = d.save("other", &renamed);
+    let (code, _, stderr) = compare(&base, &other, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nothing to compare"), "{stderr}");
+
+    let mut mix = fixture();
+    mix.scenario["requests"][0]["weight"] = 7.into();
+    let mix = d.save("mix", &mix);
+    let (code, _, stderr) = compare(&base, &mix, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("different request mixes"), "{stderr}");
+
+    let (code, _, stderr) = compare(&base, &base, &["--threshold", "p98=3%"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--threshold p98=3%"), "{stderr}");
+}
+
+#[test]
+fn named_baseline_is_found_in_the_baselines_folder() {
+    let d = Dirs::new();
+    d.save("baselines/main", &stable());
+    let cand = d.save("cand", &stable());
+    let dir = d.path("baselines");
+    let run = |name: &str| {
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "compare".as_ref(),
+            "--baseline".as_ref(),
+            name.as_ref(),
+            "--baselines-dir".as_ref(),
+            dir.as_ref(),
+            cand.as_ref(),
+        ];
+        lanebench(&args)
+    };
+    let ok = run("main");
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let missing = run("release-1");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("baseline \"release-1\": not found"));
+}
+
+fn export(results: &Path, format: &str) -> serde_json::Value {
+    let out = lanebench(&[
+        "export".as_ref(),
+        results.as_ref(),
+        "--format".as_ref(),
+        format.as_ref(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn bmf_export_has_the_bencher_shape() {
+    let d = Dirs::new();
+    let results = d.save("run", &stable());
+    let bmf = export(&results, "bmf");
+    let benchmarks = bmf.as_object().unwrap();
+    for name in [
+        "hyperlane/16c",
+        "hyperlane/64c",
+        "axum/16c",
+        "axum/64c",
+        "hyperlane",
+        "axum",
+    ] {
+        assert!(benchmarks.contains_key(name), "{name} missing: {bmf:#}");
+    }
+    for (name, measures) in benchmarks {
+        let measures = measures.as_object().unwrap();
+        assert!(!measures.is_empty(), "{name}");
+        for (measure, metric) in measures {
+            let value = metric["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{name} {measure}"));
+            let keys: Vec<&String> = metric.as_object().unwrap().keys().collect();
+            assert!(keys
+                .iter()
+                .all(|k| ["value", "lower_value", "upper_value"].contains(&k.as_str())));
+            if let (Some(low), Some(high)) = (
+                metric["lower_value"].as_f64(),
+                metric["upper_value"].as_f64(),
+            ) {
+                assert!(low <= value && value <= high, "{name} {measure}: {metric}");
+            }
+        }
+    }
+    let throughput = &bmf["axum/64c"]["throughput"];
+    let rps = stable()
+        .targets
+        .iter()
+        .find(|t| t.name == "axum")
+        .unwrap()
+        .levels[1]
+        .rps;
+    assert_eq!(throughput["value"].as_f64(), Some(rps.median));
+    assert_eq!(throughput["lower_value"].as_f64(), Some(rps.min));
+    assert_eq!(throughput["upper_value"].as_f64(), Some(rps.max));
+}
+
+#[test]
+fn github_action_benchmark_exports_split_by_direction() {
+    let d = Dirs::new();
+    let results = d.save("run", &stable());
+    let bigger = export(&results, "github-action-benchmark");
+    let smaller = export(&results, "github-action-benchmark-smaller");
+    for (list, bigger_is_better) in [(&bigger, true), (&smaller, false)] {
+        let entries = list.as_array().unwrap();
+        assert!(!entries.is_empty());
+        for e in entries {
+            let name = e["name"].as_str().unwrap();
+            assert!(!e["unit"].as_str().unwrap().is_empty(), "{e}");
+            assert!(e["value"].is_number(), "{e}");
+            assert_eq!(name.ends_with("throughput"), bigger_is_better, "{e}");
+        }
+    }
+    assert_eq!(bigger.as_array().unwrap().len(), 4);
+    assert!(smaller
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "axum/64c latency-p99"));
+    let csv = lanebench(&[
+        "export".as_ref(),
+        results.as_ref(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    let text = String::from_utf8(csv.stdout).unwrap();
+    assert!(text.starts_with("target,framework,"), "{text}");
+    assert_eq!(text.lines().count(), 5, "{text}");
+}
