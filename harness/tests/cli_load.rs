@@ -1,41 +1,13 @@
 //! `lanebench load` as a user runs it: exit codes, one-line errors, and the JSON keys the
 //! documentation promises.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod fixture_server;
+use fixture_server::Fixture;
 
 fn lanebench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lanebench"))
-}
-
-struct Fixture(Child, String);
-
-impl Fixture {
-    fn start(mode: &str) -> Fixture {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
-            .args(["--port", "0", "--mode", mode])
-            .env_remove("PORT")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string();
-        Fixture(child, format!("http://{addr}/health"))
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -46,7 +18,7 @@ fn json_output_has_the_documented_keys() {
     let status = lanebench()
         .args(["load", "-c", "4", "-d", "1s", "--json"])
         .arg(&out)
-        .arg(&fixture.1)
+        .arg(fixture.url())
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -94,7 +66,16 @@ fn json_to_stdout_keeps_stdout_machine_readable() {
     let fixture = Fixture::start("ok");
     let output = lanebench()
         .args([
-            "load", "-c", "2", "-n", "20", "--rate", "200", "--json", "-", &fixture.1,
+            "load",
+            "-c",
+            "2",
+            "-n",
+            "20",
+            "--rate",
+            "200",
+            "--json",
+            "-",
+            &fixture.url(),
         ])
         .output()
         .unwrap();
@@ -109,7 +90,7 @@ fn json_to_stdout_keeps_stdout_machine_readable() {
 fn error_rate_above_the_limit_exits_1() {
     let fixture = Fixture::start("status:500");
     let output = lanebench()
-        .args(["load", "-c", "2", "-n", "50", &fixture.1])
+        .args(["load", "-c", "2", "-n", "50", &fixture.url()])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -123,7 +104,7 @@ fn error_rate_above_the_limit_exits_1() {
             "50",
             "--max-error-rate",
             "100%",
-            &fixture.1,
+            &fixture.url(),
         ])
         .output()
         .unwrap();

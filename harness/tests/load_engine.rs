@@ -2,9 +2,7 @@
 //! server for exact counts and rates, and `lanebench-fixture` processes for servers that
 //! misbehave (errors, garbage, stalls, SIGSTOP pauses).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +11,9 @@ use lanebench::load::outcome::ExpectedStatus;
 use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::result::LoadResult;
 use lanebench::load::{LoadRun, LoadSettings};
+
+mod fixture_server;
+use fixture_server::Fixture;
 
 /// A keep-alive hyper server counting the requests it answers; stops with the test process.
 fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
@@ -51,47 +52,6 @@ fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
         });
     });
     (rx.recv().unwrap(), seen)
-}
-
-/// A `lanebench-fixture` process, killed when dropped.
-struct Fixture {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Fixture {
-    fn start(mode: &str) -> Fixture {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
-            .args(["--port", "0", "--mode", mode])
-            .env_remove("PORT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .parse()
-            .unwrap();
-        Fixture { child, addr }
-    }
-
-    fn signal(&self, signal: i32) {
-        unsafe { libc::kill(self.child.id() as i32, signal) };
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.signal(libc::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn settings(addr: SocketAddr, connections: usize) -> LoadSettings {
@@ -139,6 +99,8 @@ fn request_count_matches_what_the_server_saw() {
     assert_eq!(seen.load(Ordering::SeqCst), 2_000);
     assert_eq!(result.error_total, 0);
     assert_eq!(result.status_codes.get("200"), Some(&2_000));
+    let per_second: u64 = result.timeline.iter().map(|p| p.requests).sum();
+    assert_eq!(per_second, 2_000, "the timeline accounts for every request");
     assert_eq!(
         result.latency_distribution.last().unwrap().percentile,
         100.0

@@ -11,6 +11,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod fixture_server;
+use fixture_server::Fixture;
+
 fn schema() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -208,30 +211,15 @@ fn results_written_by_run_match_the_schema() {
 
 #[test]
 fn load_json_matches_the_load_definition() {
-    let mut fixture = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
-        .args(["--port", "0"])
-        .env_remove("PORT")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(fixture.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = format!(
-        "http://{}/",
-        line.trim().strip_prefix("listening on ").unwrap()
-    );
+    let fixture = Fixture::start("ok");
+    let url = fixture.url();
     let output = Command::new(env!("CARGO_BIN_EXE_lanebench"))
         .args([
             "load", "-c", "2", "-n", "50", "--rate", "500", "--json", "-", &url,
         ])
         .output()
         .unwrap();
-    let _ = fixture.kill();
-    let _ = fixture.wait();
+    drop(fixture);
     assert!(output.status.success());
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     let schema = schema();

@@ -15,6 +15,7 @@ pub mod request;
 pub mod response;
 pub mod result;
 pub mod schedule;
+pub mod timeline;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use recorder::Recorder;
 use request::RequestPlan;
 use result::{LoadResult, RunFacts};
 use schedule::Schedule;
+use timeline::TimelineCollector;
 use worker::{run_worker, ScheduleCounts, WorkerConfig, WorkerReport};
 
 /// Validated settings for one load run.
@@ -60,6 +62,7 @@ pub struct LoadRun {
     handles: Vec<JoinHandle<std::io::Result<WorkerReport>>>,
     settings: LoadSettings,
     measure_start: Instant,
+    timeline: Arc<TimelineCollector>,
 }
 
 /// Where a run is, for progress displays.
@@ -77,6 +80,7 @@ impl LoadRun {
     pub fn start(settings: LoadSettings, stop: Arc<AtomicBool>) -> std::io::Result<LoadRun> {
         let threads = settings.threads.clamp(1, settings.connections.max(1));
         let live = Arc::new(LiveCounters::new(threads));
+        let timeline = Arc::new(TimelineCollector::new(threads));
         let plan = Arc::new(settings.plan.clone());
         let schedule = settings
             .rate
@@ -105,6 +109,7 @@ impl LoadRun {
                 pin: settings.cpus.as_ref().map(|cpus| pin_for(cpus, thread)),
                 stop: Arc::clone(&stop),
                 live: Arc::clone(&live),
+                timeline: Arc::clone(&timeline),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("lanebench-gen-{thread}"))
@@ -116,6 +121,7 @@ impl LoadRun {
             handles,
             settings,
             measure_start,
+            timeline,
         })
     }
 
@@ -148,16 +154,22 @@ impl LoadRun {
                 .map_err(|_| std::io::Error::other("a generator thread panicked"))??;
             reports.push(report);
         }
-        Ok(merge_reports(&self.settings, self.measure_start, reports))
+        Ok(merge_reports(
+            &self.settings,
+            self.measure_start,
+            &self.timeline,
+            reports,
+        ))
     }
 }
 
 fn merge_reports(
     settings: &LoadSettings,
     measure_start: Instant,
+    timeline: &TimelineCollector,
     reports: Vec<WorkerReport>,
 ) -> LoadResult {
-    let mut merged = Recorder::new(settings.rate.is_some());
+    let mut merged = Recorder::new(settings.rate.is_some(), None);
     let mut cpu = Duration::ZERO;
     let mut schedule = ScheduleCounts::default();
     let mut reconnects = 0;
@@ -183,7 +195,8 @@ fn merge_reports(
         schedule: settings.rate.map(|_| schedule),
         reconnects,
     };
-    LoadResult::build(facts, &merged)
+    let seconds = facts.measured.as_secs_f64().ceil() as u64;
+    LoadResult::build(facts, &merged, timeline.finish(seconds))
 }
 
 /// The contiguous share of `total` items that part `index` of `parts` takes: shares

@@ -4,16 +4,17 @@
 //!
 //! Latency is recorded in microseconds in HDR histograms with 3 significant digits, so
 //! every percentile is within 0.1% of the exact value and memory does not depend on the
-//! number of requests. The timeline keeps one histogram per second, serialized in the
-//! compact HdrHistogram V2 encoding as soon as its second is over, so a long run grows by
-//! a few hundred bytes per second rather than by one entry per request.
+//! number of requests. Each second's histogram is handed to the shared
+//! [`TimelineCollector`] when the second is over and then reused, so memory does not
+//! depend on the run's length either.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
 use super::outcome::{ErrorCounts, ErrorKind};
+use super::timeline::TimelineCollector;
 
 /// Highest latency tracked: one hour in µs. Anything above is clamped to it.
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -24,16 +25,6 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS)
         .expect("static histogram bounds are valid")
-}
-
-/// One second of the timeline: second index from the start of measurement, counts, and
-/// its latency histogram in V2 encoding.
-#[derive(Debug, Clone)]
-pub struct IntervalRecord {
-    pub second: u64,
-    pub requests: u64,
-    pub errors: u64,
-    pub histogram_v2: Vec<u8>,
 }
 
 /// Everything one thread measured. Merged across threads into the run's result.
@@ -49,7 +40,7 @@ pub struct Recorder {
     pub bytes_read: u64,
     /// Responses by status code (index = code; codes above 599 land in 0).
     pub statuses: Vec<u64>,
-    pub timeline: Vec<IntervalRecord>,
+    timeline: Option<Arc<TimelineCollector>>,
     interval: Histogram<u64>,
     interval_second: u64,
     interval_requests: u64,
@@ -57,8 +48,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// An empty recorder; `open_loop` decides whether an uncorrected histogram is kept.
-    pub fn new(open_loop: bool) -> Recorder {
+    /// An empty recorder; `open_loop` decides whether an uncorrected histogram is kept,
+    /// `timeline` receives each finished second (none: no timeline is kept).
+    pub fn new(open_loop: bool, timeline: Option<Arc<TimelineCollector>>) -> Recorder {
         Recorder {
             latency: new_histogram(),
             uncorrected: open_loop.then(new_histogram),
@@ -66,7 +58,7 @@ impl Recorder {
             requests: 0,
             bytes_read: 0,
             statuses: vec![0; 600],
-            timeline: Vec::new(),
+            timeline,
             interval: new_histogram(),
             interval_second: 0,
             interval_requests: 0,
@@ -115,30 +107,30 @@ impl Recorder {
         self.flush_interval();
     }
 
+    /// Moves the timeline to the second containing `at`, submitting the seconds before
+    /// it (quiet ones too, so the collector knows every thread is past them). Called on
+    /// every record and by the event loop at least every few milliseconds.
     #[inline]
-    fn roll_interval(&mut self, at: Duration) {
+    pub fn roll_interval(&mut self, at: Duration) {
         let second = at.as_secs();
-        if second != self.interval_second {
+        while second > self.interval_second {
             self.flush_interval();
-            self.interval_second = second;
+            self.interval_second += 1;
         }
     }
 
     fn flush_interval(&mut self) {
-        if self.interval_requests == 0 && self.interval_errors == 0 {
-            return;
+        if let Some(timeline) = &self.timeline {
+            timeline.submit(
+                self.interval_second,
+                &self.interval,
+                self.interval_requests,
+                self.interval_errors,
+            );
         }
-        let mut encoded = Vec::new();
-        V2Serializer::new()
-            .serialize(&self.interval, &mut encoded)
-            .expect("serializing a histogram into memory cannot fail");
-        self.timeline.push(IntervalRecord {
-            second: self.interval_second,
-            requests: self.interval_requests,
-            errors: self.interval_errors,
-            histogram_v2: encoded,
-        });
-        self.interval.reset();
+        if !self.interval.is_empty() {
+            self.interval.reset();
+        }
         self.interval_requests = 0;
         self.interval_errors = 0;
     }
@@ -158,47 +150,7 @@ impl Recorder {
         for (mine, theirs) in self.statuses.iter_mut().zip(&other.statuses) {
             *mine += theirs;
         }
-        self.timeline = merge_timelines(&self.timeline, &other.timeline);
     }
-}
-
-/// Merges two timelines second by second, adding counts and histograms exactly.
-pub fn merge_timelines(a: &[IntervalRecord], b: &[IntervalRecord]) -> Vec<IntervalRecord> {
-    let mut merged: std::collections::BTreeMap<u64, (u64, u64, Histogram<u64>)> =
-        Default::default();
-    for record in a.iter().chain(b) {
-        let entry = merged
-            .entry(record.second)
-            .or_insert_with(|| (0, 0, new_histogram()));
-        entry.0 += record.requests;
-        entry.1 += record.errors;
-        entry
-            .2
-            .add(decode_histogram(&record.histogram_v2))
-            .expect("histograms share bounds");
-    }
-    merged
-        .into_iter()
-        .map(|(second, (requests, errors, histogram))| {
-            let mut encoded = Vec::new();
-            V2Serializer::new()
-                .serialize(&histogram, &mut encoded)
-                .expect("in-memory serialization");
-            IntervalRecord {
-                second,
-                requests,
-                errors,
-                histogram_v2: encoded,
-            }
-        })
-        .collect()
-}
-
-/// Decodes a V2-encoded histogram written by this module.
-pub fn decode_histogram(bytes: &[u8]) -> Histogram<u64> {
-    Deserializer::new()
-        .deserialize(&mut &bytes[..])
-        .expect("histograms written by this module decode")
 }
 
 #[inline]
@@ -210,24 +162,17 @@ fn to_micros(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
     #[test]
     fn merged_percentiles_equal_a_single_recorder() {
-        let mut whole = Recorder::new(false);
-        let mut a = Recorder::new(false);
-        let mut b = Recorder::new(false);
+        let mut whole = Recorder::new(false, None);
+        let mut a = Recorder::new(false, None);
+        let mut b = Recorder::new(false, None);
         for i in 1..=10_000u64 {
             let latency = Duration::from_micros(i * 37 % 50_000 + 1);
             let at = Duration::from_millis(i / 3);
             whole.record_response(200, latency, latency, at);
             let half = if i % 2 == 0 { &mut a } else { &mut b };
             half.record_response(200, latency, latency, at);
-        }
-        for r in [&mut whole, &mut a, &mut b] {
-            r.finish();
         }
         a.merge(&b);
         assert_eq!(a.requests, whole.requests);
@@ -237,41 +182,33 @@ mod tests {
                 whole.latency.value_at_quantile(q)
             );
         }
-        assert_eq!(a.timeline.len(), whole.timeline.len());
-        for (x, y) in a.timeline.iter().zip(&whole.timeline) {
-            assert_eq!((x.second, x.requests), (y.second, y.requests));
-            let (hx, hy) = (
-                decode_histogram(&x.histogram_v2),
-                decode_histogram(&y.histogram_v2),
-            );
-            assert_eq!(hx.value_at_quantile(0.99), hy.value_at_quantile(0.99));
-        }
     }
 
     #[test]
-    fn timeline_buckets_by_second_with_errors() {
-        let mut r = Recorder::new(true);
+    fn timeline_gets_every_second_including_quiet_ones() {
+        let timeline = Arc::new(TimelineCollector::new(1));
+        let mut r = Recorder::new(true, Some(Arc::clone(&timeline)));
+        let ms = Duration::from_millis;
         r.record_response(200, ms(5), ms(1), ms(100));
         r.record_response(500, ms(7), ms(2), ms(900));
         r.record_error(ErrorKind::Status5xx, ms(900));
         r.record_error(ErrorKind::Timeout, ms(2500));
         r.finish();
-        let seconds: Vec<(u64, u64, u64)> = r
-            .timeline
+        let seconds: Vec<(u64, u64, u64)> = timeline
+            .finish(3)
             .iter()
-            .map(|i| (i.second, i.requests, i.errors))
+            .map(|p| (p.t, p.requests, p.errors))
             .collect();
-        assert_eq!(seconds, vec![(0, 2, 1), (2, 0, 1)]);
+        assert_eq!(seconds, vec![(0, 2, 1), (1, 0, 0), (2, 0, 1)]);
         assert_eq!(r.statuses[200], 1);
         assert_eq!(r.statuses[500], 1);
         assert_eq!(r.errors.total(), 2);
-        let uncorrected = r.uncorrected.as_ref().unwrap();
-        assert!(uncorrected.max() < r.latency.max());
+        assert!(r.uncorrected.as_ref().unwrap().max() < r.latency.max());
     }
 
     #[test]
     fn precision_is_three_significant_digits() {
-        let mut r = Recorder::new(false);
+        let mut r = Recorder::new(false, None);
         r.record_response(
             200,
             Duration::from_micros(123_456),
@@ -280,22 +217,5 @@ mod tests {
         );
         let p = r.latency.value_at_quantile(1.0);
         assert!(p.abs_diff(123_456) <= 123, "{p}");
-    }
-
-    #[test]
-    fn memory_stays_flat_without_timeline_growth_per_request() {
-        let mut r = Recorder::new(false);
-        for i in 0..200_000u64 {
-            r.record_response(
-                200,
-                Duration::from_micros(i % 10_000 + 1),
-                Duration::ZERO,
-                Duration::from_micros(i),
-            );
-        }
-        r.finish();
-        // 200k requests in 0.2 s: one timeline entry, histogram size independent of count.
-        assert_eq!(r.timeline.len(), 1);
-        assert!(r.timeline[0].histogram_v2.len() < 64 * 1024);
     }
 }

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::outcome::ErrorCounts;
-use super::recorder::{decode_histogram, Recorder};
+use super::recorder::Recorder;
 use super::worker::ScheduleCounts;
 
 /// Latency percentiles in milliseconds.
@@ -144,7 +144,7 @@ pub struct RunFacts {
 
 impl LoadResult {
     /// Builds the result from the merged recorder of all threads.
-    pub fn build(facts: RunFacts, recorder: &Recorder) -> LoadResult {
+    pub fn build(facts: RunFacts, recorder: &Recorder, timeline: Vec<TimelinePoint>) -> LoadResult {
         let duration_s = facts.measured.as_secs_f64().max(1e-9);
         let errors = recorder.errors;
         let attempts = recorder.requests + errors.transport();
@@ -201,7 +201,7 @@ impl LoadResult {
                 unsent: s.planned.saturating_sub(s.sent),
             }),
             reconnects: facts.reconnects,
-            timeline: timeline(recorder, facts.measured),
+            timeline,
             generator: GeneratorUsage {
                 threads: facts.threads,
                 cpu_s,
@@ -235,34 +235,5 @@ fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
         percentile: 100.0,
         ms: h.max() as f64 / 1000.0,
     });
-    points
-}
-
-fn timeline(recorder: &Recorder, measured: Duration) -> Vec<TimelinePoint> {
-    let seconds = measured.as_secs_f64().ceil() as u64;
-    let last = recorder
-        .timeline
-        .last()
-        .map_or(0, |r| r.second + 1)
-        .max(seconds);
-    let mut points: Vec<TimelinePoint> = (0..last)
-        .map(|t| TimelinePoint {
-            t,
-            requests: 0,
-            errors: 0,
-            p99_ms: 0.0,
-        })
-        .collect();
-    for record in &recorder.timeline {
-        let h = decode_histogram(&record.histogram_v2);
-        let point = &mut points[record.second as usize];
-        point.requests = record.requests;
-        point.errors = record.errors;
-        point.p99_ms = if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(0.99) as f64 / 1000.0
-        };
-    }
     points
 }

@@ -27,6 +27,7 @@ use super::recorder::Recorder;
 use super::request::RequestPlan;
 use super::response::{Progress, Response, ResponseParser};
 use super::schedule::Schedule;
+use super::timeline::TimelineCollector;
 use crate::cpus::{thread_cpu_time, CpuList};
 
 /// How often in-flight requests are checked against the timeout.
@@ -61,6 +62,7 @@ pub struct WorkerConfig {
     pub pin: Option<CpuList>,
     pub stop: Arc<AtomicBool>,
     pub live: Arc<LiveCounters>,
+    pub timeline: Arc<TimelineCollector>,
 }
 
 /// Open-loop bookkeeping over the measured window.
@@ -173,7 +175,7 @@ impl Worker {
             })
             .collect();
         Ok(Worker {
-            recorder: Recorder::new(cfg.schedule.is_some()),
+            recorder: Recorder::new(cfg.schedule.is_some(), None),
             poll: Poll::new()?,
             conns,
             timers: BinaryHeap::new(),
@@ -203,6 +205,11 @@ impl Worker {
             }
             if self.should_stop(now) {
                 break;
+            }
+            if self.measuring {
+                // Hand finished seconds to the timeline even when no response arrives.
+                self.recorder
+                    .roll_interval(now.saturating_duration_since(self.cfg.measure_start));
             }
             self.fire_timers(now);
             if now >= next_scan {
@@ -260,7 +267,10 @@ impl Worker {
 
     fn begin_measuring(&mut self) {
         self.measuring = true;
-        self.recorder = Recorder::new(self.cfg.schedule.is_some());
+        self.recorder = Recorder::new(
+            self.cfg.schedule.is_some(),
+            Some(Arc::clone(&self.cfg.timeline)),
+        );
         self.cpu_at_start = thread_cpu_time();
         self.issued = 0;
     }

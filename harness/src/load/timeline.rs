@@ -1,0 +1,198 @@
+//! The per-second timeline of a run, merged across generator threads as the run goes so
+//! that memory stays flat however long it lasts.
+//!
+//! Every thread submits one latency histogram per second of the measured window (an
+//! empty one for a quiet second), once per second — a lock taken once a second, never
+//! per request. A second is closed, and its histogram reduced to the figures the
+//! timeline keeps (requests, errors, p99), as soon as every thread has submitted it;
+//! so only the last few seconds' histograms are ever held. A thread that reports a
+//! second more than [`LATE_SECONDS`] after the newest one (a thread stuck in a system
+//! call) still has its counts added, but its latencies no longer enter that second's p99.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use hdrhistogram::Histogram;
+
+use super::recorder::new_histogram;
+use super::result::TimelinePoint;
+
+/// How far behind the newest submitted second a second may stay open.
+pub const LATE_SECONDS: u64 = 3;
+
+struct OpenSecond {
+    histogram: Histogram<u64>,
+    requests: u64,
+    errors: u64,
+    reports: usize,
+}
+
+#[derive(Default)]
+struct State {
+    open: BTreeMap<u64, OpenSecond>,
+    closed: BTreeMap<u64, TimelinePoint>,
+}
+
+/// Collects the per-second submissions of `threads` threads.
+pub struct TimelineCollector {
+    threads: usize,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for TimelineCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelineCollector")
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TimelineCollector {
+    /// A collector expecting one submission per second from each of `threads` threads.
+    pub fn new(threads: usize) -> TimelineCollector {
+        TimelineCollector {
+            threads: threads.max(1),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Adds one thread's figures for `second` (seconds since measuring started).
+    pub fn submit(&self, second: u64, histogram: &Histogram<u64>, requests: u64, errors: u64) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(point) = state.closed.get_mut(&second) {
+            point.requests += requests;
+            point.errors += errors;
+            return;
+        }
+        let open = state.open.entry(second).or_insert_with(|| OpenSecond {
+            histogram: new_histogram(),
+            requests: 0,
+            errors: 0,
+            reports: 0,
+        });
+        open.histogram
+            .add(histogram)
+            .expect("histograms share bounds");
+        open.requests += requests;
+        open.errors += errors;
+        open.reports += 1;
+        let complete = open.reports >= self.threads;
+        if complete {
+            close(&mut state, second);
+        }
+        let stale: Vec<u64> = state
+            .open
+            .keys()
+            .copied()
+            .filter(|&s| s + LATE_SECONDS < second)
+            .collect();
+        for s in stale {
+            close(&mut state, s);
+        }
+    }
+
+    /// Closes every second and returns the timeline from second 0 to the last busy one,
+    /// at least `seconds` long, with quiet seconds as zeros.
+    pub fn finish(&self, seconds: u64) -> Vec<TimelinePoint> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let open: Vec<u64> = state.open.keys().copied().collect();
+        for s in open {
+            close(&mut state, s);
+        }
+        let last = state
+            .closed
+            .keys()
+            .next_back()
+            .map_or(0, |s| s + 1)
+            .max(seconds);
+        (0..last)
+            .map(|t| {
+                state.closed.get(&t).copied().unwrap_or(TimelinePoint {
+                    t,
+                    requests: 0,
+                    errors: 0,
+                    p99_ms: 0.0,
+                })
+            })
+            .collect()
+    }
+}
+
+fn close(state: &mut State, second: u64) {
+    if let Some(open) = state.open.remove(&second) {
+        let p99_ms = if open.histogram.is_empty() {
+            0.0
+        } else {
+            open.histogram.value_at_quantile(0.99) as f64 / 1000.0
+        };
+        state.closed.insert(
+            second,
+            TimelinePoint {
+                t: second,
+                requests: open.requests,
+                errors: open.errors,
+                p99_ms,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(values: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for &v in values {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn seconds_close_when_every_thread_reported_and_p99_is_of_the_merge() {
+        let c = TimelineCollector::new(2);
+        c.submit(0, &histogram(&[1_000; 99]), 99, 0);
+        assert_eq!(
+            c.state.lock().unwrap().open.len(),
+            1,
+            "waits for the second thread"
+        );
+        c.submit(0, &histogram(&[50_000]), 1, 2);
+        assert!(c.state.lock().unwrap().open.is_empty());
+        let timeline = c.finish(2);
+        assert_eq!(timeline.len(), 2);
+        assert_eq!((timeline[0].requests, timeline[0].errors), (100, 2));
+        assert_eq!(timeline[0].p99_ms, 1.0, "99 of 100 values are 1 ms");
+        assert_eq!(
+            timeline[1],
+            TimelinePoint {
+                t: 1,
+                requests: 0,
+                errors: 0,
+                p99_ms: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn open_seconds_stay_bounded_when_a_thread_is_silent() {
+        let c = TimelineCollector::new(2);
+        for second in 0..100 {
+            c.submit(second, &histogram(&[1_000]), 1, 0);
+            assert!(c.state.lock().unwrap().open.len() as u64 <= LATE_SECONDS + 1);
+        }
+        // The silent thread's late report still counts.
+        c.submit(10, &histogram(&[1_000]), 5, 1);
+        let timeline = c.finish(0);
+        assert_eq!(timeline.len(), 100);
+        assert_eq!(timeline[10].requests, 6);
+        assert_eq!(timeline[10].errors, 1);
+    }
+}
