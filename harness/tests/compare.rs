@@ -436,3 +436,119 @@ fn github_action_benchmark_exports_split_by_direction() {
     assert!(text.starts_with("target,framework,"), "{text}");
     assert_eq!(text.lines().count(), 5, "{text}");
 }
+
+/// Pids of processes whose command line mentions `marker` (this test's fixture link).
+fn processes_mentioning(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline)
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn run_saves_a_named_baseline_that_compare_uses() {
+    let d = Dirs::new();
+    let link = d.path("fixture-server");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_lanebench-fixture"), &link).unwrap();
+    std::fs::create_dir_all(d.path("targets/good")).unwrap();
+    std::fs::write(
+        d.path("targets/good/target.toml"),
+        format!(
+            "name = \"good\"\nframework = \"Fixture\"\nlanguage = \"Rust\"\nversion = \"1.0\"\nrequires = []\n\
+             build = \"true\"\nrun = \"exec {} --mode ok\"\nhealth = \"/health\"\nready_timeout = \"10s\"\n",
+            link.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path("scenario.toml"),
+        "name = \"fixture\"\nduration = \"1s\"\nwarmup = \"0s\"\nrepeats = 2\nconnections = [2]\n\
+         startup_samples = 2\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\n",
+    )
+    .unwrap();
+    let run = |save: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lanebench"))
+            .args([
+                "run",
+                "--server-cpus",
+                "0",
+                "--generator-cpus",
+                "0",
+                "--save-baseline",
+                save,
+            ])
+            .arg("--scenario")
+            .arg(d.path("scenario.toml"))
+            .arg("--targets-dir")
+            .arg(d.path("targets"))
+            .arg("--out")
+            .arg(d.path("results/latest"))
+            .output()
+            .unwrap()
+    };
+    let refused = run("../escape");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--save-baseline"));
+
+    let saved = run("main");
+    let leftovers = processes_mentioning(&link.display().to_string());
+    for pid in &leftovers {
+        unsafe { libc::kill(*pid, libc::SIGKILL) };
+    }
+    assert!(leftovers.is_empty(), "servers left running: {leftovers:?}");
+    assert_eq!(
+        saved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let baseline = d.path("results/baselines/main");
+    assert_eq!(
+        std::fs::read(baseline.join("results.json")).unwrap(),
+        std::fs::read(d.path("results/latest/results.json")).unwrap()
+    );
+    let out = lanebench(&[
+        "compare".as_ref(),
+        "--baseline".as_ref(),
+        "main".as_ref(),
+        "--baselines-dir".as_ref(),
+        d.path("results/baselines").as_ref(),
+        d.path("results/latest").as_ref(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        rows(&stdout, "good/2c", "qps")[0].contains("bootstrap 2v2"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_target_that_fails_in_the_candidate_is_a_regression() {
+    let d = Dirs::new();
+    let base = d.save("base", &fixture());
+    let mut broken = fixture();
+    let hyperlane = broken
+        .targets
+        .iter_mut()
+        .find(|t| t.name == "hyperlane")
+        .unwrap();
+    hyperlane.status = lanebench::run::results::TargetStatus::Failed;
+    hyperlane.reason = Some("exited with status 101 before ready".into());
+    hyperlane.levels.clear();
+    let cand = d.save("cand", &broken);
+    let (code, stdout, _) = compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("hyperlane (failed)"), "{stdout}");
+    assert!(
+        rows(&stdout, "axum/64c", "qps")[0].ends_with("unchanged"),
+        "{stdout}"
+    );
+}

@@ -69,7 +69,7 @@ fn compare_and_write(args: &CompareArgs) -> Result<bool, String> {
         let json = serde_json::to_string_pretty(&comparison).map_err(|e| e.to_string())? + "\n";
         write(path, "--json", json.as_bytes())?;
     }
-    let regressed = comparison.regressions().next().is_some();
+    let regressed = comparison.regressed();
     Ok(regressed)
 }
 

@@ -103,12 +103,19 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Targets or levels present on one side only, and other remarks.
     pub notes: Vec<String>,
+    /// Targets that finished in the baseline but failed in the candidate: a regression.
+    pub failed_in_candidate: Vec<String>,
 }
 
 impl Comparison {
     /// The rows whose verdict is [`Verdict::Regressed`].
     pub fn regressions(&self) -> impl Iterator<Item = &Row> {
         self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    }
+
+    /// True when anything regressed: a figure, or a target that no longer finishes.
+    pub fn regressed(&self) -> bool {
+        self.regressions().next().is_some() || !self.failed_in_candidate.is_empty()
     }
 
     /// True when any row was decided by the threshold alone.
@@ -133,10 +140,15 @@ pub fn compare(
     }
     let mut rows = Vec::new();
     let mut notes = Vec::new();
+    let mut failed_in_candidate = Vec::new();
     let candidate_targets = candidate.target_names();
     for name in baseline.target_names() {
         if !candidate_targets.contains(&name) {
-            notes.push(format!("{name}: only in the baseline"));
+            if candidate.failed(&name) {
+                failed_in_candidate.push(name.clone());
+            } else {
+                notes.push(format!("{name}: only in the baseline"));
+            }
             continue;
         }
         let candidate_levels = candidate.level_keys(&name);
@@ -175,7 +187,7 @@ pub fn compare(
             notes.push(format!("{name}: only in the candidate"));
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && failed_in_candidate.is_empty() {
         return Err(CompareError::NothingToCompare {
             baseline: baseline.label.clone(),
             candidate: candidate.label.clone(),
@@ -192,6 +204,7 @@ pub fn compare(
         seed: SEED,
         rows,
         notes,
+        failed_in_candidate,
     })
 }
 

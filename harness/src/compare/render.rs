@@ -92,10 +92,15 @@ fn method_note(c: &Comparison) -> String {
 }
 
 fn summary(c: &Comparison) -> String {
-    let regressed: Vec<String> = c
+    let mut regressed: Vec<String> = c
         .regressions()
         .map(|r| cells(r)[0].clone() + " " + r.figure.key())
         .collect();
+    regressed.extend(
+        c.failed_in_candidate
+            .iter()
+            .map(|t| format!("{t} (failed)")),
+    );
     if regressed.is_empty() {
         "No regression.".to_string()
     } else {
@@ -133,6 +138,9 @@ pub fn table(c: &Comparison) -> String {
         c.candidate_runs,
         if c.candidate_runs == 1 { "" } else { "s" },
     );
+    if c.rows.iter().all(|r| r.method == Method::ThresholdOnly) {
+        out.push_str("statistics: none (one run per side): the threshold alone decides; use --repeats or rounds for intervals\n\n");
+    }
     out.push_str(&line(&HEADER.map(String::from)));
     for row in &rows {
         out.push_str(&line(row));
@@ -150,7 +158,7 @@ pub fn table(c: &Comparison) -> String {
 
 /// The pull-request comment.
 pub fn markdown(c: &Comparison) -> String {
-    let headline = if c.regressions().next().is_some() {
+    let headline = if c.regressed() {
         format!(":x: **{}**", summary(c))
     } else {
         ":white_check_mark: **No regression.**".to_string()

@@ -60,6 +60,17 @@ impl Side {
         names
     }
 
+    /// True when target `name` failed in a run and finished in none.
+    pub fn failed(&self, name: &str) -> bool {
+        let mut all = self
+            .runs
+            .iter()
+            .flat_map(|r| &r.targets)
+            .filter(|t| t.name == name);
+        let any_failed = all.clone().any(|t| t.status == TargetStatus::Failed);
+        any_failed && !all.any(|t| t.status == TargetStatus::Ok)
+    }
+
     fn targets<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TargetResult> + 'a {
         self.runs
             .iter()
