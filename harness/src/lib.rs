@@ -11,6 +11,7 @@ pub mod cpus;
 pub mod export;
 pub mod limits;
 pub mod load;
+pub mod report;
 pub mod run;
 pub mod sample;
 pub mod scenario;

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod export;
 pub mod load;
 mod load_summary;
+pub mod report;
 pub mod run;
 pub mod targets;
 pub mod verify;
@@ -41,6 +42,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
     Load(load::LoadArgs),
+    /// Render report.md, report.html and charts from a results folder, or one format to stdout.
+    Report(report::ReportArgs),
     /// Build, launch and measure every target on a scenario; write results.json and summary.csv.
     Run(run::RunArgs),
     /// List the targets with framework, language, version and tool availability.
@@ -56,6 +59,7 @@ pub fn main() -> i32 {
         Command::Compare(args) => compare::run(args),
         Command::Export(args) => export::run(args),
         Command::Load(args) => load::run(args),
+        Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),
         Command::Verify(args) => verify::run(args),

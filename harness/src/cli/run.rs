@@ -89,6 +89,11 @@ pub fn run(args: RunArgs) -> i32 {
     };
     progress.clear();
     print!("{}", render_table(&results));
+    // The measurements are already saved; a report that cannot be drawn must not fail the run.
+    match crate::report::write_for_folder(&settings.out_dir) {
+        Ok(_) => println!("report: {}", settings.out_dir.join("report.md").display()),
+        Err(e) => eprintln!("lanebench run: warning: report not written: {e}"),
+    }
     println!(
         "results: {}",
         settings.out_dir.join("results.json").display()

@@ -1,0 +1,304 @@
+//! The report's content as a list of blocks (headings, tables, lists, charts), built
+//! once and drawn by both the Markdown and the HTML renderer.
+
+use super::charts::ChartKind;
+use super::claims::{self, PublishedClaims};
+use super::table::Table;
+use super::view::{
+    duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
+    HIGH_VARIATION_CV,
+};
+use crate::run::results::{RunResults, TargetResult, TargetStatus};
+
+/// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
+const METRICS_DOC: &str = "../../docs/metrics.md";
+
+/// One piece of a report.
+#[derive(Debug, Clone)]
+pub enum Block {
+    Heading(u8, String),
+    Paragraph(String),
+    Table(Table),
+    List(Vec<String>),
+    /// Preformatted text (the scenario).
+    Code(String),
+    /// A chart from `charts/`.
+    Chart(ChartKind),
+}
+
+/// Builds the whole report.
+pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
+    let r = view.results;
+    let mut out = vec![
+        Block::Heading(1, format!("lanebench report: {}", r.run_id)),
+        Block::Paragraph(run_line(r)),
+        Block::Heading(2, "Comparison".to_string()),
+        Block::Table(comparison_table(view)),
+        Block::Paragraph(
+            "Sorted by QPS. Memory is idle-peak of the whole process tree; times are medians \
+             (min-max over fresh launches). Definitions: see the footnotes."
+                .to_string(),
+        ),
+        Block::Chart(ChartKind::Qps),
+        Block::Heading(2, "Published vs measured".to_string()),
+        Block::Table(claims::table(&claims::check(claims, view))),
+        Block::List(claims::notes(claims, view)),
+        Block::Heading(2, "Latency at the headline level".to_string()),
+        Block::Table(latency_table(view)),
+        Block::Chart(ChartKind::Latency),
+        Block::Heading(2, "Throughput per level".to_string()),
+        Block::Table(throughput_table(view)),
+        Block::Chart(ChartKind::Ladder),
+        Block::Chart(ChartKind::Timeline),
+        Block::Heading(2, "Memory, startup and cold start".to_string()),
+        Block::Chart(ChartKind::Memory),
+        Block::Chart(ChartKind::Startup),
+        Block::Heading(2, "Flags".to_string()),
+    ];
+    out.extend(flags(view));
+    out.push(Block::Heading(2, "Skipped and failed targets".to_string()));
+    out.push(not_measured(view));
+    out.push(Block::Heading(2, "Environment".to_string()));
+    out.push(Block::Table(environment_table(r)));
+    out.push(Block::Heading(2, "Scenario".to_string()));
+    out.push(Block::Code(
+        serde_json::to_string_pretty(&r.scenario).unwrap_or_default(),
+    ));
+    out.push(Block::Heading(2, "Footnotes".to_string()));
+    out.push(Block::List(footnotes()));
+    out
+}
+
+fn run_line(r: &RunResults) -> String {
+    let mut line = format!(
+        "Run {} started {}, finished {}.",
+        r.run_id,
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("never (incomplete)")
+    );
+    if r.interrupted {
+        line.push_str(" The run was interrupted: only the targets that finished are shown.");
+    }
+    line
+}
+
+/// The published layout plus the ratio to hyperlane, sorted by QPS.
+pub fn comparison_table(view: &ReportView) -> Table {
+    let mut t = Table::new(
+        &[
+            "Framework",
+            "QPS",
+            "Memory",
+            "Startup Time",
+            "Cold Start",
+            "vs hyperlane",
+        ],
+        &[false, true, true, true, true, true],
+    );
+    for target in &view.ranked {
+        t.push(vec![
+            display_name(target),
+            grouped(target.qps.unwrap_or(0.0)),
+            or_dash(
+                target
+                    .memory_mb
+                    .as_ref()
+                    .map(|m| format!("{:.1}-{:.1} MiB", m.idle, m.peak)),
+            ),
+            or_dash(target.startup_ms.as_ref().map(duration_spread)),
+            or_dash(target.cold_start_ms.as_ref().map(duration_spread)),
+            or_dash(view.ratio(target).map(|r| format!("{r:.2}x"))),
+        ]);
+    }
+    t
+}
+
+/// The framework, with the target name when it differs ("node:http (node-http)").
+fn display_name(target: &TargetResult) -> String {
+    if target.framework.eq_ignore_ascii_case(&target.name) {
+        target.framework.clone()
+    } else {
+        format!("{} ({})", target.framework, target.name)
+    }
+}
+
+/// p50/p90/p99/p99.9 at each target's headline level (medians over repeats).
+pub fn latency_table(view: &ReportView) -> Table {
+    let mut t = Table::new(
+        &[
+            "Framework",
+            "Connections",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "p99.9 ms",
+        ],
+        &[false, true, true, true, true, true],
+    );
+    for target in &view.ranked {
+        let Some(level) = headline_level(target) else {
+            continue;
+        };
+        t.push(vec![
+            target.framework.clone(),
+            level.connections.to_string(),
+            latency_ms(level.p50_ms.median),
+            latency_ms(level.p90_ms.median),
+            latency_ms(level.p99_ms.median),
+            latency_ms(level.p999_ms.median),
+        ]);
+    }
+    t
+}
+
+/// Every level of every measured target.
+pub fn throughput_table(view: &ReportView) -> Table {
+    let mut t = Table::new(
+        &[
+            "Framework",
+            "Connections",
+            "QPS (median)",
+            "min-max",
+            "cv",
+            "errors",
+            "server CPU",
+            "generator CPU",
+            "limited by",
+        ],
+        &[false, true, true, true, true, true, true, true, false],
+    );
+    for target in &view.ranked {
+        for level in &target.levels {
+            let cv = level.rps.cv.map(|cv| {
+                let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
+                format!("{cv:.3}{flag}")
+            });
+            let limited = serde_json::to_value(level.saturation)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let bound = if level.generator_bound {
+                " (generator-bound)"
+            } else {
+                ""
+            };
+            t.push(vec![
+                target.framework.clone(),
+                level.connections.to_string(),
+                grouped(level.rps.median),
+                format!("{}-{}", grouped(level.rps.min), grouped(level.rps.max)),
+                or_dash(cv),
+                format!("{:.2}%", level.error_rate.median * 100.0),
+                format!("{:.0}%", level.server_cpu_utilisation * 100.0),
+                format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
+                format!("{limited}{bound}"),
+            ]);
+        }
+    }
+    t
+}
+
+fn flags(view: &ReportView) -> Vec<Block> {
+    let bound = view.generator_bound();
+    let varied = view.high_variation();
+    let mut out = vec![Block::Paragraph("Generator-bound levels:".to_string())];
+    out.push(if bound.is_empty() {
+        Block::Paragraph("none.".to_string())
+    } else {
+        Block::List(bound)
+    });
+    out.push(Block::Paragraph(format!(
+        "High-variation figures (cv > {HIGH_VARIATION_CV:.2}):"
+    )));
+    out.push(if varied.is_empty() {
+        Block::Paragraph("none.".to_string())
+    } else {
+        Block::List(varied)
+    });
+    out
+}
+
+fn not_measured(view: &ReportView) -> Block {
+    let lines: Vec<String> = view
+        .not_measured()
+        .map(|t| {
+            let status = if t.status == TargetStatus::Skipped {
+                "skipped"
+            } else {
+                "failed"
+            };
+            let reason = t.reason.as_deref().unwrap_or("no reason recorded");
+            let mut line = format!("{}: {status}: {}", display_name(t), one_line(reason));
+            if let Some(last) = t.stderr_tail.iter().rev().find(|l| !l.trim().is_empty()) {
+                line.push_str(&format!(" (last stderr line: {})", last.trim()));
+            }
+            line
+        })
+        .collect();
+    if lines.is_empty() {
+        Block::Paragraph("None: every target was measured.".to_string())
+    } else {
+        Block::List(lines)
+    }
+}
+
+fn environment_table(r: &RunResults) -> Table {
+    let e = &r.environment;
+    let list = |cpus: &[usize]| {
+        cpus.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut placement = format!(
+        "servers on CPUs {}, generator on CPUs {}",
+        list(&e.server_cpus),
+        list(&e.generator_cpus)
+    );
+    if e.cpus_shared {
+        placement.push_str(" (shared: no saturation verdicts)");
+    }
+    let mut t = Table::new(&["Item", "Value"], &[false, false]);
+    t.push(vec!["CPU".into(), e.cpu_model.clone()]);
+    t.push(vec!["Cores".into(), e.cores.to_string()]);
+    t.push(vec!["CPU placement".into(), placement]);
+    t.push(vec!["Memory".into(), format!("{} MiB", e.memory_mb)]);
+    t.push(vec!["OS".into(), format!("{} (kernel {})", e.os, e.kernel)]);
+    t.push(vec![
+        "lanebench".into(),
+        format!(
+            "{} ({})",
+            e.lanebench_version,
+            e.git_revision.as_deref().unwrap_or("revision unknown")
+        ),
+    ]);
+    for target in &r.targets {
+        t.push(vec![
+            target.framework.clone(),
+            format!(
+                "{} {} ({})",
+                target.language,
+                target.version,
+                target
+                    .runtime_version
+                    .as_deref()
+                    .unwrap_or("runtime version unknown")
+            ),
+        ]);
+    }
+    t
+}
+
+fn footnotes() -> Vec<String> {
+    vec![
+        format!("Definitions in full: [docs/metrics.md]({METRICS_DOC})."),
+        "QPS: the best median requests/s over the concurrency ladder (median over repeats of each level).".to_string(),
+        "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
+        "Memory: idle (after startup, before load) to peak (highest sample or the cgroup's peak), of the whole process tree, in MiB; PSS where available.".to_string(),
+        "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
+        "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),
+        "Latency percentiles: from the headline level, median over repeats; measured from the intended send time in open-loop runs.".to_string(),
+        "Generator-bound: the load generator's CPUs were busy while the server's were not, so the figure understates the server.".to_string(),
+        format!("High variation: coefficient of variation (stdev/mean) above {HIGH_VARIATION_CV:.2} over repeats or launches."),
+    ]
+}

@@ -1,0 +1,33 @@
+//! report.md: the report blocks as GitHub-flavoured Markdown, charts linked from `charts/`.
+
+use super::document::Block;
+
+/// Renders the blocks as Markdown.
+pub fn render(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => {
+                out.push_str(&format!("{} {text}\n\n", "#".repeat(*level as usize)))
+            }
+            Block::Paragraph(text) => out.push_str(&format!("{text}\n\n")),
+            Block::Table(table) => {
+                out.push_str(&table.to_markdown());
+                out.push('\n');
+            }
+            Block::List(items) => {
+                for item in items {
+                    out.push_str(&format!("- {item}\n"));
+                }
+                out.push('\n');
+            }
+            Block::Code(text) => out.push_str(&format!("```json\n{text}\n```\n\n")),
+            Block::Chart(kind) => out.push_str(&format!(
+                "![{}](charts/{}.svg)\n\n",
+                kind.title(),
+                kind.file_stem()
+            )),
+        }
+    }
+    out
+}

@@ -1,0 +1,163 @@
+//! Reports from a results folder: report.md, report.html, charts (SVG and PNG), and the
+//! same content on stdout for scripting. Rendering only reads results.json; it never
+//! measures, so any old results folder can be re-rendered.
+//!
+//! Each output format is an [`Format`] value with its own renderer module; they all draw
+//! from one [`view::ReportView`] and one list of [`document::Block`]s.
+
+pub mod charts;
+pub mod claims;
+pub mod document;
+mod html;
+mod markdown;
+pub mod table;
+pub mod view;
+
+use std::path::{Path, PathBuf};
+
+use crate::atomic_file::write_atomic;
+use crate::run::results::{ResultsError, RunResults};
+use charts::{ChartError, ChartKind};
+use claims::{ClaimsError, PublishedClaims};
+use view::ReportView;
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error(transparent)]
+    Claims(#[from] ClaimsError),
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A report format on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Csv,
+    Json,
+    Html,
+}
+
+impl Format {
+    /// The file this format is written to inside a results folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Markdown => "report.md",
+            Format::Csv => "summary.csv",
+            Format::Json => "results.json",
+            Format::Html => "report.html",
+        }
+    }
+}
+
+/// A loaded results folder with the published claims it is checked against.
+pub struct Report {
+    results: RunResults,
+    /// The results.json exactly as read, for `--format json`.
+    raw_json: Vec<u8>,
+    claims: PublishedClaims,
+}
+
+impl Report {
+    /// Loads `<dir>/results.json` (or a results.json path) and the claims.
+    pub fn load(path: &Path, claims: PublishedClaims) -> Result<Report, ReportError> {
+        let results = RunResults::load(path)?;
+        let file = results_file(path);
+        let raw_json = std::fs::read(&file).map_err(|source| ResultsError::Read {
+            path: file.display().to_string(),
+            source,
+        })?;
+        Ok(Report {
+            results,
+            raw_json,
+            claims,
+        })
+    }
+
+    /// The results being reported.
+    pub fn results(&self) -> &RunResults {
+        &self.results
+    }
+
+    /// One format as bytes.
+    pub fn render(&self, format: Format) -> Result<Vec<u8>, ReportError> {
+        let view = ReportView::new(&self.results);
+        Ok(match format {
+            Format::Json => self.raw_json.clone(),
+            Format::Csv => self
+                .results
+                .summary_csv()
+                .map_err(|source| ReportError::Write {
+                    path: "summary.csv".to_string(),
+                    source,
+                })?,
+            Format::Markdown => {
+                markdown::render(&document::build(&view, &self.claims)).into_bytes()
+            }
+            Format::Html => self.html(&view)?.into_bytes(),
+        })
+    }
+
+    fn html(&self, view: &ReportView) -> Result<String, ReportError> {
+        let mut svgs = Vec::new();
+        for kind in ChartKind::ALL {
+            svgs.push((kind, kind.svg(view)?));
+        }
+        let lookup = |kind: ChartKind| {
+            svgs.iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, svg)| svg.clone())
+        };
+        let blocks = document::build(view, &self.claims);
+        let title = format!("lanebench report: {}", self.results.run_id);
+        Ok(html::render(&title, &blocks, &lookup))
+    }
+
+    /// Writes report.md, report.html and charts/ into `dir`; returns the written paths.
+    pub fn write_all(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let mut written = Vec::new();
+        for format in [Format::Markdown, Format::Html] {
+            let path = dir.join(format.file_name());
+            write_atomic(&path, &self.render(format)?).map_err(|source| ReportError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+            written.push(path);
+        }
+        written.extend(charts::write_all(&ReportView::new(&self.results), dir)?);
+        Ok(written)
+    }
+}
+
+/// The results.json a path names: the file itself, or the one inside a folder.
+pub fn results_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("results.json")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// The claims to check against: `targets/published-claims.toml` found from `start`, or
+/// the copy built into the binary.
+pub fn default_claims(start: &Path) -> Result<PublishedClaims, ClaimsError> {
+    match PublishedClaims::find_from(start) {
+        Some(path) => PublishedClaims::load(&path),
+        None => Ok(PublishedClaims::embedded()),
+    }
+}
+
+/// Writes every report file for a results folder; used at the end of `lanebench run`.
+pub fn write_for_folder(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let start = std::env::current_dir().unwrap_or_else(|_| dir.to_path_buf());
+    let claims = default_claims(&start)?;
+    Report::load(dir, claims)?.write_all(dir)
+}

@@ -1,0 +1,207 @@
+//! What a report shows, derived once from a [`RunResults`]: the measured targets ranked
+//! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
+//! (generator-bound levels, high variation) and the number formats every output uses.
+
+use crate::run::results::{LevelResult, RunResults, TargetResult, TargetStatus};
+use crate::stats::Spread;
+
+/// The target every QPS ratio is relative to.
+pub const BASELINE_TARGET: &str = "hyperlane";
+
+/// Coefficient of variation above which a repeated figure is flagged as unstable.
+pub const HIGH_VARIATION_CV: f64 = 0.10;
+
+/// A results file prepared for rendering.
+#[derive(Debug, Clone)]
+pub struct ReportView<'a> {
+    pub results: &'a RunResults,
+    /// Targets with status ok and a QPS figure, highest QPS first (ties by name).
+    pub ranked: Vec<&'a TargetResult>,
+    /// The hyperlane result, when it was measured.
+    pub baseline: Option<&'a TargetResult>,
+}
+
+impl<'a> ReportView<'a> {
+    /// Ranks the measured targets and finds the baseline.
+    pub fn new(results: &'a RunResults) -> ReportView<'a> {
+        let mut ranked: Vec<&TargetResult> = results
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Ok && t.qps.is_some())
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.qps
+                .unwrap_or(0.0)
+                .total_cmp(&a.qps.unwrap_or(0.0))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        let baseline = ranked.iter().copied().find(|t| t.name == BASELINE_TARGET);
+        ReportView {
+            results,
+            ranked,
+            baseline,
+        }
+    }
+
+    /// Targets that were skipped or failed, in run order.
+    pub fn not_measured(&self) -> impl Iterator<Item = &'a TargetResult> {
+        self.results
+            .targets
+            .iter()
+            .filter(|t| t.status != TargetStatus::Ok)
+    }
+
+    /// A measured target by name.
+    pub fn measured(&self, name: &str) -> Option<&'a TargetResult> {
+        self.ranked.iter().copied().find(|t| t.name == name)
+    }
+
+    /// `target`'s QPS divided by hyperlane's, when both were measured.
+    pub fn ratio(&self, target: &TargetResult) -> Option<f64> {
+        let base = self.baseline?.qps?;
+        (base > 0.0).then_some(target.qps? / base)
+    }
+
+    /// Generator-bound levels, as "target at N connections" lines.
+    pub fn generator_bound(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.ranked {
+            for level in t.levels.iter().filter(|l| l.generator_bound) {
+                out.push(format!(
+                    "{} at {} connections: {} req/s with the generator {:.0}% busy and the server {:.0}% busy; the figure understates the server",
+                    t.name,
+                    level.connections,
+                    grouped(level.rps.median),
+                    level.generator_cpu_utilisation * 100.0,
+                    level.server_cpu_utilisation * 100.0
+                ));
+            }
+        }
+        out
+    }
+
+    /// Repeated figures whose coefficient of variation exceeds [`HIGH_VARIATION_CV`].
+    pub fn high_variation(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.ranked {
+            let mut check = |what: String, spread: Option<&Spread>| {
+                if let Some(cv) = spread.and_then(|s| s.cv) {
+                    if cv > HIGH_VARIATION_CV {
+                        out.push(format!("{}: {what} varies by cv {cv:.3}", t.name));
+                    }
+                }
+            };
+            check("startup time".to_string(), t.startup_ms.as_ref());
+            check("cold start".to_string(), t.cold_start_ms.as_ref());
+            for level in &t.levels {
+                let at = level.connections;
+                check(format!("QPS at {at} connections"), Some(&level.rps));
+                check(
+                    format!("p99 latency at {at} connections"),
+                    Some(&level.p99_ms),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// The level the headline QPS comes from (the best median), or the busiest level.
+pub fn headline_level(target: &TargetResult) -> Option<&LevelResult> {
+    target
+        .qps_connections
+        .and_then(|c| target.levels.iter().find(|l| l.connections == c))
+        .or_else(|| {
+            target
+                .levels
+                .iter()
+                .max_by(|a, b| a.rps.median.total_cmp(&b.rps.median))
+        })
+}
+
+/// A whole number with thousands separators: 48123.4 -> "48,123".
+pub fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Milliseconds as "850 ms" or "1.25 s".
+pub fn duration_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+/// A latency in ms with precision that suits its size.
+pub fn latency_ms(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else if ms >= 1.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.3}")
+    }
+}
+
+/// A spread of durations as "median (min-max)" or just the median for one value.
+pub fn duration_spread(spread: &Spread) -> String {
+    if spread.n > 1 {
+        format!(
+            "{} ({}-{})",
+            duration_ms(spread.median),
+            duration_ms(spread.min),
+            duration_ms(spread.max)
+        )
+    } else {
+        duration_ms(spread.median)
+    }
+}
+
+/// A multi-line reason (such as "exited ...; last stderr lines:" plus the lines) as one
+/// line, cut at 300 characters.
+pub fn one_line(text: &str) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match joined.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &joined[..cut]),
+        None => joined,
+    }
+}
+
+/// "-" for a missing figure.
+pub fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(grouped(48123.4), "48,123");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(1_000_000.0), "1,000,000");
+        assert_eq!(duration_ms(850.0), "850 ms");
+        assert_eq!(duration_ms(1250.0), "1.25 s");
+        assert_eq!(duration_ms(3.21), "3.2 ms");
+    }
+}

@@ -1,0 +1,316 @@
+//! `lanebench report` end to end on a fixed results.json (`tests/fixtures/report/`, a real
+//! quick run of hyperlane, gin and node-http plus one skipped and one failed target):
+//! table contents, claim verdicts, flags, every chart file, the HTML page, the stdout
+//! formats, and exit 2 on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lanebench::run::results::RunResults;
+
+fn fixture_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/results.json")
+}
+
+fn fixture() -> RunResults {
+    RunResults::load(&fixture_file()).unwrap()
+}
+
+/// A results folder holding a copy of the fixture, so rendering writes into a temp dir.
+fn results_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture_file(), dir.path().join("results.json")).unwrap();
+    dir
+}
+
+fn lanebench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = lanebench(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn markdown() -> String {
+    stdout_of(&["report", fixture_file().to_str().unwrap(), "--format", "md"])
+}
+
+/// The rows of the Markdown table that starts with `header`, as trimmed cells.
+fn table_rows(md: &str, header: &str) -> Vec<Vec<String>> {
+    let start = md
+        .find(header)
+        .unwrap_or_else(|| panic!("no table {header:?}"));
+    md[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+fn qps_of(results: &RunResults, name: &str) -> f64 {
+    results
+        .targets
+        .iter()
+        .find(|t| t.name == name)
+        .and_then(|t| t.qps)
+        .unwrap()
+}
+
+#[test]
+fn comparison_table_is_sorted_by_qps_with_ratios_to_hyperlane() {
+    let results = fixture();
+    let rows = table_rows(
+        &markdown(),
+        "| Framework | QPS | Memory | Startup Time | Cold Start | vs hyperlane |",
+    );
+    let mut measured: Vec<(&str, f64)> = results
+        .targets
+        .iter()
+        .filter_map(|t| Some((t.framework.as_str(), t.qps?)))
+        .collect();
+    measured.sort_by(|a, b| b.1.total_cmp(&a.1));
+    assert_eq!(rows.len(), measured.len(), "{rows:?}");
+    let hyperlane = qps_of(&results, "hyperlane");
+    for (row, (framework, qps)) in rows.iter().zip(&measured) {
+        assert!(row[0].starts_with(framework), "{row:?} vs {framework}");
+        assert_eq!(row[5], format!("{:.2}x", qps / hyperlane), "{row:?}");
+    }
+    assert_eq!(rows[0][0], "hyperlane");
+    assert_eq!(rows[0][5], "1.00x");
+    // Skipped and failed targets have no figures, so they are not ranked.
+    assert!(rows
+        .iter()
+        .all(|r| !r[0].contains("kestrel") && !r[0].contains("broken")));
+}
+
+#[test]
+fn published_claims_get_plain_verdicts() {
+    let md = markdown();
+    let rows = table_rows(
+        &md,
+        "| Framework | Figure | Published | Measured | Verdict | Why |",
+    );
+    let verdict = |framework: &str, figure: &str| {
+        rows.iter()
+            .find(|r| r[0] == framework && r[1] == figure)
+            .unwrap_or_else(|| panic!("no row {framework} {figure}: {rows:?}"))
+            .clone()
+    };
+    assert_eq!(rows.len(), 20, "five claims of four figures each");
+    let results = fixture();
+    let gin_ratio = qps_of(&results, "gin") / qps_of(&results, "hyperlane");
+    // gin measured 0.70x against the published 0.75x: within the 25% tolerance.
+    let gin = verdict("Gin (Go)", "QPS");
+    assert_eq!(gin[2], "242K (0.75x hyperlane)");
+    assert!(
+        gin[3].ends_with(&format!("({gin_ratio:.2}x hyperlane)")),
+        "{gin:?}"
+    );
+    assert_eq!(gin[4], "held");
+    // hyperlane's row claims it is the fastest of the published frameworks measured (gin).
+    assert_eq!(verdict("hyperlane", "QPS")[4], "held");
+    // hyperlane's tree used 3.5-8.4 MiB: below the published 10-20MB.
+    let memory = verdict("hyperlane", "Memory");
+    assert_eq!(memory[2], "10-20MB");
+    assert_eq!(memory[4], "did not hold");
+    assert!(
+        memory[5].starts_with("below the claimed range"),
+        "{memory:?}"
+    );
+    // gin's 13.2-22.1 MiB overlaps 20-30MB; its times are under the published bounds.
+    assert_eq!(verdict("Gin (Go)", "Memory")[4], "held");
+    assert_eq!(verdict("Gin (Go)", "Startup Time")[4], "held");
+    assert_eq!(verdict("Gin (Go)", "Cold Start")[4], "held");
+    // Not in the run at all.
+    let express = verdict("Express.js", "QPS");
+    assert_eq!(express[4], "not measured");
+    assert_eq!(express[5], "express was not part of this run");
+    // The closer match for the 139K figure was measured and is reported beside it.
+    assert!(
+        md.contains("the closer match node-http measured 13,858 req/s (0.42x hyperlane) against the published 0.43x"),
+        "{md}"
+    );
+    assert!(md.contains("wrk -c360 -d60s"));
+}
+
+#[test]
+fn flags_and_unmeasured_targets_are_listed() {
+    let md = markdown();
+    assert!(
+        md.contains("- node-http at 16 connections: 9,634 req/s with the generator 97% busy and the server 55% busy"),
+        "generator-bound level flagged: {md}"
+    );
+    // gin's QPS at 64 connections varied by cv 0.14 over its two repeats.
+    assert!(
+        md.contains("- gin: QPS at 64 connections varies by cv 0.14"),
+        "{md}"
+    );
+    assert!(md.contains("- ASP.NET Core (kestrel): skipped: dotnet not found"));
+    assert!(md.contains(
+        "- Broken: failed: target broken exited before becoming ready (exit code 3); last stderr lines: listen: address already in use"
+    ));
+    let latency = table_rows(&md, "| Framework | Connections | p50 ms |");
+    assert_eq!(latency.len(), 3);
+    assert!(latency.iter().all(|r| r[1] == "64"), "{latency:?}");
+    let levels = table_rows(&md, "| Framework | Connections | QPS (median) |");
+    assert_eq!(levels.len(), 6);
+    assert!(md.contains("(generator-bound)"));
+    for needle in [
+        "Intel(R) Xeon(R) Processor",
+        "servers on CPUs 0, generator on CPUs 1",
+        "go version go",
+        "docs/metrics.md",
+        "\"name\": \"default\"",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?}");
+    }
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn writing_the_report_produces_every_file() {
+    let dir = results_dir();
+    let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
+    let mut expected = vec!["report.md".to_string(), "report.html".to_string()];
+    for chart in ["qps", "latency", "memory", "startup", "timeline", "ladder"] {
+        expected.push(format!("charts/{chart}.svg"));
+        expected.push(format!("charts/{chart}.png"));
+    }
+    for name in &expected {
+        let path = dir.path().join(name);
+        assert!(
+            printed.lines().any(|l| Path::new(l) == path),
+            "{name} not printed"
+        );
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bytes.len() > 1000, "{name} is nearly empty");
+        if name.ends_with(".png") {
+            assert_eq!(png_size(&bytes), (1200, 700), "{name}");
+        }
+        if name.ends_with(".svg") {
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(
+                text.contains("<svg") && text.contains("width=\"1200\""),
+                "{name}"
+            );
+        }
+    }
+    // Every measured framework appears in the charts that show all of them.
+    let qps = std::fs::read_to_string(dir.path().join("charts/qps.svg")).unwrap();
+    for framework in ["hyperlane", "Gin", "node:http"] {
+        assert!(qps.contains(framework), "qps.svg lacks {framework}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("charts"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn html_is_self_contained() {
+    let html = stdout_of(&[
+        "report",
+        fixture_file().to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg").count(), 6, "six inline charts");
+    assert!(html.contains("<table>"));
+    assert!(html.contains("did not hold"));
+    for forbidden in ["http://", "https://", "src=", "<link", "@import"] {
+        assert!(!html.contains(forbidden), "HTML contains {forbidden:?}");
+    }
+}
+
+#[test]
+fn stdout_formats_match_the_results() {
+    let path = fixture_file();
+    let path = path.to_str().unwrap();
+    let csv = stdout_of(&["report", path, "--format", "csv"]);
+    assert_eq!(
+        csv.as_bytes(),
+        fixture().summary_csv().unwrap().as_slice(),
+        "csv is summary.csv"
+    );
+    let json = stdout_of(&["report", path, "--format", "json"]);
+    assert_eq!(json.as_bytes(), std::fs::read(path).unwrap().as_slice());
+    let md = markdown();
+    assert!(md.starts_with("# lanebench report: "));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let out = lanebench(&["report", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nope"), "{err}");
+
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap();
+    value["schema_version"] = serde_json::json!(99);
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    let out = lanebench(&["report", dir.path().to_str().unwrap(), "--format", "md"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("results.json") && err.contains("schema_version 99"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!dir.path().join("report.md").exists());
+}
+
+#[test]
+fn bad_claims_file_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("claims.toml");
+    std::fs::write(
+        &claims,
+        "source = \"x\"\n[[claim]]\nframework = \"hyperlane\"\ntarget = \"hyperlane\"\nqps = 1\nmemory = \"10-20GB\"\nstartup = \"< 1s\"\ncold_start = \"< 1s\"\n",
+    )
+    .unwrap();
+    let out = lanebench(&[
+        "report",
+        fixture_file().to_str().unwrap(),
+        "--format",
+        "md",
+        "--claims",
+        claims.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("claims.toml") && err.contains("unknown unit"),
+        "{err}"
+    );
+}
