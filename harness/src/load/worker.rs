@@ -483,19 +483,20 @@ impl Worker {
     /// `closed`: the peer shut its side (or the socket failed), so reading must go on to
     /// the end-of-file even after a short read.
     fn on_event(&mut self, i: usize, readable: bool, writable: bool, closed: bool) {
-        let now = Instant::now();
+        // The clock is read only where it is needed: the common case (a response arriving)
+        // reads it once, when the response is complete.
         match self.conns[i].state {
             State::Closed => {}
             State::Connecting => {
                 if readable || writable {
-                    self.finish_connect(i, now);
+                    self.finish_connect(i, Instant::now());
                 }
             }
             State::Writing { .. } => {
                 self.conns[i].read_pending |= readable;
                 self.conns[i].peer_closed |= closed;
                 if writable {
-                    self.flush(i, now);
+                    self.flush(i, Instant::now());
                 }
             }
             State::Reading | State::Idle => {
