@@ -12,7 +12,8 @@
 #   THRESHOLD="5%"      passed to `lanebench compare --threshold` (space-separated list)
 #   OUT=results/ci-compare   where the round results, compare.md and compare.json go
 #   HARNESS_TARGET_DIR  cargo target folder for building lanebench (cache it in CI)
-# Exit status: that of `lanebench compare` (0 no regression, 1 regression, 2 bad input).
+# Exit status: that of `lanebench compare` (0 no regression, 1 regression, 2 bad input);
+# 2 also when a work tree, the build or a run fails.
 set -euo pipefail
 
 if [[ $# -lt 2 || $# -gt 4 ]]; then
@@ -42,13 +43,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== work trees: base $base_rev, head $head_rev" >&2
-git -C "$repo" worktree add --detach --quiet "$work/base" "$base_rev"
-git -C "$repo" worktree add --detach --quiet "$work/head" "$head_rev"
+git -C "$repo" worktree add --detach --quiet "$work/base" "$base_rev" || exit 2
+git -C "$repo" worktree add --detach --quiet "$work/head" "$head_rev" || exit 2
 
 echo "== building lanebench from head" >&2
 harness_target=${HARNESS_TARGET_DIR:-$work/harness-target}
+# Any failure before the comparison is exit 2, so that 1 keeps meaning "regressed".
 CARGO_TARGET_DIR="$harness_target" cargo build --release --quiet -p lanebench \
-    --manifest-path "$work/head/Cargo.toml"
+    --manifest-path "$work/head/Cargo.toml" || { echo "$0: building lanebench at $head_rev failed" >&2; exit 2; }
 lanebench="$harness_target/release/lanebench"
 
 run_flags=(--targets "$target")
@@ -73,7 +75,8 @@ for round in $(seq 1 "$rounds"); do
         # Targets build into their own work tree's target folder, as their manifests expect.
         env -u CARGO_TARGET_DIR "$lanebench" run "${run_flags[@]}" \
             --targets-dir "$work/$side/targets" \
-            --out "$out/$side/round-$(printf %02d "$round")" >&2
+            --out "$out/$side/round-$(printf %02d "$round")" >&2 ||
+            { echo "$0: lanebench run failed for $side in round $round" >&2; exit 2; }
     done
 done
 
