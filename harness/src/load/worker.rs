@@ -208,8 +208,7 @@ impl Worker {
             }
             if self.measuring {
                 // Hand finished seconds to the timeline even when no response arrives.
-                self.recorder
-                    .roll_interval(now.saturating_duration_since(self.cfg.measure_start));
+                self.recorder.roll_interval(self.window_offset(now));
             }
             self.fire_timers(now);
             if now >= next_scan {
@@ -313,6 +312,18 @@ impl Worker {
         }
     }
 
+    /// Time since measuring started, for the timeline. A response that completes in the
+    /// instant after the deadline (its batch of events was being handled) belongs to the
+    /// last second of the window, not to a second after the run.
+    #[inline]
+    fn window_offset(&self, now: Instant) -> Duration {
+        let now = match self.cfg.end {
+            Some(end) if now >= end => end - Duration::from_nanos(1),
+            _ => now,
+        };
+        now.saturating_duration_since(self.cfg.measure_start)
+    }
+
     fn fire_timers(&mut self, now: Instant) {
         while let Some(&Reverse((at, i))) = self.timers.peek() {
             if at > now {
@@ -367,7 +378,7 @@ impl Worker {
         }
         if self.measuring {
             self.recorder
-                .record_error(ErrorKind::Connect, now - self.cfg.measure_start);
+                .record_error(ErrorKind::Connect, self.window_offset(now));
         }
         self.arm_timer(i, now + CONNECT_RETRY);
     }
@@ -592,11 +603,11 @@ impl Worker {
 
     fn complete(&mut self, i: usize, response: Response) {
         let now = Instant::now();
+        let at = self.window_offset(now);
         let conn = &mut self.conns[i];
         conn.state = State::Idle;
         self.in_flight -= 1;
         if self.measuring && conn.intended >= self.cfg.measure_start {
-            let at = now - self.cfg.measure_start;
             let expect = self.cfg.plan.get(conn.request).expect;
             self.recorder.record_response(
                 response.status,
@@ -624,8 +635,7 @@ impl Worker {
         let conn = &self.conns[i];
         let in_flight = matches!(conn.state, State::Writing { .. } | State::Reading);
         if in_flight && self.measuring && conn.intended >= self.cfg.measure_start {
-            self.recorder
-                .record_error(kind, now - self.cfg.measure_start);
+            self.recorder.record_error(kind, self.window_offset(now));
             self.cfg.live.publish(
                 self.cfg.thread,
                 self.recorder.requests,
