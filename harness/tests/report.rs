@@ -314,3 +314,22 @@ fn bad_claims_file_exits_2_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_where_nothing_was_measured_still_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = fixture();
+    results
+        .targets
+        .retain(|t| t.name == "kestrel" || t.name == "broken");
+    results.interrupted = true;
+    results.write(dir.path()).unwrap();
+    let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(printed.lines().count(), 14, "{printed}");
+    let png = std::fs::read(dir.path().join("charts/qps.png")).unwrap();
+    assert_eq!(png_size(&png), (1200, 700));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("The run was interrupted"));
+    assert!(md.contains("| hyperlane | QPS | 324K (1.00x hyperlane) | - | not measured | hyperlane was not part of this run |"));
+    assert!(md.contains("- ASP.NET Core (kestrel): skipped: dotnet not found"));
+}

@@ -80,8 +80,10 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("."))
             };
+            let mut stdout = std::io::stdout().lock();
             for path in report.write_all(&dir)? {
-                println!("{}", path.display());
+                // The files are written; a closed pipe only loses the listing.
+                let _ = writeln!(stdout, "{}", path.display());
             }
         }
     }

@@ -2,8 +2,29 @@
 //! references) with the same blocks as report.md.
 
 use super::charts::ChartKind;
-use super::document::Block;
+use super::document::{self, Block};
 use super::table::escape_html;
+use super::{RenderInput, Renderer, ReportError};
+
+/// The report.html renderer.
+pub struct Html;
+
+impl Renderer for Html {
+    fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError> {
+        let mut svgs = Vec::new();
+        for kind in ChartKind::ALL {
+            svgs.push((kind, kind.svg(&input.view)?));
+        }
+        let lookup = |kind: ChartKind| {
+            svgs.iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, svg)| svg.clone())
+        };
+        let blocks = document::build(&input.view, input.claims);
+        let title = format!("lanebench report: {}", input.results.run_id);
+        Ok(render(&title, &blocks, &lookup).into_bytes())
+    }
+}
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1240px;color:#222;padding:0 1em}\
 table{border-collapse:collapse;margin:1em 0;font-size:14px}\
@@ -13,7 +34,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:13px}\
 figure{margin:1em 0}figure svg{max-width:100%;height:auto}";
 
 /// Renders the blocks as HTML; `svg` gives the inline SVG text of each chart.
-pub fn render(title: &str, blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
+fn render(title: &str, blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape_html(title)

@@ -1,9 +1,19 @@
 //! report.md: the report blocks as GitHub-flavoured Markdown, charts linked from `charts/`.
 
-use super::document::Block;
+use super::document::{self, Block};
+use super::{RenderInput, Renderer, ReportError};
+
+/// The report.md renderer.
+pub struct Markdown;
+
+impl Renderer for Markdown {
+    fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError> {
+        Ok(render(&document::build(&input.view, input.claims)).into_bytes())
+    }
+}
 
 /// Renders the blocks as Markdown.
-pub fn render(blocks: &[Block]) -> String {
+fn render(blocks: &[Block]) -> String {
     let mut out = String::new();
     for block in blocks {
         match block {

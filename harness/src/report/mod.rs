@@ -2,14 +2,15 @@
 //! same content on stdout for scripting. Rendering only reads results.json; it never
 //! measures, so any old results folder can be re-rendered.
 //!
-//! Each output format is an [`Format`] value with its own renderer module; they all draw
-//! from one [`view::ReportView`] and one list of [`document::Block`]s.
+//! Each output [`Format`] has its own module implementing [`Renderer`]; the Markdown and
+//! HTML ones draw the same [`document::Block`]s from one [`view::ReportView`].
 
 pub mod charts;
 pub mod claims;
 pub mod document;
 mod html;
 mod markdown;
+mod passthrough;
 pub mod table;
 pub mod view;
 
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomic;
 use crate::run::results::{ResultsError, RunResults};
-use charts::{ChartError, ChartKind};
+use charts::ChartError;
 use claims::{ClaimsError, PublishedClaims};
 use view::ReportView;
 
@@ -30,6 +31,8 @@ pub enum ReportError {
     Claims(#[from] ClaimsError),
     #[error(transparent)]
     Chart(#[from] ChartError),
+    #[error("cannot format the summary CSV: {0}")]
+    Csv(std::io::Error),
     #[error("{path}: cannot write: {source}")]
     Write {
         path: String,
@@ -56,6 +59,30 @@ impl Format {
             Format::Html => "report.html",
         }
     }
+
+    fn renderer(self) -> &'static dyn Renderer {
+        match self {
+            Format::Markdown => &markdown::Markdown,
+            Format::Csv => &passthrough::SummaryCsv,
+            Format::Json => &passthrough::ResultsJson,
+            Format::Html => &html::Html,
+        }
+    }
+}
+
+/// What a format's renderer draws from.
+pub struct RenderInput<'a> {
+    pub results: &'a RunResults,
+    pub view: ReportView<'a>,
+    pub claims: &'a PublishedClaims,
+    /// results.json exactly as stored.
+    pub raw_json: &'a [u8],
+}
+
+/// One output format; each lives in its own module.
+pub trait Renderer {
+    /// The whole output as bytes.
+    fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError>;
 }
 
 /// A loaded results folder with the published claims it is checked against.
@@ -89,36 +116,13 @@ impl Report {
 
     /// One format as bytes.
     pub fn render(&self, format: Format) -> Result<Vec<u8>, ReportError> {
-        let view = ReportView::new(&self.results);
-        Ok(match format {
-            Format::Json => self.raw_json.clone(),
-            Format::Csv => self
-                .results
-                .summary_csv()
-                .map_err(|source| ReportError::Write {
-                    path: "summary.csv".to_string(),
-                    source,
-                })?,
-            Format::Markdown => {
-                markdown::render(&document::build(&view, &self.claims)).into_bytes()
-            }
-            Format::Html => self.html(&view)?.into_bytes(),
-        })
-    }
-
-    fn html(&self, view: &ReportView) -> Result<String, ReportError> {
-        let mut svgs = Vec::new();
-        for kind in ChartKind::ALL {
-            svgs.push((kind, kind.svg(view)?));
-        }
-        let lookup = |kind: ChartKind| {
-            svgs.iter()
-                .find(|(k, _)| *k == kind)
-                .map(|(_, svg)| svg.clone())
+        let input = RenderInput {
+            results: &self.results,
+            view: ReportView::new(&self.results),
+            claims: &self.claims,
+            raw_json: &self.raw_json,
         };
-        let blocks = document::build(view, &self.claims);
-        let title = format!("lanebench report: {}", self.results.run_id);
-        Ok(html::render(&title, &blocks, &lookup))
+        format.renderer().render(&input)
     }
 
     /// Writes report.md, report.html and charts/ into `dir`; returns the written paths.

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::KeyedAxis;
-use super::{font, target_colour, Drawn};
+use super::{font, target_colour, Drawn, WIDTH};
 use crate::report::view::{grouped, ReportView};
 use crate::run::results::TargetResult;
 use crate::stats::Spread;
@@ -39,7 +39,8 @@ pub fn qps<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let top = view.ranked.iter().filter_map(|t| t.qps).fold(1.0, f64::max) * 1.15;
+    let top =
+        view.ranked.iter().filter_map(|t| t.qps).fold(1.0, f64::max) * headroom(view.ranked.len());
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(28))
         .margin(20)
@@ -91,7 +92,7 @@ where
         .iter()
         .filter_map(|t| t.memory_mb.as_ref().map(|m| m.peak))
         .fold(1.0, f64::max)
-        * 1.3;
+        * headroom(3);
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(28))
         .margin(20)
@@ -147,8 +148,12 @@ pub fn startup<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let root = root.titled(title, font(28))?;
-    let halves = root.split_evenly((1, 2));
+    let root = root.margin(12, 0, 0, 0).titled(title, font(28))?;
+    // Two stacked panels leave room for every framework's x label; one shared legend on
+    // the right instead of a box over each panel's bars.
+    let (plots, key) = root.split_horizontally(WIDTH as i32 - 220);
+    side_legend(&key, view)?;
+    let halves = plots.split_evenly((2, 1));
     let panels: [(&str, Figure); 2] = [
         ("Startup: spawn to first healthy response (ms)", |t| {
             t.startup_ms
@@ -177,10 +182,10 @@ where
         .iter()
         .filter_map(|t| figure(t).map(|s| s.max))
         .fold(1.0, f64::max)
-        * 1.15;
+        * 1.1;
     let mut chart = ChartBuilder::on(area)
         .margin(15)
-        .x_label_area_size(60)
+        .x_label_area_size(35)
         .y_label_area_size(80)
         .build_cartesian_2d(slots(view.ranked.len()), 0.0..top)?;
     let label = |x: &f64| slot_label(view, *x);
@@ -188,7 +193,6 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_label_formatter(&label)
-        .x_desc("Framework")
         .y_desc(y_desc)
         .label_style(font(14))
         .axis_desc_style(font(16))
@@ -197,13 +201,10 @@ where
         let Some(s) = figure(t) else { continue };
         let colour = target_colour(&t.name);
         let x = i as f64;
-        chart
-            .draw_series([Rectangle::new(
-                [(x - 0.3, 0.0), (x + 0.3, s.median)],
-                colour.filled(),
-            )])?
-            .label(t.framework.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+        chart.draw_series([Rectangle::new(
+            [(x - 0.3, 0.0), (x + 0.3, s.median)],
+            colour.filled(),
+        )])?;
         let whisker = BLACK.stroke_width(2);
         chart.draw_series([
             PathElement::new(vec![(x, s.min), (x, s.max)], whisker),
@@ -211,7 +212,27 @@ where
             PathElement::new(vec![(x - 0.1, s.max), (x + 0.1, s.max)], whisker),
         ])?;
     }
-    legend(&mut chart)
+    Ok(())
+}
+
+/// A legend drawn in its own area: one colour swatch and framework name per line.
+fn side_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, view: &ReportView) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    for (i, t) in view.ranked.iter().enumerate() {
+        let y = 60 + 26 * i as i32;
+        let colour = target_colour(&t.name);
+        area.draw(&Rectangle::new([(10, y), (26, y + 16)], colour.filled()))?;
+        area.draw(&Text::new(t.framework.clone(), (34, y), font(16)))?;
+    }
+    Ok(())
+}
+
+/// How far above the highest value the y axis reaches, so the legend box in the top
+/// corner (one line per entry) does not cover the bars.
+pub(super) fn headroom(legend_entries: usize) -> f64 {
+    1.12 + 0.05 * legend_entries as f64
 }
 
 /// The legend box, top right, in the chart font.

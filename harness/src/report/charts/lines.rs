@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::KeyedAxis;
-use super::bars::legend;
+use super::bars::{headroom, legend};
 use super::{font, target_colour, Drawn};
 use crate::report::view::{grouped, headline_level, ReportView};
 
@@ -116,7 +116,7 @@ where
         .collect();
     let all = lines.iter().flat_map(|(_, _, p)| p.iter());
     let x_max = all.clone().map(|p| p.0).fold(1.0, f64::max);
-    let y_max = all.map(|p| p.1).fold(1.0, f64::max) * 1.15;
+    let y_max = all.map(|p| p.1).fold(1.0, f64::max) * headroom(lines.len());
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(28))
         .margin(20)
@@ -166,7 +166,7 @@ where
         .iter()
         .flat_map(|t| t.levels.iter().map(|l| l.rps.median))
         .fold(1.0, f64::max)
-        * 1.15;
+        * headroom(view.ranked.len());
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(28))
         .margin(20)

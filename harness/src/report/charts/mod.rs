@@ -196,7 +196,7 @@ fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> Dr
 where
     DB::ErrorType: 'static,
 {
-    let root = root.titled(title, font(28))?;
+    let root = root.margin(12, 0, 0, 0).titled(title, font(28))?;
     root.draw_text(
         "No target was measured in this run.",
         &font(22),
