@@ -9,7 +9,9 @@
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
 //! (promises 100 bytes, sends 10, closes), `chunked` (200 with a chunked body),
-//! `not-ready` (503 on /health, 200 elsewhere).
+//! `not-ready` (503 on /health, 200 elsewhere), `stall-api` (200 on /health, never
+//! answers elsewhere), `bad-length` (a Content-Length that is not a number) and `reset`
+//! (aborts the connection with a TCP reset instead of answering).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -165,6 +167,16 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
         "not-ready" => json(200, "OK", r#"{"status":"healthy"}"#),
         "garbage" => "THIS IS NOT HTTP\r\n\r\n".to_string(),
         "close" => return false,
+        "reset" => {
+            reset_on_close(writer);
+            return false;
+        }
+        "stall-api" if path == "/health" => json(200, "OK", r#"{"status":"healthy"}"#),
+        "stall-api" => {
+            std::thread::sleep(Duration::from_secs(3600));
+            return false;
+        }
+        "bad-length" => "HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n{}".to_string(),
         "stall" => {
             std::thread::sleep(Duration::from_secs(3600));
             return false;
@@ -184,4 +196,24 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
         },
     };
     writer.write_all(reply.as_bytes()).is_ok()
+}
+
+/// Makes the coming close send a TCP reset (linger on, zero timeout) rather than a FIN.
+fn reset_on_close(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `linger` (a plain struct of the size given) on a socket
+    // this thread owns.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
 }

@@ -33,7 +33,15 @@ pub fn first_responses(
             .map_err(|e| format!("write: {e}"))?;
         parser.reset(request.body_expected);
         let response = loop {
-            let n = stream.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+            let n = stream.read(&mut buf).map_err(|e| match e.kind() {
+                // A read timeout surfaces as WouldBlock on Linux; say what it means.
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!(
+                    "no response to {} within {}",
+                    request.describe(),
+                    humantime::format_duration(timeout)
+                ),
+                _ => format!("read: {e}"),
+            })?;
             if n == 0 {
                 match parser.finish_on_close() {
                     Some(response) => break response,

@@ -123,7 +123,7 @@ fn measure_into(
     let mut process = launch_in(target, settings, cgroup.as_ref())?;
     process
         .wait_ready(&target.manifest.health, target.manifest.ready_timeout)
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(|e| Failure::of(e.to_string(), &process))?;
     observer.phase(name, "idle memory");
     let idle = idle_usage(&process);
     let sampler_started = Instant::now();
@@ -157,7 +157,7 @@ fn time_fresh_launch(target: &Target, settings: &RunSettings) -> Result<(f64, f6
     let mut process = launch(target, settings)?;
     let ready = process
         .wait_ready(&target.manifest.health, target.manifest.ready_timeout)
-        .map_err(|e| Failure::new(e.to_string()))?;
+        .map_err(|e| Failure::of(e.to_string(), &process))?;
     let (requests, _) =
         prepare(&settings.scenario, process.addr()).map_err(|e| Failure::new(e.to_string()))?;
     let latencies = first_responses(process.addr(), &requests, settings.scenario.timeout)
