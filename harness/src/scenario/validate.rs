@@ -116,7 +116,14 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
 
 /// A TOML syntax or shape error, located by its span.
 fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
-    let message = err.message().trim_end().to_string();
+    // Some toml messages span lines ("invalid string\nexpected ..."); errors are one line.
+    let message = err
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     let Some(span) = err.span() else {
         return Problem {
             line: None,

@@ -95,7 +95,14 @@ impl Manifest {
         let manifest: Manifest = toml::from_str(text).map_err(|err| ManifestError::Invalid {
             path: path.to_path_buf(),
             line: err.span().map(|span| line_of(text, span.start)),
-            message: err.message().trim().to_string(),
+            // Some toml messages span lines; errors are one line.
+            message: err
+                .message()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
         })?;
         manifest
             .validate()
