@@ -8,6 +8,7 @@
 //! intended send time (see `schedule`). The engine never prints: progress is sampled by
 //! the caller through [`LoadRun::live`].
 
+mod connection;
 pub mod live;
 pub mod outcome;
 pub mod recorder;
@@ -28,10 +29,10 @@ use crate::cpus::CpuList;
 use live::{LiveCounters, LiveSnapshot};
 use recorder::Recorder;
 use request::RequestPlan;
-use result::{LoadResult, RunFacts};
+use result::{LoadResult, RunFacts, ScheduleSummary};
 use schedule::Schedule;
 use timeline::TimelineCollector;
-use worker::{run_worker, ScheduleCounts, WorkerConfig, WorkerReport};
+use worker::{run_worker, WorkerConfig, WorkerReport};
 
 /// Validated settings for one load run.
 #[derive(Debug, Clone)]
@@ -171,7 +172,7 @@ fn merge_reports(
 ) -> LoadResult {
     let mut merged = Recorder::new(settings.rate.is_some(), None);
     let mut cpu = Duration::ZERO;
-    let mut schedule = ScheduleCounts::default();
+    let mut schedule = ScheduleSummary::default();
     let mut reconnects = 0;
     let mut finished = measure_start;
     for report in &reports {

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::outcome::ErrorCounts;
 use super::recorder::Recorder;
-use super::worker::ScheduleCounts;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -71,7 +70,8 @@ pub struct ScheduleSummary {
     pub sent: u64,
     /// Sends that left more than 2 ms after their intended time.
     pub late: u64,
-    /// Intended sends that never went out before the end (the server fell behind).
+    /// Intended sends that never went out before the end (the server fell behind);
+    /// computed when the threads' counts are merged.
     pub unsent: u64,
 }
 
@@ -138,7 +138,7 @@ pub struct RunFacts {
     pub measured: Duration,
     pub generator_cpu: Duration,
     pub cpus: Option<Vec<usize>>,
-    pub schedule: Option<ScheduleCounts>,
+    pub schedule: Option<ScheduleSummary>,
     pub reconnects: u64,
 }
 
@@ -195,10 +195,8 @@ impl LoadResult {
             errors,
             status_codes,
             schedule: facts.schedule.map(|s| ScheduleSummary {
-                planned: s.planned,
-                sent: s.sent,
-                late: s.late,
                 unsent: s.planned.saturating_sub(s.sent),
+                ..s
             }),
             reconnects: facts.reconnects,
             timeline,

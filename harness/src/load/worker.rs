@@ -21,11 +21,13 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
+use super::connection::{xorshift, Conn, State};
 use super::live::LiveCounters;
 use super::outcome::ErrorKind;
 use super::recorder::Recorder;
 use super::request::RequestPlan;
-use super::response::{Progress, Response, ResponseParser};
+use super::response::{Progress, Response};
+use super::result::ScheduleSummary;
 use super::schedule::Schedule;
 use super::timeline::TimelineCollector;
 use crate::cpus::{thread_cpu_time, CpuList};
@@ -65,17 +67,6 @@ pub struct WorkerConfig {
     pub timeline: Arc<TimelineCollector>,
 }
 
-/// Open-loop bookkeeping over the measured window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScheduleCounts {
-    /// Sends intended inside the measured window.
-    pub planned: u64,
-    /// Of those, sends that actually went out.
-    pub sent: u64,
-    /// Of those sent, how many left more than 2 ms after their intended time.
-    pub late: u64,
-}
-
 /// What a thread hands back when it is done.
 #[derive(Debug)]
 pub struct WorkerReport {
@@ -84,44 +75,9 @@ pub struct WorkerReport {
     pub cpu: Duration,
     /// When this thread stopped measuring.
     pub finished: Instant,
-    pub schedule: ScheduleCounts,
+    pub schedule: ScheduleSummary,
     /// Connections opened after the first, for any reason.
     pub reconnects: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// No socket; `retry_at` is when to connect again.
-    Closed,
-    Connecting,
-    /// Connected, no request in flight.
-    Idle,
-    Writing {
-        written: usize,
-    },
-    Reading,
-}
-
-struct Conn {
-    index: usize,
-    stream: Option<TcpStream>,
-    state: State,
-    parser: ResponseParser,
-    request: usize,
-    intended: Instant,
-    sent: Instant,
-    /// Open loop: index of this connection's next scheduled request.
-    next_k: u64,
-    timer_armed: bool,
-    read_pending: bool,
-    peer_closed: bool,
-    opened: u64,
-    rng: u64,
-    /// Requests this connection has started (for `{seq}`: unique across connections).
-    started: u64,
-    /// The rendered request when it has templates (reused: no allocation per request).
-    out: Vec<u8>,
-    scratch: Vec<u8>,
 }
 
 /// Runs one generator thread to completion.
@@ -145,7 +101,7 @@ struct Worker {
     cpu_in_window: Duration,
     issued: u64,
     in_flight: usize,
-    schedule: ScheduleCounts,
+    schedule: ScheduleSummary,
     read_buf: Box<[u8]>,
     finished: Option<Instant>,
 }
@@ -155,24 +111,7 @@ impl Worker {
         let conns = cfg
             .connections
             .clone()
-            .map(|index| Conn {
-                index,
-                stream: None,
-                state: State::Closed,
-                parser: ResponseParser::default(),
-                request: 0,
-                intended: cfg.start,
-                sent: cfg.start,
-                next_k: 0,
-                timer_armed: false,
-                read_pending: false,
-                peer_closed: false,
-                opened: 0,
-                rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
-                started: 0,
-                out: Vec::new(),
-                scratch: Vec::new(),
-            })
+            .map(|index| Conn::new(index, cfg.start))
             .collect();
         Ok(Worker {
             recorder: Recorder::new(cfg.schedule.is_some(), None),
@@ -184,7 +123,7 @@ impl Worker {
             cpu_in_window: Duration::ZERO,
             issued: 0,
             in_flight: 0,
-            schedule: ScheduleCounts::default(),
+            schedule: ScheduleSummary::default(),
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             finished: None,
             cfg,
@@ -660,12 +599,4 @@ impl Worker {
             }
         }
     }
-}
-
-#[inline]
-fn xorshift(mut x: u64) -> u64 {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    x
 }
