@@ -4,7 +4,7 @@
 //! one. Bad input files and fd limits are in faults_input.rs; docs/reliability.md maps
 //! each fault to the test proving it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use lanebench::load::outcome::ExpectedStatus;
 use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::{LoadRun, LoadSettings};
+use lanebench::sample::TargetCgroup;
 use lanebench::target::{LaunchError, LaunchOptions, Manifest, Target, TargetProcess};
 
 mod fault_workspace;
@@ -411,4 +412,35 @@ fn sigkill_of_the_run_takes_its_server_down_too() {
         "server {server} outlived the killed harness"
     );
     assert!(ws.wait_no_servers(Duration::from_secs(2)).is_empty());
+    // The killed run could not remove its target's cgroup; the next one sweeps it.
+    let prefix = format!("lanebench-{}-", child.id());
+    let _next_run = TargetCgroup::create("sweep");
+    let left = cgroups_named(&prefix);
+    assert!(left.is_empty(), "cgroups of the killed run left: {left:?}");
+}
+
+/// Cgroup folders (v2 or any v1 hierarchy) whose name starts with `prefix`.
+fn cgroups_named(prefix: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    // The harness creates its cgroups at most two levels down (hierarchy, then its own).
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                if entry.file_name().to_string_lossy().starts_with(prefix) {
+                    found.push(path);
+                } else {
+                    next.push(path);
+                }
+            }
+        }
+        dirs = next;
+    }
+    found
 }
