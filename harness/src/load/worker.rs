@@ -234,11 +234,16 @@ impl Worker {
                 })
                 .sum();
         }
-        self.cfg.live.publish(
-            self.cfg.thread,
-            self.recorder.requests,
-            self.recorder.errors.total(),
-        );
+        self.publish_live();
+    }
+
+    /// Publishes this thread's totals for progress displays (two relaxed stores).
+    #[inline]
+    fn publish_live(&self) {
+        let errors = self.recorder.errors.total();
+        self.cfg
+            .live
+            .publish(self.cfg.thread, self.recorder.requests, errors);
     }
 
     fn into_report(self) -> WorkerReport {
@@ -557,11 +562,7 @@ impl Worker {
             if let Some(kind) = expect.judge(response.status) {
                 self.recorder.record_error(kind, at);
             }
-            self.cfg.live.publish(
-                self.cfg.thread,
-                self.recorder.requests,
-                self.recorder.errors.total(),
-            );
+            self.publish_live();
         }
         if response.keep_alive {
             self.on_idle(i, now);
@@ -575,11 +576,7 @@ impl Worker {
         let in_flight = matches!(conn.state, State::Writing { .. } | State::Reading);
         if in_flight && self.measuring && conn.intended >= self.cfg.measure_start {
             self.recorder.record_error(kind, self.window_offset(now));
-            self.cfg.live.publish(
-                self.cfg.thread,
-                self.recorder.requests,
-                self.recorder.errors.total(),
-            );
+            self.publish_live();
         }
         self.reopen(i);
     }
