@@ -1,12 +1,13 @@
 //! `lanebench verify`: check a target (built and started here) or a running server
 //! against the endpoint contract, and print one line per rule.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::load::request::Endpoint;
 use crate::target::{
     build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, Target,
     TargetProcess,
@@ -129,35 +130,13 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
 
 /// Accepts `http://HOST[:PORT][/]` where HOST is a loopback address or `localhost`.
 fn parse_loopback_url(url: &str) -> Result<SocketAddr, String> {
-    let fail = |problem: &str| format!("--url {url:?}: {problem}");
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| fail("must start with http://"))?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    if !path.is_empty() && path != "/" {
-        return Err(fail("give the server's base URL without a path"));
-    }
-    let addr = if let Ok(addr) = authority.parse::<SocketAddr>() {
-        addr
-    } else {
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| fail("invalid port"))?),
-            None => (authority, 80),
-        };
-        let ip = match host.trim_start_matches('[').trim_end_matches(']') {
-            "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            other => other.parse::<IpAddr>().map_err(|_| {
-                fail("only loopback hosts (127.0.0.1, ::1, localhost) may be checked")
-            })?,
-        };
-        SocketAddr::new(ip, port)
-    };
-    if !addr.ip().is_loopback() {
-        return Err(fail(
-            "only loopback hosts (127.0.0.1, ::1, localhost) may be checked",
+    let endpoint = Endpoint::parse(url, false).map_err(|e| format!("--url {e}"))?;
+    if endpoint.path != "/" {
+        return Err(format!(
+            "--url {url:?}: give the server's base URL without a path"
         ));
     }
-    Ok(addr)
+    Ok(endpoint.addr)
 }
 
 /// Builds, starts, checks and stops one target.

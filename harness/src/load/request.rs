@@ -1,7 +1,7 @@
 //! What the generator sends: the target URL and the request bytes, prepared once before
 //! the run so that the hot path only copies pre-serialized bytes onto the socket.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -63,11 +63,24 @@ impl Endpoint {
         if host.is_empty() {
             return Err(fail("missing host"));
         }
-        let addr = (host.trim_start_matches('[').trim_end_matches(']'), port)
-            .to_socket_addrs()
-            .map_err(|e| fail(&format!("cannot resolve host: {e}")))?
-            .next()
-            .ok_or_else(|| fail("host resolves to no address"))?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let literal = bare.parse::<IpAddr>().ok();
+        let local_name = bare.eq_ignore_ascii_case("localhost");
+        if !allow_remote && literal.is_none() && !local_name {
+            // Refused before any name lookup: not even a DNS query leaves the machine.
+            return Err(fail(&format!(
+                "host `{bare}` is not loopback; use 127.0.0.1, ::1 or localhost (or pass --allow-remote)"
+            )));
+        }
+        let addr = match (literal, local_name) {
+            (Some(ip), _) => SocketAddr::new(ip, port),
+            (None, true) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            (None, false) => (bare, port)
+                .to_socket_addrs()
+                .map_err(|e| fail(&format!("cannot resolve host: {e}")))?
+                .next()
+                .ok_or_else(|| fail("host resolves to no address"))?,
+        };
         if !allow_remote && !addr.ip().is_loopback() {
             return Err(fail(&format!(
                 "{} is not a loopback address; load goes to 127.0.0.0/8 or ::1 only (pass --allow-remote to override)",
