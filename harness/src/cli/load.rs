@@ -16,7 +16,8 @@ use crate::cpus::CpuList;
 use crate::load::outcome::ExpectedStatus;
 use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestPlan};
 use crate::load::result::LoadResult;
-use crate::load::{LoadRun, LoadSettings};
+use crate::load::segment::Segment;
+use crate::load::{LoadRun, LoadSettings, RunOptions};
 
 /// Flags of `lanebench load`.
 #[derive(Debug, Args)]
@@ -74,6 +75,22 @@ pub struct LoadArgs {
     /// Write the result as JSON to FILE (`-` for stdout; the summary then goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
+    /// Drive only share I (0-based) of N of this run: its connections, open-loop schedule
+    /// slots and -n requests; -c, -n and --rate stay the whole run's figures. Merge the
+    /// N workers' --json files with `lanebench merge`.
+    #[arg(long, value_name = "I/N", conflicts_with = "workers", value_parser = parse_segment)]
+    pub segment: Option<Segment>,
+    /// Write each measured second's latency histogram to FILE as an HdrHistogram
+    /// interval log (absolute epoch timestamps).
+    #[arg(long, value_name = "FILE", conflicts_with = "workers")]
+    pub hdr_log: Option<PathBuf>,
+    /// Split the run over N worker processes on this machine (worker i pinned to the
+    /// i-th CPU of --cpus) and merge their results.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub workers: Option<u32>,
+    /// With --workers: keep each worker's JSON result and interval log in DIR.
+    #[arg(long, value_name = "DIR", requires = "workers")]
+    pub worker_dir: Option<PathBuf>,
     /// Allow a non-loopback target address.
     #[arg(long)]
     pub allow_remote: bool,
@@ -98,10 +115,29 @@ pub fn run(args: LoadArgs) -> i32 {
         );
         return EXIT_USAGE;
     }
+    let split = args
+        .segment
+        .map(|s| s.count)
+        .or(args.workers.map(|n| n as usize));
+    if let Some(count) = split.filter(|&n| n > settings.connections) {
+        eprintln!(
+            "lanebench load: --connections {} is fewer than the {count} segments of the run",
+            settings.connections
+        );
+        return EXIT_USAGE;
+    }
+    if let Some(workers) = args.workers {
+        return super::load_workers::run(&args, workers as usize);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, true);
+    let options = RunOptions {
+        segment: args.segment,
+        hdr_log: args.hdr_log.clone(),
+    };
     let result = match drive(
         settings,
+        options,
         stop,
         !args.quiet && std::io::stderr().is_terminal(),
     ) {
@@ -111,9 +147,14 @@ pub fn run(args: LoadArgs) -> i32 {
             return EXIT_FAILED;
         }
     };
-    let summary = render_summary(&result);
+    report(&args, &result)
+}
+
+/// Prints the summary, writes `--json` and judges the error rate.
+pub fn report(args: &LoadArgs, result: &LoadResult) -> i32 {
+    let summary = render_summary(result);
     if let Some(target) = &args.json {
-        let json = serde_json::to_string_pretty(&result).expect("results serialize") + "\n";
+        let json = serde_json::to_string_pretty(result).expect("results serialize") + "\n";
         if target == "-" {
             eprint!("{summary}");
             print!("{json}");
@@ -195,11 +236,12 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
 
 fn drive(
     settings: LoadSettings,
+    options: RunOptions,
     stop: Arc<AtomicBool>,
     progress: bool,
 ) -> std::io::Result<LoadResult> {
     let total = settings.duration;
-    let run = LoadRun::start(settings, stop)?;
+    let run = LoadRun::start_with(settings, options, stop)?;
     while !run.is_finished() {
         std::thread::sleep(Duration::from_millis(if progress { 250 } else { 50 }));
         if progress {
@@ -235,6 +277,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err("expected a positive number of requests per second".into()),
     }
+}
+
+fn parse_segment(text: &str) -> Result<Segment, String> {
+    text.parse::<Segment>().map_err(|e| e.to_string())
 }
 
 fn parse_cpus(text: &str) -> Result<CpuList, String> {

@@ -13,6 +13,8 @@ pub mod compare;
 pub mod export;
 pub mod load;
 mod load_summary;
+mod load_workers;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod targets;
@@ -42,6 +44,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
     Load(load::LoadArgs),
+    /// Merge the JSON results of the workers of a split run (load --segment I/N) exactly.
+    Merge(merge::MergeArgs),
     /// Render report.md, report.html and charts from a results folder, or one format to stdout.
     Report(report::ReportArgs),
     /// Build, launch and measure every target on a scenario; write results.json and summary.csv.
@@ -59,6 +63,7 @@ pub fn main() -> i32 {
         Command::Compare(args) => compare::run(args),
         Command::Export(args) => export::run(args),
         Command::Load(args) => load::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),

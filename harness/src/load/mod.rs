@@ -9,28 +9,34 @@
 //! the caller through [`LoadRun::live`].
 
 mod connection;
+pub mod hdr_log;
 pub mod live;
+pub mod merge;
 pub mod outcome;
 pub mod recorder;
 pub mod request;
 pub mod response;
 pub mod result;
 pub mod schedule;
+pub mod segment;
 pub mod timeline;
 pub mod worker;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::cpus::CpuList;
+use hdr_log::HdrLogWriter;
 use live::{LiveCounters, LiveSnapshot};
 use recorder::Recorder;
 use request::RequestPlan;
 use result::{LoadResult, RunFacts, ScheduleSummary};
 use schedule::Schedule;
+use segment::Segment;
 use timeline::TimelineCollector;
 use worker::{run_worker, WorkerConfig, WorkerReport};
 
@@ -57,6 +63,27 @@ pub struct LoadSettings {
     pub cpus: Option<CpuList>,
 }
 
+/// What a run does besides its settings: which share of a split run it drives, and
+/// where its per-second histograms are logged.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Drive only this segment of the run (`settings.connections`, `settings.requests`
+    /// and `settings.rate` stay the whole run's figures).
+    pub segment: Option<Segment>,
+    /// Write each measured second's histogram to this HdrHistogram interval log.
+    pub hdr_log: Option<PathBuf>,
+}
+
+/// Where a result came from, recorded in it for `lanebench merge`.
+#[derive(Debug, Clone)]
+struct Provenance {
+    segment: Option<Segment>,
+    measure_start_unix_ms: u64,
+    hdr_log: Option<PathBuf>,
+    /// The first failure to write the interval log; fails the run at the end.
+    hdr_log_failure: Arc<Mutex<Option<String>>>,
+}
+
 /// A run in progress.
 pub struct LoadRun {
     live: Arc<LiveCounters>,
@@ -64,6 +91,7 @@ pub struct LoadRun {
     settings: LoadSettings,
     measure_start: Instant,
     timeline: Arc<TimelineCollector>,
+    provenance: Provenance,
 }
 
 /// Where a run is, for progress displays.
@@ -79,22 +107,59 @@ impl LoadRun {
     /// Starts the generator threads. `stop` ends the run early when set (e.g. on Ctrl-C);
     /// what was measured until then is still returned by [`LoadRun::wait`].
     pub fn start(settings: LoadSettings, stop: Arc<AtomicBool>) -> std::io::Result<LoadRun> {
-        let threads = settings.threads.clamp(1, settings.connections.max(1));
+        LoadRun::start_with(settings, RunOptions::default(), stop)
+    }
+
+    /// [`LoadRun::start`] for one segment of a split run and/or with an interval log.
+    pub fn start_with(
+        settings: LoadSettings,
+        options: RunOptions,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<LoadRun> {
+        let segment = options.segment.unwrap_or(Segment::WHOLE);
+        let mine = segment.connections(settings.connections);
+        if mine.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "segment {segment} of {} connections has no connection",
+                    settings.connections
+                ),
+            ));
+        }
+        let threads = settings.threads.clamp(1, mine.len());
         let live = Arc::new(LiveCounters::new(threads));
-        let timeline = Arc::new(TimelineCollector::new(threads));
         let plan = Arc::new(settings.plan.clone());
+        // The whole run's schedule: this segment's global connection indices pick its slots.
         let schedule = settings
             .rate
             .map(|rate| Schedule::new(rate, settings.connections));
         // A little lead time so that every thread has connected before the clock starts.
         let start = Instant::now() + Duration::from_millis(20);
         let measure_start = start + settings.warmup;
+        let measure_start_wall = SystemTime::now() + (measure_start - Instant::now());
+        let provenance = Provenance {
+            segment: options.segment,
+            measure_start_unix_ms: measure_start_wall
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64,
+            hdr_log: options.hdr_log.clone(),
+            hdr_log_failure: Arc::new(Mutex::new(None)),
+        };
+        let timeline = Arc::new(timeline_for(
+            threads,
+            options.hdr_log.as_deref(),
+            measure_start_wall,
+            &provenance.hdr_log_failure,
+        )?);
         let end = settings.duration.map(|d| measure_start + d);
         let mut handles = Vec::with_capacity(threads);
         for thread in 0..threads {
+            let local = share(mine.len(), threads, thread);
             let config = WorkerConfig {
                 thread,
-                connections: share(settings.connections, threads, thread),
+                connections: mine.start + local.start..mine.start + local.end,
                 total_connections: settings.connections,
                 addr: settings.addr,
                 plan: Arc::clone(&plan),
@@ -103,7 +168,7 @@ impl LoadRun {
                 measure_start,
                 end,
                 request_budget: settings.requests.map(|n| {
-                    let r = share(n as usize, threads, thread);
+                    let r = share(segment.requests(n) as usize, threads, thread);
                     (r.end - r.start) as u64
                 }),
                 timeout: settings.timeout,
@@ -123,6 +188,7 @@ impl LoadRun {
             settings,
             measure_start,
             timeline,
+            provenance,
         })
     }
 
@@ -155,19 +221,55 @@ impl LoadRun {
                 .map_err(|_| std::io::Error::other("a generator thread panicked"))??;
             reports.push(report);
         }
-        Ok(merge_reports(
+        let result = merge_reports(
             &self.settings,
             self.measure_start,
             &self.timeline,
+            &self.provenance,
             reports,
-        ))
+        );
+        if let Some(problem) = self
+            .provenance
+            .hdr_log_failure
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+        {
+            return Err(std::io::Error::other(problem));
+        }
+        Ok(result)
     }
+}
+
+/// The collector of a run; with an interval log, every closed second is also written to it.
+fn timeline_for(
+    threads: usize,
+    hdr_log: Option<&std::path::Path>,
+    measure_start: SystemTime,
+    failure: &Arc<Mutex<Option<String>>>,
+) -> std::io::Result<TimelineCollector> {
+    let Some(path) = hdr_log else {
+        return Ok(TimelineCollector::new(threads));
+    };
+    let mut writer = HdrLogWriter::create(path, measure_start)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("--hdr-log {}: {e}", path.display())))?;
+    let failure = Arc::clone(failure);
+    Ok(TimelineCollector::with_sink(
+        threads,
+        Box::new(move |second, histogram| {
+            if let Err(e) = writer.write_second(second, histogram) {
+                let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert_with(|| format!("--hdr-log {}: {e}", writer.path().display()));
+            }
+        }),
+    ))
 }
 
 fn merge_reports(
     settings: &LoadSettings,
     measure_start: Instant,
     timeline: &TimelineCollector,
+    provenance: &Provenance,
     reports: Vec<WorkerReport>,
 ) -> LoadResult {
     let mut merged = Recorder::new(settings.rate.is_some(), None);
@@ -195,6 +297,9 @@ fn merge_reports(
         cpus: settings.cpus.as_ref().map(|c| c.cpus().to_vec()),
         schedule: settings.rate.map(|_| schedule),
         reconnects,
+        segment: provenance.segment,
+        measure_start_unix_ms: provenance.measure_start_unix_ms,
+        hdr_log: provenance.hdr_log.as_ref().map(|p| p.display().to_string()),
     };
     let seconds = facts.measured.as_secs_f64().ceil() as u64;
     LoadResult::build(facts, &merged, timeline.finish(seconds))

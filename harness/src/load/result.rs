@@ -8,8 +8,10 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::hdr_log::encode_histogram;
 use super::outcome::ErrorCounts;
 use super::recorder::Recorder;
+use super::segment::Segment;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -125,6 +127,34 @@ pub struct LoadResult {
     pub reconnects: u64,
     pub timeline: Vec<TimelinePoint>,
     pub generator: GeneratorUsage,
+    /// The whole latency histogram (base64 of its V2+deflate serialization), so that
+    /// results of separate processes merge exactly (`lanebench merge`).
+    #[serde(default)]
+    pub latency_hdr: Option<String>,
+    /// Open loop only: the uncorrected histogram, encoded the same way.
+    #[serde(default)]
+    pub latency_uncorrected_hdr: Option<String>,
+    /// Which share of a split run this is (`--segment`); none for a whole run.
+    #[serde(default)]
+    pub segment: Option<Segment>,
+    /// Version of the lanebench that measured it (merging refuses mixed versions).
+    #[serde(default)]
+    pub lanebench_version: String,
+    /// Wall-clock milliseconds since the epoch when the measured window began; aligns
+    /// the timelines of workers on the wall clock.
+    #[serde(default)]
+    pub measure_start_unix_ms: u64,
+    /// The per-second interval log written with `--hdr-log`.
+    #[serde(default)]
+    pub hdr_log: Option<String>,
+    /// False when a merged timeline's p99 is the max of the workers' p99s rather than
+    /// the p99 of the merged per-second histograms (some input had no interval log).
+    #[serde(default = "exact_by_default")]
+    pub timeline_p99_exact: bool,
+}
+
+fn exact_by_default() -> bool {
+    true
 }
 
 /// The raw inputs [`LoadResult::build`] needs besides the merged recorder.
@@ -140,6 +170,9 @@ pub struct RunFacts {
     pub cpus: Option<Vec<usize>>,
     pub schedule: Option<ScheduleSummary>,
     pub reconnects: u64,
+    pub segment: Option<Segment>,
+    pub measure_start_unix_ms: u64,
+    pub hdr_log: Option<String>,
 }
 
 impl LoadResult {
@@ -206,13 +239,20 @@ impl LoadResult {
                 utilisation: cpu_s / (duration_s * facts.threads.max(1) as f64),
                 cpus: facts.cpus,
             },
+            latency_hdr: Some(encode_histogram(&recorder.latency)),
+            latency_uncorrected_hdr: recorder.uncorrected.as_ref().map(encode_histogram),
+            segment: facts.segment,
+            lanebench_version: env!("CARGO_PKG_VERSION").to_string(),
+            measure_start_unix_ms: facts.measure_start_unix_ms,
+            hdr_log: facts.hdr_log,
+            timeline_p99_exact: true,
         }
     }
 }
 
 /// Percentiles at 0, 50, 75, 87.5, ... (halving the distance to 100 each step), the usual
 /// HDR percentile-plot spacing, up to the maximum.
-fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
+pub fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
     if h.is_empty() {
         return Vec::new();
     }

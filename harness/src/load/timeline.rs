@@ -27,10 +27,14 @@ struct OpenSecond {
     reports: usize,
 }
 
+/// Receives each second's merged histogram as the second closes (e.g. `--hdr-log`).
+pub type SecondSink = Box<dyn FnMut(u64, &Histogram<u64>) + Send>;
+
 #[derive(Default)]
 struct State {
     open: BTreeMap<u64, OpenSecond>,
     closed: BTreeMap<u64, TimelinePoint>,
+    sink: Option<SecondSink>,
 }
 
 /// Collects the per-second submissions of `threads` threads.
@@ -54,6 +58,18 @@ impl TimelineCollector {
             threads: threads.max(1),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Like [`TimelineCollector::new`], also handing every closed second's merged
+    /// histogram to `sink` (called under the collector's lock, once a second).
+    pub fn with_sink(threads: usize, sink: SecondSink) -> TimelineCollector {
+        let collector = TimelineCollector::new(threads);
+        collector
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .sink = Some(sink);
+        collector
     }
 
     /// Adds one thread's figures for `second` (seconds since measuring started).
@@ -131,6 +147,9 @@ fn close(state: &mut State, second: u64) {
         } else {
             open.histogram.value_at_quantile(0.99) as f64 / 1000.0
         };
+        if let Some(sink) = state.sink.as_mut() {
+            sink(second, &open.histogram);
+        }
         state.closed.insert(
             second,
             TimelinePoint {

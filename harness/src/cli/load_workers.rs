@@ -1,0 +1,203 @@
+//! `lanebench load --workers N`: the run split over N worker processes of this same
+//! binary on this machine (`load --segment i/N`), then merged exactly like results from
+//! N machines would be (`lanebench merge`). Every worker is stopped before returning.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::load::{report, LoadArgs};
+use super::{EXIT_FAILED, EXIT_USAGE};
+use crate::cpus::CpuList;
+use crate::load::merge::{merge_workers, read_worker};
+use crate::load::share;
+
+/// Runs the split run and prints/writes the merged result like a normal run.
+pub fn run(args: &LoadArgs, workers: usize) -> i32 {
+    let (dir, keep) = match &args.worker_dir {
+        Some(dir) => (dir.clone(), true),
+        None => (
+            std::env::temp_dir().join(format!("lanebench-workers-{}", std::process::id())),
+            false,
+        ),
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("lanebench load: --worker-dir {}: {e}", dir.display());
+        return EXIT_USAGE;
+    }
+    let code = run_in(args, workers, &dir);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    code
+}
+
+fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
+    let stop = Arc::new(AtomicBool::new(false));
+    super::stop_on_signals(&stop, false);
+    let mut children = Vec::with_capacity(workers);
+    for index in 0..workers {
+        match spawn_worker(args, index, workers, dir) {
+            Ok(child) => children.push(child),
+            Err(e) => {
+                eprintln!("lanebench load: cannot start worker {index}: {e}");
+                stop_all(&mut children, libc::SIGKILL);
+                return EXIT_FAILED;
+            }
+        }
+    }
+    if let Err(problem) = wait_all(&mut children, &stop) {
+        eprintln!("lanebench load: {problem}");
+        return EXIT_FAILED;
+    }
+    let mut results = Vec::with_capacity(workers);
+    for index in 0..workers {
+        match read_worker(&worker_file(dir, index, "json")) {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                eprintln!("lanebench load: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    }
+    match merge_workers(&results) {
+        Ok(merged) => {
+            for warning in &merged.warnings {
+                eprintln!("lanebench load: warning: {warning}");
+            }
+            report(args, &merged.result)
+        }
+        Err(e) => {
+            eprintln!("lanebench load: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// `worker-<index>.<ext>` in `dir`.
+pub fn worker_file(dir: &Path, index: usize, ext: &str) -> PathBuf {
+    dir.join(format!("worker-{index}.{ext}"))
+}
+
+fn spawn_worker(
+    args: &LoadArgs,
+    index: usize,
+    workers: usize,
+    dir: &Path,
+) -> std::io::Result<Child> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("load").args(scenario_args(args));
+    command.arg("--segment").arg(format!("{index}/{workers}"));
+    command.arg("--json").arg(worker_file(dir, index, "json"));
+    command
+        .arg("--hdr-log")
+        .arg(worker_file(dir, index, "hlog"));
+    // The error-rate verdict is the merged run's, judged once by this process.
+    command.args(["--quiet", "--max-error-rate", "100%"]);
+    let total_threads = match (args.threads, &args.cpus) {
+        (Some(t), _) => t as usize,
+        (None, Some(cpus)) => cpus.len(),
+        (None, None) => CpuList::allowed().len(),
+    };
+    let threads = share(total_threads, workers, index).len().max(1);
+    command.arg("--threads").arg(threads.to_string());
+    if let Some(cpus) = &args.cpus {
+        let cpu = cpus.cpus()[index % cpus.len()];
+        command.arg("--cpus").arg(cpu.to_string());
+    }
+    // The summary of each worker is noise; its errors are not.
+    command.stdout(Stdio::null()).stderr(Stdio::inherit());
+    command.spawn()
+}
+
+/// The flags that define the run itself, as the worker's command line.
+fn scenario_args(args: &LoadArgs) -> Vec<OsString> {
+    let nanos = |d: Duration| format!("{}ns", d.as_nanos());
+    let mut out: Vec<OsString> = vec![args.url.clone().into()];
+    let mut flag = |name: &str, value: String| {
+        out.push(name.into());
+        out.push(value.into());
+    };
+    flag("--connections", args.connections.to_string());
+    if let Some(d) = args.duration {
+        flag("--duration", nanos(d));
+    }
+    if let Some(n) = args.requests {
+        flag("--requests", n.to_string());
+    }
+    flag("--warmup", nanos(args.warmup));
+    if let Some(rate) = args.rate {
+        flag("--rate", rate.to_string());
+    }
+    flag("--method", args.method.clone());
+    for header in &args.headers {
+        flag("--header", header.clone());
+    }
+    if let Some(body) = &args.body {
+        flag("--body", body.clone());
+    }
+    flag("--timeout", nanos(args.timeout));
+    if let Some(status) = args.expect_status {
+        flag("--expect-status", status.to_string());
+    }
+    if let Some(path) = &args.body_file {
+        out.push("--body-file".into());
+        out.push(path.clone().into());
+    }
+    if args.allow_remote {
+        out.push("--allow-remote".into());
+    }
+    out
+}
+
+/// Waits for every worker. On Ctrl-C the workers are asked to stop (they keep what they
+/// measured); when one fails the others are killed and the run fails.
+fn wait_all(children: &mut [Child], stop: &AtomicBool) -> Result<(), String> {
+    let mut asked_to_stop = false;
+    let mut done = vec![false; children.len()];
+    while done.iter().any(|d| !d) {
+        if stop.load(Ordering::Relaxed) && !asked_to_stop {
+            asked_to_stop = true;
+            stop_all(children, libc::SIGTERM);
+        }
+        for (index, child) in children.iter_mut().enumerate() {
+            if done[index] {
+                continue;
+            }
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => done[index] = true,
+                Ok(Some(status)) => {
+                    stop_all(children, libc::SIGKILL);
+                    return Err(format!("worker {index} failed ({status})"));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    stop_all(children, libc::SIGKILL);
+                    return Err(format!("worker {index}: {e}"));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Sends `signal` to every worker still running; after SIGKILL also reaps them.
+fn stop_all(children: &mut [Child], signal: i32) {
+    for child in children.iter_mut() {
+        if let Ok(None) = child.try_wait() {
+            // SAFETY: kill(2) on the pid of a child this process has not reaped yet.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, signal);
+            }
+        }
+    }
+    if signal == libc::SIGKILL {
+        for child in children.iter_mut() {
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! HDR histograms on disk: the base64 V2+deflate encoding the JSON result carries (so
+//! results from separate processes or machines can be merged exactly), and the standard
+//! HdrHistogram interval log (`--hdr-log`) with one histogram per measured second.
+//!
+//! Interval timestamps are absolute epoch seconds (`BaseTime` 0), so the logs of workers
+//! on different machines line up on the wall clock without knowing each other's start.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,
+};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+
+use super::recorder::new_histogram;
+
+/// A histogram file or field that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HdrError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid histogram: {0}")]
+    Histogram(String),
+    #[error("{path}: not an HdrHistogram interval log: {problem}")]
+    Log { path: PathBuf, problem: String },
+}
+
+/// Encodes a latency histogram as base64 of its V2+deflate serialization.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("serializing to memory cannot fail");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes [`encode_histogram`]'s output into a histogram with the project's bounds.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HdrError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| HdrError::Histogram(format!("not base64: {e}")))?;
+    let decoded: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| HdrError::Histogram(format!("{e:?}")))?;
+    // Re-home the counts in the project's bounds so that every merge adds like to like.
+    let mut h = new_histogram();
+    h.add(&decoded)
+        .map_err(|e| HdrError::Histogram(format!("{e:?}")))?;
+    Ok(h)
+}
+
+/// Writes one interval per closed second to an interval log file.
+pub struct HdrLogWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    serializer: V2DeflateSerializer,
+    /// Wall-clock time at which measured second 0 began.
+    measure_start: SystemTime,
+}
+
+impl std::fmt::Debug for HdrLogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdrLogWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HdrLogWriter {
+    /// Creates (truncates) `path` and writes the log header.
+    pub fn create(path: &Path, measure_start: SystemTime) -> std::io::Result<HdrLogWriter> {
+        let mut out = BufWriter::new(File::create(path)?);
+        let mut serializer = V2DeflateSerializer::new();
+        IntervalLogWriterBuilder::new()
+            .add_comment("lanebench latency per measured second, in microseconds")
+            .with_start_time(measure_start)
+            .with_base_time(UNIX_EPOCH)
+            .begin_log_with(&mut out, &mut serializer)?;
+        writeln!(
+            out,
+            "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+        )?;
+        out.flush()?;
+        Ok(HdrLogWriter {
+            path: path.to_path_buf(),
+            out,
+            serializer,
+            measure_start,
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends measured second `second`'s histogram.
+    pub fn write_second(&mut self, second: u64, h: &Histogram<u64>) -> std::io::Result<()> {
+        let start = (self.measure_start + Duration::from_secs(second))
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut writer =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        writer
+            .write_histogram(h, start, Duration::from_secs(1), None)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.out.flush()
+    }
+}
+
+/// One interval read back from a log: its absolute start and its histogram.
+#[derive(Debug, Clone)]
+pub struct LoggedInterval {
+    /// Start of the interval, in milliseconds since the epoch.
+    pub start_unix_ms: u64,
+    pub histogram: Histogram<u64>,
+}
+
+/// Reads every interval of an interval log written by [`HdrLogWriter`].
+pub fn read_log(path: &Path) -> Result<Vec<LoggedInterval>, HdrError> {
+    let text = std::fs::read(path).map_err(|source| HdrError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let log_error = |problem: String| HdrError::Log {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let mut base = Duration::ZERO;
+    let mut intervals = Vec::new();
+    for entry in IntervalLogIterator::new(&text) {
+        match entry.map_err(|e| log_error(format!("{e:?}")))? {
+            LogEntry::BaseTime(t) => base = t,
+            LogEntry::StartTime(_) => {}
+            LogEntry::Interval(interval) => {
+                let histogram = decode_histogram(interval.encoded_histogram())
+                    .map_err(|e| log_error(e.to_string()))?;
+                intervals.push(LoggedInterval {
+                    start_unix_ms: (base + interval.start_timestamp()).as_millis() as u64,
+                    histogram,
+                });
+            }
+        }
+    }
+    Ok(intervals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_round_trip_through_base64() {
+        let mut h = new_histogram();
+        for v in [1u64, 10, 1_000, 123_456, 3_000_000] {
+            h.record_n(v, v % 7 + 1).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back, h);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+
+    #[test]
+    fn interval_log_round_trips_with_absolute_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.hlog");
+        let start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+        let mut writer = HdrLogWriter::create(&path, start).unwrap();
+        let mut h = new_histogram();
+        h.record(2_000).unwrap();
+        writer.write_second(0, &h).unwrap();
+        h.record(9_000).unwrap();
+        writer.write_second(3, &h).unwrap();
+        drop(writer);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("#[StartTime: 1700000000.250"), "{text}");
+        assert!(text.contains("#[BaseTime: 0.000"), "{text}");
+        assert!(text.contains("\"StartTimestamp\""), "{text}");
+        let intervals = read_log(&path).unwrap();
+        assert_eq!(intervals.len(), 2);
+        assert_eq!(intervals[0].start_unix_ms, 1_700_000_000_250);
+        assert_eq!(intervals[1].start_unix_ms, 1_700_000_003_250);
+        assert_eq!(intervals[1].histogram, h);
+    }
+}

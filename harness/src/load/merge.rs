@@ -1,0 +1,462 @@
+//! Merging the results of the workers of a split run (`--segment I/N`) into the one
+//! result a single big generator would have produced: counts are summed, latency comes
+//! from the sum of the workers' HDR histograms (never from averaged percentiles), and
+//! the timelines are aligned on the wall clock.
+//!
+//! Decisions: inputs must be the complete set of segments `0..N` of one run (same
+//! lanebench version, URL, mode, rate, warm-up, connections and N); anything else is
+//! refused rather than merged into a misleading figure. The timeline's per-second p99 is
+//! exact (from the workers' `--hdr-log` interval logs) when every input has a readable
+//! log; otherwise it is the max of the workers' p99s and `timeline_p99_exact` is false.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+
+use super::hdr_log::{decode_histogram, encode_histogram, read_log};
+use super::outcome::ErrorCounts;
+use super::recorder::new_histogram;
+use super::result::{
+    distribution, GeneratorUsage, LatencySummary, LoadMode, LoadResult, ScheduleSummary,
+    TimelinePoint,
+};
+
+/// One worker's result and the file it came from (named in every refusal).
+#[derive(Debug, Clone)]
+pub struct WorkerResult {
+    pub path: PathBuf,
+    pub result: LoadResult,
+}
+
+/// Why a set of worker results cannot be merged; names the offending file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct MergeError {
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+/// The merged result, plus notes worth telling the user (e.g. an inexact timeline).
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub result: LoadResult,
+    pub warnings: Vec<String>,
+}
+
+/// Reads a worker's JSON result file.
+pub fn read_worker(path: &Path) -> Result<WorkerResult, MergeError> {
+    let refuse = |problem: String| MergeError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+    let result: LoadResult = serde_json::from_str(&text)
+        .map_err(|e| refuse(format!("not a lanebench load result: {e}")))?;
+    Ok(WorkerResult {
+        path: path.to_path_buf(),
+        result,
+    })
+}
+
+/// Merges the complete set of segments of one run.
+pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
+    let first = workers.first().ok_or_else(|| MergeError {
+        path: PathBuf::from("-"),
+        problem: "no worker results to merge".into(),
+    })?;
+    check_compatible(workers)?;
+    let open = first.result.mode == LoadMode::Open;
+    let mut latency = new_histogram();
+    let mut uncorrected = open.then(new_histogram);
+    let mut errors = ErrorCounts::default();
+    let mut status_codes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut schedule = first.result.schedule.map(|_| ScheduleSummary::default());
+    let (mut requests, mut bytes_read, mut reconnects) = (0u64, 0u64, 0u64);
+    let (mut threads, mut cpu_s, mut duration_s) = (0usize, 0.0f64, 0.0f64);
+    let mut cpus: Option<Vec<usize>> = Some(Vec::new());
+    for w in workers {
+        let r = &w.result;
+        add_encoded(&mut latency, r.latency_hdr.as_deref(), &w.path)?;
+        if let Some(h) = uncorrected.as_mut() {
+            add_encoded(h, r.latency_uncorrected_hdr.as_deref(), &w.path)?;
+        }
+        errors.merge(&r.errors);
+        for (code, n) in &r.status_codes {
+            *status_codes.entry(code.clone()).or_default() += n;
+        }
+        if let (Some(total), Some(s)) = (schedule.as_mut(), r.schedule) {
+            total.planned += s.planned;
+            total.sent += s.sent;
+            total.late += s.late;
+        }
+        requests += r.requests;
+        bytes_read += r.bytes_read;
+        reconnects += r.reconnects;
+        threads += r.generator.threads;
+        cpu_s += r.generator.cpu_s;
+        duration_s = duration_s.max(r.duration_s);
+        cpus = match (cpus, &r.generator.cpus) {
+            (Some(mut all), Some(mine)) => {
+                all.extend(mine);
+                Some(all)
+            }
+            _ => None,
+        };
+    }
+    if let Some(all) = cpus.as_mut() {
+        all.sort_unstable();
+        all.dedup();
+    }
+    let (timeline, timeline_p99_exact, warnings) = merge_timelines(workers);
+    let duration_s = duration_s.max(1e-9);
+    let attempts = requests + errors.transport();
+    let result = LoadResult {
+        url: first.result.url.clone(),
+        mode: first.result.mode,
+        connections: first.result.connections,
+        rate: first.result.rate,
+        warmup_s: first.result.warmup_s,
+        requests,
+        duration_s,
+        rps: requests as f64 / duration_s,
+        bytes_read,
+        transfer_mb_s: bytes_read as f64 / duration_s / 1_048_576.0,
+        latency_ms: LatencySummary::from_histogram(&latency),
+        latency_uncorrected_ms: uncorrected.as_ref().map(LatencySummary::from_histogram),
+        latency_distribution: distribution(&latency),
+        error_total: errors.total(),
+        error_rate: if attempts == 0 {
+            0.0
+        } else {
+            errors.total() as f64 / attempts as f64
+        },
+        errors,
+        status_codes,
+        schedule: schedule.map(|s| ScheduleSummary {
+            unsent: s.planned.saturating_sub(s.sent),
+            ..s
+        }),
+        reconnects,
+        timeline,
+        generator: GeneratorUsage {
+            threads,
+            cpu_s,
+            utilisation: cpu_s / (duration_s * threads.max(1) as f64),
+            cpus,
+        },
+        latency_hdr: Some(encode_histogram(&latency)),
+        latency_uncorrected_hdr: uncorrected.as_ref().map(encode_histogram),
+        segment: None,
+        lanebench_version: first.result.lanebench_version.clone(),
+        measure_start_unix_ms: workers
+            .iter()
+            .map(|w| w.result.measure_start_unix_ms)
+            .min()
+            .unwrap_or_default(),
+        hdr_log: None,
+        timeline_p99_exact,
+    };
+    Ok(Merged { result, warnings })
+}
+
+fn add_encoded(
+    into: &mut Histogram<u64>,
+    encoded: Option<&str>,
+    path: &Path,
+) -> Result<(), MergeError> {
+    let refuse = |problem: String| MergeError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let encoded = encoded.ok_or_else(|| {
+        refuse("has no latency histogram (latency_hdr); record it with this lanebench".into())
+    })?;
+    let h = decode_histogram(encoded).map_err(|e| refuse(e.to_string()))?;
+    into.add(&h).map_err(|e| refuse(format!("{e:?}")))
+}
+
+/// Refuses sets that are not the complete segments of one run.
+fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
+    let first = &workers[0].result;
+    let count = match first.segment {
+        Some(s) => s.count,
+        None => {
+            return Err(MergeError {
+                path: workers[0].path.clone(),
+                problem: "is not a segment of a split run (no --segment)".into(),
+            })
+        }
+    };
+    let mut seen = vec![None::<&Path>; count];
+    for w in workers {
+        let r = &w.result;
+        let refuse = |problem: String| MergeError {
+            path: w.path.clone(),
+            problem,
+        };
+        let differs = |what: &str, mine: String, theirs: String| {
+            refuse(format!(
+                "{what} {mine} differs from {theirs} in {}",
+                workers[0].path.display()
+            ))
+        };
+        if r.lanebench_version != first.lanebench_version {
+            let (a, b) = (&r.lanebench_version, &first.lanebench_version);
+            return Err(differs("lanebench version", a.clone(), b.clone()));
+        }
+        if r.url != first.url {
+            return Err(differs("url", r.url.clone(), first.url.clone()));
+        }
+        if r.mode != first.mode || r.rate != first.rate {
+            let show = |x: &LoadResult| format!("{:?} rate {:?}", x.mode, x.rate);
+            return Err(differs("mode", show(r), show(first)));
+        }
+        if r.warmup_s != first.warmup_s {
+            let (a, b) = (r.warmup_s, first.warmup_s);
+            return Err(differs("warmup_s", a.to_string(), b.to_string()));
+        }
+        if r.connections != first.connections {
+            let (a, b) = (r.connections, first.connections);
+            return Err(differs("connections", a.to_string(), b.to_string()));
+        }
+        let segment = r
+            .segment
+            .ok_or_else(|| refuse("is not a segment of a split run (no --segment)".into()))?;
+        if segment.count != count {
+            return Err(differs(
+                "segment count",
+                segment.count.to_string(),
+                count.to_string(),
+            ));
+        }
+        if let Some(other) = seen[segment.index] {
+            return Err(refuse(format!(
+                "segment {segment} is also in {}",
+                other.display()
+            )));
+        }
+        seen[segment.index] = Some(&w.path);
+    }
+    if let Some(missing) = seen.iter().position(Option::is_none) {
+        return Err(MergeError {
+            path: workers[0].path.clone(),
+            problem: format!("segment {missing}/{count} of this run is missing from the inputs"),
+        });
+    }
+    Ok(())
+}
+
+/// Where a worker's interval log is: as recorded, or else next to its JSON (results
+/// copied off other machines keep their file names, not their paths).
+fn find_log(worker: &WorkerResult) -> Option<PathBuf> {
+    let recorded = PathBuf::from(worker.result.hdr_log.as_ref()?);
+    if recorded.is_file() {
+        return Some(recorded);
+    }
+    let beside = worker.path.parent()?.join(recorded.file_name()?);
+    beside.is_file().then_some(beside)
+}
+
+/// The second of the merged timeline that a wall-clock instant falls in.
+fn merged_second(base_ms: u64, unix_ms: u64) -> u64 {
+    unix_ms.saturating_sub(base_ms) / 1000
+}
+
+fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<String>) {
+    let base = workers
+        .iter()
+        .map(|w| w.result.measure_start_unix_ms)
+        .min()
+        .unwrap_or_default();
+    let mut points: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
+    for w in workers {
+        for p in &w.result.timeline {
+            let t = merged_second(base, w.result.measure_start_unix_ms + p.t * 1000);
+            let merged = points.entry(t).or_insert(TimelinePoint {
+                t,
+                requests: 0,
+                errors: 0,
+                p99_ms: 0.0,
+            });
+            merged.requests += p.requests;
+            merged.errors += p.errors;
+            merged.p99_ms = merged.p99_ms.max(p.p99_ms);
+        }
+    }
+    let mut warnings = Vec::new();
+    let exact = match exact_p99s(workers, base) {
+        Ok(p99s) => {
+            for (t, point) in points.iter_mut() {
+                point.p99_ms = p99s.get(t).copied().unwrap_or(0.0);
+            }
+            true
+        }
+        Err(why) => {
+            warnings.push(format!(
+                "timeline p99 is the max of the workers' p99s, not exact: {why}"
+            ));
+            false
+        }
+    };
+    let len = points.keys().next_back().map_or(0, |t| t + 1);
+    let timeline = (0..len)
+        .map(|t| {
+            points.get(&t).copied().unwrap_or(TimelinePoint {
+                t,
+                requests: 0,
+                errors: 0,
+                p99_ms: 0.0,
+            })
+        })
+        .collect();
+    (timeline, exact, warnings)
+}
+
+/// Per merged second, the p99 of the sum of every worker's logged histograms.
+fn exact_p99s(workers: &[WorkerResult], base: u64) -> Result<BTreeMap<u64, f64>, String> {
+    let mut seconds: BTreeMap<u64, Histogram<u64>> = BTreeMap::new();
+    for w in workers {
+        let path =
+            find_log(w).ok_or_else(|| format!("{} has no readable --hdr-log", w.path.display()))?;
+        for interval in read_log(&path).map_err(|e| e.to_string())? {
+            let t = merged_second(base, interval.start_unix_ms);
+            seconds
+                .entry(t)
+                .or_insert_with(new_histogram)
+                .add(&interval.histogram)
+                .map_err(|e| format!("{}: {e:?}", path.display()))?;
+        }
+    }
+    Ok(seconds
+        .into_iter()
+        .map(|(t, h)| {
+            let p99 = if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(0.99) as f64 / 1000.0
+            };
+            (t, p99)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::recorder::Recorder;
+    use crate::load::result::RunFacts;
+    use crate::load::segment::Segment;
+    use std::time::Duration;
+
+    /// A worker result built from `values` the way a run builds one.
+    fn worker(index: usize, count: usize, values: &[u64], start_ms: u64) -> WorkerResult {
+        let mut recorder = Recorder::new(false, None);
+        for &us in values {
+            let latency = Duration::from_micros(us);
+            recorder.record_response(200, latency, latency, Duration::ZERO);
+        }
+        let facts = RunFacts {
+            url: "http://127.0.0.1:9/".into(),
+            connections: 8,
+            threads: 1,
+            rate: None,
+            warmup: Duration::ZERO,
+            measured: Duration::from_secs(2),
+            generator_cpu: Duration::from_millis(500),
+            cpus: None,
+            schedule: None,
+            reconnects: 0,
+            segment: Some(Segment { index, count }),
+            measure_start_unix_ms: start_ms,
+            hdr_log: None,
+        };
+        let timeline = vec![TimelinePoint {
+            t: 0,
+            requests: values.len() as u64,
+            errors: 0,
+            p99_ms: 1.0,
+        }];
+        WorkerResult {
+            path: PathBuf::from(format!("worker-{index}.json")),
+            result: LoadResult::build(facts, &recorder, timeline),
+        }
+    }
+
+    fn values(seed: u64, n: usize) -> Vec<u64> {
+        // A spread from microseconds to seconds, different per part.
+        (0..n as u64)
+            .map(|i| (i * 7919 + seed * 104_729) % 2_000_000 + 1 + (i % 13) * 50_000)
+            .collect()
+    }
+
+    #[test]
+    fn merging_parts_equals_the_histogram_of_the_whole() {
+        let parts: Vec<Vec<u64>> = (0..4).map(|p| values(p, 2500 + p as usize * 333)).collect();
+        let workers: Vec<WorkerResult> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| worker(i, 4, v, 1_000_000))
+            .collect();
+        let whole_values: Vec<u64> = parts.concat();
+        let whole = worker(0, 1, &whole_values, 1_000_000).result;
+        let merged = merge_workers(&workers).unwrap().result;
+        assert_eq!(merged.requests, whole.requests);
+        assert_eq!(
+            merged.latency_hdr, whole.latency_hdr,
+            "identical histograms"
+        );
+        assert_eq!(merged.latency_ms, whole.latency_ms, "every percentile");
+        assert_eq!(merged.latency_distribution, whole.latency_distribution);
+        assert_eq!(merged.status_codes, whole.status_codes);
+        assert_eq!(merged.generator.threads, 4);
+        assert!((merged.generator.cpu_s - 2.0).abs() < 1e-9);
+        // Averaging the parts' p99s would not give the whole's p99 here.
+        let averaged: f64 = workers.iter().map(|w| w.result.latency_ms.p99).sum::<f64>() / 4.0;
+        assert_ne!(averaged, whole.latency_ms.p99);
+    }
+
+    #[test]
+    fn timelines_align_on_the_wall_clock() {
+        let a = worker(0, 2, &[1_000; 10], 5_000);
+        let b = worker(1, 2, &[1_000; 7], 6_200);
+        let merged = merge_workers(&[a, b]).unwrap();
+        let t: Vec<(u64, u64)> = merged
+            .result
+            .timeline
+            .iter()
+            .map(|p| (p.t, p.requests))
+            .collect();
+        assert_eq!(t, vec![(0, 10), (1, 7)]);
+        assert!(!merged.result.timeline_p99_exact, "no interval logs");
+        assert_eq!(merged.warnings.len(), 1);
+        assert_eq!(merged.result.measure_start_unix_ms, 5_000);
+    }
+
+    #[test]
+    fn refuses_mixed_duplicate_missing_and_histogramless_inputs() {
+        let ok = || (worker(0, 2, &[5], 0), worker(1, 2, &[6], 0));
+        let problem = |ws: &[WorkerResult]| merge_workers(ws).unwrap_err().to_string();
+
+        let (a, _) = ok();
+        assert!(problem(&[a]).contains("segment 1/2 of this run is missing"));
+        let (a, _) = ok();
+        let dup = worker(0, 2, &[7], 0);
+        assert!(problem(&[a, dup]).contains("also in"));
+        let (a, mut b) = ok();
+        b.result.url = "http://127.0.0.1:10/".into();
+        assert!(problem(&[a, b]).starts_with("worker-1.json: url"));
+        let (a, mut b) = ok();
+        b.result.lanebench_version = "0.0.0".into();
+        assert!(problem(&[a, b]).contains("lanebench version"));
+        let (a, mut b) = ok();
+        b.result.latency_hdr = None;
+        assert!(problem(&[a, b]).contains("no latency histogram"));
+        let (a, _) = ok();
+        let other_count = worker(1, 3, &[5], 0);
+        assert!(problem(&[a, other_count]).contains("segment count"));
+        let (mut a, b) = ok();
+        a.result.rate = Some(100.0);
+        assert!(problem(&[a, b]).contains("mode"));
+    }
+}
