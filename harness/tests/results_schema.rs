@@ -1,5 +1,6 @@
 //! The published schema (`results/schema.json`) holds for what the harness really writes:
-//! a `lanebench run` on a fixture target (closed and open loop) and `lanebench load --json`.
+//! a `lanebench run` on a fixture target (closed and open loop), `lanebench load --json`
+//! and the worker and merged results of a split run (`load --workers`).
 //!
 //! The validator below implements the JSON Schema keywords the schema uses (type, enum,
 //! const, properties, required, additionalProperties, items, minItems, minimum, oneOf,
@@ -224,4 +225,39 @@ fn load_json_matches_the_load_definition() {
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     let schema = schema();
     assert_valid(&schema, &schema["$defs"]["load"], &value);
+}
+
+#[test]
+fn split_run_json_matches_the_load_definition() {
+    let fixture = Fixture::start("ok");
+    let url = fixture.url();
+    let dir = tempfile::tempdir().unwrap();
+    let workers = dir.path().join("workers");
+    let output = Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args([
+            "load",
+            "-c",
+            "4",
+            "-n",
+            "100",
+            "--rate",
+            "1000",
+            "--workers",
+            "2",
+        ])
+        .arg("--worker-dir")
+        .arg(&workers)
+        .args(["--json", "-", &url])
+        .output()
+        .unwrap();
+    drop(fixture);
+    assert!(output.status.success());
+    let merged: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(merged["latency_uncorrected_hdr"].is_string());
+    let worker: Value =
+        serde_json::from_slice(&std::fs::read(workers.join("worker-1.json")).unwrap()).unwrap();
+    assert_eq!(worker["segment"]["index"], 1);
+    let schema = schema();
+    assert_valid(&schema, &schema["$defs"]["load"], &merged);
+    assert_valid(&schema, &schema["$defs"]["load"], &worker);
 }
