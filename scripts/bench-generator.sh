@@ -82,7 +82,7 @@ run_wrk() {
 }
 run_oha() {
   local cpu req
-  cpu=$(cpu_of oha --no-tui -j -c "$connections" -z "${seconds}s" "$url")
+  cpu=$(cpu_of oha --no-tui --output-format json -c "$connections" -z "${seconds}s" "$url")
   req=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(d["statusCodeDistribution"].values()))' "$work/out")
   echo "$req $cpu"
 }
