@@ -7,7 +7,8 @@
 #   TARGET    target folder name (default hyperlane)
 #   SCENARIO  scenario file, or a name under scenarios/ of HEAD (default: the default scenario)
 # Environment:
-#   ROUNDS=3            interleaved rounds; each round is one `lanebench run` per side
+#   ROUNDS=5            interleaved rounds; each round is one `lanebench run` per side (with
+#                       one repeat per run, fewer than 3 rounds can never show a significant change)
 #   QUICK=1             pass --quick to every run (short levels, for smoke tests)
 #   THRESHOLD="5%"      passed to `lanebench compare --threshold` (space-separated list)
 #   OUT=results/ci-compare   where the round results, compare.md and compare.json go
@@ -25,7 +26,7 @@ base_rev=$(git -C "$repo" rev-parse --verify --quiet "$1^{commit}") || { echo "$
 head_rev=$(git -C "$repo" rev-parse --verify --quiet "$2^{commit}") || { echo "$0: HEAD_REV $2: not a commit" >&2; exit 2; }
 target=${3:-hyperlane}
 scenario=${4:-}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 out=${OUT:-$repo/results/ci-compare}
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "$0: ROUNDS=$rounds: expected a positive integer" >&2; exit 2; }
 

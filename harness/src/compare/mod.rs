@@ -5,15 +5,17 @@
 //! The rule (also in the docs): the change is the ratio of the candidate's median to the
 //! baseline's (a difference in percentage points for the error rate). With at least two
 //! values on both sides, a 95 % percentile bootstrap interval of that change is computed
-//! (seeded, [`bootstrap`]); a figure regressed only when the median change is beyond the
-//! threshold in the worse direction AND the whole interval lies beyond the threshold
-//! too. With a single run whose launches are summarized (startup, cold start), the
+//! (seeded, [`bootstrap`]) together with an exact one-sided Mann-Whitney test
+//! ([`rank_test`]); a figure regressed only when the median change is beyond the threshold
+//! in the worse direction AND the whole interval lies beyond the threshold too AND the
+//! test's p-value in the worse direction is at most 0.05. With a single run whose launches are summarized (startup, cold start), the
 //! interval is the ratio of the extremes of the two ranges. With one value on a side,
 //! only the threshold is applied, and the output says so.
 
 pub mod baseline;
 pub mod bootstrap;
 pub mod figure;
+pub mod rank_test;
 pub mod render;
 pub mod samples;
 
@@ -84,6 +86,8 @@ pub struct Row {
     pub change: Option<f64>,
     /// The interval of `change` (bootstrap or range); `None` with the threshold alone.
     pub interval: Option<(f64, f64)>,
+    /// One-sided exact Mann-Whitney p-value in the direction of the change (bootstrap rows).
+    pub p_value: Option<f64>,
     pub threshold: f64,
     pub method: Method,
     pub verdict: Verdict,
@@ -234,8 +238,24 @@ pub fn decide(
         }
     };
     let interval = interval.map(|i| (to_change(i.low), to_change(i.high)));
+    // (candidate larger, candidate smaller); the swap asks the mirrored question.
+    let p = (method == Method::Bootstrap)
+        .then(|| {
+            Some((
+                rank_test::p_candidate_greater(&base.values, &cand.values)?,
+                rank_test::p_candidate_greater(&cand.values, &base.values)?,
+            ))
+        })
+        .flatten();
     let threshold = thresholds.of(figure);
-    let verdict = judge(figure, change, interval, method, threshold);
+    let verdict = judge(figure, change, interval, p, threshold);
+    let p_value = p.map(|(up, down)| {
+        if change.unwrap_or(0.0) >= 0.0 {
+            up
+        } else {
+            down
+        }
+    });
     Some(Row {
         target: target.to_string(),
         level,
@@ -247,6 +267,7 @@ pub fn decide(
         candidate_n: cand.values.len(),
         change,
         interval,
+        p_value,
         threshold,
         method,
         verdict,
@@ -262,29 +283,37 @@ fn range_interval(base: &Samples, cand: &Samples, contrast: Contrast) -> Option<
     (low.is_finite() && high.is_finite()).then_some(Interval { low, high })
 }
 
-/// The verdict from the change, its interval and the threshold (see the module docs).
+/// The verdict from the change, its interval, the rank test's one-sided p-values
+/// (candidate larger, candidate smaller) when there are repeats, and the threshold (see
+/// the module docs).
 pub fn judge(
     figure: Figure,
     change: Option<f64>,
     interval: Option<(f64, f64)>,
-    method: Method,
+    p: Option<(f64, f64)>,
     threshold: f64,
 ) -> Verdict {
     let Some(change) = change else {
         return Verdict::NotComparable;
     };
     // Orient so that positive means "worse" whatever the figure's direction.
-    let worse = |v: f64| if figure.higher_is_better() { -v } else { v };
-    let (point, low, high) = match (method, interval) {
-        (Method::ThresholdOnly, _) | (_, None) => (worse(change), worse(change), worse(change)),
-        (_, Some((a, b))) => {
+    let higher_better = figure.higher_is_better();
+    let worse = |v: f64| if higher_better { -v } else { v };
+    let (point, low, high) = match interval {
+        None => (worse(change), worse(change), worse(change)),
+        Some((a, b)) => {
             let (a, b) = (worse(a), worse(b));
             (worse(change), a.min(b), a.max(b))
         }
     };
-    if point > threshold && low > threshold {
+    let (p_worse, p_better) = match p {
+        None => (0.0, 0.0),
+        Some((up, down)) if higher_better => (down, up),
+        Some((up, down)) => (up, down),
+    };
+    if point > threshold && low > threshold && p_worse <= rank_test::ALPHA {
         Verdict::Regressed
-    } else if point < -threshold && high < -threshold {
+    } else if point < -threshold && high < -threshold && p_better <= rank_test::ALPHA {
         Verdict::Improved
     } else {
         Verdict::Unchanged
@@ -326,6 +355,15 @@ mod tests {
         let (low, high) = row.interval.unwrap();
         assert!(low < -0.2 && high > -0.2 && high < -0.05, "{low} {high}");
         assert_eq!(row.verdict, Verdict::Regressed);
+    }
+
+    #[test]
+    fn two_repeats_per_side_can_never_be_significant() {
+        // Complete separation by 20 %, but with 2 + 2 values the exact p is 1/6.
+        let row = verdict(Figure::Qps, &[1000.0, 1010.0], &[800.0, 805.0]);
+        assert!((row.p_value.unwrap() - 1.0 / 6.0).abs() < 1e-12);
+        assert!(row.interval.unwrap().1 < -0.05);
+        assert_eq!(row.verdict, Verdict::Unchanged);
     }
 
     #[test]

@@ -32,7 +32,12 @@ fn cells(row: &Row) -> [String; 8] {
         )
     });
     let method = match row.method {
-        Method::Bootstrap => format!("bootstrap {}v{}", row.baseline_n, row.candidate_n),
+        Method::Bootstrap => format!(
+            "bootstrap {}v{} p={}",
+            row.baseline_n,
+            row.candidate_n,
+            row.p_value.map_or("-".to_string(), |p| format!("{p:.3}"))
+        ),
         Method::Range => "range".to_string(),
         Method::ThresholdOnly => "threshold only".to_string(),
     };
@@ -76,7 +81,8 @@ fn method_note(c: &Comparison) -> String {
     let mut note = format!(
         "Verdicts: a figure regressed only when its median change is beyond the threshold \
          (default {:.1}%, error rate {:.1} percentage points) and, with at least two values per side, \
-         the whole {:.0}% bootstrap interval of the change of medians ({} resamples, seed {:#x}) is beyond it too.",
+         the whole {:.0}% bootstrap interval of the change of medians ({} resamples, seed {:#x}) is beyond it too \
+         and a one-sided exact Mann-Whitney test gives p <= 0.05 (needs at least 3 values per side).",
         c.thresholds.default * 100.0,
         c.thresholds.of(super::Figure::Errors) * 100.0,
         c.confidence * 100.0,
