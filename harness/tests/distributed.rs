@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use lanebench::load::hdr_log::read_log;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -95,7 +96,14 @@ fn four_workers_merge_to_the_same_counts_as_one_process_and_merging_is_repeatabl
         assert_eq!(worker["segment"]["index"], i);
         assert_eq!(worker["segment"]["count"], 4);
         assert_eq!(worker["requests"], 1000, "worker {i}");
-        assert!(workers.join(format!("worker-{i}.hlog")).is_file());
+        // The interval log starts at the instant the JSON records, and holds every request.
+        let log = read_log(&workers.join(format!("worker-{i}.hlog"))).unwrap();
+        assert_eq!(
+            Some(log[0].start_unix_ms),
+            worker["measure_start_unix_ms"].as_u64()
+        );
+        let logged: u64 = log.iter().map(|s| s.histogram.len()).sum();
+        assert_eq!(logged, 1000, "worker {i}");
     }
     // Merging the worker files again gives exactly the merged result of the run.
     let again = dir.path().join("again.json");

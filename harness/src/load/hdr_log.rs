@@ -143,8 +143,11 @@ pub fn read_log(path: &Path) -> Result<Vec<LoggedInterval>, HdrError> {
             LogEntry::Interval(interval) => {
                 let histogram = decode_histogram(interval.encoded_histogram())
                     .map_err(|e| log_error(e.to_string()))?;
+                // Timestamps are written with millisecond decimals; round away the
+                // float parsing error rather than truncating it.
+                let start = (base + interval.start_timestamp()).as_secs_f64();
                 intervals.push(LoggedInterval {
-                    start_unix_ms: (base + interval.start_timestamp()).as_millis() as u64,
+                    start_unix_ms: (start * 1000.0).round() as u64,
                     histogram,
                 });
             }

@@ -137,13 +137,16 @@ impl LoadRun {
         // A little lead time so that every thread has connected before the clock starts.
         let start = Instant::now() + Duration::from_millis(20);
         let measure_start = start + settings.warmup;
-        let measure_start_wall = SystemTime::now() + (measure_start - Instant::now());
+        // Whole milliseconds, so that the JSON and the interval log carry the same instant.
+        let measure_start_unix_ms = (SystemTime::now()
+            + measure_start.saturating_duration_since(Instant::now()))
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+        let measure_start_wall = UNIX_EPOCH + Duration::from_millis(measure_start_unix_ms);
         let provenance = Provenance {
             segment: options.segment,
-            measure_start_unix_ms: measure_start_wall
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64,
+            measure_start_unix_ms,
             hdr_log: options.hdr_log.clone(),
             hdr_log_failure: Arc::new(Mutex::new(None)),
         };
