@@ -66,44 +66,24 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         problem: "no worker results to merge".into(),
     })?;
     check_compatible(workers)?;
-    let open = first.result.mode == LoadMode::Open;
-    let mut latency = new_histogram();
-    let mut uncorrected = open.then(new_histogram);
-    let mut errors = ErrorCounts::default();
-    let mut status_codes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut schedule = first.result.schedule.map(|_| ScheduleSummary::default());
-    let (mut requests, mut bytes_read, mut reconnects) = (0u64, 0u64, 0u64);
-    let (mut threads, mut cpu_s, mut duration_s) = (0usize, 0.0f64, 0.0f64);
-    let mut cpus: Option<Vec<usize>> = Some(Vec::new());
+    let mut sums = Sums::new(&first.result);
     for w in workers {
-        let r = &w.result;
-        add_encoded(&mut latency, r.latency_hdr.as_deref(), &w.path)?;
-        if let Some(h) = uncorrected.as_mut() {
-            add_encoded(h, r.latency_uncorrected_hdr.as_deref(), &w.path)?;
-        }
-        errors.merge(&r.errors);
-        for (code, n) in &r.status_codes {
-            *status_codes.entry(code.clone()).or_default() += n;
-        }
-        if let (Some(total), Some(s)) = (schedule.as_mut(), r.schedule) {
-            total.planned += s.planned;
-            total.sent += s.sent;
-            total.late += s.late;
-        }
-        requests += r.requests;
-        bytes_read += r.bytes_read;
-        reconnects += r.reconnects;
-        threads += r.generator.threads;
-        cpu_s += r.generator.cpu_s;
-        duration_s = duration_s.max(r.duration_s);
-        cpus = match (cpus, &r.generator.cpus) {
-            (Some(mut all), Some(mine)) => {
-                all.extend(mine);
-                Some(all)
-            }
-            _ => None,
-        };
+        sums.add(w)?;
     }
+    let Sums {
+        latency,
+        uncorrected,
+        errors,
+        status_codes,
+        schedule,
+        requests,
+        bytes_read,
+        reconnects,
+        threads,
+        cpu_s,
+        duration_s,
+        mut cpus,
+    } = sums;
     if let Some(all) = cpus.as_mut() {
         all.sort_unstable();
         all.dedup();
@@ -158,6 +138,71 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         timeline_p99_exact,
     };
     Ok(Merged { result, warnings })
+}
+
+/// The figures that add up across workers.
+struct Sums {
+    latency: Histogram<u64>,
+    uncorrected: Option<Histogram<u64>>,
+    errors: ErrorCounts,
+    status_codes: BTreeMap<String, u64>,
+    schedule: Option<ScheduleSummary>,
+    requests: u64,
+    bytes_read: u64,
+    reconnects: u64,
+    threads: usize,
+    cpu_s: f64,
+    /// The longest worker's measured window.
+    duration_s: f64,
+    /// Every worker's pinned CPUs; none as soon as one worker was not pinned.
+    cpus: Option<Vec<usize>>,
+}
+
+impl Sums {
+    fn new(first: &LoadResult) -> Sums {
+        Sums {
+            latency: new_histogram(),
+            uncorrected: (first.mode == LoadMode::Open).then(new_histogram),
+            errors: ErrorCounts::default(),
+            status_codes: BTreeMap::new(),
+            schedule: first.schedule.map(|_| ScheduleSummary::default()),
+            requests: 0,
+            bytes_read: 0,
+            reconnects: 0,
+            threads: 0,
+            cpu_s: 0.0,
+            duration_s: 0.0,
+            cpus: Some(Vec::new()),
+        }
+    }
+
+    fn add(&mut self, w: &WorkerResult) -> Result<(), MergeError> {
+        let r = &w.result;
+        add_encoded(&mut self.latency, r.latency_hdr.as_deref(), &w.path)?;
+        if let Some(h) = self.uncorrected.as_mut() {
+            add_encoded(h, r.latency_uncorrected_hdr.as_deref(), &w.path)?;
+        }
+        self.errors.merge(&r.errors);
+        for (code, n) in &r.status_codes {
+            *self.status_codes.entry(code.clone()).or_default() += n;
+        }
+        if let (Some(total), Some(s)) = (self.schedule.as_mut(), r.schedule) {
+            total.planned += s.planned;
+            total.sent += s.sent;
+            total.late += s.late;
+        }
+        self.requests += r.requests;
+        self.bytes_read += r.bytes_read;
+        self.reconnects += r.reconnects;
+        self.threads += r.generator.threads;
+        self.cpu_s += r.generator.cpu_s;
+        self.duration_s = self.duration_s.max(r.duration_s);
+        match (self.cpus.as_mut(), &r.generator.cpus) {
+            (Some(all), Some(mine)) => all.extend(mine),
+            _ => self.cpus = None,
+        }
+        Ok(())
+    }
 }
 
 fn add_encoded(
