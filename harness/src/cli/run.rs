@@ -89,21 +89,23 @@ pub fn run(args: RunArgs) -> i32 {
     };
     progress.clear();
     print!("{}", render_table(&results));
-    // The measurements are already saved; a report that cannot be drawn must not fail the run.
-    match crate::report::write_for_folder(&settings.out_dir) {
-        Ok(_) => println!("report: {}", settings.out_dir.join("report.md").display()),
-        Err(e) => eprintln!("lanebench run: warning: report not written: {e}"),
-    }
     println!(
         "results: {}",
         settings.out_dir.join("results.json").display()
     );
     if results.interrupted {
+        // Whoever pressed Ctrl-C wants out now; drawing charts can wait for `lanebench report`.
         eprintln!(
-            "lanebench run: interrupted; results hold the {} finished targets",
-            results.targets.len()
+            "lanebench run: interrupted; results hold the {} finished targets (render them with `lanebench report {}`)",
+            results.targets.len(),
+            settings.out_dir.display()
         );
         return 130;
+    }
+    // The measurements are already saved; a report that cannot be drawn must not fail the run.
+    match crate::report::write_for_folder(&settings.out_dir) {
+        Ok(_) => println!("report: {}", settings.out_dir.join("report.md").display()),
+        Err(e) => eprintln!("lanebench run: warning: report not written: {e}"),
     }
     if let Some(name) = &args.save_baseline {
         let baselines = settings.repo_dir.join("results").join("baselines");
