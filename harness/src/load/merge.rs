@@ -14,13 +14,12 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
-use super::hdr_log::{decode_histogram, encode_histogram, read_log};
+use std::time::Duration;
+
+use super::hdr_log::{decode_histogram, read_log};
 use super::outcome::ErrorCounts;
-use super::recorder::new_histogram;
-use super::result::{
-    distribution, GeneratorUsage, LatencySummary, LoadMode, LoadResult, ScheduleSummary,
-    TimelinePoint,
-};
+use super::recorder::{new_histogram, Recorder};
+use super::result::{LoadMode, LoadResult, RunFacts, ScheduleSummary, TimelinePoint};
 
 /// One worker's result and the file it came from (named in every refusal).
 #[derive(Debug, Clone)]
@@ -89,54 +88,44 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         all.dedup();
     }
     let (timeline, timeline_p99_exact, warnings) = merge_timelines(workers);
-    let duration_s = duration_s.max(1e-9);
-    let attempts = requests + errors.transport();
-    let result = LoadResult {
+    // The merged totals go through the same builder as a single run's, so a merged
+    // result can never be computed differently from one big generator's.
+    let mut totals = Recorder::new(uncorrected.is_some(), None);
+    totals.latency = latency;
+    totals.uncorrected = uncorrected;
+    totals.errors = errors;
+    totals.requests = requests;
+    totals.bytes_read = bytes_read;
+    for (code, count) in &status_codes {
+        let slot = code
+            .parse::<usize>()
+            .ok()
+            .filter(|&c| c < totals.statuses.len())
+            .unwrap_or(0);
+        totals.statuses[slot] += count;
+    }
+    let facts = RunFacts {
         url: first.result.url.clone(),
-        mode: first.result.mode,
         connections: first.result.connections,
+        threads,
         rate: first.result.rate,
-        warmup_s: first.result.warmup_s,
-        requests,
-        duration_s,
-        rps: requests as f64 / duration_s,
-        bytes_read,
-        transfer_mb_s: bytes_read as f64 / duration_s / 1_048_576.0,
-        latency_ms: LatencySummary::from_histogram(&latency),
-        latency_uncorrected_ms: uncorrected.as_ref().map(LatencySummary::from_histogram),
-        latency_distribution: distribution(&latency),
-        error_total: errors.total(),
-        error_rate: if attempts == 0 {
-            0.0
-        } else {
-            errors.total() as f64 / attempts as f64
-        },
-        errors,
-        status_codes,
-        schedule: schedule.map(|s| ScheduleSummary {
-            unsent: s.planned.saturating_sub(s.sent),
-            ..s
-        }),
+        warmup: Duration::from_secs_f64(first.result.warmup_s),
+        measured: Duration::from_secs_f64(duration_s.max(1e-9)),
+        generator_cpu: Duration::from_secs_f64(cpu_s),
+        cpus,
+        schedule,
         reconnects,
-        timeline,
-        generator: GeneratorUsage {
-            threads,
-            cpu_s,
-            utilisation: cpu_s / (duration_s * threads.max(1) as f64),
-            cpus,
-        },
-        latency_hdr: Some(encode_histogram(&latency)),
-        latency_uncorrected_hdr: uncorrected.as_ref().map(encode_histogram),
         segment: None,
-        lanebench_version: first.result.lanebench_version.clone(),
         measure_start_unix_ms: workers
             .iter()
             .map(|w| w.result.measure_start_unix_ms)
             .min()
             .unwrap_or_default(),
         hdr_log: None,
-        timeline_p99_exact,
     };
+    let mut result = LoadResult::build(facts, &totals, timeline);
+    result.lanebench_version = first.result.lanebench_version.clone();
+    result.timeline_p99_exact = timeline_p99_exact;
     Ok(Merged { result, warnings })
 }
 
