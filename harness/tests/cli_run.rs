@@ -2,107 +2,37 @@
 //! files with every field measured, skipped and failed targets with their reasons, and a
 //! SIGINT that leaves no process behind and a valid results.json.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// A temporary targets folder, scenario and results folder.
-struct Workspace {
-    dir: tempfile::TempDir,
+mod workspace;
+use workspace::Workspace;
+
+/// A fixture target; `requires` is the inside of the manifest's `requires` list.
+fn add_target(ws: &Workspace, name: &str, args: &str, requires: &str) {
+    let extra = format!("requires = [{requires}]\nruntime_version = \"echo fixture 1.0\"\nready_timeout = \"10s\"\n");
+    ws.add_fixture(name, args, &extra);
 }
 
-impl Workspace {
-    fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        // A link with a unique path, so this test's server processes can be found by name.
-        std::os::unix::fs::symlink(
-            env!("CARGO_BIN_EXE_lanebench-fixture"),
-            dir.path().join("fixture-server"),
-        )
-        .unwrap();
-        std::fs::create_dir(dir.path().join("targets")).unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn add_target(&self, name: &str, args: &str, requires: &str) {
-        let folder = self.path().join("targets").join(name);
-        std::fs::create_dir(&folder).unwrap();
-        let manifest = format!(
-            "name = \"{name}\"\nframework = \"Fixture\"\nlanguage = \"Rust\"\nversion = \"1.0\"\nrequires = [{requires}]\n\
-             build = \"true\"\nrun = \"exec {} {args}\"\nhealth = \"/health\"\nruntime_version = \"echo fixture 1.0\"\n\
-             ready_timeout = \"10s\"\n",
-            self.path().join("fixture-server").display()
-        );
-        std::fs::write(folder.join("target.toml"), manifest).unwrap();
-    }
-
-    fn scenario(&self, duration: &str, repeats: u32) -> PathBuf {
-        let path = self.path().join("scenario.toml");
-        let text = format!(
-            "name = \"fixture\"\nduration = \"{duration}\"\nwarmup = \"0s\"\nrepeats = {repeats}\nconnections = [2]\n\
-             startup_samples = 2\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\n"
-        );
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn run(&self, scenario: &Path, extra: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lanebench"));
-        command
-            .arg("run")
-            .arg("--scenario")
-            .arg(scenario)
-            .arg("--targets-dir")
-            .arg(self.path().join("targets"))
-            .arg("--out")
-            .arg(self.path().join("results"))
-            .args(extra);
-        command
-    }
-
-    fn results(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.path().join("results/results.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// Pids of processes started from this workspace's fixture link.
-    fn live_servers(&self) -> Vec<u32> {
-        let marker = self.path().join("fixture-server").display().to_string();
-        let mut pids = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(&marker) {
-                pids.push(pid);
-            }
-        }
-        pids
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        for pid in self.live_servers() {
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        }
-    }
+/// A scenario of GET /health on 2 connections with two fresh launches.
+fn scenario(ws: &Workspace, duration: &str, repeats: u32) -> PathBuf {
+    ws.write_scenario(&format!(
+        "name = \"fixture\"\nduration = \"{duration}\"\nwarmup = \"0s\"\nrepeats = {repeats}\nconnections = [2]\n\
+         startup_samples = 2\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\n"
+    ))
 }
 
 #[test]
 fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
     let ws = Workspace::new();
-    ws.add_target("good", "--mode ok", "");
-    ws.add_target("crashy", "--mode ok --exit-after 200", "");
-    ws.add_target("absent", "--mode ok", "\"no-such-tool-lanebench\"");
-    let scenario = ws.scenario("1s", 2);
+    add_target(&ws, "good", "--mode ok", "");
+    add_target(&ws, "crashy", "--mode ok --exit-after 200", "");
+    add_target(&ws, "absent", "--mode ok", "\"no-such-tool-lanebench\"");
+    let scenario = scenario(&ws, "1s", 2);
     let output = ws
-        .run(&scenario, &["--server-cpus", "0", "--generator-cpus", "0"])
+        .lanebench("run", &scenario)
+        .args(["--server-cpus", "0", "--generator-cpus", "0"])
         .output()
         .unwrap();
     assert_eq!(
@@ -111,7 +41,7 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let results = ws.results();
+    let results = ws.results().unwrap();
     assert_eq!(results["schema_version"], 1);
     assert!(results["finished_at"].is_string());
     assert_eq!(results["interrupted"], false);
@@ -178,11 +108,11 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
 #[test]
 fn sigint_stops_every_child_and_leaves_valid_results() {
     let ws = Workspace::new();
-    ws.add_target("first", "--mode ok", "");
-    ws.add_target("second", "--mode ok", "");
-    let scenario = ws.scenario("4s", 1);
+    add_target(&ws, "first", "--mode ok", "");
+    add_target(&ws, "second", "--mode ok", "");
+    let scenario = scenario(&ws, "4s", 1);
     let mut child = ws
-        .run(&scenario, &[])
+        .lanebench("run", &scenario)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -215,7 +145,7 @@ fn sigint_stops_every_child_and_leaves_valid_results() {
         "servers left running: {:?}",
         ws.live_servers()
     );
-    let results = ws.results();
+    let results = ws.results().unwrap();
     assert_eq!(results["interrupted"], true);
     let targets = results["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 1, "only the finished target is kept");
@@ -232,10 +162,10 @@ fn sigint_stops_every_child_and_leaves_valid_results() {
 #[test]
 fn bad_scenario_exits_2_naming_the_file() {
     let ws = Workspace::new();
-    ws.add_target("good", "--mode ok", "");
+    add_target(&ws, "good", "--mode ok", "");
     let path = ws.path().join("bad.toml");
     std::fs::write(&path, "name = \"bad\"\nduration = \"soon\"\nconnections = [1]\n[[request]]\nname = \"h\"\npath = \"/\"\n").unwrap();
-    let output = ws.run(&path, &[]).output().unwrap();
+    let output = ws.lanebench("run", &path).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.toml:2"), "{stderr}");

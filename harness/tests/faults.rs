@@ -16,10 +16,10 @@ use lanebench::load::{LoadRun, LoadSettings};
 use lanebench::sample::TargetCgroup;
 use lanebench::target::{LaunchError, LaunchOptions, Manifest, Target, TargetProcess};
 
-mod fault_workspace;
 mod fixture_server;
-use fault_workspace::{pid_gone, wait_gone, Workspace};
+mod workspace;
 use fixture_server::Fixture;
+use workspace::{pid_gone, wait_gone, Workspace};
 
 /// Runs `child` to completion, noting when results.json first listed 1, 2, ... targets.
 /// Returns those instants (relative to `started`) and the exit code.

@@ -6,10 +6,10 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
-mod fault_workspace;
 mod fixture_server;
-use fault_workspace::Workspace;
+mod workspace;
 use fixture_server::Fixture;
+use workspace::Workspace;
 
 fn one_line_naming(output: &Output, needle: &str) -> String {
     assert_eq!(output.status.code(), Some(2), "{output:?}");

@@ -1,4 +1,4 @@
-//! A temporary targets folder for fault tests: targets that run `lanebench-fixture`
+//! A temporary targets folder for run and fault tests: targets that run `lanebench-fixture`
 //! through a uniquely named link (so leftover processes can be found by path), scenario
 //! files, `lanebench` commands aimed at it, and process-liveness checks.
 
@@ -56,6 +56,13 @@ impl Workspace {
             "name = \"faults\"\nwarmup = \"0s\"\nrepeats = 1\nstartup_samples = 1\n{top}\n\n\
              [[request]]\nname = \"probe\"\npath = \"{path}\"\nexpect_status = 200\n"
         );
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    /// Writes a scenario file with exactly `text`.
+    pub fn write_scenario(&self, text: &str) -> PathBuf {
+        let file = self.path().join("scenario.toml");
         std::fs::write(&file, text).unwrap();
         file
     }
