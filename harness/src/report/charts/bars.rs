@@ -75,7 +75,7 @@ where
             font(16),
         )])?;
     }
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Idle, steady and peak memory per framework; shades of the framework's colour.
@@ -136,7 +136,7 @@ where
                 )
             });
     }
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Startup (left) and cold start (right): median bars with min-max whiskers.
@@ -235,16 +235,17 @@ pub(super) fn headroom(legend_entries: usize) -> f64 {
     1.12 + 0.05 * legend_entries as f64
 }
 
-/// The legend box, top right, in the chart font.
+/// The legend box at `position`, in the chart font.
 pub(super) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
 ) -> Drawn
 where
     DB::ErrorType: 'static,
 {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(font(16))

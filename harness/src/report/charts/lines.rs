@@ -87,7 +87,7 @@ where
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
             });
     }
-    legend_upper_left(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Requests per second, second by second, from the headline level's first repeat.
@@ -140,7 +140,7 @@ where
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
             });
     }
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Median requests per second at each ladder level (connections, log scale).
@@ -196,23 +196,7 @@ where
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
             });
     }
-    legend(&mut chart)
-}
-
-fn legend_upper_left<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(font(16))
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]
