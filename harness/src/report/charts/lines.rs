@@ -78,15 +78,7 @@ where
         .label_style(font(16))
         .axis_desc_style(font(18))
         .draw()?;
-    for (name, framework, points) in curves {
-        let colour = target_colour(name);
-        chart
-            .draw_series(LineSeries::new(points, colour.stroke_width(3)))?
-            .label(framework)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-            });
-    }
+    draw_curves(&mut chart, curves, 0)?;
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
@@ -131,15 +123,7 @@ where
         .label_style(font(16))
         .axis_desc_style(font(18))
         .draw()?;
-    for (name, framework, points) in lines {
-        let colour = target_colour(name);
-        chart
-            .draw_series(LineSeries::new(points, colour.stroke_width(3)).point_size(4))?
-            .label(framework)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-            });
-    }
+    draw_curves(&mut chart, lines, 4)?;
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
@@ -197,6 +181,30 @@ where
             });
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// One line per framework in its colour, with a legend entry; `point_size` 0 draws no markers.
+fn draw_curves<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    curves: Vec<Curve<'_>>,
+    point_size: u32,
+) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (name, framework, points) in curves {
+        let colour = target_colour(name);
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(3)).point_size(point_size))?
+            .label(framework)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+            });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
