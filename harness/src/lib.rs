@@ -7,6 +7,7 @@
 pub mod atomic_file;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod cpus;
 pub mod export;
 pub mod limits;

@@ -168,7 +168,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     })
 }
 
-fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
+pub(super) fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
     if names.is_empty() {
         return Ok(all);
     }

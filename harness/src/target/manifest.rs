@@ -4,6 +4,7 @@
 //! strict (unknown keys are errors) so a typo never silently changes what is measured,
 //! and every error names the file, the line when known, and the problem.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,6 +47,45 @@ pub struct Manifest {
     /// Free-form notes on how the target runs (production mode, workers, ...).
     #[serde(default)]
     pub notes: String,
+    /// How `lanebench cost` counts this target's instructions (the `[cost]` table).
+    #[serde(default, skip_serializing_if = "CostManifest::is_default")]
+    pub cost: CostManifest,
+}
+
+/// The environment variable a `run` command puts after `exec` (unquoted) so that a
+/// measuring tool can run the server: `exec $LANEBENCH_WRAP ./server`. It is empty
+/// (or unset) in a normal run; `lanebench cost` sets it to one path, a wrapper script.
+pub const WRAP_VARIABLE: &str = "LANEBENCH_WRAP";
+
+/// The `[cost]` table: what counting instructions under callgrind needs for one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostManifest {
+    /// Why this target's instructions cannot be counted deterministically (a JIT, ...);
+    /// `lanebench cost` then reports `unsupported: <reason>` instead of counting.
+    #[serde(default)]
+    pub unsupported: Option<String>,
+    /// Extra environment for the counted server only (e.g. a runtime setting that
+    /// valgrind needs), on top of `PORT` and `WORKERS`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Extra valgrind options for this target (e.g. `--fair-sched=yes`).
+    #[serde(default)]
+    pub valgrind_args: Vec<String>,
+}
+
+impl CostManifest {
+    fn is_default(&self) -> bool {
+        self == &CostManifest::default()
+    }
+}
+
+impl Manifest {
+    /// Whether the `run` command starts the server through [`WRAP_VARIABLE`].
+    pub fn honours_wrap(&self) -> bool {
+        self.run.contains(&format!("${WRAP_VARIABLE}"))
+            || self.run.contains(&format!("${{{WRAP_VARIABLE}}}"))
+    }
 }
 
 /// A manifest that could not be read or is invalid.
@@ -144,6 +184,17 @@ impl Manifest {
                 format!("`requires` contains an empty tool name {bad:?}"),
             ));
         }
+        if let Some(reason) = &self.cost.unsupported {
+            if reason.trim().is_empty() {
+                return Err(("unsupported", "`cost.unsupported` must give a reason".into()));
+            }
+        }
+        if let Some(bad) = self.cost.env.keys().find(|k| !is_env_name(k)) {
+            return Err((
+                "env",
+                format!("`cost.env`: {bad:?} is not a valid environment variable name"),
+            ));
+        }
         if self.ready_timeout.is_zero() {
             return Err((
                 "ready_timeout",
@@ -152,6 +203,14 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn default_ready_timeout() -> Duration {

@@ -11,6 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::discovery::Target;
+use super::manifest::WRAP_VARIABLE;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
 use crate::cpus::{CpuList, CpuListError};
@@ -130,6 +131,25 @@ impl TargetProcess {
         options: &LaunchOptions,
         cgroup: Option<&TargetCgroup>,
     ) -> Result<TargetProcess, LaunchError> {
+        TargetProcess::spawn(target, options, cgroup, &[])
+    }
+
+    /// Like [`TargetProcess::launch`], with extra environment variables for the run
+    /// command, such as [`WRAP_VARIABLE`] naming a wrapper that runs the server.
+    pub fn launch_with_env(
+        target: &Target,
+        options: &LaunchOptions,
+        env: &[(String, String)],
+    ) -> Result<TargetProcess, LaunchError> {
+        TargetProcess::spawn(target, options, None, env)
+    }
+
+    fn spawn(
+        target: &Target,
+        options: &LaunchOptions,
+        cgroup: Option<&TargetCgroup>,
+        env: &[(String, String)],
+    ) -> Result<TargetProcess, LaunchError> {
         ensure_port_free(options.port).map_err(|source| LaunchError::Port {
             target: target.name().to_string(),
             source,
@@ -141,6 +161,9 @@ impl TargetProcess {
             .current_dir(&target.dir)
             .env("PORT", options.port.to_string())
             .env("WORKERS", options.workers.to_string())
+            // Inherited from the caller's shell it would silently wrap every server.
+            .env_remove(WRAP_VARIABLE)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

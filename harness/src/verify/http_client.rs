@@ -130,23 +130,25 @@ impl HttpClient {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
+        let request = encode_request(method, path, &self.addr, body);
+        self.send(&request, method == "HEAD")
+    }
+
+    /// Sends the already serialized `request` (one whole HTTP/1.1 request) like
+    /// [`HttpClient::request`] and reads its response; `head_only` for a HEAD request.
+    pub fn send(&mut self, request: &[u8], head_only: bool) -> Result<Response, ClientError> {
         let reused = self.connection.is_some();
-        match self.exchange(method, path, body) {
+        match self.exchange(request, head_only) {
             Err(ClientError::Io(err)) if reused && is_stale_connection(&err) => {
                 self.connection = None;
-                self.exchange(method, path, body)
+                self.exchange(request, head_only)
             }
             other => other,
         }
     }
 
-    fn exchange(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
-    ) -> Result<Response, ClientError> {
-        let result = self.exchange_on_connection(method, path, body);
+    fn exchange(&mut self, request: &[u8], head_only: bool) -> Result<Response, ClientError> {
+        let result = self.exchange_on_connection(request, head_only);
         let keep = matches!(&result, Ok(response) if !response.closes_connection());
         if !keep {
             self.connection = None;
@@ -156,14 +158,12 @@ impl HttpClient {
 
     fn exchange_on_connection(
         &mut self,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
+        request: &[u8],
+        head_only: bool,
     ) -> Result<Response, ClientError> {
-        let request = encode_request(method, path, &self.addr, body);
         let connection = self.connection()?;
-        connection.get_mut().write_all(&request)?;
-        let response = read_response(connection, method == "HEAD")?;
+        connection.get_mut().write_all(request)?;
+        let response = read_response(connection, head_only)?;
         // Nothing was pipelined, so bytes beyond the body mean the server's framing
         // (usually Content-Length) is wrong; the connection cannot be trusted after it.
         let surplus = connection.buffer().len();
