@@ -123,8 +123,17 @@ fn identical_results_are_unchanged() {
     );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    // 2 targets x 2 levels x 5 figures + 2 targets x 3 target-wide figures.
-    assert_eq!(rows.len(), 26, "{report:#}");
+    // 2 targets x 2 levels x 6 figures + 2 targets x 3 target-wide figures.
+    assert_eq!(rows.len(), 30, "{report:#}");
+    // Server CPU time per successful response is a (noisy) figure of every level.
+    let cpu: Vec<_> = rows
+        .iter()
+        .filter(|r| r["figure"] == "cpu-per-request")
+        .collect();
+    assert_eq!(cpu.len(), 4, "{report:#}");
+    assert!(cpu.iter().all(|r| r["unit"] == "µs/req"
+        && r["baseline"].as_f64().unwrap() > 0.0
+        && r["baseline_cv"].is_number()));
     assert!(rows.iter().all(|r| r["verdict"] == "unchanged"));
     assert!(rows
         .iter()

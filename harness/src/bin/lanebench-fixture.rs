@@ -4,8 +4,10 @@
 //! pause with SIGSTOP, crash mid-load, stall, or answer garbage. Thread per connection and
 //! blocking I/O keep it obviously correct; it is not meant to be fast.
 //!
-//! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]`
-//! (PORT from the environment when --port is absent; 0 picks a free port). It prints
+//! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]
+//! [--work N]` (PORT from the environment when --port is absent; 0 picks a free port).
+//! `--work N` does N rounds of real computation per request (a hash over the path), so
+//! a build doing measurably more work per request can be told apart by instruction counts. It prints
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
 //! (promises 100 bytes, sends 10, closes), `chunked` (200 with a chunked body),
@@ -25,6 +27,7 @@ struct Options {
     mode: String,
     exit_after: Option<u64>,
     delay: Duration,
+    work: u64,
 }
 
 fn main() {
@@ -61,6 +64,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         mode: "ok".into(),
         exit_after: None,
         delay: Duration::ZERO,
+        work: 0,
     };
     let env_port = std::env::var("PORT").ok();
     if let Some(p) = env_port {
@@ -91,6 +95,11 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                         .parse()
                         .map_err(|_| "--delay-ms: not a number".to_string())?,
                 )
+            }
+            "--work" => {
+                options.work = value()?
+                    .parse()
+                    .map_err(|_| "--work: not a number".to_string())?
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -145,10 +154,25 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         if !options.delay.is_zero() {
             std::thread::sleep(options.delay);
         }
+        if options.work > 0 {
+            std::hint::black_box(busy_work(&path, options.work));
+        }
         if !respond(&mut writer, &options.mode, &path) {
             return;
         }
     }
+}
+
+/// `rounds` rounds of FNV-1a over `path`: work whose instruction count grows with
+/// `rounds` and that the optimiser cannot drop (the caller black-boxes the result).
+fn busy_work(path: &str, rounds: u64) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for round in 0..rounds {
+        for byte in path.bytes().chain(round.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// Writes the response for `mode`; false when the connection must end.

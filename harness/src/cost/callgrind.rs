@@ -171,12 +171,19 @@ impl Session {
     ) -> Result<Result<(u64, T), E>, CallgrindError> {
         self.command(pid, "zero")?;
         self.command(pid, "instrumentation on")?;
-        let result = work();
+        let value = match work() {
+            Ok(value) => value,
+            Err(e) => {
+                // The work's error is the cause (a crashed server also refuses commands).
+                let _ = self.command(pid, "instrumentation off");
+                return Ok(Err(e));
+            }
+        };
         self.command(pid, "instrumentation off")?;
         self.command(pid, "dump")?;
         self.dumps += 1;
         let total = self.read_dump(pid, self.dumps)?;
-        Ok(result.map(|value| (total, value)))
+        Ok(Ok((total, value)))
     }
 
     /// The instruction total of dump number `index` of `pid`.
@@ -234,7 +241,10 @@ mod tests {
         let session = Session::create(&root, &["--fair-sched=yes".into(), "it's".into()]).unwrap();
         let script = std::fs::read_to_string(session.wrapper()).unwrap();
         assert!(script.contains("'--instr-atstart=no'"), "{script}");
-        assert!(script.contains("'--fair-sched=yes' 'it'\\''s' \"$@\""), "{script}");
+        assert!(
+            script.contains("'--fair-sched=yes' 'it'\\''s' \"$@\""),
+            "{script}"
+        );
         session.remove();
         assert!(!root.exists());
         let bad = std::env::temp_dir().join("has space");

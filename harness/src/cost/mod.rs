@@ -307,7 +307,10 @@ fn count_requests(
     })
 }
 
-fn prepare(scenario: &Scenario, process: &TargetProcess) -> Result<Vec<PreparedRequest>, CostError> {
+fn prepare(
+    scenario: &Scenario,
+    process: &TargetProcess,
+) -> Result<Vec<PreparedRequest>, CostError> {
     crate::run::plan::prepare(scenario, process.addr())
         .map(|(prepared, _)| prepared)
         .map_err(|e| CostError::Prepare(format!("{e:#}")))

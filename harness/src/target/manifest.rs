@@ -186,7 +186,10 @@ impl Manifest {
         }
         if let Some(reason) = &self.cost.unsupported {
             if reason.trim().is_empty() {
-                return Err(("unsupported", "`cost.unsupported` must give a reason".into()));
+                return Err((
+                    "unsupported",
+                    "`cost.unsupported` must give a reason".into(),
+                ));
             }
         }
         if let Some(bad) = self.cost.env.keys().find(|k| !is_env_name(k)) {
