@@ -38,10 +38,12 @@ pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Threshol
             found.notes.push(not_counted(&name, "candidate", candidate));
             continue;
         }
+        let (thresholds, note) = widened(thresholds, &name, baseline, candidate);
+        found.notes.extend(note);
         for request in baseline.cost_request_names(&name) {
             let base = baseline.cost_samples(&name, &request);
             let cand = candidate.cost_samples(&name, &request);
-            let row = decide(&name, None, Figure::Instructions, &base, &cand, thresholds);
+            let row = decide(&name, None, Figure::Instructions, &base, &cand, &thresholds);
             found.rows.extend(row.map(|mut row| {
                 row.request = Some(request.clone());
                 row
@@ -57,6 +59,33 @@ pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Threshol
     }
     found.notes.extend(setting_notes(baseline, candidate));
     found
+}
+
+/// The thresholds for target `name`'s counts: the instruction threshold raised to the
+/// largest `[cost] threshold` its manifest declared on either side, with a note saying so.
+fn widened(
+    thresholds: &Thresholds,
+    name: &str,
+    baseline: &Side,
+    candidate: &Side,
+) -> (Thresholds, Option<String>) {
+    let declared = baseline
+        .costs_of(name)
+        .chain(candidate.costs_of(name))
+        .filter_map(|t| t.threshold)
+        .fold(0.0, f64::max);
+    let current = thresholds.of(Figure::Instructions);
+    if declared <= current {
+        return (thresholds.clone(), None);
+    }
+    let mut widened = thresholds.clone();
+    widened.per_figure.insert(Figure::Instructions, declared);
+    let note = format!(
+        "{name}: instructions judged at {:.1}% instead of {:.1}%: its manifest's [cost] threshold (its counts vary more between runs)",
+        declared * 100.0,
+        current * 100.0
+    );
+    (widened, Some(note))
 }
 
 /// Why `name` has no count on `side`: the status and reason of its first result.

@@ -124,6 +124,10 @@ pub struct TargetCost {
     /// The valgrind options and the extra environment the server ran with.
     pub valgrind_options: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// The manifest's `[cost] threshold` (fraction): the smallest change of these counts
+    /// that `compare` flags, for a runtime whose counts vary by more than 1 % between runs.
+    #[serde(default)]
+    pub threshold: Option<f64>,
     /// Wall-clock time of the whole count, launch to stop (s).
     pub seconds: f64,
     /// Last lines of the server's stderr when counting failed.
@@ -148,6 +152,7 @@ impl TargetCost {
             connections: 0,
             valgrind_options: Vec::new(),
             env: m.cost.env.clone(),
+            threshold: m.cost.threshold_fraction(),
             seconds: 0.0,
             stderr_tail: Vec::new(),
         }

@@ -72,11 +72,22 @@ pub struct CostManifest {
     /// Extra valgrind options for this target (e.g. `--fair-sched=yes`).
     #[serde(default)]
     pub valgrind_args: Vec<String>,
+    /// The smallest change of this target's counts that `compare` may flag (`"3%"`), for
+    /// a runtime whose counts vary between runs by more than the default 1 % allows.
+    #[serde(default)]
+    pub threshold: Option<String>,
 }
 
 impl CostManifest {
     fn is_default(&self) -> bool {
         self == &CostManifest::default()
+    }
+
+    /// `threshold` as a fraction (0.03 for `"3%"`); `None` when absent or invalid.
+    pub fn threshold_fraction(&self) -> Option<f64> {
+        let text = self.threshold.as_deref()?.trim();
+        let number: f64 = text.strip_suffix('%')?.trim().parse().ok()?;
+        (number.is_finite() && number > 0.0 && number < 100.0).then_some(number / 100.0)
     }
 }
 
@@ -196,6 +207,15 @@ impl Manifest {
             return Err((
                 "env",
                 format!("`cost.env`: {bad:?} is not a valid environment variable name"),
+            ));
+        }
+        if self.cost.threshold.is_some() && self.cost.threshold_fraction().is_none() {
+            return Err((
+                "threshold",
+                format!(
+                    "`cost.threshold` must be a percentage between 0% and 100% such as \"3%\", got {:?}",
+                    self.cost.threshold.as_deref().unwrap_or_default()
+                ),
             ));
         }
         if self.ready_timeout.is_zero() {
