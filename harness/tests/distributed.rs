@@ -264,7 +264,10 @@ fn kubernetes_manifests_are_objects_and_the_job_is_indexed() {
     );
     assert!(line.contains("--json=/results/worker-$(JOB_COMPLETION_INDEX).json"));
     assert!(line.contains("--hdr-log="));
-    assert!(line.contains("--start-at=$(START_AT)"), "one shared start: {line}");
+    assert!(
+        line.contains("--start-at=$(START_AT)"),
+        "one shared start: {line}"
+    );
     // The scenario comes from the ConfigMap, and every variable used is defined there.
     let config = kind("ConfigMap");
     let config_name = config["metadata"]["name"].as_str().unwrap();

@@ -50,6 +50,13 @@ pub fn render_summary(r: &LoadResult) -> String {
             grouped(c.unsent)
         );
     }
+    if r.drained > 0 {
+        let _ = writeln!(
+            out,
+            "  Drained     {} answers after the deadline: in the latency, not in the request count",
+            grouped(r.drained)
+        );
+    }
     if let Some(s) = &r.schedule {
         let _ = writeln!(
             out,

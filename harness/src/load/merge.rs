@@ -82,6 +82,7 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         send_lag,
         errors,
         censored,
+        drained,
         status_codes,
         schedule,
         requests,
@@ -106,6 +107,7 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     totals.send_lag = send_lag;
     totals.errors = errors;
     totals.censored = censored;
+    totals.drained = drained;
     totals.requests = requests;
     totals.successes = successes;
     totals.bytes_read = bytes_read;
@@ -158,6 +160,7 @@ struct Sums {
     send_lag: Option<Histogram<u64>>,
     errors: ErrorCounts,
     censored: Censored,
+    drained: u64,
     status_codes: BTreeMap<String, u64>,
     schedule: Option<ScheduleCounts>,
     requests: u64,
@@ -180,6 +183,7 @@ impl Sums {
             send_lag: (first.mode == LoadMode::Open).then(new_histogram),
             errors: ErrorCounts::default(),
             censored: Censored::default(),
+            drained: 0,
             status_codes: BTreeMap::new(),
             schedule: first.schedule.as_ref().map(|_| ScheduleCounts::default()),
             requests: 0,
@@ -210,6 +214,7 @@ impl Sums {
         }
         self.errors.merge(&r.errors);
         self.censored.merge(&r.censored);
+        self.drained += r.drained;
         for (code, n) in &r.status_codes {
             *self.status_codes.entry(code.clone()).or_default() += n;
         }

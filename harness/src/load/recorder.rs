@@ -88,6 +88,10 @@ pub struct Recorder {
     pub successes: u64,
     /// Requests in the histograms without an answer.
     pub censored: Censored,
+    /// Answers that came after the deadline while waiting for them (`--wait-in-flight`):
+    /// in the histograms at their real latency, not in `requests` (the rate is the
+    /// window's).
+    pub drained: u64,
     /// Open loop only: how late each send left after it could have (see `worker`).
     pub send_lag: Option<Histogram<u64>>,
     pub bytes_read: u64,
@@ -112,6 +116,7 @@ impl Recorder {
             requests: 0,
             successes: 0,
             censored: Censored::default(),
+            drained: 0,
             send_lag: open_loop.then(new_histogram),
             bytes_read: 0,
             statuses: vec![0; 600],
@@ -168,6 +173,12 @@ impl Recorder {
             CensorKind::InFlightAtEnd => self.censored.in_flight_at_end += 1,
             CensorKind::Unsent => self.censored.unsent += 1,
         }
+    }
+
+    /// Records an answer that came after the deadline (`--wait-in-flight`).
+    pub fn record_drained(&mut self, corrected: Duration, service: Duration, at: Duration) {
+        self.record_latency(corrected, Some(service), at);
+        self.drained += 1;
     }
 
     /// Records how late an open-loop send left after it could have.
@@ -248,6 +259,7 @@ impl Recorder {
         }
         self.errors.merge(&other.errors);
         self.censored.merge(&other.censored);
+        self.drained += other.drained;
         self.requests += other.requests;
         self.successes += other.successes;
         self.bytes_read += other.bytes_read;

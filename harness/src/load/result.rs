@@ -259,6 +259,10 @@ pub struct LoadResult {
     /// waited: that much of the tail is a lower bound.
     #[serde(default)]
     pub censored: Censored,
+    /// With `--wait-in-flight`: answers that came after the deadline, in the latency
+    /// histograms at their real latency but not in `requests` (rates are the window's).
+    #[serde(default)]
+    pub drained: u64,
     pub errors: ErrorCounts,
     pub error_total: u64,
     /// Errors / (responses + requests that got no response).
@@ -377,6 +381,7 @@ impl LoadResult {
                 .map(LatencySummary::from_histogram),
             latency_distribution: distribution(&recorder.latency),
             censored: recorder.censored,
+            drained: recorder.drained,
             error_total: errors.total(),
             error_rate: if attempts == 0 {
                 0.0

@@ -252,7 +252,9 @@ fn run_ladder(
                 rate: scenario.rate,
                 timeout: scenario.timeout,
                 max_send_lag: crate::load::DEFAULT_MAX_SEND_LAG,
-                wait_in_flight: false,
+                // Every request of the window at its real latency: a cut-off one is a
+                // lower bound, and with few requests a level of a slow server has many.
+                wait_in_flight: true,
                 cpus: Some(settings.generator_cpus.clone()),
             };
             let measured_from = sampler_started.elapsed() + scenario.warmup;
