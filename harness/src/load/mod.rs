@@ -9,6 +9,7 @@
 //! the caller through [`LoadRun::live`].
 
 mod connection;
+pub mod exchange;
 pub mod hdr_log;
 pub mod live;
 pub mod merge;

@@ -96,9 +96,10 @@ impl PreciseTimer {
     }
 }
 
-/// Asks the kernel not to delay this thread's timer wake-ups to batch them (Linux's
-/// default slack is 50 µs, as large as a loopback request).
-fn lower_timer_slack() {
+/// Asks the kernel not to delay the calling thread's timer wake-ups (sleeps, poll
+/// timeouts) to batch them: Linux's default slack is 50 µs, as large as a loopback
+/// request.
+pub fn lower_timer_slack() {
     // SAFETY: PR_SET_TIMERSLACK takes an integer argument and affects only this thread.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
