@@ -141,12 +141,12 @@ fn the_validator_rejects_what_the_schema_forbids() {
     validate(
         &schema,
         &schema,
-        &serde_json::json!({"schema_version": 2, "extra": true}),
+        &serde_json::json!({"schema_version": 3, "extra": true}),
         "$",
         &mut errors,
     );
     assert!(
-        errors.iter().any(|e| e.contains("expected 1")),
+        errors.iter().any(|e| e.contains("expected 2")),
         "{errors:?}"
     );
     assert!(
@@ -182,7 +182,7 @@ fn results_written_by_run_match_the_schema() {
         std::fs::write(
             &scenario,
             format!(
-                "name = \"{name}\"\nduration = \"1s\"\nrepeats = 1\n{load}\nstartup_samples = 1\n\n\
+                "name = \"{name}\"\nduration = \"1s\"\nwarmup = \"1s\"\nwarmup_max = \"2s\"\nrepeats = 1\n{load}\nstartup_samples = 1\n\n\
                  [[request]]\nname = \"health\"\npath = \"/health\"\n"
             ),
         )

@@ -86,7 +86,10 @@ fn bench_workflow_compares_base_and_head_of_a_pull_request() {
         script.trim_end().ends_with("exit \"$status\""),
         "the job's status is the script's: {script}"
     );
-    assert!(compare["continue-on-error"].is_null(), "a regression must fail the job");
+    assert!(
+        compare["continue-on-error"].is_null(),
+        "a regression must fail the job"
+    );
     let upload = uses(steps, "actions/upload-artifact");
     assert_eq!(upload["if"], "always()");
     for key in ["TARGET", "ROUNDS", "QUICK", "OUT"] {

@@ -5,15 +5,18 @@
 //! blocking I/O keep it obviously correct; it is not meant to be fast.
 //!
 //! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]
-//! [--work N]` (PORT from the environment when --port is absent; 0 picks a free port).
-//! `--work N` does N rounds of real computation per request (a hash over the path), so
-//! a build doing measurably more work per request can be told apart by instruction counts. It prints
+//! [--work N] [--listen-after-ms MS]` (`--listen-after-ms`: bind only that long after
+//! starting, a server with a known startup time; `--work N`: N rounds of real computation
+//! per request, a hash over the path, so a build doing measurably more work per request
+//! can be told apart by instruction counts)
+//! (PORT from the environment when --port is absent; 0 picks a free port). It prints
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
 //! (promises 100 bytes, sends 10, closes), `chunked` (200 with a chunked body),
 //! `not-ready` (503 on /health, 200 elsewhere), `stall-api` (200 on /health, never
-//! answers elsewhere), `bad-length` (a Content-Length that is not a number) and `reset`
-//! (aborts the connection with a TCP reset instead of answering).
+//! answers elsewhere), `bad-length` (a Content-Length that is not a number), `reset`
+//! (aborts the connection with a TCP reset instead of answering) and `stall-every:N`
+//! (200 JSON, but every N-th request overall is never answered).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,9 +31,11 @@ struct Options {
     exit_after: Option<u64>,
     delay: Duration,
     work: u64,
+    listen_after: Duration,
 }
 
 fn main() {
+    let started = std::time::Instant::now();
     let options = match parse_options(std::env::args().skip(1).collect()) {
         Ok(o) => o,
         Err(message) => {
@@ -38,6 +43,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    std::thread::sleep(options.listen_after.saturating_sub(started.elapsed()));
     let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
         Ok(l) => l,
         Err(e) => {
@@ -65,6 +71,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         exit_after: None,
         delay: Duration::ZERO,
         work: 0,
+        listen_after: Duration::ZERO,
     };
     let env_port = std::env::var("PORT").ok();
     if let Some(p) = env_port {
@@ -100,6 +107,13 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                 options.work = value()?
                     .parse()
                     .map_err(|_| "--work: not a number".to_string())?
+            }
+            "--listen-after-ms" => {
+                options.listen_after = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--listen-after-ms: not a number".to_string())?,
+                )
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -157,6 +171,10 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         if options.work > 0 {
             std::hint::black_box(busy_work(&path, options.work));
         }
+        if stalls(&options.mode, count) {
+            std::thread::sleep(Duration::from_secs(3600));
+            return;
+        }
         if !respond(&mut writer, &options.mode, &path) {
             return;
         }
@@ -175,6 +193,13 @@ fn busy_work(path: &str, rounds: u64) -> u64 {
     hash
 }
 
+/// `stall-every:N`: the N-th, 2N-th, ... request of the server's life is never answered.
+fn stalls(mode: &str, count: u64) -> bool {
+    mode.strip_prefix("stall-every:")
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && count.is_multiple_of(n))
+}
+
 /// Writes the response for `mode`; false when the connection must end.
 fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
     let json = |status: u16, reason: &str, body: &str| {
@@ -185,6 +210,7 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
     };
     let reply = match mode {
         "ok" => json(200, "OK", r#"{"status":"healthy"}"#),
+        m if m.starts_with("stall-every:") => json(200, "OK", r#"{"status":"healthy"}"#),
         "not-ready" if path == "/health" => {
             json(503, "Service Unavailable", r#"{"status":"starting"}"#)
         }

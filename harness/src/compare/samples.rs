@@ -125,7 +125,7 @@ impl Side {
                 let load = &r.load;
                 Some(match figure {
                     Figure::CpuPerRequest => cpu_us_per_success(r.server_cpu_s, load)?,
-                    Figure::Qps => load.rps,
+                    Figure::Qps => load.success_rps,
                     Figure::P50 => load.latency_ms.p50,
                     Figure::P99 => load.latency_ms.p99,
                     Figure::P999 => load.latency_ms.p999,
@@ -280,17 +280,13 @@ fn load_cost(path: &Path) -> Result<CostRun, CompareError> {
     CostRun::load(path).map_err(|e| CompareError::Input(e.to_string()))
 }
 
-/// Server CPU time per successful response (µs) of one repeat; `None` without successes.
+/// Server CPU time per successful response (µs) of one repeat, as the run's
+/// `server_cpu_us_per_success` summarizes it; `None` without successes.
 pub fn cpu_us_per_success(
     server_cpu_s: f64,
     load: &crate::load::result::LoadResult,
 ) -> Option<f64> {
-    // `requests` counts complete responses; those with an unexpected status are not successes.
-    let e = &load.errors;
-    let successes = load
-        .requests
-        .saturating_sub(e.status_4xx + e.status_5xx + e.status_other);
-    (successes > 0).then(|| server_cpu_s * 1e6 / successes as f64)
+    (load.successes > 0).then(|| server_cpu_s * 1e6 / load.successes as f64)
 }
 
 /// A load level is matched by its connections and open-loop rate.

@@ -1,13 +1,14 @@
 //! The client side of a count: the scenario's requests rendered from a fixed seed, sent
-//! one at a time on one kept-alive connection, each response checked against the
-//! request's expected status. Same seed, same requests, so two counts see the same bytes.
+//! one at a time on one kept-alive connection, each response read by the generator's own
+//! parser ([`Exchanger`]) and checked against the request's expected status. Same seed,
+//! same requests, so two counts see the same bytes.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::load::exchange::Exchanger;
 use crate::load::request::PreparedRequest;
-use crate::verify::http_client::HttpClient;
 
 /// Seed of the template generator: every count renders the same sequence of requests.
 pub const SEED: u64 = 0x2545_F491_4F6C_DD1D;
@@ -38,7 +39,11 @@ pub enum DriveError {
 /// Sends rendered requests on one connection.
 #[derive(Debug)]
 pub struct Driver {
-    client: HttpClient,
+    addr: SocketAddr,
+    timeout: Duration,
+    stream: Option<TcpStream>,
+    exchanger: Exchanger,
+    connections: usize,
     random: u64,
     seq: u64,
     out: Vec<u8>,
@@ -50,7 +55,11 @@ impl Driver {
     /// valgrind is tens of times slower than natively).
     pub fn new(addr: SocketAddr, timeout: Duration) -> Driver {
         Driver {
-            client: HttpClient::new(addr, timeout),
+            addr,
+            timeout,
+            stream: None,
+            exchanger: Exchanger::default(),
+            connections: 0,
             random: SEED,
             seq: 0,
             out: Vec::new(),
@@ -60,7 +69,7 @@ impl Driver {
 
     /// How many connections were opened so far (1 unless the server closed one).
     pub fn connections_opened(&self) -> usize {
-        self.client.connections_opened()
+        self.connections
     }
 
     /// Sends `request` `count` times, checking every status; stops early when `stop` is set.
@@ -74,6 +83,16 @@ impl Driver {
             if stop.load(Ordering::Relaxed) {
                 return Err(DriveError::Interrupted);
             }
+            let failed = |message: String| DriveError::Exchange {
+                label: request.label.clone(),
+                index,
+                message,
+            };
+            if self.stream.is_none() {
+                self.stream =
+                    Some(connect(self.addr, self.timeout).map_err(|e| failed(e.to_string()))?);
+                self.connections += 1;
+            }
             let bytes: &[u8] = match &request.dynamic {
                 None => &request.bytes,
                 Some(dynamic) => {
@@ -82,14 +101,14 @@ impl Driver {
                 }
             };
             self.seq += 1;
+            let stream = self.stream.as_mut().expect("connected above");
             let response = self
-                .client
-                .send(bytes, !request.body_expected)
-                .map_err(|e| DriveError::Exchange {
-                    label: request.label.clone(),
-                    index,
-                    message: e.to_string(),
-                })?;
+                .exchanger
+                .exchange(stream, bytes, request.body_expected)
+                .map_err(|e| failed(e.to_string()))?;
+            if !response.keep_alive {
+                self.stream = None;
+            }
             if request.expect.judge(response.status).is_some() {
                 return Err(DriveError::Status {
                     label: request.label.clone(),
@@ -101,6 +120,14 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 fn describe_expected(request: &PreparedRequest) -> String {

@@ -2,8 +2,9 @@
 //! once and drawn by both the Markdown and the HTML renderer.
 
 use super::charts::ChartKind;
-use super::claims::{self, PublishedClaims};
+use super::claims::PublishedClaims;
 use super::table::Table;
+use super::verdicts;
 use super::view::{
     duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
     HIGH_VARIATION_CV,
@@ -41,8 +42,8 @@ pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
         ),
         Block::Chart(ChartKind::Qps),
         Block::Heading(2, "Published vs measured".to_string()),
-        Block::Table(claims::table(&claims::check(claims, view))),
-        Block::List(claims::notes(claims, view)),
+        Block::Table(verdicts::table(&verdicts::check(claims, view))),
+        Block::List(verdicts::notes(claims, view)),
         Block::Heading(2, "Latency at the headline level".to_string()),
         Block::Table(latency_table(view)),
         Block::Chart(ChartKind::Latency),
@@ -169,7 +170,7 @@ pub fn throughput_table(view: &ReportView) -> Table {
     );
     for target in &view.ranked {
         for level in &target.levels {
-            let cv = level.rps.cv.map(|cv| {
+            let cv = level.success_rps.cv.map(|cv| {
                 let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
                 format!("{cv:.3}{flag}")
             });
@@ -185,8 +186,12 @@ pub fn throughput_table(view: &ReportView) -> Table {
             t.push(vec![
                 target.framework.clone(),
                 level.connections.to_string(),
-                grouped(level.rps.median),
-                format!("{}-{}", grouped(level.rps.min), grouped(level.rps.max)),
+                grouped(level.success_rps.median),
+                format!(
+                    "{}-{}",
+                    grouped(level.success_rps.min),
+                    grouped(level.success_rps.max)
+                ),
                 or_dash(cv),
                 format!("{:.2}%", level.error_rate.median * 100.0),
                 format!("{:.0}%", level.server_cpu_utilisation * 100.0),
@@ -292,9 +297,9 @@ fn environment_table(r: &RunResults) -> Table {
 fn footnotes() -> Vec<String> {
     vec![
         format!("Definitions in full: [docs/metrics.md]({METRICS_DOC})."),
-        "QPS: the best median requests/s over the concurrency ladder (median over repeats of each level).".to_string(),
+        "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
         "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
-        "Memory: idle (after startup, before load) to peak (highest sample or the cgroup's peak), of the whole process tree, in MiB; PSS where available.".to_string(),
+        "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),
         "Latency percentiles: from the headline level, median over repeats; measured from the intended send time in open-loop runs.".to_string(),

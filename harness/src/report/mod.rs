@@ -7,11 +7,13 @@
 
 pub mod charts;
 pub mod claims;
+pub mod comparable;
 pub mod document;
 mod html;
 mod markdown;
 mod passthrough;
 pub mod table;
+pub mod verdicts;
 pub mod view;
 
 use std::path::{Path, PathBuf};

@@ -130,25 +130,23 @@ impl HttpClient {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
-        let request = encode_request(method, path, &self.addr, body);
-        self.send(&request, method == "HEAD")
-    }
-
-    /// Sends the already serialized `request` (one whole HTTP/1.1 request) like
-    /// [`HttpClient::request`] and reads its response; `head_only` for a HEAD request.
-    pub fn send(&mut self, request: &[u8], head_only: bool) -> Result<Response, ClientError> {
         let reused = self.connection.is_some();
-        match self.exchange(request, head_only) {
+        match self.exchange(method, path, body) {
             Err(ClientError::Io(err)) if reused && is_stale_connection(&err) => {
                 self.connection = None;
-                self.exchange(request, head_only)
+                self.exchange(method, path, body)
             }
             other => other,
         }
     }
 
-    fn exchange(&mut self, request: &[u8], head_only: bool) -> Result<Response, ClientError> {
-        let result = self.exchange_on_connection(request, head_only);
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
+        let result = self.exchange_on_connection(method, path, body);
         let keep = matches!(&result, Ok(response) if !response.closes_connection());
         if !keep {
             self.connection = None;
@@ -158,12 +156,14 @@ impl HttpClient {
 
     fn exchange_on_connection(
         &mut self,
-        request: &[u8],
-        head_only: bool,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
+        let request = encode_request(method, path, &self.addr, body);
         let connection = self.connection()?;
-        connection.get_mut().write_all(request)?;
-        let response = read_response(connection, head_only)?;
+        connection.get_mut().write_all(&request)?;
+        let response = read_response(connection, method == "HEAD")?;
         // Nothing was pipelined, so bytes beyond the body mean the server's framing
         // (usually Content-Length) is wrong; the connection cannot be trusted after it.
         let surplus = connection.buffer().len();

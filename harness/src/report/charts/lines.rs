@@ -148,7 +148,7 @@ where
     let y_max = view
         .ranked
         .iter()
-        .flat_map(|t| t.levels.iter().map(|l| l.rps.median))
+        .flat_map(|t| t.levels.iter().map(|l| l.success_rps.median))
         .fold(1.0, f64::max)
         * headroom(view.ranked.len());
     let mut chart = ChartBuilder::on(root)
@@ -171,7 +171,7 @@ where
         let points: Vec<(f64, f64)> = t
             .levels
             .iter()
-            .map(|l| (l.connections as f64, l.rps.median))
+            .map(|l| (l.connections as f64, l.success_rps.median))
             .collect();
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(3)).point_size(5))?
