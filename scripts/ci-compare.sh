@@ -24,8 +24,9 @@
 #   OUT=results/ci-compare   where the rounds, compare.md and compare.json go
 #   HARNESS_TARGET_DIR  cargo target folder for building lanebench (cache it in CI)
 #   TARGET_CACHE=target/ci-compare   keeps each side's cargo target folder between
-#                       invocations, so only what changed is rebuilt (cache it in CI); one
-#                       invocation at a time per folder
+#                       invocations, so only what changed is rebuilt (cache it in CI); an
+#                       empty one starts as a copy of target/release; one invocation at a
+#                       time per folder
 #   LANEBENCH           a lanebench binary to use instead of building one from HEAD_REV
 # Exit status: that of `lanebench compare` (0 no regression, 1 regression, 2 bad input);
 # 2 also when a work tree, the build or a run fails.
@@ -80,7 +81,12 @@ git -C "$repo" worktree add --detach --quiet "$work/base" "$base_rev" || exit 2
 git -C "$repo" worktree add --detach --quiet "$work/head" "$head_rev" || exit 2
 for side in base head; do
     # Targets build into their tree's target/ (their manifests run ../../target/...);
-    # pointing it at the cache keeps dependencies built between invocations.
+    # pointing it at the cache keeps dependencies built between invocations. An empty
+    # cache starts as a copy of this repository's release build, whose dependencies match.
+    if [[ -z "$(ls -A "$cache/$side")" && -d "$repo/target/release" ]]; then
+        echo "== seeding $cache/$side from $repo/target/release" >&2
+        cp -a "$repo/target/release" "$cache/$side/"
+    fi
     rm -rf "$work/$side/target"
     ln -s "$cache/$side" "$work/$side/target"
 done
