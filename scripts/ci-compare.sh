@@ -22,7 +22,8 @@
 #   FAIL_ON=...         passed to `lanebench compare --fail-on` (default: instructions and errors
 #                       when counted, every figure otherwise)
 #   OUT=results/ci-compare   where the rounds, compare.md and compare.json go
-#   HARNESS_TARGET_DIR  cargo target folder for building lanebench (cache it in CI)
+#   HARNESS_TARGET_DIR  cargo target folder for building lanebench [default: TARGET_CACHE/harness,
+#                       a copy of target/release when new] (cache it in CI)
 #   TARGET_CACHE=target/ci-compare   keeps each side's cargo target folder between
 #                       invocations, so only what changed is rebuilt (cache it in CI); an
 #                       empty one starts as a copy of target/release; one invocation at a
@@ -97,6 +98,9 @@ if [[ -n "${LANEBENCH:-}" ]]; then
 else
     echo "== building lanebench from head" >&2
     harness_target=${HARNESS_TARGET_DIR:-$cache/harness}
+    if [[ ! -e "$harness_target" && -d "$repo/target/release" ]]; then
+        mkdir -p "$harness_target" && cp -a "$repo/target/release" "$harness_target/"
+    fi
     # Any failure before the comparison is exit 2, so that 1 keeps meaning "regressed".
     CARGO_TARGET_DIR="$harness_target" cargo build --release --quiet -p lanebench \
         --manifest-path "$work/head/Cargo.toml" || { echo "$0: building lanebench at $head_rev failed" >&2; exit 2; }
