@@ -306,3 +306,74 @@ fn a_server_crashing_during_a_count_fails_it_and_the_comparison() {
         "{stdout}"
     );
 }
+
+#[test]
+fn without_valgrind_cost_exits_2_with_one_line_before_starting_anything() {
+    let (ws, scenario) = workspace("", &[]);
+    let bin = ws.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.join("sh")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(["cost", "--scenario"])
+        .arg(&scenario)
+        .arg("--targets-dir")
+        .arg(ws.path().join("targets"))
+        .arg("--out")
+        .arg(ws.path().join("out"))
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("valgrind not found on PATH"), "{stderr}");
+    assert!(!ws.path().join("out").exists());
+}
+
+#[test]
+fn sigint_during_a_count_stops_the_server_and_exits_130() {
+    require_valgrind();
+    let (ws, scenario) = workspace("", &[]);
+    let out = ws.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args([
+            "cost",
+            "--requests",
+            "1000000",
+            "--warmup",
+            "0",
+            "--scenario",
+        ])
+        .arg(&scenario)
+        .arg("--targets-dir")
+        .arg(ws.path().join("targets"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the server runs under valgrind, then give it a moment to be counting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ws.live_servers().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!ws.live_servers().is_empty(), "the server never started");
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: kill only sends SIGINT to the lanebench process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        ws.wait_no_servers(Duration::from_secs(5)).is_empty(),
+        "server left running"
+    );
+    let cost: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("cost.json")).unwrap()).unwrap();
+    assert_eq!(cost["interrupted"], true);
+    assert_eq!(
+        cost["targets"],
+        Value::Array(vec![]),
+        "a cut-short count is not a result"
+    );
+}
