@@ -125,7 +125,10 @@ fn published_claims_get_plain_verdicts() {
     );
     assert_eq!(gin[4], "not comparable");
     assert!(gin[5].contains("mixes 4 requests"), "{gin:?}");
-    assert!(gin[5].contains("no closed-loop level at 360 connections"), "{gin:?}");
+    assert!(
+        gin[5].contains("no closed-loop level at 360 connections"),
+        "{gin:?}"
+    );
     assert_eq!(verdict("hyperlane", "QPS")[4], "not comparable");
     // Memory is load-dependent: not comparable either.
     let memory = verdict("hyperlane", "Memory");
@@ -134,7 +137,10 @@ fn published_claims_get_plain_verdicts() {
     // Startup does not depend on the load, but one launch is too few to judge.
     let startup = verdict("Gin (Go)", "Startup Time");
     assert_eq!(startup[4], "not comparable");
-    assert!(startup[5].contains("1 launch(es) (at least 3 needed)"), "{startup:?}");
+    assert!(
+        startup[5].contains("1 launch(es) (at least 3 needed)"),
+        "{startup:?}"
+    );
     // Published cold start is never judged (it is below the published startup).
     let cold = verdict("Gin (Go)", "Cold Start");
     assert_eq!(cold[4], "not comparable");
