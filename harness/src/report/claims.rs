@@ -140,6 +140,16 @@ impl PublishedClaims {
             claims,
         })
     }
+
+    /// A claim's published QPS divided by the baseline's published QPS.
+    pub fn published_ratio(&self, claim: &Claim) -> f64 {
+        let base = self
+            .claims
+            .iter()
+            .find(|c| c.target == BASELINE_TARGET)
+            .map_or(0.0, |c| c.qps);
+        claim.qps / base
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -218,11 +228,6 @@ pub struct FigureCheck {
 
 /// Checks every claim against the run.
 pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
-    let base_claim = claims
-        .claims
-        .iter()
-        .find(|c| c.target == BASELINE_TARGET)
-        .map_or(0.0, |c| c.qps);
     let mut out = Vec::new();
     for claim in &claims.claims {
         let measured = view.measured(&claim.target);
@@ -234,7 +239,7 @@ pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
             verdict,
             detail,
         };
-        let published_ratio = claim.qps / base_claim;
+        let published_ratio = claims.published_ratio(claim);
         out.push(row(
             "QPS",
             format!(
@@ -447,7 +452,7 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
                 "{}: the closer match {closer} measured {} req/s ({ratio:.2}x hyperlane) against the published {:.2}x.",
                 claim.framework,
                 grouped(t.qps.unwrap_or(0.0)),
-                claim.qps / claims.claims.iter().find(|c| c.target == BASELINE_TARGET).map_or(1.0, |c| c.qps)
+                claims.published_ratio(claim)
             )),
             None => out.push(format!(
                 "{}: the closer match {closer} was not measured in this run.",

@@ -1,0 +1,137 @@
+//! The figures charts draw, picked from a [`TargetResult`] once so that every chart and
+//! table shows the same number: the headline QPS with its spread over repeats, the
+//! median repeat a curve is drawn from, server CPU per successful response, the warm-up
+//! curve, and the published QPS ratios beside the measured ones.
+
+use crate::load::result::LoadResult;
+use crate::run::results::{LevelResult, RepeatResult, TargetResult};
+use crate::stats::Spread;
+
+use super::claims::{FigureCheck, PublishedClaims};
+use super::view::{headline_level, ReportView};
+
+/// The headline QPS (the table's figure) with min-max over the headline level's repeats.
+pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
+    let level = headline_level(target)?;
+    let mut spread = level.rps;
+    // `qps` is the stored headline; the level's median is the same number, but the table
+    // prints `qps`, so the bar is drawn from it.
+    spread.median = target.qps.unwrap_or(spread.median);
+    Some(spread)
+}
+
+/// The repeat whose QPS is the median of the level's repeats (the lower middle one for an
+/// even count), so a curve drawn from one repeat is the typical one, not the first.
+pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
+    let mut repeats: Vec<&RepeatResult> = level.repeats.iter().collect();
+    repeats.sort_by(|a, b| a.load.rps.total_cmp(&b.load.rps));
+    repeats.get(repeats.len().saturating_sub(1) / 2).copied()
+}
+
+/// Responses that counted as successes: complete responses less those with a wrong status.
+pub fn successes(load: &LoadResult) -> u64 {
+    let e = &load.errors;
+    load.requests
+        .saturating_sub(e.status_4xx + e.status_5xx + e.status_other)
+}
+
+/// Server CPU microseconds per successful response in one repeat.
+pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
+    let ok = successes(&repeat.load);
+    (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
+}
+
+/// Server CPU per successful response at a level: median and min-max over its repeats.
+pub fn level_cost(level: &LevelResult) -> Option<Spread> {
+    let values: Vec<f64> = level.repeats.iter().filter_map(cpu_us_per_success).collect();
+    Spread::of(&values)
+}
+
+/// Server CPU per successful response at the headline level.
+pub fn cost_per_success(target: &TargetResult) -> Option<Spread> {
+    level_cost(headline_level(target)?)
+}
+
+/// Where a warm-up curve comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmupSource {
+    /// The first ladder level's measured windows, placed on the ladder's clock (warm-up
+    /// windows between repeats are gaps): the earliest measured seconds of the process.
+    FirstLevel,
+}
+
+/// One framework's throughput per second from its first measured second: one segment
+/// per measured window, x in seconds since the ladder began.
+pub struct WarmupCurve {
+    pub segments: Vec<Vec<(f64, f64)>>,
+    pub source: WarmupSource,
+    /// The level the curve was measured at.
+    pub connections: usize,
+}
+
+/// The warm-up curve of a target, from the first level's repeats in the order they ran.
+pub fn warmup_curve(target: &TargetResult) -> Option<WarmupCurve> {
+    let level = target.levels.first()?;
+    let mut start = 0.0;
+    let mut segments = Vec::new();
+    for repeat in &level.repeats {
+        let load = &repeat.load;
+        start += load.warmup_s;
+        segments.push(whole_seconds(load, start));
+        start += load.duration_s;
+    }
+    Some(WarmupCurve {
+        segments,
+        source: WarmupSource::FirstLevel,
+        connections: level.connections,
+    })
+}
+
+/// A load's per-second requests at `offset + t`, leaving out a last second that covers
+/// only part of a second (it would show a false drop).
+pub fn whole_seconds(load: &LoadResult, offset: f64) -> Vec<(f64, f64)> {
+    load.timeline
+        .iter()
+        .filter(|p| (p.t + 1) as f64 <= load.duration_s + 0.05)
+        .map(|p| (offset + p.t as f64, p.requests as f64))
+        .collect()
+}
+
+/// One published framework's QPS ratio to hyperlane, published and measured, with the
+/// verdict the claims check gave it.
+pub struct ClaimRatio<'a> {
+    pub framework: &'a str,
+    /// The target measured for it (its colour).
+    pub target: &'a str,
+    pub published: f64,
+    /// `None` when the target or hyperlane was not measured.
+    pub measured: Option<f64>,
+    /// The verdict's words and its reason, as the claims table prints them.
+    pub verdict: String,
+    pub detail: String,
+}
+
+/// The QPS claims beside the measured ratios, in the claims file's order.
+pub fn claim_ratios<'a>(
+    claims: &'a PublishedClaims,
+    checks: &[FigureCheck],
+    view: &ReportView,
+) -> Vec<ClaimRatio<'a>> {
+    claims
+        .claims
+        .iter()
+        .map(|claim| {
+            let check = checks
+                .iter()
+                .find(|c| c.framework == claim.framework && c.figure == "QPS");
+            ClaimRatio {
+                framework: &claim.framework,
+                target: &claim.target,
+                published: claims.published_ratio(claim),
+                measured: view.measured(&claim.target).and_then(|t| view.ratio(t)),
+                verdict: check.map_or("not checked", |c| c.verdict.as_str()).to_string(),
+                detail: check.map(|c| c.detail.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
