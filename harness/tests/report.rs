@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use lanebench::report::view::grouped;
 use lanebench::run::results::RunResults;
@@ -197,17 +198,30 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(&bytes[16..20]), be(&bytes[20..24]))
 }
 
+/// The fixture rendered once for every test that only reads the files (drawing PNGs in
+/// a debug build takes seconds): the folder and what `lanebench report` printed.
+fn rendered() -> &'static (PathBuf, String) {
+    static RENDERED: OnceLock<(PathBuf, String)> = OnceLock::new();
+    RENDERED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixture");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(fixture_file(), dir.join("results.json")).unwrap();
+        let printed = stdout_of(&["report", dir.to_str().unwrap()]);
+        (dir, printed)
+    })
+}
+
 #[test]
 fn writing_the_report_produces_every_file() {
-    let dir = results_dir();
-    let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
+    let (dir, printed) = rendered();
     let mut expected = vec!["report.md".to_string(), "report.html".to_string()];
     for chart in CHARTS {
         expected.push(format!("charts/{chart}.svg"));
         expected.push(format!("charts/{chart}.png"));
     }
     for name in &expected {
-        let path = dir.path().join(name);
+        let path = dir.join(name);
         assert!(
             printed.lines().any(|l| Path::new(l) == path),
             "{name} not printed"
@@ -226,11 +240,11 @@ fn writing_the_report_produces_every_file() {
         }
     }
     // Every measured framework appears in the charts that show all of them.
-    let qps = std::fs::read_to_string(dir.path().join("charts/qps.svg")).unwrap();
+    let qps = std::fs::read_to_string(dir.join("charts/qps.svg")).unwrap();
     for framework in ["hyperlane", "Gin", "node:http"] {
         assert!(qps.contains(framework), "qps.svg lacks {framework}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("charts"))
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("charts"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
@@ -247,7 +261,11 @@ fn html_is_self_contained() {
         "html",
     ]);
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg").count(), CHARTS.len(), "every chart inline");
+    assert_eq!(
+        html.matches("<svg").count(),
+        CHARTS.len(),
+        "every chart inline"
+    );
     assert!(html.contains("<table class=\"sortable\">"));
     assert!(html.contains("<script>") && html.contains("fw-toggle"));
     assert!(html.contains("did not hold"));
@@ -353,23 +371,23 @@ fn tips(svg: &str, target: &str) -> Vec<String> {
         .collect()
 }
 
-fn rendered_charts() -> (tempfile::TempDir, impl Fn(&str) -> String) {
-    let dir = results_dir();
-    stdout_of(&["report", dir.path().to_str().unwrap()]);
-    let charts = dir.path().join("charts");
-    let read = move |name: &str| std::fs::read_to_string(charts.join(format!("{name}.svg"))).unwrap();
-    (dir, read)
+/// One chart's SVG text from the shared rendering.
+fn chart(name: &str) -> String {
+    std::fs::read_to_string(rendered().0.join(format!("charts/{name}.svg"))).unwrap()
 }
 
 #[test]
 fn chart_marks_show_the_tables_figures() {
-    let (_dir, chart) = rendered_charts();
     let results = fixture();
     let md = markdown();
     let target = |name: &str| results.targets.iter().find(|t| t.name == name).unwrap();
     // QPS bars: the comparison table's figure, with min-max over the headline repeats.
     let gin = target("gin");
-    let level = gin.levels.iter().find(|l| Some(l.connections) == gin.qps_connections).unwrap();
+    let level = gin
+        .levels
+        .iter()
+        .find(|l| Some(l.connections) == gin.qps_connections)
+        .unwrap();
     let qps = tips(&chart("qps"), "gin");
     assert_eq!(qps.len(), 1, "{qps:?}");
     let shown = format!("{} req/s", grouped(gin.qps.unwrap()));
@@ -388,48 +406,85 @@ fn chart_marks_show_the_tables_figures() {
     let hyperlane = target("hyperlane");
     let startup_tips = tips(&startup, "hyperlane");
     let median = hyperlane.startup_ms.unwrap().median;
-    assert!(startup_tips[0].starts_with(&format!("hyperlane: {:.1} ms (startup", median)), "{startup_tips:?}");
+    assert!(
+        startup_tips[0].starts_with(&format!("hyperlane: {:.1} ms (startup", median)),
+        "{startup_tips:?}"
+    );
     // Latency dots are the latency table's medians.
     let latency = tips(&chart("latency"), "gin");
-    let p99 = format!("Gin: p99 {} ms, min", lanebench::report::view::latency_ms(level.p99_ms.median));
-    assert!(latency.iter().any(|t| t.starts_with(&p99)), "{p99} not in {latency:?}");
+    let p99 = format!(
+        "Gin: p99 {} ms, min",
+        lanebench::report::view::latency_ms(level.p99_ms.median)
+    );
+    assert!(
+        latency.iter().any(|t| t.starts_with(&p99)),
+        "{p99} not in {latency:?}"
+    );
     // Every bar carries a value label in its unit.
     for name in ["qps", "cost", "memory", "startup"] {
         let svg = chart(name);
-        let unit = match name { "qps" => "req/s", "cost" => "µs", "memory" => "MiB", _ => "ms" };
+        let unit = match name {
+            "qps" => "req/s",
+            "cost" => "µs",
+            "memory" => "MiB",
+            _ => "ms",
+        };
         let labels = svg.matches(&format!(" {unit}</text>")).count();
-        let bars = if name == "qps" || name == "cost" { 3 } else { 6 };
+        let bars = if name == "qps" || name == "cost" {
+            3
+        } else {
+            6
+        };
         assert!(labels >= bars, "{name}: {labels} labels for {bars} bars");
     }
 }
 
 #[test]
 fn curves_come_from_the_median_repeat() {
-    let (_dir, chart) = rendered_charts();
     let results = fixture();
-    let node = results.targets.iter().find(|t| t.name == "node-http").unwrap();
-    let level = node.levels.iter().find(|l| Some(l.connections) == node.qps_connections).unwrap();
+    let node = results
+        .targets
+        .iter()
+        .find(|t| t.name == "node-http")
+        .unwrap();
+    let level = node
+        .levels
+        .iter()
+        .find(|l| Some(l.connections) == node.qps_connections)
+        .unwrap();
     let mut repeats: Vec<_> = level.repeats.iter().collect();
     repeats.sort_by(|a, b| a.load.rps.total_cmp(&b.load.rps));
     let median = repeats[(repeats.len() - 1) / 2];
     let first = &level.repeats[0];
     let second = |load: &lanebench::load::result::LoadResult| {
-        format!("node:http: {} req/s in second 0", grouped(load.timeline[0].requests as f64))
+        format!(
+            "node:http: {} req/s in second 0",
+            grouped(load.timeline[0].requests as f64)
+        )
     };
     let timeline = tips(&chart("timeline"), "node-http");
     assert!(timeline.contains(&second(&median.load)), "{timeline:?}");
     if first.load.timeline[0].requests != median.load.timeline[0].requests {
-        assert!(!timeline.contains(&second(&first.load)), "drew the first repeat");
+        assert!(
+            !timeline.contains(&second(&first.load)),
+            "drew the first repeat"
+        );
     }
 }
 
 #[test]
 fn claims_chart_puts_the_verdict_under_each_pair() {
-    let (_dir, chart) = rendered_charts();
     let claims = chart("claims");
     let gin = tips(&claims, "gin");
-    assert!(gin.iter().any(|t| t == "Gin (Go): 0.75x (published)"), "{gin:?}");
-    assert!(gin.iter().any(|t| t.starts_with("Gin (Go): 0.70x (measured)")), "{gin:?}");
+    assert!(
+        gin.iter().any(|t| t == "Gin (Go): 0.75x (published)"),
+        "{gin:?}"
+    );
+    assert!(
+        gin.iter()
+            .any(|t| t.starts_with("Gin (Go): 0.70x (measured)")),
+        "{gin:?}"
+    );
     assert!(claims.contains("held: within 25% of the published ratio"));
     assert!(claims.contains("not measured: express was not part of this run"));
 }
@@ -443,13 +498,19 @@ fn chart_size_sets_every_chart_and_bad_sizes_exit_2() {
         let png = std::fs::read(dir.path().join(format!("charts/{chart}.png"))).unwrap();
         assert_eq!(png_size(&png), (600, 350), "{chart}");
         let svg = std::fs::read_to_string(dir.path().join(format!("charts/{chart}.svg"))).unwrap();
-        assert!(svg.starts_with("<svg width=\"600\" height=\"350\""), "{chart}");
+        assert!(
+            svg.starts_with("<svg width=\"600\" height=\"350\""),
+            "{chart}"
+        );
     }
     for bad in ["600", "600x0", "axb", "9000x700"] {
         let out = lanebench(&["report", path, "--chart-size", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.lines().next().unwrap().contains("--chart-size"), "{err}");
+        assert!(
+            err.lines().next().unwrap().contains("--chart-size"),
+            "{err}"
+        );
     }
 }
 
@@ -466,7 +527,14 @@ fn results_without_fields_added_since_schema_1_still_render() {
         for level in target["levels"].as_array_mut().unwrap() {
             for repeat in level["repeats"].as_array_mut().unwrap() {
                 let load = repeat["load"].as_object_mut().unwrap();
-                for key in ["latency_hdr", "latency_uncorrected_hdr", "segment", "lanebench_version", "measure_start_unix_ms", "hdr_log"] {
+                for key in [
+                    "latency_hdr",
+                    "latency_uncorrected_hdr",
+                    "segment",
+                    "lanebench_version",
+                    "measure_start_unix_ms",
+                    "hdr_log",
+                ] {
                     load.remove(key);
                 }
             }

@@ -8,6 +8,7 @@
 //! installs both and sets LANEBENCH_REQUIRE_BROWSER=1, which turns a missing browser
 //! into a failure.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,10 @@ impl Driver {
             .unwrap()
             .port();
         let child = Command::new(driver)
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_string()])
+            .args([
+                format!("--port={port}"),
+                "--allowed-ips=127.0.0.1".to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
@@ -53,7 +57,10 @@ impl Driver {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Driver {
@@ -88,12 +95,19 @@ impl Drop for Driver {
 struct BrowserLog;
 
 impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
     }
 }
 
@@ -127,7 +141,10 @@ async fn run(client: &Client, page: &Path) -> Vec<u8> {
         .await
         .unwrap();
     let probe = severe_messages(client).await;
-    assert!(probe.iter().any(|m| m.contains("lanebench-probe")), "{probe:?}");
+    assert!(
+        probe.iter().any(|m| m.contains("lanebench-probe")),
+        "{probe:?}"
+    );
 
     // Every chart has a size.
     let sizes = client
@@ -140,7 +157,10 @@ async fn run(client: &Client, page: &Path) -> Vec<u8> {
     let sizes = sizes.as_array().unwrap();
     assert_eq!(sizes.len(), 9, "{sizes:?}");
     for size in sizes {
-        assert!(size[1].as_f64().unwrap() > 100.0 && size[2].as_f64().unwrap() > 50.0, "{size}");
+        assert!(
+            size[1].as_f64().unwrap() > 100.0 && size[2].as_f64().unwrap() > 50.0,
+            "{size}"
+        );
     }
 
     sorting(client).await;
@@ -163,7 +183,11 @@ async fn first_column(client: &Client) -> Vec<Value> {
 
 async fn sorting(client: &Client) {
     let before = first_column(client).await;
-    let qps = |rows: &[Value]| rows.iter().map(|r| r[1].as_f64().unwrap()).collect::<Vec<_>>();
+    let qps = |rows: &[Value]| {
+        rows.iter()
+            .map(|r| r[1].as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
     assert!(qps(&before).windows(2).all(|w| w[0] >= w[1]), "{before:?}");
     let header = client
         .find(Locator::Css("table.sortable thead th:nth-child(2)"))
@@ -174,7 +198,11 @@ async fn sorting(client: &Client) {
     assert_ne!(before, after, "clicking QPS did not reorder the rows");
     assert!(qps(&after).windows(2).all(|w| w[0] <= w[1]), "{after:?}");
     header.click().await.unwrap();
-    assert_eq!(first_column(client).await, before, "a second click sorts descending");
+    assert_eq!(
+        first_column(client).await,
+        before,
+        "a second click sorts descending"
+    );
 }
 
 async fn filtering(client: &Client) {
@@ -182,7 +210,10 @@ async fn filtering(client: &Client) {
     let shown = |selector: &str| {
         let selector = selector.to_string();
         async move {
-            let v = client.execute(count_shown, vec![json!(selector)]).await.unwrap();
+            let v = client
+                .execute(count_shown, vec![json!(selector)])
+                .await
+                .unwrap();
             v[1].as_u64().unwrap()
         }
     };
@@ -203,7 +234,10 @@ async fn filtering(client: &Client) {
     assert!(!row.is_displayed().await.unwrap(), "gin's row still shows");
     assert_eq!(shown(gin_rows).await, 0);
     assert_eq!(shown(gin_marks).await, 0);
-    assert_eq!(shown("figure.chart g.mark[data-fw=hyperlane]").await, others);
+    assert_eq!(
+        shown("figure.chart g.mark[data-fw=hyperlane]").await,
+        others
+    );
     client
         .find(Locator::Css("input.fw-toggle[value=gin]"))
         .await
@@ -211,7 +245,11 @@ async fn filtering(client: &Client) {
         .click()
         .await
         .unwrap();
-    assert_eq!(shown(gin_marks).await, marks, "ticking gin again shows its marks");
+    assert_eq!(
+        shown(gin_marks).await,
+        marks,
+        "ticking gin again shows its marks"
+    );
 }
 
 async fn tooltip(client: &Client) {
@@ -231,15 +269,24 @@ async fn tooltip(client: &Client) {
     client.perform_actions(mouse).await.unwrap();
     assert!(tip.is_displayed().await.unwrap(), "no tooltip over the bar");
     let text = tip.text().await.unwrap();
-    assert!(text.starts_with(&format!("hyperlane: {HYPERLANE_QPS}")), "{text:?}");
+    assert!(
+        text.starts_with(&format!("hyperlane: {HYPERLANE_QPS}")),
+        "{text:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_html_works_in_chromium() {
     let (Some(browser), Some(driver)) = (on_path("chromium"), on_path("chromedriver")) else {
         let required = std::env::var_os("LANEBENCH_REQUIRE_BROWSER").is_some();
-        assert!(!required, "LANEBENCH_REQUIRE_BROWSER is set but chromium or chromedriver is not on PATH");
-        println!("skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)");
+        assert!(
+            !required,
+            "LANEBENCH_REQUIRE_BROWSER is set but chromium or chromedriver is not on PATH"
+        );
+        // Straight to stderr: the test harness would swallow println! from a passing test.
+        let _ = std::io::stderr().write_all(
+            b"report_browser: SKIPPED: chromium and chromedriver are not on PATH (apt-get install chromium chromium-driver)\n",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -250,7 +297,11 @@ async fn report_html_works_in_chromium() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let page = dir.path().join("report.html");
     std::fs::write(&page, &out.stdout).unwrap();
 
@@ -282,6 +333,10 @@ async fn report_html_works_in_chromium() {
     let shot = shots.join("report.png");
     std::fs::write(&shot, &screenshot).unwrap();
     assert_eq!(&screenshot[..4], b"\x89PNG");
-    println!("screenshot: {}", shot.display());
+    let _ = writeln!(
+        std::io::stderr(),
+        "report_browser: screenshot {}",
+        shot.display()
+    );
     drop(driver);
 }

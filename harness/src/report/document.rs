@@ -5,11 +5,11 @@ use super::charts::ChartKind;
 use super::claims;
 use super::figures::level_cost;
 use super::table::Table;
-use super::RenderInput;
 use super::view::{
     duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
     HIGH_VARIATION_CV,
 };
+use super::RenderInput;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
@@ -115,19 +115,22 @@ pub fn comparison_table(view: &ReportView) -> Table {
         &[false, true, true, true, true, true],
     );
     for target in &view.ranked {
-        t.push_for(&target.name, vec![
-            display_name(target),
-            grouped(target.qps.unwrap_or(0.0)),
-            or_dash(
-                target
-                    .memory_mb
-                    .as_ref()
-                    .map(|m| format!("{:.1}-{:.1} MiB", m.idle, m.peak)),
-            ),
-            or_dash(target.startup_ms.as_ref().map(duration_spread)),
-            or_dash(target.cold_start_ms.as_ref().map(duration_spread)),
-            or_dash(view.ratio(target).map(|r| format!("{r:.2}x"))),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                display_name(target),
+                grouped(target.qps.unwrap_or(0.0)),
+                or_dash(
+                    target
+                        .memory_mb
+                        .as_ref()
+                        .map(|m| format!("{:.1}-{:.1} MiB", m.idle, m.peak)),
+                ),
+                or_dash(target.startup_ms.as_ref().map(duration_spread)),
+                or_dash(target.cold_start_ms.as_ref().map(duration_spread)),
+                or_dash(view.ratio(target).map(|r| format!("{r:.2}x"))),
+            ],
+        );
     }
     t
 }
@@ -158,14 +161,17 @@ pub fn latency_table(view: &ReportView) -> Table {
         let Some(level) = headline_level(target) else {
             continue;
         };
-        t.push_for(&target.name, vec![
-            target.framework.clone(),
-            level.connections.to_string(),
-            latency_ms(level.p50_ms.median),
-            latency_ms(level.p90_ms.median),
-            latency_ms(level.p99_ms.median),
-            latency_ms(level.p999_ms.median),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                target.framework.clone(),
+                level.connections.to_string(),
+                latency_ms(level.p50_ms.median),
+                latency_ms(level.p90_ms.median),
+                latency_ms(level.p99_ms.median),
+                latency_ms(level.p999_ms.median),
+            ],
+        );
     }
     t
 }
@@ -203,18 +209,21 @@ pub fn throughput_table(view: &ReportView) -> Table {
                 ""
             };
             let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
-            t.push_for(&target.name, vec![
-                target.framework.clone(),
-                level.connections.to_string(),
-                grouped(level.rps.median),
-                format!("{}-{}", grouped(level.rps.min), grouped(level.rps.max)),
-                or_dash(cv),
-                format!("{:.2}%", level.error_rate.median * 100.0),
-                format!("{:.0}%", level.server_cpu_utilisation * 100.0),
-                or_dash(cost),
-                format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
-                format!("{limited}{bound}"),
-            ]);
+            t.push_for(
+                &target.name,
+                vec![
+                    target.framework.clone(),
+                    level.connections.to_string(),
+                    grouped(level.rps.median),
+                    format!("{}-{}", grouped(level.rps.min), grouped(level.rps.max)),
+                    or_dash(cv),
+                    format!("{:.2}%", level.error_rate.median * 100.0),
+                    format!("{:.0}%", level.server_cpu_utilisation * 100.0),
+                    or_dash(cost),
+                    format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
+                    format!("{limited}{bound}"),
+                ],
+            );
         }
     }
     t
@@ -295,18 +304,21 @@ fn environment_table(r: &RunResults) -> Table {
         ),
     ]);
     for target in &r.targets {
-        t.push_for(&target.name, vec![
-            target.framework.clone(),
-            format!(
-                "{} {} ({})",
-                target.language,
-                target.version,
-                target
-                    .runtime_version
-                    .as_deref()
-                    .unwrap_or("runtime version unknown")
-            ),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                target.framework.clone(),
+                format!(
+                    "{} {} ({})",
+                    target.language,
+                    target.version,
+                    target
+                        .runtime_version
+                        .as_deref()
+                        .unwrap_or("runtime version unknown")
+                ),
+            ],
+        );
     }
     t
 }

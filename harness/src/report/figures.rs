@@ -43,7 +43,11 @@ pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
 
 /// Server CPU per successful response at a level: median and min-max over its repeats.
 pub fn level_cost(level: &LevelResult) -> Option<Spread> {
-    let values: Vec<f64> = level.repeats.iter().filter_map(cpu_us_per_success).collect();
+    let values: Vec<f64> = level
+        .repeats
+        .iter()
+        .filter_map(cpu_us_per_success)
+        .collect();
     Spread::of(&values)
 }
 
@@ -129,7 +133,9 @@ pub fn claim_ratios<'a>(
                 target: &claim.target,
                 published: claims.published_ratio(claim),
                 measured: view.measured(&claim.target).and_then(|t| view.ratio(t)),
-                verdict: check.map_or("not checked", |c| c.verdict.as_str()).to_string(),
+                verdict: check
+                    .map_or("not checked", |c| c.verdict.as_str())
+                    .to_string(),
                 detail: check.map(|c| c.detail.clone()).unwrap_or_default(),
             }
         })

@@ -70,7 +70,8 @@ fn head(title: &str) -> String {
 
 /// The framework filter: a tick box per measured framework, in its chart colour.
 fn filter(input: &RenderInput) -> String {
-    let mut out = String::from("<div class=\"controls\" id=\"filter\">\n<strong>Frameworks:</strong>\n");
+    let mut out =
+        String::from("<div class=\"controls\" id=\"filter\">\n<strong>Frameworks:</strong>\n");
     for target in &input.view.ranked {
         out.push_str(&format!(
             "<label><input type=\"checkbox\" class=\"fw-toggle\" value=\"{name}\" checked><span class=\"swatch\" style=\"background:{colour}\"></span>{framework}</label>\n",

@@ -168,7 +168,10 @@ mod tests {
         t.push(vec!["total".into(), "-".into()]);
         let html = t.to_html();
         assert!(html.contains("<tr data-fw=\"gin\"><td>Gin</td><td class=\"num\" data-sort=\"1200\">1,200</td></tr>"), "{html}");
-        assert!(html.contains("<tr><td>total</td><td class=\"num\">-</td></tr>"), "{html}");
+        assert!(
+            html.contains("<tr><td>total</td><td class=\"num\">-</td></tr>"),
+            "{html}"
+        );
     }
 
     #[test]

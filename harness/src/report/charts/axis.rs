@@ -121,7 +121,9 @@ impl ValueAxis {
     /// fraction of the axis free, for value labels or a legend.
     pub fn fit(values: &[f64], unit: Unit, room: f64) -> ValueAxis {
         let positive = values.iter().copied().filter(|v| *v > 0.0 && v.is_finite());
-        let max = positive.clone().fold(f64::MIN_POSITIVE, f64::max);
+        // With nothing to show, a unit axis rather than a degenerate one.
+        let max = positive.clone().fold(f64::NAN, f64::max);
+        let max = if max.is_nan() { 1.0 } else { max };
         let min = positive.fold(max, f64::min);
         let keep = 1.0 - room.clamp(0.0, 0.8);
         if max / min > LOG_SPAN {
@@ -169,7 +171,11 @@ impl ValueAxis {
     fn ticks(&self) -> Vec<f64> {
         if self.log {
             let decades = (self.high / self.low).log10();
-            let steps: &[f64] = if decades < 3.0 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+            let steps: &[f64] = if decades < 3.0 {
+                &[1.0, 2.0, 5.0]
+            } else {
+                &[1.0]
+            };
             let mut out = Vec::new();
             let mut decade = self.low;
             while decade <= self.high * 1.000_001 {
@@ -233,10 +239,20 @@ mod tests {
         let axis = ValueAxis::fit(&[30_000.0, 45_000.0], Unit::Rps, 0.25);
         assert!(!axis.log);
         assert_eq!(axis.base(), 0.0);
-        assert_eq!(axis.ticks(), [0.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 50_000.0, 60_000.0]);
+        assert_eq!(
+            axis.ticks(),
+            [0.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 50_000.0, 60_000.0]
+        );
         assert_eq!(Unit::Rps.tick(20_000.0), "20K");
         assert_eq!(Unit::Rps.value(45_000.4), "45,000 req/s");
         assert_eq!(axis.describe("QPS"), "QPS");
+    }
+
+    #[test]
+    fn no_values_give_a_unit_axis() {
+        let axis = ValueAxis::fit(&[], Unit::Us, 0.2);
+        assert_eq!((axis.low, axis.high), (0.0, 1.25));
+        assert!(!axis.ticks().is_empty() && axis.ticks().len() < 20);
     }
 
     #[test]

@@ -215,7 +215,7 @@ where
         .flatten()
         .collect();
     let axis = ValueAxis::fit(&ends, chart.unit, 0.2);
-    let label_font = s.font(18);
+    let label_font = s.font(20);
     let mut label_width = 0;
     for row in &chart.rows {
         label_width = label_width.max(area.estimate_text_size(&row.label, &label_font)?.0);
@@ -237,7 +237,7 @@ where
     };
     plot.configure_mesh()
         .disable_y_mesh()
-        .light_line_style(WHITE.mix(0.0))
+        .light_line_style(TRANSPARENT)
         .x_label_formatter(&|v| axis.unit.tick(*v))
         .y_label_formatter(&row_label)
         .x_desc(axis.describe(chart.axis))
@@ -245,7 +245,13 @@ where
         .axis_desc_style(s.font(18))
         .draw()?;
     for (i, row) in chart.rows.iter().enumerate() {
-        draw_row(&mut plot, frame, chart, row, ((n - 1 - i) as f64, axis.base()))?;
+        draw_row(
+            &mut plot,
+            frame,
+            chart,
+            row,
+            ((n - 1 - i) as f64, axis.base()),
+        )?;
     }
     Ok(())
 }
@@ -273,7 +279,7 @@ where
         (y + 0.4, y - 0.4)
     };
     let height = (top - bottom) / chart.series.len() as f64;
-    let value_font = s.font(16).pos(Pos::new(HPos::Left, VPos::Center));
+    let value_font = s.font(18).pos(Pos::new(HPos::Left, VPos::Center));
     for (j, (bar, (series, shade))) in row.bars.iter().zip(chart.series).enumerate() {
         let Some(bar) = bar else { continue };
         let (hi, lo) = (top - j as f64 * height, top - (j as f64 + 0.86) * height);
@@ -297,7 +303,10 @@ where
             let whisker = BLACK.stroke_width(s.px(2).max(1));
             plot.draw_series([
                 PathElement::new(vec![(min.max(base), mid), (max, mid)], whisker),
-                PathElement::new(vec![(min.max(base), mid - cap), (min.max(base), mid + cap)], whisker),
+                PathElement::new(
+                    vec![(min.max(base), mid - cap), (min.max(base), mid + cap)],
+                    whisker,
+                ),
                 PathElement::new(vec![(max, mid - cap), (max, mid + cap)], whisker),
             ])?;
             end = end.max(max);
@@ -310,10 +319,13 @@ where
             )])?;
     }
     if let Some(note) = &row.note {
-        let _mark = frame.marks.begin(row.target, format!("{}: {note}", row.label));
-        let font = s.font(15).pos(Pos::new(HPos::Left, VPos::Center));
-        plot.draw_series([EmptyElement::at((base, y - 0.3))
-            + Text::new(note.clone(), (s.px(4) as i32, 0), font)])?;
+        let _mark = frame
+            .marks
+            .begin(row.target, format!("{}: {note}", row.label));
+        let font = s.font(17).pos(Pos::new(HPos::Left, VPos::Center));
+        plot.draw_series([
+            EmptyElement::at((base, y - 0.3)) + Text::new(note.clone(), (s.px(4) as i32, 0), font)
+        ])?;
     }
     Ok(())
 }

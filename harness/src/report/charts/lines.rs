@@ -72,9 +72,16 @@ where
             })
         })
         .collect();
-    let values = all_values(&curves);
-    let x_max = values.iter().map(|p| p.0).fold(percentile_x(99.9), f64::max);
-    let y_min = values.iter().map(|p| p.1).fold(f64::INFINITY, f64::min).min(1.0) * 0.8;
+    // A log axis: a zero latency (an empty repeat) cannot be placed on it.
+    let values: Vec<(f64, f64)> = all_values(&curves)
+        .into_iter()
+        .filter(|p| p.1 > 0.0)
+        .collect();
+    let x_max = values
+        .iter()
+        .map(|p| p.0)
+        .fold(percentile_x(99.9), f64::max);
+    let y_min = values.iter().map(|p| p.1).fold(1.0, f64::min) * 0.8;
     let y_max = values.iter().map(|p| p.1).fold(1.0, f64::max) * 1.5;
     let keys: Vec<f64> = PERCENTILE_TICKS
         .iter()
@@ -94,7 +101,7 @@ where
         .y_label_formatter(&|y| format!("{y}"))
         .x_desc("Percentile (log scale of 1/(1-p))")
         .y_desc("Latency (ms, log scale)")
-        .label_style(s.font(18))
+        .label_style(s.font(20))
         .axis_desc_style(s.font(18))
         .draw()?;
     let value = |y: f64| format!("{} ms", latency_ms(y));
@@ -128,7 +135,12 @@ where
             })
         })
         .collect();
-    per_second(root, frame, &curves, "Seconds since the measured window began (s)")
+    per_second(
+        root,
+        frame,
+        &curves,
+        "Seconds since the measured window began (s)",
+    )
 }
 
 /// Requests per second from the first measured second of each framework's process.
@@ -184,10 +196,12 @@ where
         .build_cartesian_2d(0.0..x_max, y.clone())?;
     chart
         .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&whole_seconds_label)
         .y_label_formatter(&|v| y.unit.tick(*v))
         .x_desc(x_desc)
         .y_desc(y.describe("Requests per second"))
-        .label_style(s.font(18))
+        .label_style(s.font(20))
         .axis_desc_style(s.font(18))
         .draw()?;
     let value = |y: f64| Unit::Rps.value(y);
@@ -245,11 +259,12 @@ where
         .build_cartesian_2d((low..high).log_scale().with_key_points(levels), y.clone())?;
     chart
         .configure_mesh()
+        .light_line_style(TRANSPARENT)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|v| y.unit.tick(*v))
         .x_desc("Concurrent connections (log scale)")
         .y_desc(y.describe("Requests per second (median over repeats)"))
-        .label_style(s.font(18))
+        .label_style(s.font(20))
         .axis_desc_style(s.font(18))
         .draw()?;
     let value = |y: f64| Unit::Rps.value(y);
@@ -261,6 +276,15 @@ where
         value: &value,
     };
     draw_curves(&mut chart, frame, &curves, tips)
+}
+
+/// Whole seconds only: a tick at 2.5 s says nothing a per-second curve can show.
+fn whole_seconds_label(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-6 {
+        format!("{x:.0}")
+    } else {
+        String::new()
+    }
 }
 
 fn all_values(curves: &[Curve]) -> Vec<(f64, f64)> {
@@ -323,7 +347,9 @@ where
             }
         }
         for &(x, y) in curve.segments.iter().flatten() {
-            let _mark = frame.marks.begin(curve.target, (tips.point)(curve.label, (x, y)));
+            let _mark = frame
+                .marks
+                .begin(curve.target, (tips.point)(curve.label, (x, y)));
             chart.draw_series([Circle::new((x, y), dot, colour.filled())])?;
         }
         for (x, spread) in &curve.whiskers {
@@ -335,8 +361,15 @@ where
             );
             let _mark = frame.marks.begin(curve.target, text);
             let bar = colour.stroke_width(s.px(2).max(1));
-            chart.draw_series([PathElement::new(vec![(*x, spread.min), (*x, spread.max)], bar)])?;
-            chart.draw_series([Circle::new((*x, spread.median), dot + 2, colour.stroke_width(2))])?;
+            chart.draw_series([PathElement::new(
+                vec![(*x, spread.min), (*x, spread.max)],
+                bar,
+            )])?;
+            chart.draw_series([Circle::new(
+                (*x, spread.median),
+                dot + 2,
+                colour.stroke_width(2),
+            )])?;
         }
     }
     Ok(())

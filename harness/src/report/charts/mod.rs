@@ -88,7 +88,9 @@ impl std::str::FromStr for ChartSize {
                 .parse::<u32>()
                 .ok()
                 .filter(|v| (300..=4000).contains(v))
-                .ok_or_else(|| format!("{text:?}: each side must be a whole number of pixels from 300 to 4000"))
+                .ok_or_else(|| {
+                    format!("{text:?}: each side must be a whole number of pixels from 300 to 4000")
+                })
         };
         Ok(ChartSize {
             width: side(w)?,

@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
 
+use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
 };
-use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{FontStyle, FontTransform};
 
 use crate::report::table::escape_html;
