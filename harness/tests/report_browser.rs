@@ -224,13 +224,11 @@ async fn filtering(client: &Client) {
     let others = shown("figure.chart g.mark[data-fw=hyperlane]").await;
     let row = client.find(Locator::Css(gin_rows)).await.unwrap();
     assert!(row.is_displayed().await.unwrap());
-    client
+    let toggle = client
         .find(Locator::Css("input.fw-toggle[value=gin]"))
         .await
-        .unwrap()
-        .click()
-        .await
         .unwrap();
+    toggle.click().await.unwrap();
     assert!(!row.is_displayed().await.unwrap(), "gin's row still shows");
     assert_eq!(shown(gin_rows).await, 0);
     assert_eq!(shown(gin_marks).await, 0);
@@ -238,13 +236,7 @@ async fn filtering(client: &Client) {
         shown("figure.chart g.mark[data-fw=hyperlane]").await,
         others
     );
-    client
-        .find(Locator::Css("input.fw-toggle[value=gin]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    toggle.click().await.unwrap();
     assert_eq!(
         shown(gin_marks).await,
         marks,

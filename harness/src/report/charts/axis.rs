@@ -127,7 +127,8 @@ impl ValueAxis {
         let min = positive.fold(max, f64::min);
         let keep = 1.0 - room.clamp(0.0, 0.8);
         if max / min > LOG_SPAN {
-            let low = 10f64.powf(min.log10().floor());
+            // At least half a decade below the smallest bar, so it is not a sliver.
+            let low = 10f64.powf((min / 3.0).log10().floor());
             let high = 10f64.powf(low.log10() + (max.log10() - low.log10()) / keep);
             ValueAxis {
                 low,

@@ -12,6 +12,7 @@ use super::axis::{KeyedAxis, Unit, ValueAxis};
 use super::key::{key_strip, shade_entry};
 use super::{target_colour, Drawn, Frame};
 use crate::report::figures::{claim_ratios, cost_per_success, qps_spread};
+use crate::run::results::TargetResult;
 use crate::stats::Spread;
 
 /// One bar: the value drawn and, when it was repeated, its min-max.
@@ -45,9 +46,8 @@ struct Row<'a> {
     note: Option<String>,
 }
 
-/// A horizontal bar chart.
+/// What a horizontal bar chart shows; its rows come separately.
 struct BarChart<'a> {
-    rows: Vec<Row<'a>>,
     /// Series names and their shade of the framework colour (1.0 = full colour).
     series: &'a [(&'a str, f64)],
     unit: Unit,
@@ -55,29 +55,35 @@ struct BarChart<'a> {
     axis: &'a str,
 }
 
+/// One row per measured framework, in the tables' order, with the bars `pick` gives it.
+fn framework_rows<'a>(
+    frame: &Frame<'a>,
+    pick: impl Fn(&TargetResult) -> Vec<Option<Bar>>,
+) -> Vec<Row<'a>> {
+    let ranked: &[&'a TargetResult] = &frame.view.ranked;
+    ranked
+        .iter()
+        .map(|t| Row {
+            target: &t.name,
+            label: t.framework.clone(),
+            bars: pick(t),
+            note: None,
+        })
+        .collect()
+}
+
 /// Throughput per framework: the comparison table's QPS.
 pub fn qps<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
     DB::ErrorType: 'static,
 {
-    let rows = frame
-        .view
-        .ranked
-        .iter()
-        .map(|t| Row {
-            target: &t.name,
-            label: t.framework.clone(),
-            bars: vec![qps_spread(t).map(Bar::of)],
-            note: None,
-        })
-        .collect();
     let chart = BarChart {
-        rows,
         series: &[("QPS", 1.0)],
         unit: Unit::Rps,
         axis: "Requests per second (best median over the ladder)",
     };
-    horizontal_bars(root, frame, &chart)
+    let rows = framework_rows(frame, |t| vec![qps_spread(t).map(Bar::of)]);
+    horizontal_bars(root, frame, &chart, &rows)
 }
 
 /// Published and measured QPS ratios to hyperlane, with the verdict under each pair.
@@ -85,7 +91,7 @@ pub fn claims<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) 
 where
     DB::ErrorType: 'static,
 {
-    let rows = claim_ratios(frame.claims, frame.checks, frame.view)
+    let rows: Vec<Row> = claim_ratios(frame.claims, frame.checks, frame.view)
         .into_iter()
         .map(|c| {
             let mut note = format!("{}: {}", c.verdict, c.detail);
@@ -101,12 +107,11 @@ where
         })
         .collect();
     let chart = BarChart {
-        rows,
         series: &[("published", 0.35), ("measured", 1.0)],
         unit: Unit::Ratio,
         axis: "QPS divided by hyperlane's QPS",
     };
-    horizontal_bars(root, frame, &chart)
+    horizontal_bars(root, frame, &chart, &rows)
 }
 
 /// Server CPU microseconds per successful response at the headline level.
@@ -114,24 +119,13 @@ pub fn cost<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) ->
 where
     DB::ErrorType: 'static,
 {
-    let rows = frame
-        .view
-        .ranked
-        .iter()
-        .map(|t| Row {
-            target: &t.name,
-            label: t.framework.clone(),
-            bars: vec![cost_per_success(t).map(Bar::of)],
-            note: None,
-        })
-        .collect();
     let chart = BarChart {
-        rows,
         series: &[("server CPU per success", 1.0)],
         unit: Unit::Us,
         axis: "Server CPU time per successful response (µs)",
     };
-    horizontal_bars(root, frame, &chart)
+    let rows = framework_rows(frame, |t| vec![cost_per_success(t).map(Bar::of)]);
+    horizontal_bars(root, frame, &chart, &rows)
 }
 
 /// Idle and peak memory of the process tree.
@@ -139,27 +133,16 @@ pub fn memory<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) 
 where
     DB::ErrorType: 'static,
 {
-    let rows = frame
-        .view
-        .ranked
-        .iter()
-        .map(|t| Row {
-            target: &t.name,
-            label: t.framework.clone(),
-            bars: match &t.memory_mb {
-                Some(m) => vec![Some(Bar::plain(m.idle)), Some(Bar::plain(m.peak))],
-                None => vec![None, None],
-            },
-            note: None,
-        })
-        .collect();
     let chart = BarChart {
-        rows,
         series: &[("idle", 0.4), ("peak", 1.0)],
         unit: Unit::Mib,
         axis: "Memory of the process tree (MiB)",
     };
-    horizontal_bars(root, frame, &chart)
+    let rows = framework_rows(frame, |t| match &t.memory_mb {
+        Some(m) => vec![Some(Bar::plain(m.idle)), Some(Bar::plain(m.peak))],
+        None => vec![None, None],
+    });
+    horizontal_bars(root, frame, &chart, &rows)
 }
 
 /// Startup and cold start: medians over fresh launches with min-max whiskers.
@@ -167,19 +150,7 @@ pub fn startup<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame)
 where
     DB::ErrorType: 'static,
 {
-    let rows = frame
-        .view
-        .ranked
-        .iter()
-        .map(|t| Row {
-            target: &t.name,
-            label: t.framework.clone(),
-            bars: vec![t.startup_ms.map(Bar::of), t.cold_start_ms.map(Bar::of)],
-            note: None,
-        })
-        .collect();
     let chart = BarChart {
-        rows,
         series: &[
             ("startup: spawn to first healthy response", 1.0),
             ("cold start: spawn to every request correct", 0.4),
@@ -187,7 +158,10 @@ where
         unit: Unit::Ms,
         axis: "Time from spawn",
     };
-    horizontal_bars(root, frame, &chart)
+    let rows = framework_rows(frame, |t| {
+        vec![t.startup_ms.map(Bar::of), t.cold_start_ms.map(Bar::of)]
+    });
+    horizontal_bars(root, frame, &chart, &rows)
 }
 
 /// Draws a [`BarChart`]: rows top to bottom, the series key above the plot.
@@ -195,6 +169,7 @@ fn horizontal_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     frame: &Frame,
     chart: &BarChart,
+    rows: &[Row],
 ) -> Drawn
 where
     DB::ErrorType: 'static,
@@ -207,8 +182,7 @@ where
         .map(|(name, shade)| shade_entry(name, *shade))
         .collect();
     let area = key_strip(root, frame, &key)?;
-    let ends: Vec<f64> = chart
-        .rows
+    let ends: Vec<f64> = rows
         .iter()
         .flat_map(|r| r.bars.iter().flatten())
         .flat_map(|b| [Some(b.value), b.range.map(|r| r.0), b.range.map(|r| r.1)])
@@ -217,10 +191,10 @@ where
     let axis = ValueAxis::fit(&ends, chart.unit, 0.2);
     let label_font = s.font(20);
     let mut label_width = 0;
-    for row in &chart.rows {
+    for row in rows {
         label_width = label_width.max(area.estimate_text_size(&row.label, &label_font)?.0);
     }
-    let n = chart.rows.len();
+    let n = rows.len();
     let slots = KeyedAxis::new(-0.5..(n as f64 - 0.5), (0..n).map(|i| i as f64).collect());
     let mut plot = ChartBuilder::on(&area)
         .margin(s.px(16))
@@ -229,9 +203,7 @@ where
         .build_cartesian_2d(axis.clone(), slots)?;
     let row_label = |y: &f64| {
         let i = n as f64 - 1.0 - y.round();
-        chart
-            .rows
-            .get(i as usize)
+        rows.get(i as usize)
             .map(|r| r.label.clone())
             .unwrap_or_default()
     };
@@ -244,7 +216,7 @@ where
         .label_style(label_font.clone())
         .axis_desc_style(s.font(18))
         .draw()?;
-    for (i, row) in chart.rows.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
         draw_row(
             &mut plot,
             frame,

@@ -10,6 +10,7 @@ use super::key::{key_strip, KeyEntry};
 use super::{target_colour, Drawn, Frame};
 use crate::report::figures::{median_repeat, warmup_curve, whole_seconds};
 use crate::report::view::{headline_level, latency_ms};
+use crate::run::results::TargetResult;
 use crate::stats::Spread;
 
 /// One framework's line: target (colour, filter key), label, and its points as one or
@@ -20,6 +21,26 @@ struct Curve<'a> {
     segments: Vec<Vec<(f64, f64)>>,
     /// Min-max whiskers at some points: (x, spread).
     whiskers: Vec<(f64, Spread)>,
+}
+
+/// One curve per measured framework that `pick` gives points (segments, whiskers) for.
+fn framework_curves<'a>(
+    frame: &Frame<'a>,
+    pick: impl Fn(&'a TargetResult) -> Option<(Vec<Vec<(f64, f64)>>, Vec<(f64, Spread)>)>,
+) -> Vec<Curve<'a>> {
+    let ranked: &[&'a TargetResult] = &frame.view.ranked;
+    ranked
+        .iter()
+        .filter_map(|t| {
+            let (segments, whiskers) = pick(t)?;
+            Some(Curve {
+                target: &t.name,
+                label: &t.framework,
+                segments,
+                whiskers,
+            })
+        })
+        .collect()
 }
 
 /// Percentiles marked on the latency chart's x axis.
@@ -42,36 +63,24 @@ pub fn latency<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame)
 where
     DB::ErrorType: 'static,
 {
-    let curves: Vec<Curve> = frame
-        .view
-        .ranked
-        .iter()
-        .filter_map(|t| {
-            let level = headline_level(t)?;
-            let load = &median_repeat(level)?.load;
-            let points = load
-                .latency_distribution
-                .iter()
-                .filter(|q| q.percentile < 100.0 && q.ms > 0.0)
-                .map(|q| (percentile_x(q.percentile), q.ms))
-                .collect();
-            let whiskers = [
-                (50.0, level.p50_ms),
-                (90.0, level.p90_ms),
-                (99.0, level.p99_ms),
-                (99.9, level.p999_ms),
-            ]
-            .into_iter()
-            .map(|(p, spread)| (percentile_x(p), spread))
+    let curves = framework_curves(frame, |t| {
+        let level = headline_level(t)?;
+        let load = &median_repeat(level)?.load;
+        let points = load
+            .latency_distribution
+            .iter()
+            .filter(|q| q.percentile < 100.0 && q.ms > 0.0)
+            .map(|q| (percentile_x(q.percentile), q.ms))
             .collect();
-            Some(Curve {
-                target: &t.name,
-                label: &t.framework,
-                segments: vec![points],
-                whiskers,
-            })
-        })
-        .collect();
+        let marked = [
+            (50.0, level.p50_ms),
+            (90.0, level.p90_ms),
+            (99.0, level.p99_ms),
+            (99.9, level.p999_ms),
+        ];
+        let whiskers = marked.map(|(p, spread)| (percentile_x(p), spread)).to_vec();
+        Some((vec![points], whiskers))
+    });
     // A log axis: a zero latency (an empty repeat) cannot be placed on it.
     let values: Vec<(f64, f64)> = all_values(&curves)
         .into_iter()
@@ -121,20 +130,10 @@ pub fn timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame
 where
     DB::ErrorType: 'static,
 {
-    let curves: Vec<Curve> = frame
-        .view
-        .ranked
-        .iter()
-        .filter_map(|t| {
-            let load = &median_repeat(headline_level(t)?)?.load;
-            Some(Curve {
-                target: &t.name,
-                label: &t.framework,
-                segments: vec![whole_seconds(load, 0.0)],
-                whiskers: Vec::new(),
-            })
-        })
-        .collect();
+    let curves = framework_curves(frame, |t| {
+        let load = &median_repeat(headline_level(t)?)?.load;
+        Some((vec![whole_seconds(load, 0.0)], Vec::new()))
+    });
     per_second(
         root,
         frame,
@@ -148,20 +147,7 @@ pub fn warmup<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) 
 where
     DB::ErrorType: 'static,
 {
-    let curves: Vec<Curve> = frame
-        .view
-        .ranked
-        .iter()
-        .filter_map(|t| {
-            let warm = warmup_curve(t)?;
-            Some(Curve {
-                target: &t.name,
-                label: &t.framework,
-                segments: warm.segments,
-                whiskers: Vec::new(),
-            })
-        })
-        .collect();
+    let curves = framework_curves(frame, |t| Some((warmup_curve(t)?.segments, Vec::new())));
     let level = frame.view.ranked.first().and_then(|t| t.levels.first());
     let x_desc = match level {
         Some(l) => format!(
@@ -219,26 +205,15 @@ pub fn ladder<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) 
 where
     DB::ErrorType: 'static,
 {
-    let curves: Vec<Curve> = frame
-        .view
-        .ranked
-        .iter()
-        .map(|t| Curve {
-            target: &t.name,
-            label: &t.framework,
-            segments: vec![t
-                .levels
-                .iter()
-                .map(|l| (l.connections as f64, l.rps.median))
-                .collect()],
-            whiskers: t
-                .levels
-                .iter()
-                .filter(|l| l.rps.n > 1)
-                .map(|l| (l.connections as f64, l.rps))
-                .collect(),
-        })
-        .collect();
+    let curves = framework_curves(frame, |t| {
+        let points = t
+            .levels
+            .iter()
+            .map(|l| (l.connections as f64, l.rps.median));
+        let repeated = t.levels.iter().filter(|l| l.rps.n > 1);
+        let whiskers = repeated.map(|l| (l.connections as f64, l.rps)).collect();
+        Some((vec![points.collect()], whiskers))
+    });
     let mut levels: Vec<f64> = all_values(&curves).iter().map(|p| p.0).collect();
     levels.sort_by(f64::total_cmp);
     levels.dedup();

@@ -72,9 +72,9 @@ impl<'a> TaggedSvg<'a> {
     /// A backend of `size` pixels writing into `out`, grouping by `marks`.
     pub fn new(out: &'a mut String, size: (u32, u32), marks: Marks) -> TaggedSvg<'a> {
         out.clear();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<svg width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+            "<svg width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\">",
             size.0, size.1
         );
         TaggedSvg {
@@ -120,6 +120,19 @@ fn paint(attr: &str, color: BackendColor) -> String {
         let _ = write!(text, " {attr}-opacity=\"{:.3}\"", color.alpha);
     }
     text
+}
+
+/// A filled shape, or its outline at the style's stroke width.
+fn shape_paint<S: BackendStyle>(s: &S, fill: bool) -> String {
+    if fill {
+        paint("fill", s.color())
+    } else {
+        format!(
+            "fill=\"none\" {} stroke-width=\"{}\"",
+            paint("stroke", s.color()),
+            s.stroke_width()
+        )
+    }
 }
 
 fn points(path: impl IntoIterator<Item = BackendCoord>) -> String {
@@ -183,11 +196,7 @@ impl DrawingBackend for TaggedSvg<'_> {
         fill: bool,
     ) -> Drawn {
         if s.color().alpha > 0.0 {
-            let paint = if fill {
-                paint("fill", s.color())
-            } else {
-                format!("fill=\"none\" {}", paint("stroke", s.color()))
-            };
+            let paint = shape_paint(s, fill);
             self.element(&format!(
                 "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\" {paint}/>",
                 x1 - x0,
@@ -233,15 +242,7 @@ impl DrawingBackend for TaggedSvg<'_> {
         fill: bool,
     ) -> Drawn {
         if s.color().alpha > 0.0 {
-            let paint = if fill {
-                paint("fill", s.color())
-            } else {
-                format!(
-                    "fill=\"none\" {} stroke-width=\"{}\"",
-                    paint("stroke", s.color()),
-                    s.stroke_width()
-                )
-            };
+            let paint = shape_paint(s, fill);
             self.element(&format!(
                 "<circle cx=\"{x}\" cy=\"{y}\" r=\"{radius}\" {paint}/>"
             ));
