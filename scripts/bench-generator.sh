@@ -27,7 +27,7 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 lanebench=${LANEBENCH:-$root/target/release/lanebench}
-for tool in nginx wrk taskset; do
+for tool in wrk taskset; do
   command -v "$tool" >/dev/null || { echo "bench-generator: $tool not found (apt-get install nginx-light wrk util-linux)" >&2; exit 2; }
 done
 [ -x "$lanebench" ] || { echo "bench-generator: $lanebench not built (cargo build --release -p lanebench)" >&2; exit 2; }
@@ -36,30 +36,9 @@ ncpu=$(nproc)
 server_cpu=0
 gen_cpu=1
 
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  server {
-    listen 127.0.0.1:$port;
-    location / { default_type application/json; return 200 '{"status":"healthy"}'; }
-  }
-}
-CONF
-taskset -c "$server_cpu" nginx -c "$work/nginx.conf" -p "$work" &
-nginx_pid=$!
-cleanup() { kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
-url="http://127.0.0.1:$port/"
-for _ in $(seq 50); do curl -fs "$url" >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=lib/pinned-nginx.sh
+. "$root/scripts/lib/pinned-nginx.sh"
+start_pinned_nginx "$server_cpu"
 
 # Runs "$@" pinned to the generator CPU; prints "<user+sys CPU seconds>" on fd 3.
 cpu_of() {

@@ -2,7 +2,9 @@
 # Runs one lanebench load split over several generator machines reached over ssh, then
 # merges the workers' results exactly with `lanebench merge`.
 #
-# Each host needs `lanebench` on its PATH and a synchronised clock (NTP). A host named
+# Each host needs `lanebench` on its PATH and a synchronised clock (NTP): every worker
+# waits for one common start (--start-at, LEAD seconds from now), so that their measured
+# windows coincide (`lanebench merge` refuses windows more than 1% apart). A host named
 # `local` runs its worker on this machine without ssh. The default example runs two
 # local workers against a server on loopback:
 #
@@ -11,7 +13,8 @@
 #     deploy/ssh/run-workers.sh
 #
 # Variables: HOSTS (one worker per word), URL, LOAD_ARGS (the whole run's flags: each
-# worker takes its share of -c / -n / --rate), OUT (local results folder).
+# worker takes its share of -c / -n / --rate), OUT (local results folder), LEAD (seconds
+# between now and the common start: time to reach every host).
 set -eu
 
 HOSTS=${HOSTS:-"local local"}
@@ -19,6 +22,8 @@ URL=${URL:-http://127.0.0.1:8080/health}
 LOAD_ARGS=${LOAD_ARGS:-"-c 64 -d 10s"}
 OUT=${OUT:-lanebench-workers}
 REMOTE_DIR=${REMOTE_DIR:-/tmp/lanebench-worker}
+LEAD=${LEAD:-5}
+start_at="$(( $(date +%s) + LEAD ))000"
 
 count=0
 for _ in $HOSTS; do count=$((count + 1)); done
@@ -36,7 +41,7 @@ i=0
 for host in $HOSTS; do
     dir="$REMOTE_DIR-$i"
     run_on "$host" "mkdir -p $dir && lanebench load $LOAD_ARGS --quiet --max-error-rate 100% \
-        --segment $i/$count --json $dir/worker-$i.json --hdr-log $dir/worker-$i.hlog '$URL' >/dev/null" &
+        --start-at $start_at --segment $i/$count --json $dir/worker-$i.json --hdr-log $dir/worker-$i.hlog '$URL' >/dev/null" &
     pids="$pids $!"
     i=$((i + 1))
 done

@@ -78,6 +78,47 @@ impl CpuList {
         )
     }
 
+    /// Splits these CPUs into two halves of whole cores (server first, generator second),
+    /// so SMT siblings, which share a core's execution units, stay on one side: a
+    /// generator on the sibling of a server CPU would take cycles from the server.
+    /// Cores are read from `<sysfs>/cpuN/topology/thread_siblings_list`; where that is
+    /// missing a CPU is its own core. With a single core the CPUs are split as they
+    /// come (siblings then do share a core; with one CPU both sides share it).
+    pub fn split_by_topology(&self, sysfs: &std::path::Path) -> (CpuList, CpuList) {
+        let mut cores: Vec<Vec<usize>> = Vec::new();
+        for &cpu in &self.0 {
+            if cores.iter().any(|core| core.contains(&cpu)) {
+                continue;
+            }
+            let siblings = std::fs::read_to_string(
+                sysfs.join(format!("cpu{cpu}/topology/thread_siblings_list")),
+            )
+            .ok()
+            .and_then(|text| text.trim().parse::<CpuList>().ok())
+            .map(|list| list.0)
+            .unwrap_or_default();
+            let mut core: Vec<usize> = siblings
+                .into_iter()
+                .filter(|c| self.0.contains(c))
+                .collect();
+            if !core.contains(&cpu) {
+                core.push(cpu);
+            }
+            core.sort_unstable();
+            cores.push(core);
+        }
+        if cores.len() < 2 {
+            return self.split_halves();
+        }
+        let mid = cores.len() / 2;
+        let side = |cores: &[Vec<usize>]| {
+            let mut cpus: Vec<usize> = cores.concat();
+            cpus.sort_unstable();
+            CpuList(cpus)
+        };
+        (side(&cores[..mid]), side(&cores[mid..]))
+    }
+
     /// Pins the calling thread (or, before exec, the process) to these CPUs.
     pub fn pin_current_thread(&self) -> std::io::Result<()> {
         // SAFETY: the set is initialised with CPU_ZERO/CPU_SET on indices < CPU_SETSIZE.
@@ -206,6 +247,32 @@ mod tests {
         assert_eq!((a.to_string(), b.to_string()), ("0-1".into(), "2-3".into()));
         let one: CpuList = "0".parse().unwrap();
         assert_eq!(one.split_halves(), (one.clone(), one.clone()));
+    }
+
+    #[test]
+    fn topology_split_keeps_smt_siblings_on_one_side() {
+        // Four CPUs on two cores, siblings numbered apart (0+2, 1+3), as many x86
+        // machines number them: a plain halving would put 0 and 1 (two cores) on the
+        // server and their siblings 2 and 3 on the generator.
+        let sysfs = tempfile::tempdir().unwrap();
+        for (cpu, siblings) in [(0, "0,2"), (1, "1,3"), (2, "0,2"), (3, "1,3")] {
+            let dir = sysfs.path().join(format!("cpu{cpu}/topology"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("thread_siblings_list"), format!("{siblings}\n")).unwrap();
+        }
+        let all: CpuList = "0-3".parse().unwrap();
+        let (server, generator) = all.split_by_topology(sysfs.path());
+        assert_eq!(
+            (server.to_string(), generator.to_string()),
+            ("0,2".into(), "1,3".into())
+        );
+        // No topology files: every CPU is its own core, so the split is by halves.
+        let (a, b) = all.split_by_topology(&sysfs.path().join("missing"));
+        assert_eq!((a.to_string(), b.to_string()), ("0-1".into(), "2-3".into()));
+        // One core with two threads: nothing better than sharing it.
+        let two: CpuList = "0,2".parse().unwrap();
+        let (a, b) = two.split_by_topology(sysfs.path());
+        assert_eq!((a.to_string(), b.to_string()), ("0".into(), "2".into()));
     }
 
     #[test]

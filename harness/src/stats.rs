@@ -59,6 +59,18 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// The spread of nothing measured (n = 0), for figures an older file lacks until
+    /// they are derived.
+    pub fn zero() -> Spread {
+        Spread {
+            median: 0.0,
+            min: 0.0,
+            max: 0.0,
+            n: 0,
+            cv: None,
+        }
+    }
+
     /// Summarizes a sample; `None` when it is empty.
     pub fn of(values: &[f64]) -> Option<Spread> {
         let median = median(values)?;

@@ -42,7 +42,7 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
         String::from_utf8_lossy(&output.stderr)
     );
     let results = ws.results().unwrap();
-    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["schema_version"], 2);
     assert!(results["finished_at"].is_string());
     assert_eq!(results["interrupted"], false);
     assert_eq!(results["environment"]["cpus_shared"], true);

@@ -32,6 +32,7 @@ fn reshape(results: &mut RunResults, factors: &[f64], edit: impl Fn(&str, f64, &
                 Spread::of(&level.repeats.iter().map(|r| f(&r.load)).collect::<Vec<_>>()).unwrap()
             };
             level.rps = spread(|l| l.rps);
+            level.success_rps = spread(|l| l.success_rps);
             level.p50_ms = spread(|l| l.latency_ms.p50);
             level.p90_ms = spread(|l| l.latency_ms.p90);
             level.p99_ms = spread(|l| l.latency_ms.p99);
@@ -44,6 +45,7 @@ fn reshape(results: &mut RunResults, factors: &[f64], edit: impl Fn(&str, f64, &
 /// Throughput times `factor`, latencies divided by it: a repeat that was that much faster.
 fn faster(load: &mut LoadResult, factor: f64) {
     load.rps *= factor;
+    load.success_rps *= factor;
     load.latency_ms.p50 /= factor;
     load.latency_ms.p90 /= factor;
     load.latency_ms.p99 /= factor;
@@ -138,7 +140,7 @@ fn twenty_percent_lower_qps_is_flagged_and_named() {
     let base = d.save("base", &stable());
     let mut slower = fixture();
     reshape(&mut slower, &[1.0, 0.99, 1.01], |name, f, load| {
-        load.rps *= f * if name == "hyperlane" { 0.8 } else { 1.0 };
+        load.success_rps *= f * if name == "hyperlane" { 0.8 } else { 1.0 };
     });
     let cand = d.save("cand", &slower);
     let md = d.path("comment.md");
@@ -221,7 +223,7 @@ fn one_run_per_side_falls_back_to_the_threshold_and_says_so() {
     let d = Dirs::new();
     let base = d.save("base", &fixture());
     let mut slower = fixture();
-    reshape(&mut slower, &[0.8], |_, f, load| load.rps *= f);
+    reshape(&mut slower, &[0.8], |_, f, load| load.success_rps *= f);
     let cand = d.save("cand", &slower);
     let (code, stdout, _) = compare(&base, &cand, &[]);
     assert_eq!(code, 1, "{stdout}");
@@ -262,14 +264,14 @@ fn wrong_schema_version_is_refused_with_exit_2() {
     let d = Dirs::new();
     let base = d.save("base", &fixture());
     let mut value: serde_json::Value = serde_json::to_value(fixture()).unwrap();
-    value["schema_version"] = 2.into();
+    value["schema_version"] = 99.into();
     let wrong = d.path("wrong.json");
     std::fs::write(&wrong, serde_json::to_vec(&value).unwrap()).unwrap();
     let (code, stdout, stderr) = compare(&base, &wrong, &[]);
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains(wrong.to_str().unwrap()) && stderr.contains("schema_version 2"),
+        stderr.contains(wrong.to_str().unwrap()) && stderr.contains("schema_version 99"),
         "{stderr}"
     );
     let out = lanebench(&[
@@ -398,7 +400,7 @@ fn bmf_export_has_the_bencher_shape() {
         .find(|t| t.name == "axum")
         .unwrap()
         .levels[1]
-        .rps;
+        .success_rps;
     assert_eq!(throughput["value"].as_f64(), Some(rps.median));
     assert_eq!(throughput["lower_value"].as_f64(), Some(rps.min));
     assert_eq!(throughput["upper_value"].as_f64(), Some(rps.max));

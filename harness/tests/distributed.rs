@@ -163,6 +163,28 @@ fn merge_refuses_incomplete_or_histogramless_inputs_naming_the_file() {
     let old = dir.path().join("old.json");
     std::fs::write(&old, other.to_string()).unwrap();
     refused(&[w0.clone(), old], "old.json: lanebench version");
+    let mut v1 = read_json(&w1);
+    v1["schema_version"] = 1.into();
+    let v1_file = dir.path().join("v1.json");
+    std::fs::write(&v1_file, v1.to_string()).unwrap();
+    refused(
+        &[w0.clone(), v1_file],
+        "v1.json: result schema version 1 differs",
+    );
+    // The workers shared one start; a part measured a second later is another window.
+    let mut late = read_json(&w1);
+    let start = late["measure_start_unix_ms"].as_u64().unwrap();
+    assert_eq!(
+        Some(start),
+        read_json(&w0)["measure_start_unix_ms"].as_u64()
+    );
+    late["measure_start_unix_ms"] = (start + 1_000).into();
+    let late_file = dir.path().join("late.json");
+    std::fs::write(&late_file, late.to_string()).unwrap();
+    refused(
+        &[w0.clone(), late_file],
+        "late.json: its measured window starts 1000 ms after",
+    );
 
     // Without the interval logs the merge still works, marked inexact.
     std::fs::remove_file(workers.join("worker-1.hlog")).unwrap();
@@ -242,6 +264,10 @@ fn kubernetes_manifests_are_objects_and_the_job_is_indexed() {
     );
     assert!(line.contains("--json=/results/worker-$(JOB_COMPLETION_INDEX).json"));
     assert!(line.contains("--hdr-log="));
+    assert!(
+        line.contains("--start-at=$(START_AT)"),
+        "one shared start: {line}"
+    );
     // The scenario comes from the ConfigMap, and every variable used is defined there.
     let config = kind("ConfigMap");
     let config_name = config["metadata"]["name"].as_str().unwrap();

@@ -205,6 +205,8 @@ fn load_settings(addr: std::net::SocketAddr, rate: f64) -> LoadSettings {
         warmup: Duration::ZERO,
         rate: Some(rate),
         timeout: Duration::from_secs(2),
+        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
+        wait_in_flight: false,
         cpus: None,
     }
 }

@@ -77,6 +77,8 @@ fn settings(addr: SocketAddr, connections: usize) -> LoadSettings {
         warmup: Duration::ZERO,
         rate: None,
         timeout: Duration::from_secs(5),
+        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
+        wait_in_flight: false,
         cpus: None,
     }
 }
@@ -175,9 +177,14 @@ fn server_pause_shows_in_corrected_latency_only() {
         uncorrected.p99,
         corrected.p99
     );
+    let schedule = result.schedule.unwrap();
     assert!(
-        result.schedule.unwrap().late > 100,
-        "sends during the stall went out late"
+        schedule.queued > 100,
+        "sends due during the stall waited for their connection: {schedule:?}"
+    );
+    assert!(
+        schedule.late < schedule.queued,
+        "the server's delay is not the generator's send lag: {schedule:?}"
     );
 }
 
@@ -286,4 +293,123 @@ fn stop_flag_ends_the_run_early_with_what_was_measured() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(result.requests > 0);
     assert!(result.duration_s < 5.0);
+}
+
+#[test]
+fn timeouts_enter_the_tail_at_their_timeout() {
+    // Every 50th request is never answered: 2% of the samples wait out the timeout,
+    // so the p99 must be at least the timeout (a tail that dropped them would be ~0).
+    let fixture = Fixture::start("stall-every:50");
+    let mut s = settings(fixture.addr, 4);
+    s.duration = Some(Duration::from_secs(2));
+    s.timeout = Duration::from_millis(500);
+    let result = run(s);
+    assert!(result.censored.timeout > 0, "{:?}", result.censored);
+    assert_eq!(result.censored.timeout, result.errors.timeout);
+    assert!(
+        result.latency_ms.p99 >= 500.0,
+        "p99 {} ms hides the timeouts",
+        result.latency_ms.p99
+    );
+    assert!(result.latency_ms.max >= 500.0);
+}
+
+#[test]
+fn a_server_answering_503_has_no_successes() {
+    let fixture = Fixture::start("status:503");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = Some(Duration::from_millis(500));
+    let result = run(s);
+    assert!(result.rps > 0.0);
+    assert_eq!(result.successes, 0);
+    assert_eq!(result.success_rps, 0.0);
+    assert!(result.timeline.iter().all(|p| p.successes == 0));
+
+    let fixture = Fixture::start("ok");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = None;
+    s.requests = Some(300);
+    let result = run(s);
+    assert_eq!(result.successes, 300);
+    assert!((result.success_rps - result.rps).abs() < 1e-9);
+}
+
+#[test]
+fn requests_in_flight_at_the_deadline_are_censored_in_closed_loop() {
+    let fixture = Fixture::start("stall");
+    let mut s = settings(fixture.addr, 2);
+    s.duration = Some(Duration::from_millis(600));
+    s.timeout = Duration::from_secs(30);
+    let result = run(s);
+    assert_eq!(result.requests, 0);
+    assert_eq!(result.censored.in_flight_at_end, 2);
+    // Both were sent at the start and waited the whole window.
+    assert!(result.latency_ms.min >= 500.0, "{:?}", result.latency_ms);
+    assert_eq!(
+        result.error_total, 0,
+        "cut off by the deadline is not an error"
+    );
+}
+
+#[test]
+fn unsent_open_loop_requests_enter_at_deadline_minus_intended() {
+    // One connection at 100/s: the first request stalls, so the other 99 slots of the
+    // second are never sent. Each waited from its slot to the end: spread evenly over
+    // 0-1 s, so their median is about half a second whatever the machine.
+    let fixture = Fixture::start("stall");
+    let mut s = settings(fixture.addr, 1);
+    s.threads = 1;
+    s.rate = Some(100.0);
+    s.duration = Some(Duration::from_secs(1));
+    s.timeout = Duration::from_secs(30);
+    let result = run(s);
+    let schedule = result.schedule.clone().unwrap();
+    assert_eq!(schedule.planned, 100);
+    assert_eq!(schedule.sent, 1);
+    assert_eq!(result.censored.unsent, 99);
+    assert_eq!(schedule.unsent, result.censored.unsent);
+    assert_eq!(result.censored.in_flight_at_end, 1);
+    assert!(
+        (400.0..=600.0).contains(&result.latency_ms.p50),
+        "median {} ms",
+        result.latency_ms.p50
+    );
+    assert!(result.latency_ms.max >= 950.0, "{:?}", result.latency_ms);
+    assert!(schedule.generator_limited, "{schedule:?}");
+    assert!(schedule.limited_by.iter().any(|r| r.contains("never sent")));
+}
+
+#[test]
+fn waiting_for_in_flight_answers_records_their_real_latency() {
+    let fixture = Fixture::start_with("ok", &["--delay-ms", "300"]);
+    let mut s = settings(fixture.addr, 2);
+    s.duration = Some(Duration::from_millis(450));
+    s.timeout = Duration::from_secs(5);
+    let cut = run(s.clone());
+    assert_eq!(cut.censored.in_flight_at_end, 2, "{:?}", cut.censored);
+    s.wait_in_flight = true;
+    let waited = run(s);
+    assert_eq!(waited.censored.in_flight_at_end, 0, "{:?}", waited.censored);
+    assert_eq!(
+        waited.requests, 4,
+        "two answers each, the second after the deadline"
+    );
+    assert!(waited.latency_ms.min >= 300.0);
+}
+
+#[test]
+fn open_loop_records_a_send_lag_for_every_send() {
+    let (addr, _) = counting_server();
+    let mut s = settings(addr, 4);
+    s.rate = Some(500.0);
+    s.duration = Some(Duration::from_secs(1));
+    let result = run(s);
+    let schedule = result.schedule.clone().unwrap();
+    let lag = lanebench::load::hdr_log::decode_histogram(result.send_lag_hdr.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(lag.len(), schedule.sent);
+    let l = schedule.lag_ms;
+    assert!(0.0 <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
+    assert_eq!(schedule.max_send_lag_ms, 1.0);
+    assert!(result.latency_hdr.is_some());
 }

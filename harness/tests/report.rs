@@ -396,8 +396,8 @@ fn chart_marks_show_the_tables_figures() {
         qps[0],
         format!(
             "Gin: {shown}, min {} req/s, max {} req/s",
-            grouped(level.rps.min),
-            grouped(level.rps.max)
+            grouped(level.success_rps.min),
+            grouped(level.success_rps.max)
         )
     );
     // Startup spans 6 ms to 154 ms (over 20x): a log axis, said on the axis.
@@ -453,18 +453,18 @@ fn curves_come_from_the_median_repeat() {
         .find(|l| Some(l.connections) == node.qps_connections)
         .unwrap();
     let mut repeats: Vec<_> = level.repeats.iter().collect();
-    repeats.sort_by(|a, b| a.load.rps.total_cmp(&b.load.rps));
+    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
     let median = repeats[(repeats.len() - 1) / 2];
     let first = &level.repeats[0];
     let second = |load: &lanebench::load::result::LoadResult| {
         format!(
             "node:http: {} req/s in second 0",
-            grouped(load.timeline[0].requests as f64)
+            grouped(load.timeline[0].successes as f64)
         )
     };
     let timeline = tips(&chart("timeline"), "node-http");
     assert!(timeline.contains(&second(&median.load)), "{timeline:?}");
-    if first.load.timeline[0].requests != median.load.timeline[0].requests {
+    if first.load.timeline[0].successes != median.load.timeline[0].successes {
         assert!(
             !timeline.contains(&second(&first.load)),
             "drew the first repeat"

@@ -141,12 +141,12 @@ fn the_validator_rejects_what_the_schema_forbids() {
     validate(
         &schema,
         &schema,
-        &serde_json::json!({"schema_version": 2, "extra": true}),
+        &serde_json::json!({"schema_version": 3, "extra": true}),
         "$",
         &mut errors,
     );
     assert!(
-        errors.iter().any(|e| e.contains("expected 1")),
+        errors.iter().any(|e| e.contains("expected 2")),
         "{errors:?}"
     );
     assert!(

@@ -181,11 +181,9 @@ fn sampler_keeps_its_interval_and_survives_the_tree_dying() {
         live.iter().all(|s| s.processes == 3 && s.rss_bytes > 0),
         "{live:?}"
     );
-    assert!(
-        live[0].at < Duration::from_millis(50),
-        "first sample at {:?}",
-        live[0].at
-    );
+    // The first sample is taken at once, not after a first interval (the margin is
+    // for a loaded machine).
+    assert!(live[0].at < interval, "first sample at {:?}", live[0].at);
 
     tree.kill();
     std::thread::sleep(Duration::from_millis(350));

@@ -10,8 +10,9 @@
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
 //! (promises 100 bytes, sends 10, closes), `chunked` (200 with a chunked body),
 //! `not-ready` (503 on /health, 200 elsewhere), `stall-api` (200 on /health, never
-//! answers elsewhere), `bad-length` (a Content-Length that is not a number) and `reset`
-//! (aborts the connection with a TCP reset instead of answering).
+//! answers elsewhere), `bad-length` (a Content-Length that is not a number), `reset`
+//! (aborts the connection with a TCP reset instead of answering) and `stall-every:N`
+//! (200 JSON, but every N-th request overall is never answered).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -145,10 +146,21 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         if !options.delay.is_zero() {
             std::thread::sleep(options.delay);
         }
+        if stalls(&options.mode, count) {
+            std::thread::sleep(Duration::from_secs(3600));
+            return;
+        }
         if !respond(&mut writer, &options.mode, &path) {
             return;
         }
     }
+}
+
+/// `stall-every:N`: the N-th, 2N-th, ... request of the server's life is never answered.
+fn stalls(mode: &str, count: u64) -> bool {
+    mode.strip_prefix("stall-every:")
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && count.is_multiple_of(n))
 }
 
 /// Writes the response for `mode`; false when the connection must end.
@@ -161,6 +173,7 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
     };
     let reply = match mode {
         "ok" => json(200, "OK", r#"{"status":"healthy"}"#),
+        m if m.starts_with("stall-every:") => json(200, "OK", r#"{"status":"healthy"}"#),
         "not-ready" if path == "/health" => {
             json(503, "Service Unavailable", r#"{"status":"starting"}"#)
         }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 
@@ -63,9 +63,22 @@ pub struct LoadArgs {
     /// Read the request body from this file.
     #[arg(long)]
     pub body_file: Option<PathBuf>,
-    /// Give up on a response after this long (counted as a timeout error).
+    /// Give up on a response after this long (counted as a timeout error; it enters the
+    /// latency histograms at the time it waited).
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Open loop: the run is generator-limited when the send lag's p99 is above this
+    /// (the lag is how late a send left after it could have).
+    #[arg(long, default_value = "1ms", value_parser = parse_send_lag)]
+    pub max_send_lag: Duration,
+    /// After the deadline, wait up to --timeout for the answers still out, instead of
+    /// entering them in the histograms at the time they had waited.
+    #[arg(long)]
+    pub wait_in_flight: bool,
+    /// Start at this time (epoch milliseconds, or RFC 3339 such as
+    /// 2026-12-01T20:00:00Z), so that the workers of a split run measure the same window.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
     /// Status that counts as success [default: any 2xx or 3xx].
     #[arg(long, value_parser = clap::value_parser!(u16).range(100..600))]
     pub expect_status: Option<u16>,
@@ -134,6 +147,7 @@ pub fn run(args: LoadArgs) -> i32 {
     let options = RunOptions {
         segment: args.segment,
         hdr_log: args.hdr_log.clone(),
+        start_at: args.start_at,
     };
     let result = match drive(
         settings,
@@ -230,6 +244,8 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
         warmup: args.warmup,
         rate: args.rate,
         timeout: args.timeout,
+        max_send_lag: args.max_send_lag,
+        wait_in_flight: args.wait_in_flight,
         cpus: args.cpus.clone(),
     })
 }
@@ -246,7 +262,9 @@ fn drive(
         std::thread::sleep(Duration::from_millis(if progress { 250 } else { 50 }));
         if progress {
             let status = run.live();
-            let line = if status.warming_up {
+            let line = if status.waiting_for_start {
+                "waiting for --start-at...".to_string()
+            } else if status.warming_up {
                 "warming up...".to_string()
             } else {
                 let secs = status.measured.as_secs_f64().max(1e-3);
@@ -277,6 +295,42 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err("expected a positive number of requests per second".into()),
     }
+}
+
+fn parse_send_lag(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be longer than zero (e.g. 1ms, 200us)".into()),
+        d => Ok(d),
+    }
+}
+
+/// How far in the past a `--start-at` may be: a worker started a moment late still
+/// joins; one started long after the others would measure another window.
+const START_AT_PAST_LIMIT: Duration = Duration::from_secs(1);
+
+/// Parses `--start-at`: epoch milliseconds or an RFC 3339 time, not more than a
+/// second in the past.
+pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
+    let text = text.trim();
+    let at = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let ms: u64 = text
+            .parse()
+            .map_err(|_| format!("'{text}' is too large for epoch milliseconds"))?;
+        UNIX_EPOCH + Duration::from_millis(ms)
+    } else {
+        humantime::parse_rfc3339_weak(text).map_err(|e| {
+            format!("'{text}': {e} (expected epoch milliseconds or RFC 3339, e.g. 2026-12-01T20:00:00Z)")
+        })?
+    };
+    if let Ok(late) = SystemTime::now().duration_since(at) {
+        if late > START_AT_PAST_LIMIT {
+            return Err(format!(
+                "'{text}' is {:.1} s in the past",
+                late.as_secs_f64()
+            ));
+        }
+    }
+    Ok(at)
 }
 
 fn parse_segment(text: &str) -> Result<Segment, String> {
@@ -357,6 +411,35 @@ mod tests {
             .unwrap_err()
             .contains("--duration"));
         assert!(settings(&["notaurl"]).unwrap_err().contains("notaurl"));
+    }
+
+    #[test]
+    fn start_at_takes_epoch_ms_or_rfc3339_and_refuses_the_past() {
+        let soon = SystemTime::now() + Duration::from_secs(30);
+        let ms = soon.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let parsed = parse_start_at(&ms.to_string()).unwrap();
+        assert_eq!(parsed, UNIX_EPOCH + Duration::from_millis(ms));
+        let rfc = humantime::format_rfc3339_millis(soon).to_string();
+        let back = parse_start_at(&rfc).unwrap();
+        assert!(back.duration_since(parsed).unwrap_or_default() < Duration::from_millis(1));
+        assert!(parse_start_at("1000").unwrap_err().contains("in the past"));
+        assert!(parse_start_at("2020-01-01T00:00:00Z")
+            .unwrap_err()
+            .contains("in the past"));
+        assert!(parse_start_at("tomorrow").unwrap_err().contains("RFC 3339"));
+        assert!(parse_start_at("99999999999999999999999").is_err());
+        let err = settings(&["--start-at", "noon", "http://127.0.0.1:9/"]).unwrap_err();
+        assert!(err.contains("--start-at"), "{err}");
+    }
+
+    #[test]
+    fn max_send_lag_must_be_positive() {
+        assert_eq!(parse_send_lag("250us"), Ok(Duration::from_micros(250)));
+        assert!(parse_send_lag("0ms").is_err());
+        let err = settings(&["--max-send-lag", "0s", "http://127.0.0.1:9/"]).unwrap_err();
+        assert!(err.contains("--max-send-lag"), "{err}");
+        let s = settings(&["http://127.0.0.1:9/"]).unwrap();
+        assert_eq!(s.max_send_lag, Duration::from_millis(1));
     }
 
     #[test]

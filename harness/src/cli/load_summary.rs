@@ -23,10 +23,11 @@ pub fn render_summary(r: &LoadResult) -> String {
     );
     let _ = writeln!(
         out,
-        "  Requests    {} in {:.2}s, {} req/s",
+        "  Requests    {} in {:.2}s, {} req/s; {} req/s with the expected status",
         grouped(r.requests),
         r.duration_s,
-        grouped(r.rps.round() as u64)
+        grouped(r.rps.round() as u64),
+        grouped(r.success_rps.round() as u64)
     );
     let _ = writeln!(
         out,
@@ -39,15 +40,49 @@ pub fn render_summary(r: &LoadResult) -> String {
         latency_line(&mut out, "Service", uncorrected);
         let _ = writeln!(out, "              (Latency is from each request's intended send time; Service from its actual send.)");
     }
+    if r.censored.total() > 0 {
+        let c = &r.censored;
+        let _ = writeln!(
+            out,
+            "  Censored    {} timed out, {} in flight at the end, {} never sent: in the latency at the time they waited (lower bounds)",
+            grouped(c.timeout),
+            grouped(c.in_flight_at_end),
+            grouped(c.unsent)
+        );
+    }
+    if r.drained > 0 {
+        let _ = writeln!(
+            out,
+            "  Drained     {} answers after the deadline: in the latency, not in the request count",
+            grouped(r.drained)
+        );
+    }
     if let Some(s) = &r.schedule {
         let _ = writeln!(
             out,
-            "  Schedule    {} planned, {} sent, {} late (>2ms), {} unsent",
+            "  Schedule    {} planned, {} sent, {} unsent, {} queued behind a busy connection",
             grouped(s.planned),
             grouped(s.sent),
-            grouped(s.late),
-            grouped(s.unsent)
+            grouped(s.unsent),
+            grouped(s.queued)
         );
+        let _ = writeln!(
+            out,
+            "  Send lag    p50 {}  p90 {}  p99 {}  max {} (ms); {} above {} ms",
+            ms(s.lag_ms.p50),
+            ms(s.lag_ms.p90),
+            ms(s.lag_ms.p99),
+            ms(s.lag_ms.max),
+            grouped(s.late),
+            ms(s.max_send_lag_ms)
+        );
+        if s.generator_limited {
+            let _ = writeln!(
+                out,
+                "  GENERATOR-LIMITED: {} (the latency describes a lighter load than asked for)",
+                s.limited_by.join("; ")
+            );
+        }
     }
     let e = &r.errors;
     if r.error_total == 0 {

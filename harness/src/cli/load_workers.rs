@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::load::{report, LoadArgs};
+
+/// How far ahead of now the workers' common start is set: time to exec and connect.
+const WORKER_LEAD: Duration = Duration::from_millis(500);
 use super::{EXIT_FAILED, EXIT_USAGE};
 use crate::cpus::CpuList;
 use crate::load::merge::{merge_workers, read_worker};
@@ -38,9 +41,14 @@ pub fn run(args: &LoadArgs, workers: usize) -> i32 {
 fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, false);
+    // One start for all, late enough for every worker to be up and connected, so that
+    // their windows coincide (merge refuses windows that do not).
+    let start_at = args
+        .start_at
+        .unwrap_or_else(|| SystemTime::now() + WORKER_LEAD);
     let mut children = Vec::with_capacity(workers);
     for index in 0..workers {
-        match spawn_worker(args, index, workers, dir) {
+        match spawn_worker(args, index, workers, dir, start_at) {
             Ok(child) => children.push(child),
             Err(e) => {
                 eprintln!("lanebench load: cannot start worker {index}: {e}");
@@ -87,9 +95,15 @@ fn spawn_worker(
     index: usize,
     workers: usize,
     dir: &Path,
+    start_at: SystemTime,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(std::env::current_exe()?);
     command.arg("load").args(scenario_args(args));
+    let start_ms = start_at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    command.arg("--start-at").arg(start_ms.to_string());
     command.arg("--segment").arg(format!("{index}/{workers}"));
     command.arg("--json").arg(worker_file(dir, index, "json"));
     command
@@ -140,6 +154,7 @@ fn scenario_args(args: &LoadArgs) -> Vec<OsString> {
         flag("--body", body.clone());
     }
     flag("--timeout", nanos(args.timeout));
+    flag("--max-send-lag", nanos(args.max_send_lag));
     if let Some(status) = args.expect_status {
         flag("--expect-status", status.to_string());
     }
@@ -149,6 +164,9 @@ fn scenario_args(args: &LoadArgs) -> Vec<OsString> {
     }
     if args.allow_remote {
         out.push("--allow-remote".into());
+    }
+    if args.wait_in_flight {
+        out.push("--wait-in-flight".into());
     }
     out
 }

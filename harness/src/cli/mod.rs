@@ -43,7 +43,7 @@ pub enum Command {
     /// Write a results file as Bencher Metric Format, github-action-benchmark JSON or CSV.
     Export(export::ExportArgs),
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
-    Load(load::LoadArgs),
+    Load(Box<load::LoadArgs>),
     /// Merge the JSON results of the workers of a split run (load --segment I/N) exactly.
     Merge(merge::MergeArgs),
     /// Render report.md, report.html and charts from a results folder, or one format to stdout.
@@ -62,7 +62,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Export(args) => export::run(args),
-        Command::Load(args) => load::run(args),
+        Command::Load(args) => load::run(*args),
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),

@@ -100,7 +100,7 @@ impl Side {
             .filter_map(|r| {
                 let load = &r.load;
                 Some(match figure {
-                    Figure::Qps => load.rps,
+                    Figure::Qps => load.success_rps,
                     Figure::P50 => load.latency_ms.p50,
                     Figure::P99 => load.latency_ms.p99,
                     Figure::P999 => load.latency_ms.p999,

@@ -106,7 +106,7 @@ pub fn measures(results: &RunResults) -> Vec<Measure> {
                 &bench,
                 "throughput",
                 "req/s",
-                &level.rps,
+                &level.success_rps,
                 1.0,
             ));
             out.push(Measure::spread(

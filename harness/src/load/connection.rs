@@ -38,6 +38,11 @@ pub struct Conn {
     pub sent: Instant,
     /// Open loop: index of this connection's next scheduled request.
     pub next_k: u64,
+    /// When the connection last became free to send (connected, or answered).
+    pub free_at: Instant,
+    /// Closed loop: when the next request became due, if it had to wait for a
+    /// reconnect (the reconnect is then inside its latency).
+    pub due: Option<Instant>,
     /// A timer for this connection is in the heap.
     pub timer_armed: bool,
     /// A readable edge arrived while still writing: read as soon as the write is done.
@@ -67,6 +72,8 @@ impl Conn {
             intended: start,
             sent: start,
             next_k: 0,
+            free_at: start,
+            due: None,
             timer_armed: false,
             read_pending: false,
             peer_closed: false,

@@ -4,8 +4,10 @@
 //! the timelines are aligned on the wall clock.
 //!
 //! Decisions: inputs must be the complete set of segments `0..N` of one run (same
-//! lanebench version, URL, mode, rate, warm-up, connections and N); anything else is
-//! refused rather than merged into a misleading figure. The timeline's per-second p99 is
+//! result schema and lanebench version, URL, mode, rate, warm-up, connections and N),
+//! whose measured windows start within 1% of the run's duration of each other (start
+//! them with one `--start-at`); anything else is refused rather than merged into a
+//! misleading figure (a rate summed over windows that do not overlap is no rate). The timeline's per-second p99 is
 //! exact (from the workers' `--hdr-log` interval logs) when every input has a readable
 //! log; otherwise it is the max of the workers' p99s and `timeline_p99_exact` is false.
 
@@ -18,8 +20,13 @@ use std::time::Duration;
 
 use super::hdr_log::{decode_histogram, read_log};
 use super::outcome::ErrorCounts;
-use super::recorder::{new_histogram, Recorder};
-use super::result::{LoadMode, LoadResult, RunFacts, ScheduleSummary, TimelinePoint};
+use super::recorder::{new_histogram, ns_to_ms, Censored, Recorder};
+use super::result::{
+    LoadMode, LoadResult, RunFacts, ScheduleCounts, TimelinePoint, LOAD_SCHEMA_VERSION,
+};
+
+/// How far apart (as a share of the run's duration) the workers' windows may start.
+pub const MAX_START_SPREAD: f64 = 0.01;
 
 /// One worker's result and the file it came from (named in every refusal).
 #[derive(Debug, Clone)]
@@ -72,10 +79,14 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     let Sums {
         latency,
         uncorrected,
+        send_lag,
         errors,
+        censored,
+        drained,
         status_codes,
         schedule,
         requests,
+        successes,
         bytes_read,
         reconnects,
         threads,
@@ -93,8 +104,12 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     let mut totals = Recorder::new(uncorrected.is_some(), None);
     totals.latency = latency;
     totals.uncorrected = uncorrected;
+    totals.send_lag = send_lag;
     totals.errors = errors;
+    totals.censored = censored;
+    totals.drained = drained;
     totals.requests = requests;
+    totals.successes = successes;
     totals.bytes_read = bytes_read;
     for (code, count) in &status_codes {
         let slot = code
@@ -114,6 +129,14 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         generator_cpu: Duration::from_secs_f64(cpu_s),
         cpus,
         schedule,
+        max_send_lag: Duration::from_secs_f64(
+            first
+                .result
+                .schedule
+                .as_ref()
+                .map_or(0.0, |s| s.max_send_lag_ms)
+                / 1e3,
+        ),
         reconnects,
         segment: None,
         measure_start_unix_ms: workers
@@ -121,6 +144,7 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
             .map(|w| w.result.measure_start_unix_ms)
             .min()
             .unwrap_or_default(),
+        start_at_unix_ms: first.result.start_at_unix_ms,
         hdr_log: None,
     };
     let mut result = LoadResult::build(facts, &totals, timeline);
@@ -133,10 +157,14 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
 struct Sums {
     latency: Histogram<u64>,
     uncorrected: Option<Histogram<u64>>,
+    send_lag: Option<Histogram<u64>>,
     errors: ErrorCounts,
+    censored: Censored,
+    drained: u64,
     status_codes: BTreeMap<String, u64>,
-    schedule: Option<ScheduleSummary>,
+    schedule: Option<ScheduleCounts>,
     requests: u64,
+    successes: u64,
     bytes_read: u64,
     reconnects: u64,
     threads: usize,
@@ -152,10 +180,14 @@ impl Sums {
         Sums {
             latency: new_histogram(),
             uncorrected: (first.mode == LoadMode::Open).then(new_histogram),
+            send_lag: (first.mode == LoadMode::Open).then(new_histogram),
             errors: ErrorCounts::default(),
+            censored: Censored::default(),
+            drained: 0,
             status_codes: BTreeMap::new(),
-            schedule: first.schedule.map(|_| ScheduleSummary::default()),
+            schedule: first.schedule.as_ref().map(|_| ScheduleCounts::default()),
             requests: 0,
+            successes: 0,
             bytes_read: 0,
             reconnects: 0,
             threads: 0,
@@ -167,20 +199,35 @@ impl Sums {
 
     fn add(&mut self, w: &WorkerResult) -> Result<(), MergeError> {
         let r = &w.result;
-        add_encoded(&mut self.latency, r.latency_hdr.as_deref(), &w.path)?;
+        add_encoded(
+            &mut self.latency,
+            r.latency_hdr.as_deref(),
+            &w.path,
+            "latency_hdr",
+        )?;
         if let Some(h) = self.uncorrected.as_mut() {
-            add_encoded(h, r.latency_uncorrected_hdr.as_deref(), &w.path)?;
+            let encoded = r.latency_uncorrected_hdr.as_deref();
+            add_encoded(h, encoded, &w.path, "latency_uncorrected_hdr")?;
+        }
+        if let Some(h) = self.send_lag.as_mut() {
+            add_encoded(h, r.send_lag_hdr.as_deref(), &w.path, "send_lag_hdr")?;
         }
         self.errors.merge(&r.errors);
+        self.censored.merge(&r.censored);
+        self.drained += r.drained;
         for (code, n) in &r.status_codes {
             *self.status_codes.entry(code.clone()).or_default() += n;
         }
-        if let (Some(total), Some(s)) = (self.schedule.as_mut(), r.schedule) {
-            total.planned += s.planned;
-            total.sent += s.sent;
-            total.late += s.late;
+        if let (Some(total), Some(s)) = (self.schedule.as_mut(), r.schedule.as_ref()) {
+            total.add(&ScheduleCounts {
+                planned: s.planned,
+                sent: s.sent,
+                late: s.late,
+                queued: s.queued,
+            });
         }
         self.requests += r.requests;
+        self.successes += r.successes;
         self.bytes_read += r.bytes_read;
         self.reconnects += r.reconnects;
         self.threads += r.generator.threads;
@@ -198,13 +245,16 @@ fn add_encoded(
     into: &mut Histogram<u64>,
     encoded: Option<&str>,
     path: &Path,
+    field: &str,
 ) -> Result<(), MergeError> {
     let refuse = |problem: String| MergeError {
         path: path.to_path_buf(),
         problem,
     };
     let encoded = encoded.ok_or_else(|| {
-        refuse("has no latency histogram (latency_hdr); record it with this lanebench".into())
+        refuse(format!(
+            "has no latency histogram ({field}); record it with this lanebench"
+        ))
     })?;
     let h = decode_histogram(encoded).map_err(|e| refuse(e.to_string()))?;
     into.add(&h).map_err(|e| refuse(format!("{e:?}")))
@@ -213,6 +263,15 @@ fn add_encoded(
 /// Refuses sets that are not the complete segments of one run.
 fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
     let first = &workers[0].result;
+    if first.schema_version != LOAD_SCHEMA_VERSION {
+        return Err(MergeError {
+            path: workers[0].path.clone(),
+            problem: format!(
+                "result schema version {} is not this lanebench's {LOAD_SCHEMA_VERSION} (its histograms are in other units); merge it with the lanebench that wrote it",
+                first.schema_version
+            ),
+        });
+    }
     let count = match first.segment {
         Some(s) => s.count,
         None => {
@@ -235,6 +294,14 @@ fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
                 workers[0].path.display()
             ))
         };
+        if r.schema_version != first.schema_version {
+            return Err(refuse(format!(
+                "result schema version {} differs from {} in {} (histograms of different versions do not add up; measure every part with one lanebench)",
+                r.schema_version,
+                first.schema_version,
+                workers[0].path.display()
+            )));
+        }
         if r.lanebench_version != first.lanebench_version {
             let (a, b) = (&r.lanebench_version, &first.lanebench_version);
             return Err(differs("lanebench version", a.clone(), b.clone()));
@@ -278,6 +345,35 @@ fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
             problem: format!("segment {missing}/{count} of this run is missing from the inputs"),
         });
     }
+    check_windows_overlap(workers)
+}
+
+/// Refuses workers whose measured windows start further apart than
+/// [`MAX_START_SPREAD`] of the run's duration: their sum would not be one load.
+fn check_windows_overlap(workers: &[WorkerResult]) -> Result<(), MergeError> {
+    let starts = |w: &&WorkerResult| w.result.measure_start_unix_ms;
+    let (Some(earliest), Some(latest)) = (
+        workers.iter().min_by_key(starts),
+        workers.iter().max_by_key(starts),
+    ) else {
+        return Ok(());
+    };
+    let spread_ms = latest.result.measure_start_unix_ms - earliest.result.measure_start_unix_ms;
+    let duration_s = workers
+        .iter()
+        .map(|w| w.result.duration_s)
+        .fold(0.0, f64::max);
+    let allowed_ms = duration_s * 1e3 * MAX_START_SPREAD;
+    if spread_ms as f64 > allowed_ms {
+        return Err(MergeError {
+            path: latest.path.clone(),
+            problem: format!(
+                "its measured window starts {spread_ms} ms after that of {}, more than {:.0}% of the {duration_s:.1} s run ({allowed_ms:.0} ms); start every worker with one --start-at",
+                earliest.path.display(),
+                MAX_START_SPREAD * 100.0
+            ),
+        });
+    }
     Ok(())
 }
 
@@ -307,13 +403,9 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     for w in workers {
         for p in &w.result.timeline {
             let t = merged_second(base, w.result.measure_start_unix_ms + p.t * 1000);
-            let merged = points.entry(t).or_insert(TimelinePoint {
-                t,
-                requests: 0,
-                errors: 0,
-                p99_ms: 0.0,
-            });
+            let merged = points.entry(t).or_insert(TimelinePoint::quiet(t));
             merged.requests += p.requests;
+            merged.successes += p.successes;
             merged.errors += p.errors;
             merged.p99_ms = merged.p99_ms.max(p.p99_ms);
         }
@@ -336,12 +428,10 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     let len = points.keys().next_back().map_or(0, |t| t + 1);
     let timeline = (0..len)
         .map(|t| {
-            points.get(&t).copied().unwrap_or(TimelinePoint {
-                t,
-                requests: 0,
-                errors: 0,
-                p99_ms: 0.0,
-            })
+            points
+                .get(&t)
+                .copied()
+                .unwrap_or_else(|| TimelinePoint::quiet(t))
         })
         .collect();
     (timeline, exact, warnings)
@@ -368,7 +458,7 @@ fn exact_p99s(workers: &[WorkerResult], base: u64) -> Result<BTreeMap<u64, f64>,
             let p99 = if h.is_empty() {
                 0.0
             } else {
-                h.value_at_quantile(0.99) as f64 / 1000.0
+                ns_to_ms(h.value_at_quantile(0.99))
             };
             (t, p99)
         })
@@ -388,7 +478,7 @@ mod tests {
         let mut recorder = Recorder::new(false, None);
         for &us in values {
             let latency = Duration::from_micros(us);
-            recorder.record_response(200, latency, latency, Duration::ZERO);
+            recorder.record_response(200, true, latency, latency, Duration::ZERO);
         }
         let facts = RunFacts {
             url: "http://127.0.0.1:9/".into(),
@@ -400,14 +490,17 @@ mod tests {
             generator_cpu: Duration::from_millis(500),
             cpus: None,
             schedule: None,
+            max_send_lag: Duration::from_millis(1),
             reconnects: 0,
             segment: Some(Segment { index, count }),
             measure_start_unix_ms: start_ms,
+            start_at_unix_ms: None,
             hdr_log: None,
         };
         let timeline = vec![TimelinePoint {
             t: 0,
             requests: values.len() as u64,
+            successes: values.len() as u64,
             errors: 0,
             p99_ms: 1.0,
         }];
@@ -452,8 +545,10 @@ mod tests {
 
     #[test]
     fn timelines_align_on_the_wall_clock() {
-        let a = worker(0, 2, &[1_000; 10], 5_000);
-        let b = worker(1, 2, &[1_000; 7], 6_200);
+        // Windows 15 ms apart in a 2 s run (within 1%): the later worker's second 0
+        // still falls in merged second 0.
+        let a = worker(0, 2, &[1_000; 10], 5_990);
+        let b = worker(1, 2, &[1_000; 7], 6_005);
         let merged = merge_workers(&[a, b]).unwrap();
         let t: Vec<(u64, u64)> = merged
             .result
@@ -461,10 +556,26 @@ mod tests {
             .iter()
             .map(|p| (p.t, p.requests))
             .collect();
-        assert_eq!(t, vec![(0, 10), (1, 7)]);
+        assert_eq!(t, vec![(0, 17)]);
+        assert_eq!(merged.result.successes, 17);
         assert!(!merged.result.timeline_p99_exact, "no interval logs");
         assert_eq!(merged.warnings.len(), 1);
-        assert_eq!(merged.result.measure_start_unix_ms, 5_000);
+        assert_eq!(merged.result.measure_start_unix_ms, 5_990);
+    }
+
+    #[test]
+    fn refuses_windows_that_start_more_than_one_percent_apart() {
+        // 2 s runs: 20 ms apart is the limit.
+        let ok = merge_workers(&[worker(0, 2, &[5], 10_000), worker(1, 2, &[6], 10_020)]);
+        assert!(ok.is_ok());
+        let err = merge_workers(&[worker(0, 2, &[5], 10_000), worker(1, 2, &[6], 10_021)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("worker-1.json: its measured window starts 21 ms after"),
+            "{err}"
+        );
+        assert!(err.contains("--start-at"), "{err}");
     }
 
     #[test]
@@ -484,8 +595,11 @@ mod tests {
         b.result.lanebench_version = "0.0.0".into();
         assert!(problem(&[a, b]).contains("lanebench version"));
         let (a, mut b) = ok();
+        b.result.schema_version = 1;
+        assert!(problem(&[a, b]).contains("result schema version 1 differs"));
+        let (a, mut b) = ok();
         b.result.latency_hdr = None;
-        assert!(problem(&[a, b]).contains("no latency histogram"));
+        assert!(problem(&[a, b]).contains("no latency histogram (latency_hdr)"));
         let (a, _) = ok();
         let other_count = worker(1, 3, &[5], 0);
         assert!(problem(&[a, other_count]).contains("segment count"));

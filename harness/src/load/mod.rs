@@ -9,10 +9,12 @@
 //! the caller through [`LoadRun::live`].
 
 mod connection;
+pub mod exchange;
 pub mod hdr_log;
 pub mod live;
 pub mod merge;
 pub mod outcome;
+pub mod precise_timer;
 pub mod recorder;
 pub mod request;
 pub mod response;
@@ -34,7 +36,7 @@ use hdr_log::HdrLogWriter;
 use live::{LiveCounters, LiveSnapshot};
 use recorder::Recorder;
 use request::RequestPlan;
-use result::{LoadResult, RunFacts, ScheduleSummary};
+use result::{LoadResult, RunFacts, ScheduleCounts};
 use schedule::Schedule;
 use segment::Segment;
 use timeline::TimelineCollector;
@@ -59,9 +61,17 @@ pub struct LoadSettings {
     /// Open loop: requests per second over all connections.
     pub rate: Option<f64>,
     pub timeout: Duration,
+    /// Open loop: a send lag p99 above this makes the run generator-limited.
+    pub max_send_lag: Duration,
+    /// After the deadline, wait up to `timeout` for the answers still out instead of
+    /// cutting them off (they then enter the histograms at their real latency).
+    pub wait_in_flight: bool,
     /// CPUs to pin generator threads to (thread i to the i-th CPU, round robin).
     pub cpus: Option<CpuList>,
 }
+
+/// The default bound on the open-loop send lag's p99.
+pub const DEFAULT_MAX_SEND_LAG: Duration = Duration::from_millis(1);
 
 /// What a run does besides its settings: which share of a split run it drives, and
 /// where its per-second histograms are logged.
@@ -72,6 +82,9 @@ pub struct RunOptions {
     pub segment: Option<Segment>,
     /// Write each measured second's histogram to this HdrHistogram interval log.
     pub hdr_log: Option<PathBuf>,
+    /// Start (before the warm-up) at this wall-clock time, so that the workers of a
+    /// split run measure the same window.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Where a result came from, recorded in it for `lanebench merge`.
@@ -79,6 +92,7 @@ pub struct RunOptions {
 struct Provenance {
     segment: Option<Segment>,
     measure_start_unix_ms: u64,
+    start_at_unix_ms: Option<u64>,
     hdr_log: Option<PathBuf>,
     /// The first failure to write the interval log; fails the run at the end.
     hdr_log_failure: Arc<Mutex<Option<String>>>,
@@ -89,6 +103,7 @@ pub struct LoadRun {
     live: Arc<LiveCounters>,
     handles: Vec<JoinHandle<std::io::Result<WorkerReport>>>,
     settings: LoadSettings,
+    start: Instant,
     measure_start: Instant,
     timeline: Arc<TimelineCollector>,
     provenance: Provenance,
@@ -97,6 +112,8 @@ pub struct LoadRun {
 /// Where a run is, for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveStatus {
+    /// Before the start (`--start-at` not reached yet).
+    pub waiting_for_start: bool,
     pub warming_up: bool,
     /// Time since measuring started (zero while warming up).
     pub measured: Duration,
@@ -134,19 +151,20 @@ impl LoadRun {
         let schedule = settings
             .rate
             .map(|rate| Schedule::new(rate, settings.connections));
-        // A little lead time so that every thread has connected before the clock starts.
-        let start = Instant::now() + Duration::from_millis(20);
+        let (start, start_at_unix_ms) = start_instant(options.start_at);
         let measure_start = start + settings.warmup;
         // Whole milliseconds, so that the JSON and the interval log carry the same instant.
-        let measure_start_unix_ms = (SystemTime::now()
-            + measure_start.saturating_duration_since(Instant::now()))
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
+        let measure_start_unix_ms = match start_at_unix_ms {
+            Some(ms) => ms + settings.warmup.as_millis() as u64,
+            None => {
+                unix_ms(SystemTime::now() + measure_start.saturating_duration_since(Instant::now()))
+            }
+        };
         let measure_start_wall = UNIX_EPOCH + Duration::from_millis(measure_start_unix_ms);
         let provenance = Provenance {
             segment: options.segment,
             measure_start_unix_ms,
+            start_at_unix_ms,
             hdr_log: options.hdr_log.clone(),
             hdr_log_failure: Arc::new(Mutex::new(None)),
         };
@@ -175,6 +193,8 @@ impl LoadRun {
                     (r.end - r.start) as u64
                 }),
                 timeout: settings.timeout,
+                max_send_lag: settings.max_send_lag,
+                wait_in_flight: settings.wait_in_flight,
                 pin: settings.cpus.as_ref().map(|cpus| pin_for(cpus, thread)),
                 stop: Arc::clone(&stop),
                 live: Arc::clone(&live),
@@ -189,6 +209,7 @@ impl LoadRun {
             live,
             handles,
             settings,
+            start,
             measure_start,
             timeline,
             provenance,
@@ -199,6 +220,7 @@ impl LoadRun {
     pub fn live(&self) -> LiveStatus {
         let now = Instant::now();
         LiveStatus {
+            waiting_for_start: now < self.start,
             warming_up: now < self.measure_start,
             measured: now.saturating_duration_since(self.measure_start),
             totals: self.live.snapshot(),
@@ -244,6 +266,28 @@ impl LoadRun {
     }
 }
 
+/// When the run starts: at the agreed wall-clock time (whole milliseconds, as every
+/// worker of a split run reads it), or after a little lead time so that every thread
+/// has connected before the clock starts.
+fn start_instant(start_at: Option<SystemTime>) -> (Instant, Option<u64>) {
+    let now = Instant::now();
+    match start_at {
+        Some(at) => {
+            let ms = unix_ms(at);
+            let at = UNIX_EPOCH + Duration::from_millis(ms);
+            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+            (now + wait, Some(ms))
+        }
+        None => (now + Duration::from_millis(20), None),
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
 /// The collector of a run; with an interval log, every closed second is also written to it.
 fn timeline_for(
     threads: usize,
@@ -277,15 +321,13 @@ fn merge_reports(
 ) -> LoadResult {
     let mut merged = Recorder::new(settings.rate.is_some(), None);
     let mut cpu = Duration::ZERO;
-    let mut schedule = ScheduleSummary::default();
+    let mut schedule = ScheduleCounts::default();
     let mut reconnects = 0;
     let mut finished = measure_start;
     for report in &reports {
         merged.merge(&report.recorder);
         cpu += report.cpu;
-        schedule.planned += report.schedule.planned;
-        schedule.sent += report.schedule.sent;
-        schedule.late += report.schedule.late;
+        schedule.add(&report.schedule);
         reconnects += report.reconnects;
         finished = finished.max(report.finished);
     }
@@ -299,9 +341,11 @@ fn merge_reports(
         generator_cpu: cpu,
         cpus: settings.cpus.as_ref().map(|c| c.cpus().to_vec()),
         schedule: settings.rate.map(|_| schedule),
+        max_send_lag: settings.max_send_lag,
         reconnects,
         segment: provenance.segment,
         measure_start_unix_ms: provenance.measure_start_unix_ms,
+        start_at_unix_ms: provenance.start_at_unix_ms,
         hdr_log: provenance.hdr_log.as_ref().map(|p| p.display().to_string()),
     };
     let seconds = facts.measured.as_secs_f64().ceil() as u64;

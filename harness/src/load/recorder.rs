@@ -2,9 +2,16 @@
 //! status tallies. Each generator thread owns one `Recorder` outright (no locks, no
 //! channels on the request path); the run merges them once at the end.
 //!
-//! Latency is recorded in microseconds in HDR histograms with 3 significant digits, so
-//! every percentile is within 0.1% of the exact value and memory does not depend on the
-//! number of requests. Each second's histogram is handed to the shared
+//! Latency is recorded in nanoseconds in HDR histograms with 3 significant digits, so
+//! every percentile is within 0.1% of the exact value (a 20 µs loopback answer is told
+//! apart from a 20.02 µs one; whole microseconds would have been a 5% step there) and
+//! memory does not depend on the number of requests.
+//!
+//! What enters the latency histograms: every complete response, and every request whose
+//! answer never came, at the time it had waited when it was given up (a lower bound of
+//! its real latency, see [`Censored`]). Leaving those out would bias the tail low exactly
+//! when a server stalls. Requests that failed outright (reset, unparsable answer) are
+//! errors, not latency samples. Each second's histogram is handed to the shared
 //! [`TimelineCollector`] when the second is over and then reused, so memory does not
 //! depend on the run's length either.
 
@@ -14,17 +21,57 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::outcome::{ErrorCounts, ErrorKind};
-use super::timeline::TimelineCollector;
+use super::timeline::{SecondCounts, TimelineCollector};
 
-/// Highest latency tracked: one hour in µs. Anything above is clamped to it.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// Highest latency tracked: one hour in ns. Anything above is clamped to it.
+pub const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
 /// HDR precision: 3 significant digits.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// Creates an empty latency histogram with the project's bounds and precision.
+/// Creates an empty latency histogram (values in nanoseconds) with the project's bounds
+/// and precision.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS)
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, SIGNIFICANT_DIGITS)
         .expect("static histogram bounds are valid")
+}
+
+/// A histogram value (ns) in milliseconds, the unit of every figure in the results.
+#[inline]
+pub fn ns_to_ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Requests that got no answer but enter the latency histograms at the time they had
+/// waited (a lower bound), counted by why they were cut short. Field names are JSON keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Censored {
+    /// Abandoned at the request timeout.
+    pub timeout: u64,
+    /// Still waiting for the answer when the measured window closed.
+    pub in_flight_at_end: u64,
+    /// Open loop: due in the window but never sent (their connection was busy).
+    pub unsent: u64,
+}
+
+impl Censored {
+    /// All censored requests.
+    pub fn total(&self) -> u64 {
+        self.timeout + self.in_flight_at_end + self.unsent
+    }
+
+    pub fn merge(&mut self, other: &Censored) {
+        self.timeout += other.timeout;
+        self.in_flight_at_end += other.in_flight_at_end;
+        self.unsent += other.unsent;
+    }
+}
+
+/// Why a request entered the histograms without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CensorKind {
+    Timeout,
+    InFlightAtEnd,
+    Unsent,
 }
 
 /// Everything one thread measured. Merged across threads into the run's result.
@@ -37,6 +84,16 @@ pub struct Recorder {
     pub errors: ErrorCounts,
     /// Complete responses of any status.
     pub requests: u64,
+    /// Complete responses with the expected status.
+    pub successes: u64,
+    /// Requests in the histograms without an answer.
+    pub censored: Censored,
+    /// Answers that came after the deadline while waiting for them (`--wait-in-flight`):
+    /// in the histograms at their real latency, not in `requests` (the rate is the
+    /// window's).
+    pub drained: u64,
+    /// Open loop only: how late each send left after it could have (see `worker`).
+    pub send_lag: Option<Histogram<u64>>,
     pub bytes_read: u64,
     /// Responses by status code (index = code; codes above 599 land in 0).
     pub statuses: Vec<u64>,
@@ -44,6 +101,7 @@ pub struct Recorder {
     interval: Histogram<u64>,
     interval_second: u64,
     interval_requests: u64,
+    interval_successes: u64,
     interval_errors: u64,
 }
 
@@ -56,42 +114,90 @@ impl Recorder {
             uncorrected: open_loop.then(new_histogram),
             errors: ErrorCounts::default(),
             requests: 0,
+            successes: 0,
+            censored: Censored::default(),
+            drained: 0,
+            send_lag: open_loop.then(new_histogram),
             bytes_read: 0,
             statuses: vec![0; 600],
             timeline,
             interval: new_histogram(),
             interval_second: 0,
             interval_requests: 0,
+            interval_successes: 0,
             interval_errors: 0,
         }
     }
 
     /// Records a complete response. `corrected` is measured from the intended send time,
     /// `service` from the actual one (equal in closed loop); `at` is the time since the
-    /// start of measurement, which picks the timeline second.
+    /// start of measurement, which picks the timeline second. `success`: the status was
+    /// the expected one.
     #[inline]
     pub fn record_response(
         &mut self,
         status: u16,
+        success: bool,
         corrected: Duration,
         service: Duration,
         at: Duration,
     ) {
-        self.roll_interval(at);
-        let corrected_us = to_micros(corrected);
-        self.latency.saturating_record(corrected_us);
-        self.interval.saturating_record(corrected_us);
-        if let Some(uncorrected) = self.uncorrected.as_mut() {
-            uncorrected.saturating_record(to_micros(service));
-        }
+        self.record_latency(corrected, Some(service), at);
         self.requests += 1;
         self.interval_requests += 1;
+        if success {
+            self.successes += 1;
+            self.interval_successes += 1;
+        }
         let slot = if (status as usize) < self.statuses.len() {
             status as usize
         } else {
             0
         };
         self.statuses[slot] += 1;
+    }
+
+    /// Records a request cut short without an answer: it enters the histograms at the
+    /// time it had waited. `service` is none for a request that was never sent (it
+    /// enters only the corrected histogram: it had no service time).
+    pub fn record_censored(
+        &mut self,
+        kind: CensorKind,
+        corrected: Duration,
+        service: Option<Duration>,
+        at: Duration,
+    ) {
+        self.record_latency(corrected, service, at);
+        match kind {
+            CensorKind::Timeout => self.censored.timeout += 1,
+            CensorKind::InFlightAtEnd => self.censored.in_flight_at_end += 1,
+            CensorKind::Unsent => self.censored.unsent += 1,
+        }
+    }
+
+    /// Records an answer that came after the deadline (`--wait-in-flight`).
+    pub fn record_drained(&mut self, corrected: Duration, service: Duration, at: Duration) {
+        self.record_latency(corrected, Some(service), at);
+        self.drained += 1;
+    }
+
+    /// Records how late an open-loop send left after it could have.
+    #[inline]
+    pub fn record_send_lag(&mut self, lag: Duration) {
+        if let Some(h) = self.send_lag.as_mut() {
+            h.saturating_record(to_nanos(lag));
+        }
+    }
+
+    #[inline]
+    fn record_latency(&mut self, corrected: Duration, service: Option<Duration>, at: Duration) {
+        self.roll_interval(at);
+        let corrected_ns = to_nanos(corrected);
+        self.latency.saturating_record(corrected_ns);
+        self.interval.saturating_record(corrected_ns);
+        if let (Some(uncorrected), Some(service)) = (self.uncorrected.as_mut(), service) {
+            uncorrected.saturating_record(to_nanos(service));
+        }
     }
 
     /// Records a failed request.
@@ -124,14 +230,18 @@ impl Recorder {
             timeline.submit(
                 self.interval_second,
                 &self.interval,
-                self.interval_requests,
-                self.interval_errors,
+                SecondCounts {
+                    requests: self.interval_requests,
+                    successes: self.interval_successes,
+                    errors: self.interval_errors,
+                },
             );
         }
         if !self.interval.is_empty() {
             self.interval.reset();
         }
         self.interval_requests = 0;
+        self.interval_successes = 0;
         self.interval_errors = 0;
     }
 
@@ -144,8 +254,14 @@ impl Recorder {
         {
             mine.add(theirs).expect("histograms share bounds");
         }
+        if let (Some(mine), Some(theirs)) = (self.send_lag.as_mut(), other.send_lag.as_ref()) {
+            mine.add(theirs).expect("histograms share bounds");
+        }
         self.errors.merge(&other.errors);
+        self.censored.merge(&other.censored);
+        self.drained += other.drained;
         self.requests += other.requests;
+        self.successes += other.successes;
         self.bytes_read += other.bytes_read;
         for (mine, theirs) in self.statuses.iter_mut().zip(&other.statuses) {
             *mine += theirs;
@@ -154,8 +270,8 @@ impl Recorder {
 }
 
 #[inline]
-fn to_micros(d: Duration) -> u64 {
-    (d.as_micros() as u64).max(1)
+fn to_nanos(d: Duration) -> u64 {
+    (d.as_nanos().min(u64::MAX as u128) as u64).max(1)
 }
 
 #[cfg(test)]
@@ -170,9 +286,9 @@ mod tests {
         for i in 1..=10_000u64 {
             let latency = Duration::from_micros(i * 37 % 50_000 + 1);
             let at = Duration::from_millis(i / 3);
-            whole.record_response(200, latency, latency, at);
+            whole.record_response(200, true, latency, latency, at);
             let half = if i % 2 == 0 { &mut a } else { &mut b };
-            half.record_response(200, latency, latency, at);
+            half.record_response(200, true, latency, latency, at);
         }
         a.merge(&b);
         assert_eq!(a.requests, whole.requests);
@@ -189,8 +305,8 @@ mod tests {
         let timeline = Arc::new(TimelineCollector::new(1));
         let mut r = Recorder::new(true, Some(Arc::clone(&timeline)));
         let ms = Duration::from_millis;
-        r.record_response(200, ms(5), ms(1), ms(100));
-        r.record_response(500, ms(7), ms(2), ms(900));
+        r.record_response(200, true, ms(5), ms(1), ms(100));
+        r.record_response(500, false, ms(7), ms(2), ms(900));
         r.record_error(ErrorKind::Status5xx, ms(900));
         r.record_error(ErrorKind::Timeout, ms(2500));
         r.finish();
@@ -211,11 +327,74 @@ mod tests {
         let mut r = Recorder::new(false, None);
         r.record_response(
             200,
+            true,
             Duration::from_micros(123_456),
             Duration::ZERO,
             Duration::ZERO,
         );
         let p = r.latency.value_at_quantile(1.0);
-        assert!(p.abs_diff(123_456) <= 123, "{p}");
+        assert!(p.abs_diff(123_456_000) <= 123_456, "{p}");
+    }
+
+    #[test]
+    fn sub_microsecond_resolution_near_loopback_service_times() {
+        // 20.4 µs and 20.6 µs: whole microseconds would have made both 20.
+        let mut r = Recorder::new(false, None);
+        for ns in [20_400u64, 20_600] {
+            r.record_response(
+                200,
+                true,
+                Duration::from_nanos(ns),
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+        }
+        assert!(r.latency.value_at_quantile(0.0).abs_diff(20_400) <= 20);
+        assert!(r.latency.value_at_quantile(1.0).abs_diff(20_600) <= 20);
+        assert!(r.latency.value_at_quantile(0.0) < r.latency.value_at_quantile(1.0));
+    }
+
+    #[test]
+    fn censored_requests_enter_the_histograms_at_their_elapsed_time() {
+        let mut r = Recorder::new(true, None);
+        let ms = Duration::from_millis;
+        for _ in 0..98 {
+            r.record_response(200, true, ms(1), ms(1), ms(10));
+        }
+        // A request abandoned at a 500 ms timeout, and one due 300 ms before the end that
+        // never left: both bound the tail from below.
+        r.record_censored(CensorKind::Timeout, ms(500), Some(ms(500)), ms(600));
+        r.record_censored(CensorKind::Unsent, ms(300), None, ms(900));
+        assert_eq!(r.latency.len(), 100);
+        assert_eq!(
+            r.uncorrected.as_ref().unwrap().len(),
+            99,
+            "unsent has no service time"
+        );
+        assert!(r.latency.value_at_quantile(0.99) >= 300_000_000);
+        assert!(r.latency.max() >= 499_000_000);
+        assert_eq!(
+            r.censored,
+            Censored {
+                timeout: 1,
+                in_flight_at_end: 0,
+                unsent: 1
+            }
+        );
+        assert_eq!(
+            (r.requests, r.successes),
+            (98, 98),
+            "censored are not responses"
+        );
+    }
+
+    #[test]
+    fn successes_count_only_expected_statuses() {
+        let mut r = Recorder::new(false, None);
+        let ms = Duration::from_millis;
+        r.record_response(200, true, ms(1), ms(1), ms(1));
+        r.record_response(503, false, ms(1), ms(1), ms(1));
+        r.record_response(503, false, ms(1), ms(1), ms(1));
+        assert_eq!((r.requests, r.successes), (3, 1));
     }
 }

@@ -10,8 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::hdr_log::encode_histogram;
 use super::outcome::ErrorCounts;
-use super::recorder::Recorder;
+use super::recorder::{ns_to_ms, Censored, Recorder};
 use super::segment::Segment;
+
+/// Version of the load result layout. 2: latency histograms in ns (were µs), censored
+/// requests in the histograms, `success_rps`, the send-lag histogram. Merging refuses
+/// results of another version; readers of version 1 derive what it lacks
+/// ([`LoadResult::upgrade`]).
+pub const LOAD_SCHEMA_VERSION: u32 = 2;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -27,21 +33,21 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    /// Summarizes a histogram recorded in microseconds.
+    /// Summarizes a histogram recorded in nanoseconds.
     pub fn from_histogram(h: &Histogram<u64>) -> LatencySummary {
         if h.is_empty() {
             return LatencySummary::default();
         }
-        let ms = |us: u64| us as f64 / 1000.0;
+        let ms = ns_to_ms;
         LatencySummary {
             p50: ms(h.value_at_quantile(0.50)),
             p90: ms(h.value_at_quantile(0.90)),
             p99: ms(h.value_at_quantile(0.99)),
             p999: ms(h.value_at_quantile(0.999)),
             max: ms(h.max()),
-            mean: h.mean() / 1000.0,
+            mean: h.mean() / 1e6,
             min: ms(h.min()),
-            stdev: h.stdev() / 1000.0,
+            stdev: h.stdev() / 1e6,
         }
     }
 }
@@ -59,22 +65,143 @@ pub struct TimelinePoint {
     /// Seconds since measurement started (this point covers [t, t+1)).
     pub t: u64,
     pub requests: u64,
+    /// Responses with the expected status (0 in results of schema version 1 until
+    /// [`LoadResult::upgrade`] derives it).
+    #[serde(default)]
+    pub successes: u64,
     pub errors: u64,
     pub p99_ms: f64,
 }
 
+impl TimelinePoint {
+    /// A second in which nothing happened.
+    pub fn quiet(t: u64) -> TimelinePoint {
+        TimelinePoint {
+            t,
+            requests: 0,
+            successes: 0,
+            errors: 0,
+            p99_ms: 0.0,
+        }
+    }
+}
+
+/// What the generator threads counted of the open-loop schedule (summed over threads).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScheduleCounts {
+    /// Sends the schedule intended in the window.
+    pub planned: u64,
+    /// Sends that went out.
+    pub sent: u64,
+    /// Sends whose send lag exceeded the bound (`--max-send-lag`).
+    pub late: u64,
+    /// Sends that left after their intended time because their connection was still
+    /// busy (waiting for an answer, or reconnecting): the server's delay, not ours.
+    pub queued: u64,
+}
+
+impl ScheduleCounts {
+    /// Adds another thread's counts.
+    pub fn add(&mut self, other: &ScheduleCounts) {
+        self.planned += other.planned;
+        self.sent += other.sent;
+        self.late += other.late;
+        self.queued += other.queued;
+    }
+}
+
+/// Send lag percentiles in milliseconds (see `docs/metrics.md`, "Send lag").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LagSummary {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl LagSummary {
+    /// Summarizes a send-lag histogram recorded in nanoseconds.
+    pub fn from_histogram(h: &Histogram<u64>) -> LagSummary {
+        if h.is_empty() {
+            return LagSummary::default();
+        }
+        LagSummary {
+            p50: ns_to_ms(h.value_at_quantile(0.50)),
+            p90: ns_to_ms(h.value_at_quantile(0.90)),
+            p99: ns_to_ms(h.value_at_quantile(0.99)),
+            max: ns_to_ms(h.max()),
+            mean: h.mean() / 1e6,
+        }
+    }
+}
+
 /// Open-loop schedule keeping over the measured window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleSummary {
     /// Sends the schedule intended in the window.
     pub planned: u64,
     /// Sends that went out.
     pub sent: u64,
-    /// Sends that left more than 2 ms after their intended time.
+    /// Sends whose send lag exceeded `max_send_lag_ms` (version 1: more than 2 ms after
+    /// the intended time, for any reason).
     pub late: u64,
     /// Intended sends that never went out before the end (the server fell behind);
     /// computed when the threads' counts are merged.
     pub unsent: u64,
+    /// Sends that waited for their connection to be free (see [`ScheduleCounts`]).
+    #[serde(default)]
+    pub queued: u64,
+    /// Send lag: actual send minus the later of the intended time and the moment the
+    /// connection was free to send.
+    #[serde(default)]
+    pub lag_ms: LagSummary,
+    /// The bound on the lag's p99 (`--max-send-lag`).
+    #[serde(default)]
+    pub max_send_lag_ms: f64,
+    /// The run did not deliver the load it planned: the generator sent late (lag p99
+    /// above the bound) or requests were left unsent. Its latency figures describe a
+    /// lighter load than asked for.
+    #[serde(default)]
+    pub generator_limited: bool,
+    /// Why `generator_limited` is set, one reason each.
+    #[serde(default)]
+    pub limited_by: Vec<String>,
+}
+
+impl ScheduleSummary {
+    fn build(
+        counts: ScheduleCounts,
+        lag: Option<&Histogram<u64>>,
+        bound: Duration,
+    ) -> ScheduleSummary {
+        let lag_ms = lag.map(LagSummary::from_histogram).unwrap_or_default();
+        let max_send_lag_ms = bound.as_secs_f64() * 1e3;
+        let unsent = counts.planned.saturating_sub(counts.sent);
+        let mut limited_by = Vec::new();
+        if lag_ms.p99 > max_send_lag_ms {
+            limited_by.push(format!(
+                "send lag p99 {:.3} ms is above --max-send-lag {:.3} ms",
+                lag_ms.p99, max_send_lag_ms
+            ));
+        }
+        if unsent > 0 {
+            limited_by.push(format!(
+                "{unsent} planned requests were never sent (every connection was waiting for an answer: more connections, or the server is saturated)"
+            ));
+        }
+        ScheduleSummary {
+            planned: counts.planned,
+            sent: counts.sent,
+            late: counts.late,
+            unsent,
+            queued: counts.queued,
+            lag_ms,
+            max_send_lag_ms,
+            generator_limited: !limited_by.is_empty(),
+            limited_by,
+        }
+    }
 }
 
 /// The generator's own resource use, to judge whether it was the bottleneck.
@@ -100,6 +227,9 @@ pub enum LoadMode {
 /// Everything one load run measured. Field names are the JSON keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadResult {
+    /// [`LOAD_SCHEMA_VERSION`] of the lanebench that wrote it (1 when absent).
+    #[serde(default = "version_one")]
+    pub schema_version: u32,
     pub url: String,
     pub mode: LoadMode,
     pub connections: usize,
@@ -109,8 +239,15 @@ pub struct LoadResult {
     /// Complete responses of any status in the measured window.
     pub requests: u64,
     pub duration_s: f64,
-    /// `requests / duration_s`.
+    /// `requests / duration_s`: every response, whatever its status (as wrk counts).
     pub rps: f64,
+    /// Responses with the expected status.
+    #[serde(default)]
+    pub successes: u64,
+    /// `successes / duration_s`: what ranks and compares (a server answering 503 fast is
+    /// not fast).
+    #[serde(default)]
+    pub success_rps: f64,
     pub bytes_read: u64,
     pub transfer_mb_s: f64,
     /// Latency from the intended send time (open loop) or the send (closed loop).
@@ -118,6 +255,14 @@ pub struct LoadResult {
     /// Open loop only: latency from the actual send (service time, not corrected).
     pub latency_uncorrected_ms: Option<LatencySummary>,
     pub latency_distribution: Vec<QuantilePoint>,
+    /// Requests in the latency histograms without an answer, at the time they had
+    /// waited: that much of the tail is a lower bound.
+    #[serde(default)]
+    pub censored: Censored,
+    /// With `--wait-in-flight`: answers that came after the deadline, in the latency
+    /// histograms at their real latency but not in `requests` (rates are the window's).
+    #[serde(default)]
+    pub drained: u64,
     pub errors: ErrorCounts,
     pub error_total: u64,
     /// Errors / (responses + requests that got no response).
@@ -134,6 +279,12 @@ pub struct LoadResult {
     /// Open loop only: the uncorrected histogram, encoded the same way.
     #[serde(default)]
     pub latency_uncorrected_hdr: Option<String>,
+    /// Open loop only: the send-lag histogram, encoded the same way.
+    #[serde(default)]
+    pub send_lag_hdr: Option<String>,
+    /// The agreed start of a split run (`--start-at`), epoch milliseconds.
+    #[serde(default)]
+    pub start_at_unix_ms: Option<u64>,
     /// Which share of a split run this is (`--segment`); none for a whole run.
     #[serde(default)]
     pub segment: Option<Segment>,
@@ -157,6 +308,10 @@ fn exact_by_default() -> bool {
     true
 }
 
+fn version_one() -> u32 {
+    1
+}
+
 /// The raw inputs [`LoadResult::build`] needs besides the merged recorder.
 #[derive(Debug, Clone)]
 pub struct RunFacts {
@@ -168,10 +323,13 @@ pub struct RunFacts {
     pub measured: Duration,
     pub generator_cpu: Duration,
     pub cpus: Option<Vec<usize>>,
-    pub schedule: Option<ScheduleSummary>,
+    pub schedule: Option<ScheduleCounts>,
+    /// The bound on the send lag's p99 (open loop).
+    pub max_send_lag: Duration,
     pub reconnects: u64,
     pub segment: Option<Segment>,
     pub measure_start_unix_ms: u64,
+    pub start_at_unix_ms: Option<u64>,
     pub hdr_log: Option<String>,
 }
 
@@ -199,6 +357,7 @@ impl LoadResult {
             .collect();
         let cpu_s = facts.generator_cpu.as_secs_f64();
         LoadResult {
+            schema_version: LOAD_SCHEMA_VERSION,
             url: facts.url,
             mode: if facts.rate.is_some() {
                 LoadMode::Open
@@ -211,6 +370,8 @@ impl LoadResult {
             requests: recorder.requests,
             duration_s,
             rps: recorder.requests as f64 / duration_s,
+            successes: recorder.successes,
+            success_rps: recorder.successes as f64 / duration_s,
             bytes_read: recorder.bytes_read,
             transfer_mb_s: recorder.bytes_read as f64 / duration_s / 1_048_576.0,
             latency_ms: LatencySummary::from_histogram(&recorder.latency),
@@ -219,6 +380,8 @@ impl LoadResult {
                 .as_ref()
                 .map(LatencySummary::from_histogram),
             latency_distribution: distribution(&recorder.latency),
+            censored: recorder.censored,
+            drained: recorder.drained,
             error_total: errors.total(),
             error_rate: if attempts == 0 {
                 0.0
@@ -227,9 +390,8 @@ impl LoadResult {
             },
             errors,
             status_codes,
-            schedule: facts.schedule.map(|s| ScheduleSummary {
-                unsent: s.planned.saturating_sub(s.sent),
-                ..s
+            schedule: facts.schedule.map(|counts| {
+                ScheduleSummary::build(counts, recorder.send_lag.as_ref(), facts.max_send_lag)
             }),
             reconnects: facts.reconnects,
             timeline,
@@ -241,6 +403,8 @@ impl LoadResult {
             },
             latency_hdr: Some(encode_histogram(&recorder.latency)),
             latency_uncorrected_hdr: recorder.uncorrected.as_ref().map(encode_histogram),
+            send_lag_hdr: recorder.send_lag.as_ref().map(encode_histogram),
+            start_at_unix_ms: facts.start_at_unix_ms,
             segment: facts.segment,
             lanebench_version: env!("CARGO_PKG_VERSION").to_string(),
             measure_start_unix_ms: facts.measure_start_unix_ms,
@@ -262,7 +426,7 @@ pub fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
         let value = h.value_at_quantile(quantile);
         points.push(QuantilePoint {
             percentile: quantile * 100.0,
-            ms: value as f64 / 1000.0,
+            ms: ns_to_ms(value),
         });
         if value >= h.max() || quantile >= 0.999_999 {
             break;
@@ -271,7 +435,130 @@ pub fn distribution(h: &Histogram<u64>) -> Vec<QuantilePoint> {
     }
     points.push(QuantilePoint {
         percentile: 100.0,
-        ms: h.max() as f64 / 1000.0,
+        ms: ns_to_ms(h.max()),
     });
     points
+}
+
+impl LoadResult {
+    /// Brings a result of an earlier schema version up to this one where what it lacks
+    /// can be derived exactly or nearly (its histograms stay in their own unit, so it
+    /// still cannot be merged with new ones). Version 1 counted every response in
+    /// `rps`; its successes are the responses without a status error. Its timeline's
+    /// successes are requests minus errors of any class (a lower bound: it kept no
+    /// per-second split of the errors).
+    pub fn upgrade(&mut self) {
+        if self.schema_version >= 2 {
+            return;
+        }
+        let status_errors =
+            self.errors.status_4xx + self.errors.status_5xx + self.errors.status_other;
+        self.successes = self.requests.saturating_sub(status_errors);
+        self.success_rps = self.successes as f64 / self.duration_s.max(1e-9);
+        for point in &mut self.timeline {
+            point.successes = point.requests.saturating_sub(point.errors);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::recorder::new_histogram;
+
+    fn lag_of(micros: &[u64]) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for &us in micros {
+            h.record(us * 1_000).unwrap();
+        }
+        h
+    }
+
+    fn counts(planned: u64, sent: u64) -> ScheduleCounts {
+        ScheduleCounts {
+            planned,
+            sent,
+            ..ScheduleCounts::default()
+        }
+    }
+
+    #[test]
+    fn the_lag_histogram_is_summarized_in_ms() {
+        // 98 sends 20 µs late, one 900 µs, one 5 ms.
+        let mut micros = vec![20; 98];
+        micros.extend([900, 5_000]);
+        let lag = LagSummary::from_histogram(&lag_of(&micros));
+        assert!((lag.p50 - 0.020).abs() < 0.0001, "{lag:?}");
+        assert!((lag.p99 - 0.900).abs() < 0.001, "{lag:?}");
+        assert!((lag.max - 5.0).abs() < 0.005, "{lag:?}");
+        assert_eq!(
+            LagSummary::from_histogram(&new_histogram()),
+            LagSummary::default()
+        );
+    }
+
+    #[test]
+    fn a_late_or_unsent_schedule_is_generator_limited() {
+        let bound = Duration::from_millis(1);
+        let on_time = ScheduleSummary::build(counts(100, 100), Some(&lag_of(&[30; 100])), bound);
+        assert!(!on_time.generator_limited, "{on_time:?}");
+        assert_eq!(on_time.max_send_lag_ms, 1.0);
+
+        let late = ScheduleSummary::build(counts(100, 100), Some(&lag_of(&[2_000; 100])), bound);
+        assert!(late.generator_limited);
+        assert!(late.limited_by[0].contains("send lag p99"), "{late:?}");
+
+        let unsent = ScheduleSummary::build(counts(100, 90), Some(&lag_of(&[30; 90])), bound);
+        assert_eq!(unsent.unsent, 10);
+        assert!(unsent.generator_limited);
+        assert!(unsent.limited_by[0].contains("10 planned requests were never sent"));
+    }
+
+    #[test]
+    fn success_rps_counts_only_expected_statuses() {
+        let mut recorder = Recorder::new(false, None);
+        let ms = Duration::from_millis(1);
+        for status in [200, 200, 200, 503] {
+            recorder.record_response(status, status == 200, ms, ms, ms);
+        }
+        let facts = RunFacts {
+            url: "http://127.0.0.1:9/".into(),
+            connections: 1,
+            threads: 1,
+            rate: None,
+            warmup: Duration::ZERO,
+            measured: Duration::from_secs(2),
+            generator_cpu: Duration::ZERO,
+            cpus: None,
+            schedule: None,
+            max_send_lag: crate::load::DEFAULT_MAX_SEND_LAG,
+            reconnects: 0,
+            segment: None,
+            measure_start_unix_ms: 0,
+            start_at_unix_ms: None,
+            hdr_log: None,
+        };
+        let result = LoadResult::build(facts, &recorder, Vec::new());
+        assert_eq!((result.rps, result.success_rps), (2.0, 1.5));
+        assert_eq!(result.schema_version, LOAD_SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn version_one_results_derive_their_successes() {
+        let json = r#"{"url":"u","mode":"closed","connections":1,"rate":null,"warmup_s":0,
+            "requests":10,"duration_s":2,"rps":5,"bytes_read":0,"transfer_mb_s":0,
+            "latency_ms":{"p50":1,"p90":1,"p99":1,"p999":1,"max":1,"mean":1,"min":1,"stdev":0},
+            "latency_uncorrected_ms":null,"latency_distribution":[],
+            "errors":{"connect":0,"timeout":1,"read":0,"write":0,"parse":0,"status_4xx":0,
+                      "status_5xx":4,"status_other":0},
+            "error_total":5,"error_rate":0.45,"status_codes":{"200":6,"503":4},"schedule":null,
+            "reconnects":0,"timeline":[{"t":0,"requests":10,"errors":5,"p99_ms":1}],
+            "generator":{"threads":1,"cpu_s":0,"utilisation":0,"cpus":null}}"#;
+        let mut old: LoadResult = serde_json::from_str(json).unwrap();
+        assert_eq!(old.schema_version, 1);
+        old.upgrade();
+        assert_eq!(old.successes, 6, "the timeout got no response; 4 were 503s");
+        assert_eq!(old.success_rps, 3.0);
+        assert_eq!(old.timeline[0].successes, 5, "a lower bound per second");
+    }
 }

@@ -4,7 +4,7 @@
 //! Every thread submits one latency histogram per second of the measured window (an
 //! empty one for a quiet second), once per second — a lock taken once a second, never
 //! per request. A second is closed, and its histogram reduced to the figures the
-//! timeline keeps (requests, errors, p99), as soon as every thread has submitted it;
+//! timeline keeps (requests, successes, errors, p99), as soon as every thread has submitted it;
 //! so only the last few seconds' histograms are ever held. A thread that reports a
 //! second more than [`LATE_SECONDS`] after the newest one (a thread stuck in a system
 //! call) still has its counts added, but its latencies no longer enter that second's p99.
@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use hdrhistogram::Histogram;
 
-use super::recorder::new_histogram;
+use super::recorder::{new_histogram, ns_to_ms};
 use super::result::TimelinePoint;
 
 /// How far behind the newest submitted second a second may stay open.
@@ -22,9 +22,24 @@ pub const LATE_SECONDS: u64 = 3;
 
 struct OpenSecond {
     histogram: Histogram<u64>,
-    requests: u64,
-    errors: u64,
+    counts: SecondCounts,
     reports: usize,
+}
+
+/// What one thread counted in one second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondCounts {
+    pub requests: u64,
+    pub successes: u64,
+    pub errors: u64,
+}
+
+impl SecondCounts {
+    fn add(&mut self, other: SecondCounts) {
+        self.requests += other.requests;
+        self.successes += other.successes;
+        self.errors += other.errors;
+    }
 }
 
 /// Receives each second's merged histogram as the second closes (e.g. `--hdr-log`).
@@ -73,27 +88,26 @@ impl TimelineCollector {
     }
 
     /// Adds one thread's figures for `second` (seconds since measuring started).
-    pub fn submit(&self, second: u64, histogram: &Histogram<u64>, requests: u64, errors: u64) {
+    pub fn submit(&self, second: u64, histogram: &Histogram<u64>, counts: SecondCounts) {
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(point) = state.closed.get_mut(&second) {
-            point.requests += requests;
-            point.errors += errors;
+            point.requests += counts.requests;
+            point.successes += counts.successes;
+            point.errors += counts.errors;
             return;
         }
         let open = state.open.entry(second).or_insert_with(|| OpenSecond {
             histogram: new_histogram(),
-            requests: 0,
-            errors: 0,
+            counts: SecondCounts::default(),
             reports: 0,
         });
         open.histogram
             .add(histogram)
             .expect("histograms share bounds");
-        open.requests += requests;
-        open.errors += errors;
+        open.counts.add(counts);
         open.reports += 1;
         let complete = open.reports >= self.threads;
         if complete {
@@ -129,12 +143,11 @@ impl TimelineCollector {
             .max(seconds);
         (0..last)
             .map(|t| {
-                state.closed.get(&t).copied().unwrap_or(TimelinePoint {
-                    t,
-                    requests: 0,
-                    errors: 0,
-                    p99_ms: 0.0,
-                })
+                state
+                    .closed
+                    .get(&t)
+                    .copied()
+                    .unwrap_or_else(|| TimelinePoint::quiet(t))
             })
             .collect()
     }
@@ -145,7 +158,7 @@ fn close(state: &mut State, second: u64) {
         let p99_ms = if open.histogram.is_empty() {
             0.0
         } else {
-            open.histogram.value_at_quantile(0.99) as f64 / 1000.0
+            ns_to_ms(open.histogram.value_at_quantile(0.99))
         };
         if let Some(sink) = state.sink.as_mut() {
             sink(second, &open.histogram);
@@ -154,8 +167,9 @@ fn close(state: &mut State, second: u64) {
             second,
             TimelinePoint {
                 t: second,
-                requests: open.requests,
-                errors: open.errors,
+                requests: open.counts.requests,
+                successes: open.counts.successes,
+                errors: open.counts.errors,
                 p99_ms,
             },
         );
@@ -165,6 +179,14 @@ fn close(state: &mut State, second: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn counts(requests: u64, errors: u64) -> SecondCounts {
+        SecondCounts {
+            requests,
+            successes: requests - errors.min(requests),
+            errors,
+        }
+    }
 
     fn histogram(values: &[u64]) -> Histogram<u64> {
         let mut h = new_histogram();
@@ -177,38 +199,35 @@ mod tests {
     #[test]
     fn seconds_close_when_every_thread_reported_and_p99_is_of_the_merge() {
         let c = TimelineCollector::new(2);
-        c.submit(0, &histogram(&[1_000; 99]), 99, 0);
+        c.submit(0, &histogram(&[1_000_000; 99]), counts(99, 0));
         assert_eq!(
             c.state.lock().unwrap().open.len(),
             1,
             "waits for the second thread"
         );
-        c.submit(0, &histogram(&[50_000]), 1, 2);
+        c.submit(0, &histogram(&[50_000_000]), counts(1, 2));
         assert!(c.state.lock().unwrap().open.is_empty());
         let timeline = c.finish(2);
         assert_eq!(timeline.len(), 2);
         assert_eq!((timeline[0].requests, timeline[0].errors), (100, 2));
-        assert_eq!(timeline[0].p99_ms, 1.0, "99 of 100 values are 1 ms");
-        assert_eq!(
-            timeline[1],
-            TimelinePoint {
-                t: 1,
-                requests: 0,
-                errors: 0,
-                p99_ms: 0.0
-            }
+        assert_eq!(timeline[0].successes, 99);
+        assert!(
+            (timeline[0].p99_ms - 1.0).abs() < 0.001,
+            "99 of 100 values are 1 ms: {}",
+            timeline[0].p99_ms
         );
+        assert_eq!(timeline[1], TimelinePoint::quiet(1));
     }
 
     #[test]
     fn open_seconds_stay_bounded_when_a_thread_is_silent() {
         let c = TimelineCollector::new(2);
         for second in 0..100 {
-            c.submit(second, &histogram(&[1_000]), 1, 0);
+            c.submit(second, &histogram(&[1_000_000]), counts(1, 0));
             assert!(c.state.lock().unwrap().open.len() as u64 <= LATE_SECONDS + 1);
         }
         // The silent thread's late report still counts.
-        c.submit(10, &histogram(&[1_000]), 5, 1);
+        c.submit(10, &histogram(&[1_000_000]), counts(5, 1));
         let timeline = c.finish(0);
         assert_eq!(timeline.len(), 100);
         assert_eq!(timeline[10].requests, 6);

@@ -195,7 +195,7 @@ pub fn throughput_table(view: &ReportView) -> Table {
     );
     for target in &view.ranked {
         for level in &target.levels {
-            let cv = level.rps.cv.map(|cv| {
+            let cv = level.success_rps.cv.map(|cv| {
                 let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
                 format!("{cv:.3}{flag}")
             });
@@ -214,8 +214,12 @@ pub fn throughput_table(view: &ReportView) -> Table {
                 vec![
                     target.framework.clone(),
                     level.connections.to_string(),
-                    grouped(level.rps.median),
-                    format!("{}-{}", grouped(level.rps.min), grouped(level.rps.max)),
+                    grouped(level.success_rps.median),
+                    format!(
+                        "{}-{}",
+                        grouped(level.success_rps.min),
+                        grouped(level.success_rps.max)
+                    ),
                     or_dash(cv),
                     format!("{:.2}%", level.error_rate.median * 100.0),
                     format!("{:.0}%", level.server_cpu_utilisation * 100.0),

@@ -13,31 +13,24 @@ use super::view::{headline_level, ReportView};
 /// The headline QPS (the table's figure) with min-max over the headline level's repeats.
 pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
     let level = headline_level(target)?;
-    let mut spread = level.rps;
+    let mut spread = level.success_rps;
     // `qps` is the stored headline; the level's median is the same number, but the table
     // prints `qps`, so the bar is drawn from it.
     spread.median = target.qps.unwrap_or(spread.median);
     Some(spread)
 }
 
-/// The repeat whose QPS is the median of the level's repeats (the lower middle one for an
+/// The repeat whose success QPS is the median of the level's repeats (the lower middle one for an
 /// even count), so a curve drawn from one repeat is the typical one, not the first.
 pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
     let mut repeats: Vec<&RepeatResult> = level.repeats.iter().collect();
-    repeats.sort_by(|a, b| a.load.rps.total_cmp(&b.load.rps));
+    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
     repeats.get(repeats.len().saturating_sub(1) / 2).copied()
-}
-
-/// Responses that counted as successes: complete responses less those with a wrong status.
-pub fn successes(load: &LoadResult) -> u64 {
-    let e = &load.errors;
-    load.requests
-        .saturating_sub(e.status_4xx + e.status_5xx + e.status_other)
 }
 
 /// Server CPU microseconds per successful response in one repeat.
 pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
-    let ok = successes(&repeat.load);
+    let ok = repeat.load.successes;
     (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
 }
 
@@ -91,13 +84,13 @@ pub fn warmup_curve(target: &TargetResult) -> Option<WarmupCurve> {
     })
 }
 
-/// A load's per-second requests at `offset + t`, leaving out a last second that covers
-/// only part of a second (it would show a false drop).
+/// A load's per-second successful responses at `offset + t`, leaving out a last second
+/// that covers only part of a second (it would show a false drop).
 pub fn whole_seconds(load: &LoadResult, offset: f64) -> Vec<(f64, f64)> {
     load.timeline
         .iter()
         .filter(|p| (p.t + 1) as f64 <= load.duration_s + 0.05)
-        .map(|p| (offset + p.t as f64, p.requests as f64))
+        .map(|p| (offset + p.t as f64, p.successes as f64))
         .collect()
 }
 

@@ -18,7 +18,7 @@ pub mod view;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomic;
-use crate::run::results::{ResultsError, RunResults, SCHEMA_VERSION};
+use crate::run::results::{ResultsError, RunResults};
 use charts::{ChartError, ChartSize, Frame, Style};
 use claims::{ClaimsError, FigureCheck, PublishedClaims};
 use view::ReportView;
@@ -114,17 +114,12 @@ pub struct Report {
 impl Report {
     /// Loads `<dir>/results.json` (or a results.json path) and the claims.
     pub fn load(path: &Path, claims: PublishedClaims) -> Result<Report, ReportError> {
+        let results = RunResults::load(path)?;
         let file = results_file(path);
         let raw_json = std::fs::read(&file).map_err(|source| ResultsError::Read {
             path: file.display().to_string(),
             source,
         })?;
-        let results = match RunResults::load(path) {
-            Err(ResultsError::Version { found, .. }) if readable(found) => {
-                older_results(&file, &raw_json)?
-            }
-            other => other?,
-        };
         Ok(Report {
             results,
             raw_json,
@@ -175,23 +170,6 @@ impl Report {
         written.extend(charts::write_all(&self.input().frame(), dir)?);
         Ok(written)
     }
-}
-
-/// The oldest results.json layout a report still renders.
-pub const OLDEST_SCHEMA_VERSION: u32 = 1;
-
-fn readable(version: u64) -> bool {
-    (OLDEST_SCHEMA_VERSION as u64..=SCHEMA_VERSION as u64).contains(&version)
-}
-
-/// Reads a results file of an earlier schema version, which `RunResults::load` refuses:
-/// fields added since then are optional or defaulted, so the current model reads it.
-fn older_results(file: &Path, bytes: &[u8]) -> Result<RunResults, ResultsError> {
-    serde_json::from_slice(bytes).map_err(|e| ResultsError::Invalid {
-        path: file.display().to_string(),
-        line: e.line(),
-        message: e.to_string(),
-    })
 }
 
 /// The results.json a path names: the file itself, or the one inside a folder.

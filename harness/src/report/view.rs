@@ -71,7 +71,7 @@ impl<'a> ReportView<'a> {
                     "{} at {} connections: {} req/s with the generator {:.0}% busy and the server {:.0}% busy; the figure understates the server",
                     t.name,
                     level.connections,
-                    grouped(level.rps.median),
+                    grouped(level.success_rps.median),
                     level.generator_cpu_utilisation * 100.0,
                     level.server_cpu_utilisation * 100.0
                 ));
@@ -95,7 +95,7 @@ impl<'a> ReportView<'a> {
             check("cold start".to_string(), t.cold_start_ms.as_ref());
             for level in &t.levels {
                 let at = level.connections;
-                check(format!("QPS at {at} connections"), Some(&level.rps));
+                check(format!("QPS at {at} connections"), Some(&level.success_rps));
                 check(
                     format!("p99 latency at {at} connections"),
                     Some(&level.p99_ms),
@@ -115,7 +115,7 @@ pub fn headline_level(target: &TargetResult) -> Option<&LevelResult> {
             target
                 .levels
                 .iter()
-                .max_by(|a, b| a.rps.median.total_cmp(&b.rps.median))
+                .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
         })
 }
 

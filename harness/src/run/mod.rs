@@ -10,6 +10,7 @@ pub mod cold_start;
 pub mod environment;
 pub mod plan;
 pub mod results;
+pub mod steady;
 mod target_run;
 
 use std::path::PathBuf;

@@ -13,8 +13,10 @@ use crate::atomic_file::write_atomic;
 use crate::load::result::LoadResult;
 use crate::stats::Spread;
 
-/// Version of the results.json layout; readers refuse other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the results.json layout. 2: load results of schema 2 (ns histograms,
+/// censored tail, success_rps, send lag) and `success_rps` per level. Readers take
+/// version 1 too, deriving what it lacks ([`RunResults::upgrade`]), and refuse others.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,7 +175,11 @@ pub struct LevelResult {
     pub rate: Option<f64>,
     /// One load result per repeat, in order.
     pub repeats: Vec<RepeatResult>,
+    /// Every response, whatever its status.
     pub rps: Spread,
+    /// Responses with the expected status: what ranks and compares.
+    #[serde(default = "Spread::zero")]
+    pub success_rps: Spread,
     pub p50_ms: Spread,
     pub p90_ms: Spread,
     pub p99_ms: Spread,
@@ -226,6 +232,7 @@ impl RunResults {
             "rps_min",
             "rps_max",
             "rps_cv",
+            "success_rps_median",
             "p50_ms",
             "p90_ms",
             "p99_ms",
@@ -259,7 +266,7 @@ impl RunResults {
             let reason = t.reason.clone().unwrap_or_default();
             if t.levels.is_empty() {
                 let mut row = head.clone();
-                row.extend(std::iter::repeat_n(String::new(), 14));
+                row.extend(std::iter::repeat_n(String::new(), 15));
                 row.push(reason.clone());
                 w.write_record(&row)?;
             }
@@ -276,6 +283,7 @@ impl RunResults {
                     num(Some(level.rps.min)),
                     num(Some(level.rps.max)),
                     num(level.rps.cv),
+                    num(Some(level.success_rps.median)),
                     num(Some(level.p50_ms.median)),
                     num(Some(level.p90_ms.median)),
                     num(Some(level.p99_ms.median)),
@@ -335,13 +343,35 @@ impl RunResults {
             .get("schema_version")
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
-        if found != SCHEMA_VERSION as u64 {
+        if found != SCHEMA_VERSION as u64 && found != 1 {
             return Err(ResultsError::Version { path: shown, found });
         }
-        serde_json::from_value(value).map_err(|e| ResultsError::Invalid {
-            path: shown,
-            line: 0,
-            message: e.to_string(),
-        })
+        let mut results: RunResults =
+            serde_json::from_value(value).map_err(|e| ResultsError::Invalid {
+                path: shown,
+                line: 0,
+                message: e.to_string(),
+            })?;
+        results.upgrade();
+        Ok(results)
+    }
+
+    /// Brings results of schema version 1 up to this one: every load result derives its
+    /// successes (see `LoadResult::upgrade`), and each level its `success_rps` from them.
+    /// The load results keep their own `schema_version` (their histograms stay in µs).
+    pub fn upgrade(&mut self) {
+        if self.schema_version >= SCHEMA_VERSION {
+            return;
+        }
+        for level in self.targets.iter_mut().flat_map(|t| t.levels.iter_mut()) {
+            for repeat in &mut level.repeats {
+                repeat.load.upgrade();
+            }
+            let values: Vec<f64> = level.repeats.iter().map(|r| r.load.success_rps).collect();
+            if let Some(spread) = Spread::of(&values) {
+                level.success_rps = spread;
+            }
+        }
+        self.schema_version = SCHEMA_VERSION;
     }
 }

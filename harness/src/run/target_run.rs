@@ -251,6 +251,10 @@ fn run_ladder(
                 warmup: scenario.warmup,
                 rate: scenario.rate,
                 timeout: scenario.timeout,
+                max_send_lag: crate::load::DEFAULT_MAX_SEND_LAG,
+                // Every request of the window at its real latency: a cut-off one is a
+                // lower bound, and with few requests a level of a slow server has many.
+                wait_in_flight: true,
                 cpus: Some(settings.generator_cpus.clone()),
             };
             let measured_from = sampler_started.elapsed() + scenario.warmup;
@@ -356,12 +360,19 @@ fn summarize_level(
             .collect::<Vec<_>>(),
     )
     .unwrap_or(0.0);
-    let shared = settings.server_cpus == settings.generator_cpus;
-    let saturation = judge_saturation(server_util, generator_util, shared);
+    let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
+    let saturation = judge_saturation(SaturationInputs {
+        server: server_util,
+        generator: generator_util,
+        shared: settings.server_cpus == settings.generator_cpus,
+        send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
+        unsent: schedules().any(|s| s.unsent > 0),
+    });
     LevelResult {
         connections,
         rate,
         rps: pick(&|r| r.load.rps),
+        success_rps: pick(&|r| r.load.success_rps),
         p50_ms: pick(&|r| r.load.latency_ms.p50),
         p90_ms: pick(&|r| r.load.latency_ms.p90),
         p99_ms: pick(&|r| r.load.latency_ms.p99),
@@ -375,27 +386,46 @@ fn summarize_level(
     }
 }
 
-/// Which side limited a level, from each side's CPU utilisation (see docs/metrics.md).
-pub fn judge_saturation(server: f64, generator: f64, shared: bool) -> Saturation {
-    if shared {
+/// What the saturation verdict of a level is judged from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaturationInputs {
+    /// Server CPU utilisation (median over repeats).
+    pub server: f64,
+    /// Generator CPU utilisation (median over repeats).
+    pub generator: f64,
+    /// Server and generator shared CPUs.
+    pub shared: bool,
+    /// Open loop: some repeat's send lag p99 was above its bound.
+    pub send_lag_over: bool,
+    /// Open loop: some repeat left planned requests unsent.
+    pub unsent: bool,
+}
+
+/// Which side limited a level (see docs/metrics.md, "Saturation verdict"). A late
+/// schedule means the load asked for was not offered, whatever the server did; unsent
+/// requests with an idle server mean too few connections for the rate.
+pub fn judge_saturation(i: SaturationInputs) -> Saturation {
+    if i.shared {
         Saturation::Shared
-    } else if server >= SERVER_BOUND {
+    } else if i.send_lag_over {
+        Saturation::Generator
+    } else if i.server >= SERVER_BOUND {
         Saturation::Server
-    } else if generator >= GENERATOR_BOUND {
+    } else if i.generator >= GENERATOR_BOUND || i.unsent {
         Saturation::Generator
     } else {
         Saturation::Neither
     }
 }
 
-/// The headline QPS: the best median RPS across the ladder.
+/// The headline QPS: the best median rate of successful responses across the ladder.
 fn headline(result: &mut TargetResult) {
     if let Some(best) = result
         .levels
         .iter()
-        .max_by(|a, b| a.rps.median.total_cmp(&b.rps.median))
+        .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
     {
-        result.qps = Some(best.rps.median);
+        result.qps = Some(best.success_rps.median);
         result.qps_connections = Some(best.connections);
     }
 }
@@ -452,10 +482,48 @@ mod tests {
 
     #[test]
     fn saturation_verdicts() {
-        assert_eq!(judge_saturation(0.95, 0.99, false), Saturation::Server);
-        assert_eq!(judge_saturation(0.40, 0.97, false), Saturation::Generator);
-        assert_eq!(judge_saturation(0.40, 0.30, false), Saturation::Neither);
-        assert_eq!(judge_saturation(0.99, 0.99, true), Saturation::Shared);
+        let judge = |server, generator| {
+            judge_saturation(SaturationInputs {
+                server,
+                generator,
+                ..Default::default()
+            })
+        };
+        assert_eq!(judge(0.95, 0.99), Saturation::Server);
+        assert_eq!(judge(0.40, 0.97), Saturation::Generator);
+        assert_eq!(judge(0.40, 0.30), Saturation::Neither);
+        let shared = SaturationInputs {
+            server: 0.99,
+            generator: 0.99,
+            shared: true,
+            ..Default::default()
+        };
+        assert_eq!(judge_saturation(shared), Saturation::Shared);
+    }
+
+    #[test]
+    fn a_late_or_incomplete_schedule_is_the_generators_limit() {
+        let busy_server = SaturationInputs {
+            server: 0.99,
+            generator: 0.2,
+            ..Default::default()
+        };
+        let late = SaturationInputs {
+            send_lag_over: true,
+            ..busy_server
+        };
+        assert_eq!(judge_saturation(late), Saturation::Generator);
+        // Unsent requests behind a saturated server: the server's limit.
+        let unsent = SaturationInputs {
+            unsent: true,
+            ..busy_server
+        };
+        assert_eq!(judge_saturation(unsent), Saturation::Server);
+        let idle_unsent = SaturationInputs {
+            server: 0.3,
+            ..unsent
+        };
+        assert_eq!(judge_saturation(idle_unsent), Saturation::Generator);
     }
 
     fn sample(at_ms: u64, rss_mb: u64, pss_mb: Option<u64>) -> Sample {

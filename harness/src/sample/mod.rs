@@ -28,6 +28,7 @@
 //! How samples become idle/steady/peak figures is the run's business (`run::target_run`).
 
 pub mod cgroup;
+pub mod cpustat;
 pub mod procfs;
 pub mod sampler;
 

@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod output_tail;
 pub mod port;
 pub mod process;
+pub mod ready;
 
 pub use build::{build_target, BuildError, BuildOutcome};
 pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
@@ -18,3 +19,4 @@ pub use port::{ensure_port_free, free_loopback_port, PortError};
 pub use process::{
     describe_status, LaunchError, LaunchOptions, ReadyError, StopOutcome, TargetProcess,
 };
+pub use ready::ReadinessProbe;

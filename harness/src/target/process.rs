@@ -4,8 +4,7 @@
 //! and worker pools spawn children of their own; `Drop` kills the group as a last resort
 //! so a panic in the harness never leaves a server listening.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -13,11 +12,10 @@ use std::time::{Duration, Instant};
 use super::discovery::Target;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
+use super::ready::{Probe, ReadinessProbe};
 use crate::cpus::{CpuList, CpuListError};
 use crate::sample::TargetCgroup;
 
-/// Interval between health probes while waiting for readiness.
-const READY_POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Interval between checks for exit while stopping.
 const STOP_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// How long to wait for a dead process's last output to be read.
@@ -220,8 +218,19 @@ impl TargetProcess {
     /// returns the time since spawn. Fails early if the process exits, or after
     /// `timeout` counted from the spawn.
     pub fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<Duration, ReadyError> {
+        let mut probe = ReadinessProbe::new(self.addr(), path);
+        self.wait_ready_with(&mut probe, path, timeout)
+    }
+
+    /// [`TargetProcess::wait_ready`] with a probe prepared before the spawn (startup
+    /// timing: nothing is set up between the spawn and the first attempt).
+    pub fn wait_ready_with(
+        &mut self,
+        probe: &mut ReadinessProbe,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Duration, ReadyError> {
         let deadline = self.spawned_at + timeout;
-        let addr = self.addr();
         loop {
             if let Some(status) = self.try_exit_status() {
                 self.stderr.wait_closed(OUTPUT_DRAIN_TIMEOUT);
@@ -231,7 +240,8 @@ impl TargetProcess {
                     stderr_tail: self.stderr_tail(),
                 });
             }
-            if probe_health(addr, path) == Some(200) {
+            let outcome = probe.probe();
+            if outcome == Probe::Ready {
                 return Ok(self.spawned_at.elapsed());
             }
             if Instant::now() >= deadline {
@@ -242,7 +252,7 @@ impl TargetProcess {
                     stderr_tail: self.stderr_tail(),
                 });
             }
-            std::thread::sleep(READY_POLL_INTERVAL);
+            std::thread::sleep(ReadinessProbe::pause_after(outcome));
         }
     }
 
@@ -335,31 +345,6 @@ fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
             Ok(())
         });
     }
-}
-
-/// One health probe on a fresh connection; returns the status code if one was read.
-fn probe_health(addr: SocketAddr, path: &str) -> Option<u16> {
-    let timeout = Duration::from_millis(500);
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    // The status line is all that is needed; it is short, so byte reads are fine.
-    while !head.ends_with(b"\r\n") && head.len() < 256 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return None,
-        }
-    }
-    let line = String::from_utf8_lossy(&head);
-    let mut parts = line.split_whitespace();
-    parts
-        .next()
-        .filter(|version| version.starts_with("HTTP/"))?;
-    parts.next()?.parse().ok()
 }
 
 /// Human-readable exit status: `exit code 3` or `killed by signal 9 (SIGKILL)`.

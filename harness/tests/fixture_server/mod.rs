@@ -14,8 +14,15 @@ pub struct Fixture {
 impl Fixture {
     /// Starts the fixture in `mode` (see the binary's docs) and waits until it listens.
     pub fn start(mode: &str) -> Fixture {
+        Fixture::start_with(mode, &[])
+    }
+
+    /// [`Fixture::start`] with extra arguments (e.g. `--delay-ms 300`).
+    #[allow(dead_code)]
+    pub fn start_with(mode: &str, extra: &[&str]) -> Fixture {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lanebench-fixture"))
             .args(["--port", "0", "--mode", mode])
+            .args(extra)
             .env_remove("PORT")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

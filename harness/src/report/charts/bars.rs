@@ -80,7 +80,7 @@ where
     let chart = BarChart {
         series: &[("QPS", 1.0)],
         unit: Unit::Rps,
-        axis: "Requests per second (best median over the ladder)",
+        axis: "Successful responses per second (best median over the ladder)",
     };
     let rows = framework_rows(frame, |t| vec![qps_spread(t).map(Bar::of)]);
     horizontal_bars(root, frame, &chart, &rows)

@@ -125,7 +125,7 @@ where
     draw_curves(&mut chart, frame, &curves, tips)
 }
 
-/// Requests per second, second by second, in the headline level's median repeat.
+/// Successful responses per second, second by second, in the headline level's median repeat.
 pub fn timeline<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
     DB::ErrorType: 'static,
@@ -142,7 +142,7 @@ where
     )
 }
 
-/// Requests per second from the first measured second of each framework's process.
+/// Successful responses per second from the first measured second of each framework's process.
 pub fn warmup<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
     DB::ErrorType: 'static,
@@ -159,7 +159,7 @@ where
     per_second(root, frame, &curves, &x_desc)
 }
 
-/// A requests-per-second-over-time chart of `curves`.
+/// A responses-per-second-over-time chart of `curves`.
 fn per_second<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     frame: &Frame,
@@ -186,7 +186,7 @@ where
         .x_label_formatter(&whole_seconds_label)
         .y_label_formatter(&|v| y.unit.tick(*v))
         .x_desc(x_desc)
-        .y_desc(y.describe("Requests per second"))
+        .y_desc(y.describe("Successful responses per second"))
         .label_style(s.font(20))
         .axis_desc_style(s.font(18))
         .draw()?;
@@ -199,7 +199,7 @@ where
     draw_curves(&mut chart, frame, curves, tips)
 }
 
-/// Median requests per second at each ladder level (connections, log scale) with
+/// Median successful responses per second at each ladder level (connections, log scale) with
 /// min-max whiskers over repeats.
 pub fn ladder<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
@@ -209,9 +209,11 @@ where
         let points = t
             .levels
             .iter()
-            .map(|l| (l.connections as f64, l.rps.median));
-        let repeated = t.levels.iter().filter(|l| l.rps.n > 1);
-        let whiskers = repeated.map(|l| (l.connections as f64, l.rps)).collect();
+            .map(|l| (l.connections as f64, l.success_rps.median));
+        let repeated = t.levels.iter().filter(|l| l.success_rps.n > 1);
+        let whiskers = repeated
+            .map(|l| (l.connections as f64, l.success_rps))
+            .collect();
         Some((vec![points.collect()], whiskers))
     });
     let mut levels: Vec<f64> = all_values(&curves).iter().map(|p| p.0).collect();
@@ -238,7 +240,7 @@ where
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|v| y.unit.tick(*v))
         .x_desc("Concurrent connections (log scale)")
-        .y_desc(y.describe("Requests per second (median over repeats)"))
+        .y_desc(y.describe("Successful responses per second (median over repeats)"))
         .label_style(s.font(20))
         .axis_desc_style(s.font(18))
         .draw()?;

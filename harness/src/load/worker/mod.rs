@@ -9,25 +9,32 @@
 //! Sockets are registered edge-triggered for both directions once per connection. A read
 //! shorter than the buffer means the socket is drained, so the loop does not pay for the
 //! extra `read` that would only return `WouldBlock`.
+//!
+//! Open loop sleeps on a [`PreciseTimer`] rather than on `epoll_wait`'s millisecond
+//! timeout, so a send leaves within microseconds of its slot; how late each one left is
+//! recorded as the send lag. Socket handling is in `io`, the end-of-window accounting of
+//! requests that never got an answer in `finish`.
+
+mod finish;
+mod io;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 
 use super::connection::{xorshift, Conn, State};
 use super::live::LiveCounters;
 use super::outcome::ErrorKind;
-use super::recorder::Recorder;
+use super::precise_timer::PreciseTimer;
+use super::recorder::{CensorKind, Recorder};
 use super::request::RequestPlan;
-use super::response::{Progress, Response};
-use super::result::ScheduleSummary;
+use super::response::Response;
+use super::result::ScheduleCounts;
 use super::schedule::Schedule;
 use super::timeline::TimelineCollector;
 use crate::cpus::{thread_cpu_time, CpuList};
@@ -37,11 +44,12 @@ const TIMEOUT_SCAN: Duration = Duration::from_millis(10);
 /// Pause before reconnecting after a failed connect, so a dead server is not hammered in a
 /// tight loop (each attempt still counts as a connect error).
 const CONNECT_RETRY: Duration = Duration::from_millis(10);
-/// A send that leaves later than this after its intended time counts as behind schedule
-/// (the event loop's timer resolution is one millisecond).
-const LATE_SEND: Duration = Duration::from_millis(2);
 /// Per-thread read buffer; responses larger than this are read in several calls.
 const READ_BUFFER: usize = 64 * 1024;
+/// The poll token of the precise timer (connections use their index).
+const TIMER: Token = Token(usize::MAX);
+/// With the precise timer armed, the poll's own millisecond timeout is only a backstop.
+const BACKSTOP: Duration = Duration::from_millis(2);
 
 /// Everything one thread needs to run; built by the run from validated settings.
 #[derive(Debug, Clone)]
@@ -61,6 +69,10 @@ pub struct WorkerConfig {
     /// Measured requests this thread may start; `None` for no limit.
     pub request_budget: Option<u64>,
     pub timeout: Duration,
+    /// A send lagging more than this counts as late.
+    pub max_send_lag: Duration,
+    /// After the deadline, wait up to `timeout` for the requests still out.
+    pub wait_in_flight: bool,
     pub pin: Option<CpuList>,
     pub stop: Arc<AtomicBool>,
     pub live: Arc<LiveCounters>,
@@ -75,13 +87,13 @@ pub struct WorkerReport {
     pub cpu: Duration,
     /// When this thread stopped measuring.
     pub finished: Instant,
-    pub schedule: ScheduleSummary,
+    pub schedule: ScheduleCounts,
     /// Connections opened after the first, for any reason.
     pub reconnects: u64,
 }
 
 /// Runs one generator thread to completion.
-pub fn run_worker(config: WorkerConfig) -> io::Result<WorkerReport> {
+pub fn run_worker(config: WorkerConfig) -> std::io::Result<WorkerReport> {
     if let Some(cpus) = &config.pin {
         cpus.pin_current_thread()?;
     }
@@ -93,6 +105,8 @@ pub fn run_worker(config: WorkerConfig) -> io::Result<WorkerReport> {
 struct Worker {
     cfg: WorkerConfig,
     poll: Poll,
+    /// Open loop only: sub-millisecond wake-ups for scheduled sends.
+    timer: Option<PreciseTimer>,
     conns: Vec<Conn>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     recorder: Recorder,
@@ -101,21 +115,27 @@ struct Worker {
     cpu_in_window: Duration,
     issued: u64,
     in_flight: usize,
-    schedule: ScheduleSummary,
+    schedule: ScheduleCounts,
     read_buf: Box<[u8]>,
     finished: Option<Instant>,
 }
 
 impl Worker {
-    fn new(cfg: WorkerConfig) -> io::Result<Worker> {
+    fn new(cfg: WorkerConfig) -> std::io::Result<Worker> {
         let conns = cfg
             .connections
             .clone()
             .map(|index| Conn::new(index, cfg.start))
             .collect();
+        let poll = Poll::new()?;
+        let timer = match cfg.schedule {
+            Some(_) => Some(PreciseTimer::register(poll.registry(), TIMER)?),
+            None => None,
+        };
         Ok(Worker {
             recorder: Recorder::new(cfg.schedule.is_some(), None),
-            poll: Poll::new()?,
+            poll,
+            timer,
             conns,
             timers: BinaryHeap::new(),
             measuring: false,
@@ -123,14 +143,14 @@ impl Worker {
             cpu_in_window: Duration::ZERO,
             issued: 0,
             in_flight: 0,
-            schedule: ScheduleSummary::default(),
+            schedule: ScheduleCounts::default(),
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             finished: None,
             cfg,
         })
     }
 
-    fn run(&mut self) -> io::Result<()> {
+    fn run(&mut self) -> std::io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let now = Instant::now();
         for i in 0..self.conns.len() {
@@ -154,14 +174,14 @@ impl Worker {
                 self.expire_timeouts(now);
                 next_scan = now + TIMEOUT_SCAN;
             }
-            let wake = self.next_wake(next_scan);
-            let wait = wake.saturating_duration_since(Instant::now());
-            match self.poll.poll(&mut events, Some(wait)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+            self.wait(&mut events, self.next_wake(now, next_scan))?;
             for event in events.iter() {
+                if event.token() == TIMER {
+                    if let Some(timer) = self.timer.as_mut() {
+                        timer.fired();
+                    }
+                    continue;
+                }
                 let closed = event.is_read_closed() || event.is_error();
                 self.on_event(
                     event.token().0,
@@ -175,12 +195,33 @@ impl Worker {
         Ok(())
     }
 
+    /// Sleeps until a socket is ready or `wake`: on the precise timer in open loop, on
+    /// the poll's millisecond timeout in closed loop (where nothing waits for a slot).
+    fn wait(&mut self, events: &mut Events, wake: Instant) -> std::io::Result<()> {
+        let timeout = match self.timer.as_mut() {
+            Some(timer) => {
+                timer.arm(wake)?;
+                wake.saturating_duration_since(Instant::now()) + BACKSTOP
+            }
+            None => wake.saturating_duration_since(Instant::now()),
+        };
+        match self.poll.poll(events, Some(timeout)) {
+            Err(e) if e.kind() != std::io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn past_end(&self, now: Instant) -> bool {
+        self.cfg.end.is_some_and(|end| now >= end)
+    }
+
     fn should_stop(&mut self, now: Instant) -> bool {
         if self.cfg.stop.load(Ordering::Relaxed) {
             return true;
         }
-        if self.cfg.end.is_some_and(|end| now >= end) {
-            return true;
+        if let Some(end) = self.cfg.end.filter(|&end| now >= end) {
+            let draining = self.cfg.wait_in_flight && self.in_flight > 0;
+            return !(draining && now < end + self.cfg.timeout);
         }
         let budget_spent = self
             .cfg
@@ -189,7 +230,7 @@ impl Worker {
         budget_spent && self.in_flight == 0
     }
 
-    fn next_wake(&self, next_scan: Instant) -> Instant {
+    fn next_wake(&self, now: Instant, next_scan: Instant) -> Instant {
         let mut wake = next_scan;
         if let Some(Reverse((at, _))) = self.timers.peek() {
             wake = wake.min(*at);
@@ -197,7 +238,7 @@ impl Worker {
         if !self.measuring {
             wake = wake.min(self.cfg.measure_start);
         }
-        if let Some(end) = self.cfg.end {
+        if let Some(end) = self.cfg.end.filter(|&end| end > now) {
             wake = wake.min(end);
         }
         wake
@@ -211,30 +252,6 @@ impl Worker {
         );
         self.cpu_at_start = thread_cpu_time();
         self.issued = 0;
-    }
-
-    fn end_measuring(&mut self) {
-        let now = Instant::now();
-        if !self.measuring {
-            self.begin_measuring();
-        }
-        self.cpu_in_window = thread_cpu_time().saturating_sub(self.cpu_at_start);
-        self.recorder.finish();
-        let end = self.cfg.end.map_or(now, |end| end.min(now));
-        self.finished = Some(end.max(self.cfg.measure_start));
-        if let Some(schedule) = self.cfg.schedule {
-            let window_start = self.cfg.measure_start - self.cfg.start;
-            let window_end = end.max(self.cfg.measure_start) - self.cfg.start;
-            self.schedule.planned = self
-                .conns
-                .iter()
-                .map(|c| {
-                    schedule.due_before(c.index, window_end)
-                        - schedule.due_before(c.index, window_start)
-                })
-                .sum();
-        }
-        self.publish_live();
     }
 
     /// Publishes this thread's totals for progress displays (two relaxed stores).
@@ -269,12 +286,20 @@ impl Worker {
     }
 
     fn fire_timers(&mut self, now: Instant) {
+        if self.past_end(now) {
+            // Nothing starts after the deadline: no send, no reconnect.
+            self.timers.clear();
+            return;
+        }
         while let Some(&Reverse((at, i))) = self.timers.peek() {
             if at > now {
                 break;
             }
             self.timers.pop();
             self.conns[i].timer_armed = false;
+            // A fresh clock per timer: earlier sends of this batch took time, and the
+            // send lag must include it.
+            let now = Instant::now();
             match self.conns[i].state {
                 State::Closed => self.connect(i, now),
                 State::Idle => self.on_idle(i, now),
@@ -290,54 +315,6 @@ impl Worker {
         }
     }
 
-    fn connect(&mut self, i: usize, now: Instant) {
-        let conn = &mut self.conns[i];
-        conn.sent = now;
-        match TcpStream::connect(self.cfg.addr) {
-            Ok(mut stream) => {
-                let _ = stream.set_nodelay(true);
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                if let Err(_e) = self
-                    .poll
-                    .registry()
-                    .register(&mut stream, Token(i), interest)
-                {
-                    self.fail_connect(i, now);
-                    return;
-                }
-                conn.stream = Some(stream);
-                conn.state = State::Connecting;
-                conn.opened += 1;
-                conn.read_pending = false;
-                conn.peer_closed = false;
-            }
-            Err(_) => self.fail_connect(i, now),
-        }
-    }
-
-    fn fail_connect(&mut self, i: usize, now: Instant) {
-        self.close(i);
-        if !self.measuring && now >= self.cfg.measure_start {
-            self.begin_measuring();
-        }
-        if self.measuring {
-            self.recorder
-                .record_error(ErrorKind::Connect, self.window_offset(now));
-        }
-        self.arm_timer(i, now + CONNECT_RETRY);
-    }
-
-    fn close(&mut self, i: usize) {
-        let conn = &mut self.conns[i];
-        if let Some(mut stream) = conn.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
-        }
-        if matches!(conn.state, State::Writing { .. } | State::Reading) {
-            self.in_flight -= 1;
-        }
-        conn.state = State::Closed;
-    }
-
     /// The connection is open and idle: send now (closed loop) or when due (open loop).
     fn on_idle(&mut self, i: usize, now: Instant) {
         if self
@@ -347,7 +324,7 @@ impl Worker {
         {
             return;
         }
-        if self.cfg.end.is_some_and(|end| now >= end) {
+        if self.past_end(now) {
             return;
         }
         if now < self.cfg.start {
@@ -355,15 +332,16 @@ impl Worker {
             return self.arm_timer(i, self.cfg.start);
         }
         match self.cfg.schedule {
-            None => self.start_request(i, now, now),
-            Some(_) => self.send_if_due(i, now),
+            None => {
+                // Due when the connection freed up, or when it had to reconnect.
+                let due = self.conns[i].due.take().unwrap_or(now);
+                self.start_request(i, due, now)
+            }
+            Some(schedule) => self.send_if_due(i, schedule, now),
         }
     }
 
-    fn send_if_due(&mut self, i: usize, now: Instant) {
-        let Some(schedule) = self.cfg.schedule else {
-            return self.start_request(i, now, now);
-        };
+    fn send_if_due(&mut self, i: usize, schedule: Schedule, now: Instant) {
         let conn = &self.conns[i];
         let due = self.cfg.start + schedule.intended_offset(conn.index, conn.next_k);
         if due <= now {
@@ -383,10 +361,7 @@ impl Worker {
         if counted {
             self.issued += 1;
             if self.cfg.schedule.is_some() {
-                self.schedule.sent += 1;
-                if now - intended > LATE_SEND {
-                    self.schedule.late += 1;
-                }
+                self.count_send(i, intended, now);
             }
         }
         let conn = &mut self.conns[i];
@@ -406,143 +381,20 @@ impl Worker {
         self.flush(i, now);
     }
 
-    fn flush(&mut self, i: usize, now: Instant) {
-        let conn = &mut self.conns[i];
-        let State::Writing { mut written } = conn.state else {
-            return;
-        };
-        let request = self.cfg.plan.get(conn.request);
-        let bytes: &[u8] = if request.dynamic.is_some() {
-            &conn.out
-        } else {
-            &request.bytes
-        };
-        let stream = conn.stream.as_mut().expect("writing implies a socket");
-        while written < bytes.len() {
-            match stream.write(&bytes[written..]) {
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    conn.state = State::Writing { written };
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return self.fail_request(i, ErrorKind::Write, now),
-            }
+    /// Open loop: the send lag is measured from the later of the slot and the moment the
+    /// connection was free, so a server holding the previous answer past this slot (its
+    /// delay, already in the corrected latency) is not blamed on the generator.
+    fn count_send(&mut self, i: usize, intended: Instant, now: Instant) {
+        let free_at = self.conns[i].free_at;
+        let lag = now.saturating_duration_since(intended.max(free_at));
+        self.schedule.sent += 1;
+        if free_at > intended {
+            self.schedule.queued += 1;
         }
-        conn.state = State::Reading;
-        if std::mem::take(&mut conn.read_pending) {
-            self.read(i);
+        if lag > self.cfg.max_send_lag {
+            self.schedule.late += 1;
         }
-    }
-
-    /// `closed`: the peer shut its side (or the socket failed), so reading must go on to
-    /// the end-of-file even after a short read.
-    fn on_event(&mut self, i: usize, readable: bool, writable: bool, closed: bool) {
-        // The clock is read only where it is needed: the common case (a response arriving)
-        // reads it once, when the response is complete.
-        match self.conns[i].state {
-            State::Closed => {}
-            State::Connecting => {
-                if readable || writable {
-                    self.finish_connect(i, Instant::now());
-                }
-            }
-            State::Writing { .. } => {
-                self.conns[i].read_pending |= readable;
-                self.conns[i].peer_closed |= closed;
-                if writable {
-                    self.flush(i, Instant::now());
-                }
-            }
-            State::Reading | State::Idle => {
-                if readable {
-                    self.conns[i].peer_closed |= closed;
-                    self.read(i);
-                }
-            }
-        }
-    }
-
-    fn finish_connect(&mut self, i: usize, now: Instant) {
-        let stream = self.conns[i]
-            .stream
-            .as_ref()
-            .expect("connecting implies a socket");
-        match (stream.take_error(), stream.peer_addr()) {
-            (Ok(None), Ok(_)) => {
-                self.conns[i].state = State::Idle;
-                self.on_idle(i, now);
-            }
-            (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {}
-            _ => self.fail_connect(i, now),
-        }
-    }
-
-    fn read(&mut self, i: usize) {
-        loop {
-            let conn = &mut self.conns[i];
-            let stream = conn.stream.as_mut().expect("reading implies a socket");
-            match stream.read(&mut self.read_buf) {
-                Ok(0) => return self.on_eof(i),
-                Ok(n) => {
-                    let idle = conn.state == State::Idle;
-                    if self.measuring {
-                        self.recorder.bytes_read += n as u64;
-                    }
-                    if idle {
-                        // Bytes nobody asked for: the connection is out of step.
-                        return self.fail_request(i, ErrorKind::Parse, Instant::now());
-                    }
-                    match conn.parser.feed(&self.read_buf[..n]) {
-                        Ok(Progress::Complete(response)) => return self.complete(i, response),
-                        // A short read drained the socket: the next bytes bring a new edge.
-                        // Not so for an end-of-file already seen, which must be read now.
-                        Ok(Progress::NeedMore) if n < self.read_buf.len() && !conn.peer_closed => {
-                            return
-                        }
-                        Ok(Progress::NeedMore) => {}
-                        Err(_) => return self.fail_request(i, ErrorKind::Parse, Instant::now()),
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    if conn.state == State::Idle {
-                        return self.reopen(i);
-                    }
-                    return self.fail_request(i, ErrorKind::Read, Instant::now());
-                }
-            }
-        }
-    }
-
-    fn on_eof(&mut self, i: usize) {
-        if self.conns[i].state == State::Idle {
-            // The server closed an idle keep-alive connection: not an error, just reopen.
-            return self.reopen(i);
-        }
-        match self.conns[i].parser.finish_on_close() {
-            Some(response) => self.complete(i, response),
-            None => self.fail_request(i, ErrorKind::Read, Instant::now()),
-        }
-    }
-
-    fn reopen(&mut self, i: usize) {
-        self.close(i);
-        let now = Instant::now();
-        match self.cfg.schedule {
-            // Open loop: reconnect when the next request is due, not before.
-            Some(schedule) => {
-                let conn = &self.conns[i];
-                let due = self.cfg.start + schedule.intended_offset(conn.index, conn.next_k);
-                if due <= now {
-                    self.connect(i, now);
-                } else {
-                    self.arm_timer(i, due);
-                }
-            }
-            None => self.connect(i, now),
-        }
+        self.recorder.record_send_lag(lag);
     }
 
     fn complete(&mut self, i: usize, response: Response) {
@@ -550,16 +402,23 @@ impl Worker {
         let at = self.window_offset(now);
         let conn = &mut self.conns[i];
         conn.state = State::Idle;
+        conn.free_at = now;
         self.in_flight -= 1;
         if self.measuring && conn.intended >= self.cfg.measure_start {
-            let expect = self.cfg.plan.get(conn.request).expect;
+            let judged = self
+                .cfg
+                .plan
+                .get(conn.request)
+                .expect
+                .judge(response.status);
             self.recorder.record_response(
                 response.status,
+                judged.is_none(),
                 now - conn.intended,
                 now - conn.sent,
                 at,
             );
-            if let Some(kind) = expect.judge(response.status) {
+            if let Some(kind) = judged {
                 self.recorder.record_error(kind, at);
             }
             self.publish_live();
@@ -571,10 +430,14 @@ impl Worker {
         }
     }
 
-    fn fail_request(&mut self, i: usize, kind: ErrorKind, now: Instant) {
+    fn counted_in_flight(&self, i: usize) -> bool {
         let conn = &self.conns[i];
         let in_flight = matches!(conn.state, State::Writing { .. } | State::Reading);
-        if in_flight && self.measuring && conn.intended >= self.cfg.measure_start {
+        in_flight && self.measuring && conn.intended >= self.cfg.measure_start
+    }
+
+    fn fail_request(&mut self, i: usize, kind: ErrorKind, now: Instant) {
+        if self.counted_in_flight(i) {
             self.recorder.record_error(kind, self.window_offset(now));
             self.publish_live();
         }
@@ -589,6 +452,16 @@ impl Worker {
             }
             match conn.state {
                 State::Writing { .. } | State::Reading => {
+                    if self.counted_in_flight(i) {
+                        // Given up on: in the tail at the time it waited, not dropped.
+                        let (intended, sent) = (conn.intended, conn.sent);
+                        self.recorder.record_censored(
+                            CensorKind::Timeout,
+                            now - intended,
+                            Some(now - sent),
+                            self.window_offset(now),
+                        );
+                    }
                     self.fail_request(i, ErrorKind::Timeout, now)
                 }
                 State::Connecting => self.fail_connect(i, now),

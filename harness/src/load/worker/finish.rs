@@ -1,0 +1,72 @@
+//! Closing a generator thread's measured window: the requests that never got an answer
+//! enter the latency histograms at the time they had waited (censored), so the tail is
+//! not biased low when the server stalls; then the schedule's plan for the window is
+//! counted and the last timeline second is handed over.
+
+use std::time::Instant;
+
+use super::super::recorder::CensorKind;
+use super::super::schedule::Schedule;
+use super::Worker;
+use crate::cpus::thread_cpu_time;
+
+impl Worker {
+    pub(super) fn end_measuring(&mut self) {
+        let now = Instant::now();
+        if !self.measuring {
+            self.begin_measuring();
+        }
+        self.cpu_in_window = thread_cpu_time().saturating_sub(self.cpu_at_start);
+        let end = self.cfg.end.map_or(now, |end| end.min(now));
+        // Waiting for the requests still out went on past the deadline: what is still
+        // out now was abandoned now.
+        let cut = if self.cfg.wait_in_flight { now } else { end };
+        self.censor_in_flight(cut);
+        if let Some(schedule) = self.cfg.schedule {
+            self.schedule.planned = self.censor_unsent(schedule, end);
+        }
+        self.recorder.finish();
+        self.finished = Some(end.max(self.cfg.measure_start));
+        self.publish_live();
+    }
+
+    /// Requests sent in the window whose answer had not come by `cut`.
+    fn censor_in_flight(&mut self, cut: Instant) {
+        let at = self.window_offset(cut);
+        for i in 0..self.conns.len() {
+            if !self.counted_in_flight(i) {
+                continue;
+            }
+            let conn = &self.conns[i];
+            let (intended, sent) = (conn.intended, conn.sent);
+            self.recorder.record_censored(
+                CensorKind::InFlightAtEnd,
+                cut.saturating_duration_since(intended),
+                Some(cut.saturating_duration_since(sent)),
+                at,
+            );
+        }
+    }
+
+    /// Open loop: every slot of the window that was due before `end` but never sent
+    /// enters the corrected histogram at `end` minus its intended time. Returns the
+    /// number of slots the window planned for this thread's connections.
+    fn censor_unsent(&mut self, schedule: Schedule, end: Instant) -> u64 {
+        let window_start = self.cfg.measure_start - self.cfg.start;
+        let window_end = end.max(self.cfg.measure_start) - self.cfg.start;
+        let at = self.window_offset(end);
+        let mut planned = 0;
+        for i in 0..self.conns.len() {
+            let (index, next_k) = (self.conns[i].index, self.conns[i].next_k);
+            let first = schedule.due_before(index, window_start);
+            let last = schedule.due_before(index, window_end);
+            planned += last - first;
+            for k in next_k.max(first)..last {
+                let waited = window_end.saturating_sub(schedule.intended_offset(index, k));
+                self.recorder
+                    .record_censored(CensorKind::Unsent, waited, None, at);
+            }
+        }
+        planned
+    }
+}

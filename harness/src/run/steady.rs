@@ -1,0 +1,118 @@
+//! When throughput is steady: the rule that ends a level's warm-up, and the time a fresh
+//! process takes to reach its steady throughput.
+//!
+//! Both work on a series of one-second throughputs (successful responses per second).
+//! **Steady** (warm-up): the last [`STEADY_WINDOWS`] seconds are each within
+//! ±[`STEADY_TOLERANCE`] of their own median. A JIT runtime that is still compiling
+//! climbs from second to second and fails the rule; a noisy but flat server passes
+//! once five seconds in a row agree. The median, not the mean, so one stalled second
+//! does not drag the reference with it. **Time to steady** (from spawn): the first
+//! second from which [`STEADY_WINDOWS`] seconds in a row are each within
+//! ±[`REACHED_TOLERANCE`] of the steady value measured afterwards. Both rules are in
+//! docs/metrics.md.
+
+use crate::stats::median;
+
+/// Consecutive one-second windows the rules look at.
+pub const STEADY_WINDOWS: usize = 5;
+/// Warm-up ends when the last windows are within this share of their median.
+pub const STEADY_TOLERANCE: f64 = 0.05;
+/// Time to steady: windows within this share of the steady value.
+pub const REACHED_TOLERANCE: f64 = 0.10;
+
+/// What the steady-state check says about a series so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Steadiness {
+    /// Fewer windows than the rule needs.
+    TooShort { have: usize },
+    /// The last windows spread this much around their median (largest |x/median - 1|).
+    Varying { spread: f64 },
+    /// The rule holds, at this median throughput.
+    Steady { median: f64 },
+}
+
+/// Applies the warm-up rule to the series of one-second throughputs.
+pub fn steadiness(per_second: &[f64]) -> Steadiness {
+    if per_second.len() < STEADY_WINDOWS {
+        return Steadiness::TooShort {
+            have: per_second.len(),
+        };
+    }
+    let last = &per_second[per_second.len() - STEADY_WINDOWS..];
+    let Some(m) = median(last).filter(|m| *m > 0.0) else {
+        // Nothing served: not steady, and no spread to speak of.
+        return Steadiness::Varying {
+            spread: f64::INFINITY,
+        };
+    };
+    let spread = last.iter().map(|v| (v / m - 1.0).abs()).fold(0.0, f64::max);
+    if spread <= STEADY_TOLERANCE {
+        Steadiness::Steady { median: m }
+    } else {
+        Steadiness::Varying { spread }
+    }
+}
+
+/// The first index from which [`STEADY_WINDOWS`] values in a row are each within
+/// [`REACHED_TOLERANCE`] of `steady`; `None` if that never happens (or `steady` is 0).
+pub fn time_to_steady(per_second: &[f64], steady: f64) -> Option<usize> {
+    if steady <= 0.0 || per_second.len() < STEADY_WINDOWS {
+        return None;
+    }
+    let near = |v: &f64| (v / steady - 1.0).abs() <= REACHED_TOLERANCE;
+    per_second
+        .windows(STEADY_WINDOWS)
+        .position(|w| w.iter().all(near))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warming_series_is_not_steady_until_it_levels_off() {
+        // A JIT climbing: 500, 1000, ..., 4000, then flat at 4500 with ±2% noise.
+        let mut series: Vec<f64> = (1..=8).map(|s| 500.0 * s as f64).collect();
+        assert!(matches!(steadiness(&series), Steadiness::Varying { spread } if spread > 0.1));
+        series.extend([4_450.0, 4_560.0, 4_500.0, 4_480.0]);
+        assert!(matches!(steadiness(&series), Steadiness::Varying { .. }));
+        series.push(4_520.0);
+        match steadiness(&series) {
+            Steadiness::Steady { median } => assert_eq!(median, 4_500.0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn short_never_steady_and_idle_series() {
+        assert_eq!(steadiness(&[1.0, 1.0]), Steadiness::TooShort { have: 2 });
+        // ±20% swings (a machine whose CPU is being taken away) never pass.
+        let noisy: Vec<f64> = (0..60)
+            .map(|i| if i % 2 == 0 { 40_000.0 } else { 55_000.0 })
+            .collect();
+        assert!(matches!(steadiness(&noisy), Steadiness::Varying { .. }));
+        assert!(matches!(steadiness(&[0.0; 6]), Steadiness::Varying { .. }));
+    }
+
+    #[test]
+    fn one_stalled_second_breaks_steadiness_but_not_the_median() {
+        let series = [10_000.0, 10_100.0, 2_000.0, 9_900.0, 10_000.0];
+        match steadiness(&series) {
+            Steadiness::Varying { spread } => assert!((spread - 0.8).abs() < 1e-9),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn time_to_steady_is_the_first_of_five_seconds_near_the_steady_value() {
+        // Seconds 0-3 warming, 4.. within 10% of 4500, except a dip at 6.
+        let series = [
+            600.0, 1_800.0, 3_000.0, 3_900.0, 4_300.0, 4_600.0, 3_800.0, 4_400.0, 4_500.0, 4_550.0,
+            4_480.0, 4_520.0,
+        ];
+        assert_eq!(time_to_steady(&series, 4_500.0), Some(7));
+        assert_eq!(time_to_steady(&series[..8], 4_500.0), None);
+        assert_eq!(time_to_steady(&[4_500.0; 5], 4_500.0), Some(0));
+        assert_eq!(time_to_steady(&[4_500.0; 5], 0.0), None);
+    }
+}
