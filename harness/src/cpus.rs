@@ -36,8 +36,16 @@ impl CpuList {
         self.0.is_empty()
     }
 
-    /// The CPUs this process may currently run on.
+    /// The CPUs this process may run on, as first read (before the harness pinned any
+    /// of its own threads: `lanebench run` keeps its main thread off the server's CPUs,
+    /// which must not shrink what it may hand out).
     pub fn allowed() -> CpuList {
+        static ALLOWED: std::sync::OnceLock<CpuList> = std::sync::OnceLock::new();
+        ALLOWED.get_or_init(CpuList::current_thread).clone()
+    }
+
+    /// The CPUs the calling thread may run on now.
+    pub fn current_thread() -> CpuList {
         // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for pid 0 (this thread).
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         let ok =
@@ -117,6 +125,28 @@ impl CpuList {
             CpuList(cpus)
         };
         (side(&cores[..mid]), side(&cores[mid..]))
+    }
+
+    /// Runs `f` with the calling thread allowed on these CPUs, then restores the
+    /// thread's previous set. Children spawned inside `f` inherit these CPUs (a build
+    /// started by a thread pinned to the generator's half would otherwise get only
+    /// that half).
+    pub fn while_pinned<T>(&self, f: impl FnOnce() -> T) -> T {
+        let previous = CpuList::current_thread();
+        let pinned = self.pin_current_thread().is_ok();
+        let out = f();
+        if pinned {
+            let _ = previous.pin_current_thread();
+        }
+        out
+    }
+
+    /// The CPUs of both lists.
+    pub fn union(&self, other: &CpuList) -> CpuList {
+        let mut cpus: Vec<usize> = self.0.iter().chain(&other.0).copied().collect();
+        cpus.sort_unstable();
+        cpus.dedup();
+        CpuList(cpus)
     }
 
     /// Pins the calling thread (or, before exec, the process) to these CPUs.

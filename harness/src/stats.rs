@@ -45,6 +45,26 @@ pub fn coefficient_of_variation(values: &[f64]) -> Option<f64> {
     Some(sample_stdev(values)? / m.abs())
 }
 
+/// Indices of the outliers of a sample by the modified Z-score (Iglewicz and Hoaglin):
+/// `0.6745 * (x - median) / MAD`, where MAD is the median absolute deviation from the
+/// median, beyond ±3.5. Robust where mean ± k·σ is not: the outlier itself does not
+/// widen the yardstick. With MAD 0 (most values identical) nothing is an outlier.
+pub fn outliers(values: &[f64]) -> Vec<usize> {
+    let Some(m) = median(values) else {
+        return Vec::new();
+    };
+    let deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+    let Some(mad) = median(&deviations).filter(|mad| *mad > 0.0) else {
+        return Vec::new();
+    };
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| (0.6745 * (*v - m) / mad).abs() > 3.5)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Minimum, median and maximum of a sample, plus its coefficient of variation when there
 /// are at least two values. This is how every repeated figure is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -56,6 +76,12 @@ pub struct Spread {
     pub n: usize,
     /// Coefficient of variation (stdev / mean), `None` for a single value.
     pub cv: Option<f64>,
+    /// Arithmetic mean (0 in files written before it was recorded).
+    #[serde(default)]
+    pub mean: f64,
+    /// Sample standard deviation, `None` for a single value.
+    #[serde(default)]
+    pub stdev: Option<f64>,
 }
 
 impl Spread {
@@ -68,6 +94,8 @@ impl Spread {
             max: 0.0,
             n: 0,
             cv: None,
+            mean: 0.0,
+            stdev: None,
         }
     }
 
@@ -80,6 +108,8 @@ impl Spread {
             max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             n: values.len(),
             cv: coefficient_of_variation(values),
+            mean: mean(values).unwrap_or(median),
+            stdev: sample_stdev(values),
         })
     }
 }
@@ -87,6 +117,19 @@ impl Spread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modified_z_score_outliers() {
+        // Ten launches around 12 ms and a first one with a cold page cache.
+        let launches = [41.0, 12.1, 11.9, 12.3, 12.0, 12.2, 11.8, 12.4, 12.0, 12.1];
+        assert_eq!(outliers(&launches), vec![0]);
+        assert!(outliers(&[12.0, 12.1, 11.9, 12.3]).is_empty());
+        assert!(outliers(&[5.0; 6]).is_empty(), "MAD 0");
+        assert!(outliers(&[]).is_empty());
+        let s = Spread::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(s.mean, 2.5);
+        assert!((s.stdev.unwrap() - 1.290_994).abs() < 1e-6);
+    }
 
     #[test]
     fn medians() {

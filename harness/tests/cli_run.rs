@@ -15,10 +15,11 @@ fn add_target(ws: &Workspace, name: &str, args: &str, requires: &str) {
     ws.add_fixture(name, args, &extra);
 }
 
-/// A scenario of GET /health on 2 connections with two fresh launches.
+/// A scenario of GET /health on 2 connections with two fresh launches; the warm-up
+/// waits for steady throughput for 1-3 s.
 fn scenario(ws: &Workspace, duration: &str, repeats: u32) -> PathBuf {
     ws.write_scenario(&format!(
-        "name = \"fixture\"\nduration = \"{duration}\"\nwarmup = \"0s\"\nrepeats = {repeats}\nconnections = [2]\n\
+        "name = \"fixture\"\nduration = \"{duration}\"\nwarmup = \"1s\"\nwarmup_max = \"3s\"\nrepeats = {repeats}\nconnections = [2]\n\
          startup_samples = 2\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\n"
     ))
 }
@@ -35,12 +36,9 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
         .args(["--server-cpus", "0", "--generator-cpus", "0"])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a target failed: {stderr}");
+    assert!(stderr.contains("failed: crashy"), "{stderr}");
     let results = ws.results().unwrap();
     assert_eq!(results["schema_version"], 2);
     assert!(results["finished_at"].is_string());
@@ -74,6 +72,26 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
         "two repeats give a coefficient of variation"
     );
     assert_eq!(level["saturation"], "shared");
+    assert!(level["steady"].is_boolean(), "{level}");
+    let warmup = level["warmup_s"]["median"].as_f64().unwrap();
+    assert!(
+        (1.0..=3.5).contains(&warmup),
+        "warm-up between the minimum and the cap: {warmup}"
+    );
+    assert_eq!(
+        level["repeats"][1]["warmup_s"], 0.0,
+        "the second repeat follows the first"
+    );
+    assert!(level["usable"].as_bool().unwrap());
+    assert!(level["server_cpu_us_per_success"].as_f64().unwrap() > 0.0);
+    assert_eq!(good["startup_launches_ms"].as_array().unwrap().len(), 2);
+    assert!(good["startup_ms"]["mean"].as_f64().unwrap() > 0.0);
+    let curve = &good["warmup_curve"];
+    assert!(
+        curve["per_second"].as_array().unwrap().len() >= 2,
+        "{curve}"
+    );
+    assert!(curve["load_started_ms"].as_f64() > curve["ready_ms"].as_f64());
     assert!(level["repeats"][0]["load"]["requests"].as_u64().unwrap() > 0);
 
     let crashy = by_name("crashy");

@@ -471,7 +471,7 @@ fn run_saves_a_named_baseline_that_compare_uses() {
     .unwrap();
     std::fs::write(
         d.path("scenario.toml"),
-        "name = \"fixture\"\nduration = \"1s\"\nwarmup = \"0s\"\nrepeats = 2\nconnections = [2]\n\
+        "name = \"fixture\"\nduration = \"1s\"\nwarmup = \"0s\"\nsteady_state = false\nrepeats = 2\nconnections = [2]\n\
          startup_samples = 2\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\n",
     )
     .unwrap();

@@ -78,7 +78,11 @@ fn startup_faults_fail_their_target_on_time_and_the_run_goes_on() {
         .spawn()
         .unwrap();
     let (marks, code) = watch_run(&ws, child, started);
-    assert_eq!(code, Some(0), "failed targets do not fail the run");
+    assert_eq!(
+        code,
+        Some(1),
+        "failed targets make the run exit 1, after the others ran"
+    );
     let results = ws.results().unwrap();
     assert_eq!(marks.len(), 4, "{results}");
     let took = |i: usize| marks[i] - if i == 0 { Duration::ZERO } else { marks[i - 1] };
@@ -154,7 +158,7 @@ fn crash_mid_load_stops_the_load_within_a_second_and_spares_the_others() {
         .spawn()
         .unwrap();
     let (marks, code) = watch_run(&ws, child, started);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, Some(1), "a failed target fails the run");
     let results = ws.results().unwrap();
     let crashy = target(&results, "a-crashy");
     assert_eq!(crashy["status"], "failed");

@@ -182,7 +182,7 @@ fn results_written_by_run_match_the_schema() {
         std::fs::write(
             &scenario,
             format!(
-                "name = \"{name}\"\nduration = \"1s\"\nrepeats = 1\n{load}\nstartup_samples = 1\n\n\
+                "name = \"{name}\"\nduration = \"1s\"\nwarmup = \"1s\"\nwarmup_max = \"2s\"\nrepeats = 1\n{load}\nstartup_samples = 1\n\n\
                  [[request]]\nname = \"health\"\npath = \"/health\"\n"
             ),
         )

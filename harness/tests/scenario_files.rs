@@ -81,11 +81,14 @@ fn quick_shortens_durations() {
     let reproduce = load("reproduce.toml");
     assert_eq!(reproduce.duration, Duration::from_secs(60));
     assert_eq!(reproduce.connections, vec![360]);
-    assert_eq!(reproduce.startup_samples, 5);
+    assert_eq!(reproduce.startup_samples, 10);
+    assert_eq!(reproduce.repeats, 3);
+    assert!(reproduce.interleave && reproduce.steady_state);
     let quick = reproduce.quick();
     assert_eq!(quick.duration, Duration::from_secs(6));
     assert_eq!(quick.warmup, Duration::from_millis(500));
-    assert_eq!((quick.repeats, quick.startup_samples), (1, 1));
+    assert_eq!((quick.repeats, quick.startup_samples), (1, 3));
+    assert!(!quick.interleave, "one repeat has nothing to interleave");
 
     let default = Scenario::default_embedded().quick();
     assert_eq!(default.duration, Duration::from_secs(2));

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lanebench::target::{
-    build_target, free_loopback_port, BuildError, LaunchError, LaunchOptions, Manifest, ReadyError,
-    Target, TargetProcess,
+    build_target, free_loopback_port, BuildError, LaunchError, LaunchOptions, Manifest,
+    ReadinessProbe, ReadyError, Target, TargetProcess,
 };
 
 /// A fake target in `dir` with the given run and build commands.
@@ -144,6 +144,53 @@ fn early_exit_reports_status_and_stderr_tail() {
         other => panic!("expected an early exit, got {other}"),
     }
     assert_eq!(process.stdout_tail(), ["starting"]);
+}
+
+/// Startups (ms) of five launches of a fixture that listens `listen_after_ms` after it
+/// starts, each detected by a probe prepared before the spawn.
+fn fixture_startups(listen_after_ms: u64) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = env!("CARGO_BIN_EXE_lanebench-fixture");
+    let run = format!("exec {fixture} --listen-after-ms {listen_after_ms}");
+    let target = fake_target(dir.path(), &run, "true");
+    let mut startups: Vec<f64> = (0..5)
+        .map(|_| {
+            let port = free_loopback_port().unwrap();
+            let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), "/health");
+            let options = LaunchOptions {
+                port,
+                workers: 1,
+                cpus: None,
+            };
+            let mut process = TargetProcess::launch(&target, &options).unwrap();
+            let ready = process
+                .wait_ready_with(&mut probe, "/health", Duration::from_secs(10))
+                .unwrap();
+            process.stop(Duration::from_secs(2)).unwrap();
+            ready.as_secs_f64() * 1e3
+        })
+        .collect();
+    startups.sort_by(f64::total_cmp);
+    startups
+}
+
+#[test]
+fn startup_is_measured_to_the_millisecond() {
+    // A server that listens exactly 100 ms after it starts must be seen 100 ms later
+    // than one that listens at once, within 2 ms: the old 5 ms poll was up to 5 ms
+    // late, a third of a Rust server's startup. Judged against the fixture's own delay
+    // and this machine's own cost of starting a process, not against its speed.
+    let at_once = fixture_startups(0);
+    let delayed = fixture_startups(100);
+    let exec = at_once[2];
+    assert!(
+        delayed[0] >= 100.0,
+        "ready before the server listened: {delayed:?}"
+    );
+    assert!(
+        delayed[2] <= 100.0 + exec + 2.0,
+        "startup {delayed:?} ms for a 100 ms fixture that starts in {at_once:?} ms"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! pause with SIGSTOP, crash mid-load, stall, or answer garbage. Thread per connection and
 //! blocking I/O keep it obviously correct; it is not meant to be fast.
 //!
-//! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]`
+//! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]
+//! [--listen-after-ms MS]` (the last: bind only that long after starting, a server with
+//! a known startup time)
 //! (PORT from the environment when --port is absent; 0 picks a free port). It prints
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
@@ -26,9 +28,11 @@ struct Options {
     mode: String,
     exit_after: Option<u64>,
     delay: Duration,
+    listen_after: Duration,
 }
 
 fn main() {
+    let started = std::time::Instant::now();
     let options = match parse_options(std::env::args().skip(1).collect()) {
         Ok(o) => o,
         Err(message) => {
@@ -36,6 +40,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    std::thread::sleep(options.listen_after.saturating_sub(started.elapsed()));
     let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
         Ok(l) => l,
         Err(e) => {
@@ -62,6 +67,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         mode: "ok".into(),
         exit_after: None,
         delay: Duration::ZERO,
+        listen_after: Duration::ZERO,
     };
     let env_port = std::env::var("PORT").ok();
     if let Some(p) = env_port {
@@ -91,6 +97,13 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                     value()?
                         .parse()
                         .map_err(|_| "--delay-ms: not a number".to_string())?,
+                )
+            }
+            "--listen-after-ms" => {
+                options.listen_after = Duration::from_millis(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--listen-after-ms: not a number".to_string())?,
                 )
             }
             other => return Err(format!("unknown argument `{other}`")),

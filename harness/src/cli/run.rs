@@ -41,10 +41,19 @@ pub struct RunArgs {
     /// Override the scenario's repeats per level.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeats: Option<u32>,
-    /// CPUs for the servers [default: the first half of the available CPUs].
+    /// Run the repeats as rounds over the targets (A B C, A B C, ...), each on a fresh
+    /// process, so slow drift of the machine hits every target alike.
+    #[arg(long)]
+    pub interleave: bool,
+    /// Fresh launches timed per target for startup and cold start [default: the
+    /// scenario's startup_samples, 10 unless it says otherwise; 3 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub startup_samples: Option<u32>,
+    /// CPUs for the servers [default: the first half of the available cores, SMT
+    /// siblings kept together].
     #[arg(long, value_name = "LIST")]
     pub server_cpus: Option<CpuList>,
-    /// CPUs for the load generator [default: the second half].
+    /// CPUs for the load generator and the harness's own threads [default: the second half].
     #[arg(long, value_name = "LIST")]
     pub generator_cpus: Option<CpuList>,
     /// Folder holding `<name>/target.toml` [default: found by walking up from the current directory].
@@ -117,7 +126,24 @@ pub fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    EXIT_OK
+    exit_code(&results)
+}
+
+/// 0 when every target was measured or skipped for a missing toolchain; 1 when any
+/// target failed (it could not be built, started or measured, or had no level within
+/// the scenario's max_error_rate).
+fn exit_code(results: &RunResults) -> i32 {
+    let failed: Vec<&str> = results
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Failed)
+        .map(|t| t.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        return EXIT_OK;
+    }
+    eprintln!("lanebench run: failed: {}", failed.join(", "));
+    EXIT_FAILED
 }
 
 /// Validates the flags; errors name the flag or file.
@@ -132,11 +158,18 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     if let Some(repeats) = args.repeats {
         scenario.repeats = repeats;
     }
+    if let Some(samples) = args.startup_samples {
+        scenario.startup_samples = samples;
+    }
+    if args.interleave {
+        scenario.interleave = true;
+    }
     let all =
         super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
     let targets = select_targets(all, &args.targets)?;
     let allowed = CpuList::allowed();
-    let (default_server, default_generator) = allowed.split_halves();
+    let (default_server, default_generator) =
+        allowed.split_by_topology(Path::new("/sys/devices/system/cpu"));
     let server_cpus = args.server_cpus.clone().unwrap_or(default_server);
     let generator_cpus = args.generator_cpus.clone().unwrap_or(default_generator);
     for (flag, list) in [
@@ -193,6 +226,7 @@ struct Progress {
     terminal: bool,
     position: String,
     started: Instant,
+    last_warming: Option<u64>,
 }
 
 impl Progress {
@@ -201,6 +235,7 @@ impl Progress {
             terminal,
             position: String::new(),
             started: Instant::now(),
+            last_warming: None,
         }
     }
 
@@ -249,6 +284,16 @@ impl RunObserver for Progress {
             grouped((status.totals.requests as f64 / secs) as u64),
             grouped(status.totals.errors)
         ));
+    }
+
+    fn warming(&mut self, _name: &str, phase: &str, note: &str) {
+        // On a terminal the line is rewritten; in a log, a line every ten seconds says
+        // why a level is still warming without flooding it.
+        let seconds = self.started.elapsed().as_secs();
+        if self.terminal || (seconds.is_multiple_of(10) && self.last_warming != Some(seconds)) {
+            self.last_warming = Some(seconds);
+            self.line(&format!("{phase}  {note}"));
+        }
     }
 
     fn target_finished(&mut self, result: &TargetResult) {

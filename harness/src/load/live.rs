@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[repr(align(128))]
 struct Slot {
     requests: AtomicU64,
+    successes: AtomicU64,
     errors: AtomicU64,
 }
 
@@ -25,6 +26,8 @@ pub struct LiveCounters {
 pub struct LiveSnapshot {
     /// Complete responses counted so far in the measured window.
     pub requests: u64,
+    /// Responses with the expected status so far in the measured window.
+    pub successes: u64,
     /// Errors counted so far in the measured window.
     pub errors: u64,
 }
@@ -39,10 +42,11 @@ impl LiveCounters {
 
     /// Publishes thread `thread`'s running totals.
     #[inline]
-    pub fn publish(&self, thread: usize, requests: u64, errors: u64) {
+    pub fn publish(&self, thread: usize, totals: LiveSnapshot) {
         let slot = &self.slots[thread];
-        slot.requests.store(requests, Ordering::Relaxed);
-        slot.errors.store(errors, Ordering::Relaxed);
+        slot.requests.store(totals.requests, Ordering::Relaxed);
+        slot.successes.store(totals.successes, Ordering::Relaxed);
+        slot.errors.store(totals.errors, Ordering::Relaxed);
     }
 
     /// Sums every thread's last published totals.
@@ -51,6 +55,7 @@ impl LiveCounters {
             .iter()
             .fold(LiveSnapshot::default(), |acc, s| LiveSnapshot {
                 requests: acc.requests + s.requests.load(Ordering::Relaxed),
+                successes: acc.successes + s.successes.load(Ordering::Relaxed),
                 errors: acc.errors + s.errors.load(Ordering::Relaxed),
             })
     }
@@ -63,15 +68,14 @@ mod tests {
     #[test]
     fn snapshot_sums_threads() {
         let live = LiveCounters::new(3);
-        live.publish(0, 10, 1);
-        live.publish(2, 5, 0);
-        live.publish(0, 12, 1);
-        assert_eq!(
-            live.snapshot(),
-            LiveSnapshot {
-                requests: 17,
-                errors: 1
-            }
-        );
+        let totals = |requests, successes, errors| LiveSnapshot {
+            requests,
+            successes,
+            errors,
+        };
+        live.publish(0, totals(10, 9, 1));
+        live.publish(2, totals(5, 5, 0));
+        live.publish(0, totals(12, 11, 1));
+        assert_eq!(live.snapshot(), totals(17, 16, 1));
     }
 }

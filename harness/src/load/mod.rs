@@ -227,6 +227,11 @@ impl LoadRun {
         }
     }
 
+    /// The seconds of the measured window that every thread has finished, so far.
+    pub fn closed_seconds(&self) -> Vec<result::TimelinePoint> {
+        self.timeline.closed_so_far()
+    }
+
     /// When the measured window starts (after the warm-up).
     pub fn measure_start(&self) -> Instant {
         self.measure_start

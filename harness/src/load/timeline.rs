@@ -124,6 +124,16 @@ impl TimelineCollector {
         }
     }
 
+    /// The seconds closed so far (every thread has handed them over), in order: a live
+    /// view of the per-second figures, exact to the engine's clock.
+    pub fn closed_so_far(&self) -> Vec<TimelinePoint> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.closed.values().copied().collect()
+    }
+
     /// Closes every second and returns the timeline from second 0 to the last busy one,
     /// at least `seconds` long, with quiet seconds as zeros.
     pub fn finish(&self, seconds: u64) -> Vec<TimelinePoint> {

@@ -1,17 +1,33 @@
-//! `lanebench run`: the whole comparison. For each target in turn: build, time fresh
-//! launches (startup, cold start), launch the measured process, sample its memory, drive
-//! the scenario's load ladder with repeats, judge saturation, stop it — and rewrite
-//! results.json after every target so an interrupted run keeps what finished.
+//! `lanebench run`: the whole comparison, carried out as a plan of rounds. Each target is
+//! built, then measured in rounds: some fresh launches (startup, cold start), then one
+//! session on a fresh measured process (idle memory, each level of the ladder warmed up
+//! until steady and measured, memory sampled throughout). Without interleaving a target
+//! has one round holding all its repeats, and targets follow each other; with it
+//! (`interleave`), every round visits every target with one repeat per level, so slow
+//! drift of the machine hits every target alike. results.json is rewritten after every
+//! target (or round), so an interrupted run keeps what finished.
 //!
-//! Measurement never prints: progress goes through [`RunObserver`], which the CLI
-//! implements.
+//! The harness's own threads (this one, the memory samplers) are pinned to the
+//! generator's CPUs, so nothing of ours runs beside the server. Measurement never
+//! prints: progress goes through [`RunObserver`], which the CLI implements.
+//!
+//! Layers inside: `measure` (a target across rounds) -> `launches`, `session` ->
+//! `drive` (one load: warm-up or measured repeat) -> `steady`; `summary` and `memory`
+//! turn what was measured into results.
 
 pub mod cold_start;
+mod drive;
 pub mod environment;
+mod failure;
+mod launches;
+mod measure;
+mod memory;
 pub mod plan;
+mod process;
 pub mod results;
+mod session;
 pub mod steady;
-mod target_run;
+pub mod summary;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +38,9 @@ use crate::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::scenario::Scenario;
 use crate::target::Target;
+use measure::TargetRun;
 use results::{RunResults, TargetResult, SCHEMA_VERSION};
+use session::SessionPlan;
 
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
@@ -47,6 +65,8 @@ pub trait RunObserver {
     fn phase(&mut self, name: &str, phase: &str);
     /// Live totals of the load in progress.
     fn live(&mut self, name: &str, phase: &str, status: &LiveStatus);
+    /// A warm-up is still going, and why (e.g. "not steady yet: the last 5 s vary by 18%").
+    fn warming(&mut self, name: &str, phase: &str, note: &str);
     /// A target is done (ok, skipped or failed).
     fn target_finished(&mut self, result: &TargetResult);
 }
@@ -74,20 +94,13 @@ pub fn run_all(
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
-    let total = settings.targets.len();
-    for (index, target) in settings.targets.iter().enumerate() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        observer.target_started(index, total, target.name());
-        let result = target_run::measure_target(target, settings, observer, stop);
-        if stop.load(Ordering::SeqCst) {
-            // The target was cut short: what it has is not a finished result.
-            break;
-        }
-        observer.target_finished(&result);
-        results.targets.push(result);
-        results.write(&settings.out_dir)?;
+    // Nothing of the harness runs beside the server: this thread (and the samplers it
+    // starts) keeps to the generator's CPUs. Builds widen it again while they run.
+    let _ = settings.generator_cpus.pin_current_thread();
+    if settings.scenario.interleave {
+        run_interleaved(settings, observer, stop, &mut results)?;
+    } else {
+        run_in_turn(settings, observer, stop, &mut results)?;
     }
     results.interrupted = stop.load(Ordering::SeqCst);
     if !results.interrupted {
@@ -95,6 +108,88 @@ pub fn run_all(
     }
     results.write(&settings.out_dir)?;
     Ok(results)
+}
+
+/// Every target in turn, each with one round holding all its repeats.
+fn run_in_turn(
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+    results: &mut RunResults,
+) -> anyhow::Result<()> {
+    let total = settings.targets.len();
+    let scenario = &settings.scenario;
+    for (index, target) in settings.targets.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        observer.target_started(index, total, target.name());
+        let mut run = TargetRun::prepare(target, settings, observer);
+        let plan = SessionPlan {
+            round: 1,
+            repeats: scenario.repeats.max(1),
+        };
+        run.round(
+            settings,
+            observer,
+            stop,
+            scenario.startup_samples as usize,
+            plan,
+        );
+        if stop.load(Ordering::SeqCst) {
+            // The target was cut short: what it has is not a finished result.
+            break;
+        }
+        let result = run.result(settings);
+        observer.target_finished(&result);
+        results.targets.push(result);
+        results.write(&settings.out_dir)?;
+    }
+    Ok(())
+}
+
+/// Every target built first, then `repeats` rounds over the targets, each a fresh
+/// process with one repeat per level; the startup launches are spread over the rounds.
+fn run_interleaved(
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+    results: &mut RunResults,
+) -> anyhow::Result<()> {
+    let total = settings.targets.len();
+    let mut runs = Vec::with_capacity(total);
+    for (index, target) in settings.targets.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        observer.target_started(index, total, target.name());
+        runs.push(TargetRun::prepare(target, settings, observer));
+    }
+    let rounds = settings.scenario.repeats.max(1) as usize;
+    let samples = settings.scenario.startup_samples as usize;
+    for round in 0..rounds {
+        for (index, run) in runs.iter_mut().enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            observer.target_started(index, total, run.name());
+            let launches = crate::load::share(samples, rounds, round).len();
+            let plan = SessionPlan {
+                round: round + 1,
+                repeats: 1,
+            };
+            run.round(settings, observer, stop, launches, plan);
+        }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        results.targets = runs.iter().map(|r| r.result(settings)).collect();
+        results.write(&settings.out_dir)?;
+    }
+    for result in &results.targets {
+        observer.target_finished(result);
+    }
+    Ok(())
 }
 
 /// The current time as RFC 3339 UTC, to the second.

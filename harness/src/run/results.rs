@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
 use crate::load::result::LoadResult;
+use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
 
 /// Version of the results.json layout. 2: load results of schema 2 (ns histograms,
@@ -76,12 +77,27 @@ pub struct TargetResult {
     pub stderr_tail: Vec<String>,
     /// Output of the manifest's `runtime_version` command.
     pub runtime_version: Option<String>,
-    /// Headline: the best median RPS across the ladder.
+    /// Headline: the best median success_rps over the levels whose error rate is within
+    /// the scenario's `max_error_rate`.
     pub qps: Option<f64>,
     /// The ladder level (connections) the headline comes from.
     pub qps_connections: Option<usize>,
     /// Spawn -> first 200 from the health endpoint, over fresh launches (ms).
     pub startup_ms: Option<Spread>,
+    /// Every launch's startup (ms), in the order taken.
+    #[serde(default)]
+    pub startup_launches_ms: Vec<f64>,
+    /// Launches that stand apart (outliers, a cold first launch), one sentence each.
+    #[serde(default)]
+    pub startup_notes: Vec<String>,
+    /// Spawn to ready plus the load needed until the served throughput first stayed
+    /// within 10% of the steady value (ms); none when it never did.
+    #[serde(default)]
+    pub time_to_steady_ms: Option<f64>,
+    /// Successful responses per second under load, from the first second of load on the
+    /// first measured process (the warm-up, then the first level's first repeat).
+    #[serde(default)]
+    pub warmup_curve: Option<WarmupCurve>,
     /// Spawn -> first correct response of every scenario request on a fresh process (ms).
     pub cold_start_ms: Option<Spread>,
     /// The first request's latency on a freshly ready process (ms).
@@ -90,6 +106,26 @@ pub struct TargetResult {
     pub levels: Vec<LevelResult>,
     /// Build time of this run's build (seconds); near zero when nothing changed.
     pub build_s: Option<f64>,
+    /// Fresh measured processes this target had (one per round with `--interleave`).
+    #[serde(default = "one")]
+    pub sessions: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Throughput per second of a fresh process under its first load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupCurve {
+    /// Spawn -> ready of that process (ms).
+    pub ready_ms: f64,
+    /// Spawn -> the first second below (ms); later than `ready_ms` by the idle-memory pause.
+    pub load_started_ms: f64,
+    /// Successful responses in each second of load.
+    pub per_second: Vec<f64>,
+    /// Connections of that load.
+    pub connections: usize,
 }
 
 impl TargetResult {
@@ -116,6 +152,11 @@ impl TargetResult {
             memory_mb: None,
             levels: Vec::new(),
             build_s: None,
+            startup_launches_ms: Vec::new(),
+            startup_notes: Vec::new(),
+            time_to_steady_ms: None,
+            warmup_curve: None,
+            sessions: 0,
         }
     }
 }
@@ -127,7 +168,7 @@ pub struct MemoryFigures {
     pub idle: f64,
     /// Median of the samples taken during measured load.
     pub steady: f64,
-    /// Highest sample (or the kernel's exact peak with a cgroup).
+    /// Highest sample (the kernel's exact peak, when a cgroup gave one, is `cgroup_peak`).
     pub peak: f64,
     /// Which figure `idle`/`steady`/`peak` are: "pss" (proportional set size, shared pages
     /// split between processes) or "rss".
@@ -192,6 +233,33 @@ pub struct LevelResult {
     pub saturation: Saturation,
     /// True when the generator, not the server, was the bottleneck: the figure understates the server.
     pub generator_bound: bool,
+    /// Every warm-up before this level's repeats ended with steady throughput; `None`
+    /// when the scenario turned the check off (`steady_state = false`).
+    #[serde(default)]
+    pub steady: Option<bool>,
+    /// The warm-up actually used before the level (s), over its warm-ups.
+    #[serde(default = "Spread::zero")]
+    pub warmup_s: Spread,
+    /// Largest share of the server CPUs' time stolen by the hypervisor in a repeat.
+    #[serde(default)]
+    pub steal: Option<f64>,
+    /// Largest share of the server CPUs' time other processes used in a repeat.
+    #[serde(default)]
+    pub foreign_cpu: Option<f64>,
+    /// A repeat had steal above 2% or foreign CPU above 5%: its figures are suspect.
+    #[serde(default)]
+    pub noisy: bool,
+    /// Server CPU microseconds per successful response (median over repeats).
+    #[serde(default)]
+    pub server_cpu_us_per_success: Option<f64>,
+    /// The error rate's median is within the scenario's `max_error_rate`, so the level
+    /// may be the headline.
+    #[serde(default = "yes")]
+    pub usable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One measured repeat of a level: the load result plus the server's CPU use.
@@ -200,6 +268,19 @@ pub struct RepeatResult {
     pub load: LoadResult,
     /// Server process tree CPU time during the measured window (s).
     pub server_cpu_s: f64,
+    /// The warm-up right before this repeat (s); 0 when it followed another repeat of
+    /// the level on the same process.
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// That warm-up ended steady (`None`: not checked).
+    #[serde(default)]
+    pub steady: Option<bool>,
+    /// Steal and foreign CPU on the server's CPUs during the window.
+    #[serde(default)]
+    pub noise: Option<Noise>,
+    /// Which round (fresh process) it was measured in, from 1.
+    #[serde(default = "one")]
+    pub round: usize,
 }
 
 impl RunResults {

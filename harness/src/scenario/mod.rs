@@ -19,6 +19,17 @@ pub use template::{Template, TemplateError};
 const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/default.toml");
 const DEFAULT_SCENARIO_PATH: &str = "scenarios/default.toml";
 
+/// Fresh launches timed per target unless the scenario says otherwise.
+pub const DEFAULT_STARTUP_SAMPLES: u32 = 10;
+/// `--quick` takes this many launches.
+pub const QUICK_STARTUP_SAMPLES: u32 = 3;
+/// The longest a warm-up may wait for steady throughput.
+pub const DEFAULT_WARMUP_MAX: Duration = Duration::from_secs(60);
+/// `--quick`'s cap on the warm-up.
+pub const QUICK_WARMUP_MAX: Duration = Duration::from_secs(15);
+/// A level with a larger error rate cannot be the headline.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.01;
+
 /// A scenario file that cannot be read or is invalid. The message names the file, the
 /// line when one can be pointed at, and the problem.
 #[derive(Debug, Error)]
@@ -47,9 +58,19 @@ pub struct Scenario {
     /// Measured time per load level and repeat.
     #[serde(serialize_with = "as_humantime")]
     pub duration: Duration,
-    /// Sent but not counted, before each level.
+    /// Sent but not counted, before each level: the minimum warm-up when
+    /// `steady_state` is on, the whole warm-up when it is off.
     #[serde(serialize_with = "as_humantime")]
     pub warmup: Duration,
+    /// Keep warming up past `warmup` until throughput is steady (see `run::steady`).
+    pub steady_state: bool,
+    /// The longest warm-up; a level not steady by then is measured and marked so.
+    #[serde(serialize_with = "as_humantime")]
+    pub warmup_max: Duration,
+    /// A level whose error rate is above this cannot be the headline.
+    pub max_error_rate: f64,
+    /// Run the repeats as rounds over the targets, each on a fresh process.
+    pub interleave: bool,
     pub repeats: u32,
     /// The concurrency ladder; exactly one entry when `rate` is set.
     pub connections: Vec<usize>,
@@ -110,17 +131,22 @@ impl Scenario {
     }
 
     /// The shortened variant `--quick` runs: `duration` and `warmup` multiplied by
-    /// `quick_scale` (rounded to the millisecond, with `duration` at least 1s), one
-    /// startup sample and one repeat.
+    /// `quick_scale` (rounded to the millisecond, with `duration` at least 1s), the
+    /// warm-up capped at 15 s (steady-state detection stays on, so a JIT still warms as
+    /// far as it can and a level that could not is marked), at most three startup
+    /// launches and one repeat.
     pub fn quick(&self) -> Scenario {
         let scale = |d: Duration| {
             Duration::from_millis((d.as_millis() as f64 * self.quick_scale).round() as u64)
         };
+        let warmup = scale(self.warmup);
         Scenario {
             duration: scale(self.duration).max(Duration::from_secs(1)),
-            warmup: scale(self.warmup),
-            startup_samples: 1,
+            warmup,
+            warmup_max: self.warmup_max.min(QUICK_WARMUP_MAX).max(warmup),
+            startup_samples: self.startup_samples.min(QUICK_STARTUP_SAMPLES),
             repeats: 1,
+            interleave: false,
             ..self.clone()
         }
     }

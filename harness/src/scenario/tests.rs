@@ -47,9 +47,13 @@ fn valid_scenario_gets_defaults() {
     assert_eq!(s.repeats, 1);
     assert_eq!(s.connections, vec![16, 64]);
     assert_eq!(s.rate, None);
-    assert_eq!(s.startup_samples, 3);
+    assert_eq!(s.startup_samples, 10);
     assert_eq!(s.timeout, Duration::from_secs(5));
     assert_eq!(s.quick_scale, 0.1);
+    assert!(s.steady_state);
+    assert_eq!(s.warmup_max, Duration::from_secs(60));
+    assert_eq!(s.max_error_rate, 0.01);
+    assert!(!s.interleave);
     let health = &s.requests[0];
     assert_eq!(
         (health.name.as_str(), health.weight, health.method.as_str()),
@@ -308,9 +312,47 @@ fn quick_scales_durations_with_a_floor() {
     // 10s * 0.05 = 500ms, raised to the 1s floor; warmup has no floor.
     assert_eq!(quick.duration, Duration::from_secs(1));
     assert_eq!(quick.warmup, Duration::from_millis(100));
-    assert_eq!((quick.repeats, quick.startup_samples), (1, 1));
+    assert_eq!((quick.repeats, quick.startup_samples), (1, 3));
+    assert_eq!(
+        quick.warmup_max,
+        Duration::from_secs(15),
+        "detection stays, capped"
+    );
+    assert!(quick.steady_state);
     assert_eq!(quick.requests, full.requests);
     assert_eq!(quick.connections, full.connections);
+}
+
+#[test]
+fn steady_state_keys_are_validated() {
+    let with = |extra: &str| {
+        replace(
+            "connections = [16, 64]",
+            &format!("connections = [16, 64]\n{extra}"),
+        )
+    };
+    let s = Scenario::parse(
+        &with("steady_state = false\nwarmup_max = \"20s\"\nmax_error_rate = \"0.1%\"\ninterleave = true"),
+        PATH,
+    )
+    .unwrap();
+    assert!(!s.steady_state && s.interleave);
+    assert_eq!(s.warmup_max, Duration::from_secs(20));
+    assert!((s.max_error_rate - 0.001).abs() < 1e-12);
+    let err = Scenario::parse(&with("max_error_rate = \"lots\""), PATH)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_error_rate `lots` is not a percentage"),
+        "{err}"
+    );
+    let err = Scenario::parse(&with("warmup = \"30s\"\nwarmup_max = \"10s\""), PATH)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("warmup_max (10s) is shorter than warmup (30s)"),
+        "{err}"
+    );
 }
 
 #[test]

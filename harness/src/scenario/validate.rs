@@ -8,7 +8,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{RequestSpec, Scenario, Template};
+use super::{
+    RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_SAMPLES,
+    DEFAULT_WARMUP_MAX,
+};
 
 /// A problem in the text, before the file name is attached.
 #[derive(Debug)]
@@ -32,6 +35,10 @@ struct RawScenario {
     startup_samples: Option<Spanned<i64>>,
     timeout: Option<Spanned<String>>,
     quick_scale: Option<Spanned<f64>>,
+    steady_state: Option<bool>,
+    warmup_max: Option<Spanned<String>>,
+    max_error_rate: Option<Spanned<String>>,
+    interleave: Option<bool>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
 }
@@ -78,7 +85,31 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         None => Duration::from_secs(5),
     };
     let repeats = at_least_one(raw.repeats.as_ref(), "repeats", 1, text)?;
-    let startup_samples = at_least_one(raw.startup_samples.as_ref(), "startup_samples", 3, text)?;
+    let startup_samples = at_least_one(
+        raw.startup_samples.as_ref(),
+        "startup_samples",
+        DEFAULT_STARTUP_SAMPLES,
+        text,
+    )?;
+    let warmup_max = match &raw.warmup_max {
+        Some(w) => positive_duration(w, "warmup_max", text)?,
+        None => DEFAULT_WARMUP_MAX,
+    };
+    if warmup_max < warmup {
+        let span = raw.warmup_max.as_ref().map_or(0..0, |w| w.span());
+        return Err(at(
+            span,
+            format!(
+                "warmup_max ({}) is shorter than warmup ({}): warmup is the minimum",
+                humantime::format_duration(warmup_max),
+                humantime::format_duration(warmup)
+            ),
+        ));
+    }
+    let max_error_rate = match &raw.max_error_rate {
+        Some(rate) => percent(rate, "max_error_rate", text)?,
+        None => DEFAULT_MAX_ERROR_RATE,
+    };
     let connections = connections(&raw.connections, text)?;
     let rate = match &raw.rate {
         None => None,
@@ -110,8 +141,25 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         startup_samples,
         timeout,
         quick_scale,
+        steady_state: raw.steady_state.unwrap_or(true),
+        warmup_max,
+        max_error_rate,
+        interleave: raw.interleave.unwrap_or(false),
         requests,
     })
+}
+
+/// A share written as a percentage: "1%", "0.1%".
+fn percent(value: &Spanned<String>, key: &str, text: &str) -> Result<f64, Problem> {
+    let raw = value.get_ref().trim();
+    raw.strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|p| (0.0..=100.0).contains(p))
+        .map(|p| p / 100.0)
+        .ok_or_else(|| Problem {
+            line: Some(line_of(text, value.span().start)),
+            message: format!("{key} `{raw}` is not a percentage from 0% to 100% like \"1%\""),
+        })
 }
 
 /// A TOML syntax or shape error, located by its span.

@@ -53,7 +53,7 @@ impl Workspace {
     pub fn scenario(&self, top: &str, path: &str) -> PathBuf {
         let file = self.path().join("scenario.toml");
         let text = format!(
-            "name = \"faults\"\nwarmup = \"0s\"\nrepeats = 1\nstartup_samples = 1\n{top}\n\n\
+            "name = \"faults\"\nwarmup = \"0s\"\nsteady_state = false\nrepeats = 1\nstartup_samples = 1\n{top}\n\n\
              [[request]]\nname = \"probe\"\npath = \"{path}\"\nexpect_status = 200\n"
         );
         std::fs::write(&file, text).unwrap();

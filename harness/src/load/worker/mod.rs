@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use super::connection::{xorshift, Conn, State};
-use super::live::LiveCounters;
+use super::live::{LiveCounters, LiveSnapshot};
 use super::outcome::ErrorKind;
 use super::precise_timer::PreciseTimer;
 use super::recorder::{CensorKind, Recorder};
@@ -254,13 +254,15 @@ impl Worker {
         self.issued = 0;
     }
 
-    /// Publishes this thread's totals for progress displays (two relaxed stores).
+    /// Publishes this thread's totals for progress displays (three relaxed stores).
     #[inline]
     fn publish_live(&self) {
-        let errors = self.recorder.errors.total();
-        self.cfg
-            .live
-            .publish(self.cfg.thread, self.recorder.requests, errors);
+        let totals = LiveSnapshot {
+            requests: self.recorder.requests,
+            successes: self.recorder.successes,
+            errors: self.recorder.errors.total(),
+        };
+        self.cfg.live.publish(self.cfg.thread, totals);
     }
 
     fn into_report(self) -> WorkerReport {

@@ -1,0 +1,188 @@
+//! Driving one load at the measured process: the warm-up that waits for steady
+//! throughput, and a measured repeat with the server's CPU time and the noise on its
+//! CPUs over the exact measured window.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::failure::Failure;
+use super::steady::{steadiness, Steadiness};
+use super::{RunObserver, RunSettings};
+use crate::load::result::LoadResult;
+use crate::load::{LoadRun, LoadSettings};
+use crate::sample::cpustat::{noise_between, CpuStat, Noise};
+use crate::sample::procfs::tree_usage;
+use crate::sample::TargetCgroup;
+use crate::target::TargetProcess;
+
+/// How often live totals are passed to the observer during load.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The measured process and where a load on it reports.
+pub struct Bench<'a> {
+    pub name: &'a str,
+    pub settings: &'a RunSettings,
+    pub observer: &'a mut dyn RunObserver,
+    pub stop: &'a Arc<AtomicBool>,
+    pub process: &'a mut TargetProcess,
+    pub cgroup: Option<&'a TargetCgroup>,
+}
+
+/// One measured repeat.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub load: LoadResult,
+    pub server_cpu_s: f64,
+    pub noise: Option<Noise>,
+}
+
+/// How a warm-up went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warmup {
+    /// How long it ran.
+    pub used: Duration,
+    /// Ended steady (`None`: the scenario does not check).
+    pub steady: Option<bool>,
+    /// Successful responses in each second of it.
+    pub per_second: Vec<f64>,
+}
+
+impl Bench<'_> {
+    /// The server's CPU time so far: exact from its cgroup (which also keeps the time
+    /// of exited workers), otherwise summed over its live process tree.
+    fn server_cpu(&self) -> Duration {
+        self.cgroup
+            .and_then(|c| c.cpu_usage())
+            .unwrap_or_else(|| tree_usage(self.process.pid()).cpu)
+    }
+
+    /// Starts a load, stopped early by the run's stop flag or the server's death.
+    fn start(&mut self, load: LoadSettings) -> Result<(LoadRun, Arc<AtomicBool>), Failure> {
+        let load_stop = Arc::new(AtomicBool::new(false));
+        let run = LoadRun::start(load, Arc::clone(&load_stop))
+            .map_err(|e| Failure::new(format!("load generator: {e}")))?;
+        Ok((run, load_stop))
+    }
+
+    fn should_end(&mut self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.process.try_exit_status().is_some()
+    }
+
+    /// Runs one measured load and reads the server's CPU and the CPUs' noise when its
+    /// window opens and when it ends.
+    pub fn measure(&mut self, load: LoadSettings, phase: &str) -> Result<Measured, Failure> {
+        let (run, load_stop) = self.start(load)?;
+        let mut at_start = None;
+        while !run.is_finished() {
+            if self.should_end() {
+                load_stop.store(true, Ordering::SeqCst);
+            }
+            // Wake exactly when the measured window opens, to read the counters then.
+            let until_window = run
+                .measure_start()
+                .saturating_duration_since(Instant::now());
+            let nap = match at_start {
+                None if !until_window.is_zero() => until_window.min(POLL),
+                _ => POLL,
+            };
+            std::thread::sleep(nap);
+            if at_start.is_none() && Instant::now() >= run.measure_start() {
+                at_start = Some((self.server_cpu(), CpuStat::now()));
+            }
+            self.observer.live(self.name, phase, &run.live());
+        }
+        let (cpu_end, stat_end) = (self.server_cpu(), CpuStat::now());
+        let load = run
+            .wait()
+            .map_err(|e| Failure::new(format!("load generator: {e}")))?;
+        let (cpu_start, stat_start) = at_start.unwrap_or((cpu_end, stat_end.clone()));
+        let own = cpu_end.saturating_sub(cpu_start);
+        let cpus = self.settings.server_cpus.cpus();
+        Ok(Measured {
+            noise: noise_between(&stat_start, &stat_end, cpus, own),
+            server_cpu_s: own.as_secs_f64(),
+            load,
+        })
+    }
+
+    /// Keeps `load` on until throughput is steady (at least `warmup`, at most
+    /// `warmup_max`), or for exactly `warmup` when the scenario does not check.
+    pub fn warm_up(&mut self, mut load: LoadSettings, phase: &str) -> Result<Warmup, Failure> {
+        let scenario = &self.settings.scenario;
+        let (min, check) = (scenario.warmup, scenario.steady_state);
+        let max = if check { scenario.warmup_max } else { min };
+        if max.is_zero() {
+            return Ok(Warmup {
+                used: Duration::ZERO,
+                steady: check.then_some(true),
+                per_second: Vec::new(),
+            });
+        }
+        load.duration = Some(max);
+        load.warmup = Duration::ZERO;
+        let (run, load_stop) = self.start(load)?;
+        let mut steady = check.then_some(false);
+        while !run.is_finished() {
+            std::thread::sleep(POLL);
+            if self.should_end() {
+                load_stop.store(true, Ordering::SeqCst);
+            }
+            let per_second: Vec<f64> = run
+                .closed_seconds()
+                .iter()
+                .map(|p| p.successes as f64)
+                .collect();
+            let elapsed = Duration::from_secs(per_second.len() as u64);
+            let verdict = steadiness(&per_second);
+            if elapsed >= min && (!check || matches!(verdict, Steadiness::Steady { .. })) {
+                steady = check.then_some(true);
+                load_stop.store(true, Ordering::SeqCst);
+            }
+            let note = warming_note(verdict, elapsed, min, max, check);
+            self.observer.warming(self.name, phase, &note);
+        }
+        let result = run
+            .wait()
+            .map_err(|e| Failure::new(format!("load generator (warm-up): {e}")))?;
+        // Whole seconds only: a warm-up stopped mid-second has a short last second.
+        let whole = (result.duration_s.floor() as usize).min(result.timeline.len());
+        let per_second = result.timeline[..whole]
+            .iter()
+            .map(|p| p.successes as f64)
+            .collect();
+        Ok(Warmup {
+            used: Duration::from_secs_f64(result.duration_s),
+            steady,
+            per_second,
+        })
+    }
+}
+
+/// What the progress line says while a level warms up, and why it still does.
+fn warming_note(
+    verdict: Steadiness,
+    elapsed: Duration,
+    min: Duration,
+    max: Duration,
+    check: bool,
+) -> String {
+    let at = format!("warm-up {}s/{}s", elapsed.as_secs(), max.as_secs());
+    if !check || elapsed < min {
+        return format!(
+            "{at}: the minimum warm-up ({}s) is not over",
+            min.as_secs_f64()
+        );
+    }
+    match verdict {
+        Steadiness::TooShort { have } => {
+            format!("{at}: {have} of 5 seconds for the steadiness check")
+        }
+        Steadiness::Varying { spread } if spread.is_finite() => format!(
+            "{at}: not steady yet (the last 5 s vary by up to {:.0}%, the rule is 5%)",
+            spread * 100.0
+        ),
+        Steadiness::Varying { .. } => format!("{at}: nothing served yet"),
+        Steadiness::Steady { .. } => format!("{at}: steady"),
+    }
+}

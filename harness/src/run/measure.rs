@@ -1,0 +1,119 @@
+//! One target through a run: checked and built once, then one or more rounds (each some
+//! fresh launches for startup and one measured session), then summarized. Any failure
+//! ends the target as `failed` with its reason and the server's last stderr lines;
+//! what was measured before it is kept.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::environment::runtime_version;
+use super::failure::{check_stop, Failure};
+use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
+use super::results::{TargetResult, TargetStatus};
+use super::session::{run_session, SessionOutcome, SessionPlan};
+use super::{RunObserver, RunSettings};
+use crate::target::{build_target, Target};
+
+/// A target's measurement in progress.
+pub struct TargetRun<'a> {
+    target: &'a Target,
+    /// The manifest facts, status and failure so far.
+    base: TargetResult,
+    launches: Vec<LaunchSample>,
+    sessions: Vec<SessionOutcome>,
+}
+
+impl<'a> TargetRun<'a> {
+    /// Checks the target's tools and builds it (with every CPU of the run: the
+    /// measurement's own pinning is not for builds).
+    pub fn prepare(
+        target: &'a Target,
+        settings: &RunSettings,
+        observer: &mut dyn RunObserver,
+    ) -> TargetRun<'a> {
+        let mut run = TargetRun {
+            target,
+            base: TargetResult::bare(&target.manifest, TargetStatus::Ok, None),
+            launches: Vec::new(),
+            sessions: Vec::new(),
+        };
+        if let Some(tool) = target.missing_tool() {
+            run.base.status = TargetStatus::Skipped;
+            run.base.reason = Some(format!("{tool} not found"));
+            return run;
+        }
+        run.base.runtime_version = target
+            .manifest
+            .runtime_version
+            .as_deref()
+            .and_then(|c| runtime_version(c, &target.dir));
+        observer.phase(target.name(), "build");
+        let log = settings
+            .out_dir
+            .join("logs")
+            .join(format!("{}-build.log", target.name()));
+        let all = settings.server_cpus.union(&settings.generator_cpus);
+        match all.while_pinned(|| build_target(target, &log)) {
+            Ok(built) => run.base.build_s = Some(built.elapsed.as_secs_f64()),
+            Err(e) => run.fail(Failure::new(e.to_string())),
+        }
+        run
+    }
+
+    /// The target can still be measured (not skipped, not failed).
+    pub fn is_active(&self) -> bool {
+        self.base.status == TargetStatus::Ok
+    }
+
+    pub fn name(&self) -> &str {
+        self.target.name()
+    }
+
+    /// One round: `launches` fresh launches timed, then one session of `plan`.
+    pub fn round(
+        &mut self,
+        settings: &RunSettings,
+        observer: &mut dyn RunObserver,
+        stop: &Arc<AtomicBool>,
+        launches: usize,
+        plan: SessionPlan,
+    ) {
+        if !self.is_active() {
+            return;
+        }
+        let total = settings.scenario.startup_samples as usize;
+        for _ in 0..launches {
+            if let Err(failure) = check_stop(stop) {
+                return self.fail(failure);
+            }
+            let taken = self.launches.len() + 1;
+            observer.phase(self.name(), &format!("startup {taken}/{total}"));
+            match time_fresh_launch(self.target, settings) {
+                Ok(sample) => self.launches.push(sample),
+                Err(failure) => return self.fail(failure),
+            }
+        }
+        let mut session = run_session(self.target, settings, observer, stop, plan);
+        let failure = session.failure.take();
+        self.sessions.push(session);
+        if let Some(failure) = failure {
+            self.fail(failure);
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        self.base.status = TargetStatus::Failed;
+        self.base.reason = Some(failure.reason);
+        self.base.stderr_tail = failure.stderr_tail;
+    }
+
+    /// The target's result from what has been measured so far.
+    pub fn result(&self, settings: &RunSettings) -> TargetResult {
+        let mut result = self.base.clone();
+        if result.status != TargetStatus::Skipped {
+            let launches = launch_figures(&self.launches);
+            super::summary::complete(&mut result, launches, &self.sessions, settings);
+        }
+        result
+    }
+}

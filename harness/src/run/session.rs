@@ -1,0 +1,272 @@
+//! One measured process of a target: launched fresh, its idle memory taken, then for
+//! each level of the ladder a warm-up until steady and the level's repeats, with its
+//! memory sampled throughout. The process is always stopped, and whatever was measured
+//! before a failure is kept.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::drive::{Bench, Warmup};
+use super::failure::{check_stop, Failure};
+use super::plan::prepare;
+use super::process::{launch_target, stop_process};
+use super::results::{RepeatResult, WarmupCurve};
+use super::{RunObserver, RunSettings};
+use crate::load::request::RequestPlan;
+use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
+use crate::sample::procfs::tree_usage;
+use crate::sample::sampler::{MemorySampler, Sample};
+use crate::sample::TargetCgroup;
+use crate::target::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
+
+/// Memory sampling interval during load.
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
+/// Idle memory: this many samples, this far apart, after readiness.
+const IDLE_SAMPLES: usize = 5;
+const IDLE_SPACING: Duration = Duration::from_millis(200);
+
+/// What one session does.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPlan {
+    /// The round it belongs to, from 1.
+    pub round: usize,
+    /// Repeats of each level on this process.
+    pub repeats: u32,
+}
+
+/// The repeats one session measured at one level.
+#[derive(Debug, Clone)]
+pub struct LevelRun {
+    pub connections: usize,
+    pub rate: Option<f64>,
+    pub repeats: Vec<RepeatResult>,
+}
+
+/// The memory samples of one session.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryRecord {
+    pub idle: Vec<Sample>,
+    pub samples: Vec<Sample>,
+    /// Measured windows (from the sampler's start), whose samples are the steady figure.
+    pub windows: Vec<(Duration, Duration)>,
+    /// The cgroup's exact peak (MiB) and its kind, when the session had one.
+    pub cgroup: Option<(String, Option<f64>)>,
+    pub interval: Duration,
+}
+
+/// Everything one session measured, and why it stopped early if it did.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOutcome {
+    pub levels: Vec<LevelRun>,
+    pub memory: Option<MemoryRecord>,
+    /// The process's first load, second by second.
+    pub curve: Option<WarmupCurve>,
+    pub failure: Option<Failure>,
+}
+
+/// Runs one session of `target`.
+pub fn run_session(
+    target: &Target,
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+    plan: SessionPlan,
+) -> SessionOutcome {
+    let mut outcome = SessionOutcome::default();
+    if let Err(failure) = check_stop(stop) {
+        outcome.failure = Some(failure);
+        return outcome;
+    }
+    // The measured process gets its own cgroup where the machine allows one, so the
+    // kernel's exact peak memory and CPU time are read beside the sampled figures.
+    let cgroup = TargetCgroup::create(target.name()).ok();
+    let started = start_ready(target, settings, cgroup.as_ref());
+    let (mut process, ready) = match started {
+        Ok(started) => started,
+        Err(failure) => {
+            outcome.failure = Some(failure);
+            return outcome;
+        }
+    };
+    observer.phase(target.name(), "idle memory");
+    let mut memory = MemoryRecord {
+        idle: idle_usage(&process),
+        interval: SAMPLE_INTERVAL,
+        ..MemoryRecord::default()
+    };
+    let sampler_started = Instant::now();
+    let sampler = MemorySampler::start(process.pid(), SAMPLE_INTERVAL);
+    let mut bench = Bench {
+        name: target.name(),
+        settings,
+        observer,
+        stop,
+        process: &mut process,
+        cgroup: cgroup.as_ref(),
+    };
+    let ladder = Ladder {
+        plan,
+        ready,
+        sampler_started,
+    };
+    if let Err(failure) = ladder.run(&mut bench, &mut outcome, &mut memory.windows) {
+        outcome.failure = Some(failure);
+    }
+    memory.samples = sampler.stop();
+    if let Some(cgroup) = &cgroup {
+        let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
+        memory.cgroup = Some((cgroup.kind().to_string(), peak));
+    }
+    outcome.memory = Some(memory);
+    stop_process(&mut process);
+    outcome
+}
+
+/// Launches the measured process and waits until it answers; returns it with its
+/// spawn-to-ready time.
+fn start_ready(
+    target: &Target,
+    settings: &RunSettings,
+    cgroup: Option<&TargetCgroup>,
+) -> Result<(TargetProcess, Duration), Failure> {
+    let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
+    let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), &target.manifest.health);
+    let mut process = launch_target(target, settings, port, cgroup)?;
+    let health = &target.manifest.health;
+    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout) {
+        Ok(ready) => Ok((process, ready)),
+        Err(e) => {
+            let failure = Failure::of(e.to_string(), &process);
+            stop_process(&mut process);
+            Err(failure)
+        }
+    }
+}
+
+/// The ladder of one session.
+struct Ladder {
+    plan: SessionPlan,
+    ready: Duration,
+    sampler_started: Instant,
+}
+
+impl Ladder {
+    fn run(
+        &self,
+        bench: &mut Bench,
+        outcome: &mut SessionOutcome,
+        windows: &mut Vec<(Duration, Duration)>,
+    ) -> Result<(), Failure> {
+        let scenario = &bench.settings.scenario;
+        let (_, requests) =
+            prepare(scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
+        for &connections in &scenario.connections {
+            check_stop(bench.stop)?;
+            let load = self.load_settings(bench, &requests, connections);
+            let phase = format!("load {connections}c warm-up (round {})", self.plan.round);
+            bench.observer.phase(bench.name, &phase);
+            let load_started = bench.process.spawned_at().elapsed();
+            let warmup = bench.warm_up(load.clone(), &phase)?;
+            let mut level = LevelRun {
+                connections,
+                rate: scenario.rate,
+                repeats: Vec::new(),
+            };
+            for repeat in 1..=self.plan.repeats {
+                check_stop(bench.stop)?;
+                let phase = format!("load {connections}c {repeat}/{}", self.plan.repeats);
+                bench.observer.phase(bench.name, &phase);
+                let measured_from = self.sampler_started.elapsed();
+                let measured = bench.measure(load.clone(), &phase)?;
+                windows.push((measured_from, self.sampler_started.elapsed()));
+                if let Some(status) = bench.process.try_exit_status() {
+                    let died = format!(
+                        "exited during load ({})",
+                        crate::target::describe_status(status)
+                    );
+                    return Err(Failure::of(died, bench.process));
+                }
+                if outcome.curve.is_none() {
+                    outcome.curve =
+                        Some(self.curve(&warmup, load_started, &measured.load, connections));
+                }
+                level.repeats.push(RepeatResult {
+                    warmup_s: if repeat == 1 {
+                        warmup.used.as_secs_f64()
+                    } else {
+                        0.0
+                    },
+                    steady: warmup.steady,
+                    noise: measured.noise,
+                    round: self.plan.round,
+                    server_cpu_s: measured.server_cpu_s,
+                    load: measured.load,
+                });
+            }
+            outcome.levels.push(level);
+        }
+        Ok(())
+    }
+
+    fn load_settings(&self, bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
+        let scenario = &bench.settings.scenario;
+        let generator_cpus = &bench.settings.generator_cpus;
+        LoadSettings {
+            url: format!("http://{}/ ({})", bench.process.addr(), scenario.name),
+            addr: bench.process.addr(),
+            plan: plan.clone(),
+            connections,
+            threads: generator_cpus.len().min(connections),
+            duration: Some(scenario.duration),
+            requests: None,
+            // The warm-up is its own load, right before.
+            warmup: Duration::ZERO,
+            rate: scenario.rate,
+            timeout: scenario.timeout,
+            max_send_lag: DEFAULT_MAX_SEND_LAG,
+            // Every request of the window at its real latency: a cut-off one is a lower
+            // bound, and a slow server's level has few requests.
+            wait_in_flight: true,
+            cpus: Some(generator_cpus.clone()),
+        }
+    }
+
+    /// The first load of the process: its warm-up seconds, then the first repeat's.
+    fn curve(
+        &self,
+        warmup: &Warmup,
+        load_started: Duration,
+        first: &crate::load::result::LoadResult,
+        connections: usize,
+    ) -> WarmupCurve {
+        let mut per_second = warmup.per_second.clone();
+        let whole = (first.duration_s.floor() as usize).min(first.timeline.len());
+        per_second.extend(first.timeline[..whole].iter().map(|p| p.successes as f64));
+        WarmupCurve {
+            ready_ms: self.ready.as_secs_f64() * 1e3,
+            load_started_ms: load_started.as_secs_f64() * 1e3,
+            per_second,
+            connections,
+        }
+    }
+}
+
+fn idle_usage(process: &TargetProcess) -> Vec<Sample> {
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(IDLE_SAMPLES);
+    for i in 0..IDLE_SAMPLES {
+        if i > 0 {
+            std::thread::sleep(IDLE_SPACING);
+        }
+        let usage = tree_usage(process.pid());
+        samples.push(Sample {
+            at: started.elapsed(),
+            rss_bytes: usage.rss_bytes,
+            pss_bytes: usage.pss_bytes,
+            processes: usage.processes,
+            cpu: usage.cpu,
+        });
+    }
+    samples
+}

@@ -1,0 +1,224 @@
+//! From what the sessions measured to a target's result: each level's repeats pooled
+//! (over rounds too) into spreads, its saturation verdict and noise flag, the headline
+//! from the usable levels, the time to steady state, and the target's status.
+
+use super::launches::LaunchFigures;
+use super::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
+use super::session::SessionOutcome;
+use super::steady::time_to_steady;
+use super::RunSettings;
+use crate::stats::{median, Spread};
+
+/// Server CPU utilisation from which a level counts as server-bound.
+pub const SERVER_BOUND: f64 = 0.75;
+/// Generator utilisation from which a level counts as generator-bound (when the server is not).
+pub const GENERATOR_BOUND: f64 = 0.90;
+
+/// What the saturation verdict of a level is judged from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaturationInputs {
+    /// Server CPU utilisation (median over repeats).
+    pub server: f64,
+    /// Generator CPU utilisation (median over repeats).
+    pub generator: f64,
+    /// Server and generator shared CPUs.
+    pub shared: bool,
+    /// Open loop: some repeat's send lag p99 was above its bound.
+    pub send_lag_over: bool,
+    /// Open loop: some repeat left planned requests unsent.
+    pub unsent: bool,
+}
+
+/// Which side limited a level (see docs/metrics.md, "Saturation verdict"). A late
+/// schedule means the load asked for was not offered, whatever the server did; unsent
+/// requests with an idle server mean too few connections for the rate.
+pub fn judge_saturation(i: SaturationInputs) -> Saturation {
+    if i.shared {
+        Saturation::Shared
+    } else if i.send_lag_over {
+        Saturation::Generator
+    } else if i.server >= SERVER_BOUND {
+        Saturation::Server
+    } else if i.generator >= GENERATOR_BOUND || i.unsent {
+        Saturation::Generator
+    } else {
+        Saturation::Neither
+    }
+}
+
+/// Fills `result` from the launches and sessions of a target.
+pub fn complete(
+    result: &mut TargetResult,
+    launches: LaunchFigures,
+    sessions: &[SessionOutcome],
+    settings: &RunSettings,
+) {
+    result.startup_ms = launches.startup;
+    result.cold_start_ms = launches.cold_start;
+    result.first_request_ms = launches.first_request;
+    result.startup_launches_ms = launches.startup_launches;
+    result.startup_notes = launches.notes;
+    result.sessions = sessions.len();
+    let records: Vec<_> = sessions.iter().filter_map(|s| s.memory.clone()).collect();
+    result.memory_mb = super::memory::memory_figures(&records);
+    result.levels = pooled_levels(sessions, settings);
+    result.warmup_curve = sessions.iter().find_map(|s| s.curve.clone());
+    result.time_to_steady_ms = result.warmup_curve.as_ref().and_then(|curve| {
+        let first_level = result.levels.first()?;
+        let at = time_to_steady(&curve.per_second, first_level.success_rps.median)?;
+        // Load started after the idle-memory pause; a deployment's first request would
+        // not wait for it, so it is not counted.
+        Some(curve.ready_ms + at as f64 * 1000.0)
+    });
+    headline(result);
+    if result.status == TargetStatus::Ok && !result.levels.is_empty() && result.qps.is_none() {
+        result.status = TargetStatus::Failed;
+        result.reason = Some(format!(
+            "no usable level: every level's median error rate was above max_error_rate {}%",
+            settings.scenario.max_error_rate * 100.0
+        ));
+    }
+}
+
+/// Levels in ladder order, each with the repeats of every session.
+fn pooled_levels(sessions: &[SessionOutcome], settings: &RunSettings) -> Vec<LevelResult> {
+    let mut levels = Vec::new();
+    for &connections in &settings.scenario.connections {
+        let repeats: Vec<RepeatResult> = sessions
+            .iter()
+            .flat_map(|s| s.levels.iter().filter(|l| l.connections == connections))
+            .flat_map(|l| l.repeats.iter().cloned())
+            .collect();
+        if !repeats.is_empty() {
+            levels.push(summarize_level(connections, repeats, settings));
+        }
+    }
+    levels
+}
+
+fn summarize_level(
+    connections: usize,
+    repeats: Vec<RepeatResult>,
+    settings: &RunSettings,
+) -> LevelResult {
+    let pick = |f: &dyn Fn(&RepeatResult) -> f64| -> Spread {
+        let values: Vec<f64> = repeats.iter().map(f).collect();
+        Spread::of(&values).expect("a level has at least one repeat")
+    };
+    let server_cpus = settings.server_cpus.len().max(1) as f64;
+    let utilisation = |f: &dyn Fn(&RepeatResult) -> f64| {
+        median(&repeats.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
+    };
+    let server_util = utilisation(&|r| r.server_cpu_s / (r.load.duration_s * server_cpus));
+    let generator_util = utilisation(&|r| r.load.generator.utilisation);
+    let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
+    let saturation = judge_saturation(SaturationInputs {
+        server: server_util,
+        generator: generator_util,
+        shared: settings.server_cpus == settings.generator_cpus,
+        send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
+        unsent: schedules().any(|s| s.unsent > 0),
+    });
+    let noises: Vec<_> = repeats.iter().filter_map(|r| r.noise).collect();
+    let largest =
+        |f: fn(&crate::sample::cpustat::Noise) -> f64| noises.iter().map(f).reduce(f64::max);
+    let warmups: Vec<f64> = repeats
+        .iter()
+        .filter(|r| r.warmup_s > 0.0)
+        .map(|r| r.warmup_s)
+        .collect();
+    let steadies: Vec<bool> = repeats.iter().filter_map(|r| r.steady).collect();
+    let per_success: Vec<f64> = repeats
+        .iter()
+        .filter(|r| r.load.successes > 0)
+        .map(|r| r.server_cpu_s * 1e6 / r.load.successes as f64)
+        .collect();
+    let error_rate = pick(&|r| r.load.error_rate);
+    LevelResult {
+        connections,
+        rate: settings.scenario.rate,
+        rps: pick(&|r| r.load.rps),
+        success_rps: pick(&|r| r.load.success_rps),
+        p50_ms: pick(&|r| r.load.latency_ms.p50),
+        p90_ms: pick(&|r| r.load.latency_ms.p90),
+        p99_ms: pick(&|r| r.load.latency_ms.p99),
+        p999_ms: pick(&|r| r.load.latency_ms.p999),
+        usable: error_rate.median <= settings.scenario.max_error_rate,
+        error_rate,
+        server_cpu_utilisation: server_util,
+        generator_cpu_utilisation: generator_util,
+        generator_bound: saturation == Saturation::Generator,
+        saturation,
+        steady: (!steadies.is_empty()).then(|| steadies.iter().all(|s| *s)),
+        warmup_s: Spread::of(&warmups).unwrap_or_else(Spread::zero),
+        steal: largest(|n| n.steal),
+        foreign_cpu: largest(|n| n.foreign),
+        noisy: noises.iter().any(|n| n.is_noisy()),
+        server_cpu_us_per_success: median(&per_success),
+        repeats,
+    }
+}
+
+/// The headline: the best median success_rps over the usable levels.
+fn headline(result: &mut TargetResult) {
+    if let Some(best) = result
+        .levels
+        .iter()
+        .filter(|l| l.usable)
+        .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
+    {
+        result.qps = Some(best.success_rps.median);
+        result.qps_connections = Some(best.connections);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturation_verdicts() {
+        let judge = |server, generator| {
+            judge_saturation(SaturationInputs {
+                server,
+                generator,
+                ..Default::default()
+            })
+        };
+        assert_eq!(judge(0.95, 0.99), Saturation::Server);
+        assert_eq!(judge(0.40, 0.97), Saturation::Generator);
+        assert_eq!(judge(0.40, 0.30), Saturation::Neither);
+        let shared = SaturationInputs {
+            server: 0.99,
+            generator: 0.99,
+            shared: true,
+            ..Default::default()
+        };
+        assert_eq!(judge_saturation(shared), Saturation::Shared);
+    }
+
+    #[test]
+    fn a_late_or_incomplete_schedule_is_the_generators_limit() {
+        let busy_server = SaturationInputs {
+            server: 0.99,
+            generator: 0.2,
+            ..Default::default()
+        };
+        let late = SaturationInputs {
+            send_lag_over: true,
+            ..busy_server
+        };
+        assert_eq!(judge_saturation(late), Saturation::Generator);
+        // Unsent requests behind a saturated server: the server's limit.
+        let unsent = SaturationInputs {
+            unsent: true,
+            ..busy_server
+        };
+        assert_eq!(judge_saturation(unsent), Saturation::Server);
+        let idle_unsent = SaturationInputs {
+            server: 0.3,
+            ..unsent
+        };
+        assert_eq!(judge_saturation(idle_unsent), Saturation::Generator);
+    }
+}
