@@ -547,3 +547,56 @@ fn results_without_fields_added_since_schema_1_still_render() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("| hyperlane | 32,674 |"), "{md}");
 }
+
+#[test]
+fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap();
+    let gin = value["targets"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["name"] == "gin")
+        .unwrap();
+    gin["warmup_curve"] = serde_json::json!({
+        "ready_ms": 40.0, "load_started_ms": 2500.0,
+        "per_second": [1200.0, 9800.0, 21000.0], "connections": 16
+    });
+    let headline = gin["levels"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["connections"] == 64)
+        .unwrap();
+    headline["server_cpu_us_per_success"] = serde_json::json!(123.4);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let html = stdout_of(&["report", path, "--format", "html"]);
+    let warmup = &html[html.find("id=\"chart-warmup\"").unwrap()..];
+    let warmup = &warmup[..warmup.find("</figure>").unwrap()];
+    assert!(
+        warmup.contains("Seconds since the process was spawned"),
+        "{warmup}"
+    );
+    let seconds = tips(warmup, "gin");
+    // The first second of load began 2.5 s after spawn.
+    assert!(
+        seconds.iter().any(|t| t == "Gin: 1,200 req/s in second 2"),
+        "{seconds:?}"
+    );
+    assert!(
+        seconds.iter().any(|t| t == "Gin: 21,000 req/s in second 4"),
+        "{seconds:?}"
+    );
+    let cost = &html[html.find("id=\"chart-cost\"").unwrap()..];
+    let cost = tips(&cost[..cost.find("</figure>").unwrap()], "gin");
+    assert!(cost[0].starts_with("Gin: 123 µs, min"), "{cost:?}");
+    let md = stdout_of(&["report", path, "--format", "md"]);
+    let levels = table_rows(&md, "| Framework | Connections | QPS (median) |");
+    let row = levels
+        .iter()
+        .find(|r| r[0] == "Gin" && r[1] == "64")
+        .unwrap();
+    assert_eq!(row[7], "123.4", "{row:?}");
+}

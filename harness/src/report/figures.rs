@@ -1,7 +1,7 @@
 //! The figures charts draw, picked from a [`TargetResult`] once so that every chart and
 //! table shows the same number: the headline QPS with its spread over repeats, the
 //! median repeat a curve is drawn from, server CPU per successful response, the warm-up
-//! curve, and the published QPS ratios beside the measured ones.
+//! curve (the run's own from spawn, or a stand-in for older results), and the published QPS ratios beside the measured ones.
 
 use crate::load::result::LoadResult;
 use crate::run::results::{LevelResult, RepeatResult, TargetResult};
@@ -34,14 +34,17 @@ pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
     (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
 }
 
-/// Server CPU per successful response at a level: median and min-max over its repeats.
+/// Server CPU per successful response at a level: the run's median
+/// (`server_cpu_us_per_success`) when it recorded one, with min-max over the repeats.
 pub fn level_cost(level: &LevelResult) -> Option<Spread> {
     let values: Vec<f64> = level
         .repeats
         .iter()
         .filter_map(cpu_us_per_success)
         .collect();
-    Spread::of(&values)
+    let mut spread = Spread::of(&values)?;
+    spread.median = level.server_cpu_us_per_success.unwrap_or(spread.median);
+    Some(spread)
 }
 
 /// Server CPU per successful response at the headline level.
@@ -52,22 +55,35 @@ pub fn cost_per_success(target: &TargetResult) -> Option<Spread> {
 /// Where a warm-up curve comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmupSource {
-    /// The first ladder level's measured windows, placed on the ladder's clock (warm-up
-    /// windows between repeats are gaps): the earliest measured seconds of the process.
+    /// The run's own curve: every second of the first load on a fresh process (its
+    /// warm-up, then the first level's first repeat), x in seconds since spawn.
+    FromSpawn,
+    /// Results without that curve: the first ladder level's measured windows on the
+    /// ladder's clock (warm-up windows between repeats are gaps).
     FirstLevel,
 }
 
-/// One framework's throughput per second from its first measured second: one segment
-/// per measured window, x in seconds since the ladder began.
-pub struct WarmupCurve {
+/// One framework's successful responses per second from its first second of load, as
+/// one or more segments.
+pub struct WarmupSeries {
     pub segments: Vec<Vec<(f64, f64)>>,
     pub source: WarmupSource,
     /// The level the curve was measured at.
     pub connections: usize,
 }
 
-/// The warm-up curve of a target, from the first level's repeats in the order they ran.
-pub fn warmup_curve(target: &TargetResult) -> Option<WarmupCurve> {
+/// The warm-up curve of a target: the run's curve from spawn when the results carry one,
+/// else the first level's repeats in the order they ran.
+pub fn warmup_curve(target: &TargetResult) -> Option<WarmupSeries> {
+    if let Some(curve) = &target.warmup_curve {
+        let start = curve.load_started_ms / 1000.0;
+        let points = curve.per_second.iter().enumerate();
+        return Some(WarmupSeries {
+            segments: vec![points.map(|(i, v)| (start + i as f64, *v)).collect()],
+            source: WarmupSource::FromSpawn,
+            connections: curve.connections,
+        });
+    }
     let level = target.levels.first()?;
     let mut start = 0.0;
     let mut segments = Vec::new();
@@ -77,7 +93,7 @@ pub fn warmup_curve(target: &TargetResult) -> Option<WarmupCurve> {
         segments.push(whole_seconds(load, start));
         start += load.duration_s;
     }
-    Some(WarmupCurve {
+    Some(WarmupSeries {
         segments,
         source: WarmupSource::FirstLevel,
         connections: level.connections,

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::axis::{KeyedAxis, Unit, ValueAxis};
 use super::key::{key_strip, KeyEntry};
 use super::{target_colour, Drawn, Frame};
-use crate::report::figures::{median_repeat, warmup_curve, whole_seconds};
+use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupSource};
 use crate::report::view::{headline_level, latency_ms};
 use crate::run::results::TargetResult;
 use crate::stats::Spread;
@@ -147,14 +147,24 @@ pub fn warmup<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) 
 where
     DB::ErrorType: 'static,
 {
-    let curves = framework_curves(frame, |t| Some((warmup_curve(t)?.segments, Vec::new())));
-    let level = frame.view.ranked.first().and_then(|t| t.levels.first());
-    let x_desc = match level {
-        Some(l) => format!(
-            "Seconds since the ladder began, at its first level ({} connections)",
-            l.connections
+    // One clock per chart: when any framework has its curve from spawn, only those are
+    // drawn; the stand-in's ladder clock would not line up with them.
+    let from_spawn = frame.view.ranked.iter().any(|t| t.warmup_curve.is_some());
+    let pick = |t: &TargetResult| {
+        warmup_curve(t).filter(|c| (c.source == WarmupSource::FromSpawn) == from_spawn)
+    };
+    let first = frame.view.ranked.iter().find_map(|t| pick(t));
+    let curves = framework_curves(frame, |t| Some((pick(t)?.segments, Vec::new())));
+    let x_desc = match first {
+        Some(c) if c.source == WarmupSource::FromSpawn => format!(
+            "Seconds since the process was spawned, under load at {} connections",
+            c.connections
         ),
-        None => "Seconds since the ladder began".to_string(),
+        Some(c) => format!(
+            "Seconds since the ladder began, at its first level ({} connections)",
+            c.connections
+        ),
+        None => "Seconds since the first load began".to_string(),
     };
     per_second(root, frame, &curves, &x_desc)
 }

@@ -209,7 +209,7 @@ impl ChartKind {
             ChartKind::Latency => "Lines: the latency distribution of the median repeat (by QPS) at each framework's headline level. Dots: p50, p90, p99 and p99.9 as the latency table prints them (medians over repeats); whiskers: min-max over repeats.",
             ChartKind::Ladder => "Points: median QPS over repeats at each level, as the throughput table prints them; whiskers: min-max over repeats.",
             ChartKind::Timeline => "Successful responses per second, second by second, in the median repeat (by QPS) of the headline level.",
-            ChartKind::Warmup => "Successful responses per second in each measured window of the first ladder level, on the clock of the ladder (gaps are the warm-up before each repeat). These results keep no per-second figures from spawn, so the curve starts at the first measured window.",
+            ChartKind::Warmup => "Successful responses per second in the first load of a fresh process (its warm-up, then the first level's first repeat), placed at seconds since spawn; load starts after ready and the idle-memory pause. Results written before the run kept this curve show the first ladder level's measured windows instead, on the ladder's clock.",
             ChartKind::Cost => "Bars: server CPU time (user + system, whole process tree) per successful response at the headline level, median over repeats, as the throughput table prints it; whiskers: min-max over repeats. Lower is cheaper.",
             ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
             ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
