@@ -2,9 +2,9 @@
 //! once and drawn by both the Markdown and the HTML renderer.
 
 use super::charts::ChartKind;
-use super::claims;
 use super::figures::level_cost;
 use super::table::Table;
+use super::verdicts;
 use super::view::{
     duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
     HIGH_VARIATION_CV,
@@ -44,7 +44,7 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         Block::Chart(ChartKind::Qps),
         Block::Heading(2, "Published vs measured".to_string()),
         Block::Table(claims_table(input)),
-        Block::List(claims::notes(input.claims, view)),
+        Block::List(verdicts::notes(input.claims, view)),
         Block::Chart(ChartKind::Claims),
         Block::Heading(2, "Latency at the headline level".to_string()),
         Block::Table(latency_table(view)),
@@ -76,7 +76,7 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
 
 /// The published-vs-measured table, each row keyed by the target its claim names.
 fn claims_table(input: &RenderInput) -> Table {
-    let mut table = claims::table(&input.checks);
+    let mut table = verdicts::table(&input.checks);
     table.keys = table
         .rows
         .iter()
@@ -330,9 +330,9 @@ fn environment_table(r: &RunResults) -> Table {
 fn footnotes() -> Vec<String> {
     vec![
         format!("Definitions in full: [docs/metrics.md]({METRICS_DOC})."),
-        "QPS: the best median requests/s over the concurrency ladder (median over repeats of each level).".to_string(),
+        "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
         "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
-        "Memory: idle (after startup, before load) to peak (highest sample or the cgroup's peak), of the whole process tree, in MiB; PSS where available.".to_string(),
+        "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),
         "Latency percentiles: from the headline level, median over repeats; measured from the intended send time in open-loop runs.".to_string(),

@@ -7,7 +7,9 @@ use crate::load::result::LoadResult;
 use crate::run::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
-use super::claims::{FigureCheck, PublishedClaims};
+use super::claims::{Claim, PublishedClaims};
+use super::comparable::level_at;
+use super::verdicts::FigureCheck;
 use super::view::{headline_level, ReportView};
 
 /// The headline QPS (the table's figure) with min-max over the headline level's repeats.
@@ -141,7 +143,7 @@ pub fn claim_ratios<'a>(
                 framework: &claim.framework,
                 target: &claim.target,
                 published: claims.published_ratio(claim),
-                measured: view.measured(&claim.target).and_then(|t| view.ratio(t)),
+                measured: measured_ratio(claims, claim, view),
                 verdict: check
                     .map_or("not checked", |c| c.verdict.as_str())
                     .to_string(),
@@ -149,4 +151,15 @@ pub fn claim_ratios<'a>(
             }
         })
         .collect()
+}
+
+/// The measured ratio the verdict judges: at the published load's connections when both
+/// the target and hyperlane have that level, else the headline ratio.
+fn measured_ratio(claims: &PublishedClaims, claim: &Claim, view: &ReportView) -> Option<f64> {
+    let target = view.measured(&claim.target)?;
+    let at = |t| level_at(t, claims.connections).map(|l| l.success_rps.median);
+    match (at(target), view.baseline.and_then(at)) {
+        (Some(level), Some(base)) if base > 0.0 => Some(level / base),
+        _ => view.ratio(target),
+    }
 }

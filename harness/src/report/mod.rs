@@ -7,12 +7,14 @@
 
 pub mod charts;
 pub mod claims;
+pub mod comparable;
 pub mod document;
 pub mod figures;
 mod html;
 mod markdown;
 mod passthrough;
 pub mod table;
+pub mod verdicts;
 pub mod view;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ use std::path::{Path, PathBuf};
 use crate::atomic_file::write_atomic;
 use crate::run::results::{ResultsError, RunResults};
 use charts::{ChartError, ChartSize, Frame, Style};
-use claims::{ClaimsError, FigureCheck, PublishedClaims};
+use claims::{ClaimsError, PublishedClaims};
+use verdicts::FigureCheck;
 use view::ReportView;
 
 /// Why a report could not be made.
@@ -148,7 +151,7 @@ impl Report {
         let view = ReportView::new(&self.results);
         RenderInput {
             results: &self.results,
-            checks: claims::check(&self.claims, &view),
+            checks: verdicts::check(&self.claims, &view),
             view,
             claims: &self.claims,
             raw_json: &self.raw_json,

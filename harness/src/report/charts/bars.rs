@@ -94,10 +94,12 @@ where
     let rows: Vec<Row> = claim_ratios(frame.claims, frame.checks, frame.view)
         .into_iter()
         .map(|c| {
-            let mut note = format!("{}: {}", c.verdict, c.detail);
-            if note.chars().count() > 110 {
-                note = note.chars().take(107).collect::<String>() + "...";
-            }
+            // A "not comparable" reason already starts with the verdict's words.
+            let note = if c.detail.starts_with(&c.verdict) {
+                c.detail.clone()
+            } else {
+                format!("{}: {}", c.verdict, c.detail)
+            };
             Row {
                 target: c.target,
                 label: c.framework.to_string(),
@@ -291,12 +293,17 @@ where
             )])?;
     }
     if let Some(note) = &row.note {
+        // The tooltip has the whole reason; the chart line is cut to fit the plot.
         let _mark = frame
             .marks
             .begin(row.target, format!("{}: {note}", row.label));
+        let mut line = note.clone();
+        if line.chars().count() > 110 {
+            line = line.chars().take(107).collect::<String>() + "...";
+        }
         let font = s.font(17).pos(Pos::new(HPos::Left, VPos::Center));
         plot.draw_series([
-            EmptyElement::at((base, y - 0.3)) + Text::new(note.clone(), (s.px(4) as i32, 0), font)
+            EmptyElement::at((base, y - 0.3)) + Text::new(line, (s.px(4) as i32, 0), font)
         ])?;
     }
     Ok(())

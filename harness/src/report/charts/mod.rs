@@ -20,7 +20,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::claims::{FigureCheck, PublishedClaims};
+use super::claims::PublishedClaims;
+use super::verdicts::FigureCheck;
 use super::view::ReportView;
 use crate::atomic_file::write_atomic;
 
@@ -205,7 +206,7 @@ impl ChartKind {
     pub fn caption(self) -> &'static str {
         match self {
             ChartKind::Qps => "Bars: the headline QPS of the comparison table (median over repeats of the best level); whiskers: min-max over those repeats.",
-            ChartKind::Claims => "Light bars: the published QPS divided by hyperlane's published QPS; solid bars: the same ratio measured in this run. Under each pair, the verdict of the published-vs-measured table.",
+            ChartKind::Claims => "Light bars: the published QPS divided by hyperlane's published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table.",
             ChartKind::Latency => "Lines: the latency distribution of the median repeat (by QPS) at each framework's headline level. Dots: p50, p90, p99 and p99.9 as the latency table prints them (medians over repeats); whiskers: min-max over repeats.",
             ChartKind::Ladder => "Points: median QPS over repeats at each level, as the throughput table prints them; whiskers: min-max over repeats.",
             ChartKind::Timeline => "Successful responses per second, second by second, in the median repeat (by QPS) of the headline level.",
