@@ -195,7 +195,7 @@ impl ChartKind {
             ChartKind::Latency => "Latency by percentile at the headline level",
             ChartKind::Ladder => "Throughput across the concurrency ladder",
             ChartKind::Timeline => "Throughput over time at the headline level",
-            ChartKind::Warmup => "Warm-up: throughput from the first measured second",
+            ChartKind::Warmup => "Warm-up: throughput from the first second of load",
             ChartKind::Cost => "Cost: server CPU per successful response",
             ChartKind::Memory => "Memory: idle and peak",
             ChartKind::Startup => "Startup and cold start",
