@@ -1,12 +1,20 @@
 //! `lanebench report` end to end on a fixed results.json (`tests/fixtures/report/`, a real
 //! quick run of hyperlane, gin and node-http plus one skipped and one failed target):
-//! table contents, claim verdicts, flags, every chart file, the HTML page, the stdout
-//! formats, and exit 2 on bad input.
+//! table contents, claim verdicts, flags, every chart file and that its marks show the
+//! tables' figures, the HTML page, the stdout formats, chart sizes, results of earlier
+//! layouts, and exit 2 on bad input. `report_browser.rs` drives report.html in Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
+use lanebench::report::view::grouped;
 use lanebench::run::results::RunResults;
+
+/// Every chart a report writes.
+const CHARTS: [&str; 9] = [
+    "qps", "claims", "latency", "ladder", "timeline", "warmup", "cost", "memory", "startup",
+];
 
 fn fixture_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/results.json")
@@ -198,17 +206,30 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(&bytes[16..20]), be(&bytes[20..24]))
 }
 
+/// The fixture rendered once for every test that only reads the files (drawing PNGs in
+/// a debug build takes seconds): the folder and what `lanebench report` printed.
+fn rendered() -> &'static (PathBuf, String) {
+    static RENDERED: OnceLock<(PathBuf, String)> = OnceLock::new();
+    RENDERED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixture");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(fixture_file(), dir.join("results.json")).unwrap();
+        let printed = stdout_of(&["report", dir.to_str().unwrap()]);
+        (dir, printed)
+    })
+}
+
 #[test]
 fn writing_the_report_produces_every_file() {
-    let dir = results_dir();
-    let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
+    let (dir, printed) = rendered();
     let mut expected = vec!["report.md".to_string(), "report.html".to_string()];
-    for chart in ["qps", "latency", "memory", "startup", "timeline", "ladder"] {
+    for chart in CHARTS {
         expected.push(format!("charts/{chart}.svg"));
         expected.push(format!("charts/{chart}.png"));
     }
     for name in &expected {
-        let path = dir.path().join(name);
+        let path = dir.join(name);
         assert!(
             printed.lines().any(|l| Path::new(l) == path),
             "{name} not printed"
@@ -227,11 +248,11 @@ fn writing_the_report_produces_every_file() {
         }
     }
     // Every measured framework appears in the charts that show all of them.
-    let qps = std::fs::read_to_string(dir.path().join("charts/qps.svg")).unwrap();
+    let qps = std::fs::read_to_string(dir.join("charts/qps.svg")).unwrap();
     for framework in ["hyperlane", "Gin", "node:http"] {
         assert!(qps.contains(framework), "qps.svg lacks {framework}");
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("charts"))
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("charts"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
@@ -248,8 +269,13 @@ fn html_is_self_contained() {
         "html",
     ]);
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg").count(), 6, "six inline charts");
-    assert!(html.contains("<table>"));
+    assert_eq!(
+        html.matches("<svg").count(),
+        CHARTS.len(),
+        "every chart inline"
+    );
+    assert!(html.contains("<table class=\"sortable\">"));
+    assert!(html.contains("<script>") && html.contains("fw-toggle"));
     assert!(html.contains("not comparable"));
     for forbidden in ["http://", "https://", "src=", "<link", "@import"] {
         assert!(!html.contains(forbidden), "HTML contains {forbidden:?}");
@@ -333,11 +359,260 @@ fn a_run_where_nothing_was_measured_still_renders() {
     results.interrupted = true;
     results.write(dir.path()).unwrap();
     let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
-    assert_eq!(printed.lines().count(), 14, "{printed}");
+    assert_eq!(printed.lines().count(), 2 + 2 * CHARTS.len(), "{printed}");
     let png = std::fs::read(dir.path().join("charts/qps.png")).unwrap();
     assert_eq!(png_size(&png), (1200, 700));
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("The run was interrupted"));
     assert!(md.contains("| hyperlane | QPS | 324K (1.00x hyperlane) | - | not measured | hyperlane was not part of this run |"));
     assert!(md.contains("- ASP.NET Core (kestrel): skipped: dotnet not found"));
+}
+
+/// The `data-tip` texts of a chart's marks for one target.
+fn tips(svg: &str, target: &str) -> Vec<String> {
+    let open = format!("<g class=\"mark\" data-fw=\"{target}\" data-tip=\"");
+    svg.match_indices(&open)
+        .map(|(i, _)| {
+            let rest = &svg[i + open.len()..];
+            rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// One chart's SVG text from the shared rendering.
+fn chart(name: &str) -> String {
+    std::fs::read_to_string(rendered().0.join(format!("charts/{name}.svg"))).unwrap()
+}
+
+#[test]
+fn chart_marks_show_the_tables_figures() {
+    let results = fixture();
+    let md = markdown();
+    let target = |name: &str| results.targets.iter().find(|t| t.name == name).unwrap();
+    // QPS bars: the comparison table's figure, with min-max over the headline repeats.
+    let gin = target("gin");
+    let level = gin
+        .levels
+        .iter()
+        .find(|l| Some(l.connections) == gin.qps_connections)
+        .unwrap();
+    let qps = tips(&chart("qps"), "gin");
+    assert_eq!(qps.len(), 1, "{qps:?}");
+    let shown = format!("{} req/s", grouped(gin.qps.unwrap()));
+    assert!(md.contains(&format!("| {} |", grouped(gin.qps.unwrap()))));
+    assert_eq!(
+        qps[0],
+        format!(
+            "Gin: {shown}, min {} req/s, max {} req/s",
+            grouped(level.success_rps.min),
+            grouped(level.success_rps.max)
+        )
+    );
+    // Startup spans 6 ms to 154 ms (over 20x): a log axis, said on the axis.
+    let startup = chart("startup");
+    assert!(startup.contains("Time from spawn, log scale"), "{startup}");
+    let hyperlane = target("hyperlane");
+    let startup_tips = tips(&startup, "hyperlane");
+    let median = hyperlane.startup_ms.unwrap().median;
+    assert!(
+        startup_tips[0].starts_with(&format!("hyperlane: {:.1} ms (startup", median)),
+        "{startup_tips:?}"
+    );
+    // Latency dots are the latency table's medians.
+    let latency = tips(&chart("latency"), "gin");
+    let p99 = format!(
+        "Gin: p99 {} ms, min",
+        lanebench::report::view::latency_ms(level.p99_ms.median)
+    );
+    assert!(
+        latency.iter().any(|t| t.starts_with(&p99)),
+        "{p99} not in {latency:?}"
+    );
+    // Every bar carries a value label in its unit.
+    for name in ["qps", "cost", "memory", "startup"] {
+        let svg = chart(name);
+        let unit = match name {
+            "qps" => "req/s",
+            "cost" => "µs",
+            "memory" => "MiB",
+            _ => "ms",
+        };
+        let labels = svg.matches(&format!(" {unit}</text>")).count();
+        let bars = if name == "qps" || name == "cost" {
+            3
+        } else {
+            6
+        };
+        assert!(labels >= bars, "{name}: {labels} labels for {bars} bars");
+    }
+}
+
+#[test]
+fn curves_come_from_the_median_repeat() {
+    let results = fixture();
+    let node = results
+        .targets
+        .iter()
+        .find(|t| t.name == "node-http")
+        .unwrap();
+    let level = node
+        .levels
+        .iter()
+        .find(|l| Some(l.connections) == node.qps_connections)
+        .unwrap();
+    let mut repeats: Vec<_> = level.repeats.iter().collect();
+    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
+    let median = repeats[(repeats.len() - 1) / 2];
+    let first = &level.repeats[0];
+    let second = |load: &lanebench::load::result::LoadResult| {
+        format!(
+            "node:http: {} req/s in second 0",
+            grouped(load.timeline[0].successes as f64)
+        )
+    };
+    let timeline = tips(&chart("timeline"), "node-http");
+    assert!(timeline.contains(&second(&median.load)), "{timeline:?}");
+    if first.load.timeline[0].successes != median.load.timeline[0].successes {
+        assert!(
+            !timeline.contains(&second(&first.load)),
+            "drew the first repeat"
+        );
+    }
+}
+
+#[test]
+fn claims_chart_puts_the_verdict_under_each_pair() {
+    let claims = chart("claims");
+    let gin = tips(&claims, "gin");
+    assert!(
+        gin.iter().any(|t| t == "Gin (Go): 0.75x (published)"),
+        "{gin:?}"
+    );
+    assert!(
+        gin.iter()
+            .any(|t| t.starts_with("Gin (Go): 0.70x (measured)")),
+        "{gin:?}"
+    );
+    // The fixture's mixed scenario cannot hold a published wrk figure: the verdict says so,
+    // once, with its reasons in the tooltip.
+    assert!(
+        gin.iter()
+            .any(|t| t.starts_with("Gin (Go): not comparable: default scenario mixes 4 requests")),
+        "{gin:?}"
+    );
+    assert!(claims.contains(">not comparable: default scenario mixes"));
+    assert!(!claims.contains("not comparable: not comparable"));
+    assert!(claims.contains("not measured: express was not part of this run"));
+}
+
+#[test]
+fn chart_size_sets_every_chart_and_bad_sizes_exit_2() {
+    let dir = results_dir();
+    let path = dir.path().to_str().unwrap();
+    stdout_of(&["report", path, "--chart-size", "600x350"]);
+    for chart in CHARTS {
+        let png = std::fs::read(dir.path().join(format!("charts/{chart}.png"))).unwrap();
+        assert_eq!(png_size(&png), (600, 350), "{chart}");
+        let svg = std::fs::read_to_string(dir.path().join(format!("charts/{chart}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg width=\"600\" height=\"350\""),
+            "{chart}"
+        );
+    }
+    for bad in ["600", "600x0", "axb", "9000x700"] {
+        let out = lanebench(&["report", path, "--chart-size", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines().next().unwrap().contains("--chart-size"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn results_without_fields_added_since_schema_1_still_render() {
+    // Files written before split runs and cgroup accounting lack these keys.
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap();
+    for target in value["targets"].as_array_mut().unwrap() {
+        if let Some(memory) = target["memory_mb"].as_object_mut() {
+            memory.remove("cgroup_peak");
+            memory.remove("rss");
+        }
+        for level in target["levels"].as_array_mut().unwrap() {
+            for repeat in level["repeats"].as_array_mut().unwrap() {
+                let load = repeat["load"].as_object_mut().unwrap();
+                for key in [
+                    "latency_hdr",
+                    "latency_uncorrected_hdr",
+                    "segment",
+                    "lanebench_version",
+                    "measure_start_unix_ms",
+                    "hdr_log",
+                ] {
+                    load.remove(key);
+                }
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    let printed = stdout_of(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(printed.lines().count(), 2 + 2 * CHARTS.len());
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("| hyperlane | 32,674 |"), "{md}");
+}
+
+#[test]
+fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap();
+    let gin = value["targets"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["name"] == "gin")
+        .unwrap();
+    gin["warmup_curve"] = serde_json::json!({
+        "ready_ms": 40.0, "load_started_ms": 2500.0,
+        "per_second": [1200.0, 9800.0, 21000.0], "connections": 16
+    });
+    let headline = gin["levels"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["connections"] == 64)
+        .unwrap();
+    headline["server_cpu_us_per_success"] = serde_json::json!(123.4);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let html = stdout_of(&["report", path, "--format", "html"]);
+    let warmup = &html[html.find("id=\"chart-warmup\"").unwrap()..];
+    let warmup = &warmup[..warmup.find("</figure>").unwrap()];
+    assert!(
+        warmup.contains("Seconds since the process was spawned"),
+        "{warmup}"
+    );
+    let seconds = tips(warmup, "gin");
+    // The first second of load began 2.5 s after spawn.
+    assert!(
+        seconds.iter().any(|t| t == "Gin: 1,200 req/s in second 2"),
+        "{seconds:?}"
+    );
+    assert!(
+        seconds.iter().any(|t| t == "Gin: 21,000 req/s in second 4"),
+        "{seconds:?}"
+    );
+    let cost = &html[html.find("id=\"chart-cost\"").unwrap()..];
+    let cost = tips(&cost[..cost.find("</figure>").unwrap()], "gin");
+    assert!(cost[0].starts_with("Gin: 123 µs, min"), "{cost:?}");
+    let md = stdout_of(&["report", path, "--format", "md"]);
+    let levels = table_rows(&md, "| Framework | Connections | QPS (median) |");
+    let row = levels
+        .iter()
+        .find(|r| r[0] == "Gin" && r[1] == "64")
+        .unwrap();
+    assert_eq!(row[7], "123.4", "{row:?}");
 }

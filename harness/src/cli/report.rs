@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{EXIT_OK, EXIT_USAGE};
+use crate::report::charts::ChartSize;
 use crate::report::claims::PublishedClaims;
 use crate::report::{default_claims, Format, Report, ReportError};
 
@@ -14,7 +15,8 @@ use crate::report::{default_claims, Format, Report, ReportError};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  lanebench report results/default-20260101-120000\n  \
-lanebench report results/run1 --format md > table.md\n  lanebench report results/run1 --format csv"
+lanebench report results/run1 --format md > table.md\n  lanebench report results/run1 --format csv\n  \
+lanebench report results/run1 --chart-size 1920x1080"
 )]
 pub struct ReportArgs {
     /// Results folder (holding results.json) or a results.json file.
@@ -26,6 +28,9 @@ pub struct ReportArgs {
     /// Published claims to check against [default: targets/published-claims.toml found from the current directory, else the built-in copy].
     #[arg(long, value_name = "FILE")]
     pub claims: Option<PathBuf>,
+    /// Pixel size of every chart (PNG, SVG and the charts in report.html), e.g. 1920x1080 for slides; each side 300-4000.
+    #[arg(long, value_name = "WxH", default_value = "1200x700")]
+    pub chart_size: ChartSize,
 }
 
 /// `--format` values.
@@ -64,7 +69,7 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
         Some(path) => PublishedClaims::load(path)?,
         None => default_claims(&std::env::current_dir().unwrap_or_default())?,
     };
-    let report = Report::load(&args.results, claims)?;
+    let report = Report::load(&args.results, claims)?.with_chart_size(args.chart_size);
     match args.format {
         Some(format) => {
             let bytes = report.render(format.into())?;

@@ -145,6 +145,16 @@ impl PublishedClaims {
             claims,
         })
     }
+
+    /// A claim's published QPS divided by the baseline's published QPS.
+    pub fn published_ratio(&self, claim: &Claim) -> f64 {
+        let base = self
+            .claims
+            .iter()
+            .find(|c| c.target == BASELINE_TARGET)
+            .map_or(0.0, |c| c.qps);
+        claim.qps / base
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -2,13 +2,14 @@
 //! once and drawn by both the Markdown and the HTML renderer.
 
 use super::charts::ChartKind;
-use super::claims::PublishedClaims;
+use super::figures::level_cost;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
     duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
     HIGH_VARIATION_CV,
 };
+use super::RenderInput;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
@@ -28,8 +29,8 @@ pub enum Block {
 }
 
 /// Builds the whole report.
-pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
-    let r = view.results;
+pub fn build(input: &RenderInput) -> Vec<Block> {
+    let (view, r) = (&input.view, input.results);
     let mut out = vec![
         Block::Heading(1, format!("lanebench report: {}", r.run_id)),
         Block::Paragraph(run_line(r)),
@@ -42,8 +43,9 @@ pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
         ),
         Block::Chart(ChartKind::Qps),
         Block::Heading(2, "Published vs measured".to_string()),
-        Block::Table(verdicts::table(&verdicts::check(claims, view))),
-        Block::List(verdicts::notes(claims, view)),
+        Block::Table(claims_table(input)),
+        Block::List(verdicts::notes(input.claims, view)),
+        Block::Chart(ChartKind::Claims),
         Block::Heading(2, "Latency at the headline level".to_string()),
         Block::Table(latency_table(view)),
         Block::Chart(ChartKind::Latency),
@@ -51,6 +53,8 @@ pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
         Block::Table(throughput_table(view)),
         Block::Chart(ChartKind::Ladder),
         Block::Chart(ChartKind::Timeline),
+        Block::Chart(ChartKind::Warmup),
+        Block::Chart(ChartKind::Cost),
         Block::Heading(2, "Memory, startup and cold start".to_string()),
         Block::Chart(ChartKind::Memory),
         Block::Chart(ChartKind::Startup),
@@ -68,6 +72,20 @@ pub fn build(view: &ReportView, claims: &PublishedClaims) -> Vec<Block> {
     out.push(Block::Heading(2, "Footnotes".to_string()));
     out.push(Block::List(footnotes()));
     out
+}
+
+/// The published-vs-measured table, each row keyed by the target its claim names.
+fn claims_table(input: &RenderInput) -> Table {
+    let mut table = verdicts::table(&input.checks);
+    table.keys = table
+        .rows
+        .iter()
+        .map(|row| {
+            let claim = input.claims.claims.iter().find(|c| c.framework == row[0]);
+            claim.map(|c| c.target.clone())
+        })
+        .collect();
+    table
 }
 
 fn run_line(r: &RunResults) -> String {
@@ -97,19 +115,22 @@ pub fn comparison_table(view: &ReportView) -> Table {
         &[false, true, true, true, true, true],
     );
     for target in &view.ranked {
-        t.push(vec![
-            display_name(target),
-            grouped(target.qps.unwrap_or(0.0)),
-            or_dash(
-                target
-                    .memory_mb
-                    .as_ref()
-                    .map(|m| format!("{:.1}-{:.1} MiB", m.idle, m.peak)),
-            ),
-            or_dash(target.startup_ms.as_ref().map(duration_spread)),
-            or_dash(target.cold_start_ms.as_ref().map(duration_spread)),
-            or_dash(view.ratio(target).map(|r| format!("{r:.2}x"))),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                display_name(target),
+                grouped(target.qps.unwrap_or(0.0)),
+                or_dash(
+                    target
+                        .memory_mb
+                        .as_ref()
+                        .map(|m| format!("{:.1}-{:.1} MiB", m.idle, m.peak)),
+                ),
+                or_dash(target.startup_ms.as_ref().map(duration_spread)),
+                or_dash(target.cold_start_ms.as_ref().map(duration_spread)),
+                or_dash(view.ratio(target).map(|r| format!("{r:.2}x"))),
+            ],
+        );
     }
     t
 }
@@ -140,14 +161,17 @@ pub fn latency_table(view: &ReportView) -> Table {
         let Some(level) = headline_level(target) else {
             continue;
         };
-        t.push(vec![
-            target.framework.clone(),
-            level.connections.to_string(),
-            latency_ms(level.p50_ms.median),
-            latency_ms(level.p90_ms.median),
-            latency_ms(level.p99_ms.median),
-            latency_ms(level.p999_ms.median),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                target.framework.clone(),
+                level.connections.to_string(),
+                latency_ms(level.p50_ms.median),
+                latency_ms(level.p90_ms.median),
+                latency_ms(level.p99_ms.median),
+                latency_ms(level.p999_ms.median),
+            ],
+        );
     }
     t
 }
@@ -163,10 +187,11 @@ pub fn throughput_table(view: &ReportView) -> Table {
             "cv",
             "errors",
             "server CPU",
+            "CPU µs/success",
             "generator CPU",
             "limited by",
         ],
-        &[false, true, true, true, true, true, true, true, false],
+        &[false, true, true, true, true, true, true, true, true, false],
     );
     for target in &view.ranked {
         for level in &target.levels {
@@ -183,21 +208,26 @@ pub fn throughput_table(view: &ReportView) -> Table {
             } else {
                 ""
             };
-            t.push(vec![
-                target.framework.clone(),
-                level.connections.to_string(),
-                grouped(level.success_rps.median),
-                format!(
-                    "{}-{}",
-                    grouped(level.success_rps.min),
-                    grouped(level.success_rps.max)
-                ),
-                or_dash(cv),
-                format!("{:.2}%", level.error_rate.median * 100.0),
-                format!("{:.0}%", level.server_cpu_utilisation * 100.0),
-                format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
-                format!("{limited}{bound}"),
-            ]);
+            let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
+            t.push_for(
+                &target.name,
+                vec![
+                    target.framework.clone(),
+                    level.connections.to_string(),
+                    grouped(level.success_rps.median),
+                    format!(
+                        "{}-{}",
+                        grouped(level.success_rps.min),
+                        grouped(level.success_rps.max)
+                    ),
+                    or_dash(cv),
+                    format!("{:.2}%", level.error_rate.median * 100.0),
+                    format!("{:.0}%", level.server_cpu_utilisation * 100.0),
+                    or_dash(cost),
+                    format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
+                    format!("{limited}{bound}"),
+                ],
+            );
         }
     }
     t
@@ -278,18 +308,21 @@ fn environment_table(r: &RunResults) -> Table {
         ),
     ]);
     for target in &r.targets {
-        t.push(vec![
-            target.framework.clone(),
-            format!(
-                "{} {} ({})",
-                target.language,
-                target.version,
-                target
-                    .runtime_version
-                    .as_deref()
-                    .unwrap_or("runtime version unknown")
-            ),
-        ]);
+        t.push_for(
+            &target.name,
+            vec![
+                target.framework.clone(),
+                format!(
+                    "{} {} ({})",
+                    target.language,
+                    target.version,
+                    target
+                        .runtime_version
+                        .as_deref()
+                        .unwrap_or("runtime version unknown")
+                ),
+            ],
+        );
     }
     t
 }
@@ -303,6 +336,7 @@ fn footnotes() -> Vec<String> {
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),
         "Latency percentiles: from the headline level, median over repeats; measured from the intended send time in open-loop runs.".to_string(),
+        "CPU µs/success: server CPU time (user + system of the whole process tree) in the measured window divided by the responses with the expected status, median over repeats.".to_string(),
         "Generator-bound: the load generator's CPUs were busy while the server's were not, so the figure understates the server.".to_string(),
         format!("High variation: coefficient of variation (stdev/mean) above {HIGH_VARIATION_CV:.2} over repeats or launches."),
     ]

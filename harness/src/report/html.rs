@@ -1,44 +1,92 @@
-//! report.html: one self-contained page (inline CSS, charts inlined as SVG, no external
-//! references) with the same blocks as report.md.
+//! report.html: one self-contained page (inline CSS and script, charts inlined as SVG, no
+//! external references) with the same blocks as report.md, plus a framework filter,
+//! sortable tables and tooltips with each chart mark's exact value. The script is our
+//! own (`harness/assets/report.js`); see docs/report.md.
 
-use super::charts::ChartKind;
+use super::charts::{target_hex, ChartKind};
 use super::document::{self, Block};
 use super::table::escape_html;
 use super::{RenderInput, Renderer, ReportError};
+
+/// The page's script.
+const SCRIPT: &str = include_str!("../../assets/report.js");
 
 /// The report.html renderer.
 pub struct Html;
 
 impl Renderer for Html {
     fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError> {
+        let frame = input.frame();
         let mut svgs = Vec::new();
         for kind in ChartKind::ALL {
-            svgs.push((kind, kind.svg(&input.view)?));
+            svgs.push((kind, kind.svg(&frame)?));
         }
         let lookup = |kind: ChartKind| {
             svgs.iter()
                 .find(|(k, _)| *k == kind)
                 .map(|(_, svg)| svg.clone())
         };
-        let blocks = document::build(&input.view, input.claims);
+        let blocks = document::build(input);
         let title = format!("lanebench report: {}", input.results.run_id);
-        Ok(render(&title, &blocks, &lookup).into_bytes())
+        let mut page = head(&title);
+        page.push_str(&filter(input));
+        page.push_str(&body(&blocks, &lookup));
+        page.push_str(&format!(
+            "<div id=\"tooltip\" role=\"tooltip\" hidden></div>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
+        ));
+        Ok(page.into_bytes())
     }
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1240px;color:#222;padding:0 1em}\
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,Helvetica,Arial,sans-serif;margin:0 auto 2em;max-width:1240px;color:#222;padding:0 1em}\
 table{border-collapse:collapse;margin:1em 0;font-size:14px}\
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
-th{background:#f2f2f2}td.num,th.num{text-align:right}\
+th{background:#f2f2f2;cursor:pointer;user-select:none;white-space:nowrap}\
+th:hover{background:#e4e4e4}\
+th[aria-sort=ascending]::after{content:' \\25B2';font-size:10px}\
+th[aria-sort=descending]::after{content:' \\25BC';font-size:10px}\
+td.num,th.num{text-align:right}\
 pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:13px}\
-figure{margin:1em 0}figure svg{max-width:100%;height:auto}";
+figure{margin:1.5em 0}figure svg{display:block;max-width:100%;height:auto}\
+figcaption{font-size:13px;color:#555;max-width:1000px;margin-top:.3em}\
+.controls{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid #ddd;padding:.6em 0;font-size:14px}\
+.controls label{margin-right:1.1em;white-space:nowrap;cursor:pointer}\
+.swatch{display:inline-block;width:12px;height:12px;margin:0 4px 0 2px;vertical-align:-1px;border-radius:2px}\
+.hint{color:#666;font-size:12px;margin:.3em 0 0}\
+.fw-hidden{display:none!important}\
+g.mark:hover{opacity:.8}\
+#tooltip{position:fixed;z-index:3;pointer-events:none;background:#222;color:#fff;padding:4px 8px;border-radius:4px;font-size:13px;max-width:480px}\
+@media print{.controls,#tooltip{display:none!important}body{max-width:none;margin:0;padding:0}\
+figure,table,tr{break-inside:avoid}h2{break-after:avoid}th{background:#eee!important;cursor:auto}\
+th::after{content:''!important}figure svg{width:100%}}\
+@page{margin:14mm}";
+
+fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape_html(title)
+    )
+}
+
+/// The framework filter: a tick box per measured framework, in its chart colour.
+fn filter(input: &RenderInput) -> String {
+    let mut out =
+        String::from("<div class=\"controls\" id=\"filter\">\n<strong>Frameworks:</strong>\n");
+    for target in &input.view.ranked {
+        out.push_str(&format!(
+            "<label><input type=\"checkbox\" class=\"fw-toggle\" value=\"{name}\" checked><span class=\"swatch\" style=\"background:{colour}\"></span>{framework}</label>\n",
+            name = escape_html(&target.name),
+            colour = target_hex(&target.name),
+            framework = escape_html(&target.framework)
+        ));
+    }
+    out.push_str("<p class=\"hint\">Untick a framework to hide it from every table and chart (axes stay as drawn). Click a column header to sort. Point at a bar or point for its exact value.</p>\n</div>\n");
+    out
+}
 
 /// Renders the blocks as HTML; `svg` gives the inline SVG text of each chart.
-fn render(title: &str, blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape_html(title)
-    );
+fn body(blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
+    let mut out = String::new();
     for block in blocks {
         match block {
             Block::Heading(level, text) => {
@@ -57,14 +105,15 @@ fn render(title: &str, blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<Strin
             Block::Chart(kind) => {
                 if let Some(svg) = svg(*kind) {
                     out.push_str(&format!(
-                        "<figure>\n{}\n</figure>\n",
-                        strip_xml_prolog(&svg)
+                        "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+                        kind.file_stem(),
+                        strip_namespace(&svg),
+                        escape_html(kind.caption())
                     ));
                 }
             }
         }
     }
-    out.push_str("</body>\n</html>\n");
     out
 }
 
@@ -91,9 +140,9 @@ fn inline(text: &str) -> String {
     out
 }
 
-/// Inline SVG in HTML needs neither the XML prolog nor the namespace declaration, and
-/// dropping the namespace keeps the page free of any URL.
-fn strip_xml_prolog(svg: &str) -> String {
+/// Inline SVG in HTML needs no namespace declaration, and dropping it keeps the page
+/// free of any URL.
+fn strip_namespace(svg: &str) -> String {
     let body = match svg.find("<svg") {
         Some(i) => &svg[i..],
         None => svg,

@@ -8,7 +8,7 @@ pub struct Markdown;
 
 impl Renderer for Markdown {
     fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError> {
-        Ok(render(&document::build(&input.view, input.claims)).into_bytes())
+        Ok(render(&document::build(input)).into_bytes())
     }
 }
 
@@ -33,9 +33,10 @@ fn render(blocks: &[Block]) -> String {
             }
             Block::Code(text) => out.push_str(&format!("```json\n{text}\n```\n\n")),
             Block::Chart(kind) => out.push_str(&format!(
-                "![{}](charts/{}.svg)\n\n",
+                "![{}](charts/{}.svg)\n\n*{}*\n\n",
                 kind.title(),
-                kind.file_stem()
+                kind.file_stem(),
+                kind.caption()
             )),
         }
     }

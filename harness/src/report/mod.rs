@@ -9,6 +9,7 @@ pub mod charts;
 pub mod claims;
 pub mod comparable;
 pub mod document;
+pub mod figures;
 mod html;
 mod markdown;
 mod passthrough;
@@ -20,8 +21,9 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomic;
 use crate::run::results::{ResultsError, RunResults};
-use charts::ChartError;
+use charts::{ChartError, ChartSize, Frame, Style};
 use claims::{ClaimsError, PublishedClaims};
+use verdicts::FigureCheck;
 use view::ReportView;
 
 /// Why a report could not be made.
@@ -77,8 +79,24 @@ pub struct RenderInput<'a> {
     pub results: &'a RunResults,
     pub view: ReportView<'a>,
     pub claims: &'a PublishedClaims,
+    /// The claims checked against this run.
+    pub checks: Vec<FigureCheck>,
     /// results.json exactly as stored.
     pub raw_json: &'a [u8],
+    pub chart_size: ChartSize,
+}
+
+impl RenderInput<'_> {
+    /// What the charts are drawn from.
+    pub fn frame(&self) -> Frame<'_> {
+        Frame {
+            view: &self.view,
+            claims: self.claims,
+            checks: &self.checks,
+            style: Style::new(self.chart_size),
+            marks: Default::default(),
+        }
+    }
 }
 
 /// One output format; each lives in its own module.
@@ -93,6 +111,7 @@ pub struct Report {
     /// The results.json exactly as read, for `--format json`.
     raw_json: Vec<u8>,
     claims: PublishedClaims,
+    chart_size: ChartSize,
 }
 
 impl Report {
@@ -108,7 +127,14 @@ impl Report {
             results,
             raw_json,
             claims,
+            chart_size: ChartSize::default(),
         })
+    }
+
+    /// Draws the charts at `size` instead of 1200x700.
+    pub fn with_chart_size(mut self, size: ChartSize) -> Report {
+        self.chart_size = size;
+        self
     }
 
     /// The results being reported.
@@ -118,13 +144,19 @@ impl Report {
 
     /// One format as bytes.
     pub fn render(&self, format: Format) -> Result<Vec<u8>, ReportError> {
-        let input = RenderInput {
+        format.renderer().render(&self.input())
+    }
+
+    fn input(&self) -> RenderInput<'_> {
+        let view = ReportView::new(&self.results);
+        RenderInput {
             results: &self.results,
-            view: ReportView::new(&self.results),
+            checks: verdicts::check(&self.claims, &view),
+            view,
             claims: &self.claims,
             raw_json: &self.raw_json,
-        };
-        format.renderer().render(&input)
+            chart_size: self.chart_size,
+        }
     }
 
     /// Writes report.md, report.html and charts/ into `dir`; returns the written paths.
@@ -138,7 +170,7 @@ impl Report {
             })?;
             written.push(path);
         }
-        written.extend(charts::write_all(&ReportView::new(&self.results), dir)?);
+        written.extend(charts::write_all(&self.input().frame(), dir)?);
         Ok(written)
     }
 }

@@ -84,7 +84,12 @@ fn startup_notes(startup: &[f64]) -> Vec<String> {
     let Some(all) = median(startup) else {
         return notes;
     };
-    let found = outliers(startup);
+    // Below five launches a median absolute deviation says little.
+    let found = if startup.len() >= 5 {
+        outliers(startup)
+    } else {
+        Vec::new()
+    };
     if !found.is_empty() {
         let listed: Vec<String> = found
             .iter()

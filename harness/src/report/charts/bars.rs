@@ -1,254 +1,310 @@
-//! Bar charts: QPS by framework, memory idle/steady/peak as grouped bars, and startup /
-//! cold start as median bars with min-max whiskers.
+//! Bar charts, all drawn by one horizontal-bar function: a row per framework (in the
+//! tables' order), one bar per series in shades of the framework's colour, min-max
+//! whiskers where repeats or launches exist, a value label on every bar, and a log axis
+//! when the values span more than 20x. QPS, published vs measured, cost per request,
+//! memory, and startup / cold start.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axis::KeyedAxis;
-use super::{font, target_colour, Drawn, WIDTH};
-use crate::report::view::{grouped, ReportView};
+use super::axis::{KeyedAxis, Unit, ValueAxis};
+use super::key::{key_strip, shade_entry};
+use super::{target_colour, Drawn, Frame};
+use crate::report::figures::{claim_ratios, cost_per_success, qps_spread};
 use crate::run::results::TargetResult;
 use crate::stats::Spread;
 
-/// Picks one repeated figure (startup or cold start) of a target.
-type Figure = fn(&TargetResult) -> Option<Spread>;
-
-/// An x axis with one slot per framework at 0, 1, 2, ...
-fn slots(n: usize) -> KeyedAxis {
-    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    KeyedAxis::new(-0.6..(n as f64 - 0.4), keys)
+/// One bar: the value drawn and, when it was repeated, its min-max.
+#[derive(Debug, Clone, Copy)]
+struct Bar {
+    value: f64,
+    range: Option<(f64, f64)>,
 }
 
-fn slot_label(view: &ReportView, x: f64) -> String {
-    let i = x.round();
-    if (x - i).abs() > 0.01 || i < 0.0 {
-        return String::new();
-    }
-    view.ranked
-        .get(i as usize)
-        .map(|t| t.framework.clone())
-        .unwrap_or_default()
-}
-
-/// Throughput per framework, labelled with its value.
-pub fn qps<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    view: &ReportView,
-    title: &str,
-) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    let top =
-        view.ranked.iter().filter_map(|t| t.qps).fold(1.0, f64::max) * headroom(view.ranked.len());
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, font(28))
-        .margin(20)
-        .x_label_area_size(60)
-        .y_label_area_size(100)
-        .build_cartesian_2d(slots(view.ranked.len()), 0.0..top)?;
-    let label = |x: &f64| slot_label(view, *x);
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&label)
-        .y_label_formatter(&|y| grouped(*y))
-        .x_desc("Framework")
-        .y_desc("Requests per second (best median over the ladder)")
-        .label_style(font(16))
-        .axis_desc_style(font(18))
-        .draw()?;
-    for (i, t) in view.ranked.iter().enumerate() {
-        let colour = target_colour(&t.name);
-        let value = t.qps.unwrap_or(0.0);
-        let x = i as f64;
-        chart
-            .draw_series([Rectangle::new(
-                [(x - 0.35, 0.0), (x + 0.35, value)],
-                colour.filled(),
-            )])?
-            .label(t.framework.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
-        chart.draw_series([Text::new(
-            grouped(value),
-            (x - 0.2, value + top * 0.04),
-            font(16),
-        )])?;
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
-}
-
-/// Idle, steady and peak memory per framework; shades of the framework's colour.
-pub fn memory<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    view: &ReportView,
-    title: &str,
-) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    let top = view
-        .ranked
-        .iter()
-        .filter_map(|t| t.memory_mb.as_ref().map(|m| m.peak))
-        .fold(1.0, f64::max)
-        * headroom(3);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, font(28))
-        .margin(20)
-        .x_label_area_size(60)
-        .y_label_area_size(100)
-        .build_cartesian_2d(slots(view.ranked.len()), 0.0..top)?;
-    let label = |x: &f64| slot_label(view, *x);
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&label)
-        .x_desc("Framework (bars: idle, steady, peak)")
-        .y_desc("Memory of the process tree (MiB)")
-        .label_style(font(16))
-        .axis_desc_style(font(18))
-        .draw()?;
-    let shades = [("idle", 0.35), ("steady", 0.65), ("peak", 1.0)];
-    for (i, t) in view.ranked.iter().enumerate() {
-        let Some(m) = &t.memory_mb else { continue };
-        let colour = target_colour(&t.name);
-        for (k, (value, (_, shade))) in [m.idle, m.steady, m.peak].iter().zip(shades).enumerate() {
-            let left = i as f64 - 0.39 + k as f64 * 0.26;
-            chart.draw_series([Rectangle::new(
-                [(left, 0.0), (left + 0.24, *value)],
-                colour.mix(shade).filled(),
-            )])?;
-            chart.draw_series([Rectangle::new(
-                [(left, 0.0), (left + 0.24, *value)],
-                colour.stroke_width(1),
-            )])?;
+impl Bar {
+    /// The median of a spread, with min-max when there was more than one value.
+    fn of(spread: Spread) -> Bar {
+        Bar {
+            value: spread.median,
+            range: (spread.n > 1).then_some((spread.min, spread.max)),
         }
     }
-    for (name, shade) in shades {
-        chart
-            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-            .label(name)
-            .legend(move |(x, y)| {
-                Rectangle::new(
-                    [(x, y - 6), (x + 14, y + 6)],
-                    BLACK.mix(shade * 0.7).filled(),
-                )
-            });
+
+    fn plain(value: f64) -> Bar {
+        Bar { value, range: None }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-/// Startup (left) and cold start (right): median bars with min-max whiskers.
-pub fn startup<DB: DrawingBackend>(
+/// One framework's row.
+struct Row<'a> {
+    target: &'a str,
+    label: String,
+    /// One per series; `None` draws nothing (not measured).
+    bars: Vec<Option<Bar>>,
+    /// A line under the bars (the claims chart's verdict).
+    note: Option<String>,
+}
+
+/// What a horizontal bar chart shows; its rows come separately.
+struct BarChart<'a> {
+    /// Series names and their shade of the framework colour (1.0 = full colour).
+    series: &'a [(&'a str, f64)],
+    unit: Unit,
+    /// What the value axis measures.
+    axis: &'a str,
+}
+
+/// One row per measured framework, in the tables' order, with the bars `pick` gives it.
+fn framework_rows<'a>(
+    frame: &Frame<'a>,
+    pick: impl Fn(&TargetResult) -> Vec<Option<Bar>>,
+) -> Vec<Row<'a>> {
+    let ranked: &[&'a TargetResult] = &frame.view.ranked;
+    ranked
+        .iter()
+        .map(|t| Row {
+            target: &t.name,
+            label: t.framework.clone(),
+            bars: pick(t),
+            note: None,
+        })
+        .collect()
+}
+
+/// Throughput per framework: the comparison table's QPS.
+pub fn qps<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let chart = BarChart {
+        series: &[("QPS", 1.0)],
+        unit: Unit::Rps,
+        axis: "Successful responses per second (best median over the ladder)",
+    };
+    let rows = framework_rows(frame, |t| vec![qps_spread(t).map(Bar::of)]);
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Published and measured QPS ratios to hyperlane, with the verdict under each pair.
+pub fn claims<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let rows: Vec<Row> = claim_ratios(frame.claims, frame.checks, frame.view)
+        .into_iter()
+        .map(|c| {
+            // A "not comparable" reason already starts with the verdict's words.
+            let note = if c.detail.starts_with(&c.verdict) {
+                c.detail.clone()
+            } else {
+                format!("{}: {}", c.verdict, c.detail)
+            };
+            Row {
+                target: c.target,
+                label: c.framework.to_string(),
+                bars: vec![Some(Bar::plain(c.published)), c.measured.map(Bar::plain)],
+                note: Some(note),
+            }
+        })
+        .collect();
+    let chart = BarChart {
+        series: &[("published", 0.35), ("measured", 1.0)],
+        unit: Unit::Ratio,
+        axis: "QPS divided by hyperlane's QPS",
+    };
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Server CPU microseconds per successful response at the headline level.
+pub fn cost<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let chart = BarChart {
+        series: &[("server CPU per success", 1.0)],
+        unit: Unit::Us,
+        axis: "Server CPU time per successful response (µs)",
+    };
+    let rows = framework_rows(frame, |t| vec![cost_per_success(t).map(Bar::of)]);
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Idle and peak memory of the process tree.
+pub fn memory<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let chart = BarChart {
+        series: &[("idle", 0.4), ("peak", 1.0)],
+        unit: Unit::Mib,
+        axis: "Memory of the process tree (MiB)",
+    };
+    let rows = framework_rows(frame, |t| match &t.memory_mb {
+        Some(m) => vec![Some(Bar::plain(m.idle)), Some(Bar::plain(m.peak))],
+        None => vec![None, None],
+    });
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Startup and cold start: medians over fresh launches with min-max whiskers.
+pub fn startup<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let chart = BarChart {
+        series: &[
+            ("startup: spawn to first healthy response", 1.0),
+            ("cold start: spawn to every request correct", 0.4),
+        ],
+        unit: Unit::Ms,
+        axis: "Time from spawn",
+    };
+    let rows = framework_rows(frame, |t| {
+        vec![t.startup_ms.map(Bar::of), t.cold_start_ms.map(Bar::of)]
+    });
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Draws a [`BarChart`]: rows top to bottom, the series key above the plot.
+fn horizontal_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    view: &ReportView,
-    title: &str,
+    frame: &Frame,
+    chart: &BarChart,
+    rows: &[Row],
 ) -> Drawn
 where
     DB::ErrorType: 'static,
 {
-    let root = root.margin(12, 0, 0, 0).titled(title, font(28))?;
-    // Two stacked panels leave room for every framework's x label; one shared legend on
-    // the right instead of a box over each panel's bars.
-    let (plots, key) = root.split_horizontally(WIDTH as i32 - 220);
-    side_legend(&key, view)?;
-    let halves = plots.split_evenly((2, 1));
-    let panels: [(&str, Figure); 2] = [
-        ("Startup: spawn to first healthy response (ms)", |t| {
-            t.startup_ms
-        }),
-        ("Cold start: spawn to every request correct (ms)", |t| {
-            t.cold_start_ms
-        }),
-    ];
-    for (area, (label, figure)) in halves.iter().zip(panels) {
-        whisker_panel(area, view, label, figure)?;
+    let s = &frame.style;
+    let key: Vec<_> = chart
+        .series
+        .iter()
+        .filter(|_| chart.series.len() > 1)
+        .map(|(name, shade)| shade_entry(name, *shade))
+        .collect();
+    let area = key_strip(root, frame, &key)?;
+    let ends: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.bars.iter().flatten())
+        .flat_map(|b| [Some(b.value), b.range.map(|r| r.0), b.range.map(|r| r.1)])
+        .flatten()
+        .collect();
+    let axis = ValueAxis::fit(&ends, chart.unit, 0.2);
+    let label_font = s.font(20);
+    let mut label_width = 0;
+    for row in rows {
+        label_width = label_width.max(area.estimate_text_size(&row.label, &label_font)?.0);
+    }
+    let n = rows.len();
+    let slots = KeyedAxis::new(-0.5..(n as f64 - 0.5), (0..n).map(|i| i as f64).collect());
+    let mut plot = ChartBuilder::on(&area)
+        .margin(s.px(16))
+        .x_label_area_size(s.px(64))
+        .y_label_area_size(label_width + s.px(16))
+        .build_cartesian_2d(axis.clone(), slots)?;
+    let row_label = |y: &f64| {
+        let i = n as f64 - 1.0 - y.round();
+        rows.get(i as usize)
+            .map(|r| r.label.clone())
+            .unwrap_or_default()
+    };
+    plot.configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|v| axis.unit.tick(*v))
+        .y_label_formatter(&row_label)
+        .x_desc(axis.describe(chart.axis))
+        .label_style(label_font.clone())
+        .axis_desc_style(s.font(18))
+        .draw()?;
+    for (i, row) in rows.iter().enumerate() {
+        draw_row(
+            &mut plot,
+            frame,
+            chart,
+            row,
+            ((n - 1 - i) as f64, axis.base()),
+        )?;
     }
     Ok(())
 }
 
-fn whisker_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    view: &ReportView,
-    y_desc: &str,
-    figure: Figure,
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<ValueAxis, KeyedAxis>>;
+
+/// One framework's bars, whiskers, value labels and note, centred on `y`, bars starting
+/// at `base` (zero, or the bottom of a log axis).
+fn draw_row<'a, DB: DrawingBackend + 'a>(
+    plot: &mut Plot<'a, DB>,
+    frame: &Frame,
+    chart: &BarChart,
+    row: &Row,
+    (y, base): (f64, f64),
 ) -> Drawn
 where
     DB::ErrorType: 'static,
 {
-    let top = view
-        .ranked
-        .iter()
-        .filter_map(|t| figure(t).map(|s| s.max))
-        .fold(1.0, f64::max)
-        * 1.1;
-    let mut chart = ChartBuilder::on(area)
-        .margin(15)
-        .x_label_area_size(35)
-        .y_label_area_size(80)
-        .build_cartesian_2d(slots(view.ranked.len()), 0.0..top)?;
-    let label = |x: &f64| slot_label(view, *x);
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&label)
-        .y_desc(y_desc)
-        .label_style(font(14))
-        .axis_desc_style(font(16))
-        .draw()?;
-    for (i, t) in view.ranked.iter().enumerate() {
-        let Some(s) = figure(t) else { continue };
-        let colour = target_colour(&t.name);
-        let x = i as f64;
-        chart.draw_series([Rectangle::new(
-            [(x - 0.3, 0.0), (x + 0.3, s.median)],
-            colour.filled(),
+    let s = &frame.style;
+    let colour = target_colour(row.target);
+    // Bars fill the row's upper part when a note goes under them.
+    let (top, bottom) = if row.note.is_some() {
+        (y + 0.42, y - 0.12)
+    } else {
+        (y + 0.4, y - 0.4)
+    };
+    let height = (top - bottom) / chart.series.len() as f64;
+    let value_font = s.font(18).pos(Pos::new(HPos::Left, VPos::Center));
+    for (j, (bar, (series, shade))) in row.bars.iter().zip(chart.series).enumerate() {
+        let Some(bar) = bar else { continue };
+        let (hi, lo) = (top - j as f64 * height, top - (j as f64 + 0.86) * height);
+        let mid = (hi + lo) / 2.0;
+        let mut tip = format!("{}: {}", row.label, chart.unit.value(bar.value));
+        if chart.series.len() > 1 {
+            tip = format!("{} ({series})", tip);
+        }
+        if let Some((min, max)) = bar.range {
+            let (min, max) = (chart.unit.value(min), chart.unit.value(max));
+            tip.push_str(&format!(", min {min}, max {max}"));
+        }
+        let _mark = frame.marks.begin(row.target, tip);
+        plot.draw_series([Rectangle::new(
+            [(base, lo), (bar.value.max(base), hi)],
+            colour.mix(*shade).filled(),
         )])?;
-        let whisker = BLACK.stroke_width(2);
-        chart.draw_series([
-            PathElement::new(vec![(x, s.min), (x, s.max)], whisker),
-            PathElement::new(vec![(x - 0.1, s.min), (x + 0.1, s.min)], whisker),
-            PathElement::new(vec![(x - 0.1, s.max), (x + 0.1, s.max)], whisker),
+        let mut end = bar.value;
+        if let Some((min, max)) = bar.range {
+            let cap = (hi - lo) * 0.3;
+            let whisker = BLACK.stroke_width(s.px(2).max(1));
+            plot.draw_series([
+                PathElement::new(vec![(min.max(base), mid), (max, mid)], whisker),
+                PathElement::new(
+                    vec![(min.max(base), mid - cap), (min.max(base), mid + cap)],
+                    whisker,
+                ),
+                PathElement::new(vec![(max, mid - cap), (max, mid + cap)], whisker),
+            ])?;
+            end = end.max(max);
+        }
+        plot.draw_series([EmptyElement::at((end.max(base), mid))
+            + Text::new(
+                chart.unit.value(bar.value),
+                (s.px(6) as i32, 0),
+                value_font.clone(),
+            )])?;
+    }
+    if let Some(note) = &row.note {
+        // The tooltip has the whole reason; the chart line is cut to fit the plot.
+        let _mark = frame
+            .marks
+            .begin(row.target, format!("{}: {note}", row.label));
+        let mut line = note.clone();
+        if line.chars().count() > 110 {
+            line = line.chars().take(107).collect::<String>() + "...";
+        }
+        let font = s.font(17).pos(Pos::new(HPos::Left, VPos::Center));
+        plot.draw_series([
+            EmptyElement::at((base, y - 0.3)) + Text::new(line, (s.px(4) as i32, 0), font)
         ])?;
     }
-    Ok(())
-}
-
-/// A legend drawn in its own area: one colour swatch and framework name per line.
-fn side_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, view: &ReportView) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    for (i, t) in view.ranked.iter().enumerate() {
-        let y = 60 + 26 * i as i32;
-        let colour = target_colour(&t.name);
-        area.draw(&Rectangle::new([(10, y), (26, y + 16)], colour.filled()))?;
-        area.draw(&Text::new(t.framework.clone(), (34, y), font(16)))?;
-    }
-    Ok(())
-}
-
-/// How far above the highest value the y axis reaches, so the legend box in the top
-/// corner (one line per entry) does not cover the bars.
-pub(super) fn headroom(legend_entries: usize) -> f64 {
-    1.12 + 0.05 * legend_entries as f64
-}
-
-/// The legend box at `position`, in the chart font.
-pub(super) fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    position: SeriesLabelPosition,
-) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(font(16))
-        .draw()?;
     Ok(())
 }

@@ -1,13 +1,16 @@
-//! The report's charts, drawn with plotters into SVG (text) and PNG (embedded font, so
-//! no system fonts are needed) at 1200x700, one consistent colour per target.
+//! The report's charts, drawn with plotters into SVG (text, with tagged marks for
+//! report.html) and PNG (embedded font, so no system fonts are needed), 1200x700 unless
+//! `--chart-size` says otherwise, one consistent colour per target.
 //!
-//! Each [`ChartKind`] draws onto any plotters backend; this module owns the backends,
-//! the font registration and the files.
+//! Each [`ChartKind`] draws onto any plotters backend from a [`Frame`]; this module owns
+//! the backends, the size and font scaling, and the files.
 
 mod axis;
 mod bars;
+mod key;
 mod lines;
 mod palette;
+pub mod svg;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -15,15 +18,15 @@ use std::sync::Once;
 use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::claims::PublishedClaims;
+use super::verdicts::FigureCheck;
 use super::view::ReportView;
 use crate::atomic_file::write_atomic;
 
-pub use palette::target_colour;
-
-/// Chart size in pixels.
-pub const WIDTH: u32 = 1200;
-pub const HEIGHT: u32 = 700;
+pub use palette::{target_colour, target_hex};
+use svg::{Marks, TaggedSvg};
 
 /// The font every chart uses; DejaVu Sans, licence in `harness/assets/`.
 const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
@@ -57,37 +60,130 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawF
 
 type Drawn = Result<(), DrawFailure>;
 
+/// Pixel size of every chart (`--chart-size WxH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for ChartSize {
+    fn default() -> ChartSize {
+        ChartSize {
+            width: 1200,
+            height: 700,
+        }
+    }
+}
+
+impl std::str::FromStr for ChartSize {
+    type Err = String;
+
+    /// "1600x900"; each side between 400 and 4000 pixels.
+    fn from_str(text: &str) -> Result<ChartSize, String> {
+        let (w, h) = text
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("{text:?} is not WIDTHxHEIGHT, such as 1200x700"))?;
+        let side = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|v| (300..=4000).contains(v))
+                .ok_or_else(|| {
+                    format!("{text:?}: each side must be a whole number of pixels from 300 to 4000")
+                })
+        };
+        Ok(ChartSize {
+            width: side(w)?,
+            height: side(h)?,
+        })
+    }
+}
+
+/// Sizes that follow the chart size: fonts and margins scale with it, but never below
+/// 70% so a half-size chart stays readable.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub size: ChartSize,
+    scale: f64,
+}
+
+impl Style {
+    pub fn new(size: ChartSize) -> Style {
+        let fit = (size.width as f64 / 1200.0).min(size.height as f64 / 700.0);
+        Style {
+            size,
+            scale: fit.clamp(0.7, 3.0),
+        }
+    }
+
+    /// A length designed for 1200x700, at this size.
+    pub fn px(&self, base: u32) -> u32 {
+        (base as f64 * self.scale).round() as u32
+    }
+
+    /// Text style at a size designed for 1200x700, in the embedded family.
+    pub fn font(&self, base: u32) -> TextStyle<'static> {
+        (FAMILY, self.px(base)).into_font().into()
+    }
+
+    /// The chart title.
+    fn title(&self) -> TextStyle<'static> {
+        self.font(30)
+    }
+}
+
+/// Everything a chart is drawn from.
+pub struct Frame<'a> {
+    pub view: &'a ReportView<'a>,
+    pub claims: &'a PublishedClaims,
+    /// The claims check's output, whose QPS verdicts the claims chart prints.
+    pub checks: &'a [FigureCheck],
+    pub style: Style,
+    /// The mark being drawn, for report.html's filter and tooltips.
+    pub marks: Marks,
+}
+
 /// The charts a report holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
     Qps,
+    Claims,
     Latency,
+    Ladder,
+    Timeline,
+    Warmup,
+    Cost,
     Memory,
     Startup,
-    Timeline,
-    Ladder,
 }
 
 impl ChartKind {
     /// Every chart, in report order.
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::Qps,
+        ChartKind::Claims,
         ChartKind::Latency,
+        ChartKind::Ladder,
+        ChartKind::Timeline,
+        ChartKind::Warmup,
+        ChartKind::Cost,
         ChartKind::Memory,
         ChartKind::Startup,
-        ChartKind::Timeline,
-        ChartKind::Ladder,
     ];
 
     /// File name without extension inside `charts/`.
     pub fn file_stem(self) -> &'static str {
         match self {
             ChartKind::Qps => "qps",
+            ChartKind::Claims => "claims",
             ChartKind::Latency => "latency",
+            ChartKind::Ladder => "ladder",
+            ChartKind::Timeline => "timeline",
+            ChartKind::Warmup => "warmup",
+            ChartKind::Cost => "cost",
             ChartKind::Memory => "memory",
             ChartKind::Startup => "startup",
-            ChartKind::Timeline => "timeline",
-            ChartKind::Ladder => "ladder",
         }
     }
 
@@ -95,56 +191,83 @@ impl ChartKind {
     pub fn title(self) -> &'static str {
         match self {
             ChartKind::Qps => "Throughput by framework",
+            ChartKind::Claims => "Published vs measured: QPS relative to hyperlane",
             ChartKind::Latency => "Latency by percentile at the headline level",
-            ChartKind::Memory => "Memory: idle, steady and peak",
-            ChartKind::Startup => "Startup and cold start (median, min-max whiskers)",
-            ChartKind::Timeline => "Throughput over time at the headline level",
             ChartKind::Ladder => "Throughput across the concurrency ladder",
+            ChartKind::Timeline => "Throughput over time at the headline level",
+            ChartKind::Warmup => "Warm-up: throughput from the first second of load",
+            ChartKind::Cost => "Cost: server CPU per successful response",
+            ChartKind::Memory => "Memory: idle and peak",
+            ChartKind::Startup => "Startup and cold start",
         }
     }
 
-    fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, view: &ReportView) -> Drawn
+    /// What the marks show, printed under the chart in the reports.
+    pub fn caption(self) -> &'static str {
+        match self {
+            ChartKind::Qps => "Bars: the headline QPS of the comparison table (median over repeats of the best level); whiskers: min-max over those repeats.",
+            ChartKind::Claims => "Light bars: the published QPS divided by hyperlane's published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table.",
+            ChartKind::Latency => "Lines: the latency distribution of the median repeat (by QPS) at each framework's headline level. Dots: p50, p90, p99 and p99.9 as the latency table prints them (medians over repeats); whiskers: min-max over repeats.",
+            ChartKind::Ladder => "Points: median QPS over repeats at each level, as the throughput table prints them; whiskers: min-max over repeats.",
+            ChartKind::Timeline => "Successful responses per second, second by second, in the median repeat (by QPS) of the headline level.",
+            ChartKind::Warmup => "Successful responses per second in the first load of a fresh process (its warm-up, then the first level's first repeat), placed at seconds since spawn; load starts after ready and the idle-memory pause. Results written before the run kept this curve show the first ladder level's measured windows instead, on the ladder's clock.",
+            ChartKind::Cost => "Bars: server CPU time (user + system, whole process tree) per successful response at the headline level, median over repeats, as the throughput table prints it; whiskers: min-max over repeats. Lower is cheaper.",
+            ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
+            ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
     where
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        if view.ranked.is_empty() {
-            return no_data(root, self.title());
+        let root = root
+            .margin(frame.style.px(10), 0, 0, 0)
+            .titled(self.title(), frame.style.title())?;
+        if frame.view.ranked.is_empty() && self != ChartKind::Claims {
+            return no_data(&root, frame);
         }
         match self {
-            ChartKind::Qps => bars::qps(root, view, self.title()),
-            ChartKind::Memory => bars::memory(root, view, self.title()),
-            ChartKind::Startup => bars::startup(root, view, self.title()),
-            ChartKind::Latency => lines::latency(root, view, self.title()),
-            ChartKind::Timeline => lines::timeline(root, view, self.title()),
-            ChartKind::Ladder => lines::ladder(root, view, self.title()),
+            ChartKind::Qps => bars::qps(&root, frame),
+            ChartKind::Claims => bars::claims(&root, frame),
+            ChartKind::Cost => bars::cost(&root, frame),
+            ChartKind::Memory => bars::memory(&root, frame),
+            ChartKind::Startup => bars::startup(&root, frame),
+            ChartKind::Latency => lines::latency(&root, frame),
+            ChartKind::Ladder => lines::ladder(&root, frame),
+            ChartKind::Timeline => lines::timeline(&root, frame),
+            ChartKind::Warmup => lines::warmup(&root, frame),
         }
     }
 
-    /// The chart as SVG text.
-    pub fn svg(self, view: &ReportView) -> Result<String, ChartError> {
+    /// The chart as SVG text, each mark tagged with its target and exact value.
+    pub fn svg(self, frame: &Frame) -> Result<String, ChartError> {
         register_font();
+        let size = frame.style.size;
         let mut text = String::new();
         {
-            let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-            self.draw(&root, view).map_err(|e| self.failed(e))?;
+            let backend = TaggedSvg::new(&mut text, (size.width, size.height), frame.marks.clone());
+            let root = backend.into_drawing_area();
+            self.draw(&root, frame).map_err(|e| self.failed(e))?;
             root.present().map_err(|e| self.failed(e.into()))?;
         }
         Ok(text)
     }
 
     /// The chart as PNG bytes.
-    pub fn png(self, view: &ReportView) -> Result<Vec<u8>, ChartError> {
+    pub fn png(self, frame: &Frame) -> Result<Vec<u8>, ChartError> {
         register_font();
-        let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+        let ChartSize { width, height } = frame.style.size;
+        let mut pixels = vec![0u8; (width * height * 3) as usize];
         {
-            let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
-            self.draw(&root, view).map_err(|e| self.failed(e))?;
+            let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+            self.draw(&root, frame).map_err(|e| self.failed(e))?;
             root.present().map_err(|e| self.failed(e.into()))?;
         }
         let mut png = Vec::new();
         image::codecs::png::PngEncoder::new(&mut png)
-            .write_image(&pixels, WIDTH, HEIGHT, image::ColorType::Rgb8)
+            .write_image(&pixels, width, height, image::ColorType::Rgb8)
             .map_err(|e| self.failed(DrawFailure(e.to_string())))?;
         Ok(png)
     }
@@ -158,12 +281,12 @@ impl ChartKind {
 }
 
 /// Writes every chart as `charts/<name>.svg` and `.png` under `dir`; returns the paths.
-pub fn write_all(view: &ReportView, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+pub fn write_all(frame: &Frame, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let charts = dir.join("charts");
     let mut written = Vec::new();
     for kind in ChartKind::ALL {
-        let svg = kind.svg(view)?;
-        let png = kind.png(view)?;
+        let svg = kind.svg(frame)?;
+        let png = kind.png(frame)?;
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
             let path = charts.join(format!("{}.{ext}", kind.file_stem()));
             write_atomic(&path, bytes).map_err(|source| ChartError::Write {
@@ -187,20 +310,19 @@ fn register_font() {
     });
 }
 
-/// Text style at a size, in the embedded family.
-fn font(size: u32) -> TextStyle<'static> {
-    (FAMILY, size).into_font().into()
-}
-
-fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str) -> Drawn
+fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
     DB::ErrorType: 'static,
 {
-    let root = root.margin(12, 0, 0, 0).titled(title, font(28))?;
+    let (w, h) = root.dim_in_pixel();
+    let style = frame
+        .style
+        .font(22)
+        .pos(Pos::new(HPos::Center, VPos::Center));
     root.draw_text(
         "No target was measured in this run.",
-        &font(22),
-        (WIDTH as i32 / 2 - 200, HEIGHT as i32 / 2 - 40),
+        &style,
+        (w as i32 / 2, h as i32 / 2),
     )?;
     Ok(())
 }

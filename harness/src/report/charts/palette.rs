@@ -38,6 +38,12 @@ pub fn target_colour(name: &str) -> RGBColor {
     PALETTE[slot]
 }
 
+/// The colour of a target as CSS hex, for report.html's filter.
+pub fn target_hex(name: &str) -> String {
+    let RGBColor(r, g, b) = target_colour(name);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
 /// FNV-1a: a hash whose value is fixed by its definition, unlike std's hasher.
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {

@@ -1,0 +1,165 @@
+//! The figures charts draw, picked from a [`TargetResult`] once so that every chart and
+//! table shows the same number: the headline QPS with its spread over repeats, the
+//! median repeat a curve is drawn from, server CPU per successful response, the warm-up
+//! curve (the run's own from spawn, or a stand-in for older results), and the published QPS ratios beside the measured ones.
+
+use crate::load::result::LoadResult;
+use crate::run::results::{LevelResult, RepeatResult, TargetResult};
+use crate::stats::Spread;
+
+use super::claims::{Claim, PublishedClaims};
+use super::comparable::level_at;
+use super::verdicts::FigureCheck;
+use super::view::{headline_level, ReportView};
+
+/// The headline QPS (the table's figure) with min-max over the headline level's repeats.
+pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
+    let level = headline_level(target)?;
+    let mut spread = level.success_rps;
+    // `qps` is the stored headline; the level's median is the same number, but the table
+    // prints `qps`, so the bar is drawn from it.
+    spread.median = target.qps.unwrap_or(spread.median);
+    Some(spread)
+}
+
+/// The repeat whose success QPS is the median of the level's repeats (the lower middle one for an
+/// even count), so a curve drawn from one repeat is the typical one, not the first.
+pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
+    let mut repeats: Vec<&RepeatResult> = level.repeats.iter().collect();
+    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
+    repeats.get(repeats.len().saturating_sub(1) / 2).copied()
+}
+
+/// Server CPU microseconds per successful response in one repeat.
+pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
+    let ok = repeat.load.successes;
+    (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
+}
+
+/// Server CPU per successful response at a level: the run's median
+/// (`server_cpu_us_per_success`) when it recorded one, with min-max over the repeats.
+pub fn level_cost(level: &LevelResult) -> Option<Spread> {
+    let values: Vec<f64> = level
+        .repeats
+        .iter()
+        .filter_map(cpu_us_per_success)
+        .collect();
+    let mut spread = Spread::of(&values)?;
+    spread.median = level.server_cpu_us_per_success.unwrap_or(spread.median);
+    Some(spread)
+}
+
+/// Server CPU per successful response at the headline level.
+pub fn cost_per_success(target: &TargetResult) -> Option<Spread> {
+    level_cost(headline_level(target)?)
+}
+
+/// Where a warm-up curve comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmupSource {
+    /// The run's own curve: every second of the first load on a fresh process (its
+    /// warm-up, then the first level's first repeat), x in seconds since spawn.
+    FromSpawn,
+    /// Results without that curve: the first ladder level's measured windows on the
+    /// ladder's clock (warm-up windows between repeats are gaps).
+    FirstLevel,
+}
+
+/// One framework's successful responses per second from its first second of load, as
+/// one or more segments.
+pub struct WarmupSeries {
+    pub segments: Vec<Vec<(f64, f64)>>,
+    pub source: WarmupSource,
+    /// The level the curve was measured at.
+    pub connections: usize,
+}
+
+/// The warm-up curve of a target: the run's curve from spawn when the results carry one,
+/// else the first level's repeats in the order they ran.
+pub fn warmup_curve(target: &TargetResult) -> Option<WarmupSeries> {
+    if let Some(curve) = &target.warmup_curve {
+        let start = curve.load_started_ms / 1000.0;
+        let points = curve.per_second.iter().enumerate();
+        return Some(WarmupSeries {
+            segments: vec![points.map(|(i, v)| (start + i as f64, *v)).collect()],
+            source: WarmupSource::FromSpawn,
+            connections: curve.connections,
+        });
+    }
+    let level = target.levels.first()?;
+    let mut start = 0.0;
+    let mut segments = Vec::new();
+    for repeat in &level.repeats {
+        let load = &repeat.load;
+        start += load.warmup_s;
+        segments.push(whole_seconds(load, start));
+        start += load.duration_s;
+    }
+    Some(WarmupSeries {
+        segments,
+        source: WarmupSource::FirstLevel,
+        connections: level.connections,
+    })
+}
+
+/// A load's per-second successful responses at `offset + t`, leaving out a last second
+/// that covers only part of a second (it would show a false drop).
+pub fn whole_seconds(load: &LoadResult, offset: f64) -> Vec<(f64, f64)> {
+    load.timeline
+        .iter()
+        .filter(|p| (p.t + 1) as f64 <= load.duration_s + 0.05)
+        .map(|p| (offset + p.t as f64, p.successes as f64))
+        .collect()
+}
+
+/// One published framework's QPS ratio to hyperlane, published and measured, with the
+/// verdict the claims check gave it.
+pub struct ClaimRatio<'a> {
+    pub framework: &'a str,
+    /// The target measured for it (its colour).
+    pub target: &'a str,
+    pub published: f64,
+    /// `None` when the target or hyperlane was not measured.
+    pub measured: Option<f64>,
+    /// The verdict's words and its reason, as the claims table prints them.
+    pub verdict: String,
+    pub detail: String,
+}
+
+/// The QPS claims beside the measured ratios, in the claims file's order.
+pub fn claim_ratios<'a>(
+    claims: &'a PublishedClaims,
+    checks: &[FigureCheck],
+    view: &ReportView,
+) -> Vec<ClaimRatio<'a>> {
+    claims
+        .claims
+        .iter()
+        .map(|claim| {
+            let check = checks
+                .iter()
+                .find(|c| c.framework == claim.framework && c.figure == "QPS");
+            ClaimRatio {
+                framework: &claim.framework,
+                target: &claim.target,
+                published: claims.published_ratio(claim),
+                measured: measured_ratio(claims, claim, view),
+                verdict: check
+                    .map_or("not checked", |c| c.verdict.as_str())
+                    .to_string(),
+                detail: check.map(|c| c.detail.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The measured ratio the verdict judges: at the published load's connections when both
+/// the target and hyperlane have that level, else the headline ratio.
+fn measured_ratio(claims: &PublishedClaims, claim: &Claim, view: &ReportView) -> Option<f64> {
+    let target = view.measured(&claim.target)?;
+    let at = |t| level_at(t, claims.connections).map(|l| l.success_rps.median);
+    match (at(target), view.baseline.and_then(at)) {
+        (Some(level), Some(base)) if base > 0.0 => Some(level / base),
+        _ => view.ratio(target),
+    }
+}
