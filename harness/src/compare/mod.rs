@@ -111,8 +111,12 @@ pub struct Row {
 pub struct Comparison {
     pub baseline: String,
     pub candidate: String,
+    /// Timed runs (results.json) of each side.
     pub baseline_runs: usize,
     pub candidate_runs: usize,
+    /// Instruction counts (cost.json) of each side.
+    pub baseline_counts: usize,
+    pub candidate_counts: usize,
     pub thresholds: Thresholds,
     /// The figures whose regression fails the job (`--fail-on`, resolved).
     pub fail_on: Vec<Figure>,
@@ -189,8 +193,10 @@ pub fn compare(
     Ok(Comparison {
         baseline: baseline.label.clone(),
         candidate: candidate.label.clone(),
-        baseline_runs: baseline.runs.len() + baseline.costs.len(),
-        candidate_runs: candidate.runs.len() + candidate.costs.len(),
+        baseline_runs: baseline.runs.len(),
+        candidate_runs: candidate.runs.len(),
+        baseline_counts: baseline.costs.len(),
+        candidate_counts: candidate.costs.len(),
         thresholds: thresholds.clone(),
         fail_on,
         confidence: CONFIDENCE,

@@ -167,6 +167,16 @@ fn noise_note(c: &Comparison) -> Option<String> {
     ))
 }
 
+/// `3 runs, 2 counts`: what a side is made of.
+fn side_size(runs: usize, counts: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (runs, counts) {
+        (_, 0) => plural(runs, "run"),
+        (0, _) => plural(counts, "count"),
+        _ => format!("{}, {}", plural(runs, "run"), plural(counts, "count")),
+    }
+}
+
 /// The terminal table, with the sides, the method note and the notes.
 pub fn table(c: &Comparison) -> String {
     let rows: Vec<[String; 9]> = c.rows.iter().map(cells).collect();
@@ -189,13 +199,11 @@ pub fn table(c: &Comparison) -> String {
         out.trim_end().to_string() + "\n"
     };
     let mut out = format!(
-        "baseline:  {} ({} run{})\ncandidate: {} ({} run{})\n\n",
+        "baseline:  {} ({})\ncandidate: {} ({})\n\n",
         c.baseline,
-        c.baseline_runs,
-        if c.baseline_runs == 1 { "" } else { "s" },
+        side_size(c.baseline_runs, c.baseline_counts),
         c.candidate,
-        c.candidate_runs,
-        if c.candidate_runs == 1 { "" } else { "s" },
+        side_size(c.candidate_runs, c.candidate_counts),
     );
     if c.rows.iter().all(|r| r.method == Method::ThresholdOnly) {
         out.push_str("statistics: none (one run per side): the threshold alone decides; use --repeats or rounds for intervals\n\n");
@@ -241,8 +249,11 @@ pub fn markdown(c: &Comparison) -> String {
         format!(":white_check_mark: **{}**", summary(c))
     };
     let mut out = format!(
-        "### lanebench compare\n\n{headline}\n\nBaseline: `{}` ({} run(s)) · Candidate: `{}` ({} run(s))\n\n",
-        c.baseline, c.baseline_runs, c.candidate, c.candidate_runs
+        "### lanebench compare\n\n{headline}\n\nBaseline: `{}` ({}) · Candidate: `{}` ({})\n\n",
+        c.baseline,
+        side_size(c.baseline_runs, c.baseline_counts),
+        c.candidate,
+        side_size(c.candidate_runs, c.candidate_counts)
     );
     let (counts, timed): (Vec<&Row>, Vec<&Row>) =
         c.rows.iter().partition(|r| r.figure.is_deterministic());
