@@ -166,7 +166,9 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         }
         let mode = match options.mode.strip_prefix("fail-every:") {
             Some(n)
-                if path != "/health" && n.parse::<u64>().is_ok_and(|n| n > 0 && count % n == 0) =>
+                if path != "/health"
+                    && n.parse::<u64>()
+                        .is_ok_and(|n| n > 0 && count.is_multiple_of(n)) =>
             {
                 "status:503"
             }

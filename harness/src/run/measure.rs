@@ -12,6 +12,7 @@ use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
 use super::results::{TargetResult, TargetStatus};
 use super::session::{run_session, SessionOutcome, SessionPlan};
 use super::{RunObserver, RunSettings};
+use crate::scenario::MIN_STARTUP_SAMPLES;
 use crate::target::{build_target, Target};
 
 /// A target's measurement in progress.
@@ -21,6 +22,8 @@ pub struct TargetRun<'a> {
     base: TargetResult,
     launches: Vec<LaunchSample>,
     sessions: Vec<SessionOutcome>,
+    /// Set when the launch budget cut the launches short.
+    budget_note: Option<String>,
 }
 
 impl<'a> TargetRun<'a> {
@@ -36,6 +39,7 @@ impl<'a> TargetRun<'a> {
             base: TargetResult::bare(&target.manifest, TargetStatus::Ok, None),
             launches: Vec::new(),
             sessions: Vec::new(),
+            budget_note: None,
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -81,10 +85,24 @@ impl<'a> TargetRun<'a> {
         if !self.is_active() {
             return;
         }
-        let total = settings.scenario.startup_samples as usize;
-        for _ in 0..launches {
+        let scenario = &settings.scenario;
+        let total = scenario.startup_samples as usize;
+        // This round's share of the launch budget (the rounds split it like the launches).
+        let budget = scenario
+            .startup_budget
+            .mul_f64(launches as f64 / total.max(1) as f64);
+        let minimum = (MIN_STARTUP_SAMPLES as usize * launches).div_ceil(total.max(1));
+        let started = std::time::Instant::now();
+        for taken_here in 0..launches {
             if let Err(failure) = check_stop(stop) {
                 return self.fail(failure);
+            }
+            if taken_here >= minimum && started.elapsed() >= budget {
+                self.budget_note = Some(format!(
+                    "launching stopped early: the {} launch budget was used (a slow starter)",
+                    humantime::format_duration(scenario.startup_budget)
+                ));
+                break;
             }
             let taken = self.launches.len() + 1;
             observer.phase(self.name(), &format!("startup {taken}/{total}"));
@@ -111,7 +129,14 @@ impl<'a> TargetRun<'a> {
     pub fn result(&self, settings: &RunSettings) -> TargetResult {
         let mut result = self.base.clone();
         if result.status != TargetStatus::Skipped {
-            let launches = launch_figures(&self.launches);
+            let mut launches = launch_figures(&self.launches);
+            if let Some(note) = &self.budget_note {
+                let taken = self.launches.len();
+                launches.notes.push(format!(
+                    "{note}: {taken} of {} launches",
+                    settings.scenario.startup_samples
+                ));
+            }
             super::summary::complete(&mut result, launches, &self.sessions, settings);
         }
         result
