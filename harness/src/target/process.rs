@@ -293,14 +293,20 @@ impl TargetProcess {
     }
 
     fn kill_group(&self, signal: libc::c_int) {
-        let Ok(pgid) = libc::pid_t::try_from(self.child.id()) else {
-            return;
-        };
-        // SAFETY: killpg only sends a signal; the group id is our child's own pid
-        // (it was made a group leader at spawn), and ESRCH is harmless.
-        unsafe {
-            libc::killpg(pgid, signal);
-        }
+        signal_group(self.child.id(), signal);
+    }
+}
+
+/// Sends `signal` to process group `pgid`: a child the harness spawned with
+/// `process_group(0)`, whose pid is its group id. A group that is gone is ignored.
+pub(crate) fn signal_group(pgid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal; callers pass the pid of a child they made a
+    // group leader at spawn and have not reaped yet, and ESRCH is harmless.
+    unsafe {
+        libc::killpg(pgid, signal);
     }
 }
 
@@ -318,7 +324,7 @@ impl Drop for TargetProcess {
 
 /// Applies the CPU affinity in the child between `fork` and `exec`, so the server and
 /// everything it spawns inherit it from the first instruction.
-fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
+pub(crate) fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
     // SAFETY: cpu_set_t is plain data; zeroed is its empty value.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &cpu in cpus.cpus() {
@@ -387,7 +393,10 @@ fn signal_name(signal: i32) -> &'static str {
 
 /// Asks the kernel to SIGKILL the child if the harness dies without stopping it (killed
 /// with SIGKILL, or crashed), so a server is never left listening behind a dead run.
-fn die_with_parent(command: &mut Command) {
+///
+/// The kernel clears this setting when the child's credentials change, so a child that
+/// switches user must register this hook after its own (hooks run in order).
+pub(crate) fn die_with_parent(command: &mut Command) {
     // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
     unsafe {
         command.pre_exec(|| {
