@@ -230,13 +230,12 @@ impl PgStore {
         Ok(self.admin.with_database(&name))
     }
 
-    /// Drops a database this store made (terminating its connections).
+    /// Drops a database this store made, terminating its connections. Any other
+    /// database (or one already dropped) is left alone.
     pub fn drop_database(&self, url: &DatabaseUrl) -> Result<(), StoreError> {
         let name = url.database().to_string();
         if !self.made().databases.contains(&name) {
-            return Err(StoreError::Unsupported(format!(
-                "database {name} was not made by this run; it is not dropped"
-            )));
+            return Ok(());
         }
         self.admin_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         self.made().databases.retain(|made| *made != name);

@@ -92,9 +92,6 @@ pub enum StoreError {
         /// The host as given.
         host: String,
     },
-    /// An option that only a server the harness runs can honour.
-    #[error("{0}")]
-    Unsupported(String),
     /// The schema file cannot be used.
     #[error("{}: {problem}", path.display())]
     Schema {
