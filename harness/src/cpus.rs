@@ -264,17 +264,29 @@ mod tests {
         let list = |text: &str| text.parse::<CpuList>().unwrap();
         // 2 CPUs: the database shares the server's CPU.
         let two = database_placement(&list("0-1"), &list("0"), &list("1"));
-        assert_eq!((two.server, two.database), (list("0"), list("0")));
+        assert_eq!(
+            (two.server.clone(), two.database.clone()),
+            (list("0"), list("0"))
+        );
         assert!(two.shared_with_server);
         // 4 CPUs: the service's half is split between the service and its database.
         let four = database_placement(&list("0-3"), &list("0-1"), &list("2-3"));
-        assert_eq!((four.server, four.database), (list("0"), list("1")));
+        assert_eq!(
+            (four.server.clone(), four.database.clone()),
+            (list("0"), list("1"))
+        );
         assert!(!four.shared_with_server);
         let eight = database_placement(&list("0-7"), &list("0-3"), &list("4-7"));
-        assert_eq!((eight.server, eight.database), (list("0-1"), list("2-3")));
+        assert_eq!(
+            (eight.server.clone(), eight.database.clone()),
+            (list("0-1"), list("2-3"))
+        );
         // CPUs left out of both explicit lists go to the database.
         let spare = database_placement(&list("0-5"), &list("0-1"), &list("2-3"));
-        assert_eq!((spare.server, spare.database), (list("0-1"), list("4-5")));
+        assert_eq!(
+            (spare.server.clone(), spare.database.clone()),
+            (list("0-1"), list("4-5"))
+        );
         // One CPU: everything shares it.
         let one = database_placement(&list("0"), &list("0"), &list("0"));
         assert_eq!(one.database, list("0"));

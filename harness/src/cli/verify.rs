@@ -67,7 +67,7 @@ enum Subject {
     Targets {
         targets: Vec<Target>,
         /// The database server to start or reach (database mode with targets).
-        store: Option<StoreSource>,
+        store: Option<Box<StoreSource>>,
         /// `targets/schema.sql` of the targets folder.
         schema: PathBuf,
     },
@@ -133,7 +133,7 @@ pub fn run(args: VerifyArgs) -> i32 {
             if let Some(source) =
                 store.filter(|_| targets.iter().any(|t| t.missing_tool().is_none()))
             {
-                match start_store(source, &schema, &stop) {
+                match start_store(*source, &schema, &stop) {
                     Ok(started) => context.store = Some(started),
                     Err(StoreError::Interrupted) => return EXIT_INTERRUPTED,
                     Err(error) => {
@@ -212,7 +212,7 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
     };
     Ok(Subject::Targets {
         targets: chosen,
-        store,
+        store: store.map(Box::new),
         schema,
     })
 }

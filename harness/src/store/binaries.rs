@@ -133,7 +133,7 @@ fn versioned_dirs(root: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|version| std::cmp::Reverse(version.0));
     versions.into_iter().map(|(_, dir)| dir).collect()
 }
 
