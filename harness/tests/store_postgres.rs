@@ -57,7 +57,16 @@ fn lifecycle_starts_answers_and_stops_leaving_nothing() {
             .trim(),
         "127.0.0.1"
     );
-    assert!(server.usage().rss_bytes > 0);
+    let usage = server.usage();
+    // The tree holds the backends too, though each left the postmaster's process group.
+    assert!(usage.rss_bytes > 0 && usage.processes >= 3, "{usage:?}");
+    // Where the machine gives targets a cgroup, the server gets one too, holding all of it.
+    if lanebench::sample::TargetCgroup::create("probe").is_ok() {
+        let cgroup = server.cgroup().expect("a cgroup for the server");
+        let members = cgroup.pids();
+        assert!(members.contains(&pid) && members.len() >= 3, "{members:?}");
+        assert!(cgroup.memory_current_bytes().is_some_and(|bytes| bytes > 0));
+    }
     server.check_running().unwrap();
 
     assert_eq!(server.stop(), StopKind::Fast);

@@ -115,14 +115,6 @@ impl StoreArgs {
     }
 }
 
-/// The environment of a target in database mode.
-pub fn target_env(url: &DatabaseUrl) -> Vec<(String, String)> {
-    vec![
-        ("STORE".to_string(), "postgres".to_string()),
-        ("DATABASE_URL".to_string(), url.secret_string()),
-    ]
-}
-
 /// One line describing the server, for stderr.
 pub fn describe(record: &StoreRecord, store: &PgStore) -> String {
     let version = record

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::store::{describe as describe_store, target_env, StoreArgs, TargetDatabase};
+use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
 use crate::load::request::Endpoint;
-use crate::store::{PgStore, StoreError, StoreSource};
+use crate::store::{target_env, PgStore, StoreError, StoreSource};
 use crate::target::{
     build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, ReadyError,
     Target, TargetProcess,

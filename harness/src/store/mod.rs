@@ -121,6 +121,15 @@ pub enum StoreError {
     Interrupted,
 }
 
+/// The environment of a target in database mode (CONTRACT.md): `STORE=postgres` and
+/// `DATABASE_URL` (with its password, if any), for `LaunchOptions::env`.
+pub fn target_env(url: &DatabaseUrl) -> Vec<(String, String)> {
+    vec![
+        ("STORE".to_string(), "postgres".to_string()),
+        ("DATABASE_URL".to_string(), url.secret_string()),
+    ]
+}
+
 /// Joins log lines into one line for a message.
 fn one_line(lines: &[String]) -> String {
     if lines.is_empty() {

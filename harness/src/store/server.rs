@@ -323,7 +323,8 @@ impl PgServer {
 
     fn shut_down(&mut self) -> StopKind {
         if self.try_exit_status().is_some() {
-            signal_group(self.pid(), libc::SIGKILL);
+            // Reaped already: its group id may belong to someone else by now, and it had
+            // no other members (every child of a postmaster calls setsid).
             return StopKind::AlreadyExited;
         }
         self.signal(libc::SIGINT);
@@ -739,6 +740,31 @@ mod tests {
             .map(|(name, _)| *name)
             .collect();
         assert_eq!(names, ["fsync", "synchronous_commit", "full_page_writes"]);
+    }
+
+    #[test]
+    fn a_folder_closed_to_the_server_user_is_named() {
+        let outer = tempfile::tempdir().unwrap();
+        let closed = outer.path().join("closed");
+        let inner = closed.join("inner");
+        fs::create_dir_all(&inner).unwrap();
+        fs::set_permissions(outer.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).unwrap();
+        // A user that owns none of these folders (nobody).
+        let stranger = RunAs {
+            uid: 65534,
+            gid: 65534,
+        };
+        let error = check_traversable(&inner, stranger).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::DataDirUnreachable { dir } if *dir == closed),
+            "{error}"
+        );
+        assert!(error.to_string().contains("chmod o+x"), "{error}");
+        // Entering needs only the execute bit (the temporary folder's own parents, like
+        // /tmp, are open to everyone).
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o711)).unwrap();
+        check_traversable(&inner, stranger).unwrap();
     }
 
     #[test]
