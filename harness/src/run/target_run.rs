@@ -186,6 +186,7 @@ fn launch_in(
         port,
         workers: settings.server_cpus.len(),
         cpus: Some(settings.server_cpus.clone()),
+        env: Vec::new(),
     };
     TargetProcess::launch_in(target, &options, cgroup).map_err(|e| Failure::new(e.to_string()))
 }
