@@ -15,6 +15,7 @@
 
 pub mod binaries;
 mod databases;
+mod instance;
 pub mod psql;
 pub mod server;
 pub mod tool;

@@ -21,16 +21,16 @@
 //! CPU and memory measurable exactly like a target's.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::binaries::{PgBinaries, SearchPath};
+use super::instance::Instance;
 use super::tool::{run_tool, RunAs, ToolFailure};
 use super::url::DatabaseUrl;
 use super::StoreError;
@@ -42,8 +42,6 @@ use crate::target::{describe_status, ensure_port_free, free_loopback_port, PortE
 
 /// The superuser `initdb` creates; targets connect as this user.
 pub const SUPERUSER: &str = "postgres";
-/// Prefix of the folders the harness makes for its servers (`lanebench-pg-<pid>-<n>`).
-const INSTANCE_PREFIX: &str = "lanebench-pg-";
 /// How long a fast shutdown may take before an immediate one is asked for.
 const FAST_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long an immediate shutdown may take before everything is killed.
@@ -57,9 +55,6 @@ const INITDB_TIMEOUT: Duration = Duration::from_secs(120);
 const PORT_ATTEMPTS: usize = 3;
 /// A Unix socket path must fit `sun_path` (108 bytes) with `/.s.PGSQL.65535` and a NUL.
 const MAX_SOCKET_DIR_BYTES: usize = 108 - 16 - 1;
-
-/// Distinguishes servers started by one harness process.
-static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
 /// Whether commits wait for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -545,109 +540,6 @@ fn initdb(
     }
 }
 
-/// The server's folder while it is being set up: removed on drop unless kept.
-struct Instance {
-    dir: PathBuf,
-    keep: bool,
-}
-
-impl Instance {
-    /// Makes `<parent>/lanebench-pg-<pid>-<n>`, private to the server's user.
-    fn create(parent: &Path, run_as: Option<RunAs>) -> Result<Instance, StoreError> {
-        let io = |what: &str, path: &Path| {
-            let what = format!("{what} {}", path.display());
-            move |source| StoreError::Io { what, source }
-        };
-        fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
-        let parent = fs::canonicalize(parent).map_err(io("cannot resolve", parent))?;
-        if let Some(user) = run_as {
-            check_traversable(&parent, user)?;
-        }
-        remove_stale_instances(&parent);
-        let name = format!(
-            "{INSTANCE_PREFIX}{}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = parent.join(name);
-        fs::create_dir(&dir).map_err(io("cannot create", &dir))?;
-        let instance = Instance { dir, keep: false };
-        fs::set_permissions(&instance.dir, fs::Permissions::from_mode(0o700))
-            .map_err(io("cannot restrict", &instance.dir))?;
-        if let Some(user) = run_as {
-            std::os::unix::fs::chown(&instance.dir, Some(user.uid), Some(user.gid))
-                .map_err(io("cannot hand to the postgres user", &instance.dir))?;
-        }
-        Ok(instance)
-    }
-
-    fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// Fails unless `user` may enter every folder from `/` down to `dir` (the server
-/// runs as that user and must reach its data directory).
-fn check_traversable(dir: &Path, user: RunAs) -> Result<(), StoreError> {
-    use std::os::unix::fs::MetadataExt;
-    for folder in dir.ancestors() {
-        let Ok(meta) = fs::metadata(folder) else {
-            continue;
-        };
-        let mode = meta.mode();
-        let allowed = if meta.uid() == user.uid {
-            mode & 0o100 != 0
-        } else if meta.gid() == user.gid {
-            mode & 0o010 != 0
-        } else {
-            mode & 0o001 != 0
-        };
-        if !allowed {
-            return Err(StoreError::DataDirUnreachable {
-                dir: folder.to_path_buf(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Removes the folders of servers whose harness was killed outright (SIGKILL: no code
-/// ran): `lanebench-pg-<pid>-<n>` whose pid is gone and whose postmaster is gone too.
-fn remove_stale_instances(parent: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(owner) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(INSTANCE_PREFIX))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if process_alive(owner) {
-            continue;
-        }
-        let postmaster = fs::read_to_string(entry.path().join("data/postmaster.pid"))
-            .ok()
-            .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
-        if postmaster.is_some_and(process_alive) {
-            continue;
-        }
-        let _ = fs::remove_dir_all(entry.path());
-    }
-}
-
 /// Whether `postmaster.pid` names `pid` and says `ready` (its eighth line).
 fn pid_file_ready(path: &Path, pid: u32) -> bool {
     let Ok(text) = fs::read_to_string(path) else {
@@ -684,7 +576,7 @@ fn finish_children(tree: &[u32]) {
 }
 
 /// Whether `pid` is a live (not zombie) process.
-fn process_alive(pid: u32) -> bool {
+pub(super) fn process_alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat
             .rsplit(')')
@@ -740,47 +632,5 @@ mod tests {
             .map(|(name, _)| *name)
             .collect();
         assert_eq!(names, ["fsync", "synchronous_commit", "full_page_writes"]);
-    }
-
-    #[test]
-    fn a_folder_closed_to_the_server_user_is_named() {
-        let outer = tempfile::tempdir().unwrap();
-        let closed = outer.path().join("closed");
-        let inner = closed.join("inner");
-        fs::create_dir_all(&inner).unwrap();
-        fs::set_permissions(outer.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).unwrap();
-        // A user that owns none of these folders (nobody).
-        let stranger = RunAs {
-            uid: 65534,
-            gid: 65534,
-        };
-        let error = check_traversable(&inner, stranger).unwrap_err();
-        assert!(
-            matches!(&error, StoreError::DataDirUnreachable { dir } if *dir == closed),
-            "{error}"
-        );
-        assert!(error.to_string().contains("chmod o+x"), "{error}");
-        // Entering needs only the execute bit (the temporary folder's own parents, like
-        // /tmp, are open to everyone).
-        fs::set_permissions(&closed, fs::Permissions::from_mode(0o711)).unwrap();
-        check_traversable(&inner, stranger).unwrap();
-    }
-
-    #[test]
-    fn stale_folders_of_dead_harnesses_are_removed_and_live_ones_kept() {
-        let parent = tempfile::tempdir().unwrap();
-        // Pid 2^22 + 1 is above the kernel's pid limit, so no process has it.
-        let dead = parent.path().join(format!("{INSTANCE_PREFIX}4194305-0"));
-        let ours = parent
-            .path()
-            .join(format!("{INSTANCE_PREFIX}{}-99", std::process::id()));
-        let other = parent.path().join("unrelated-4194305");
-        for dir in [&dead, &ours, &other] {
-            fs::create_dir_all(dir.join("data")).unwrap();
-        }
-        remove_stale_instances(parent.path());
-        assert!(!dead.exists());
-        assert!(ours.exists() && other.exists());
     }
 }
