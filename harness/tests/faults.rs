@@ -312,6 +312,7 @@ fn busy_port_is_refused_by_number_before_anything_is_launched() {
         port,
         workers: 1,
         cpus: None,
+        env: Vec::new(),
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Port { .. }), "{err}");
@@ -336,6 +337,7 @@ fn a_panic_in_the_harness_kills_the_whole_process_group() {
             port: lanebench::target::free_loopback_port().unwrap(),
             workers: 1,
             cpus: None,
+            env: Vec::new(),
         };
         let process = TargetProcess::launch(&target, &options).unwrap();
         tx.send(process.pid()).unwrap();

@@ -49,6 +49,7 @@ pub fn time_fresh_launch(target: &Target, settings: &RunSettings) -> Result<Laun
             &mut probe,
             &target.manifest.health,
             target.manifest.ready_timeout,
+            None,
         )
         .map_err(|e| Failure::of(e.to_string(), &process))?;
     let latencies = first_responses(addr, &requests, settings.scenario.timeout)

@@ -22,6 +22,7 @@ pub fn launch_target(
         port,
         workers: settings.server_cpus.len(),
         cpus: Some(settings.server_cpus.clone()),
+        env: Vec::new(),
     };
     TargetProcess::launch_in(target, &options, cgroup).map_err(|e| Failure::new(e.to_string()))
 }

@@ -134,7 +134,7 @@ fn start_ready(
     let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), &target.manifest.health);
     let mut process = launch_target(target, settings, port, cgroup)?;
     let health = &target.manifest.health;
-    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout) {
+    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout, None) {
         Ok(ready) => Ok((process, ready)),
         Err(e) => {
             let failure = Failure::of(e.to_string(), &process);
