@@ -390,7 +390,7 @@ fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Err
 
 /// The workspace's `target/` folder (next to the targets folder): build logs and the
 /// database server's folder live there, out of version control.
-fn workspace_target_dir(targets_dir: &Path) -> PathBuf {
+pub(super) fn workspace_target_dir(targets_dir: &Path) -> PathBuf {
     targets_dir
         .parent()
         .unwrap_or(Path::new("."))

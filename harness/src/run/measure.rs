@@ -10,9 +10,10 @@ use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
 use super::results::{TargetResult, TargetStatus};
-use super::session::{run_session, SessionOutcome, SessionPlan};
+use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
 use super::{RunObserver, RunSettings};
 use crate::scenario::MIN_STARTUP_SAMPLES;
+use crate::store::{target_env, DatabaseUrl, PgStore};
 use crate::target::{build_target, Target};
 
 /// A target's measurement in progress.
@@ -24,6 +25,9 @@ pub struct TargetRun<'a> {
     sessions: Vec<SessionOutcome>,
     /// Set when the launch budget cut the launches short.
     budget_note: Option<String>,
+    /// Database mode: this target's own database, and what its processes are given.
+    database: Option<DatabaseUrl>,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> TargetRun<'a> {
@@ -33,6 +37,7 @@ impl<'a> TargetRun<'a> {
         target: &'a Target,
         settings: &RunSettings,
         observer: &mut dyn RunObserver,
+        store: Option<&PgStore>,
     ) -> TargetRun<'a> {
         let mut run = TargetRun {
             target,
@@ -40,6 +45,8 @@ impl<'a> TargetRun<'a> {
             launches: Vec::new(),
             sessions: Vec::new(),
             budget_note: None,
+            database: None,
+            env: Vec::new(),
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -61,7 +68,24 @@ impl<'a> TargetRun<'a> {
             Ok(built) => run.base.build_s = Some(built.elapsed.as_secs_f64()),
             Err(e) => run.fail(Failure::new(e.to_string())),
         }
+        if let (Some(store), true) = (store, run.is_active()) {
+            observer.phase(target.name(), "database");
+            match store.create_database(target.name()) {
+                Ok(url) => {
+                    run.env = target_env(&url);
+                    run.database = Some(url);
+                }
+                Err(e) => run.fail(Failure::new(format!("database: {e}"))),
+            }
+        }
         run
+    }
+
+    /// Drops the target's database (between targets, as each service owns its data).
+    pub fn release(&mut self, store: Option<&PgStore>) {
+        if let (Some(store), Some(url)) = (store, self.database.take()) {
+            let _ = store.drop_database(&url);
+        }
     }
 
     /// The target can still be measured (not skipped, not failed).
@@ -81,6 +105,7 @@ impl<'a> TargetRun<'a> {
         stop: &Arc<AtomicBool>,
         launches: usize,
         plan: SessionPlan,
+        mut store: Option<&mut PgStore>,
     ) {
         if !self.is_active() {
             return;
@@ -106,12 +131,22 @@ impl<'a> TargetRun<'a> {
             }
             let taken = self.launches.len() + 1;
             observer.phase(self.name(), &format!("startup {taken}/{total}"));
-            match time_fresh_launch(self.target, settings) {
+            match time_fresh_launch(self.target, settings, &self.env) {
                 Ok(sample) => self.launches.push(sample),
                 Err(failure) => return self.fail(failure),
             }
         }
-        let mut session = run_session(self.target, settings, observer, stop, plan);
+        if let Some(Err(e)) = store.as_deref_mut().map(PgStore::check_running) {
+            return self.fail(Failure::new(format!("database: {e}")));
+        }
+        let context = SessionContext {
+            target: self.target,
+            settings,
+            stop,
+            env: &self.env,
+            store,
+        };
+        let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();
         self.sessions.push(session);
         if let Some(failure) = failure {
