@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The project's test command (what CI runs): every target whose toolchain is present is
-# built and checked against the endpoint contract, then formatting, lints, and the unit
-# and integration tests. Ends with one line totalling the tests run.
+# built and checked against the endpoint contract, in memory mode and in database mode,
+# then formatting, lints, and the unit and integration tests. Ends with one line
+# totalling the tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== endpoint contract: lanebench verify --all"
 cargo run --release -q -p lanebench -- verify --all
+
+# The same targets (already built) in database mode, against a PostgreSQL the harness
+# starts from the machine's binaries: one database per target, WORKERS=2.
+echo "== endpoint contract in database mode: lanebench verify --all --store postgres"
+cargo run --release -q -p lanebench -- verify --all --store postgres
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

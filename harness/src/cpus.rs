@@ -166,6 +166,57 @@ impl CpuList {
     }
 }
 
+/// Where the database goes next to the server and the generator (`--db-cpus` unset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabasePlacement {
+    /// The server's CPUs, possibly narrowed to make room for the database.
+    pub server: CpuList,
+    /// The database's CPUs.
+    pub database: CpuList,
+    /// True when the database shares the server's CPUs.
+    pub shared_with_server: bool,
+}
+
+/// The default placement of the database, never on the generator's CPUs (the
+/// generator's share of the machine stays what it is in memory mode):
+/// - allowed CPUs that neither the server nor the generator uses go to the database;
+/// - otherwise, with 2 or more server CPUs (4+ CPUs split in halves), the database
+///   takes the upper half of the server's CPUs: the system under test is the service
+///   plus its database, and together they keep the half the service had alone;
+/// - otherwise (2 CPUs or fewer) the database shares the server's CPUs.
+pub fn database_placement(
+    allowed: &CpuList,
+    server: &CpuList,
+    generator: &CpuList,
+) -> DatabasePlacement {
+    let free: Vec<usize> = allowed
+        .0
+        .iter()
+        .copied()
+        .filter(|cpu| !server.0.contains(cpu) && !generator.0.contains(cpu))
+        .collect();
+    if !free.is_empty() {
+        return DatabasePlacement {
+            server: server.clone(),
+            database: CpuList(free),
+            shared_with_server: false,
+        };
+    }
+    if server.len() >= 2 {
+        let mid = server.len() / 2;
+        return DatabasePlacement {
+            server: CpuList(server.0[..mid].to_vec()),
+            database: CpuList(server.0[mid..].to_vec()),
+            shared_with_server: false,
+        };
+    }
+    DatabasePlacement {
+        server: server.clone(),
+        database: server.clone(),
+        shared_with_server: true,
+    }
+}
+
 impl FromStr for CpuList {
     type Err = CpuListError;
 
@@ -303,6 +354,50 @@ mod tests {
         let two: CpuList = "0,2".parse().unwrap();
         let (a, b) = two.split_by_topology(sysfs.path());
         assert_eq!((a.to_string(), b.to_string()), ("0".into(), "2".into()));
+    }
+
+    #[test]
+    fn the_database_never_gets_the_generators_cpus() {
+        let list = |text: &str| text.parse::<CpuList>().unwrap();
+        // 2 CPUs: the database shares the server's CPU.
+        let two = database_placement(&list("0-1"), &list("0"), &list("1"));
+        assert_eq!(
+            (two.server.clone(), two.database.clone()),
+            (list("0"), list("0"))
+        );
+        assert!(two.shared_with_server);
+        // 4 CPUs: the service's half is split between the service and its database.
+        let four = database_placement(&list("0-3"), &list("0-1"), &list("2-3"));
+        assert_eq!(
+            (four.server.clone(), four.database.clone()),
+            (list("0"), list("1"))
+        );
+        assert!(!four.shared_with_server);
+        let eight = database_placement(&list("0-7"), &list("0-3"), &list("4-7"));
+        assert_eq!(
+            (eight.server.clone(), eight.database.clone()),
+            (list("0-1"), list("2-3"))
+        );
+        // CPUs left out of both explicit lists go to the database.
+        let spare = database_placement(&list("0-5"), &list("0-1"), &list("2-3"));
+        assert_eq!(
+            (spare.server.clone(), spare.database.clone()),
+            (list("0-1"), list("4-5"))
+        );
+        // One CPU: everything shares it.
+        let one = database_placement(&list("0"), &list("0"), &list("0"));
+        assert_eq!(one.database, list("0"));
+        for (placement, generator) in [(two, "1"), (four, "2-3"), (eight, "4-7"), (spare, "2-3")] {
+            let generator = list(generator);
+            assert!(
+                placement
+                    .database
+                    .cpus()
+                    .iter()
+                    .all(|c| !generator.cpus().contains(c)),
+                "{placement:?} overlaps the generator {generator}"
+            );
+        }
     }
 
     #[test]

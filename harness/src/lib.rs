@@ -17,5 +17,6 @@ pub mod run;
 pub mod sample;
 pub mod scenario;
 pub mod stats;
+pub mod store;
 pub mod target;
 pub mod verify;

@@ -52,6 +52,39 @@ fn target<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
 }
 
 #[test]
+fn a_target_whose_every_level_errors_fails_and_the_run_exits_1() {
+    // One request in ten answered 503: 10% errors, above the default max_error_rate of
+    // 1%, so no level may be the headline; a target that errs on 0.5% stays ok.
+    let ws = Workspace::new();
+    ws.add_fixture("a-errs", "--mode fail-every:10", "");
+    ws.add_fixture("b-mostly-fine", "--mode fail-every:200", "");
+    let scenario = ws.scenario("duration = \"1s\"\nconnections = [2]", "/api/users/1");
+    let child = ws
+        .lanebench("run", &scenario)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (_, code) = watch_run(&ws, child, Instant::now());
+    assert_eq!(code, Some(1));
+    let results = ws.results().unwrap();
+    let errs = target(&results, "a-errs");
+    assert_eq!(errs["status"], "failed", "{errs}");
+    assert!(
+        errs["reason"].as_str().unwrap().contains("no usable level"),
+        "{errs}"
+    );
+    assert_eq!(errs["levels"][0]["usable"], false);
+    assert!(
+        errs["qps"].is_null(),
+        "an erring level is never the headline"
+    );
+    let fine = target(&results, "b-mostly-fine");
+    assert_eq!(fine["status"], "ok", "{fine}");
+    assert!(fine["qps"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn startup_faults_fail_their_target_on_time_and_the_run_goes_on() {
     let ws = Workspace::new();
     ws.add_target(
@@ -279,6 +312,7 @@ fn busy_port_is_refused_by_number_before_anything_is_launched() {
         port,
         workers: 1,
         cpus: None,
+        env: Vec::new(),
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Port { .. }), "{err}");
@@ -303,6 +337,7 @@ fn a_panic_in_the_harness_kills_the_whole_process_group() {
             port: lanebench::target::free_loopback_port().unwrap(),
             workers: 1,
             cpus: None,
+            env: Vec::new(),
         };
         let process = TargetProcess::launch(&target, &options).unwrap();
         tx.send(process.pid()).unwrap();

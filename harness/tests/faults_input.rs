@@ -174,3 +174,27 @@ fn a_soft_fd_limit_below_the_need_is_raised() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn bad_load_flags_are_refused_with_one_line_naming_the_flag() {
+    let load = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lanebench"))
+            .arg("load")
+            .args(args)
+            .arg("http://127.0.0.1:9/")
+            .output()
+            .unwrap()
+    };
+    for (args, needle) in [
+        (&["--start-at", "yesterday"][..], "--start-at"),
+        (&["--start-at", "1000"][..], "in the past"),
+        (&["--max-send-lag", "0ms"][..], "--max-send-lag"),
+    ] {
+        let output = load(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        // clap's own error names the flag on its first line; the rest is a usage hint.
+        assert!(stderr.lines().next().unwrap().contains(needle), "{stderr}");
+    }
+}

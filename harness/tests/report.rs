@@ -616,3 +616,35 @@ fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
         .unwrap();
     assert_eq!(row[7], "123.4", "{row:?}");
 }
+
+#[test]
+fn database_mode_shows_the_store_and_the_databases_share() {
+    let md = markdown();
+    assert!(
+        !md.contains("## Database"),
+        "memory mode has no database section"
+    );
+    let mut results = fixture();
+    results.store = Some(serde_json::json!({
+        "server": "harness", "version": "PostgreSQL 15.18 on x86_64", "durability": "relaxed", "cpus": "0"
+    }));
+    for t in &mut results.targets {
+        for level in &mut t.levels {
+            level.database_cpu_utilisation = Some(0.61);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("results.json");
+    std::fs::write(&file, serde_json::to_vec(&results).unwrap()).unwrap();
+    let md = stdout_of(&["report", file.to_str().unwrap(), "--format", "md"]);
+    assert!(md.contains("## Database"), "{md}");
+    assert!(
+        md.contains("RELAXED durability"),
+        "a relaxed server is said"
+    );
+    let rows = table_rows(
+        &md,
+        "| Framework | Connections | QPS | Service CPU | Database CPU |",
+    );
+    assert!(rows.iter().all(|r| r[4] == "61%"), "{rows:?}");
+}

@@ -59,7 +59,7 @@ fn default_embedded_is_scenarios_default_toml() {
     let embedded = Scenario::default_embedded();
     assert_eq!(embedded, load("default.toml"));
     assert_eq!(embedded.connections, vec![16, 64]);
-    assert_eq!(embedded.quick_scale, 0.2);
+    assert_eq!(embedded.quick_scale, 0.25);
     let weights: Vec<(&str, u64)> = embedded
         .requests
         .iter()
@@ -92,7 +92,7 @@ fn quick_shortens_durations() {
 
     let default = Scenario::default_embedded().quick();
     assert_eq!(default.duration, Duration::from_secs(2));
-    assert_eq!(default.warmup, Duration::from_millis(400));
+    assert_eq!(default.warmup, Duration::from_millis(500));
 
     // 10s * 0.1 = 1s, at the floor; repeats 3 -> 1.
     let health = load("health.toml");

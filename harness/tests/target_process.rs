@@ -28,6 +28,7 @@ fn launch(target: &Target) -> TargetProcess {
         port: free_loopback_port().unwrap(),
         workers: 1,
         cpus: None,
+        env: Vec::new(),
     };
     TargetProcess::launch(target, &options).unwrap()
 }
@@ -161,10 +162,11 @@ fn fixture_startups(listen_after_ms: u64) -> Vec<f64> {
                 port,
                 workers: 1,
                 cpus: None,
+                env: Vec::new(),
             };
             let mut process = TargetProcess::launch(&target, &options).unwrap();
             let ready = process
-                .wait_ready_with(&mut probe, "/health", Duration::from_secs(10))
+                .wait_ready_with(&mut probe, "/health", Duration::from_secs(10), None)
                 .unwrap();
             process.stop(Duration::from_secs(2)).unwrap();
             ready.as_secs_f64() * 1e3
@@ -236,6 +238,7 @@ fn cpu_list_is_applied_before_exec() {
         port: free_loopback_port().unwrap(),
         workers: 1,
         cpus: Some("0".parse().unwrap()),
+        env: Vec::new(),
     };
     let mut process = TargetProcess::launch(&target, &options).unwrap();
     let status = std::fs::read_to_string(format!("/proc/{}/status", process.pid())).unwrap();
@@ -256,6 +259,7 @@ fn launch_refuses_a_busy_port() {
         port: listener.local_addr().unwrap().port(),
         workers: 1,
         cpus: None,
+        env: Vec::new(),
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Port { .. }), "{err}");
@@ -274,6 +278,7 @@ fn environment_carries_port_and_workers() {
         port: free_loopback_port().unwrap(),
         workers: 3,
         cpus: None,
+        env: Vec::new(),
     };
     let mut process = TargetProcess::launch(&target, &options).unwrap();
     let expected = format!("{} 3", options.port);
@@ -323,6 +328,7 @@ fn launch_refuses_cpus_outside_the_allowed_set() {
         port: free_loopback_port().unwrap(),
         workers: 1,
         cpus: Some("1000".parse().unwrap()),
+        env: Vec::new(),
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Cpus { .. }), "{err}");

@@ -1,15 +1,24 @@
 'use strict';
 // The Express application: routes of the lanebench endpoint contract, with every
 // response (errors, 404 and 405 included) sent as JSON through res.json.
+//
+// The store is the in-memory OrderStore, which answers at once, or the PgStore, which
+// returns promises; a handler waits only for a promise, so memory mode stays synchronous
+// (no extra tick per request). Database failures reach the error handler as StoreErrors.
 
 const express = require('express');
-const { parseUserId, validateOrder, OrderStore } = require('./orders');
+const { parseUserId, validateOrder, StoreError } = require('./orders');
 
 function methodNotAllowed(allowed) {
   return (req, res) => {
     res.set('Allow', allowed);
     res.status(405).json({ error: `method ${req.method} not allowed on ${req.path}` });
   };
+}
+
+function sendUser(res, user) {
+  if (user === null) return res.status(404).json({ error: 'user not found' });
+  res.json(user);
 }
 
 function createApp(store) {
@@ -24,25 +33,30 @@ function createApp(store) {
   });
   app.all('/health', methodNotAllowed('GET, HEAD'));
 
-  app.get('/api/users/:id', (req, res) => {
+  app.get('/api/users/:id', (req, res, next) => {
     const parsed = parseUserId(req.params.id);
     if (!parsed.ok) return res.status(parsed.status).json({ error: parsed.error });
-    const id = parsed.id;
-    res.json({ id, name: `User ${id}`, email: `user${id}@example.com` });
+    const user = store.user(parsed.id);
+    if (user instanceof Promise) return user.then((found) => sendUser(res, found), next);
+    sendUser(res, user);
   });
   app.all('/api/users/:id', methodNotAllowed('GET, HEAD'));
 
-  app.get('/api/users/:id/orders', (req, res) => {
+  app.get('/api/users/:id/orders', (req, res, next) => {
     const parsed = parseUserId(req.params.id);
     if (!parsed.ok) return res.status(parsed.status).json({ error: parsed.error });
-    res.json(store.forUser(parsed.id));
+    const orders = store.forUser(parsed.id);
+    if (orders instanceof Promise) return orders.then((found) => res.json(found), next);
+    res.json(orders);
   });
   app.all('/api/users/:id/orders', methodNotAllowed('GET, HEAD'));
 
-  app.post('/api/orders', express.json(), (req, res) => {
+  app.post('/api/orders', express.json(), (req, res, next) => {
     const problem = validateOrder(req.body);
     if (problem !== null) return res.status(400).json({ error: problem });
-    res.status(201).json(store.create(req.body));
+    const created = store.create(req.body);
+    if (created instanceof Promise) return created.then((order) => res.status(201).json(order), next);
+    res.status(201).json(created);
   });
   app.all('/api/orders', methodNotAllowed('POST'));
 
@@ -50,11 +64,13 @@ function createApp(store) {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });
 
-  // Body-parser errors (malformed JSON, too large, bad charset; they carry a `type`)
-  // and the router's undecodable path parameters come with their own 4xx status;
-  // anything else is a bug and still answers in JSON.
+  // Store errors (an order the database cannot hold, the database failing), body-parser
+  // errors (malformed JSON, too large, bad charset; they carry a `type`) and the router's
+  // undecodable path parameters come with their own status; anything else is a bug and
+  // still answers in JSON.
   // eslint-disable-next-line no-unused-vars
   app.use((err, req, res, next) => {
+    if (err instanceof StoreError) return res.status(err.status).json({ error: err.message });
     const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 500
       ? err.status
       : 500;

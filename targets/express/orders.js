@@ -1,6 +1,7 @@
 'use strict';
-// Order validation and the per-process in-memory order store. Kept apart from the
-// HTTP layer so the Express routes only translate between HTTP and these calls.
+// Order validation and the per-process in-memory order store (the default store; the
+// PostgreSQL one is in postgres.js). Kept apart from the HTTP layer so the Express routes
+// only translate between HTTP and these calls.
 
 const MAX_USER_ID = 1000000;
 const ORDERS_PER_USER = 16;
@@ -60,6 +61,15 @@ function orderTotal(items) {
   return items.reduce((sum, item) => sum + item.price * item.quantity, 0);
 }
 
+// A store failure with the HTTP status to answer: 400 for an order the store cannot
+// hold, 503 when the database failed.
+class StoreError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
 // One store per process. With node:cluster, worker k of n hands out ids k, k+n,
 // k+2n, ... so ids stay unique across workers and increase within each one.
 class OrderStore {
@@ -99,6 +109,11 @@ class OrderStore {
   forUser(userId) {
     return this.byUser.get(userId) || [];
   }
+
+  // Every id in range is a user, computed from the id.
+  user(id) {
+    return { id, name: `User ${id}`, email: `user${id}@example.com` };
+  }
 }
 
-module.exports = { parseUserId, validateOrder, OrderStore };
+module.exports = { parseUserId, validateOrder, orderTotal, OrderStore, StoreError };

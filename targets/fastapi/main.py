@@ -3,6 +3,10 @@
 Owns the routes, the pydantic request/response models, the per-process order store and
 the exception handlers that turn FastAPI's default error shapes (422 validation
 errors, {"detail": ...} bodies) into the contract's 400/404/405 `{"error": ...}` JSON.
+
+The store is the in-memory OrderStore (the default), which answers at once, or with
+STORE=postgres the DatabaseStore over postgres.py, whose methods are coroutines; a handler
+awaits only a coroutine, so memory mode keeps its synchronous path.
 """
 
 import itertools
@@ -12,6 +16,8 @@ import re
 import socket
 import time
 from collections import deque
+from contextlib import asynccontextmanager
+from inspect import iscoroutine
 from typing import Annotated
 
 from fastapi import FastAPI, Request
@@ -124,14 +130,83 @@ class OrderStore:
     def for_user(self, user_id: int) -> list[Order]:
         return list(self._by_user.get(user_id, ()))
 
+    def user(self, user_id: int) -> User:
+        """Every id in range is a user, computed from the id."""
+        return User(id=user_id, name=f"User {user_id}", email=f"user{user_id}@example.com")
+
+
+class DatabaseStore:
+    """The memory store's methods as coroutines over postgres.PgStore, turning its rows
+    into the same response models."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+
+    async def user(self, user_id: int) -> User | None:
+        row = await self.database.user(user_id)
+        if row is None:
+            return None
+        return User(id=row["id"], name=row["name"], email=row["email"])
+
+    async def for_user(self, user_id: int) -> list[Order]:
+        orders: list[Order] = []
+        # Rows come ordered by order id, then position: one order's items are adjacent.
+        for row in await self.database.order_rows(user_id):
+            item = OrderItem(product_id=row["product_id"], quantity=row["quantity"], price=row["price"])
+            if orders and orders[-1].id == row["id"]:
+                orders[-1].items.append(item)
+                continue
+            orders.append(
+                Order(
+                    id=row["id"],
+                    user_id=user_id,
+                    items=[item],
+                    total=row["total"],
+                    status=row["status"],
+                    created_at=row["created_at"],
+                )
+            )
+        return orders
+
+    async def create(self, request: OrderRequest, total: float) -> Order:
+        items = [(item.product_id, item.quantity, item.price) for item in request.items]
+        order_id, created_at = await self.database.insert(request.user_id, items, total)
+        return Order(
+            id=order_id,
+            user_id=request.user_id,
+            items=request.items,
+            total=total,
+            status="created",
+            created_at=created_at,
+        )
+
 
 WORKERS = int(os.environ.get("WORKERS", "1"))
-store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
+
+# The run command's preflight (postgres.py) has checked STORE and DATABASE_URL and that the
+# database answers. asyncpg is imported only in database mode, so memory mode starts as fast
+# as before.
+if os.environ.get("STORE") == "postgres":
+    import postgres
+
+    database = postgres.PgStore(postgres.database_url(), postgres.pool_size(WORKERS))
+    store = DatabaseStore(database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # One pool per worker process, opened in that worker's event loop.
+        await database.open()
+        yield
+        await database.close()
+
+else:
+    store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
+    lifespan = None
 
 # No interactive docs or OpenAPI schema: they are not part of the contract, and
 # production deployments commonly switch them off. No trailing-slash redirects either:
 # a path outside the contract gets the JSON 404, not a bodiless 307.
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False, lifespan=lifespan)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -149,6 +224,14 @@ async def validation_exception_handler(request: Request, exc: RequestValidationE
     first = exc.errors()[0]
     location = ".".join(str(part) for part in first.get("loc", ()))
     return error(400, f"{location}: {first.get('msg', 'invalid request')}")
+
+
+if isinstance(store, DatabaseStore):
+
+    @app.exception_handler(postgres.StoreError)
+    async def store_exception_handler(request: Request, exc: "postgres.StoreError") -> JSONResponse:
+        # 400 for an order the database cannot hold, 503 when the database failed.
+        return error(exc.status, str(exc))
 
 
 INTEGER_SEGMENT = re.compile(r"-?[0-9]+")
@@ -176,7 +259,12 @@ async def get_user(user_id: str):
     parsed = parse_user_id(user_id)
     if isinstance(parsed, JSONResponse):
         return parsed
-    return User(id=parsed, name=f"User {parsed}", email=f"user{parsed}@example.com")
+    user = store.user(parsed)
+    if iscoroutine(user):
+        user = await user
+    if user is None:
+        return error(404, f"user {user_id} not found")
+    return user
 
 
 @app.get("/api/users/{user_id}/orders", response_model=list[Order])
@@ -184,7 +272,10 @@ async def get_user_orders(user_id: str):
     parsed = parse_user_id(user_id)
     if isinstance(parsed, JSONResponse):
         return parsed
-    return store.for_user(parsed)
+    orders = store.for_user(parsed)
+    if iscoroutine(orders):
+        orders = await orders
+    return orders
 
 
 @app.post("/api/orders", status_code=201, response_model=Order)
@@ -192,4 +283,7 @@ async def create_order(order: OrderRequest):
     total = sum(item.price * item.quantity for item in order.items)
     if not math.isfinite(total):
         return error(400, "order total (sum of price * quantity) is not a finite number")
-    return store.create(order, total)
+    created = store.create(order, total)
+    if iscoroutine(created):
+        created = await created
+    return created

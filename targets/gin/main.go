@@ -1,7 +1,8 @@
 // Command target-gin serves the lanebench endpoint contract with the Gin framework.
 //
-// It owns process setup (address from PORT, graceful stop on SIGTERM); routes live in
-// routes.go and the shared in-memory order store in store.go.
+// It owns process setup (address from PORT, store from STORE and DATABASE_URL, graceful
+// stop on SIGTERM); routes live in routes.go, the Store interface and the in-memory store
+// in store.go, the PostgreSQL store in postgres.go.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -25,9 +27,16 @@ func main() {
 		os.Exit(2)
 	}
 
+	// The database comes first, so the server only answers once it can serve every route.
+	store, err := storeFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(err.exitCode)
+	}
+
 	server := &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", port),
-		Handler:           newRouter(newOrderStore()),
+		Handler:           newRouter(store),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 
@@ -49,5 +58,41 @@ func main() {
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Printf("shutdown: %v", err)
+	}
+}
+
+// startupError is a one-line reason not to start, with the exit code: 2 for a bad
+// setting, 1 for a database that cannot be reached.
+type startupError struct {
+	message  string
+	exitCode int
+}
+
+func (e *startupError) String() string { return e.message }
+
+// storeFromEnv picks the store from STORE (memory by default) and DATABASE_URL.
+func storeFromEnv() (Store, *startupError) {
+	switch kind := os.Getenv("STORE"); kind {
+	case "", "memory":
+		return newOrderStore(), nil
+	case "postgres":
+		url, ok := os.LookupEnv("DATABASE_URL")
+		if !ok {
+			return nil, &startupError{"STORE=postgres needs DATABASE_URL (postgres://...)", 2}
+		}
+		// Two connections per CPU the scheduler uses (GOMAXPROCS=WORKERS), at least four:
+		// CONTRACT.md, "Pool size".
+		maxConns := int32(max(4, 2*runtime.GOMAXPROCS(0)))
+		config, err := parseDatabaseURL(url, maxConns)
+		if err != nil {
+			return nil, &startupError{err.Error(), 2}
+		}
+		store, err := newPgStore(config)
+		if err != nil {
+			return nil, &startupError{err.Error(), 1}
+		}
+		return store, nil
+	default:
+		return nil, &startupError{fmt.Sprintf("STORE must be 'memory' or 'postgres', got '%s'", kind), 2}
 	}
 }

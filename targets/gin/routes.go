@@ -54,7 +54,18 @@ func errorBody(format string, args ...any) gin.H {
 	return gin.H{"error": fmt.Sprintf(format, args...)}
 }
 
-func newRouter(store *orderStore) *gin.Engine {
+// storeFailed answers a store error: 400 for an order the store cannot hold, 503 when the
+// database failed.
+func storeFailed(c *gin.Context, err error) {
+	var invalid *invalidOrderError
+	if errors.As(err, &invalid) {
+		c.JSON(http.StatusBadRequest, errorBody("invalid order: %s", invalid.reason))
+		return
+	}
+	c.JSON(http.StatusServiceUnavailable, errorBody("database unavailable: %s", err))
+}
+
+func newRouter(store Store) *gin.Engine {
 	// No logger middleware: access logging is off in the benchmark, as for every target.
 	router := gin.New()
 	router.Use(gin.Recovery())
@@ -71,18 +82,28 @@ func newRouter(store *orderStore) *gin.Engine {
 		if !ok {
 			return
 		}
-		c.JSON(http.StatusOK, user{
-			ID:    id,
-			Name:  fmt.Sprintf("User %d", id),
-			Email: fmt.Sprintf("user%d@example.com", id),
-		})
+		found, err := store.User(c.Request.Context(), id)
+		if err != nil {
+			storeFailed(c, err)
+			return
+		}
+		if found == nil {
+			c.JSON(http.StatusNotFound, errorBody("user %d not found", id))
+			return
+		}
+		c.JSON(http.StatusOK, found)
 	})
 	router.GET("/api/users/:id/orders", func(c *gin.Context) {
 		id, ok := userIDParam(c)
 		if !ok {
 			return
 		}
-		c.JSON(http.StatusOK, store.forUser(uint64(id)))
+		orders, err := store.OrdersOf(c.Request.Context(), uint64(id))
+		if err != nil {
+			storeFailed(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, orders)
 	})
 	router.POST("/api/orders", func(c *gin.Context) {
 		var req orderRequest
@@ -100,7 +121,12 @@ func newRouter(store *orderStore) *gin.Engine {
 			c.JSON(http.StatusBadRequest, errorBody("order total (sum of price * quantity) is not a finite number"))
 			return
 		}
-		c.JSON(http.StatusCreated, store.create(*req.UserID, items, total))
+		order, err := store.Create(c.Request.Context(), *req.UserID, items, total)
+		if err != nil {
+			storeFailed(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, order)
 	})
 
 	router.NoRoute(func(c *gin.Context) {

@@ -1,9 +1,12 @@
 package main
 
-// The in-memory order store: one per process, shared by all goroutines behind a mutex,
-// keeping at most ordersPerUser orders per user, newest first.
+// The Store interface the routes use, and its in-memory implementation (the default): one
+// store per process, shared by all goroutines behind a mutex, keeping at most
+// ordersPerUser orders per user, newest first. The PostgreSQL one is in postgres.go.
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -27,6 +30,24 @@ type Order struct {
 	CreatedAt int64       `json:"created_at"`
 }
 
+// Store is where users and orders live. Ids reaching a store are already in the
+// contract's ranges (users 1..=1000000, a validated order).
+type Store interface {
+	// User returns the user, or nil if there is none.
+	User(ctx context.Context, id int64) (*user, error)
+	// OrdersOf returns the user's newest orders (at most 16), newest first.
+	OrdersOf(ctx context.Context, userID uint64) ([]Order, error)
+	// Create stores a new order with its items and returns it with its id.
+	Create(ctx context.Context, userID uint64, items []OrderItem, total float64) (Order, error)
+}
+
+// invalidOrderError is an order that is valid JSON but cannot be stored (a 400); any
+// other store error means the database failed (a 503).
+type invalidOrderError struct{ reason string }
+
+func (e *invalidOrderError) Error() string { return e.reason }
+
+// orderStore keeps orders in memory and computes users from their id.
 type orderStore struct {
 	mu     sync.Mutex
 	lastID uint64
@@ -37,9 +58,18 @@ func newOrderStore() *orderStore {
 	return &orderStore{byUser: make(map[uint64][]Order)}
 }
 
-// create assigns the next id and stores the order; id assignment and insertion share
+// User never fails: every id in range is a user.
+func (s *orderStore) User(_ context.Context, id int64) (*user, error) {
+	return &user{
+		ID:    id,
+		Name:  fmt.Sprintf("User %d", id),
+		Email: fmt.Sprintf("user%d@example.com", id),
+	}, nil
+}
+
+// Create assigns the next id and stores the order; id assignment and insertion share
 // one lock so a user's list is always in id order.
-func (s *orderStore) create(userID uint64, items []OrderItem, total float64) Order {
+func (s *orderStore) Create(_ context.Context, userID uint64, items []OrderItem, total float64) (Order, error) {
 	order := Order{
 		UserID:    userID,
 		Items:     items,
@@ -62,17 +92,17 @@ func (s *orderStore) create(userID uint64, items []OrderItem, total float64) Ord
 	fresh = append(fresh, order)
 	fresh = append(fresh, old[:kept]...)
 	s.byUser[userID] = fresh
-	return order
+	return order, nil
 }
 
-// forUser returns the user's orders, newest first. The returned slice is never
+// OrdersOf returns the user's orders, newest first. The returned slice is never
 // modified afterwards, so it can be serialized without holding the lock.
-func (s *orderStore) forUser(userID uint64) []Order {
+func (s *orderStore) OrdersOf(_ context.Context, userID uint64) ([]Order, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	orders := s.byUser[userID]
 	if orders == nil {
-		return []Order{}
+		return []Order{}, nil
 	}
-	return orders
+	return orders, nil
 }

@@ -2,8 +2,12 @@
 // Request handling on bare node:http: a hand-written router for the lanebench
 // endpoint contract. Every response is JSON.stringify'd per request and sent with an
 // explicit Content-Length; node:http adds the Date header itself.
+//
+// The store is the in-memory OrderStore, which answers at once, or the PgStore, which
+// returns promises; a handler waits only for a promise, so memory mode stays synchronous
+// (no extra tick per request).
 
-const { parseUserId, validateOrder } = require('./orders');
+const { parseUserId, validateOrder, StoreError } = require('./orders');
 
 // Bodies larger than this are refused: the contract's orders are tiny, and an unbounded
 // buffer would let one client exhaust the worker's memory.
@@ -18,6 +22,26 @@ function sendJson(res, status, value, extraHeaders) {
   if (extraHeaders) Object.assign(headers, extraHeaders);
   res.writeHead(status, headers);
   res.end(body);
+}
+
+// A rejected store promise: its StoreError status (400 or 503), never a crash.
+function sendStoreError(res, err) {
+  if (err instanceof StoreError) return sendJson(res, err.status, { error: err.message });
+  sendJson(res, 503, { error: `database unavailable: ${err.message}` });
+}
+
+// Sends a store result now, or when its promise settles.
+function sendResult(res, status, result) {
+  if (result instanceof Promise) {
+    result.then((value) => sendJson(res, status, value), (err) => sendStoreError(res, err));
+  } else {
+    sendJson(res, status, result);
+  }
+}
+
+function sendUser(res, user) {
+  if (user === null) return sendJson(res, 404, { error: 'user not found' });
+  sendJson(res, 200, user);
 }
 
 function sendMethodNotAllowed(req, res, path, allowed) {
@@ -53,7 +77,7 @@ function handleCreateOrder(req, res, store) {
     }
     const problem = validateOrder(body);
     if (problem !== null) return sendJson(res, 400, { error: problem });
-    sendJson(res, 201, store.create(body));
+    sendResult(res, 201, store.create(body));
   });
 }
 
@@ -83,15 +107,18 @@ function createHandler(store) {
       if (!isGet(req)) return sendMethodNotAllowed(req, res, path, 'GET, HEAD');
       const parsed = parseUserId(decodeURIComponentSafe(match[1]));
       if (!parsed.ok) return sendJson(res, parsed.status, { error: parsed.error });
-      const id = parsed.id;
-      return sendJson(res, 200, { id, name: `User ${id}`, email: `user${id}@example.com` });
+      const user = store.user(parsed.id);
+      if (user instanceof Promise) {
+        return user.then((found) => sendUser(res, found), (err) => sendStoreError(res, err));
+      }
+      return sendUser(res, user);
     }
     match = USER_ORDERS_PATH.exec(path);
     if (match !== null) {
       if (!isGet(req)) return sendMethodNotAllowed(req, res, path, 'GET, HEAD');
       const parsed = parseUserId(decodeURIComponentSafe(match[1]));
       if (!parsed.ok) return sendJson(res, parsed.status, { error: parsed.error });
-      return sendJson(res, 200, store.forUser(parsed.id));
+      return sendResult(res, 200, store.forUser(parsed.id));
     }
     sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
   };

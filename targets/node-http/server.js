@@ -1,13 +1,15 @@
 'use strict';
 // Process entry point: one plain node:http process when WORKERS=1, otherwise a node:cluster
 // primary that forks WORKERS workers sharing the listening socket. Each process
-// keeps its own in-memory store (see orders.js for how order ids stay unique).
+// keeps its own in-memory store (see orders.js for how order ids stay unique), or with
+// STORE=postgres its own pool to the one database (postgres.js).
 
 const cluster = require('node:cluster');
 const os = require('node:os');
 const http = require('node:http');
 const { createHandler } = require('./app');
 const { OrderStore } = require('./orders');
+const { PgStore, checkDatabaseUrl, probeDatabase } = require('./postgres');
 
 // Bad configuration is a one-line error and exit code 2, as the contract asks.
 function intFromEnv(name, max, fallback) {
@@ -25,8 +27,50 @@ const port = intFromEnv('PORT', 65535);
 // Unset WORKERS means every CPU this process may run on (its affinity mask).
 const workers = intFromEnv('WORKERS', 4096, os.availableParallelism());
 
+function storeKindFromEnv() {
+  const kind = process.env.STORE;
+  if (kind === undefined || kind === 'memory') return 'memory';
+  if (kind !== 'postgres') {
+    console.error(`STORE must be 'memory' or 'postgres', got '${kind}'`);
+    process.exit(2);
+  }
+  const url = process.env.DATABASE_URL;
+  if (url === undefined) {
+    console.error('STORE=postgres needs DATABASE_URL (postgres://...)');
+    process.exit(2);
+  }
+  const problem = checkDatabaseUrl(url);
+  if (problem !== null) {
+    console.error(problem);
+    process.exit(2);
+  }
+  return 'postgres';
+}
+
+const storeKind = storeKindFromEnv();
+// CONTRACT.md, "Pool size": max(4, 2 * WORKERS) connections in all, split over the
+// worker processes (4 for a single process, 2 per worker otherwise).
+const poolSize = Math.ceil(Math.max(4, 2 * workers) / workers);
+
+function createStore(workerIndex) {
+  if (storeKind === 'postgres') return new PgStore(process.env.DATABASE_URL, poolSize);
+  return new OrderStore(workerIndex, workers);
+}
+
+// The database comes first (checked once, by the first process), so the server only
+// answers once it can serve every route.
+async function checkDatabase() {
+  if (storeKind !== 'postgres') return;
+  try {
+    await probeDatabase(process.env.DATABASE_URL);
+  } catch (err) {
+    console.error(`cannot connect to the database (DATABASE_URL): ${err.message}`);
+    process.exit(1);
+  }
+}
+
 function serve(workerIndex) {
-  const server = http.createServer(createHandler(new OrderStore(workerIndex, workers)));
+  const server = http.createServer(createHandler(createStore(workerIndex)));
   server.listen(port, '127.0.0.1');
   server.on('error', (err) => {
     console.error(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
@@ -75,9 +119,9 @@ function runPrimary() {
 }
 
 if (workers === 1) {
-  serve(1);
+  checkDatabase().then(() => serve(1));
 } else if (cluster.isPrimary) {
-  runPrimary();
+  checkDatabase().then(runPrimary);
 } else {
   serve(Number(process.env.WORKER_INDEX));
 }

@@ -16,7 +16,8 @@
 //! `not-ready` (503 on /health, 200 elsewhere), `stall-api` (200 on /health, never
 //! answers elsewhere), `bad-length` (a Content-Length that is not a number), `reset`
 //! (aborts the connection with a TCP reset instead of answering) and `stall-every:N`
-//! (200 JSON, but every N-th request overall is never answered).
+//! (200 JSON, but every N-th request overall is never answered) and `fail-every:N` (200
+//! JSON on /health; elsewhere every N-th request overall gets a 503).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -175,7 +176,18 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
             std::thread::sleep(Duration::from_secs(3600));
             return;
         }
-        if !respond(&mut writer, &options.mode, &path) {
+        let mode = match options.mode.strip_prefix("fail-every:") {
+            Some(n)
+                if path != "/health"
+                    && n.parse::<u64>()
+                        .is_ok_and(|n| n > 0 && count.is_multiple_of(n)) =>
+            {
+                "status:503"
+            }
+            Some(_) => "ok",
+            None => options.mode.as_str(),
+        };
+        if !respond(&mut writer, mode, &path) {
             return;
         }
     }

@@ -18,6 +18,7 @@ mod load_workers;
 pub mod merge;
 pub mod report;
 pub mod run;
+pub mod store;
 pub mod targets;
 pub mod verify;
 

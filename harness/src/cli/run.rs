@@ -62,6 +62,8 @@ pub struct RunArgs {
     /// After the run, keep a copy of the results folder as results/baselines/NAME (replacing one of that name).
     #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,
+    #[command(flatten)]
+    pub store: super::store::StoreArgs,
 }
 
 /// Runs `lanebench run`.
@@ -170,7 +172,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     let allowed = CpuList::allowed();
     let (default_server, default_generator) =
         allowed.split_by_topology(Path::new("/sys/devices/system/cpu"));
-    let server_cpus = args.server_cpus.clone().unwrap_or(default_server);
+    let mut server_cpus = args.server_cpus.clone().unwrap_or(default_server);
     let generator_cpus = args.generator_cpus.clone().unwrap_or(default_generator);
     for (flag, list) in [
         ("--server-cpus", &server_cpus),
@@ -190,7 +192,9 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         .out
         .clone()
         .unwrap_or_else(|| repo_dir.join("results").join(&run_id));
+    let store = database_settings(args, &allowed, &mut server_cpus, &generator_cpus, &targets)?;
     Ok(RunSettings {
+        store,
         scenario,
         targets,
         out_dir,
@@ -199,6 +203,41 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         generator_cpus,
         repo_dir,
     })
+}
+
+/// Database mode: where the database runs (never on the generator's CPUs; on 4+ CPUs
+/// the server's half is split between the service and its database, see
+/// `cpus::database_placement`) and which schema it gets.
+fn database_settings(
+    args: &RunArgs,
+    allowed: &CpuList,
+    server_cpus: &mut CpuList,
+    generator_cpus: &CpuList,
+    targets: &[Target],
+) -> Result<Option<crate::run::RunStore>, String> {
+    if !args.store.is_postgres() {
+        return args.store.source(Path::new("."), None).map(|_| None);
+    }
+    let targets_dir = targets
+        .first()
+        .and_then(|target| target.dir.parent())
+        .map_or_else(|| PathBuf::from("targets"), Path::to_path_buf);
+    let placement = crate::cpus::database_placement(allowed, server_cpus, generator_cpus);
+    if args.server_cpus.is_none() && args.store.db_cpus.is_none() {
+        *server_cpus = placement.server.clone();
+    }
+    let data_parent = super::verify::workspace_target_dir(&targets_dir);
+    let Some(source) = args.store.source(&data_parent, Some(placement.database))? else {
+        return Ok(None);
+    };
+    let schema = targets_dir.join("schema.sql");
+    if !schema.is_file() {
+        return Err(format!(
+            "--store postgres: {} is missing (it creates and seeds every target's database)",
+            schema.display()
+        ));
+    }
+    Ok(Some(crate::run::RunStore { source, schema }))
 }
 
 pub(super) fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {

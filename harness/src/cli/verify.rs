@@ -1,23 +1,38 @@
 //! `lanebench verify`: check a target (built and started here) or a running server
 //! against the endpoint contract, and print one line per rule.
+//!
+//! With `--store postgres` one PostgreSQL serves every target: each gets a database of
+//! its own (a copy of targets/schema.sql), is started with `STORE=postgres` and
+//! `DATABASE_URL`, is checked with the database rules as well, and its database is
+//! dropped. SIGINT and SIGTERM stop the current target and the server, remove the
+//! server's folder and exit 130.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
 use crate::load::request::Endpoint;
+use crate::store::{target_env, PgStore, StoreError, StoreSource};
 use crate::target::{
-    build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, Target,
-    TargetProcess,
+    build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, ReadyError,
+    Target, TargetProcess,
 };
-use crate::verify::{verify_server, RuleOutcome, VerifyOptions, VerifyReport};
+use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// How long a target gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// WORKERS in database mode unless `--workers` says otherwise: enough processes for a
+/// multi-process target to split its requests, whatever this machine has.
+const DATABASE_MODE_WORKERS: usize = 2;
+/// Exit code after SIGINT or SIGTERM.
+const EXIT_INTERRUPTED: i32 = 130;
 
 /// Arguments of `lanebench verify`.
 #[derive(Debug, clap::Args)]
@@ -39,15 +54,23 @@ pub struct VerifyArgs {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// WORKERS given to started targets (default: the CPUs available).
+    /// WORKERS given to started targets (default: the CPUs available; 2 with --store postgres).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// What was checked, after validation.
 enum Subject {
     Url(SocketAddr),
-    Targets(Vec<Target>),
+    Targets {
+        targets: Vec<Target>,
+        /// The database server to start or reach (database mode with targets).
+        store: Option<Box<StoreSource>>,
+        /// `targets/schema.sql` of the targets folder.
+        schema: PathBuf,
+    },
 }
 
 /// The result for one target (or URL) in the JSON output.
@@ -61,6 +84,14 @@ struct SubjectResult {
     report: Option<VerifyReport>,
 }
 
+/// What every target check shares.
+struct Context {
+    workers: usize,
+    options: VerifyOptions,
+    store: Option<PgStore>,
+    stop: Arc<AtomicBool>,
+}
+
 /// Runs `lanebench verify` and returns the exit code.
 pub fn run(args: VerifyArgs) -> i32 {
     let subject = match validate(&args) {
@@ -70,26 +101,59 @@ pub fn run(args: VerifyArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let results = match subject {
+    let stop = Arc::new(AtomicBool::new(false));
+    super::stop_on_signals(&stop, false);
+    let options = VerifyOptions {
+        database_mode: args.store.is_postgres(),
+        stop: Some(Arc::clone(&stop)),
+        ..VerifyOptions::default()
+    };
+    let (results, store_record) = match subject {
         Subject::Url(addr) => {
-            let report = verify_server(addr, &VerifyOptions::default());
+            let report = verify_server_with(addr, &options, None);
             print_report(&report.base_url, &report);
-            vec![checked(None, report)]
+            (vec![checked(None, report)], None)
         }
-        Subject::Targets(targets) => {
-            let workers = args.workers.map_or_else(available_cpus, usize::from);
-            let results: Vec<SubjectResult> = targets
-                .iter()
-                .map(|target| verify_target(target, workers))
-                .collect();
-            if results.len() > 1 {
-                print_summary(&results);
+        Subject::Targets {
+            targets,
+            store,
+            schema,
+        } => {
+            let default_workers = if args.store.is_postgres() {
+                DATABASE_MODE_WORKERS
+            } else {
+                available_cpus()
+            };
+            let mut context = Context {
+                workers: args.workers.map_or(default_workers, usize::from),
+                options,
+                store: None,
+                stop: Arc::clone(&stop),
+            };
+            if let Some(source) =
+                store.filter(|_| targets.iter().any(|t| t.missing_tool().is_none()))
+            {
+                match start_store(*source, &schema, &stop) {
+                    Ok(started) => context.store = Some(started),
+                    Err(StoreError::Interrupted) => return EXIT_INTERRUPTED,
+                    Err(error) => {
+                        eprintln!("error: --store postgres: {error}");
+                        return EXIT_USAGE;
+                    }
+                }
             }
-            results
+            let results = verify_targets(&targets, &mut context);
+            let record = context.store.as_ref().map(PgStore::record);
+            close_store(context.store.take());
+            if stop.load(Ordering::SeqCst) {
+                eprintln!("lanebench verify: interrupted; every process stopped");
+                return EXIT_INTERRUPTED;
+            }
+            (results, record)
         }
     };
     if let Some(path) = &args.json {
-        if let Err(err) = write_json(path, &results) {
+        if let Err(err) = write_json(path, &results, store_record.as_ref()) {
             eprintln!("error: --json {}: {err}", path.display());
             return EXIT_FAILED;
         }
@@ -108,24 +172,49 @@ pub fn run(args: VerifyArgs) -> i32 {
 /// Turns raw arguments into a subject, or a one-line usage error.
 fn validate(args: &VerifyArgs) -> Result<Subject, String> {
     if let Some(url) = &args.url {
+        if args.store.database_url.is_some() {
+            return Err(
+                "--database-url: only for targets started here, not with --url".to_string(),
+            );
+        }
         return parse_loopback_url(url).map(Subject::Url);
     }
     let targets = super::targets::load_targets(args.targets_dir.as_deref())
         .map_err(|err: DiscoveryError| err.to_string())?;
-    if args.all {
-        return Ok(Subject::Targets(targets));
+    let targets_dir = targets
+        .first()
+        .and_then(|target| target.dir.parent())
+        .map_or_else(|| PathBuf::from("targets"), Path::to_path_buf);
+    let store = args
+        .store
+        .source(&workspace_target_dir(&targets_dir), None)?;
+    let schema = targets_dir.join("schema.sql");
+    if store.is_some() && !schema.is_file() {
+        return Err(format!(
+            "--store postgres: {} is missing (it creates and seeds every target's database)",
+            schema.display()
+        ));
     }
-    let name = args.target.as_deref().unwrap_or_default();
-    match targets.iter().find(|target| target.name() == name) {
-        Some(target) => Ok(Subject::Targets(vec![target.clone()])),
-        None => {
-            let known: Vec<&str> = targets.iter().map(Target::name).collect();
-            Err(format!(
-                "--target {name:?}: unknown target; known targets: {}",
-                known.join(", ")
-            ))
+    let chosen = if args.all {
+        targets
+    } else {
+        let name = args.target.as_deref().unwrap_or_default();
+        match targets.iter().find(|target| target.name() == name) {
+            Some(target) => vec![target.clone()],
+            None => {
+                let known: Vec<&str> = targets.iter().map(Target::name).collect();
+                return Err(format!(
+                    "--target {name:?}: unknown target; known targets: {}",
+                    known.join(", ")
+                ));
+            }
         }
-    }
+    };
+    Ok(Subject::Targets {
+        targets: chosen,
+        store: store.map(Box::new),
+        schema,
+    })
 }
 
 /// Accepts `http://HOST[:PORT][/]` where HOST is a loopback address or `localhost`.
@@ -139,8 +228,41 @@ fn parse_loopback_url(url: &str) -> Result<SocketAddr, String> {
     Ok(endpoint.addr)
 }
 
+fn start_store(
+    source: StoreSource,
+    schema: &Path,
+    stop: &Arc<AtomicBool>,
+) -> Result<PgStore, StoreError> {
+    eprintln!("postgres: starting");
+    let store = PgStore::start(source, schema, Some(Arc::clone(stop)))?;
+    eprintln!("postgres: {}", describe_store(&store.record(), &store));
+    Ok(store)
+}
+
+fn close_store(store: Option<PgStore>) {
+    if let Some(store) = store {
+        if let Err(error) = store.close() {
+            eprintln!("postgres: warning: cleaning up: {error}");
+        }
+    }
+}
+
+fn verify_targets(targets: &[Target], context: &mut Context) -> Vec<SubjectResult> {
+    let mut results = Vec::new();
+    for target in targets {
+        if context.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        results.push(verify_target(target, context));
+    }
+    if results.len() > 1 {
+        print_summary(&results);
+    }
+    results
+}
+
 /// Builds, starts, checks and stops one target.
-fn verify_target(target: &Target, workers: usize) -> SubjectResult {
+fn verify_target(target: &Target, context: &mut Context) -> SubjectResult {
     let name = target.name().to_string();
     if let Some(tool) = target.missing_tool() {
         eprintln!("{name}: skipped: {tool} not found");
@@ -152,9 +274,25 @@ fn verify_target(target: &Target, workers: usize) -> SubjectResult {
             report: None,
         };
     }
-    match start_and_check(target, workers) {
-        Ok(report) => checked(Some(name), report),
-        Err(err) => {
+    let outcome = start_and_check(target, context);
+    // A database that died under the check explains every failed rule at once.
+    let died = context
+        .store
+        .as_mut()
+        .and_then(|store| store.check_running().err());
+    match (outcome, died) {
+        (Ok(report), None) => checked(Some(name), report),
+        (Ok(report), Some(died)) => {
+            eprintln!("{name}: FAILED: {died}");
+            SubjectResult {
+                target: Some(name),
+                status: "error",
+                passed: false,
+                reason: Some(died.to_string()),
+                report: Some(report),
+            }
+        }
+        (Err(err), _) => {
             eprintln!("{name}: FAILED: {err:#}");
             SubjectResult {
                 target: Some(name),
@@ -167,25 +305,61 @@ fn verify_target(target: &Target, workers: usize) -> SubjectResult {
     }
 }
 
-fn start_and_check(target: &Target, workers: usize) -> anyhow::Result<VerifyReport> {
+fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<VerifyReport> {
     let name = target.name();
     let log_path = build_log_path(target);
     eprintln!("{name}: building (log: {})", log_path.display());
     let built = build_target(target, &log_path)?;
     eprintln!("{name}: built in {:.1} s", built.elapsed.as_secs_f64());
+    if context.stop.load(Ordering::SeqCst) {
+        anyhow::bail!("interrupted");
+    }
+    let database = match &mut context.store {
+        Some(store) => {
+            store.check_running()?;
+            let started = Instant::now();
+            let url = store.create_database(name)?;
+            eprintln!(
+                "{name}: database {} ready in {:.1} s",
+                url.database(),
+                started.elapsed().as_secs_f64()
+            );
+            Some(url)
+        }
+        None => None,
+    };
     let port = free_loopback_port()?;
     let options = LaunchOptions {
         port,
-        workers,
+        workers: context.workers,
         cpus: None,
+        env: database.as_ref().map(target_env).unwrap_or_default(),
     };
     let mut process = TargetProcess::launch(target, &options)?;
-    let ready_in = process.wait_ready(&target.manifest.health, target.manifest.ready_timeout)?;
-    eprintln!(
-        "{name}: ready in {} ms on port {port}",
-        ready_in.as_millis()
+    let ready_in = process.wait_ready_or_stop(
+        &target.manifest.health,
+        target.manifest.ready_timeout,
+        Some(&context.stop),
     );
-    let mut report = verify_server(process.addr(), &VerifyOptions::default());
+    let ready_in = match ready_in {
+        Ok(ready_in) => ready_in,
+        Err(error @ ReadyError::Interrupted { .. }) => return Err(error.into()),
+        Err(error) => return Err(database_explains(context, error.into())),
+    };
+    eprintln!(
+        "{name}: ready in {} ms on port {port} (WORKERS={})",
+        ready_in.as_millis(),
+        context.workers
+    );
+    let probe = context
+        .store
+        .as_ref()
+        .zip(database.clone())
+        .map(|(store, url)| TargetDatabase { store, url });
+    let probe_ref = probe
+        .as_ref()
+        .map(|p| p as &dyn crate::verify::OrderDatabase);
+    let mut report = verify_server_with(process.addr(), &context.options, probe_ref);
     let stopped = process.stop(STOP_GRACE)?;
     report.rules.push(RuleOutcome {
         rule: "process.exits_on_sigterm".to_string(),
@@ -199,19 +373,34 @@ fn start_and_check(target: &Target, workers: usize) -> anyhow::Result<VerifyRepo
             describe_status(stopped.status)
         },
     });
+    if let (Some(store), Some(url)) = (&context.store, &database) {
+        store.drop_database(url)?;
+    }
     print_report(&format!("{name} ({})", report.base_url), &report);
     Ok(report)
 }
 
+/// A target that could not start while the database is dead failed because of it.
+fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Error {
+    match context.store.as_mut().map(PgStore::check_running) {
+        Some(Err(died)) => anyhow::anyhow!("{died} (the target then failed: {error})"),
+        _ => error,
+    }
+}
+
+/// The workspace's `target/` folder (next to the targets folder): build logs and the
+/// database server's folder live there, out of version control.
+pub(super) fn workspace_target_dir(targets_dir: &Path) -> PathBuf {
+    targets_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("target")
+}
+
 /// Build logs live next to the workspace's build outputs, out of version control.
 fn build_log_path(target: &Target) -> PathBuf {
-    let workspace = target
-        .dir
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."));
-    workspace
-        .join("target")
+    let targets_dir = target.dir.parent().unwrap_or(Path::new("."));
+    workspace_target_dir(targets_dir)
         .join("lanebench-logs")
         .join(format!("{}-build.log", target.name()))
 }
@@ -242,21 +431,27 @@ fn print_summary(results: &[SubjectResult]) {
     for result in results {
         let name = result.target.as_deref().unwrap_or("?");
         let line = match (&result.report, &result.reason) {
-            (Some(report), _) => {
+            (_, Some(reason)) if result.status == "skipped" => format!("skipped: {reason}"),
+            (_, Some(reason)) => format!("FAILED: {reason}"),
+            (Some(report), None) => {
                 let passed = report.rules.iter().filter(|r| r.passed).count();
                 let verdict = if result.passed { "PASS" } else { "FAIL" };
                 format!("{verdict} ({passed}/{} rules)", report.rules.len())
             }
-            (None, Some(reason)) if result.status == "skipped" => format!("skipped: {reason}"),
-            (None, reason) => format!("FAILED: {}", reason.as_deref().unwrap_or("unknown")),
+            (None, None) => "FAILED: unknown".to_string(),
         };
         println!("{name}: {}", line.lines().next().unwrap_or_default());
     }
 }
 
-fn write_json(path: &Path, results: &[SubjectResult]) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(&serde_json::json!({ "results": results }))?;
-    std::fs::write(path, text + "\n")?;
+fn write_json(
+    path: &Path,
+    results: &[SubjectResult],
+    store: Option<&crate::store::StoreRecord>,
+) -> anyhow::Result<()> {
+    let text =
+        serde_json::to_string_pretty(&serde_json::json!({ "results": results, "store": store }))?;
+    crate::atomic_file::write_atomic(path, (text + "\n").as_bytes())?;
     Ok(())
 }
 

@@ -245,18 +245,18 @@ fn launch_and_count(
     let no_tail = |e: CostError| (e, Vec::new());
     let port = crate::target::free_loopback_port()
         .map_err(|e| no_tail(CostError::Prepare(format!("target {}: {e}", target.name()))))?;
-    let options = LaunchOptions {
-        port,
-        workers: settings.workers,
-        cpus: None,
-    };
     let mut env: Vec<(String, String)> = target.manifest.cost.env.clone().into_iter().collect();
     env.push((
         WRAP_VARIABLE.to_string(),
         session.wrapper().display().to_string(),
     ));
-    let mut process =
-        TargetProcess::launch_with_env(target, &options, &env).map_err(|e| no_tail(e.into()))?;
+    let options = LaunchOptions {
+        port,
+        workers: settings.workers,
+        cpus: None,
+        env,
+    };
+    let mut process = TargetProcess::launch(target, &options).map_err(|e| no_tail(e.into()))?;
     let timeout = target.manifest.ready_timeout * READY_SLOWDOWN;
     let counted = process
         .wait_ready(&target.manifest.health, timeout)

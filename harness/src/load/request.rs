@@ -59,7 +59,7 @@ impl Endpoint {
             return Err(fail("user info in the URL is not supported"));
         }
         let (host, port) =
-            split_host_port(authority).ok_or_else(|| fail("invalid host or port"))?;
+            split_host_port(authority, 80).ok_or_else(|| fail("invalid host or port"))?;
         if host.is_empty() {
             return Err(fail("missing host"));
         }
@@ -100,7 +100,9 @@ impl Endpoint {
     }
 }
 
-fn split_host_port(authority: &str) -> Option<(&str, u16)> {
+/// Splits `host[:port]` or `[v6][:port]`; a missing port is `default_port`, port 0 is
+/// refused. The host keeps its brackets.
+pub(crate) fn split_host_port(authority: &str, default_port: u16) -> Option<(&str, u16)> {
     let (host, port) = if authority.starts_with('[') {
         let end = authority.find(']')?;
         let host = &authority[..=end];
@@ -115,7 +117,7 @@ fn split_host_port(authority: &str) -> Option<(&str, u16)> {
         }
     };
     let port = match port {
-        None => 80,
+        None => default_port,
         Some(p) => p.parse().ok().filter(|&p| p != 0)?,
     };
     Some((host, port))

@@ -58,8 +58,9 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         Block::Heading(2, "Memory, startup and cold start".to_string()),
         Block::Chart(ChartKind::Memory),
         Block::Chart(ChartKind::Startup),
-        Block::Heading(2, "Flags".to_string()),
     ];
+    out.extend(super::database::blocks(view, r));
+    out.push(Block::Heading(2, "Flags".to_string()));
     out.extend(flags(view));
     out.push(Block::Heading(2, "Skipped and failed targets".to_string()));
     out.push(not_measured(view));

@@ -8,6 +8,7 @@
 pub mod charts;
 pub mod claims;
 pub mod comparable;
+mod database;
 pub mod document;
 pub mod figures;
 mod html;

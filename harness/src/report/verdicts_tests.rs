@@ -36,6 +36,7 @@ fn level(connections: usize, qps: f64) -> LevelResult {
         foreign_cpu: None,
         noisy: false,
         server_cpu_us_per_success: None,
+        database_cpu_utilisation: None,
         usable: true,
     }
 }

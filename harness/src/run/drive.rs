@@ -14,6 +14,7 @@ use crate::load::{LoadRun, LoadSettings};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
 use crate::sample::TargetCgroup;
+use crate::store::PgStore;
 use crate::target::TargetProcess;
 
 /// How often live totals are passed to the observer during load.
@@ -27,6 +28,11 @@ pub struct Bench<'a> {
     pub stop: &'a Arc<AtomicBool>,
     pub process: &'a mut TargetProcess,
     pub cgroup: Option<&'a TargetCgroup>,
+    /// Database mode: the database, whose CPU is read beside the server's and whose
+    /// death ends the load.
+    pub database: Option<&'a mut PgStore>,
+    /// Set when the database died under a load: the reason the session failed.
+    pub database_failure: Option<Failure>,
 }
 
 /// One measured repeat.
@@ -35,6 +41,8 @@ pub struct Measured {
     pub load: LoadResult,
     pub server_cpu_s: f64,
     pub noise: Option<Noise>,
+    /// Database mode: the database server's CPU time over the window (s).
+    pub database_cpu_s: Option<f64>,
 }
 
 /// How a warm-up went.
@@ -57,6 +65,16 @@ impl Bench<'_> {
             .unwrap_or_else(|| tree_usage(self.process.pid()).cpu)
     }
 
+    /// The database runs on (some of) the server's CPUs.
+    pub fn database_shares_server_cpus(&self) -> bool {
+        let server_cpus = self.settings.server_cpus.cpus();
+        self.database
+            .as_deref()
+            .and_then(|s| s.server())
+            .and_then(|s| s.cpus())
+            .is_some_and(|cpus| cpus.cpus().iter().any(|c| server_cpus.contains(c)))
+    }
+
     /// Starts a load, stopped early by the run's stop flag or the server's death.
     fn start(&mut self, load: LoadSettings) -> Result<(LoadRun, Arc<AtomicBool>), Failure> {
         let load_stop = Arc::new(AtomicBool::new(false));
@@ -65,8 +83,31 @@ impl Bench<'_> {
         Ok((run, load_stop))
     }
 
+    /// The database server's CPU time so far (exact from its cgroup), if it is ours.
+    fn database_cpu(&self) -> Option<Duration> {
+        let server = self.database.as_deref()?.server()?;
+        Some(
+            server
+                .cgroup()
+                .and_then(|c| c.cpu_usage())
+                .unwrap_or_else(|| server.usage().cpu),
+        )
+    }
+
     fn should_end(&mut self) -> bool {
+        if let Some(Err(e)) = self.database.as_deref_mut().map(PgStore::check_running) {
+            self.database_failure = Some(Failure::new(format!("database: {e}")));
+            return true;
+        }
         self.stop.load(Ordering::SeqCst) || self.process.try_exit_status().is_some()
+    }
+
+    /// The database died under the load just driven.
+    fn database_died(&mut self) -> Result<(), Failure> {
+        match self.database_failure.clone() {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        }
     }
 
     /// Runs one measured load and reads the server's CPU and the CPUs' noise when its
@@ -88,20 +129,31 @@ impl Bench<'_> {
             };
             std::thread::sleep(nap);
             if at_start.is_none() && Instant::now() >= run.measure_start() {
-                at_start = Some((self.server_cpu(), CpuStat::now()));
+                at_start = Some((self.server_cpu(), CpuStat::now(), self.database_cpu()));
             }
             self.observer.live(self.name, phase, &run.live());
         }
-        let (cpu_end, stat_end) = (self.server_cpu(), CpuStat::now());
+        let (cpu_end, stat_end, db_end) = (self.server_cpu(), CpuStat::now(), self.database_cpu());
         let load = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
-        let (cpu_start, stat_start) = at_start.unwrap_or((cpu_end, stat_end.clone()));
+        self.database_died()?;
+        let (cpu_start, stat_start, db_start) =
+            at_start.unwrap_or((cpu_end, stat_end.clone(), db_end));
         let own = cpu_end.saturating_sub(cpu_start);
+        let database = match (db_start, db_end) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        // On the server's CPUs the database's time is the system under test's, not noise.
         let cpus = self.settings.server_cpus.cpus();
+        let shared_db = database
+            .filter(|_| self.database_shares_server_cpus())
+            .unwrap_or_default();
         Ok(Measured {
-            noise: noise_between(&stat_start, &stat_end, cpus, own),
+            noise: noise_between(&stat_start, &stat_end, cpus, own + shared_db),
             server_cpu_s: own.as_secs_f64(),
+            database_cpu_s: database.map(|d| d.as_secs_f64()),
             load,
         })
     }
@@ -145,6 +197,7 @@ impl Bench<'_> {
         let result = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator (warm-up): {e}")))?;
+        self.database_died()?;
         // Whole seconds only: a warm-up stopped mid-second has a short last second.
         let whole = (result.duration_s.floor() as usize).min(result.timeline.len());
         let per_second = result.timeline[..whole]

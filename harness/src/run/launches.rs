@@ -37,18 +37,23 @@ const FIRST_APART: f64 = 1.5;
 
 /// Launches a fresh process and times spawn -> ready -> every scenario request
 /// answered. The readiness probe is ready before the spawn.
-pub fn time_fresh_launch(target: &Target, settings: &RunSettings) -> Result<LaunchSample, Failure> {
+pub fn time_fresh_launch(
+    target: &Target,
+    settings: &RunSettings,
+    env: &[(String, String)],
+) -> Result<LaunchSample, Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut probe = ReadinessProbe::new(addr, &target.manifest.health);
     let (requests, _) =
         prepare(&settings.scenario, addr).map_err(|e| Failure::new(e.to_string()))?;
-    let mut process = launch_target(target, settings, port, None)?;
+    let mut process = launch_target(target, settings, port, None, env)?;
     let ready = process
         .wait_ready_with(
             &mut probe,
             &target.manifest.health,
             target.manifest.ready_timeout,
+            None,
         )
         .map_err(|e| Failure::of(e.to_string(), &process))?;
     let latencies = first_responses(addr, &requests, settings.scenario.timeout)

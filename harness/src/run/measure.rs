@@ -10,8 +10,10 @@ use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
 use super::results::{TargetResult, TargetStatus};
-use super::session::{run_session, SessionOutcome, SessionPlan};
+use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
 use super::{RunObserver, RunSettings};
+use crate::scenario::MIN_STARTUP_SAMPLES;
+use crate::store::{target_env, DatabaseUrl, PgStore};
 use crate::target::{build_target, Target};
 
 /// A target's measurement in progress.
@@ -21,6 +23,11 @@ pub struct TargetRun<'a> {
     base: TargetResult,
     launches: Vec<LaunchSample>,
     sessions: Vec<SessionOutcome>,
+    /// Set when the launch budget cut the launches short.
+    budget_note: Option<String>,
+    /// Database mode: this target's own database, and what its processes are given.
+    database: Option<DatabaseUrl>,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> TargetRun<'a> {
@@ -30,12 +37,16 @@ impl<'a> TargetRun<'a> {
         target: &'a Target,
         settings: &RunSettings,
         observer: &mut dyn RunObserver,
+        store: Option<&PgStore>,
     ) -> TargetRun<'a> {
         let mut run = TargetRun {
             target,
             base: TargetResult::bare(&target.manifest, TargetStatus::Ok, None),
             launches: Vec::new(),
             sessions: Vec::new(),
+            budget_note: None,
+            database: None,
+            env: Vec::new(),
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -57,7 +68,24 @@ impl<'a> TargetRun<'a> {
             Ok(built) => run.base.build_s = Some(built.elapsed.as_secs_f64()),
             Err(e) => run.fail(Failure::new(e.to_string())),
         }
+        if let (Some(store), true) = (store, run.is_active()) {
+            observer.phase(target.name(), "database");
+            match store.create_database(target.name()) {
+                Ok(url) => {
+                    run.env = target_env(&url);
+                    run.database = Some(url);
+                }
+                Err(e) => run.fail(Failure::new(format!("database: {e}"))),
+            }
+        }
         run
+    }
+
+    /// Drops the target's database (between targets, as each service owns its data).
+    pub fn release(&mut self, store: Option<&PgStore>) {
+        if let (Some(store), Some(url)) = (store, self.database.take()) {
+            let _ = store.drop_database(&url);
+        }
     }
 
     /// The target can still be measured (not skipped, not failed).
@@ -77,23 +105,48 @@ impl<'a> TargetRun<'a> {
         stop: &Arc<AtomicBool>,
         launches: usize,
         plan: SessionPlan,
+        mut store: Option<&mut PgStore>,
     ) {
         if !self.is_active() {
             return;
         }
-        let total = settings.scenario.startup_samples as usize;
-        for _ in 0..launches {
+        let scenario = &settings.scenario;
+        let total = scenario.startup_samples as usize;
+        // This round's share of the launch budget (the rounds split it like the launches).
+        let budget = scenario
+            .startup_budget
+            .mul_f64(launches as f64 / total.max(1) as f64);
+        let minimum = (MIN_STARTUP_SAMPLES as usize * launches).div_ceil(total.max(1));
+        let started = std::time::Instant::now();
+        for taken_here in 0..launches {
             if let Err(failure) = check_stop(stop) {
                 return self.fail(failure);
             }
+            if taken_here >= minimum && started.elapsed() >= budget {
+                self.budget_note = Some(format!(
+                    "launching stopped early: the {} launch budget was used (a slow starter)",
+                    humantime::format_duration(scenario.startup_budget)
+                ));
+                break;
+            }
             let taken = self.launches.len() + 1;
             observer.phase(self.name(), &format!("startup {taken}/{total}"));
-            match time_fresh_launch(self.target, settings) {
+            match time_fresh_launch(self.target, settings, &self.env) {
                 Ok(sample) => self.launches.push(sample),
                 Err(failure) => return self.fail(failure),
             }
         }
-        let mut session = run_session(self.target, settings, observer, stop, plan);
+        if let Some(Err(e)) = store.as_deref_mut().map(PgStore::check_running) {
+            return self.fail(Failure::new(format!("database: {e}")));
+        }
+        let context = SessionContext {
+            target: self.target,
+            settings,
+            stop,
+            env: &self.env,
+            store,
+        };
+        let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();
         self.sessions.push(session);
         if let Some(failure) = failure {
@@ -111,7 +164,14 @@ impl<'a> TargetRun<'a> {
     pub fn result(&self, settings: &RunSettings) -> TargetResult {
         let mut result = self.base.clone();
         if result.status != TargetStatus::Skipped {
-            let launches = launch_figures(&self.launches);
+            let mut launches = launch_figures(&self.launches);
+            if let Some(note) = &self.budget_note {
+                let taken = self.launches.len();
+                launches.notes.push(format!(
+                    "{note}: {taken} of {} launches",
+                    settings.scenario.startup_samples
+                ));
+            }
             super::summary::complete(&mut result, launches, &self.sessions, settings);
         }
         result

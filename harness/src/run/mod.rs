@@ -42,9 +42,21 @@ use measure::TargetRun;
 use results::{RunResults, TargetResult, SCHEMA_VERSION};
 use session::SessionPlan;
 
+use crate::store::PgStore;
+
+/// Database mode: the server to start or use, and the schema every target's database
+/// is made from.
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pub source: crate::store::StoreSource,
+    pub schema: PathBuf,
+}
+
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
+    /// `None` in memory mode.
+    pub store: Option<RunStore>,
     pub scenario: Scenario,
     /// Targets to run, in order (skipped ones included: they are reported as skipped).
     pub targets: Vec<Target>,
@@ -91,16 +103,47 @@ pub fn run_all(
             &settings.server_cpus,
             &settings.generator_cpus,
         ),
+        store: None,
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
+    let mut store = match start_store(settings, observer, stop) {
+        Ok(store) => store,
+        Err(reason) => {
+            // No database, no database-mode measurement: every target says why.
+            results.targets = settings
+                .targets
+                .iter()
+                .map(|t| {
+                    let mut result = TargetResult::bare(
+                        &t.manifest,
+                        results::TargetStatus::Failed,
+                        Some(reason.clone()),
+                    );
+                    result.sessions = 0;
+                    result
+                })
+                .collect();
+            results.finished_at = Some(now_rfc3339());
+            results.write(&settings.out_dir)?;
+            return Ok(results);
+        }
+    };
+    results.store = store
+        .as_ref()
+        .and_then(|s| serde_json::to_value(s.record()).ok());
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
     if settings.scenario.interleave {
-        run_interleaved(settings, observer, stop, &mut results)?;
+        run_interleaved(settings, observer, stop, &mut results, store.as_mut())?;
     } else {
-        run_in_turn(settings, observer, stop, &mut results)?;
+        run_in_turn(settings, observer, stop, &mut results, store.as_mut())?;
+    }
+    if let Some(store) = store {
+        // Stops the server the harness started and removes its data (also on Drop,
+        // which an error above reaches).
+        let _ = store.close();
     }
     results.interrupted = stop.load(Ordering::SeqCst);
     if !results.interrupted {
@@ -110,12 +153,29 @@ pub fn run_all(
     Ok(results)
 }
 
+/// Database mode: starts (or reaches) the database; the error is the reason every
+/// target fails with.
+fn start_store(
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+) -> Result<Option<PgStore>, String> {
+    let Some(store) = &settings.store else {
+        return Ok(None);
+    };
+    observer.phase("postgres", "starting the database");
+    PgStore::start(store.source.clone(), &store.schema, Some(Arc::clone(stop)))
+        .map(Some)
+        .map_err(|e| format!("database: {e}"))
+}
+
 /// Every target in turn, each with one round holding all its repeats.
 fn run_in_turn(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
     results: &mut RunResults,
+    mut store: Option<&mut PgStore>,
 ) -> anyhow::Result<()> {
     let total = settings.targets.len();
     let scenario = &settings.scenario;
@@ -124,18 +184,21 @@ fn run_in_turn(
             break;
         }
         observer.target_started(index, total, target.name());
-        let mut run = TargetRun::prepare(target, settings, observer);
+        let mut run = TargetRun::prepare(target, settings, observer, store.as_deref());
         let plan = SessionPlan {
             round: 1,
             repeats: scenario.repeats.max(1),
         };
+        let launches = scenario.startup_samples as usize;
         run.round(
             settings,
             observer,
             stop,
-            scenario.startup_samples as usize,
+            launches,
             plan,
+            store.as_deref_mut(),
         );
+        run.release(store.as_deref());
         if stop.load(Ordering::SeqCst) {
             // The target was cut short: what it has is not a finished result.
             break;
@@ -155,6 +218,7 @@ fn run_interleaved(
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
     results: &mut RunResults,
+    mut store: Option<&mut PgStore>,
 ) -> anyhow::Result<()> {
     let total = settings.targets.len();
     let mut runs = Vec::with_capacity(total);
@@ -163,7 +227,12 @@ fn run_interleaved(
             return Ok(());
         }
         observer.target_started(index, total, target.name());
-        runs.push(TargetRun::prepare(target, settings, observer));
+        runs.push(TargetRun::prepare(
+            target,
+            settings,
+            observer,
+            store.as_deref(),
+        ));
     }
     let rounds = settings.scenario.repeats.max(1) as usize;
     let samples = settings.scenario.startup_samples as usize;
@@ -178,13 +247,26 @@ fn run_interleaved(
                 round: round + 1,
                 repeats: 1,
             };
-            run.round(settings, observer, stop, launches, plan);
+            run.round(
+                settings,
+                observer,
+                stop,
+                launches,
+                plan,
+                store.as_deref_mut(),
+            );
         }
         if stop.load(Ordering::SeqCst) {
-            return Ok(());
+            break;
         }
         results.targets = runs.iter().map(|r| r.result(settings)).collect();
         results.write(&settings.out_dir)?;
+    }
+    for run in &mut runs {
+        run.release(store.as_deref());
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Ok(());
     }
     for result in &results.targets {
         observer.target_finished(result);

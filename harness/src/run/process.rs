@@ -11,17 +11,20 @@ use crate::target::{LaunchOptions, Target, TargetProcess};
 /// Grace between SIGTERM and SIGKILL when stopping a target.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// Launches `target` on `port` as the run places servers.
+/// Launches `target` on `port` as the run places servers, with `env` added (database
+/// mode: `STORE` and `DATABASE_URL`).
 pub fn launch_target(
     target: &Target,
     settings: &RunSettings,
     port: u16,
     cgroup: Option<&TargetCgroup>,
+    env: &[(String, String)],
 ) -> Result<TargetProcess, Failure> {
     let options = LaunchOptions {
         port,
         workers: settings.server_cpus.len(),
         cpus: Some(settings.server_cpus.clone()),
+        env: env.to_vec(),
     };
     TargetProcess::launch_in(target, &options, cgroup).map_err(|e| Failure::new(e.to_string()))
 }

@@ -33,6 +33,10 @@ pub struct RunResults {
     /// The scenario as run (after `--quick` and `--repeats`).
     pub scenario: serde_json::Value,
     pub environment: Environment,
+    /// Database mode: the server, its version and settings (`docs/metrics.md`,
+    /// "Database mode"); absent in memory mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<serde_json::Value>,
     pub targets: Vec<TargetResult>,
 }
 
@@ -103,6 +107,10 @@ pub struct TargetResult {
     /// The first request's latency on a freshly ready process (ms).
     pub first_request_ms: Option<Spread>,
     pub memory_mb: Option<MemoryFigures>,
+    /// Database mode: the database server's memory over this target's sessions, taken
+    /// like the target's (its whole process tree).
+    #[serde(default)]
+    pub database_memory_mb: Option<MemoryFigures>,
     pub levels: Vec<LevelResult>,
     /// Build time of this run's build (seconds); near zero when nothing changed.
     pub build_s: Option<f64>,
@@ -150,6 +158,7 @@ impl TargetResult {
             cold_start_ms: None,
             first_request_ms: None,
             memory_mb: None,
+            database_memory_mb: None,
             levels: Vec::new(),
             build_s: None,
             startup_launches_ms: Vec::new(),
@@ -203,6 +212,8 @@ pub enum Saturation {
     Server,
     /// The generator was busy while the server was not: the figure measures the generator.
     Generator,
+    /// The database (database mode) used most of its CPUs: it limited the service.
+    Database,
     /// Neither side was CPU-bound (latency-bound, or an open-loop rate below capacity).
     Neither,
     /// Server and generator shared CPUs, so no verdict is possible.
@@ -252,6 +263,9 @@ pub struct LevelResult {
     /// Server CPU microseconds per successful response (median over repeats).
     #[serde(default)]
     pub server_cpu_us_per_success: Option<f64>,
+    /// Database mode: the database's CPU time / (duration x its CPUs), median over repeats.
+    #[serde(default)]
+    pub database_cpu_utilisation: Option<f64>,
     /// The error rate's median is within the scenario's `max_error_rate`, so the level
     /// may be the headline.
     #[serde(default = "yes")]
@@ -281,6 +295,9 @@ pub struct RepeatResult {
     /// Which round (fresh process) it was measured in, from 1.
     #[serde(default = "one")]
     pub round: usize,
+    /// Database mode: the database server's CPU time during the window (s).
+    #[serde(default)]
+    pub database_cpu_s: Option<f64>,
 }
 
 impl RunResults {

@@ -18,6 +18,7 @@ use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
 use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
+use crate::store::PgStore;
 use crate::target::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
 
 /// Memory sampling interval during load.
@@ -55,11 +56,24 @@ pub struct MemoryRecord {
     pub interval: Duration,
 }
 
+/// What a session runs against.
+pub struct SessionContext<'a> {
+    pub target: &'a Target,
+    pub settings: &'a RunSettings,
+    pub stop: &'a Arc<AtomicBool>,
+    /// Added to the target's environment (database mode).
+    pub env: &'a [(String, String)],
+    /// Database mode: the database, measured beside the target and watched for death.
+    pub store: Option<&'a mut PgStore>,
+}
+
 /// Everything one session measured, and why it stopped early if it did.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOutcome {
     pub levels: Vec<LevelRun>,
     pub memory: Option<MemoryRecord>,
+    /// Database mode: the database server's memory over the session.
+    pub database_memory: Option<MemoryRecord>,
     /// The process's first load, second by second.
     pub curve: Option<WarmupCurve>,
     pub failure: Option<Failure>,
@@ -67,12 +81,17 @@ pub struct SessionOutcome {
 
 /// Runs one session of `target`.
 pub fn run_session(
-    target: &Target,
-    settings: &RunSettings,
+    context: SessionContext,
     observer: &mut dyn RunObserver,
-    stop: &Arc<AtomicBool>,
     plan: SessionPlan,
 ) -> SessionOutcome {
+    let SessionContext {
+        target,
+        settings,
+        stop,
+        env,
+        mut store,
+    } = context;
     let mut outcome = SessionOutcome::default();
     if let Err(failure) = check_stop(stop) {
         outcome.failure = Some(failure);
@@ -81,7 +100,7 @@ pub fn run_session(
     // The measured process gets its own cgroup where the machine allows one, so the
     // kernel's exact peak memory and CPU time are read beside the sampled figures.
     let cgroup = TargetCgroup::create(target.name()).ok();
-    let started = start_ready(target, settings, cgroup.as_ref());
+    let started = start_ready(target, settings, cgroup.as_ref(), env);
     let (mut process, ready) = match started {
         Ok(started) => started,
         Err(failure) => {
@@ -90,13 +109,17 @@ pub fn run_session(
         }
     };
     observer.phase(target.name(), "idle memory");
-    let mut memory = MemoryRecord {
-        idle: idle_usage(&process),
+    let database_pid = store.as_deref().and_then(|s| s.server()).map(|s| s.pid());
+    let record = |pid| MemoryRecord {
+        idle: idle_usage(pid),
         interval: SAMPLE_INTERVAL,
         ..MemoryRecord::default()
     };
+    let mut memory = record(process.pid());
+    let mut database_memory = database_pid.map(record);
     let sampler_started = Instant::now();
     let sampler = MemorySampler::start(process.pid(), SAMPLE_INTERVAL);
+    let database_sampler = database_pid.map(|pid| MemorySampler::start(pid, SAMPLE_INTERVAL));
     let mut bench = Bench {
         name: target.name(),
         settings,
@@ -104,6 +127,8 @@ pub fn run_session(
         stop,
         process: &mut process,
         cgroup: cgroup.as_ref(),
+        database: store.as_deref_mut(),
+        database_failure: None,
     };
     let ladder = Ladder {
         plan,
@@ -111,9 +136,22 @@ pub fn run_session(
         sampler_started,
     };
     if let Err(failure) = ladder.run(&mut bench, &mut outcome, &mut memory.windows) {
-        outcome.failure = Some(failure);
+        outcome.failure = Some(bench.database_failure.take().unwrap_or(failure));
     }
     memory.samples = sampler.stop();
+    if let (Some(db), Some(sampler)) = (database_memory.as_mut(), database_sampler) {
+        db.samples = sampler.stop();
+        db.windows = memory.windows.clone();
+        let cgroup = store
+            .as_deref()
+            .and_then(|s| s.server())
+            .and_then(|s| s.cgroup());
+        db.cgroup = cgroup.map(|c| {
+            let peak = c.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
+            (c.kind().to_string(), peak)
+        });
+    }
+    outcome.database_memory = database_memory;
     if let Some(cgroup) = &cgroup {
         let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
         memory.cgroup = Some((cgroup.kind().to_string(), peak));
@@ -129,12 +167,13 @@ fn start_ready(
     target: &Target,
     settings: &RunSettings,
     cgroup: Option<&TargetCgroup>,
+    env: &[(String, String)],
 ) -> Result<(TargetProcess, Duration), Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
     let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), &target.manifest.health);
-    let mut process = launch_target(target, settings, port, cgroup)?;
+    let mut process = launch_target(target, settings, port, cgroup, env)?;
     let health = &target.manifest.health;
-    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout) {
+    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout, None) {
         Ok(ready) => Ok((process, ready)),
         Err(e) => {
             let failure = Failure::of(e.to_string(), &process);
@@ -201,6 +240,7 @@ impl Ladder {
                     noise: measured.noise,
                     round: self.plan.round,
                     server_cpu_s: measured.server_cpu_s,
+                    database_cpu_s: measured.database_cpu_s,
                     load: measured.load,
                 });
             }
@@ -252,14 +292,14 @@ impl Ladder {
     }
 }
 
-fn idle_usage(process: &TargetProcess) -> Vec<Sample> {
+fn idle_usage(pid: u32) -> Vec<Sample> {
     let started = Instant::now();
     let mut samples = Vec::with_capacity(IDLE_SAMPLES);
     for i in 0..IDLE_SAMPLES {
         if i > 0 {
             std::thread::sleep(IDLE_SPACING);
         }
-        let usage = tree_usage(process.pid());
+        let usage = tree_usage(pid);
         samples.push(Sample {
             at: started.elapsed(),
             rss_bytes: usage.rss_bytes,

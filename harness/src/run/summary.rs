@@ -27,17 +27,33 @@ pub struct SaturationInputs {
     pub send_lag_over: bool,
     /// Open loop: some repeat left planned requests unsent.
     pub unsent: bool,
+    /// Database mode: the database's CPU utilisation (median over repeats).
+    pub database: Option<f64>,
+    /// The database ran on the server's CPUs (2 CPUs): the two are judged together.
+    pub database_shares_server: bool,
 }
 
 /// Which side limited a level (see docs/metrics.md, "Saturation verdict"). A late
 /// schedule means the load asked for was not offered, whatever the server did; unsent
 /// requests with an idle server mean too few connections for the rate.
 pub fn judge_saturation(i: SaturationInputs) -> Saturation {
+    let database = i.database.unwrap_or(0.0);
+    // Sharing the server's CPUs, service and database together use them up; the one
+    // that used more is the bottleneck.
+    let combined = if i.database_shares_server {
+        i.server + database
+    } else {
+        i.server
+    };
     if i.shared {
         Saturation::Shared
     } else if i.send_lag_over {
         Saturation::Generator
-    } else if i.server >= SERVER_BOUND {
+    } else if (i.database_shares_server && combined >= SERVER_BOUND && database > i.server)
+        || (!i.database_shares_server && database >= SERVER_BOUND)
+    {
+        Saturation::Database
+    } else if combined >= SERVER_BOUND {
         Saturation::Server
     } else if i.generator >= GENERATOR_BOUND || i.unsent {
         Saturation::Generator
@@ -61,6 +77,11 @@ pub fn complete(
     result.sessions = sessions.len();
     let records: Vec<_> = sessions.iter().filter_map(|s| s.memory.clone()).collect();
     result.memory_mb = super::memory::memory_figures(&records);
+    let database: Vec<_> = sessions
+        .iter()
+        .filter_map(|s| s.database_memory.clone())
+        .collect();
+    result.database_memory_mb = super::memory::memory_figures(&database);
     result.levels = pooled_levels(sessions, settings);
     result.warmup_curve = sessions.iter().find_map(|s| s.curve.clone());
     result.time_to_steady_ms = result.warmup_curve.as_ref().and_then(|curve| {
@@ -112,12 +133,27 @@ fn summarize_level(
     let server_util = utilisation(&|r| r.server_cpu_s / (r.load.duration_s * server_cpus));
     let generator_util = utilisation(&|r| r.load.generator.utilisation);
     let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
+    let database_cpus = database_cpus(settings);
+    let database_util = database_cpus.as_ref().and_then(|cpus| {
+        let n = cpus.len().max(1) as f64;
+        let values: Vec<f64> = repeats
+            .iter()
+            .filter_map(|r| Some(r.database_cpu_s? / (r.load.duration_s * n)))
+            .collect();
+        median(&values)
+    });
     let saturation = judge_saturation(SaturationInputs {
         server: server_util,
         generator: generator_util,
         shared: settings.server_cpus == settings.generator_cpus,
         send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
         unsent: schedules().any(|s| s.unsent > 0),
+        database: database_util,
+        database_shares_server: database_cpus.is_some_and(|cpus| {
+            cpus.cpus()
+                .iter()
+                .any(|c| settings.server_cpus.cpus().contains(c))
+        }),
     });
     let noises: Vec<_> = repeats.iter().filter_map(|r| r.noise).collect();
     let largest =
@@ -155,7 +191,16 @@ fn summarize_level(
         foreign_cpu: largest(|n| n.foreign),
         noisy: noises.iter().any(|n| n.is_noisy()),
         server_cpu_us_per_success: median(&per_success),
+        database_cpu_utilisation: database_util,
         repeats,
+    }
+}
+
+/// The CPUs the harness's database was pinned to (database mode, own server only).
+fn database_cpus(settings: &RunSettings) -> Option<crate::cpus::CpuList> {
+    match &settings.store.as_ref()?.source {
+        crate::store::StoreSource::Harness(pg) => pg.cpus.clone(),
+        crate::store::StoreSource::External { .. } => None,
     }
 }
 
@@ -220,5 +265,36 @@ mod tests {
             ..unsent
         };
         assert_eq!(judge_saturation(idle_unsent), Saturation::Generator);
+    }
+
+    #[test]
+    fn a_busy_database_is_the_bottleneck() {
+        // On 2 CPUs the database shares the server's: together they fill it, and the
+        // database used more of it.
+        let shared = SaturationInputs {
+            server: 0.35,
+            database: Some(0.6),
+            database_shares_server: true,
+            ..Default::default()
+        };
+        assert_eq!(judge_saturation(shared), Saturation::Database);
+        let service_heavier = SaturationInputs {
+            server: 0.6,
+            database: Some(0.35),
+            ..shared
+        };
+        assert_eq!(judge_saturation(service_heavier), Saturation::Server);
+        // With CPUs of its own, the database is the limit when it fills them.
+        let own = SaturationInputs {
+            server: 0.4,
+            database: Some(0.9),
+            ..Default::default()
+        };
+        assert_eq!(judge_saturation(own), Saturation::Database);
+        let idle = SaturationInputs {
+            database: Some(0.1),
+            ..own
+        };
+        assert_eq!(judge_saturation(idle), Saturation::Neither);
     }
 }

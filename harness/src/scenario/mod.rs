@@ -21,6 +21,10 @@ const DEFAULT_SCENARIO_PATH: &str = "scenarios/default.toml";
 
 /// Fresh launches timed per target unless the scenario says otherwise.
 pub const DEFAULT_STARTUP_SAMPLES: u32 = 10;
+/// Launches a target always gets, whatever the budget.
+pub const MIN_STARTUP_SAMPLES: u32 = 3;
+/// Default time budget for a target's launches.
+pub const DEFAULT_STARTUP_BUDGET: Duration = Duration::from_secs(30);
 /// `--quick` takes this many launches.
 pub const QUICK_STARTUP_SAMPLES: u32 = 3;
 /// The longest a warm-up may wait for steady throughput.
@@ -78,6 +82,10 @@ pub struct Scenario {
     pub rate: Option<f64>,
     /// Fresh launches timed for startup and cold start.
     pub startup_samples: u32,
+    /// Launching stops early (after at least [`MIN_STARTUP_SAMPLES`]) once the launches
+    /// of a target have taken this long: cheap for fast starters, bounded for a JVM.
+    #[serde(serialize_with = "as_humantime")]
+    pub startup_budget: Duration,
     /// Per-request timeout.
     #[serde(serialize_with = "as_humantime")]
     pub timeout: Duration,

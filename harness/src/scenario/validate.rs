@@ -9,8 +9,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_SAMPLES,
-    DEFAULT_WARMUP_MAX,
+    RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
+    DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
 };
 
 /// A problem in the text, before the file name is attached.
@@ -39,6 +39,7 @@ struct RawScenario {
     warmup_max: Option<Spanned<String>>,
     max_error_rate: Option<Spanned<String>>,
     interleave: Option<bool>,
+    startup_budget: Option<Spanned<String>>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
 }
@@ -106,6 +107,10 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
             ),
         ));
     }
+    let startup_budget = match &raw.startup_budget {
+        Some(b) => positive_duration(b, "startup_budget", text)?,
+        None => DEFAULT_STARTUP_BUDGET,
+    };
     let max_error_rate = match &raw.max_error_rate {
         Some(rate) => percent(rate, "max_error_rate", text)?,
         None => DEFAULT_MAX_ERROR_RATE,
@@ -139,6 +144,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         connections,
         rate,
         startup_samples,
+        startup_budget,
         timeout,
         quick_scale,
         steady_state: raw.steady_state.unwrap_or(true),

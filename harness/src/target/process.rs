@@ -7,6 +7,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::discovery::Target;
@@ -31,6 +32,8 @@ pub struct LaunchOptions {
     pub workers: usize,
     /// CPUs the process group is pinned to, if any.
     pub cpus: Option<CpuList>,
+    /// More environment variables (database mode: `STORE`, `DATABASE_URL`).
+    pub env: Vec<(String, String)>,
 }
 
 /// Why a target could not be launched.
@@ -76,6 +79,12 @@ pub enum ReadyError {
         status: String,
         /// Last lines of its stderr.
         stderr_tail: Vec<String>,
+    },
+    /// The stop flag was set while waiting.
+    #[error("target {target}: interrupted while waiting for readiness")]
+    Interrupted {
+        /// Target name.
+        target: String,
     },
     /// The health check did not return 200 in time.
     #[error("target {target} did not answer GET {health} with 200 within {}; last stderr lines:\n{}", humantime::format_duration(*timeout), stderr_tail.join("\n"))]
@@ -129,25 +138,6 @@ impl TargetProcess {
         options: &LaunchOptions,
         cgroup: Option<&TargetCgroup>,
     ) -> Result<TargetProcess, LaunchError> {
-        TargetProcess::spawn(target, options, cgroup, &[])
-    }
-
-    /// Like [`TargetProcess::launch`], with extra environment variables for the run
-    /// command, such as [`WRAP_VARIABLE`] naming a wrapper that runs the server.
-    pub fn launch_with_env(
-        target: &Target,
-        options: &LaunchOptions,
-        env: &[(String, String)],
-    ) -> Result<TargetProcess, LaunchError> {
-        TargetProcess::spawn(target, options, None, env)
-    }
-
-    fn spawn(
-        target: &Target,
-        options: &LaunchOptions,
-        cgroup: Option<&TargetCgroup>,
-        env: &[(String, String)],
-    ) -> Result<TargetProcess, LaunchError> {
         ensure_port_free(options.port).map_err(|source| LaunchError::Port {
             target: target.name().to_string(),
             source,
@@ -159,9 +149,10 @@ impl TargetProcess {
             .current_dir(&target.dir)
             .env("PORT", options.port.to_string())
             .env("WORKERS", options.workers.to_string())
-            // Inherited from the caller's shell it would silently wrap every server.
+            // Inherited from the caller's shell it would silently wrap every server; only
+            // `options.env` may set it (the instruction count does).
             .env_remove(WRAP_VARIABLE)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -241,17 +232,29 @@ impl TargetProcess {
     /// returns the time since spawn. Fails early if the process exits, or after
     /// `timeout` counted from the spawn.
     pub fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<Duration, ReadyError> {
-        let mut probe = ReadinessProbe::new(self.addr(), path);
-        self.wait_ready_with(&mut probe, path, timeout)
+        self.wait_ready_or_stop(path, timeout, None)
     }
 
-    /// [`TargetProcess::wait_ready`] with a probe prepared before the spawn (startup
-    /// timing: nothing is set up between the spawn and the first attempt).
+    /// Like [`TargetProcess::wait_ready`], also ending with [`ReadyError::Interrupted`]
+    /// as soon as `stop` is set.
+    pub fn wait_ready_or_stop(
+        &mut self,
+        path: &str,
+        timeout: Duration,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Duration, ReadyError> {
+        let mut probe = ReadinessProbe::new(self.addr(), path);
+        self.wait_ready_with(&mut probe, path, timeout, stop)
+    }
+
+    /// [`TargetProcess::wait_ready_or_stop`] with a probe prepared before the spawn
+    /// (startup timing: nothing is set up between the spawn and the first attempt).
     pub fn wait_ready_with(
         &mut self,
         probe: &mut ReadinessProbe,
         path: &str,
         timeout: Duration,
+        stop: Option<&AtomicBool>,
     ) -> Result<Duration, ReadyError> {
         let deadline = self.spawned_at + timeout;
         loop {
@@ -266,6 +269,11 @@ impl TargetProcess {
             let outcome = probe.probe();
             if outcome == Probe::Ready {
                 return Ok(self.spawned_at.elapsed());
+            }
+            if stop.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+                return Err(ReadyError::Interrupted {
+                    target: self.name.clone(),
+                });
             }
             if Instant::now() >= deadline {
                 return Err(ReadyError::Timeout {
@@ -326,14 +334,20 @@ impl TargetProcess {
     }
 
     fn kill_group(&self, signal: libc::c_int) {
-        let Ok(pgid) = libc::pid_t::try_from(self.child.id()) else {
-            return;
-        };
-        // SAFETY: killpg only sends a signal; the group id is our child's own pid
-        // (it was made a group leader at spawn), and ESRCH is harmless.
-        unsafe {
-            libc::killpg(pgid, signal);
-        }
+        signal_group(self.child.id(), signal);
+    }
+}
+
+/// Sends `signal` to process group `pgid`: a child the harness spawned with
+/// `process_group(0)`, whose pid is its group id. A group that is gone is ignored.
+pub(crate) fn signal_group(pgid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal; callers pass the pid of a child they made a
+    // group leader at spawn and have not reaped yet, and ESRCH is harmless.
+    unsafe {
+        libc::killpg(pgid, signal);
     }
 }
 
@@ -351,7 +365,7 @@ impl Drop for TargetProcess {
 
 /// Applies the CPU affinity in the child between `fork` and `exec`, so the server and
 /// everything it spawns inherit it from the first instruction.
-fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
+pub(crate) fn pin_to_cpus(command: &mut Command, cpus: &CpuList) {
     // SAFETY: cpu_set_t is plain data; zeroed is its empty value.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &cpu in cpus.cpus() {
@@ -395,7 +409,10 @@ fn signal_name(signal: i32) -> &'static str {
 
 /// Asks the kernel to SIGKILL the child if the harness dies without stopping it (killed
 /// with SIGKILL, or crashed), so a server is never left listening behind a dead run.
-fn die_with_parent(command: &mut Command) {
+///
+/// The kernel clears this setting when the child's credentials change, so a child that
+/// switches user must register this hook after its own (hooks run in order).
+pub(crate) fn die_with_parent(command: &mut Command) {
     // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
     unsafe {
         command.pre_exec(|| {

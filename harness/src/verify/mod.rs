@@ -4,17 +4,25 @@
 //! Rules talk to the server through [`http_client`], record every exchange so the
 //! protocol rules (one JSON Content-Type, framing, Date) can judge all responses seen,
 //! and never print: presenting the report is the CLI's job.
+//!
+//! In database mode (`STORE=postgres`) the database rules run as well
+//! (`rules_database`); given an [`OrderDatabase`], they also read the target's
+//! database to see what was really written.
 
 pub mod http_client;
+mod rules_database;
 mod rules_endpoints;
 mod rules_orders;
 mod rules_protocol;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::store::StoredOrder;
 use http_client::{HttpClient, Response};
 
 /// Settings for one verification.
@@ -24,6 +32,10 @@ pub struct VerifyOptions {
     pub request_timeout: Duration,
     /// How far a server timestamp may be from the harness clock.
     pub clock_tolerance: Duration,
+    /// The server runs in database mode: also check the database rules.
+    pub database_mode: bool,
+    /// Once set (SIGINT, SIGTERM), every further request fails at once as interrupted.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for VerifyOptions {
@@ -31,8 +43,19 @@ impl Default for VerifyOptions {
         VerifyOptions {
             request_timeout: Duration::from_secs(5),
             clock_tolerance: Duration::from_secs(5),
+            database_mode: false,
+            stop: None,
         }
     }
+}
+
+/// The database a target in database mode keeps its orders in, as the rules see it.
+pub trait OrderDatabase {
+    /// The orders of `user_id` stored in the database, by id, with their item counts.
+    fn stored_orders(&self, user_id: u64) -> Result<Vec<StoredOrder>, String>;
+    /// Takes the database away from the target (dropped, its connections ended), for
+    /// the last rule: requests that need it must then get a 503 rather than hang.
+    fn take_away(&self) -> Result<(), String>;
 }
 
 /// The verdict of one rule.
@@ -72,17 +95,34 @@ impl VerifyReport {
     }
 }
 
-/// Checks every contract rule against the server at `addr`.
+/// Checks every contract rule against the server at `addr` (and the database rules
+/// that need only HTTP when `options.database_mode` is set).
 pub fn verify_server(addr: SocketAddr, options: &VerifyOptions) -> VerifyReport {
+    verify_server_with(addr, options, None)
+}
+
+/// Like [`verify_server`]; in database mode, `database` (the target's own database)
+/// adds the checks of what was stored and, last, of a database that went away.
+pub fn verify_server_with(
+    addr: SocketAddr,
+    options: &VerifyOptions,
+    database: Option<&dyn OrderDatabase>,
+) -> VerifyReport {
     let mut session = Session::new(addr, options);
     rules_endpoints::check_health(&mut session);
     rules_endpoints::check_users(&mut session);
     rules_orders::check_orders(&mut session);
+    if options.database_mode {
+        rules_database::check_database(&mut session, database);
+    }
     rules_endpoints::check_routing(&mut session);
     rules_protocol::check_date_changes(&mut session);
     rules_protocol::check_keep_alive(&mut session);
     rules_protocol::check_content_length_exact(&mut session);
     rules_protocol::check_recorded_headers(&mut session);
+    if let (true, Some(database)) = (options.database_mode, database) {
+        rules_database::check_database_gone(&mut session, database);
+    }
     VerifyReport {
         base_url: format!("http://{addr}"),
         rules: session.outcomes,
@@ -117,9 +157,34 @@ impl Session {
 
     /// Sends a request on the shared keep-alive connection and records the exchange.
     fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Result<Response, String> {
+        self.send_on(None, method, path, body)
+    }
+
+    /// Sends a request on a new connection of its own (closed after it), so requests
+    /// of a multi-process server spread over its processes; records the exchange.
+    fn send_fresh(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Response, String> {
+        let mut client = HttpClient::new(self.addr, self.options.request_timeout);
+        self.send_on(Some(&mut client), method, path, body)
+    }
+
+    fn send_on(
+        &mut self,
+        client: Option<&mut HttpClient>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Response, String> {
         let request = format!("{method} {path}");
-        let response = self
-            .client
+        if self.interrupted() {
+            return Err(format!("{request}: interrupted"));
+        }
+        let client = client.unwrap_or(&mut self.client);
+        let response = client
             .request(method, path, body.map(str::as_bytes))
             .map_err(|err| format!("{request}: request failed: {err}"))?;
         self.exchanges.push(Exchange {
@@ -127,6 +192,13 @@ impl Session {
             response: response.clone(),
         });
         Ok(response)
+    }
+
+    fn interrupted(&self) -> bool {
+        self.options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
     }
 
     fn record(&mut self, rule: &str, passed: bool, observed: impl Into<String>) {

@@ -8,12 +8,13 @@ use std::hash::{BuildHasher, Hasher};
 
 use serde_json::{json, Value};
 
+use super::http_client::Response;
 use super::{describe, expect_json_error, Session};
 
 /// How many orders the store keeps per user.
-const ORDER_CAP: usize = 16;
+pub(super) const ORDER_CAP: usize = 16;
 /// How many orders the cap rule posts for one user.
-const CAP_POSTS: usize = 20;
+pub(super) const CAP_POSTS: usize = 20;
 
 /// Runs every order rule.
 pub(super) fn check_orders(session: &mut Session) {
@@ -25,7 +26,7 @@ pub(super) fn check_orders(session: &mut Session) {
 }
 
 /// The order body used by the rules, with its expected total.
-fn sample_order(user_id: u64) -> (Value, f64) {
+pub(super) fn sample_order(user_id: u64) -> (Value, f64) {
     let order = json!({
         "user_id": user_id,
         "items": [
@@ -37,7 +38,7 @@ fn sample_order(user_id: u64) -> (Value, f64) {
 }
 
 /// A user id no earlier run is likely to have used, so its order list starts empty.
-fn fresh_user_id() -> u64 {
+pub(super) fn fresh_user_id() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     hasher.write_u128(now.map(|elapsed| elapsed.as_nanos()).unwrap_or(0));
@@ -48,7 +49,12 @@ fn fresh_user_id() -> u64 {
 /// Posts one order; returns the response's `id` if it was a 201 with an integer id.
 fn post_order(session: &mut Session, order: &Value) -> Result<(u64, Value), String> {
     let response = session.send("POST", "/api/orders", Some(&order.to_string()))?;
-    let observed = describe(&response);
+    created(&response)
+}
+
+/// The id and body of a `201` created order, or what was wrong with the response.
+pub(super) fn created(response: &Response) -> Result<(u64, Value), String> {
+    let observed = describe(response);
     if response.status != 201 {
         return Err(format!("expected 201, got {observed}"));
     }
@@ -185,7 +191,12 @@ fn post_then_list(session: &mut Session, count: usize) -> Result<(Vec<u64>, Vec<
         posted.push(post_order(session, &order)?.0);
     }
     let response = session.send("GET", &format!("/api/users/{user_id}/orders"), None)?;
-    let observed = describe(&response);
+    Ok((posted, listed_ids(&response, user_id)?))
+}
+
+/// The ids of a `200` order list, all of which must belong to `user_id`.
+pub(super) fn listed_ids(response: &Response, user_id: u64) -> Result<Vec<u64>, String> {
+    let observed = describe(response);
     if response.status != 200 {
         return Err(format!("expected 200, got {observed}"));
     }
@@ -205,7 +216,7 @@ fn post_then_list(session: &mut Session, count: usize) -> Result<(Vec<u64>, Vec<
             })?,
         _ => return Err(format!("expected a JSON array, got {observed}")),
     };
-    Ok((posted, listed))
+    Ok(listed)
 }
 
 fn check_newest_first(session: &mut Session) {

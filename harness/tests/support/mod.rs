@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +31,52 @@ pub enum Flaw {
     NoOrderCap,
     /// Content-Length counts characters instead of bytes (wrong for non-ASCII bodies).
     ContentLengthInChars,
+    /// Database mode done wrong: two "workers" with a store each, picked per
+    /// connection, issuing interleaved ids (what memory mode does with WORKERS=2).
+    SplitWorkers,
+    /// Database mode: an order whose item cannot be stored is refused with a 400 after
+    /// the order and its earlier items were written (no transaction).
+    HalfWrittenOrder,
+    /// Database mode: a product_id above BIGINT is accepted.
+    AcceptsHugeProductId,
+    /// Database mode: once the database is gone, requests that need it never answer.
+    HangsWithoutDatabase,
+}
+
+/// The fake database behind a database-mode [`ContractServer`], as the verify rules see
+/// a target's database.
+#[derive(Clone)]
+pub struct FakeDatabase {
+    stores: Vec<Arc<Mutex<Store>>>,
+    gone: Arc<AtomicBool>,
+}
+
+impl lanebench::verify::OrderDatabase for FakeDatabase {
+    fn stored_orders(&self, user_id: u64) -> Result<Vec<lanebench::store::StoredOrder>, String> {
+        let mut stored: Vec<lanebench::store::StoredOrder> = self
+            .stores
+            .iter()
+            .flat_map(|store| {
+                let store = store.lock().unwrap();
+                store
+                    .orders
+                    .get(&user_id)
+                    .map(|orders| orders.iter().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .map(|order| lanebench::store::StoredOrder {
+                id: order["id"].as_u64().unwrap(),
+                items: order["items"].as_array().map_or(0, |i| i.len() as u64),
+            })
+            .collect();
+        stored.sort_by_key(|order| order.id);
+        Ok(stored)
+    }
+
+    fn take_away(&self) -> Result<(), String> {
+        self.gone.store(true, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 /// A running test server; stops when dropped.
@@ -46,6 +93,16 @@ impl ContractServer {
 
     /// Starts a server with `flaw` on 127.0.0.1:`port` (0 for an ephemeral port).
     pub fn start_on(port: u16, flaw: Flaw) -> ContractServer {
+        ContractServer::start_mode(port, flaw, false).0
+    }
+
+    /// Starts a database-mode server (every order kept, the newest 16 listed, 400 for
+    /// a product_id above BIGINT, 503 once the database is gone) and its fake database.
+    pub fn start_database_mode(flaw: Flaw) -> (ContractServer, FakeDatabase) {
+        ContractServer::start_mode(0, flaw, true)
+    }
+
+    fn start_mode(port: u16, flaw: Flaw, database_mode: bool) -> (ContractServer, FakeDatabase) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -55,16 +112,39 @@ impl ContractServer {
             .block_on(TcpListener::bind(("127.0.0.1", port)))
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
-        let store = Arc::new(Mutex::new(Store::default()));
+        let workers: u64 = if flaw == Flaw::SplitWorkers { 2 } else { 1 };
+        let stores: Vec<Arc<Mutex<Store>>> = (0..workers)
+            .map(|k| {
+                Arc::new(Mutex::new(Store {
+                    next_id: k + 1,
+                    step: workers,
+                    ..Store::default()
+                }))
+            })
+            .collect();
+        let database = FakeDatabase {
+            stores: stores.clone(),
+            gone: Arc::new(AtomicBool::new(false)),
+        };
+        let gone = Arc::clone(&database.gone);
+        let connections = AtomicUsize::new(0);
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve_connection(stream, flaw, store.clone()));
+                let store =
+                    stores[connections.fetch_add(1, Ordering::Relaxed) % stores.len()].clone();
+                let mode = Mode {
+                    flaw,
+                    database: database_mode,
+                    gone: Arc::clone(&gone),
+                };
+                tokio::spawn(serve_connection(stream, mode, store));
             }
         });
-        ContractServer {
+        let server = ContractServer {
             addr,
             runtime: Some(runtime),
-        }
+        };
+        (server, database)
     }
 
     /// The server's address.
@@ -83,8 +163,20 @@ impl Drop for ContractServer {
 
 #[derive(Default)]
 struct Store {
-    last_id: u64,
+    next_id: u64,
+    /// How far ids advance per order (the number of "workers").
+    step: u64,
     orders: HashMap<u64, VecDeque<Value>>,
+}
+
+/// How a connection's server behaves.
+#[derive(Clone)]
+struct Mode {
+    flaw: Flaw,
+    /// Database mode (CONTRACT.md "Database mode").
+    database: bool,
+    /// The fake database was taken away.
+    gone: Arc<AtomicBool>,
 }
 
 struct Request {
@@ -94,10 +186,19 @@ struct Request {
     close: bool,
 }
 
-async fn serve_connection(mut stream: TcpStream, flaw: Flaw, store: Arc<Mutex<Store>>) {
+async fn serve_connection(mut stream: TcpStream, mode: Mode, store: Arc<Mutex<Store>>) {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
-        let (status, body) = route(&request, flaw, &store);
+        let needs_database = mode.database && request.path.starts_with("/api/");
+        let (status, body) = if needs_database && mode.gone.load(Ordering::SeqCst) {
+            if mode.flaw == Flaw::HangsWithoutDatabase {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+            (503, json!({"error": "database unavailable: gone"}))
+        } else {
+            route(&request, &mode, &store)
+        };
+        let flaw = mode.flaw;
         let bytes = encode_response(status, &body, flaw);
         if stream.write_all(&bytes).await.is_err() || request.close {
             return;
@@ -149,7 +250,7 @@ async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
     }
 }
 
-fn route(request: &Request, flaw: Flaw, store: &Mutex<Store>) -> (u16, Value) {
+fn route(request: &Request, mode: &Mode, store: &Mutex<Store>) -> (u16, Value) {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["health"]) => (200, json!({"status": "healthy", "timestamp": now_ms()})),
@@ -160,13 +261,16 @@ fn route(request: &Request, flaw: Flaw, store: &Mutex<Store>) -> (u16, Value) {
                 let orders: Vec<Value> = store
                     .orders
                     .get(&id)
-                    .map(|o| o.iter().rev().cloned().collect())
+                    .map(|o| {
+                        let listed = if mode.database { 16 } else { usize::MAX };
+                        o.iter().rev().take(listed).cloned().collect()
+                    })
                     .unwrap_or_default();
                 (200, Value::Array(orders))
             }
             Err(_) => (400, json!({"error": "user id must be an integer"})),
         },
-        ("POST", ["api", "orders"]) => create_order(&request.body, flaw, store),
+        ("POST", ["api", "orders"]) => create_order(&request.body, mode, store),
         (_, ["health"])
         | (_, ["api", "orders"])
         | (_, ["api", "users", _])
@@ -191,7 +295,8 @@ fn user(id: &str) -> (u16, Value) {
     }
 }
 
-fn create_order(body: &[u8], flaw: Flaw, store: &Mutex<Store>) -> (u16, Value) {
+fn create_order(body: &[u8], mode: &Mode, store: &Mutex<Store>) -> (u16, Value) {
+    let flaw = mode.flaw;
     let order: Value = match serde_json::from_slice(body) {
         Ok(order) => order,
         Err(_) if flaw == Flaw::ServerErrorOnBadJson => {
@@ -203,16 +308,37 @@ fn create_order(body: &[u8], flaw: Flaw, store: &Mutex<Store>) -> (u16, Value) {
         Ok(valid) => valid,
         Err(message) => return (400, json!({"error": message})),
     };
+    // The first item a BIGINT column cannot hold, in database mode.
+    let too_large = items
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .position(|item| item["product_id"].as_u64().unwrap_or(0) > i64::MAX as u64)
+        })
+        .filter(|_| mode.database && flaw != Flaw::AcceptsHugeProductId);
+    if too_large.is_some() && flaw != Flaw::HalfWrittenOrder {
+        return (400, json!({"error": "product_id does not fit BIGINT"}));
+    }
     let mut store = store.lock().unwrap();
-    store.last_id += 1;
+    let id = store.next_id;
+    store.next_id += store.step;
+    let kept_items = match (too_large, &items) {
+        (Some(bad), Value::Array(items)) => Value::Array(items[..bad].to_vec()),
+        _ => items,
+    };
     let created = json!({
-        "id": store.last_id, "user_id": user_id, "items": items, "total": total,
+        "id": id, "user_id": user_id, "items": kept_items, "total": total,
         "status": "created", "created_at": now_ms(),
     });
     let orders = store.orders.entry(user_id).or_default();
     orders.push_back(created.clone());
-    if flaw != Flaw::NoOrderCap && orders.len() > 16 {
+    // Database mode keeps every order and lists the newest 16.
+    if !mode.database && flaw != Flaw::NoOrderCap && orders.len() > 16 {
         orders.pop_front();
+    }
+    if too_large.is_some() {
+        return (400, json!({"error": "product_id does not fit BIGINT"}));
     }
     (201, created)
 }

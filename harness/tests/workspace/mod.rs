@@ -16,7 +16,22 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
+        Workspace::with_dir(tempfile::tempdir().unwrap())
+    }
+
+    /// A workspace below the build's target directory that every user may enter, for
+    /// tests that run PostgreSQL (as the `postgres` user when the tests run as root).
+    pub fn open() -> Workspace {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("ws-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Workspace::with_dir(dir)
+    }
+
+    fn with_dir(dir: tempfile::TempDir) -> Workspace {
         std::os::unix::fs::symlink(
             env!("CARGO_BIN_EXE_lanebench-fixture"),
             dir.path().join("fixture-server"),

@@ -1,27 +1,31 @@
 //! The benchmark endpoint contract (`targets/CONTRACT.md`) served by actix-web 4.
 //!
 //! Written the way actix-web's own examples do it: one `App` per worker thread sharing
-//! `web::Data`, a `JsonConfig` error handler that turns every JSON payload error into the
+//! application data, a `JsonConfig` error handler that turns every JSON payload error into the
 //! contract's 400 body, a per-resource default service for 405 and an app-wide one for 404.
 //! actix-web adds `Date` and `Content-Length` and handles SIGTERM itself.
+//!
+//! The handlers are generic over the [`store::Store`] they read and write, shared as
+//! `web::ThinData`: orders in memory (the default) or users and orders in PostgreSQL
+//! (`STORE=postgres`, `postgres.rs`).
 
-use std::collections::{HashMap, VecDeque};
+mod postgres;
+mod store;
+
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
+use actix_web::web::ThinData;
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde::{Deserialize, Serialize};
 
+use postgres::PgStore;
+use store::{Item, MemoryStore, Store, StoreError};
+
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
-/// Orders kept per user, newest first, so memory stays bounded under a long POST load.
-const ORDERS_PER_USER: usize = 16;
-/// Lock shards for the order store; enough that concurrent users rarely share a lock.
-const STORE_SHARDS: usize = 64;
 /// How long workers may finish in-flight requests after SIGTERM (actix's default is 30 s).
 const SHUTDOWN_TIMEOUT_SECS: u64 = 2;
 
@@ -31,34 +35,10 @@ struct Health {
     timestamp: u64,
 }
 
-#[derive(Serialize)]
-struct User {
-    id: u64,
-    name: String,
-    email: String,
-}
-
 #[derive(Deserialize)]
 struct NewOrder {
     user_id: u64,
     items: Vec<Item>,
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-struct Item {
-    product_id: u64,
-    quantity: u64,
-    price: f64,
-}
-
-#[derive(Clone, Serialize)]
-struct Order {
-    id: u64,
-    user_id: u64,
-    items: Vec<Item>,
-    total: f64,
-    status: &'static str,
-    created_at: u64,
 }
 
 #[derive(Serialize)]
@@ -88,6 +68,20 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Invalid(message) => {
+                Self::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
+            }
+            StoreError::Unavailable(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable: {message}"),
+            ),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status
@@ -100,59 +94,7 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Orders in memory: one global id counter and, per user, the newest orders first.
-struct OrderStore {
-    next_id: AtomicU64,
-    shards: Vec<Mutex<HashMap<u64, VecDeque<Order>>>>,
-}
-
-impl OrderStore {
-    fn new() -> Self {
-        Self {
-            next_id: AtomicU64::new(1),
-            shards: (0..STORE_SHARDS).map(|_| Mutex::default()).collect(),
-        }
-    }
-
-    fn shard(&self, user_id: u64) -> &Mutex<HashMap<u64, VecDeque<Order>>> {
-        &self.shards[(user_id % STORE_SHARDS as u64) as usize]
-    }
-
-    /// Stores a new order and returns it. The id is taken under the user's lock so that a
-    /// user's list is ordered by id even when that user's orders arrive concurrently.
-    fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Order {
-        let mut shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let order = Order {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            user_id,
-            items,
-            total,
-            status: "created",
-            created_at: epoch_millis(),
-        };
-        let orders = shard.entry(user_id).or_default();
-        orders.push_front(order.clone());
-        orders.truncate(ORDERS_PER_USER);
-        order
-    }
-
-    /// A copy of a user's orders, newest first (empty for a user without orders).
-    fn orders_of(&self, user_id: u64) -> Vec<Order> {
-        let shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        shard
-            .get(&user_id)
-            .map(|orders| orders.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-}
-
-fn epoch_millis() -> u64 {
+pub(crate) fn epoch_millis() -> u64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -203,32 +145,36 @@ async fn health() -> HttpResponse {
     })
 }
 
-async fn get_user(raw_id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = parse_user_id(&raw_id)?;
-    Ok(HttpResponse::Ok().json(User {
-        id,
-        name: format!("User {id}"),
-        email: format!("user{id}@example.com"),
-    }))
-}
-
-async fn get_user_orders(
-    store: web::Data<OrderStore>,
+async fn get_user<S: Store>(
+    ThinData(store): ThinData<S>,
     raw_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_user_id(&raw_id)?;
-    Ok(HttpResponse::Ok().json(store.orders_of(id)))
+    match store.user(id).await? {
+        Some(user) => Ok(HttpResponse::Ok().json(user)),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "user not found")),
+    }
 }
 
-async fn create_order(
-    store: web::Data<OrderStore>,
+async fn get_user_orders<S: Store>(
+    ThinData(store): ThinData<S>,
+    raw_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_user_id(&raw_id)?;
+    Ok(HttpResponse::Ok().json(store.orders_of(id).await?))
+}
+
+async fn create_order<S: Store>(
+    ThinData(store): ThinData<S>,
     new_order: web::Json<NewOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let new_order = new_order.into_inner();
     let total = validate(&new_order).map_err(|message| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
     })?;
-    let order = store.create(new_order.user_id, new_order.items, total);
+    let order = store
+        .create(new_order.user_id, new_order.items, total)
+        .await?;
     Ok(HttpResponse::Created().json(order))
 }
 
@@ -261,7 +207,7 @@ fn json_error_handler(
 }
 
 /// Registers the contract's routes; each resource answers 405 for a method it does not serve.
-fn routes(config: &mut web::ServiceConfig) {
+fn routes<S: Store>(config: &mut web::ServiceConfig) {
     config
         .service(
             web::resource("/health")
@@ -270,17 +216,17 @@ fn routes(config: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/api/users/{id}")
-                .route(web::get().to(get_user))
+                .route(web::get().to(get_user::<S>))
                 .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/api/users/{id}/orders")
-                .route(web::get().to(get_user_orders))
+                .route(web::get().to(get_user_orders::<S>))
                 .default_service(method_not_allowed("GET")),
         )
         .service(
             web::resource("/api/orders")
-                .route(web::post().to(create_order))
+                .route(web::post().to(create_order::<S>))
                 .default_service(method_not_allowed("POST")),
         );
 }
@@ -289,6 +235,34 @@ fn routes(config: &mut web::ServiceConfig) {
 struct Settings {
     port: u16,
     workers: usize,
+    store: StoreSetting,
+}
+
+/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
+enum StoreSetting {
+    Memory,
+    Postgres(Box<sqlx::postgres::PgConnectOptions>),
+}
+
+fn store_from_env() -> Result<StoreSetting, String> {
+    match std::env::var("STORE").as_deref() {
+        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
+        Ok("postgres") => match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
+            }
+            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
+        },
+        Ok(other) => Err(format!(
+            "STORE must be \"memory\" or \"postgres\", got {other:?}"
+        )),
+    }
+}
+
+/// Connections for the one process: about two concurrent database sessions per worker
+/// thread, and at least four (CONTRACT.md, "Pool size").
+fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -310,24 +284,49 @@ fn settings_from_env() -> Result<Settings, String> {
         },
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Ok(Settings { port, workers })
+    let store = store_from_env()?;
+    Ok(Settings {
+        port,
+        workers,
+        store,
+    })
 }
 
-async fn serve(settings: Settings) -> std::io::Result<()> {
-    let store = web::Data::new(OrderStore::new());
+/// Why the server could not run: the database at startup, or the listener.
+enum ServeError {
+    Database(String),
+    Listen(std::io::Error),
+}
+
+async fn serve(settings: Settings) -> Result<(), ServeError> {
+    // The database comes first, so the server only answers once it can serve every route.
+    match settings.store {
+        StoreSetting::Memory => serve_with(MemoryStore::leaked(), &settings).await,
+        StoreSetting::Postgres(ref options) => {
+            let store = PgStore::connect((**options).clone(), pool_size(settings.workers))
+                .await
+                .map_err(ServeError::Database)?;
+            serve_with(store, &settings).await
+        }
+    }
+}
+
+async fn serve_with<S: Store>(store: S, settings: &Settings) -> Result<(), ServeError> {
     HttpServer::new(move || {
         App::new()
-            .app_data(store.clone())
+            .app_data(ThinData(store.clone()))
             .app_data(web::JsonConfig::default().error_handler(json_error_handler))
-            .configure(routes)
+            .configure(routes::<S>)
             .default_service(web::to(not_found))
     })
     .workers(settings.workers)
     .tcp_nodelay(true)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-    .bind(("127.0.0.1", settings.port))?
+    .bind(("127.0.0.1", settings.port))
+    .map_err(ServeError::Listen)?
     .run()
     .await
+    .map_err(ServeError::Listen)
 }
 
 fn main() -> ExitCode {
@@ -341,7 +340,11 @@ fn main() -> ExitCode {
     let port = settings.port;
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(ServeError::Database(message)) => {
+            eprintln!("target-actix-web: {message}");
+            ExitCode::FAILURE
+        }
+        Err(ServeError::Listen(error)) => {
             eprintln!("target-actix-web: cannot serve on 127.0.0.1:{port}: {error}");
             ExitCode::FAILURE
         }

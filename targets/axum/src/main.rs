@@ -3,12 +3,15 @@
 //! Written the way axum's own examples do it: a `Router` with `State`, the `Json` extractor
 //! (its rejections turned into the contract's 400 body), a JSON fallback for unknown paths and a
 //! JSON method-not-allowed fallback. hyper adds `Date` and `Content-Length`.
+//!
+//! The handlers are generic over the [`store::Store`] they read and write: orders in memory
+//! (the default) or users and orders in PostgreSQL (`STORE=postgres`, `postgres.rs`).
 
-use std::collections::{HashMap, VecDeque};
+mod postgres;
+mod store;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
@@ -20,12 +23,11 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use postgres::PgStore;
+use store::{Item, MemoryStore, Order, Store, StoreError, User};
+
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
-/// Orders kept per user, newest first, so memory stays bounded under a long POST load.
-const ORDERS_PER_USER: usize = 16;
-/// Lock shards for the order store; enough that concurrent users rarely share a lock.
-const STORE_SHARDS: usize = 64;
 
 #[derive(Serialize)]
 struct Health {
@@ -33,34 +35,10 @@ struct Health {
     timestamp: u64,
 }
 
-#[derive(Serialize)]
-struct User {
-    id: u64,
-    name: String,
-    email: String,
-}
-
 #[derive(Deserialize)]
 struct NewOrder {
     user_id: u64,
     items: Vec<Item>,
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-struct Item {
-    product_id: u64,
-    quantity: u64,
-    price: f64,
-}
-
-#[derive(Clone, Serialize)]
-struct Order {
-    id: u64,
-    user_id: u64,
-    items: Vec<Item>,
-    total: f64,
-    status: &'static str,
-    created_at: u64,
 }
 
 /// An error response: the status plus the contract's `{"error": "..."}` body.
@@ -74,6 +52,20 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Invalid(message) => {
+                Self::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
+            }
+            StoreError::Unavailable(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable: {message}"),
+            ),
         }
     }
 }
@@ -92,61 +84,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Orders in memory: one global id counter and, per user, the newest orders first.
-struct OrderStore {
-    next_id: AtomicU64,
-    shards: Vec<Mutex<HashMap<u64, VecDeque<Order>>>>,
-}
-
-impl OrderStore {
-    fn new() -> Self {
-        Self {
-            next_id: AtomicU64::new(1),
-            shards: (0..STORE_SHARDS).map(|_| Mutex::default()).collect(),
-        }
-    }
-
-    fn shard(&self, user_id: u64) -> &Mutex<HashMap<u64, VecDeque<Order>>> {
-        &self.shards[(user_id % STORE_SHARDS as u64) as usize]
-    }
-
-    /// Stores a new order and returns it. The id is taken under the user's lock so that a
-    /// user's list is ordered by id even when that user's orders arrive concurrently.
-    fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Order {
-        let mut shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let order = Order {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            user_id,
-            items,
-            total,
-            status: "created",
-            created_at: epoch_millis(),
-        };
-        let orders = shard.entry(user_id).or_default();
-        orders.push_front(order.clone());
-        orders.truncate(ORDERS_PER_USER);
-        order
-    }
-
-    /// A copy of a user's orders, newest first (empty for a user without orders).
-    fn orders_of(&self, user_id: u64) -> Vec<Order> {
-        let shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        shard
-            .get(&user_id)
-            .map(|orders| orders.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-}
-
-type SharedStore = Arc<OrderStore>;
-
-fn epoch_millis() -> u64 {
+pub(crate) fn epoch_millis() -> u64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -197,25 +135,27 @@ async fn health() -> Json<Health> {
     })
 }
 
-async fn get_user(Path(raw_id): Path<String>) -> Result<Json<User>, ApiError> {
+async fn get_user<S: Store>(
+    State(store): State<S>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<User>, ApiError> {
     let id = parse_user_id(&raw_id)?;
-    Ok(Json(User {
-        id,
-        name: format!("User {id}"),
-        email: format!("user{id}@example.com"),
-    }))
+    match store.user(id).await? {
+        Some(user) => Ok(Json(user)),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "user not found")),
+    }
 }
 
-async fn get_user_orders(
-    State(store): State<SharedStore>,
+async fn get_user_orders<S: Store>(
+    State(store): State<S>,
     Path(raw_id): Path<String>,
 ) -> Result<Json<Vec<Order>>, ApiError> {
     let id = parse_user_id(&raw_id)?;
-    Ok(Json(store.orders_of(id)))
+    Ok(Json(store.orders_of(id).await?))
 }
 
-async fn create_order(
-    State(store): State<SharedStore>,
+async fn create_order<S: Store>(
+    State(store): State<S>,
     payload: Result<Json<NewOrder>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     // axum answers 415/422 for some JSON rejections; the contract wants 400 for all of them.
@@ -226,7 +166,9 @@ async fn create_order(
     let total = validate(&new_order).map_err(|message| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
     })?;
-    let order = store.create(new_order.user_id, new_order.items, total);
+    let order = store
+        .create(new_order.user_id, new_order.items, total)
+        .await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 
@@ -238,12 +180,12 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
 }
 
-fn app(store: SharedStore) -> Router {
+fn app<S: Store>(store: S) -> Router {
     Router::new()
         .route("/health", get(health))
-        .route("/api/users/{id}", get(get_user))
-        .route("/api/users/{id}/orders", get(get_user_orders))
-        .route("/api/orders", post(create_order))
+        .route("/api/users/{id}", get(get_user::<S>))
+        .route("/api/users/{id}/orders", get(get_user_orders::<S>))
+        .route("/api/orders", post(create_order::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(store)
@@ -253,6 +195,34 @@ fn app(store: SharedStore) -> Router {
 struct Settings {
     port: u16,
     workers: usize,
+    store: StoreSetting,
+}
+
+/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
+enum StoreSetting {
+    Memory,
+    Postgres(Box<sqlx::postgres::PgConnectOptions>),
+}
+
+fn store_from_env() -> Result<StoreSetting, String> {
+    match std::env::var("STORE").as_deref() {
+        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
+        Ok("postgres") => match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
+            }
+            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
+        },
+        Ok(other) => Err(format!(
+            "STORE must be \"memory\" or \"postgres\", got {other:?}"
+        )),
+    }
+}
+
+/// Connections for the one process: about two concurrent database sessions per worker
+/// thread, and at least four (CONTRACT.md, "Pool size").
+fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -274,7 +244,12 @@ fn settings_from_env() -> Result<Settings, String> {
         },
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Ok(Settings { port, workers })
+    let store = store_from_env()?;
+    Ok(Settings {
+        port,
+        workers,
+        store,
+    })
 }
 
 async fn shutdown_signal() {
@@ -286,8 +261,15 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(port: u16) -> Result<(), String> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+async fn serve(settings: Settings) -> Result<(), String> {
+    // The database comes first, so the server only answers once it can serve every route.
+    let app = match settings.store {
+        StoreSetting::Memory => app(MemoryStore::leaked()),
+        StoreSetting::Postgres(options) => {
+            app(PgStore::connect(*options, pool_size(settings.workers)).await?)
+        }
+    };
+    let address = SocketAddr::from(([127, 0, 0, 1], settings.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?
@@ -295,8 +277,7 @@ async fn serve(port: u16) -> Result<(), String> {
             // Same socket option on every target, so small responses are not delayed.
             let _ = stream.set_nodelay(true);
         });
-    let store = Arc::new(OrderStore::new());
-    axum::serve(listener, app(store))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|error| format!("server failed: {error}"))
@@ -315,7 +296,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    let result = runtime.block_on(serve(settings.port));
+    let result = runtime.block_on(serve(settings));
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,

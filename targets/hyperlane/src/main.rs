@@ -4,34 +4,29 @@
 //! check, no `Date` header and sends nothing by itself. So a request middleware prepares a JSON
 //! 404 and the `Date` header, the matched route overwrites status and body, and a response
 //! middleware builds and sends the bytes. Parse errors reach the request-error hook.
+//!
+//! The route hooks are generic over the [`store::Store`] they read and write: orders in
+//! memory (the default) or users and orders in PostgreSQL (`STORE=postgres`, `postgres.rs`).
 
-use std::collections::{HashMap, VecDeque};
+mod postgres;
+mod store;
+
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyperlane::*;
 use serde::{Deserialize, Serialize};
 
+use postgres::PgStore;
+use store::{Item, MemoryStore, Store, StoreError};
+
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
-/// Orders kept per user, newest first, so memory stays bounded under a long POST load.
-const ORDERS_PER_USER: usize = 16;
-/// Lock shards for the order store; enough that concurrent users rarely share a lock.
-const STORE_SHARDS: usize = 64;
 
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
     timestamp: u64,
-}
-
-#[derive(Serialize)]
-struct User {
-    id: u64,
-    name: String,
-    email: String,
 }
 
 #[derive(Deserialize)]
@@ -40,83 +35,12 @@ struct NewOrder {
     items: Vec<Item>,
 }
 
-#[derive(Clone, Deserialize, Serialize)]
-struct Item {
-    product_id: u64,
-    quantity: u64,
-    price: f64,
-}
-
-#[derive(Clone, Serialize)]
-struct Order {
-    id: u64,
-    user_id: u64,
-    items: Vec<Item>,
-    total: f64,
-    status: &'static str,
-    created_at: u64,
-}
-
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
 }
 
-/// Orders in memory: one global id counter and, per user, the newest orders first.
-struct OrderStore {
-    next_id: AtomicU64,
-    shards: Vec<Mutex<HashMap<u64, VecDeque<Order>>>>,
-}
-
-impl OrderStore {
-    fn new() -> Self {
-        Self {
-            next_id: AtomicU64::new(1),
-            shards: (0..STORE_SHARDS).map(|_| Mutex::default()).collect(),
-        }
-    }
-
-    fn shard(&self, user_id: u64) -> &Mutex<HashMap<u64, VecDeque<Order>>> {
-        &self.shards[(user_id % STORE_SHARDS as u64) as usize]
-    }
-
-    /// Stores a new order and returns it. The id is taken under the user's lock so that a
-    /// user's list is ordered by id even when that user's orders arrive concurrently.
-    fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Order {
-        let mut shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let order = Order {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            user_id,
-            items,
-            total,
-            status: "created",
-            created_at: epoch_millis(),
-        };
-        let orders = shard.entry(user_id).or_default();
-        orders.push_front(order.clone());
-        orders.truncate(ORDERS_PER_USER);
-        order
-    }
-
-    /// Serializes a user's orders, newest first (an empty array for a user without orders).
-    fn orders_json(&self, user_id: u64) -> Vec<u8> {
-        let shard = self
-            .shard(user_id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match shard.get(&user_id) {
-            Some(orders) => serde_json::to_vec(orders).expect("orders serialize"),
-            None => b"[]".to_vec(),
-        }
-    }
-}
-
-static STORE: LazyLock<OrderStore> = LazyLock::new(OrderStore::new);
-
-fn epoch_millis() -> u64 {
+pub(crate) fn epoch_millis() -> u64 {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -304,11 +228,21 @@ impl ServerHook for HealthRoute {
     }
 }
 
-struct UserRoute;
+/// Answers a store failure: 400 for an order the store cannot hold, 503 for the database.
+fn set_store_error(ctx: &mut Context, error: StoreError) {
+    match error {
+        StoreError::Invalid(message) => set_error(ctx, 400, &format!("invalid order: {message}")),
+        StoreError::Unavailable(message) => {
+            set_error(ctx, 503, &format!("database unavailable: {message}"))
+        }
+    }
+}
 
-impl ServerHook for UserRoute {
+struct UserRoute<S: 'static>(&'static S);
+
+impl<S: Store> ServerHook for UserRoute<S> {
     async fn new(_: &mut Stream, _: &mut Context) -> Self {
-        Self
+        Self(S::global())
     }
 
     async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
@@ -316,26 +250,25 @@ impl ServerHook for UserRoute {
             return Status::Continue;
         }
         if let Some(id) = user_id_param(ctx) {
-            let user = User {
-                id,
-                name: format!("User {id}"),
-                email: format!("user{id}@example.com"),
-            };
-            set_json(
-                ctx,
-                200,
-                &serde_json::to_vec(&user).expect("user serializes"),
-            );
+            match self.0.user(id).await {
+                Ok(Some(user)) => set_json(
+                    ctx,
+                    200,
+                    &serde_json::to_vec(&user).expect("user serializes"),
+                ),
+                Ok(None) => set_error(ctx, 404, "user not found"),
+                Err(error) => set_store_error(ctx, error),
+            }
         }
         Status::Continue
     }
 }
 
-struct UserOrdersRoute;
+struct UserOrdersRoute<S: 'static>(&'static S);
 
-impl ServerHook for UserOrdersRoute {
+impl<S: Store> ServerHook for UserOrdersRoute<S> {
     async fn new(_: &mut Stream, _: &mut Context) -> Self {
-        Self
+        Self(S::global())
     }
 
     async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
@@ -343,17 +276,20 @@ impl ServerHook for UserOrdersRoute {
             return Status::Continue;
         }
         if let Some(id) = user_id_param(ctx) {
-            set_json(ctx, 200, &STORE.orders_json(id));
+            match self.0.orders_json(id).await {
+                Ok(body) => set_json(ctx, 200, &body),
+                Err(error) => set_store_error(ctx, error),
+            }
         }
         Status::Continue
     }
 }
 
-struct OrdersRoute;
+struct OrdersRoute<S: 'static>(&'static S);
 
-impl ServerHook for OrdersRoute {
+impl<S: Store> ServerHook for OrdersRoute<S> {
     async fn new(_: &mut Stream, _: &mut Context) -> Self {
-        Self
+        Self(S::global())
     }
 
     async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
@@ -367,16 +303,24 @@ impl ServerHook for OrdersRoute {
                 return Status::Continue;
             }
         };
-        match validate(&new_order) {
-            Ok(total) => {
-                let order = STORE.create(new_order.user_id, new_order.items, total);
-                set_json(
-                    ctx,
-                    201,
-                    &serde_json::to_vec(&order).expect("order serializes"),
-                );
+        let total = match validate(&new_order) {
+            Ok(total) => total,
+            Err(message) => {
+                set_error(ctx, 400, &format!("invalid order: {message}"));
+                return Status::Continue;
             }
-            Err(message) => set_error(ctx, 400, &format!("invalid order: {message}")),
+        };
+        match self
+            .0
+            .create(new_order.user_id, new_order.items, total)
+            .await
+        {
+            Ok(order) => set_json(
+                ctx,
+                201,
+                &serde_json::to_vec(&order).expect("order serializes"),
+            ),
+            Err(error) => set_store_error(ctx, error),
         }
         Status::Continue
     }
@@ -386,6 +330,34 @@ impl ServerHook for OrdersRoute {
 struct Settings {
     port: u16,
     workers: usize,
+    store: StoreSetting,
+}
+
+/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
+enum StoreSetting {
+    Memory,
+    Postgres(Box<sqlx::postgres::PgConnectOptions>),
+}
+
+fn store_from_env() -> Result<StoreSetting, String> {
+    match std::env::var("STORE").as_deref() {
+        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
+        Ok("postgres") => match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
+            }
+            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
+        },
+        Ok(other) => Err(format!(
+            "STORE must be \"memory\" or \"postgres\", got {other:?}"
+        )),
+    }
+}
+
+/// Connections for the one process: about two concurrent database sessions per worker
+/// thread, and at least four (CONTRACT.md, "Pool size").
+fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -407,10 +379,28 @@ fn settings_from_env() -> Result<Settings, String> {
         },
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Ok(Settings { port, workers })
+    let store = store_from_env()?;
+    Ok(Settings {
+        port,
+        workers,
+        store,
+    })
 }
 
-async fn serve(port: u16) -> Result<(), String> {
+async fn serve(settings: Settings) -> Result<(), String> {
+    // The database comes first, so the server only answers once it can serve every route.
+    match settings.store {
+        StoreSetting::Memory => serve_with::<MemoryStore>(settings.port).await,
+        StoreSetting::Postgres(options) => {
+            PgStore::connect(*options, pool_size(settings.workers))
+                .await?
+                .install();
+            serve_with::<PgStore>(settings.port).await
+        }
+    }
+}
+
+async fn serve_with<S: Store>(port: u16) -> Result<(), String> {
     let mut config = ServerConfig::default();
     config
         .set_address(format!("127.0.0.1:{port}"))
@@ -421,9 +411,9 @@ async fn serve(port: u16) -> Result<(), String> {
         .request_error::<RequestErrorReply>()
         .request_middleware::<DefaultResponse>()
         .route::<HealthRoute>("/health")
-        .route::<UserRoute>("/api/users/{id}")
-        .route::<UserOrdersRoute>("/api/users/{id}/orders")
-        .route::<OrdersRoute>("/api/orders")
+        .route::<UserRoute<S>>("/api/users/{id}")
+        .route::<UserOrdersRoute<S>>("/api/users/{id}/orders")
+        .route::<OrdersRoute<S>>("/api/orders")
         .response_middleware::<SendResponse>();
     let control = server
         .run()
@@ -452,7 +442,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    let result = runtime.block_on(serve(settings.port));
+    let result = runtime.block_on(serve(settings));
     // Open keep-alive connections must not hold the exit back after SIGTERM.
     runtime.shutdown_background();
     match result {

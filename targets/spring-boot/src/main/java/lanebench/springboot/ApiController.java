@@ -4,6 +4,7 @@ import jakarta.validation.Valid;
 import java.util.List;
 import lanebench.springboot.Models.Health;
 import lanebench.springboot.Models.Order;
+import lanebench.springboot.Models.OrderItem;
 import lanebench.springboot.Models.OrderRequest;
 import lanebench.springboot.Models.User;
 import org.springframework.http.HttpStatus;
@@ -20,9 +21,9 @@ class ApiController {
 
     private static final long MAX_USER_ID = 1_000_000;
 
-    private final OrderStore store;
+    private final Store store;
 
-    ApiController(OrderStore store) {
+    ApiController(Store store) {
         this.store = store;
     }
 
@@ -33,8 +34,8 @@ class ApiController {
 
     @GetMapping("/api/users/{id}")
     User user(@PathVariable("id") String rawId) {
-        long id = parseUserId(rawId);
-        return new User(id, "User " + id, "user" + id + "@example.com");
+        return store.user(parseUserId(rawId))
+                .orElseThrow(() -> new ApiException(HttpStatus.NOT_FOUND, "user " + rawId + " not found"));
     }
 
     @GetMapping("/api/users/{id}/orders")
@@ -45,11 +46,20 @@ class ApiController {
     @PostMapping("/api/orders")
     @ResponseStatus(HttpStatus.CREATED)
     Order createOrder(@Valid @RequestBody OrderRequest request) {
-        double total = OrderStore.total(request.items());
+        double total = total(request.items());
         if (!Double.isFinite(total)) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
         }
         return store.create(request.userId(), request.items(), total);
+    }
+
+    /** Sum of price * quantity; a total that is not finite is refused. */
+    private static double total(List<OrderItem> items) {
+        double total = 0;
+        for (OrderItem item : items) {
+            total += item.price() * item.quantity();
+        }
+        return total;
     }
 
     /** 400 for a non-integer id, 404 for an integer outside 1..=1000000. */

@@ -3,12 +3,15 @@ package lanebench.springboot;
 import lanebench.springboot.Models.ApiError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.NestedRuntimeException;
+import org.springframework.dao.DataAccessException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.transaction.TransactionException;
 import org.springframework.validation.FieldError;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
@@ -20,7 +23,7 @@ import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /**
  * Maps every failure to the contract's {@code {"error": ...}} JSON: bad bodies to 400,
- * unknown paths to 404, wrong methods to 405. Spring's defaults would answer these
+ * unknown paths to 404, wrong methods to 405, database failures to 503. Spring's defaults would answer these
  * with its own error shape (and a 500 for anything unmapped).
  */
 @RestControllerAdvice
@@ -72,6 +75,16 @@ class ApiErrorHandler {
             headers.setAllow(e.getSupportedHttpMethods());
         }
         return error(HttpStatus.METHOD_NOT_ALLOWED, "method " + e.getMethod() + " not allowed here", headers);
+    }
+
+    /**
+     * Database mode: the database failed or no pool connection came within the timeout.
+     * The driver's own reason (first line) is the message.
+     */
+    @ExceptionHandler({DataAccessException.class, TransactionException.class})
+    ResponseEntity<ApiError> databaseUnavailable(NestedRuntimeException e) {
+        String reason = String.valueOf(e.getMostSpecificCause().getMessage()).lines().findFirst().orElse("");
+        return error(HttpStatus.SERVICE_UNAVAILABLE, "database unavailable: " + reason);
     }
 
     @ExceptionHandler(Exception.class)

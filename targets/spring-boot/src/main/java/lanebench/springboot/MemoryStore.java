@@ -3,34 +3,36 @@ package lanebench.springboot;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import lanebench.springboot.Models.Order;
 import lanebench.springboot.Models.OrderItem;
+import lanebench.springboot.Models.User;
+import org.springframework.context.annotation.Profile;
 import org.springframework.stereotype.Component;
 
 /**
- * The in-memory order store, shared by all Tomcat threads: one id counter, and per user
- * an immutable list of at most {@link #ORDERS_PER_USER} orders, newest first.
+ * The in-memory store (the default), shared by all Tomcat threads: one id counter, and per
+ * user an immutable list of at most {@link #ORDERS_PER_USER} orders, newest first. Users
+ * are computed from their id.
  */
 @Component
-class OrderStore {
+@Profile("!postgres")
+class MemoryStore implements Store {
 
     static final int ORDERS_PER_USER = 16;
 
     private final AtomicLong lastId = new AtomicLong();
     private final ConcurrentHashMap<BigInteger, List<Order>> byUser = new ConcurrentHashMap<>();
 
-    /** Sum of price * quantity; the caller rejects a total that is not finite. */
-    static double total(List<OrderItem> items) {
-        double total = 0;
-        for (OrderItem item : items) {
-            total += item.price() * item.quantity();
-        }
-        return total;
+    @Override
+    public Optional<User> user(long id) {
+        return Optional.of(new User(id, "User " + id, "user" + id + "@example.com"));
     }
 
-    Order create(BigInteger userId, List<OrderItem> items, double orderTotal) {
+    @Override
+    public Order create(BigInteger userId, List<OrderItem> items, double orderTotal) {
         final Order[] created = new Order[1];
         // The id is taken inside compute(), under the user's bin lock, so each user's
         // list stays in id order even when that user's orders arrive concurrently.
@@ -48,7 +50,8 @@ class OrderStore {
         return created[0];
     }
 
-    List<Order> forUser(long userId) {
+    @Override
+    public List<Order> forUser(long userId) {
         return byUser.getOrDefault(BigInteger.valueOf(userId), List.of());
     }
 }

@@ -1,0 +1,72 @@
+//! The report's "Database" section, in database mode only: which server the targets
+//! used and how it was set up (a relaxed durability is said, not hidden), and per level
+//! the service's and the database's share of the CPUs, the verdict on which of them was
+//! the bottleneck, and the database's memory beside the target's.
+
+use super::document::Block;
+use super::table::Table;
+use super::view::{grouped, ReportView};
+use crate::run::results::RunResults;
+
+/// The section's blocks; none in memory mode.
+pub fn blocks(view: &ReportView, r: &RunResults) -> Vec<Block> {
+    let Some(store) = &r.store else {
+        return Vec::new();
+    };
+    let text = |key: &str| store[key].as_str().unwrap_or("?").to_string();
+    let version = text("version");
+    let version = version.split(" on ").next().unwrap_or(&version).to_string();
+    let durability = match text("durability").as_str() {
+        "relaxed" => "RELAXED durability (fsync, synchronous_commit or full_page_writes off: not what a production server runs)".to_string(),
+        other => format!("{other} commits (the defaults)"),
+    };
+    let place = match store["cpus"].as_str() {
+        Some(cpus) => format!("pinned to CPUs {cpus}"),
+        None => "not pinned by lanebench".to_string(),
+    };
+    let mut table = Table::new(
+        &[
+            "Framework",
+            "Connections",
+            "QPS",
+            "Service CPU",
+            "Database CPU",
+            "Bottleneck",
+            "Database memory",
+        ],
+        &[false, true, true, true, true, false, true],
+    );
+    for t in &view.ranked {
+        let memory = t.database_memory_mb.as_ref().map_or("-".to_string(), |m| {
+            format!("{:.0}-{:.0} MiB", m.idle, m.peak)
+        });
+        for level in &t.levels {
+            let saturation = serde_json::to_value(level.saturation)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let share =
+                |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
+            table.push_for(
+                &t.name,
+                vec![
+                    t.framework.clone(),
+                    level.connections.to_string(),
+                    grouped(level.success_rps.median),
+                    share(Some(level.server_cpu_utilisation)),
+                    share(level.database_cpu_utilisation),
+                    saturation,
+                    memory.clone(),
+                ],
+            );
+        }
+    }
+    vec![
+        Block::Heading(2, "Database".to_string()),
+        Block::Paragraph(format!(
+            "Store: PostgreSQL ({}; {version}), {durability}, {place}; one database per target, a copy of targets/schema.sql. CPU shares are of the CPUs each was pinned to; where the database shares the service's CPUs the two together are the system under test, and the bottleneck is the one that used more.",
+            text("server")
+        )),
+        Block::Table(table),
+    ]
+}

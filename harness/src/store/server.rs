@@ -1,0 +1,636 @@
+//! A PostgreSQL server the harness runs itself: a fresh cluster (`initdb`) in a folder
+//! of its own, the postmaster as a direct child on a free loopback port, and a stop
+//! that leaves neither a process nor a file behind.
+//!
+//! Why `postgres` is started directly rather than through `pg_ctl start`: `pg_ctl`
+//! daemonizes the server, so it would no longer be our child. As a child it is the
+//! leader of its own process group, it gets the parent-death signal (so a SIGKILLed
+//! harness takes it down), its pid is known at once for sampling, its log is captured
+//! from stderr, and its exit is seen by `wait` the moment it happens.
+//!
+//! When the harness runs as root the server and `initdb` switch to the `postgres`
+//! system user in the child before `exec` (PostgreSQL refuses to run as root). That is
+//! done in our own `pre_exec` hook instead of going through `runuser` or `su`, which
+//! would put another process between the harness and the postmaster.
+//!
+//! Stopping: SIGINT (fast shutdown: roll back open transactions, checkpoint, exit),
+//! then SIGQUIT (immediate shutdown) if it is not done in time, then SIGKILL of its
+//! process group and of every process of its tree. PostgreSQL's backends each call
+//! `setsid`, so they are found through the process tree (`sample::tree_pids`) and,
+//! where the machine allows one, the server's own cgroup, which is also what makes its
+//! CPU and memory measurable exactly like a target's.
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::binaries::{PgBinaries, SearchPath};
+use super::instance::Instance;
+use super::tool::{run_tool, RunAs, ToolFailure};
+use super::url::DatabaseUrl;
+use super::StoreError;
+use crate::cpus::CpuList;
+use crate::sample::{tree_pids, tree_usage, TargetCgroup, TreeUsage};
+use crate::target::output_tail::OutputTail;
+use crate::target::process::{die_with_parent, pin_to_cpus, signal_group};
+use crate::target::{describe_status, ensure_port_free, free_loopback_port, PortError};
+
+/// The superuser `initdb` creates; targets connect as this user.
+pub const SUPERUSER: &str = "postgres";
+/// How long a fast shutdown may take before an immediate one is asked for.
+const FAST_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long an immediate shutdown may take before everything is killed.
+const IMMEDIATE_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long the postmaster's former children get to exit after it is gone.
+const CHILDREN_GRACE: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(10);
+/// Bound on `initdb`.
+const INITDB_TIMEOUT: Duration = Duration::from_secs(120);
+/// Fresh ports tried when the chosen one is taken between the check and the bind.
+const PORT_ATTEMPTS: usize = 3;
+/// A Unix socket path must fit `sun_path` (108 bytes) with `/.s.PGSQL.65535` and a NUL.
+const MAX_SOCKET_DIR_BYTES: usize = 108 - 16 - 1;
+
+/// Whether commits wait for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// PostgreSQL's defaults: every commit is flushed to disk before it is answered.
+    Durable,
+    /// `fsync=off, synchronous_commit=off, full_page_writes=off`: a crash can lose or
+    /// corrupt data. Faster on slow disks; it must be marked wherever results are shown.
+    Relaxed,
+}
+
+impl Durability {
+    /// The server options this durability adds to the defaults.
+    pub fn server_options(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Durability::Durable => &[],
+            Durability::Relaxed => &[
+                ("fsync", "off"),
+                ("synchronous_commit", "off"),
+                ("full_page_writes", "off"),
+            ],
+        }
+    }
+}
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// The folder the server's own folder is made in (the run's folder or `target/`).
+    /// Every user must be able to enter it when the server runs as `postgres`.
+    pub parent_dir: PathBuf,
+    pub durability: Durability,
+    /// CPUs the server and all its processes are pinned to.
+    pub cpus: Option<CpuList>,
+    /// A fixed port; `None` picks a free one.
+    pub port: Option<u16>,
+    /// Where the PostgreSQL programs are looked for.
+    pub search: SearchPath,
+    /// How long the server may take to accept connections.
+    pub start_timeout: Duration,
+    /// Give the server a cgroup of its own where the machine allows it.
+    pub cgroup: bool,
+}
+
+impl PgSettings {
+    /// Durable defaults, a free port, no pinning, binaries from the system.
+    pub fn new(parent_dir: &Path) -> PgSettings {
+        PgSettings {
+            parent_dir: parent_dir.to_path_buf(),
+            durability: Durability::Durable,
+            cpus: None,
+            port: None,
+            search: SearchPath::system(None),
+            start_timeout: Duration::from_secs(60),
+            cgroup: true,
+        }
+    }
+}
+
+/// How a server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopKind {
+    /// It had exited before it was asked to stop (crashed or killed from outside).
+    AlreadyExited,
+    /// A fast shutdown (SIGINT) finished in time.
+    Fast,
+    /// An immediate shutdown (SIGQUIT) was needed.
+    Immediate,
+    /// Nothing else worked: SIGKILL.
+    Killed,
+}
+
+/// A running PostgreSQL server owned by the harness.
+#[derive(Debug)]
+pub struct PgServer {
+    binaries: PgBinaries,
+    /// The folder holding `data/` and the Unix socket; removed when the server stops.
+    instance_dir: PathBuf,
+    port: u16,
+    durability: Durability,
+    cpus: Option<CpuList>,
+    child: Child,
+    log: OutputTail,
+    exit_status: Option<ExitStatus>,
+    stopped: bool,
+    /// Set once started: from then on `stop` removes the folder (before, the setup
+    /// guard does, and a retry on another port still needs the cluster).
+    owns_dir: bool,
+    cgroup: Option<TargetCgroup>,
+    initdb_time: Duration,
+    start_time: Duration,
+}
+
+impl PgServer {
+    /// Makes a fresh cluster and starts it; `stop` (if set) interrupts at any point.
+    /// On any failure nothing is left running and the folder is removed.
+    pub fn start(settings: &PgSettings, stop: Option<&AtomicBool>) -> Result<PgServer, StoreError> {
+        let binaries = PgBinaries::find(&settings.search)?;
+        let run_as = RunAs::for_server()?;
+        if let Some(port) = settings.port {
+            ensure_port_free(port)?;
+        }
+        let instance = Instance::create(&settings.parent_dir, run_as)?;
+        let initdb_started = Instant::now();
+        initdb(&binaries, &instance.dir, run_as, stop)?;
+        let initdb_time = initdb_started.elapsed();
+        let cgroup = if settings.cgroup {
+            TargetCgroup::create("postgres").ok()
+        } else {
+            None
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = match settings.port {
+                Some(port) => port,
+                None => free_loopback_port()?,
+            };
+            let launch = Launch {
+                binaries: &binaries,
+                instance_dir: &instance.dir,
+                port,
+                settings,
+                run_as,
+                cgroup: cgroup.as_ref(),
+            };
+            let started = Instant::now();
+            let (child, log) = launch.spawn()?;
+            let mut server = PgServer {
+                binaries: binaries.clone(),
+                instance_dir: instance.dir.clone(),
+                port,
+                durability: settings.durability,
+                cpus: settings.cpus.clone(),
+                child,
+                log,
+                exit_status: None,
+                stopped: false,
+                owns_dir: false,
+                cgroup: None,
+                initdb_time,
+                start_time: Duration::ZERO,
+            };
+            match server.wait_ready(settings.start_timeout, stop) {
+                Ok(()) => {
+                    server.start_time = started.elapsed();
+                    server.cgroup = cgroup;
+                    server.owns_dir = true;
+                    instance.keep();
+                    return Ok(server);
+                }
+                Err(StoreError::Port(PortError::InUse { .. }))
+                    if settings.port.is_none() && attempt < PORT_ATTEMPTS =>
+                {
+                    // Someone took the port between our check and the bind: try another.
+                    server.stop_quietly();
+                }
+                Err(error) => {
+                    server.stop_quietly();
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The postmaster's pid: the leader of the server's process group and the root of
+    /// its process tree (every backend is its child), for sampling like a target.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The loopback port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of database `name` as the superuser.
+    pub fn url(&self, name: &str) -> DatabaseUrl {
+        DatabaseUrl::local(SUPERUSER, self.port, name)
+    }
+
+    /// The folder holding the cluster (`data/`) and the Unix socket.
+    pub fn instance_dir(&self) -> &Path {
+        &self.instance_dir
+    }
+
+    /// The cluster's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.instance_dir.join("data")
+    }
+
+    /// The programs used.
+    pub fn binaries(&self) -> &PgBinaries {
+        &self.binaries
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The CPUs the server is pinned to, if any.
+    pub fn cpus(&self) -> Option<&CpuList> {
+        self.cpus.as_ref()
+    }
+
+    /// The server's cgroup, when it has one: exact CPU time and peak memory.
+    pub fn cgroup(&self) -> Option<&TargetCgroup> {
+        self.cgroup.as_ref()
+    }
+
+    /// Memory and CPU time of the whole server (postmaster and every backend) now.
+    pub fn usage(&self) -> TreeUsage {
+        tree_usage(self.pid())
+    }
+
+    /// Time `initdb` took, and time from spawn to accepting connections.
+    pub fn timings(&self) -> (Duration, Duration) {
+        (self.initdb_time, self.start_time)
+    }
+
+    /// The server's last log lines, oldest first.
+    pub fn log_tail(&self) -> Vec<String> {
+        self.log.lines()
+    }
+
+    /// `Ok` while the server runs; [`StoreError::Died`] once it has exited.
+    pub fn check_running(&mut self) -> Result<(), StoreError> {
+        match self.try_exit_status() {
+            None => Ok(()),
+            Some(status) => Err(StoreError::Died {
+                status: describe_status(status),
+                log_tail: self.log_tail(),
+            }),
+        }
+    }
+
+    /// Stops the server (fast, then immediate, then SIGKILL), makes sure none of its
+    /// processes is left, and removes its folder. Calling it again does nothing.
+    pub fn stop(&mut self) -> StopKind {
+        if self.stopped {
+            return StopKind::AlreadyExited;
+        }
+        // Backends leave the postmaster's group (setsid): note them while they are
+        // still its children, so they can be found after it is gone.
+        let tree = tree_pids(self.pid());
+        let kind = self.shut_down();
+        finish_children(&tree);
+        // The cgroup's own sweep kills anything still in it, then removes it.
+        self.cgroup = None;
+        self.stopped = true;
+        if self.owns_dir {
+            let _ = fs::remove_dir_all(&self.instance_dir);
+        }
+        kind
+    }
+
+    fn stop_quietly(&mut self) {
+        let _ = self.stop();
+    }
+
+    fn shut_down(&mut self) -> StopKind {
+        if self.try_exit_status().is_some() {
+            // Reaped already: its group id may belong to someone else by now, and it had
+            // no other members (every child of a postmaster calls setsid).
+            return StopKind::AlreadyExited;
+        }
+        self.signal(libc::SIGINT);
+        if self.wait_exit(FAST_SHUTDOWN_GRACE) {
+            return StopKind::Fast;
+        }
+        self.signal(libc::SIGQUIT);
+        if self.wait_exit(IMMEDIATE_SHUTDOWN_GRACE) {
+            return StopKind::Immediate;
+        }
+        signal_group(self.pid(), libc::SIGKILL);
+        for pid in tree_pids(self.pid()) {
+            kill_pid(pid, libc::SIGKILL);
+        }
+        self.exit_status = self.child.wait().ok();
+        StopKind::Killed
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        kill_pid(self.pid(), signal);
+    }
+
+    fn wait_exit(&mut self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        loop {
+            if self.try_exit_status().is_some() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn try_exit_status(&mut self) -> Option<ExitStatus> {
+        if self.exit_status.is_none() {
+            self.exit_status = self.child.try_wait().ok().flatten();
+        }
+        self.exit_status
+    }
+
+    /// Waits until the postmaster reports `ready` in `postmaster.pid` (what `pg_ctl -w`
+    /// waits for), failing early if it exits.
+    fn wait_ready(
+        &mut self,
+        timeout: Duration,
+        stop: Option<&AtomicBool>,
+    ) -> Result<(), StoreError> {
+        let deadline = Instant::now() + timeout;
+        let pid_file = self.data_dir().join("postmaster.pid");
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                self.log.wait_closed(Duration::from_millis(500));
+                let log_tail = self.log_tail();
+                if log_tail
+                    .iter()
+                    .any(|line| line.contains("Address already in use"))
+                {
+                    return Err(StoreError::Port(PortError::InUse { port: self.port }));
+                }
+                return Err(StoreError::StartFailed {
+                    reason: format!("postgres exited ({})", describe_status(status)),
+                    log_tail,
+                });
+            }
+            if pid_file_ready(&pid_file, self.pid()) {
+                return Ok(());
+            }
+            if stop.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+                return Err(StoreError::Interrupted);
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreError::StartFailed {
+                    reason: format!(
+                        "not accepting connections within {}",
+                        humantime::format_duration(timeout)
+                    ),
+                    log_tail: self.log_tail(),
+                });
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.stop_quietly();
+    }
+}
+
+/// What starting one postmaster needs.
+struct Launch<'a> {
+    binaries: &'a PgBinaries,
+    instance_dir: &'a Path,
+    port: u16,
+    settings: &'a PgSettings,
+    run_as: Option<RunAs>,
+    cgroup: Option<&'a TargetCgroup>,
+}
+
+impl Launch<'_> {
+    fn spawn(&self) -> Result<(Child, OutputTail), StoreError> {
+        let mut command = Command::new(&self.binaries.postgres);
+        command
+            .arg("-D")
+            .arg(self.instance_dir.join("data"))
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!("port={}", self.port))
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                socket_dir(self.instance_dir)
+            ));
+        for (name, value) in self.settings.durability.server_options() {
+            command.arg("-c").arg(format!("{name}={value}"));
+        }
+        command
+            .current_dir(self.instance_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        // Hook order matters: the cgroup is joined as root, then the user is switched,
+        // then the parent-death signal is set (a user switch clears it).
+        if let Some(cgroup) = self.cgroup {
+            cgroup.enter_on_spawn(&mut command);
+        }
+        if let Some(cpus) = &self.settings.cpus {
+            cpus.check_allowed()
+                .map_err(|error| StoreError::StartFailed {
+                    reason: error.to_string(),
+                    log_tail: Vec::new(),
+                })?;
+            pin_to_cpus(&mut command, cpus);
+        }
+        if let Some(user) = self.run_as {
+            user.apply(&mut command);
+        }
+        die_with_parent(&mut command);
+        let mut child = command.spawn().map_err(|error| StoreError::StartFailed {
+            reason: format!("cannot run {}: {error}", self.binaries.postgres.display()),
+            log_tail: Vec::new(),
+        })?;
+        // The server logs to stderr; stdout stays silent but is drained all the same.
+        let log = child
+            .stderr
+            .take()
+            .map(|stream| OutputTail::capture(stream, "postgres-log"))
+            .unwrap_or_default();
+        let _ = child
+            .stdout
+            .take()
+            .map(|stream| OutputTail::capture(stream, "postgres-stdout"));
+        Ok((child, log))
+    }
+}
+
+/// The Unix socket goes in the server's own folder when the path fits a socket
+/// address; otherwise the server listens on TCP only (which is all the harness uses).
+fn socket_dir(instance_dir: &Path) -> String {
+    let dir = instance_dir.display().to_string();
+    if dir.len() <= MAX_SOCKET_DIR_BYTES && !dir.contains([',', '\'', ' ']) {
+        dir
+    } else {
+        String::new()
+    }
+}
+
+/// Runs `initdb` for `<instance>/data`: the `postgres` superuser, trust authentication
+/// (only loopback TCP is open, and the socket folder is private), UTF-8, C locale so
+/// every machine sorts alike. `--no-sync` skips flushing the new cluster, which only
+/// matters for a crash before its first checkpoint: the cluster is thrown away after
+/// the run either way, and no server setting changes.
+fn initdb(
+    binaries: &PgBinaries,
+    instance_dir: &Path,
+    run_as: Option<RunAs>,
+    stop: Option<&AtomicBool>,
+) -> Result<(), StoreError> {
+    let data = instance_dir.join("data");
+    let mut command = Command::new(&binaries.initdb);
+    command
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
+        .current_dir(instance_dir)
+        .env("LC_ALL", "C");
+    if let Some(user) = run_as {
+        user.apply(&mut command);
+    }
+    let failed = |status: String, tail: Vec<String>| StoreError::InitdbFailed {
+        dir: data.clone(),
+        status,
+        tail,
+    };
+    match run_tool(command, INITDB_TIMEOUT, stop) {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(failed(describe_status(output.status), output.tail(3))),
+        Err(ToolFailure::Interrupted) => Err(StoreError::Interrupted),
+        Err(ToolFailure::TimedOut(limit)) => Err(failed(
+            format!("still running after {}", humantime::format_duration(limit)),
+            Vec::new(),
+        )),
+        Err(ToolFailure::Spawn(error)) => Err(failed(
+            format!("cannot run {}: {error}", binaries.initdb.display()),
+            Vec::new(),
+        )),
+    }
+}
+
+/// Whether `postmaster.pid` names `pid` and says `ready` (its eighth line).
+fn pid_file_ready(path: &Path, pid: u32) -> bool {
+    let Ok(text) = fs::read_to_string(path) else {
+        return false;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    lines.first().and_then(|l| l.trim().parse::<u32>().ok()) == Some(pid)
+        && lines.get(7).is_some_and(|status| status.trim() == "ready")
+}
+
+/// Waits for the processes of a stopped server's tree to exit (a backend notices
+/// the postmaster's death at once and exits), then kills any that did not.
+fn finish_children(tree: &[u32]) {
+    let deadline = Instant::now() + CHILDREN_GRACE;
+    let alive = || {
+        tree.iter()
+            .copied()
+            .filter(|&pid| process_alive(pid))
+            .collect::<Vec<_>>()
+    };
+    loop {
+        let left = alive();
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            for pid in left {
+                kill_pid(pid, libc::SIGKILL);
+            }
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process.
+pub(super) fn process_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn kill_pid(pid: u32, signal: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill only sends a signal, to a process of the server we started.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_file_is_ready_only_for_our_pid_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("postmaster.pid");
+        assert!(!pid_file_ready(&path, 42), "no file yet");
+        let write = |pid: &str, status: &str| {
+            let text =
+                format!("{pid}\n/data\n1700000000\n5432\n/tmp\n127.0.0.1\n  1 2\n{status}\n");
+            fs::write(&path, text).unwrap();
+        };
+        write("42", "starting");
+        assert!(!pid_file_ready(&path, 42));
+        write("42", "ready   ");
+        assert!(pid_file_ready(&path, 42));
+        assert!(!pid_file_ready(&path, 43), "another server's file");
+    }
+
+    #[test]
+    fn a_long_folder_gets_no_unix_socket() {
+        assert_eq!(socket_dir(Path::new("/work/target/x")), "/work/target/x");
+        let long = format!("/{}", "d".repeat(120));
+        assert_eq!(socket_dir(Path::new(&long)), "");
+    }
+
+    #[test]
+    fn relaxed_durability_turns_off_exactly_the_three_settings() {
+        assert!(Durability::Durable.server_options().is_empty());
+        let names: Vec<&str> = Durability::Relaxed
+            .server_options()
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(names, ["fsync", "synchronous_commit", "full_page_writes"]);
+    }
+}
