@@ -624,11 +624,13 @@ fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::cost::results:
         finished_at: None,
         interrupted: false,
         scenario: results.scenario.clone(),
-        valgrind_version: "valgrind-3.19.0".into(),
         lanebench_version: "0.1.0".into(),
-        requests: 1000,
-        warmup: 200,
-        seed: 1,
+        counting: lanebench::cost::results::Counting {
+            valgrind_version: "valgrind-3.19.0".into(),
+            requests: 1000,
+            warmup: 200,
+            seed: 1,
+        },
         targets: vec![
             target("axum", CostStatus::Ok, None),
             target("hyperlane", CostStatus::Unsupported, Some("a reason")),

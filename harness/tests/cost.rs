@@ -377,3 +377,52 @@ fn sigint_during_a_count_stops_the_server_and_exits_130() {
         "a cut-short count is not a result"
     );
 }
+
+#[test]
+fn run_with_cost_keeps_the_counts_in_its_results_and_compare_reads_them() {
+    require_valgrind();
+    let (ws, _) = workspace("", &[]);
+    // A short timed run (fixed warm-up) so the test is mostly the count.
+    let scenario = ws.write_scenario(&SCENARIO.replace(
+        "startup_samples = 1",
+        "startup_samples = 1\nsteady_state = false",
+    ));
+    let output = ws
+        .lanebench("run", &scenario)
+        .args(["--cost", "--cost-requests", "300", "--cost-warmup", "30"])
+        .args(["--server-cpus", "0", "--generator-cpus", "0"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("instructions per request (mix; 300 counted requests of each"),
+        "{stdout}"
+    );
+    let results = ws.results().expect("results.json");
+    assert!(results["cost"]["valgrind_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("valgrind-"));
+    let fixture = target(&results, "fixture");
+    assert_eq!(fixture["status"], "ok", "the timed run stands: {results:#}");
+    let cost = &fixture["cost"];
+    assert_eq!(cost["status"], "ok", "{results:#}");
+    let figures = figures(cost);
+    assert_eq!(figures.len(), 4, "three requests and the mix: {cost:#}");
+    assert!(figures.iter().all(|(_, x)| *x > 1000.0), "{figures:?}");
+    // compare takes the counts from results.json as it does from a cost.json.
+    let (code, stdout, report, markdown) =
+        compare(&ws.results_dir(), &ws.results_dir(), ws.path());
+    assert_eq!(code, 0, "{stdout}");
+    let counted = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["figure"] == "instructions")
+        .count();
+    assert_eq!(counted, 4, "{report:#}");
+    assert!(markdown.contains("instructions"), "{markdown}");
+    assert!(ws.wait_no_servers(Duration::from_secs(5)).is_empty());
+}

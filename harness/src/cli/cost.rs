@@ -10,8 +10,7 @@ use clap::Args;
 use super::load_summary::grouped;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cost::callgrind::valgrind_version;
-use crate::cost::driver::SEED;
-use crate::cost::results::{CostRun, COST_FILE, COST_SCHEMA_VERSION};
+use crate::cost::results::{CostRun, Counting, COST_FILE, COST_SCHEMA_VERSION};
 use crate::cost::{
     count_target, unsupported, CostSettings, CostStatus, TargetCost, DEFAULT_REQUESTS,
     DEFAULT_WARMUP,
@@ -78,18 +77,15 @@ pub fn run(args: CostArgs) -> i32 {
         finished_at: None,
         interrupted: false,
         scenario: serde_json::to_value(&settings.scenario).unwrap_or_default(),
-        valgrind_version: valgrind,
         lanebench_version: env!("CARGO_PKG_VERSION").to_string(),
-        requests: settings.requests,
-        warmup: settings.warmup,
-        seed: SEED,
+        counting: Counting::new(&settings, valgrind),
         targets: Vec::new(),
     };
     eprintln!(
         "lanebench cost: {} request(s) of each of {} scenario requests per target, under {}; results in {}",
         settings.requests,
         settings.scenario.requests.len(),
-        record.valgrind_version,
+        record.counting.valgrind_version,
         out_dir.display()
     );
     for target in &targets {
@@ -184,7 +180,7 @@ fn build_and_count(
     count_target(target, settings, stop)
 }
 
-fn status_line(t: &TargetCost) -> String {
+pub(super) fn status_line(t: &TargetCost) -> String {
     let reason = t.reason.as_deref().unwrap_or("");
     match t.status {
         CostStatus::Ok => format!(

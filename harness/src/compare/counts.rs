@@ -118,8 +118,11 @@ fn setting_notes(baseline: &Side, candidate: &Side) -> Vec<String> {
         ));
     }
     let requests = |side: &Side| {
-        let mut counts: Vec<(u64, u64)> =
-            side.costs.iter().map(|c| (c.requests, c.warmup)).collect();
+        let mut counts: Vec<(u64, u64)> = side
+            .costs
+            .iter()
+            .map(|c| (c.counting.requests, c.counting.warmup))
+            .collect();
         counts.dedup();
         counts
     };

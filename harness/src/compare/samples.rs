@@ -1,6 +1,7 @@
 //! One side of a comparison: the runs it is made of (a results.json or cost.json, a
 //! results folder, or a folder of such folders such as `scripts/ci-compare.sh` rounds)
-//! and the samples of each figure, pooled over those runs.
+//! and the samples of each figure, pooled over those runs. The instruction counts of a
+//! `run --cost` are taken from its results.json like those of a cost.json.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ pub struct Side {
     pub label: String,
     /// Timed runs (results.json).
     pub runs: Vec<RunResults>,
-    /// Instruction counts (cost.json of `lanebench cost`).
+    /// Instruction counts (cost.json of `lanebench cost`, or a `run --cost`).
     pub costs: Vec<CostRun>,
 }
 
@@ -39,7 +40,7 @@ impl Side {
             if path.file_name().is_some_and(|n| n == COST_FILE) {
                 side.costs.push(load_cost(path)?);
             } else {
-                side.runs.push(load_run(path)?);
+                side.add_run(load_run(path)?);
             }
             return Ok(side);
         }
@@ -64,13 +65,19 @@ impl Side {
         }
         for folder in &folders {
             if folder.join("results.json").is_file() {
-                side.runs.push(load_run(folder)?);
+                side.add_run(load_run(folder)?);
             }
             if folder.join(COST_FILE).is_file() {
                 side.costs.push(load_cost(folder)?);
             }
         }
         Ok(side)
+    }
+
+    /// A timed run, and its instruction counts when it was a `run --cost`.
+    fn add_run(&mut self, run: RunResults) {
+        self.costs.extend(run.counts());
+        self.runs.push(run);
     }
 
     /// Names of the targets that finished (status ok) in any run, in first-seen order.
@@ -234,8 +241,8 @@ impl Side {
     pub fn valgrind_versions(&self) -> Vec<String> {
         let mut versions: Vec<String> = Vec::new();
         for c in &self.costs {
-            if !versions.contains(&c.valgrind_version) {
-                versions.push(c.valgrind_version.clone());
+            if !versions.contains(&c.counting.valgrind_version) {
+                versions.push(c.counting.valgrind_version.clone());
             }
         }
         versions

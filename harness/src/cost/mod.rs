@@ -316,7 +316,7 @@ fn prepare(
     scenario: &Scenario,
     process: &TargetProcess,
 ) -> Result<Vec<PreparedRequest>, CostError> {
-    crate::run::plan::prepare(scenario, process.addr())
+    crate::load::plan::prepare(scenario, process.addr())
         .map(|(prepared, _)| prepared)
         .map_err(|e| CostError::Prepare(format!("{e:#}")))
 }

@@ -1,12 +1,14 @@
 //! The file `lanebench cost` writes: `cost.json`, one count of every chosen target with
 //! the settings, the scenario and the valgrind version the counts depend on. It is
-//! rewritten (temp file + rename) after every target, like results.json.
+//! rewritten (temp file + rename) after every target, like results.json. A run with
+//! `--cost` keeps the same [`Counting`] and [`TargetCost`]s in its results.json.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::TargetCost;
+use super::driver::SEED;
+use super::{CostSettings, TargetCost};
 use crate::atomic_file::write_atomic;
 
 /// Version of the cost.json layout; readers refuse other versions.
@@ -26,17 +28,37 @@ pub struct CostRun {
     pub interrupted: bool,
     /// The scenario whose requests were counted.
     pub scenario: serde_json::Value,
+    pub lanebench_version: String,
+    #[serde(flatten)]
+    pub counting: Counting,
+    pub targets: Vec<TargetCost>,
+}
+
+/// What every count of one file was made with; counts made otherwise are not comparable
+/// figure for figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Counting {
     /// `valgrind --version`, e.g. `valgrind-3.19.0`: counts from different versions
     /// are not comparable.
     pub valgrind_version: String,
-    pub lanebench_version: String,
     /// Counted requests per scenario request.
     pub requests: u64,
     /// Warm-up requests per scenario request.
     pub warmup: u64,
     /// Seed of the request templates.
     pub seed: u64,
-    pub targets: Vec<TargetCost>,
+}
+
+impl Counting {
+    /// The record of counts made with `settings` under `valgrind_version`.
+    pub fn new(settings: &CostSettings, valgrind_version: String) -> Counting {
+        Counting {
+            valgrind_version,
+            requests: settings.requests,
+            warmup: settings.warmup,
+            seed: SEED,
+        }
+    }
 }
 
 /// Why a cost file cannot be used.

@@ -25,11 +25,15 @@ pub enum Format {
     Csv,
 }
 
-/// Renders `results` in `format`.
+/// Renders `results` in `format`; a `run --cost` adds its instruction counts.
 pub fn export(results: &RunResults, format: Format) -> std::io::Result<Vec<u8>> {
     match format {
         Format::Csv => results.summary_csv(),
-        _ => render(&measures(results), format),
+        _ => {
+            let mut all = measures(results);
+            all.extend(results.counts().iter().flat_map(cost_measures));
+            render(&all, format)
+        }
     }
 }
 

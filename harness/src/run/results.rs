@@ -10,6 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
+use crate::cost::results::{CostRun, Counting, COST_SCHEMA_VERSION};
+use crate::cost::TargetCost;
 use crate::load::result::LoadResult;
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
@@ -37,6 +39,10 @@ pub struct RunResults {
     /// "Database mode"); absent in memory mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<serde_json::Value>,
+    /// `run --cost`: how the targets' instructions per request were counted; absent
+    /// without `--cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Counting>,
     pub targets: Vec<TargetResult>,
 }
 
@@ -117,6 +123,11 @@ pub struct TargetResult {
     /// Fresh measured processes this target had (one per round with `--interleave`).
     #[serde(default = "one")]
     pub sessions: usize,
+    /// `run --cost`: instructions per request counted under callgrind after the timed
+    /// measurement, as `lanebench cost` counts them (`unsupported` with the reason for a
+    /// runtime that cannot be counted); absent without `--cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TargetCost>,
 }
 
 fn one() -> usize {
@@ -166,6 +177,7 @@ impl TargetResult {
             time_to_steady_ms: None,
             warmup_curve: None,
             sessions: 0,
+            cost: None,
         }
     }
 }
@@ -452,6 +464,23 @@ impl RunResults {
             })?;
         results.upgrade();
         Ok(results)
+    }
+
+    /// The instruction counts of a `run --cost`, as the cost.json of a `lanebench cost`
+    /// over the same targets would hold them; `None` for a run without `--cost`.
+    pub fn counts(&self) -> Option<CostRun> {
+        let counting = self.cost.clone()?;
+        Some(CostRun {
+            schema_version: COST_SCHEMA_VERSION,
+            run_id: self.run_id.clone(),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            interrupted: self.interrupted,
+            scenario: self.scenario.clone(),
+            lanebench_version: self.environment.lanebench_version.clone(),
+            counting,
+            targets: self.targets.iter().filter_map(|t| t.cost.clone()).collect(),
+        })
     }
 
     /// Brings results of schema version 1 up to this one: every load result derives its
