@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The project's test command (what CI runs): every target whose toolchain is present is
+# The project's test command (what CI runs): the Debian packages the tests need are
+# installed when missing (or named, with how to install them); then every target whose
+# toolchain is present is
 # built and checked against the endpoint contract, in memory mode and in database mode,
 # then formatting, lints, and the unit and integration tests. Ends with one line
 # totalling the tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# shellcheck source=lib/system-packages.sh
+. scripts/lib/system-packages.sh
+ensure_system_packages
 
 echo "== endpoint contract: lanebench verify --all"
 cargo run --release -q -p lanebench -- verify --all

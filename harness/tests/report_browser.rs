@@ -4,8 +4,8 @@
 //! column, hiding a framework, and a tooltip with an exact value. Saves a screenshot
 //! under Cargo's temp directory for integration tests.
 //!
-//! Skipped (saying so) only when Chromium or its driver is not installed; `.ci/run`
-//! installs both and sets LANEBENCH_REQUIRE_BROWSER=1, which turns a missing browser
+//! Skipped (saying so) only when Chromium or its driver is not installed; `scripts/test.sh`
+//! installs both, and `.ci/run` sets LANEBENCH_REQUIRE_BROWSER=1, which turns a missing browser
 //! into a failure.
 
 use std::io::Write;

@@ -25,7 +25,7 @@
 //!   (including page cache and kernel memory the target causes) are read beside the
 //!   sampled ones where available, and results name the method that produced them.
 //!
-//! How samples become idle/steady/peak figures is the run's business (`run::target_run`).
+//! How samples become idle/steady/peak figures is the run's business (`run::memory`).
 
 pub mod cgroup;
 pub mod cpustat;
