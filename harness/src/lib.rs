@@ -10,6 +10,7 @@ pub mod compare;
 pub mod cost;
 pub mod cpus;
 pub mod export;
+pub mod json_file;
 pub mod limits;
 pub mod load;
 pub mod report;

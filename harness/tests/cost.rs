@@ -413,8 +413,7 @@ fn run_with_cost_keeps_the_counts_in_its_results_and_compare_reads_them() {
     assert_eq!(figures.len(), 4, "three requests and the mix: {cost:#}");
     assert!(figures.iter().all(|(_, x)| *x > 1000.0), "{figures:?}");
     // compare takes the counts from results.json as it does from a cost.json.
-    let (code, stdout, report, markdown) =
-        compare(&ws.results_dir(), &ws.results_dir(), ws.path());
+    let (code, stdout, report, markdown) = compare(&ws.results_dir(), &ws.results_dir(), ws.path());
     assert_eq!(code, 0, "{stdout}");
     let counted = report["rows"]
         .as_array()

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::driver::SEED;
 use super::{CostSettings, TargetCost};
 use crate::atomic_file::write_atomic;
+use crate::json_file::FileKind;
 
 /// Version of the cost.json layout; readers refuse other versions.
 pub const COST_SCHEMA_VERSION: u32 = 1;
@@ -62,22 +63,15 @@ impl Counting {
 }
 
 /// Why a cost file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum CostFileError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: not a valid cost file: {message}")]
-    Invalid {
-        path: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{path}: schema_version {found} is not supported (this lanebench reads cost files of version {COST_SCHEMA_VERSION})")]
-    Version { path: String, found: u64 },
-}
+pub type CostFileError = crate::json_file::JsonFileError;
+
+/// cost.json.
+pub const COST_FILE_KIND: FileKind = FileKind {
+    file_name: COST_FILE,
+    what: "cost file",
+    current: COST_SCHEMA_VERSION as u64,
+    also_reads: &[],
+};
 
 impl CostRun {
     /// Writes `dir/cost.json` atomically.
@@ -88,33 +82,6 @@ impl CostRun {
 
     /// Reads a cost.json, or the cost.json inside a folder.
     pub fn load(path: &Path) -> Result<CostRun, CostFileError> {
-        let file = if path.is_dir() {
-            path.join(COST_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| CostFileError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| CostFileError::Invalid {
-                path: shown.clone(),
-                line: e.line(),
-                message: e.to_string(),
-            })?;
-        let found = value
-            .get("schema_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        if found != COST_SCHEMA_VERSION as u64 {
-            return Err(CostFileError::Version { path: shown, found });
-        }
-        serde_json::from_value(value).map_err(|e| CostFileError::Invalid {
-            path: shown,
-            line: 0,
-            message: e.to_string(),
-        })
+        crate::json_file::load(path, &COST_FILE_KIND)
     }
 }
