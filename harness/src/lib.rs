@@ -7,8 +7,10 @@
 pub mod atomic_file;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod cpus;
 pub mod export;
+pub mod json_file;
 pub mod limits;
 pub mod load;
 pub mod report;

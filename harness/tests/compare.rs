@@ -125,8 +125,17 @@ fn identical_results_are_unchanged() {
     );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    // 2 targets x 2 levels x 5 figures + 2 targets x 3 target-wide figures.
-    assert_eq!(rows.len(), 26, "{report:#}");
+    // 2 targets x 2 levels x 6 figures + 2 targets x 3 target-wide figures.
+    assert_eq!(rows.len(), 30, "{report:#}");
+    // Server CPU time per successful response is a (noisy) figure of every level.
+    let cpu: Vec<_> = rows
+        .iter()
+        .filter(|r| r["figure"] == "cpu-per-request")
+        .collect();
+    assert_eq!(cpu.len(), 4, "{report:#}");
+    assert!(cpu.iter().all(|r| r["unit"] == "µs/req"
+        && r["baseline"].as_f64().unwrap() > 0.0
+        && r["baseline_cv"].is_number()));
     assert!(rows.iter().all(|r| r["verdict"] == "unchanged"));
     assert!(rows
         .iter()
@@ -404,6 +413,13 @@ fn bmf_export_has_the_bencher_shape() {
     assert_eq!(throughput["value"].as_f64(), Some(rps.median));
     assert_eq!(throughput["lower_value"].as_f64(), Some(rps.min));
     assert_eq!(throughput["upper_value"].as_f64(), Some(rps.max));
+    let level = &stable().targets[1].levels[1];
+    let repeat = &level.repeats[0];
+    let cpu = bmf["axum/64c"]["cpu-per-request"]["value"]
+        .as_f64()
+        .unwrap();
+    let expected = repeat.server_cpu_s * 1e6 / repeat.load.successes as f64;
+    assert!((cpu - expected).abs() < 1e-9, "{cpu} vs {expected}");
 }
 
 #[test]
@@ -552,5 +568,162 @@ fn a_target_that_fails_in_the_candidate_is_a_regression() {
     assert!(
         rows(&stdout, "axum/64c", "qps")[0].ends_with("unchanged"),
         "{stdout}"
+    );
+}
+
+/// A cost.json for the fixture's scenario: axum counted (per request `base` instructions,
+/// `user` scaled by `user_factor`), hyperlane unsupported.
+fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::cost::results::CostRun {
+    use lanebench::cost::{CostStatus, RequestCost, TargetCost};
+    let requests: Vec<RequestCost> = results.scenario["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = r["name"].as_str().unwrap().to_string();
+            let per = (20_000 + 1000 * i) as f64 * if name == "user" { user_factor } else { 1.0 };
+            RequestCost {
+                label: name.clone(),
+                name,
+                weight: r["weight"].as_u64().unwrap_or(1),
+                requests: 1000,
+                instructions: (per * 1000.0) as u64,
+                instructions_per_request: per,
+                seconds: 1.0,
+            }
+        })
+        .collect();
+    let target = |name: &str, status, reason: Option<&str>| TargetCost {
+        name: name.into(),
+        framework: name.into(),
+        language: "Rust".into(),
+        version: "1".into(),
+        status,
+        reason: reason.map(String::from),
+        instructions_per_request: (status == CostStatus::Ok)
+            .then(|| lanebench::cost::weighted_mean(&requests).unwrap()),
+        requests: if status == CostStatus::Ok {
+            requests.clone()
+        } else {
+            Vec::new()
+        },
+        idle: None,
+        workers: 1,
+        connections: 1,
+        valgrind_options: Vec::new(),
+        env: Default::default(),
+        threshold: None,
+        seconds: 10.0,
+        stderr_tail: Vec::new(),
+    };
+    lanebench::cost::results::CostRun {
+        schema_version: lanebench::cost::results::COST_SCHEMA_VERSION,
+        run_id: "cost".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: None,
+        interrupted: false,
+        scenario: results.scenario.clone(),
+        lanebench_version: "0.1.0".into(),
+        counting: lanebench::cost::results::Counting {
+            valgrind_version: "valgrind-3.19.0".into(),
+            requests: 1000,
+            warmup: 200,
+            seed: 1,
+        },
+        targets: vec![
+            target("axum", CostStatus::Ok, None),
+            target("hyperlane", CostStatus::Unsupported, Some("a reason")),
+        ],
+    }
+}
+
+/// `dir/name/round-01` (results.json) and `dir/name/cost-0N` (cost.json, one per factor).
+fn rounds_with_counts(d: &Dirs, name: &str, timed: &RunResults, user_factors: &[f64]) -> PathBuf {
+    let side = d.path(name);
+    timed.write(&side.join("round-01")).unwrap();
+    for (i, &f) in user_factors.iter().enumerate() {
+        cost_run(timed, f)
+            .write(&side.join(format!("cost-{:02}", i + 1)))
+            .unwrap();
+    }
+    side
+}
+
+#[test]
+fn counts_lead_and_gate_while_a_timed_regression_only_shows() {
+    let d = Dirs::new();
+    let mut slower = fixture();
+    reshape(&mut slower, &[1.0, 0.99, 1.01], |name, f, load| {
+        load.success_rps *= f * if name == "axum" { 0.8 } else { 1.0 };
+    });
+    let base = rounds_with_counts(&d, "base", &stable(), &[1.0, 1.0002]);
+    let timed_only = rounds_with_counts(&d, "timed", &slower, &[1.0001, 0.9999]);
+    let md = d.path("comment.md");
+    let (code, stdout, _) = compare(&base, &timed_only, &["--markdown", md.to_str().unwrap()]);
+    assert_eq!(
+        code, 0,
+        "qps is not gating once instructions are counted: {stdout}"
+    );
+    assert!(
+        rows(&stdout, "axum/64c", "qps")[0].ends_with("regressed (not gating)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Flagged but not failing the job"),
+        "{stdout}"
+    );
+    let comment = std::fs::read_to_string(&md).unwrap();
+    let counts_at = comment.find("#### Instructions per request").unwrap();
+    let timed_at = comment.find("#### Timed figures").unwrap();
+    assert!(counts_at < timed_at, "{comment}");
+    assert!(comment.contains("the noisiest was"), "{comment}");
+    assert!(
+        comment.contains(
+            "hyperlane: instructions not compared, unsupported in the baseline: a reason"
+        ),
+        "{comment}"
+    );
+    // --fail-on all restores the old rule; a 3 % larger count fails by default.
+    let (code, _, _) = compare(&base, &timed_only, &["--fail-on", "all"]);
+    assert_eq!(code, 1);
+    let heavier = rounds_with_counts(&d, "heavier", &stable(), &[1.03, 1.0301]);
+    let json = d.path("out.json");
+    let (code, stdout, _) = compare(&base, &heavier, &["--json", json.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    // The table's name cell is `axum [user]`.
+    let user_row = rows(&stdout, "axum", "[user]");
+    assert!(
+        user_row.len() == 1 && user_row[0].ends_with("REGRESSED"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let user = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["figure"] == "instructions" && r["request"] == "user")
+        .unwrap();
+    assert_eq!(
+        (user["verdict"].as_str(), user["method"].as_str()),
+        (Some("regressed"), Some("range"))
+    );
+    assert!(user["baseline_cv"].as_f64().unwrap() < 0.001);
+    let export = lanebench(&[
+        "export".as_ref(),
+        base.join("cost-01/cost.json").as_os_str(),
+        "--format".as_ref(),
+        "bmf".as_ref(),
+    ]);
+    assert!(export.status.success());
+    let bmf: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert!(
+        bmf["axum/user"]["instructions"]["value"].as_f64().unwrap() > 20_000.0,
+        "{bmf:#}"
+    );
+    assert!(bmf["axum/mix"]["instructions"]["value"].is_number());
+    assert!(
+        bmf.get("hyperlane/mix").is_none(),
+        "no figure for a target not counted"
     );
 }

@@ -168,15 +168,18 @@ fn results_written_by_run_match_the_schema() {
         target.join("target.toml"),
         format!(
             "name = \"fixture\"\nframework = \"Fixture\"\nlanguage = \"Rust\"\nversion = \"1\"\nbuild = \"true\"\n\
-             run = \"exec {} --mode ok\"\nhealth = \"/health\"\n",
+             run = \"exec $LANEBENCH_WRAP {} --mode ok\"\nhealth = \"/health\"\n",
             env!("CARGO_BIN_EXE_lanebench-fixture")
         ),
     )
     .unwrap();
     let schema = schema();
-    for (name, load) in [
-        ("closed", "connections = [1, 2]"),
-        ("open", "connections = [2]\nrate = 200"),
+    // The last run counts instructions too (valgrind; the test command installs it).
+    let counted: &[&str] = &["--cost", "--cost-requests", "50", "--cost-warmup", "5"];
+    for (name, load, extra) in [
+        ("closed", "connections = [1, 2]", &[][..]),
+        ("open", "connections = [2]\nrate = 200", &[][..]),
+        ("counted", "connections = [1]", counted),
     ] {
         let scenario = dir.path().join(format!("{name}.toml"));
         std::fs::write(
@@ -195,6 +198,7 @@ fn results_written_by_run_match_the_schema() {
             .arg(&scenario)
             .arg("--out")
             .arg(&out)
+            .args(extra)
             .output()
             .unwrap();
         assert!(
@@ -206,6 +210,9 @@ fn results_written_by_run_match_the_schema() {
             serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
                 .unwrap();
         assert_eq!(results["targets"][0]["status"], "ok", "{name}");
+        if !extra.is_empty() {
+            assert_eq!(results["targets"][0]["cost"]["status"], "ok", "{results:#}");
+        }
         assert_valid(&schema, &schema, &results);
     }
 }

@@ -5,8 +5,10 @@
 //! blocking I/O keep it obviously correct; it is not meant to be fast.
 //!
 //! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]
-//! [--listen-after-ms MS]` (the last: bind only that long after starting, a server with
-//! a known startup time)
+//! [--work N] [--listen-after-ms MS]` (`--listen-after-ms`: bind only that long after
+//! starting, a server with a known startup time; `--work N`: N rounds of real computation
+//! per request, a hash over the path, so a build doing measurably more work per request
+//! can be told apart by instruction counts)
 //! (PORT from the environment when --port is absent; 0 picks a free port). It prints
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
@@ -29,6 +31,7 @@ struct Options {
     mode: String,
     exit_after: Option<u64>,
     delay: Duration,
+    work: u64,
     listen_after: Duration,
 }
 
@@ -68,6 +71,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         mode: "ok".into(),
         exit_after: None,
         delay: Duration::ZERO,
+        work: 0,
         listen_after: Duration::ZERO,
     };
     let env_port = std::env::var("PORT").ok();
@@ -99,6 +103,11 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                         .parse()
                         .map_err(|_| "--delay-ms: not a number".to_string())?,
                 )
+            }
+            "--work" => {
+                options.work = value()?
+                    .parse()
+                    .map_err(|_| "--work: not a number".to_string())?
             }
             "--listen-after-ms" => {
                 options.listen_after = Duration::from_millis(
@@ -160,6 +169,9 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         if !options.delay.is_zero() {
             std::thread::sleep(options.delay);
         }
+        if options.work > 0 {
+            std::hint::black_box(busy_work(&path, options.work));
+        }
         if stalls(&options.mode, count) {
             std::thread::sleep(Duration::from_secs(3600));
             return;
@@ -179,6 +191,18 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
             return;
         }
     }
+}
+
+/// `rounds` rounds of FNV-1a over `path`: work whose instruction count grows with
+/// `rounds` and that the optimiser cannot drop (the caller black-boxes the result).
+fn busy_work(path: &str, rounds: u64) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for round in 0..rounds {
+        for byte in path.bytes().chain(round.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// `stall-every:N`: the N-th, 2N-th, ... request of the server's life is never answered.

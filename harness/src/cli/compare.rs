@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
-use crate::compare::{baseline, compare, render, Side, Thresholds};
+use crate::compare::{baseline, compare, render, FailOn, Side, Thresholds};
 use crate::target::find_targets_dir;
 
 /// Flags of `lanebench compare`.
@@ -16,9 +16,9 @@ use crate::target::find_targets_dir;
 #[command(
     after_help = "Examples:\n  lanebench compare results/old results/new\n  \
 lanebench compare --baseline main results/new --threshold 3% --threshold p99=10%\n  \
-lanebench compare base-rounds/ head-rounds/ --markdown comment.md\n\n\
-Each side is a results.json, a results folder, or a folder of results folders (pooled).\n\
-Exit status: 0 nothing regressed, 1 something regressed, 2 bad input."
+lanebench compare base-rounds/ head-rounds/ --markdown comment.md --fail-on instructions,errors\n\n\
+Each side is a results.json or cost.json, a folder holding them, or a folder of such folders (pooled).\n\
+Exit status: 0 nothing that gates regressed, 1 a gating figure regressed (or a target failed), 2 bad input."
 )]
 pub struct CompareArgs {
     /// BASELINE CANDIDATE, or only CANDIDATE with --baseline.
@@ -31,9 +31,15 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR")]
     pub baselines_dir: Option<PathBuf>,
     /// Minimum relevant change: `5%` for every figure, `p99=10%` for one (repeatable).
-    /// Figures: qps, p50, p99, p999, errors (percentage points, default 1), memory, startup, cold-start.
+    /// Figures: instructions (default 1%, not changed by a global value), qps, p50, p99, p999,
+    /// errors (percentage points, default 1), cpu-per-request, memory, startup, cold-start.
     #[arg(long, value_name = "[FIGURE=]PCT")]
     pub threshold: Vec<String>,
+    /// Figures whose regression fails (exit 1): names, `all`, `deterministic` (instructions),
+    /// `timed` (the rest), or `auto` [default: deterministic figures and errors when instructions
+    /// were counted, else all]. Other figures are still judged and shown. Repeatable, comma-separated.
+    #[arg(long, value_name = "FIGURES")]
+    pub fail_on: Vec<String>,
     /// Also write the table as markdown (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
@@ -57,10 +63,12 @@ pub fn run(args: CompareArgs) -> i32 {
 /// Returns whether anything regressed; errors are one-line bad-input messages.
 fn compare_and_write(args: &CompareArgs) -> Result<bool, String> {
     let thresholds = Thresholds::parse(&args.threshold)?;
+    let fail_on = FailOn::parse(&args.fail_on)?;
     let (baseline_path, candidate_path) = sides(args)?;
     let baseline = Side::load(&baseline_path).map_err(|e| e.to_string())?;
     let candidate = Side::load(&candidate_path).map_err(|e| e.to_string())?;
-    let comparison = compare(&baseline, &candidate, &thresholds).map_err(|e| e.to_string())?;
+    let comparison =
+        compare(&baseline, &candidate, &thresholds, &fail_on).map_err(|e| e.to_string())?;
     print!("{}", render::table(&comparison));
     if let Some(path) = &args.markdown {
         write(path, "--markdown", render::markdown(&comparison).as_bytes())?;

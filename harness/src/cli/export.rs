@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
-use crate::export::{export, Format};
+use crate::cost::results::{CostRun, COST_FILE};
+use crate::export::{export, export_cost, Format};
 use crate::run::results::RunResults;
 
 /// Flags of `lanebench export`.
@@ -16,10 +17,11 @@ use crate::run::results::RunResults;
 #[command(
     after_help = "Examples:\n  lanebench export results/latest --format bmf --out bmf.json\n  \
 lanebench export results/latest/results.json --format github-action-benchmark > bigger.json\n  \
-lanebench export results/latest --format github-action-benchmark-smaller > smaller.json"
+lanebench export results/latest --format github-action-benchmark-smaller > smaller.json\n  \
+lanebench export results/cost-main/cost.json --format bmf"
 )]
 pub struct ExportArgs {
-    /// A results.json or a results folder.
+    /// A results.json, a cost.json (instruction counts), or a folder holding one.
     #[arg(value_name = "RESULTS")]
     pub results: PathBuf,
     /// Output format.
@@ -32,17 +34,10 @@ pub struct ExportArgs {
 
 /// Runs `lanebench export`.
 pub fn run(args: ExportArgs) -> i32 {
-    let results = match RunResults::load(&args.results) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("lanebench export: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let bytes = match export(&results, args.format) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("lanebench export: {}: {e}", args.results.display());
+    let bytes = match render(&args) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            eprintln!("lanebench export: {message}");
             return EXIT_USAGE;
         }
     };
@@ -60,4 +55,18 @@ pub fn run(args: ExportArgs) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// Reads the results or cost file and renders it; errors are one line naming the file.
+fn render(args: &ExportArgs) -> Result<Vec<u8>, String> {
+    let path = &args.results;
+    let is_cost = path.file_name().is_some_and(|n| n == COST_FILE)
+        || (path.is_dir() && path.join(COST_FILE).is_file() && !path.join("results.json").exists());
+    let shown = path.display();
+    if is_cost {
+        let cost = CostRun::load(path).map_err(|e| e.to_string())?;
+        return export_cost(&cost, args.format).map_err(|e| format!("{shown}: {e}"));
+    }
+    let results = RunResults::load(path).map_err(|e| e.to_string())?;
+    export(&results, args.format).map_err(|e| format!("{shown}: {e}"))
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 pub mod compare;
+pub mod cost;
 pub mod export;
 pub mod load;
 mod load_summary;
@@ -41,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Compare two runs (or a named baseline and a run): per-figure verdicts, exit 1 on a regression.
     Compare(compare::CompareArgs),
+    /// Count instructions per request of targets under valgrind's callgrind (deterministic cost).
+    Cost(cost::CostArgs),
     /// Write a results file as Bencher Metric Format, github-action-benchmark JSON or CSV.
     Export(export::ExportArgs),
     /// Drive HTTP/1.1 load at a URL and measure throughput, latency and errors.
@@ -62,6 +65,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Compare(args) => compare::run(args),
+        Command::Cost(args) => cost::run(args),
         Command::Export(args) => export::run(args),
         Command::Load(args) => load::run(*args),
         Command::Merge(args) => merge::run(args),

@@ -12,10 +12,13 @@ use clap::Args;
 use super::load_summary::grouped;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::compare::baseline;
+use crate::cost::callgrind::valgrind_version;
+use crate::cost::results::Counting;
+use crate::cost::{CostSettings, CostStatus, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
-use crate::run::{new_run_id, run_all, RunObserver, RunSettings};
+use crate::run::{new_run_id, run_all, RunCost, RunObserver, RunSettings};
 use crate::scenario::Scenario;
 use crate::target::Target;
 
@@ -62,6 +65,17 @@ pub struct RunArgs {
     /// After the run, keep a copy of the results folder as results/baselines/NAME (replacing one of that name).
     #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,
+    /// Also count each measured target's instructions per request under valgrind's
+    /// callgrind after its timed measurement, as `lanebench cost` does (adds about 20 s
+    /// per Rust target, minutes for slower runtimes; memory mode only).
+    #[arg(long)]
+    pub cost: bool,
+    /// Counted requests of each scenario request with --cost.
+    #[arg(long, value_name = "N", requires = "cost", default_value_t = DEFAULT_REQUESTS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cost_requests: u64,
+    /// Uncounted warm-up requests of each scenario request with --cost.
+    #[arg(long, value_name = "N", requires = "cost", default_value_t = DEFAULT_WARMUP)]
+    pub cost_warmup: u64,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
 }
@@ -133,13 +147,22 @@ pub fn run(args: RunArgs) -> i32 {
 
 /// 0 when every target was measured or skipped for a missing toolchain; 1 when any
 /// target failed (it could not be built, started or measured, or had no level within
-/// the scenario's max_error_rate).
+/// the scenario's max_error_rate), or, with --cost, its instruction count failed.
 fn exit_code(results: &RunResults) -> i32 {
-    let failed: Vec<&str> = results
+    let failed: Vec<String> = results
         .targets
         .iter()
-        .filter(|t| t.status == TargetStatus::Failed)
-        .map(|t| t.name.as_str())
+        .filter_map(|t| {
+            let count_failed = t
+                .cost
+                .as_ref()
+                .is_some_and(|c| c.status == CostStatus::Failed);
+            if t.status == TargetStatus::Failed {
+                Some(t.name.clone())
+            } else {
+                count_failed.then(|| format!("{} (instruction count)", t.name))
+            }
+        })
         .collect();
     if failed.is_empty() {
         return EXIT_OK;
@@ -193,8 +216,10 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         .clone()
         .unwrap_or_else(|| repo_dir.join("results").join(&run_id));
     let store = database_settings(args, &allowed, &mut server_cpus, &generator_cpus, &targets)?;
+    let cost = cost_settings(args, &scenario, store.is_some())?;
     Ok(RunSettings {
         store,
+        cost,
         scenario,
         targets,
         out_dir,
@@ -240,7 +265,35 @@ fn database_settings(
     Ok(Some(crate::run::RunStore { source, schema }))
 }
 
-fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
+/// `--cost`: the counts' settings (the run's scenario, one worker), after checking that
+/// valgrind is there, so a missing one is a one-line error before anything starts.
+fn cost_settings(
+    args: &RunArgs,
+    scenario: &Scenario,
+    database: bool,
+) -> Result<Option<RunCost>, String> {
+    if !args.cost {
+        return Ok(None);
+    }
+    if database {
+        return Err(
+            "--cost: instructions are counted in memory mode only; leave out --store postgres"
+                .to_string(),
+        );
+    }
+    let valgrind = valgrind_version().map_err(|e| format!("--cost: {e}"))?;
+    let settings = CostSettings {
+        scenario: scenario.clone(),
+        requests: args.cost_requests,
+        warmup: args.cost_warmup,
+        workers: 1,
+        scratch_dir: std::env::temp_dir(),
+    };
+    let counting = Counting::new(&settings, valgrind);
+    Ok(Some(RunCost { settings, counting }))
+}
+
+pub(super) fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
     if names.is_empty() {
         return Ok(all);
     }
@@ -386,6 +439,19 @@ fn render_table(results: &RunResults) -> String {
         .any(|t| t.status == TargetStatus::Failed)
     {
         out.push_str("failed targets: see `reason` and `stderr_tail` in results.json\n");
+    }
+    if let Some(counting) = &results.cost {
+        out.push_str(&format!(
+            "\ninstructions per request (mix; {} counted requests of each, {}):\n",
+            counting.requests, counting.valgrind_version
+        ));
+        for (name, cost) in results
+            .targets
+            .iter()
+            .filter_map(|t| t.cost.as_ref().map(|c| (&t.name, c)))
+        {
+            out.push_str(&format!("{name:<14} {}\n", super::cost::status_line(cost)));
+        }
     }
     out
 }

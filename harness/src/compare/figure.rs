@@ -11,6 +11,9 @@ use super::bootstrap::Contrast;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Figure {
+    /// Instructions the server executes per request, counted under callgrind
+    /// (`lanebench cost`, per scenario request and for the mix; one value per count).
+    Instructions,
     /// Requests per second at a level (per repeat).
     Qps,
     /// Latency percentiles at a level (ms, per repeat).
@@ -19,6 +22,8 @@ pub enum Figure {
     P999,
     /// Share of requests that failed at a level (per repeat).
     Errors,
+    /// Server CPU time per successful response at a level (µs, per repeat).
+    CpuPerRequest,
     /// Peak memory of the target's process tree (MiB, one per run).
     Memory,
     /// Spawn -> first healthy response (ms).
@@ -28,26 +33,30 @@ pub enum Figure {
 }
 
 impl Figure {
-    /// Every figure, in table order.
-    pub const ALL: [Figure; 8] = [
+    /// Every figure, in table order: the deterministic one first.
+    pub const ALL: [Figure; 10] = [
+        Figure::Instructions,
         Figure::Qps,
         Figure::P50,
         Figure::P99,
         Figure::P999,
         Figure::Errors,
+        Figure::CpuPerRequest,
         Figure::Memory,
         Figure::Startup,
         Figure::ColdStart,
     ];
 
-    /// The name used in `--threshold NAME=X%` and in the outputs.
+    /// The name used in `--threshold NAME=X%`, `--fail-on` and in the outputs.
     pub fn key(self) -> &'static str {
         match self {
+            Figure::Instructions => "instructions",
             Figure::Qps => "qps",
             Figure::P50 => "p50",
             Figure::P99 => "p99",
             Figure::P999 => "p999",
             Figure::Errors => "errors",
+            Figure::CpuPerRequest => "cpu-per-request",
             Figure::Memory => "memory",
             Figure::Startup => "startup",
             Figure::ColdStart => "cold-start",
@@ -57,9 +66,11 @@ impl Figure {
     /// Unit of the figure's values.
     pub fn unit(self) -> &'static str {
         match self {
+            Figure::Instructions => "instr/req",
             Figure::Qps => "req/s",
             Figure::P50 | Figure::P99 | Figure::P999 | Figure::Startup | Figure::ColdStart => "ms",
             Figure::Errors => "%",
+            Figure::CpuPerRequest => "µs/req",
             Figure::Memory => "MiB",
         }
     }
@@ -67,6 +78,12 @@ impl Figure {
     /// True for throughput; every other figure is better lower.
     pub fn higher_is_better(self) -> bool {
         self == Figure::Qps
+    }
+
+    /// True for a count that does not depend on the machine's speed or load (two counts
+    /// of one build differ by well under 1 %), so a few values decide without a rank test.
+    pub fn is_deterministic(self) -> bool {
+        self == Figure::Instructions
     }
 
     /// Error rates are often exactly zero, so their change is a difference in percentage
@@ -87,9 +104,73 @@ impl Figure {
             "error-rate" | "error_rate" => "errors",
             "memory-peak" | "mem" => "memory",
             "cold_start" | "coldstart" => "cold-start",
+            "instr" | "ir" | "instructions-per-request" => "instructions",
+            "cpu" | "cpu_per_request" | "cpu-us" => "cpu-per-request",
             other => other,
         };
         Figure::ALL.into_iter().find(|f| f.key() == key)
+    }
+}
+
+/// Which figures may fail the job (`--fail-on`): a regression of any other figure is
+/// still shown as regressed, but the exit status stays 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// The deterministic figures and the error rate when the comparison has a
+    /// deterministic figure, every figure otherwise.
+    #[default]
+    Auto,
+    /// Exactly these figures.
+    Figures(Vec<Figure>),
+}
+
+impl FailOn {
+    /// Parses `--fail-on` values (each may be a comma-separated list): figure names, or
+    /// `all`, `deterministic` (the instruction counts), `timed` (every other figure), `auto`.
+    pub fn parse(values: &[String]) -> Result<FailOn, String> {
+        let mut figures: Vec<Figure> = Vec::new();
+        let items = values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        for item in items {
+            let group: Vec<Figure> = match item.to_ascii_lowercase().as_str() {
+                "auto" => return Ok(FailOn::Auto),
+                "all" => Figure::ALL.to_vec(),
+                "deterministic" => Figure::ALL.into_iter().filter(|f| f.is_deterministic()).collect(),
+                "timed" => Figure::ALL.into_iter().filter(|f| !f.is_deterministic()).collect(),
+                _ => vec![Figure::from_key(item).ok_or_else(|| {
+                    let known: Vec<&str> = Figure::ALL.iter().map(|f| f.key()).collect();
+                    format!(
+                        "--fail-on {item}: unknown figure; use all, deterministic, timed, auto or one of: {}",
+                        known.join(", ")
+                    )
+                })?],
+            };
+            for figure in group {
+                if !figures.contains(&figure) {
+                    figures.push(figure);
+                }
+            }
+        }
+        Ok(if figures.is_empty() {
+            FailOn::Auto
+        } else {
+            FailOn::Figures(figures)
+        })
+    }
+
+    /// The figures that gate, given whether the comparison holds a deterministic figure.
+    pub fn resolve(&self, has_deterministic: bool) -> Vec<Figure> {
+        match self {
+            FailOn::Figures(figures) => figures.clone(),
+            FailOn::Auto if has_deterministic => Figure::ALL
+                .into_iter()
+                .filter(|f| f.is_deterministic() || *f == Figure::Errors)
+                .collect(),
+            FailOn::Auto => Figure::ALL.to_vec(),
+        }
     }
 }
 
@@ -100,6 +181,11 @@ pub const DEFAULT_THRESHOLD: f64 = 0.05;
 /// `--threshold` does not change it, because a relative threshold means nothing for a
 /// rate that is usually zero; `--threshold errors=X%` does.
 pub const DEFAULT_ERRORS_THRESHOLD: f64 = 0.01;
+
+/// Default minimum relevant change of the instruction counts: 1 %. Counts of one build
+/// differ by well under 0.5 %, so a tight threshold is safe; like the error rate's, a
+/// global `--threshold` does not change it, `--threshold instructions=X%` does.
+pub const DEFAULT_INSTRUCTIONS_THRESHOLD: f64 = 0.01;
 
 /// The minimum relevant change per figure, as a fraction (0.05 = 5 %, or 5 percentage
 /// points for the error rate).
@@ -148,6 +234,7 @@ impl Thresholds {
         match self.per_figure.get(&figure) {
             Some(&t) => t,
             None if figure == Figure::Errors => DEFAULT_ERRORS_THRESHOLD,
+            None if figure == Figure::Instructions => DEFAULT_INSTRUCTIONS_THRESHOLD,
             None => self.default,
         }
     }
@@ -178,6 +265,31 @@ mod tests {
         assert!((t.of(Figure::Errors) - 0.005).abs() < 1e-12);
         let t = Thresholds::parse(&["rps=3%".into()]).unwrap();
         assert!((t.of(Figure::Qps) - 0.03).abs() < 1e-12);
+        // The instruction counts keep their tight default under a global threshold.
+        let t = Thresholds::parse(&["10%".into()]).unwrap();
+        assert!((t.of(Figure::Instructions) - 0.01).abs() < 1e-12);
+        let t = Thresholds::parse(&["instructions=2%".into()]).unwrap();
+        assert!((t.of(Figure::Instructions) - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fail_on_groups_names_and_auto() {
+        assert_eq!(FailOn::parse(&[]).unwrap(), FailOn::Auto);
+        let auto = FailOn::Auto;
+        assert_eq!(
+            auto.resolve(true),
+            vec![Figure::Instructions, Figure::Errors]
+        );
+        assert_eq!(auto.resolve(false), Figure::ALL.to_vec());
+        let picked = FailOn::parse(&["deterministic,p99".into(), "errors".into()]).unwrap();
+        assert_eq!(
+            picked.resolve(true),
+            vec![Figure::Instructions, Figure::P99, Figure::Errors]
+        );
+        let timed = FailOn::parse(&["timed".into()]).unwrap().resolve(true);
+        assert!(!timed.contains(&Figure::Instructions) && timed.contains(&Figure::Qps));
+        let e = FailOn::parse(&["p98".into()]).unwrap_err();
+        assert!(e.starts_with("--fail-on p98: unknown figure"), "{e}");
     }
 
     #[test]

@@ -11,9 +11,14 @@
 //! test's p-value in the worse direction is at most 0.05. With a single run whose launches are summarized (startup, cold start), the
 //! interval is the ratio of the extremes of the two ranges. With one value on a side,
 //! only the threshold is applied, and the output says so.
+//!
+//! Instruction counts (`lanebench cost`) are deterministic: their interval is always the
+//! one the extremes of the two sides' counts allow, with no rank test, against a tight
+//! threshold (1 %). `--fail-on` ([`FailOn`]) decides which regressed figures fail the job.
 
 pub mod baseline;
 pub mod bootstrap;
+mod counts;
 pub mod figure;
 pub mod rank_test;
 pub mod render;
@@ -21,10 +26,10 @@ pub mod samples;
 
 use serde::Serialize;
 
-use crate::stats::median;
+use crate::stats::{coefficient_of_variation, median};
 use bootstrap::{median_contrast_interval, Contrast, Interval, CONFIDENCE, RESAMPLES, SEED};
-pub use figure::{Figure, Thresholds};
-pub use samples::{LevelKey, Samples, Side};
+pub use figure::{FailOn, Figure, Thresholds};
+pub use samples::{LevelKey, Samples, Side, MIX};
 
 /// Why two sides cannot be compared (all are bad input: exit 2 in the CLI).
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +56,8 @@ pub enum CompareError {
 pub enum Method {
     /// Bootstrap interval over at least two values per side.
     Bootstrap,
-    /// Interval from the min/max of one run's repeated launches on each side.
+    /// Interval from the min/max of each side: one run's repeated launches (startup,
+    /// cold start), or every count of a deterministic figure.
     Range,
     /// One value on a side: the threshold alone decides.
     ThresholdOnly,
@@ -75,6 +81,8 @@ pub struct Row {
     pub target: String,
     /// `64c`, `64c@1000rps`; `None` for target-wide figures (memory, startup, cold start).
     pub level: Option<String>,
+    /// The scenario request (or `mix`) of a per-request figure (instructions).
+    pub request: Option<String>,
     pub figure: Figure,
     pub unit: &'static str,
     /// Median over the side's values.
@@ -82,6 +90,9 @@ pub struct Row {
     pub candidate: f64,
     pub baseline_n: usize,
     pub candidate_n: usize,
+    /// Coefficient of variation of each side's values (how noisy they were), with >= 2 values.
+    pub baseline_cv: Option<f64>,
+    pub candidate_cv: Option<f64>,
     /// Relative change (0.1 = +10 %), or the difference for the error rate.
     pub change: Option<f64>,
     /// The interval of `change` (bootstrap or range); `None` with the threshold alone.
@@ -91,6 +102,8 @@ pub struct Row {
     pub threshold: f64,
     pub method: Method,
     pub verdict: Verdict,
+    /// Whether this figure may fail the job (`--fail-on`).
+    pub gates: bool,
 }
 
 /// The whole comparison.
@@ -98,9 +111,15 @@ pub struct Row {
 pub struct Comparison {
     pub baseline: String,
     pub candidate: String,
+    /// Timed runs (results.json) of each side.
     pub baseline_runs: usize,
     pub candidate_runs: usize,
+    /// Instruction counts (cost.json) of each side.
+    pub baseline_counts: usize,
+    pub candidate_counts: usize,
     pub thresholds: Thresholds,
+    /// The figures whose regression fails the job (`--fail-on`, resolved).
+    pub fail_on: Vec<Figure>,
     pub confidence: f64,
     pub resamples: usize,
     pub seed: u64,
@@ -117,9 +136,9 @@ impl Comparison {
         self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
     }
 
-    /// True when anything regressed: a figure, or a target that no longer finishes.
+    /// True when the job must fail: a gating figure regressed, or a target no longer finishes.
     pub fn regressed(&self) -> bool {
-        self.regressions().next().is_some() || !self.failed_in_candidate.is_empty()
+        self.regressions().any(|r| r.gates) || !self.failed_in_candidate.is_empty()
     }
 
     /// True when any row was decided by the threshold alone.
@@ -128,11 +147,28 @@ impl Comparison {
     }
 }
 
-/// Compares every target and level the two sides share.
+/// Rows and remarks found by one part of the comparison.
+#[derive(Debug, Default)]
+struct Found {
+    rows: Vec<Row>,
+    notes: Vec<String>,
+    failed_in_candidate: Vec<String>,
+}
+
+impl Found {
+    fn extend(&mut self, other: Found) {
+        self.rows.extend(other.rows);
+        self.notes.extend(other.notes);
+        self.failed_in_candidate.extend(other.failed_in_candidate);
+    }
+}
+
+/// Compares every target and level the two sides share, and every counted request.
 pub fn compare(
     baseline: &Side,
     candidate: &Side,
     thresholds: &Thresholds,
+    fail_on: &FailOn,
 ) -> Result<Comparison, CompareError> {
     if baseline.request_mix()? != candidate.request_mix()? {
         return Err(CompareError::DifferentMix {
@@ -142,23 +178,55 @@ pub fn compare(
             candidate_scenario: candidate.scenario_name(),
         });
     }
-    let mut rows = Vec::new();
-    let mut notes = Vec::new();
-    let mut failed_in_candidate = Vec::new();
+    let mut found = counts::cost_rows(baseline, candidate, thresholds);
+    found.extend(timed_rows(baseline, candidate, thresholds));
+    if found.rows.is_empty() && found.failed_in_candidate.is_empty() {
+        return Err(CompareError::NothingToCompare {
+            baseline: baseline.label.clone(),
+            candidate: candidate.label.clone(),
+        });
+    }
+    let fail_on = fail_on.resolve(found.rows.iter().any(|r| r.figure.is_deterministic()));
+    for row in &mut found.rows {
+        row.gates = fail_on.contains(&row.figure);
+    }
+    Ok(Comparison {
+        baseline: baseline.label.clone(),
+        candidate: candidate.label.clone(),
+        baseline_runs: baseline.runs.len(),
+        candidate_runs: candidate.runs.len(),
+        baseline_counts: baseline.costs.len(),
+        candidate_counts: candidate.costs.len(),
+        thresholds: thresholds.clone(),
+        fail_on,
+        confidence: CONFIDENCE,
+        resamples: RESAMPLES,
+        seed: SEED,
+        rows: found.rows,
+        notes: found.notes,
+        failed_in_candidate: found.failed_in_candidate,
+    })
+}
+
+/// The timed figures of every target and level both sides ran.
+fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Found {
+    let mut found = Found::default();
     let candidate_targets = candidate.target_names();
     for name in baseline.target_names() {
         if !candidate_targets.contains(&name) {
             if candidate.failed(&name) {
-                failed_in_candidate.push(name.clone());
+                found.failed_in_candidate.push(name.clone());
             } else {
-                notes.push(format!("{name}: only in the baseline"));
+                found.notes.push(format!("{name}: only in the baseline"));
             }
             continue;
         }
         let candidate_levels = candidate.level_keys(&name);
         for key in baseline.level_keys(&name) {
             if !candidate_levels.contains(&key) {
-                notes.push(format!("{name}/{}: only in the baseline", key.label()));
+                found
+                    .notes
+                    .push(format!("{name}/{}: only in the baseline", key.label()));
                 continue;
             }
             for figure in [
@@ -167,49 +235,31 @@ pub fn compare(
                 Figure::P99,
                 Figure::P999,
                 Figure::Errors,
+                Figure::CpuPerRequest,
             ] {
                 let base = baseline.level_samples(&name, &key, figure);
                 let cand = candidate.level_samples(&name, &key, figure);
-                rows.extend(decide(
-                    &name,
-                    Some(key.label()),
-                    figure,
-                    &base,
-                    &cand,
-                    thresholds,
-                ));
+                let level = Some(key.label());
+                found
+                    .rows
+                    .extend(decide(&name, level, figure, &base, &cand, thresholds));
             }
         }
         for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
             let base = baseline.target_samples(&name, figure);
             let cand = candidate.target_samples(&name, figure);
-            rows.extend(decide(&name, None, figure, &base, &cand, thresholds));
+            found
+                .rows
+                .extend(decide(&name, None, figure, &base, &cand, thresholds));
         }
     }
+    let baseline_targets = baseline.target_names();
     for name in candidate_targets {
-        if !baseline.target_names().contains(&name) {
-            notes.push(format!("{name}: only in the candidate"));
+        if !baseline_targets.contains(&name) {
+            found.notes.push(format!("{name}: only in the candidate"));
         }
     }
-    if rows.is_empty() && failed_in_candidate.is_empty() {
-        return Err(CompareError::NothingToCompare {
-            baseline: baseline.label.clone(),
-            candidate: candidate.label.clone(),
-        });
-    }
-    Ok(Comparison {
-        baseline: baseline.label.clone(),
-        candidate: candidate.label.clone(),
-        baseline_runs: baseline.runs.len(),
-        candidate_runs: candidate.runs.len(),
-        thresholds: thresholds.clone(),
-        confidence: CONFIDENCE,
-        resamples: RESAMPLES,
-        seed: SEED,
-        rows,
-        notes,
-        failed_in_candidate,
-    })
+    found
 }
 
 /// Decides one figure; `None` when a side has no value for it.
@@ -228,7 +278,10 @@ pub fn decide(
         Contrast::Difference => v,
     };
     let change = contrast.of(baseline, candidate).map(to_change);
-    let (method, interval) = if base.values.len() >= 2 && cand.values.len() >= 2 {
+    let (method, interval) = if figure.is_deterministic() {
+        let extremes = range_interval(&base.extremes(), &cand.extremes(), contrast);
+        (Method::Range, extremes)
+    } else if base.values.len() >= 2 && cand.values.len() >= 2 {
         let i = median_contrast_interval(&base.values, &cand.values, contrast, RESAMPLES, SEED);
         (Method::Bootstrap, i)
     } else {
@@ -259,18 +312,22 @@ pub fn decide(
     Some(Row {
         target: target.to_string(),
         level,
+        request: None,
         figure,
         unit: figure.unit(),
         baseline,
         candidate,
         baseline_n: base.values.len(),
         candidate_n: cand.values.len(),
+        baseline_cv: coefficient_of_variation(&base.values),
+        candidate_cv: coefficient_of_variation(&cand.values),
         change,
         interval,
         p_value,
         threshold,
         method,
         verdict,
+        gates: true,
     })
 }
 

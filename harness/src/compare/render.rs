@@ -1,26 +1,25 @@
 //! Presentation of a [`Comparison`]: the plain-text table for the terminal and the
-//! GitHub-flavoured markdown for a pull-request comment. Both show the same columns.
+//! GitHub-flavoured markdown for a pull-request comment or job summary. Both lead with
+//! the deterministic figures (instruction counts), then the timed ones with how noisy
+//! their values were (the coefficient of variation of each side).
 
 use super::bootstrap::Contrast;
-use super::{Comparison, Method, Row, Verdict};
+use super::{Comparison, Figure, Method, Row, Verdict};
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "target",
     "figure",
     "baseline",
     "candidate",
     "change",
     "interval",
+    "cv base/cand",
     "method",
     "verdict",
 ];
 
 /// The cells of one row, formatted.
-fn cells(row: &Row) -> [String; 8] {
-    let name = match &row.level {
-        Some(level) => format!("{}/{level}", row.target),
-        None => row.target.clone(),
-    };
+fn cells(row: &Row) -> [String; 9] {
     let change = row
         .change
         .map_or("n/a".to_string(), |c| format_change(row, c));
@@ -38,31 +37,45 @@ fn cells(row: &Row) -> [String; 8] {
             row.candidate_n,
             row.p_value.map_or("-".to_string(), |p| format!("{p:.3}"))
         ),
+        Method::Range if row.figure.is_deterministic() => {
+            format!("range {}v{}", row.baseline_n, row.candidate_n)
+        }
         Method::Range => "range".to_string(),
         Method::ThresholdOnly => "threshold only".to_string(),
     };
     let verdict = match row.verdict {
         Verdict::Improved => "improved",
-        Verdict::Regressed => "REGRESSED",
+        Verdict::Regressed if row.gates => "REGRESSED",
+        Verdict::Regressed => "regressed (not gating)",
         Verdict::Unchanged => "unchanged",
         Verdict::NotComparable => "n/a",
     };
     [
-        name,
+        row_name(row),
         format!("{} ({})", row.figure.key(), row.unit),
         format_value(row, row.baseline),
         format_value(row, row.candidate),
         change,
         interval,
+        format_cvs(row),
         method,
         verdict.to_string(),
     ]
 }
 
+/// `axum/64c` for a level, `axum [user]` for a counted request, `axum` otherwise.
+fn row_name(row: &Row) -> String {
+    match (&row.level, &row.request) {
+        (Some(level), _) => format!("{}/{level}", row.target),
+        (None, Some(request)) => format!("{} [{request}]", row.target),
+        (None, None) => row.target.clone(),
+    }
+}
+
 fn format_value(row: &Row, value: f64) -> String {
     match row.unit {
         "%" => format!("{:.3}", value * 100.0),
-        "req/s" => format!("{value:.0}"),
+        "req/s" | "instr/req" => format!("{value:.0}"),
         "MiB" => format!("{value:.1}"),
         _ if value >= 100.0 => format!("{value:.1}"),
         _ => format!("{value:.3}"),
@@ -70,21 +83,30 @@ fn format_value(row: &Row, value: f64) -> String {
 }
 
 fn format_change(row: &Row, change: f64) -> String {
-    match row.figure.contrast() {
-        Contrast::Ratio => format!("{:+.1}%", change * 100.0),
-        Contrast::Difference => format!("{:+.2}pp", change * 100.0),
+    match (row.figure.contrast(), row.figure.is_deterministic()) {
+        (Contrast::Ratio, true) => format!("{:+.2}%", change * 100.0),
+        (Contrast::Ratio, false) => format!("{:+.1}%", change * 100.0),
+        (Contrast::Difference, _) => format!("{:+.2}pp", change * 100.0),
     }
 }
 
-/// How the verdicts were reached, in one or two sentences.
+fn format_cvs(row: &Row) -> String {
+    let digits = if row.figure.is_deterministic() { 3 } else { 1 };
+    let cv = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.digits$}%", v * 100.0));
+    format!("{}/{}", cv(row.baseline_cv), cv(row.candidate_cv))
+}
+
+/// How the verdicts were reached, in a few sentences.
 fn method_note(c: &Comparison) -> String {
     let mut note = format!(
         "Verdicts: a figure regressed only when its median change is beyond the threshold \
-         (default {:.1}%, error rate {:.1} percentage points) and, with at least two values per side, \
+         (default {:.1}%, error rate {:.1} percentage points, instructions {:.1}%) and, with at least two values per side, \
          the whole {:.0}% bootstrap interval of the change of medians ({} resamples, seed {:#x}) is beyond it too \
-         and a one-sided exact Mann-Whitney test gives p <= 0.05 (needs at least 3 values per side).",
+         and a one-sided exact Mann-Whitney test gives p <= 0.05 (needs at least 3 values per side). \
+         Instruction counts are deterministic: the interval is the one the extremes of the two sides' counts allow, with no rank test.",
         c.thresholds.default * 100.0,
-        c.thresholds.of(super::Figure::Errors) * 100.0,
+        c.thresholds.of(Figure::Errors) * 100.0,
+        c.thresholds.of(Figure::Instructions) * 100.0,
         c.confidence * 100.0,
         c.resamples,
         c.seed
@@ -94,29 +116,70 @@ fn method_note(c: &Comparison) -> String {
             " Rows marked \"threshold only\" had one value on a side: no statistics, the threshold alone decided.",
         );
     }
+    let gating: Vec<&str> = c.fail_on.iter().map(|f| f.key()).collect();
+    note.push_str(&format!(
+        " Figures that fail the job (--fail-on): {}.",
+        gating.join(", ")
+    ));
     note
 }
 
+/// The headline: what fails the job, and what regressed without gating.
 fn summary(c: &Comparison) -> String {
-    let mut regressed: Vec<String> = c
-        .regressions()
-        .map(|r| cells(r)[0].clone() + " " + r.figure.key())
-        .collect();
-    regressed.extend(
+    let describe = |r: &Row| format!("{} {}", row_name(r), r.figure.key());
+    let mut failing: Vec<String> = c.regressions().filter(|r| r.gates).map(describe).collect();
+    failing.extend(
         c.failed_in_candidate
             .iter()
             .map(|t| format!("{t} (failed)")),
     );
-    if regressed.is_empty() {
+    let flagged: Vec<String> = c.regressions().filter(|r| !r.gates).map(describe).collect();
+    let mut out = if failing.is_empty() {
         "No regression.".to_string()
     } else {
-        format!("{} regressed: {}", regressed.len(), regressed.join(", "))
+        format!("{} regressed: {}", failing.len(), failing.join(", "))
+    };
+    if !flagged.is_empty() {
+        out.push_str(&format!(
+            " Flagged but not failing the job (see --fail-on): {}.",
+            flagged.join(", ")
+        ));
+    }
+    out
+}
+
+/// The noisiest timed figure of the comparison, as a sentence, if any has repeats.
+fn noise_note(c: &Comparison) -> Option<String> {
+    let worst = c
+        .rows
+        .iter()
+        .filter(|r| !r.figure.is_deterministic())
+        .filter_map(|r| Some((r, r.baseline_cv?.max(r.candidate_cv?))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (row, _) = worst;
+    Some(format!(
+        "Timed figures are noisy on a shared machine; in this comparison the noisiest was {} {}: cv {} (baseline/candidate) over {} and {} values.",
+        row_name(row),
+        row.figure.key(),
+        format_cvs(row),
+        row.baseline_n,
+        row.candidate_n
+    ))
+}
+
+/// `3 runs, 2 counts`: what a side is made of.
+fn side_size(runs: usize, counts: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (runs, counts) {
+        (_, 0) => plural(runs, "run"),
+        (0, _) => plural(counts, "count"),
+        _ => format!("{}, {}", plural(runs, "run"), plural(counts, "count")),
     }
 }
 
 /// The terminal table, with the sides, the method note and the notes.
 pub fn table(c: &Comparison) -> String {
-    let rows: Vec<[String; 8]> = c.rows.iter().map(cells).collect();
+    let rows: Vec<[String; 9]> = c.rows.iter().map(cells).collect();
     let mut widths = HEADER.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -127,7 +190,7 @@ pub fn table(c: &Comparison) -> String {
         let mut out = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             // Names left-aligned, numbers right-aligned.
-            if i <= 1 || i >= 6 {
+            if i <= 1 || i >= 7 {
                 out.push_str(&format!("{cell:<w$}  "));
             } else {
                 out.push_str(&format!("{cell:>w$}  "));
@@ -136,24 +199,26 @@ pub fn table(c: &Comparison) -> String {
         out.trim_end().to_string() + "\n"
     };
     let mut out = format!(
-        "baseline:  {} ({} run{})\ncandidate: {} ({} run{})\n\n",
+        "baseline:  {} ({})\ncandidate: {} ({})\n\n",
         c.baseline,
-        c.baseline_runs,
-        if c.baseline_runs == 1 { "" } else { "s" },
+        side_size(c.baseline_runs, c.baseline_counts),
         c.candidate,
-        c.candidate_runs,
-        if c.candidate_runs == 1 { "" } else { "s" },
+        side_size(c.candidate_runs, c.candidate_counts),
     );
     if c.rows.iter().all(|r| r.method == Method::ThresholdOnly) {
         out.push_str("statistics: none (one run per side): the threshold alone decides; use --repeats or rounds for intervals\n\n");
     }
     out.push_str(&line(&HEADER.map(String::from)));
-    for row in &rows {
-        out.push_str(&line(row));
+    for cells in &rows {
+        out.push_str(&line(cells));
     }
     out.push('\n');
     out.push_str(&method_note(c));
     out.push('\n');
+    if let Some(noise) = noise_note(c) {
+        out.push_str(&noise);
+        out.push('\n');
+    }
     for note in &c.notes {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -162,27 +227,50 @@ pub fn table(c: &Comparison) -> String {
     out
 }
 
-/// The pull-request comment.
+/// One markdown table of `rows`.
+fn markdown_table(rows: &[&Row]) -> String {
+    let mut out = format!("| {} |\n", HEADER.join(" | "));
+    out.push_str("|---|---|--:|--:|--:|--:|--:|---|---|\n");
+    for row in rows {
+        let mut cells = cells(row);
+        if row.verdict == Verdict::Regressed && row.gates {
+            cells[8] = "**regressed**".to_string();
+        }
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The pull-request comment: deterministic figures first, then the timed ones.
 pub fn markdown(c: &Comparison) -> String {
     let headline = if c.regressed() {
         format!(":x: **{}**", summary(c))
     } else {
-        ":white_check_mark: **No regression.**".to_string()
+        format!(":white_check_mark: **{}**", summary(c))
     };
     let mut out = format!(
-        "### lanebench compare\n\n{headline}\n\nBaseline: `{}` ({} run(s)) · Candidate: `{}` ({} run(s))\n\n",
-        c.baseline, c.baseline_runs, c.candidate, c.candidate_runs
+        "### lanebench compare\n\n{headline}\n\nBaseline: `{}` ({}) · Candidate: `{}` ({})\n\n",
+        c.baseline,
+        side_size(c.baseline_runs, c.baseline_counts),
+        c.candidate,
+        side_size(c.candidate_runs, c.candidate_counts)
     );
-    out.push_str(&format!("| {} |\n", HEADER.join(" | ")));
-    out.push_str("|---|---|--:|--:|--:|--:|---|---|\n");
-    for row in &c.rows {
-        let mut cells = cells(row);
-        if row.verdict == Verdict::Regressed {
-            cells[7] = "**regressed**".to_string();
-        }
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    let (counts, timed): (Vec<&Row>, Vec<&Row>) =
+        c.rows.iter().partition(|r| r.figure.is_deterministic());
+    if !counts.is_empty() {
+        out.push_str("#### Instructions per request (deterministic, counted under callgrind)\n\n");
+        out.push_str(&markdown_table(&counts));
+        out.push('\n');
     }
-    out.push('\n');
+    if !timed.is_empty() {
+        out.push_str("#### Timed figures (noisy on a shared machine; cv = coefficient of variation of each side's rounds)\n\n");
+        if let Some(noise) = noise_note(c) {
+            out.push_str(&noise);
+            out.push_str("\n\n");
+        }
+        out.push_str(&markdown_table(&timed));
+        out.push('\n');
+    }
     out.push_str(&method_note(c));
     out.push('\n');
     for note in &c.notes {

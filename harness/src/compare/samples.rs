@@ -1,9 +1,12 @@
-//! One side of a comparison: the runs it is made of (a results.json, a results folder, or
-//! a folder of results folders such as `scripts/ci-compare.sh` rounds) and the samples
-//! of each figure, pooled over those runs.
+//! One side of a comparison: the runs it is made of (a results.json or cost.json, a
+//! results folder, or a folder of such folders such as `scripts/ci-compare.sh` rounds)
+//! and the samples of each figure, pooled over those runs. The instruction counts of a
+//! `run --cost` are taken from its results.json like those of a cost.json.
 
 use std::path::{Path, PathBuf};
 
+use crate::cost::results::{CostRun, COST_FILE};
+use crate::cost::{CostStatus, TargetCost};
 use crate::run::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 
 use super::figure::Figure;
@@ -14,39 +17,67 @@ use super::CompareError;
 pub struct Side {
     /// What the user named (file or folder), for messages and outputs.
     pub label: String,
+    /// Timed runs (results.json).
     pub runs: Vec<RunResults>,
+    /// Instruction counts (cost.json of `lanebench cost`, or a `run --cost`).
+    pub costs: Vec<CostRun>,
 }
 
+/// The name the scenario request mix figure is compared under.
+pub const MIX: &str = "mix";
+
 impl Side {
-    /// Loads a results.json, a results folder, or a folder whose subfolders are results
-    /// folders (all of them become this side's runs, in name order).
+    /// Loads a results.json or cost.json, a folder holding either or both, or a folder
+    /// whose subfolders do (all of them become this side's runs, in name order).
     pub fn load(path: &Path) -> Result<Side, CompareError> {
         let label = path.display().to_string();
-        if path.is_dir() && !path.join("results.json").exists() {
+        let mut side = Side {
+            label: label.clone(),
+            runs: Vec::new(),
+            costs: Vec::new(),
+        };
+        if path.is_file() {
+            if path.file_name().is_some_and(|n| n == COST_FILE) {
+                side.costs.push(load_cost(path)?);
+            } else {
+                side.add_run(load_run(path)?);
+            }
+            return Ok(side);
+        }
+        let holds =
+            |dir: &Path| dir.join("results.json").is_file() || dir.join(COST_FILE).is_file();
+        let folders: Vec<PathBuf> = if holds(path) {
+            vec![path.to_path_buf()]
+        } else {
             let mut folders: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| CompareError::Input(format!("{label}: cannot read: {e}")))?
                 .flatten()
                 .map(|entry| entry.path())
-                .filter(|p| p.join("results.json").is_file())
+                .filter(|p| holds(p))
                 .collect();
             folders.sort();
-            if folders.is_empty() {
-                return Err(CompareError::Input(format!(
-                    "{label}: no results.json in this folder or its subfolders"
-                )));
-            }
-            let runs = folders
-                .iter()
-                .map(|f| RunResults::load(f))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| CompareError::Input(e.to_string()))?;
-            return Ok(Side { label, runs });
+            folders
+        };
+        if folders.is_empty() {
+            return Err(CompareError::Input(format!(
+                "{label}: no results.json or {COST_FILE} in this folder or its subfolders"
+            )));
         }
-        let run = RunResults::load(path).map_err(|e| CompareError::Input(e.to_string()))?;
-        Ok(Side {
-            label,
-            runs: vec![run],
-        })
+        for folder in &folders {
+            if folder.join("results.json").is_file() {
+                side.add_run(load_run(folder)?);
+            }
+            if folder.join(COST_FILE).is_file() {
+                side.costs.push(load_cost(folder)?);
+            }
+        }
+        Ok(side)
+    }
+
+    /// A timed run, and its instruction counts when it was a `run --cost`.
+    fn add_run(&mut self, run: RunResults) {
+        self.costs.extend(run.counts());
+        self.runs.push(run);
     }
 
     /// Names of the targets that finished (status ok) in any run, in first-seen order.
@@ -100,6 +131,7 @@ impl Side {
             .filter_map(|r| {
                 let load = &r.load;
                 Some(match figure {
+                    Figure::CpuPerRequest => cpu_us_per_success(r.server_cpu_s, load)?,
                     Figure::Qps => load.success_rps,
                     Figure::P50 => load.latency_ms.p50,
                     Figure::P99 => load.latency_ms.p99,
@@ -150,12 +182,80 @@ impl Side {
         }
     }
 
+    /// Names of the targets in any cost run (counted or not), in first-seen order.
+    pub fn cost_target_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for t in self.costs.iter().flat_map(|c| &c.targets) {
+            if !names.contains(&t.name) {
+                names.push(t.name.clone());
+            }
+        }
+        names
+    }
+
+    /// The counts of target `name`, in run order (every status).
+    pub fn costs_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TargetCost> + 'a {
+        self.costs
+            .iter()
+            .flat_map(|c| &c.targets)
+            .filter(move |t| t.name == name)
+    }
+
+    /// The scenario request names counted for target `name`, then [`MIX`].
+    pub fn cost_request_names(&self, name: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in self.costs_of(name).flat_map(|t| &t.requests) {
+            if !names.contains(&r.name) {
+                names.push(r.name.clone());
+            }
+        }
+        if !names.is_empty() {
+            names.push(MIX.to_string());
+        }
+        names
+    }
+
+    /// Instructions per request of scenario request `request` (or [`MIX`]) of target
+    /// `name`: one value per successful count.
+    pub fn cost_samples(&self, name: &str, request: &str) -> Samples {
+        let values = self
+            .costs_of(name)
+            .filter(|t| t.status == CostStatus::Ok)
+            .filter_map(|t| {
+                if request == MIX {
+                    return t.instructions_per_request;
+                }
+                t.requests
+                    .iter()
+                    .find(|r| r.name == request)
+                    .map(|r| r.instructions_per_request)
+            })
+            .collect();
+        Samples {
+            values,
+            range: None,
+        }
+    }
+
+    /// The valgrind versions the counts were made with, distinct, in first-seen order.
+    pub fn valgrind_versions(&self) -> Vec<String> {
+        let mut versions: Vec<String> = Vec::new();
+        for c in &self.costs {
+            if !versions.contains(&c.counting.valgrind_version) {
+                versions.push(c.counting.valgrind_version.clone());
+            }
+        }
+        versions
+    }
+
     /// The scenario's request mix (the same for every run, or the first difference).
     pub fn request_mix(&self) -> Result<Option<&serde_json::Value>, CompareError> {
         let mixes: Vec<Option<&serde_json::Value>> = self
             .runs
             .iter()
-            .map(|r| r.scenario.get("requests"))
+            .map(|r| &r.scenario)
+            .chain(self.costs.iter().map(|c| &c.scenario))
+            .map(|scenario| scenario.get("requests"))
             .collect();
         if mixes.windows(2).any(|w| w[0] != w[1]) {
             return Err(CompareError::Input(format!(
@@ -170,11 +270,30 @@ impl Side {
     pub fn scenario_name(&self) -> String {
         self.runs
             .first()
-            .and_then(|r| r.scenario.get("name"))
+            .map(|r| &r.scenario)
+            .or(self.costs.first().map(|c| &c.scenario))
+            .and_then(|scenario| scenario.get("name"))
             .and_then(|n| n.as_str())
             .unwrap_or("?")
             .to_string()
     }
+}
+
+fn load_run(path: &Path) -> Result<RunResults, CompareError> {
+    RunResults::load(path).map_err(|e| CompareError::Input(e.to_string()))
+}
+
+fn load_cost(path: &Path) -> Result<CostRun, CompareError> {
+    CostRun::load(path).map_err(|e| CompareError::Input(e.to_string()))
+}
+
+/// Server CPU time per successful response (µs) of one repeat, as the run's
+/// `server_cpu_us_per_success` summarizes it; `None` without successes.
+pub fn cpu_us_per_success(
+    server_cpu_s: f64,
+    load: &crate::load::result::LoadResult,
+) -> Option<f64> {
+    (load.successes > 0).then(|| server_cpu_s * 1e6 / load.successes as f64)
 }
 
 /// A load level is matched by its connections and open-loop rate.
@@ -214,4 +333,23 @@ pub struct Range {
 pub struct Samples {
     pub values: Vec<f64>,
     pub range: Option<Range>,
+}
+
+impl Samples {
+    /// The same values with `range` set to their own min and max (none when empty).
+    pub fn extremes(&self) -> Samples {
+        let range = (!self.values.is_empty()).then(|| Range {
+            min: self.values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: self
+                .values
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max),
+            n: self.values.len(),
+        });
+        Samples {
+            values: self.values.clone(),
+            range,
+        }
+    }
 }

@@ -1,10 +1,14 @@
-//! `lanebench export`: a results file turned into the formats CI dashboards read without
-//! glue code — Bencher Metric Format, github-action-benchmark's custom tool arrays, and
-//! the summary CSV. Every format is made from the same list of [`Measure`]s.
+//! `lanebench export`: a results file (or the cost.json of `lanebench cost`) turned into
+//! the formats CI dashboards read without glue code — Bencher Metric Format,
+//! github-action-benchmark's custom tool arrays, and the summary CSV. Every format is
+//! made from the same list of [`Measure`]s.
 
 pub mod bmf;
 pub mod github_benchmark;
 
+use crate::compare::samples::cpu_us_per_success;
+use crate::cost::results::CostRun;
+use crate::cost::CostStatus;
 use crate::run::results::{RunResults, TargetStatus};
 use crate::stats::Spread;
 
@@ -21,24 +25,61 @@ pub enum Format {
     Csv,
 }
 
-/// Renders `results` in `format`.
+/// Renders `results` in `format`; a `run --cost` adds its instruction counts.
 pub fn export(results: &RunResults, format: Format) -> std::io::Result<Vec<u8>> {
-    let json = |v: serde_json::Value| {
-        serde_json::to_vec_pretty(&v)
-            .map(|mut bytes| {
-                bytes.push(b'\n');
-                bytes
-            })
-            .map_err(std::io::Error::other)
-    };
     match format {
-        Format::Bmf => json(bmf::document(&measures(results))),
-        Format::GithubActionBenchmark => json(github_benchmark::entries(&measures(results), true)),
-        Format::GithubActionBenchmarkSmaller => {
-            json(github_benchmark::entries(&measures(results), false))
-        }
         Format::Csv => results.summary_csv(),
+        _ => {
+            let mut all = measures(results);
+            all.extend(results.counts().iter().flat_map(cost_measures));
+            render(&all, format)
+        }
     }
+}
+
+/// Renders the instruction counts of `cost` in `format` (not CSV, whose rows are levels).
+pub fn export_cost(cost: &CostRun, format: Format) -> std::io::Result<Vec<u8>> {
+    if format == Format::Csv {
+        return Err(std::io::Error::other(
+            "csv holds one row per load level; a cost.json exports as bmf or github-action-benchmark-smaller",
+        ));
+    }
+    render(&cost_measures(cost), format)
+}
+
+fn render(measures: &[Measure], format: Format) -> std::io::Result<Vec<u8>> {
+    let value = match format {
+        Format::Bmf => bmf::document(measures),
+        Format::GithubActionBenchmark => github_benchmark::entries(measures, true),
+        Format::GithubActionBenchmarkSmaller | Format::Csv => {
+            github_benchmark::entries(measures, false)
+        }
+    };
+    let mut bytes = serde_json::to_vec_pretty(&value).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// `instructions` (per request) of every counted target: benchmark `axum/user` per
+/// scenario request and `axum/mix` for the weighted mix.
+pub fn cost_measures(cost: &CostRun) -> Vec<Measure> {
+    let mut out = Vec::new();
+    for t in cost.targets.iter().filter(|t| t.status == CostStatus::Ok) {
+        for r in &t.requests {
+            let bench = format!("{}/{}", t.name, r.name);
+            out.push(Measure::single(
+                &bench,
+                "instructions",
+                "instr/req",
+                r.instructions_per_request,
+            ));
+        }
+        if let Some(mix) = t.instructions_per_request {
+            let bench = format!("{}/mix", t.name);
+            out.push(Measure::single(&bench, "instructions", "instr/req", mix));
+        }
+    }
+    out
 }
 
 /// One exported number with its spread.
@@ -144,6 +185,20 @@ pub fn measures(results: &RunResults) -> Vec<Measure> {
                 &level.error_rate,
                 100.0,
             ));
+            let cpu: Vec<f64> = level
+                .repeats
+                .iter()
+                .filter_map(|r| cpu_us_per_success(r.server_cpu_s, &r.load))
+                .collect();
+            if let Some(spread) = Spread::of(&cpu) {
+                out.push(Measure::spread(
+                    &bench,
+                    "cpu-per-request",
+                    "µs",
+                    &spread,
+                    1.0,
+                ));
+            }
         }
         if let Some(m) = &t.memory_mb {
             out.push(Measure::single(&t.name, "memory-peak", "MiB", m.peak));

@@ -14,6 +14,7 @@ pub mod hdr_log;
 pub mod live;
 pub mod merge;
 pub mod outcome;
+pub mod plan;
 pub mod precise_timer;
 pub mod recorder;
 pub mod request;

@@ -178,11 +178,7 @@ impl Report {
 
 /// The results.json a path names: the file itself, or the one inside a folder.
 pub fn results_file(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.join("results.json")
-    } else {
-        path.to_path_buf()
-    }
+    crate::json_file::resolve(path, &crate::run::results::RESULTS_FILE)
 }
 
 /// The claims to check against: `targets/published-claims.toml` found from `start`, or

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::cold_start::first_responses;
 use super::failure::Failure;
-use super::plan::prepare;
 use super::process::{launch_target, stop_process};
 use super::RunSettings;
+use crate::load::plan::prepare;
 use crate::stats::{median, outliers, Spread};
 use crate::target::{free_loopback_port, ReadinessProbe, Target};
 

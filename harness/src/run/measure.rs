@@ -12,6 +12,7 @@ use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
 use super::results::{TargetResult, TargetStatus};
 use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
 use super::{RunObserver, RunSettings};
+use crate::cost::{count_target, TargetCost};
 use crate::scenario::MIN_STARTUP_SAMPLES;
 use crate::store::{target_env, DatabaseUrl, PgStore};
 use crate::target::{build_target, Target};
@@ -28,6 +29,8 @@ pub struct TargetRun<'a> {
     /// Database mode: this target's own database, and what its processes are given.
     database: Option<DatabaseUrl>,
     env: Vec<(String, String)>,
+    /// `run --cost`: the instruction count, once taken.
+    cost: Option<TargetCost>,
 }
 
 impl<'a> TargetRun<'a> {
@@ -47,6 +50,7 @@ impl<'a> TargetRun<'a> {
             budget_note: None,
             database: None,
             env: Vec::new(),
+            cost: None,
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -154,6 +158,28 @@ impl<'a> TargetRun<'a> {
         }
     }
 
+    /// `run --cost`: counts instructions per request under callgrind, after the timed
+    /// rounds (a target that failed them is not counted). A failed count is the count's
+    /// status, not the target's: the timed figures stand.
+    pub fn count(
+        &mut self,
+        settings: &RunSettings,
+        observer: &mut dyn RunObserver,
+        stop: &AtomicBool,
+    ) {
+        let Some(cost) = &settings.cost else {
+            return;
+        };
+        if !self.is_active() || check_stop(stop).is_err() {
+            return;
+        }
+        observer.phase(self.name(), "instruction count under callgrind");
+        // Timing does not matter here, only the count: every CPU keeps it short.
+        let all = settings.server_cpus.union(&settings.generator_cpus);
+        let counted = all.while_pinned(|| count_target(self.target, &cost.settings, stop));
+        self.cost = Some(counted);
+    }
+
     fn fail(&mut self, failure: Failure) {
         self.base.status = TargetStatus::Failed;
         self.base.reason = Some(failure.reason);
@@ -174,6 +200,7 @@ impl<'a> TargetRun<'a> {
             }
             super::summary::complete(&mut result, launches, &self.sessions, settings);
         }
+        result.cost = self.cost.clone();
         result
     }
 }

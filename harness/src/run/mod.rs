@@ -13,7 +13,8 @@
 //!
 //! Layers inside: `measure` (a target across rounds) -> `launches`, `session` ->
 //! `drive` (one load: warm-up or measured repeat) -> `steady`; `summary` and `memory`
-//! turn what was measured into results.
+//! turn what was measured into results. With `cost` set, each target's instructions per
+//! request are counted (`crate::cost`) after its last round.
 
 pub mod cold_start;
 mod drive;
@@ -22,7 +23,6 @@ mod failure;
 mod launches;
 mod measure;
 mod memory;
-pub mod plan;
 mod process;
 pub mod results;
 mod session;
@@ -52,11 +52,20 @@ pub struct RunStore {
     pub schema: PathBuf,
 }
 
+/// `run --cost`: how every timed target is counted afterwards, and the record of it.
+#[derive(Debug, Clone)]
+pub struct RunCost {
+    pub settings: crate::cost::CostSettings,
+    pub counting: crate::cost::results::Counting,
+}
+
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     /// `None` in memory mode.
     pub store: Option<RunStore>,
+    /// `None` unless the run counts instructions too (`--cost`).
+    pub cost: Option<RunCost>,
     pub scenario: Scenario,
     /// Targets to run, in order (skipped ones included: they are reported as skipped).
     pub targets: Vec<Target>,
@@ -104,6 +113,7 @@ pub fn run_all(
             &settings.generator_cpus,
         ),
         store: None,
+        cost: settings.cost.as_ref().map(|c| c.counting.clone()),
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
@@ -198,6 +208,7 @@ fn run_in_turn(
             plan,
             store.as_deref_mut(),
         );
+        run.count(settings, observer, stop);
         run.release(store.as_deref());
         if stop.load(Ordering::SeqCst) {
             // The target was cut short: what it has is not a finished result.
@@ -258,6 +269,18 @@ fn run_interleaved(
         }
         if stop.load(Ordering::SeqCst) {
             break;
+        }
+        results.targets = runs.iter().map(|r| r.result(settings)).collect();
+        results.write(&settings.out_dir)?;
+    }
+    if settings.cost.is_some() {
+        // Counted after every round, so the counts never run between two rounds' loads.
+        for (index, run) in runs.iter_mut().enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            observer.target_started(index, total, run.name());
+            run.count(settings, observer, stop);
         }
         results.targets = runs.iter().map(|r| r.result(settings)).collect();
         results.write(&settings.out_dir)?;

@@ -10,6 +10,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
+use crate::cost::results::{CostRun, Counting, COST_SCHEMA_VERSION};
+use crate::cost::TargetCost;
+use crate::json_file::FileKind;
 use crate::load::result::LoadResult;
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
@@ -37,6 +40,10 @@ pub struct RunResults {
     /// "Database mode"); absent in memory mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<serde_json::Value>,
+    /// `run --cost`: how the targets' instructions per request were counted; absent
+    /// without `--cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Counting>,
     pub targets: Vec<TargetResult>,
 }
 
@@ -117,6 +124,11 @@ pub struct TargetResult {
     /// Fresh measured processes this target had (one per round with `--interleave`).
     #[serde(default = "one")]
     pub sessions: usize,
+    /// `run --cost`: instructions per request counted under callgrind after the timed
+    /// measurement, as `lanebench cost` counts them (`unsupported` with the reason for a
+    /// runtime that cannot be counted); absent without `--cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TargetCost>,
 }
 
 fn one() -> usize {
@@ -166,6 +178,7 @@ impl TargetResult {
             time_to_steady_ms: None,
             warmup_curve: None,
             sessions: 0,
+            cost: None,
         }
     }
 }
@@ -401,57 +414,39 @@ impl RunResults {
 }
 
 /// Why a results file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: not a valid results file: {message}")]
-    Invalid {
-        path: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{path}: schema_version {found} is not supported (this lanebench reads version {SCHEMA_VERSION})")]
-    Version { path: String, found: u64 },
-}
+pub type ResultsError = crate::json_file::JsonFileError;
+
+/// results.json: version 1 files are read and upgraded.
+pub const RESULTS_FILE: FileKind = FileKind {
+    file_name: "results.json",
+    what: "results file",
+    current: SCHEMA_VERSION as u64,
+    also_reads: &[1],
+};
 
 impl RunResults {
     /// Reads a results.json, or the results.json inside a results folder.
     pub fn load(path: &Path) -> Result<RunResults, ResultsError> {
-        let file = if path.is_dir() {
-            path.join("results.json")
-        } else {
-            path.to_path_buf()
-        };
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| ResultsError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ResultsError::Invalid {
-                path: shown.clone(),
-                line: e.line(),
-                message: e.to_string(),
-            })?;
-        let found = value
-            .get("schema_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        if found != SCHEMA_VERSION as u64 && found != 1 {
-            return Err(ResultsError::Version { path: shown, found });
-        }
-        let mut results: RunResults =
-            serde_json::from_value(value).map_err(|e| ResultsError::Invalid {
-                path: shown,
-                line: 0,
-                message: e.to_string(),
-            })?;
+        let mut results: RunResults = crate::json_file::load(path, &RESULTS_FILE)?;
         results.upgrade();
         Ok(results)
+    }
+
+    /// The instruction counts of a `run --cost`, as the cost.json of a `lanebench cost`
+    /// over the same targets would hold them; `None` for a run without `--cost`.
+    pub fn counts(&self) -> Option<CostRun> {
+        let counting = self.cost.clone()?;
+        Some(CostRun {
+            schema_version: COST_SCHEMA_VERSION,
+            run_id: self.run_id.clone(),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            interrupted: self.interrupted,
+            scenario: self.scenario.clone(),
+            lanebench_version: self.environment.lanebench_version.clone(),
+            counting,
+            targets: self.targets.iter().filter_map(|t| t.cost.clone()).collect(),
+        })
     }
 
     /// Brings results of schema version 1 up to this one: every load result derives its

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
-use super::plan::prepare;
 use super::process::{launch_target, stop_process};
 use super::results::{RepeatResult, WarmupCurve};
 use super::{RunObserver, RunSettings};
+use crate::load::plan::prepare;
 use crate::load::request::RequestPlan;
 use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
 use crate::sample::procfs::tree_usage;

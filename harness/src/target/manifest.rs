@@ -4,6 +4,7 @@
 //! strict (unknown keys are errors) so a typo never silently changes what is measured,
 //! and every error names the file, the line when known, and the problem.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,6 +47,56 @@ pub struct Manifest {
     /// Free-form notes on how the target runs (production mode, workers, ...).
     #[serde(default)]
     pub notes: String,
+    /// How `lanebench cost` counts this target's instructions (the `[cost]` table).
+    #[serde(default, skip_serializing_if = "CostManifest::is_default")]
+    pub cost: CostManifest,
+}
+
+/// The environment variable a `run` command puts after `exec` (unquoted) so that a
+/// measuring tool can run the server: `exec $LANEBENCH_WRAP ./server`. It is empty
+/// (or unset) in a normal run; `lanebench cost` sets it to one path, a wrapper script.
+pub const WRAP_VARIABLE: &str = "LANEBENCH_WRAP";
+
+/// The `[cost]` table: what counting instructions under callgrind needs for one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostManifest {
+    /// Why this target's instructions cannot be counted deterministically (a JIT, ...);
+    /// `lanebench cost` then reports `unsupported: <reason>` instead of counting.
+    #[serde(default)]
+    pub unsupported: Option<String>,
+    /// Extra environment for the counted server only (e.g. a runtime setting that
+    /// valgrind needs), on top of `PORT` and `WORKERS`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Extra valgrind options for this target (e.g. `--fair-sched=yes`).
+    #[serde(default)]
+    pub valgrind_args: Vec<String>,
+    /// The smallest change of this target's counts that `compare` may flag (`"3%"`), for
+    /// a runtime whose counts vary between runs by more than the default 1 % allows.
+    #[serde(default)]
+    pub threshold: Option<String>,
+}
+
+impl CostManifest {
+    fn is_default(&self) -> bool {
+        self == &CostManifest::default()
+    }
+
+    /// `threshold` as a fraction (0.03 for `"3%"`); `None` when absent or invalid.
+    pub fn threshold_fraction(&self) -> Option<f64> {
+        let text = self.threshold.as_deref()?.trim();
+        let number: f64 = text.strip_suffix('%')?.trim().parse().ok()?;
+        (number.is_finite() && number > 0.0 && number < 100.0).then_some(number / 100.0)
+    }
+}
+
+impl Manifest {
+    /// Whether the `run` command starts the server through [`WRAP_VARIABLE`].
+    pub fn honours_wrap(&self) -> bool {
+        self.run.contains(&format!("${WRAP_VARIABLE}"))
+            || self.run.contains(&format!("${{{WRAP_VARIABLE}}}"))
+    }
 }
 
 /// A manifest that could not be read or is invalid.
@@ -144,6 +195,29 @@ impl Manifest {
                 format!("`requires` contains an empty tool name {bad:?}"),
             ));
         }
+        if let Some(reason) = &self.cost.unsupported {
+            if reason.trim().is_empty() {
+                return Err((
+                    "unsupported",
+                    "`cost.unsupported` must give a reason".into(),
+                ));
+            }
+        }
+        if let Some(bad) = self.cost.env.keys().find(|k| !is_env_name(k)) {
+            return Err((
+                "env",
+                format!("`cost.env`: {bad:?} is not a valid environment variable name"),
+            ));
+        }
+        if self.cost.threshold.is_some() && self.cost.threshold_fraction().is_none() {
+            return Err((
+                "threshold",
+                format!(
+                    "`cost.threshold` must be a percentage between 0% and 100% such as \"3%\", got {:?}",
+                    self.cost.threshold.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
         if self.ready_timeout.is_zero() {
             return Err((
                 "ready_timeout",
@@ -152,6 +226,14 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn default_ready_timeout() -> Duration {

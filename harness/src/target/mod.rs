@@ -14,7 +14,7 @@ pub mod ready;
 
 pub use build::{build_target, BuildError, BuildOutcome};
 pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{CostManifest, Manifest, ManifestError, WRAP_VARIABLE};
 pub use port::{ensure_port_free, free_loopback_port, PortError};
 pub use process::{
     describe_status, LaunchError, LaunchOptions, ReadyError, StopOutcome, TargetProcess,

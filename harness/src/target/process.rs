@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::discovery::Target;
+use super::manifest::WRAP_VARIABLE;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
 use super::ready::{Probe, ReadinessProbe};
@@ -148,6 +149,9 @@ impl TargetProcess {
             .current_dir(&target.dir)
             .env("PORT", options.port.to_string())
             .env("WORKERS", options.workers.to_string())
+            // Inherited from the caller's shell it would silently wrap every server; only
+            // `options.env` may set it (the instruction count does).
+            .env_remove(WRAP_VARIABLE)
             .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -1,10 +1,11 @@
 //! Turning a scenario into what the load engine sends: one prepared request per scenario
-//! request, aimed at a target's address, and the weighted plan over them.
+//! request, aimed at a target's address, and the weighted plan over them. Both `run` and
+//! the instruction counts (`cost`) send these, so it lives below them.
 
 use std::net::SocketAddr;
 
-use crate::load::outcome::ExpectedStatus;
-use crate::load::request::{Endpoint, PreparedRequest, RequestPlan};
+use super::outcome::ExpectedStatus;
+use super::request::{Endpoint, PreparedRequest, RequestPlan};
 use crate::scenario::Scenario;
 
 /// The scenario's requests prepared for `addr`, in file order, and the weighted plan.

@@ -1,0 +1,334 @@
+//! `lanebench cost`: instructions per request, counted under valgrind's callgrind.
+//!
+//! Wall-clock and CPU-time figures move by 10-30 % on a shared machine; the work a server
+//! does per request does not. So a target runs under callgrind with instrumentation off
+//! (`$LANEBENCH_WRAP`, see `targets/README.md`); after readiness and a warm-up, counting is
+//! switched on around a fixed number of each scenario request, sent one at a time on one
+//! connection from a fixed seed, and the instruction total is read from callgrind's dump.
+//! An idle interval as long as one batch is counted too, which bounds what switching and
+//! background timers add. Targets whose runtime cannot be counted deterministically are
+//! `unsupported` with the manifest's reason, never dropped and never 0.
+//!
+//! One function in ([`CostSettings`], a [`Target`]), one value out ([`TargetCost`]), so
+//! that `run` can count the targets it measures as well.
+
+pub mod callgrind;
+pub mod driver;
+pub mod results;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::request::PreparedRequest;
+use crate::scenario::Scenario;
+use crate::target::{LaunchOptions, Target, TargetProcess, WRAP_VARIABLE};
+use callgrind::{CallgrindError, Session};
+use driver::{DriveError, Driver};
+
+/// Default number of counted requests of each scenario request.
+pub const DEFAULT_REQUESTS: u64 = 1000;
+/// Default number of uncounted warm-up requests of each scenario request.
+pub const DEFAULT_WARMUP: u64 = 200;
+/// How much longer than its manifest's `ready_timeout` a target may take to start under
+/// valgrind, which translates every instruction before running it.
+pub const READY_SLOWDOWN: u32 = 10;
+/// Per-request read/write timeout of the counting client.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a counted server gets to exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What to count and how.
+#[derive(Debug, Clone)]
+pub struct CostSettings {
+    /// The requests counted (each one separately) and their weights for the overall figure.
+    pub scenario: Scenario,
+    /// Counted requests per scenario request.
+    pub requests: u64,
+    /// Uncounted requests per scenario request before counting starts.
+    pub warmup: u64,
+    /// `WORKERS` given to the server; callgrind runs one thread at a time anyway.
+    pub workers: usize,
+    /// Folder for the wrapper, vgdb's FIFOs and the dumps (one subfolder per target;
+    /// removed afterwards). Its path must not contain whitespace.
+    pub scratch_dir: PathBuf,
+}
+
+/// Whether a target was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostStatus {
+    /// Counted: `requests` and `instructions_per_request` hold the figures.
+    Ok,
+    /// Cannot be counted deterministically; `reason` says why.
+    Unsupported,
+    /// A required tool is missing.
+    Skipped,
+    /// Counting was attempted and failed; `reason` says how.
+    Failed,
+}
+
+/// The count of one scenario request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestCost {
+    /// The scenario request's name.
+    pub name: String,
+    /// Method and path template, e.g. `GET /api/users/{rand:1..1000000}`.
+    pub label: String,
+    /// Its weight in the scenario's mix.
+    pub weight: u64,
+    /// Requests counted.
+    pub requests: u64,
+    /// Instructions the server executed (all threads) while they were served.
+    pub instructions: u64,
+    /// `instructions / requests`.
+    pub instructions_per_request: f64,
+    /// Wall-clock time of the counted batch under valgrind (s).
+    pub seconds: f64,
+}
+
+/// An idle interval counted like a batch: what the switching and background work add.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleCost {
+    /// Length of the interval (s): the longest batch's.
+    pub seconds: f64,
+    /// Instructions counted with no request in flight.
+    pub instructions: u64,
+    /// `instructions` over the smallest batch's count: the most the idle part can have
+    /// added to any per-request figure.
+    pub share_of_batch: f64,
+}
+
+/// Everything counted for one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetCost {
+    pub name: String,
+    pub framework: String,
+    pub language: String,
+    pub version: String,
+    pub status: CostStatus,
+    /// Why it is unsupported, skipped or failed.
+    pub reason: Option<String>,
+    /// One entry per scenario request, in scenario order.
+    pub requests: Vec<RequestCost>,
+    /// The weighted mean of the per-request figures, with the scenario's weights.
+    pub instructions_per_request: Option<f64>,
+    pub idle: Option<IdleCost>,
+    /// `WORKERS` the server got.
+    pub workers: usize,
+    /// Connections the client opened (1 unless the server closed one).
+    pub connections: usize,
+    /// The valgrind options and the extra environment the server ran with.
+    pub valgrind_options: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    /// The manifest's `[cost] threshold` (fraction): the smallest change of these counts
+    /// that `compare` flags, for a runtime whose counts vary by more than 1 % between runs.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Wall-clock time of the whole count, launch to stop (s).
+    pub seconds: f64,
+    /// Last lines of the server's stderr when counting failed.
+    pub stderr_tail: Vec<String>,
+}
+
+impl TargetCost {
+    /// A result with only the manifest facts and a status.
+    pub fn bare(target: &Target, status: CostStatus, reason: Option<String>) -> TargetCost {
+        let m = &target.manifest;
+        TargetCost {
+            name: m.name.clone(),
+            framework: m.framework.clone(),
+            language: m.language.clone(),
+            version: m.version.clone(),
+            status,
+            reason,
+            requests: Vec::new(),
+            instructions_per_request: None,
+            idle: None,
+            workers: 0,
+            connections: 0,
+            valgrind_options: Vec::new(),
+            env: m.cost.env.clone(),
+            threshold: m.cost.threshold_fraction(),
+            seconds: 0.0,
+            stderr_tail: Vec::new(),
+        }
+    }
+}
+
+/// Why a count failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CostError {
+    #[error(transparent)]
+    Callgrind(#[from] CallgrindError),
+    #[error(transparent)]
+    Launch(#[from] crate::target::LaunchError),
+    #[error(transparent)]
+    Ready(#[from] crate::target::ReadyError),
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    #[error("{0}")]
+    Prepare(String),
+}
+
+/// Why `target` cannot be counted, if it cannot: a manifest reason, a run command that
+/// ignores the wrapper, or a missing tool.
+pub fn unsupported(target: &Target) -> Option<(CostStatus, String)> {
+    if let Some(reason) = &target.manifest.cost.unsupported {
+        return Some((CostStatus::Unsupported, reason.clone()));
+    }
+    if !target.manifest.honours_wrap() {
+        return Some((
+            CostStatus::Unsupported,
+            format!("the run command does not start the server with `exec ${WRAP_VARIABLE} ...`"),
+        ));
+    }
+    target
+        .missing_tool()
+        .map(|tool| (CostStatus::Skipped, format!("{tool} not found")))
+}
+
+/// Counts `target` (already built). Never fails: problems become the result's status.
+pub fn count_target(target: &Target, settings: &CostSettings, stop: &AtomicBool) -> TargetCost {
+    if let Some((status, reason)) = unsupported(target) {
+        return TargetCost::bare(target, status, Some(reason));
+    }
+    let started = Instant::now();
+    let mut result = TargetCost::bare(target, CostStatus::Ok, None);
+    result.workers = settings.workers;
+    let dir = settings
+        .scratch_dir
+        .join(format!("{}-{}", target.name(), std::process::id()));
+    let outcome = Session::create(&dir, &target.manifest.cost.valgrind_args)
+        .map_err(|e| (CostError::from(e), Vec::new()))
+        .and_then(|mut session| {
+            result.valgrind_options = session.options().to_vec();
+            let counted = launch_and_count(target, settings, &mut session, stop);
+            session.remove();
+            counted
+        });
+    match outcome {
+        Ok(counted) => {
+            result.instructions_per_request = weighted_mean(&counted.requests);
+            result.requests = counted.requests;
+            result.idle = Some(counted.idle);
+            result.connections = counted.connections;
+        }
+        Err((error, stderr_tail)) => {
+            result.status = CostStatus::Failed;
+            result.reason = Some(error.to_string());
+            result.stderr_tail = stderr_tail;
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+/// What one launch counted.
+struct Counted {
+    requests: Vec<RequestCost>,
+    idle: IdleCost,
+    connections: usize,
+}
+
+/// Launches the target under the session's wrapper, counts, stops it. On failure the
+/// error comes with the server's last stderr lines.
+fn launch_and_count(
+    target: &Target,
+    settings: &CostSettings,
+    session: &mut Session,
+    stop: &AtomicBool,
+) -> Result<Counted, (CostError, Vec<String>)> {
+    let no_tail = |e: CostError| (e, Vec::new());
+    let port = crate::target::free_loopback_port()
+        .map_err(|e| no_tail(CostError::Prepare(format!("target {}: {e}", target.name()))))?;
+    let mut env: Vec<(String, String)> = target.manifest.cost.env.clone().into_iter().collect();
+    env.push((
+        WRAP_VARIABLE.to_string(),
+        session.wrapper().display().to_string(),
+    ));
+    let options = LaunchOptions {
+        port,
+        workers: settings.workers,
+        cpus: None,
+        env,
+    };
+    let mut process = TargetProcess::launch(target, &options).map_err(|e| no_tail(e.into()))?;
+    let timeout = target.manifest.ready_timeout * READY_SLOWDOWN;
+    let counted = process
+        .wait_ready(&target.manifest.health, timeout)
+        .map_err(CostError::from)
+        .and_then(|_| count_requests(&process, settings, session, stop));
+    let tail = process.stderr_tail();
+    let _ = process.stop(STOP_GRACE);
+    counted.map_err(|e| (e, tail))
+}
+
+/// Warm-up, one counted batch per scenario request, then the idle interval.
+fn count_requests(
+    process: &TargetProcess,
+    settings: &CostSettings,
+    session: &mut Session,
+    stop: &AtomicBool,
+) -> Result<Counted, CostError> {
+    let prepared = prepare(&settings.scenario, process)?;
+    let pid = process.pid();
+    let mut driver = Driver::new(process.addr(), REQUEST_TIMEOUT);
+    for request in &prepared {
+        driver.send(request, settings.warmup, stop)?;
+    }
+    let mut requests = Vec::with_capacity(prepared.len());
+    for (spec, request) in settings.scenario.requests.iter().zip(&prepared) {
+        let started = Instant::now();
+        let (instructions, ()) =
+            session.count(pid, || driver.send(request, settings.requests, stop))??;
+        requests.push(RequestCost {
+            name: spec.name.clone(),
+            label: request.label.clone(),
+            weight: spec.weight,
+            requests: settings.requests,
+            instructions,
+            instructions_per_request: instructions as f64 / settings.requests as f64,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let longest = requests.iter().map(|r| r.seconds).fold(0.0, f64::max);
+    let (instructions, ()) = session.count(pid, || {
+        std::thread::sleep(Duration::from_secs_f64(longest));
+        Ok::<(), CostError>(())
+    })??;
+    let smallest = requests.iter().map(|r| r.instructions).min().unwrap_or(0);
+    Ok(Counted {
+        idle: IdleCost {
+            seconds: longest,
+            instructions,
+            share_of_batch: instructions as f64 / smallest.max(1) as f64,
+        },
+        requests,
+        connections: driver.connections_opened(),
+    })
+}
+
+fn prepare(
+    scenario: &Scenario,
+    process: &TargetProcess,
+) -> Result<Vec<PreparedRequest>, CostError> {
+    crate::load::plan::prepare(scenario, process.addr())
+        .map(|(prepared, _)| prepared)
+        .map_err(|e| CostError::Prepare(format!("{e:#}")))
+}
+
+/// The mix's figure: per-request figures weighted by the scenario's weights.
+pub fn weighted_mean(requests: &[RequestCost]) -> Option<f64> {
+    let total: u64 = requests.iter().map(|r| r.weight).sum();
+    (total > 0).then(|| {
+        requests
+            .iter()
+            .map(|r| r.instructions_per_request * r.weight as f64)
+            .sum::<f64>()
+            / total as f64
+    })
+}
