@@ -7,7 +7,7 @@
 // (no extra tick per request). Database failures reach the error handler as StoreErrors.
 
 const express = require('express');
-const { parseUserId, validateOrder, StoreError } = require('./orders');
+const { parseUserId, validateOrder, StoreError } = require('../node-common/orders');
 
 function methodNotAllowed(allowed) {
   return (req, res) => {

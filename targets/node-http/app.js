@@ -7,7 +7,7 @@
 // returns promises; a handler waits only for a promise, so memory mode stays synchronous
 // (no extra tick per request).
 
-const { parseUserId, validateOrder, StoreError } = require('./orders');
+const { parseUserId, validateOrder, StoreError } = require('../node-common/orders');
 
 // Bodies larger than this are refused: the contract's orders are tiny, and an unbounded
 // buffer would let one client exhaust the worker's memory.

@@ -139,7 +139,7 @@ fn settings_from(args: &CostArgs) -> Result<(CostSettings, Vec<Target>, PathBuf)
     };
     let all =
         super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
-    let targets = super::run::select_targets(all, &args.targets)?;
+    let targets = super::targets::select(all, &args.targets)?;
     let repo_dir = targets
         .first()
         .and_then(|t| t.dir.parent()?.parent().map(Path::to_path_buf))

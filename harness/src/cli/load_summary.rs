@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::load::result::{LatencySummary, LoadMode, LoadResult};
+use crate::load::result::{LatencySummary, LoadMode, LoadResult, ScheduleSummary};
 
 /// Renders the summary printed after `lanebench load`.
 pub fn render_summary(r: &LoadResult) -> String {
@@ -40,6 +40,17 @@ pub fn render_summary(r: &LoadResult) -> String {
         latency_line(&mut out, "Service", uncorrected);
         let _ = writeln!(out, "              (Latency is from each request's intended send time; Service from its actual send.)");
     }
+    tail_lines(&mut out, r);
+    if let Some(s) = &r.schedule {
+        schedule_lines(&mut out, s);
+    }
+    error_lines(&mut out, r);
+    generator_line(&mut out, r);
+    out
+}
+
+/// Requests whose latency is a lower bound, and answers after the deadline.
+fn tail_lines(out: &mut String, r: &LoadResult) {
     if r.censored.total() > 0 {
         let c = &r.censored;
         let _ = writeln!(
@@ -57,33 +68,39 @@ pub fn render_summary(r: &LoadResult) -> String {
             grouped(r.drained)
         );
     }
-    if let Some(s) = &r.schedule {
+}
+
+/// The open-loop schedule: what was sent when, and whether the generator kept up.
+fn schedule_lines(out: &mut String, s: &ScheduleSummary) {
+    let _ = writeln!(
+        out,
+        "  Schedule    {} planned, {} sent, {} unsent, {} queued behind a busy connection",
+        grouped(s.planned),
+        grouped(s.sent),
+        grouped(s.unsent),
+        grouped(s.queued)
+    );
+    let _ = writeln!(
+        out,
+        "  Send lag    p50 {}  p90 {}  p99 {}  max {} (ms); {} above {} ms",
+        ms(s.lag_ms.p50),
+        ms(s.lag_ms.p90),
+        ms(s.lag_ms.p99),
+        ms(s.lag_ms.max),
+        grouped(s.late),
+        ms(s.max_send_lag_ms)
+    );
+    if s.generator_limited {
         let _ = writeln!(
             out,
-            "  Schedule    {} planned, {} sent, {} unsent, {} queued behind a busy connection",
-            grouped(s.planned),
-            grouped(s.sent),
-            grouped(s.unsent),
-            grouped(s.queued)
+            "  GENERATOR-LIMITED: {} (the latency describes a lighter load than asked for)",
+            s.limited_by.join("; ")
         );
-        let _ = writeln!(
-            out,
-            "  Send lag    p50 {}  p90 {}  p99 {}  max {} (ms); {} above {} ms",
-            ms(s.lag_ms.p50),
-            ms(s.lag_ms.p90),
-            ms(s.lag_ms.p99),
-            ms(s.lag_ms.max),
-            grouped(s.late),
-            ms(s.max_send_lag_ms)
-        );
-        if s.generator_limited {
-            let _ = writeln!(
-                out,
-                "  GENERATOR-LIMITED: {} (the latency describes a lighter load than asked for)",
-                s.limited_by.join("; ")
-            );
-        }
     }
+}
+
+/// Errors by class, and the status codes seen.
+fn error_lines(out: &mut String, r: &LoadResult) {
     let e = &r.errors;
     if r.error_total == 0 {
         let _ = writeln!(out, "  Errors      none");
@@ -119,6 +136,9 @@ pub fn render_summary(r: &LoadResult) -> String {
     if !statuses.is_empty() {
         let _ = writeln!(out, "  Statuses    {}", statuses.join(", "));
     }
+}
+
+fn generator_line(out: &mut String, r: &LoadResult) {
     let _ = writeln!(
         out,
         "  Generator   {:.2} CPU-s ({:.0}% of {} threads){}{}",
@@ -135,7 +155,6 @@ pub fn render_summary(r: &LoadResult) -> String {
             String::new()
         }
     );
-    out
 }
 
 fn latency_line(out: &mut String, label: &str, l: &LatencySummary) {

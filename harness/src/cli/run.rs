@@ -191,7 +191,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     }
     let all =
         super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
-    let targets = select_targets(all, &args.targets)?;
+    let targets = super::targets::select(all, &args.targets)?;
     let allowed = CpuList::allowed();
     let (default_server, default_generator) =
         allowed.split_by_topology(Path::new("/sys/devices/system/cpu"));
@@ -291,26 +291,6 @@ fn cost_settings(
     };
     let counting = Counting::new(&settings, valgrind);
     Ok(Some(RunCost { settings, counting }))
-}
-
-pub(super) fn select_targets(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
-    if names.is_empty() {
-        return Ok(all);
-    }
-    let known: Vec<&str> = all.iter().map(Target::name).collect();
-    let mut chosen = Vec::new();
-    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-        match all.iter().find(|t| t.name() == name) {
-            Some(t) => chosen.push(t.clone()),
-            None => {
-                return Err(format!(
-                    "--targets: unknown target {name:?}; known targets: {}",
-                    known.join(", ")
-                ))
-            }
-        }
-    }
-    Ok(chosen)
 }
 
 /// The stderr progress display: one rewritten line on a terminal, one line per phase otherwise.
@@ -454,18 +434,4 @@ fn render_table(results: &RunResults) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_target_names_are_refused_with_the_known_ones() {
-        let err = select_targets(Vec::new(), &["nope".to_string()]).unwrap_err();
-        assert!(
-            err.starts_with("--targets: unknown target \"nope\""),
-            "{err}"
-        );
-    }
 }

@@ -126,3 +126,38 @@ fn print_table(rows: &[TargetRow]) {
         println!("(no targets found)");
     }
 }
+
+/// The targets named by `--targets` (all of them when none is named), in the order given.
+pub(super) fn select(all: Vec<Target>, names: &[String]) -> Result<Vec<Target>, String> {
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let known: Vec<&str> = all.iter().map(Target::name).collect();
+    let mut chosen = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match all.iter().find(|t| t.name() == name) {
+            Some(t) => chosen.push(t.clone()),
+            None => {
+                return Err(format!(
+                    "--targets: unknown target {name:?}; known targets: {}",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_target_names_are_refused_with_the_known_ones() {
+        let err = select(Vec::new(), &["nope".to_string()]).unwrap_err();
+        assert!(
+            err.starts_with("--targets: unknown target \"nope\""),
+            "{err}"
+        );
+    }
+}

@@ -3,16 +3,13 @@
 //! the service's and the database's share of the CPUs, the verdict on which of them was
 //! the bottleneck, and the database's memory beside the target's.
 
-use super::document::Block;
 use super::table::Table;
 use super::view::{grouped, ReportView};
 use crate::run::results::RunResults;
 
-/// The section's blocks; none in memory mode.
-pub fn blocks(view: &ReportView, r: &RunResults) -> Vec<Block> {
-    let Some(store) = &r.store else {
-        return Vec::new();
-    };
+/// The section's paragraph and table; `None` in memory mode.
+pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
+    let store = r.store.as_ref()?;
     let text = |key: &str| store[key].as_str().unwrap_or("?").to_string();
     let version = text("version");
     let version = version.split(" on ").next().unwrap_or(&version).to_string();
@@ -61,12 +58,9 @@ pub fn blocks(view: &ReportView, r: &RunResults) -> Vec<Block> {
             );
         }
     }
-    vec![
-        Block::Heading(2, "Database".to_string()),
-        Block::Paragraph(format!(
-            "Store: PostgreSQL ({}; {version}), {durability}, {place}; one database per target, a copy of targets/schema.sql. CPU shares are of the CPUs each was pinned to; where the database shares the service's CPUs the two together are the system under test, and the bottleneck is the one that used more.",
-            text("server")
-        )),
-        Block::Table(table),
-    ]
+    let paragraph = format!(
+        "Store: PostgreSQL ({}; {version}), {durability}, {place}; one database per target, a copy of targets/schema.sql. CPU shares are of the CPUs each was pinned to; where the database shares the service's CPUs the two together are the system under test, and the bottleneck is the one that used more.",
+        text("server")
+    );
+    Some((paragraph, table))
 }

@@ -59,7 +59,13 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         Block::Chart(ChartKind::Memory),
         Block::Chart(ChartKind::Startup),
     ];
-    out.extend(super::database::blocks(view, r));
+    if let Some((text, table)) = super::database::section(view, r) {
+        out.extend([
+            Block::Heading(2, "Database".to_string()),
+            Block::Paragraph(text),
+            Block::Table(table),
+        ]);
+    }
     out.push(Block::Heading(2, "Flags".to_string()));
     out.extend(flags(view));
     out.push(Block::Heading(2, "Skipped and failed targets".to_string()));

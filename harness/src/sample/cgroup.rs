@@ -410,22 +410,8 @@ fn create_v1(hierarchies: &Hierarchies, dir_name: &str) -> Result<TargetCgroup, 
 /// `parent`: those named `lanebench-<pid>-...` whose pid is gone. rmdir refuses any
 /// that still hold processes, so nothing alive is touched.
 fn remove_stale_cgroups(parent: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(owner) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("lanebench-"))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{owner}")).exists() {
-            let _ = fs::remove_dir(entry.path());
-        }
+    for dir in super::procfs::orphaned_entries(parent, "lanebench-") {
+        let _ = fs::remove_dir(dir);
     }
 }
 

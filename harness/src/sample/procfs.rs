@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Memory and CPU time of a target's whole process tree at one instant.
@@ -184,8 +185,36 @@ pub(crate) fn parse_smaps_rollup(text: &str) -> Option<Rollup> {
     })
 }
 
-fn process_alive(pid: u32) -> bool {
-    fs::metadata(format!("/proc/{pid}/stat")).is_ok()
+/// Whether `pid` is a live (not zombie) process.
+pub fn process_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// The entries of `parent` named `<prefix><pid>-...` whose pid is no longer alive: what a
+/// harness killed outright (SIGKILL, so no clean-up code ran) left behind. Entries of
+/// live harnesses, and names that do not follow the pattern, are never returned.
+pub fn orphaned_entries(parent: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            name.to_str()
+                .and_then(|n| n.strip_prefix(prefix))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|owner| !process_alive(owner))
+        })
+        .map(|entry| entry.path())
+        .collect()
 }
 
 fn ticks_to_duration(ticks: u64, ticks_per_second: u64) -> Duration {

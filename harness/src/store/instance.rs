@@ -8,9 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::server::process_alive;
 use super::tool::RunAs;
 use super::StoreError;
+use crate::sample::procfs::{orphaned_entries, process_alive};
 
 /// Prefix of the folders the harness makes for its servers (`lanebench-pg-<pid>-<n>`).
 pub(super) const INSTANCE_PREFIX: &str = "lanebench-pg-";
@@ -95,29 +95,14 @@ fn check_traversable(dir: &Path, user: RunAs) -> Result<(), StoreError> {
 /// Removes the folders of servers whose harness was killed outright (SIGKILL: no code
 /// ran): `lanebench-pg-<pid>-<n>` whose pid is gone and whose postmaster is gone too.
 fn remove_stale_instances(parent: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(owner) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(INSTANCE_PREFIX))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if process_alive(owner) {
-            continue;
-        }
-        let postmaster = fs::read_to_string(entry.path().join("data/postmaster.pid"))
+    for dir in orphaned_entries(parent, INSTANCE_PREFIX) {
+        let postmaster = fs::read_to_string(dir.join("data/postmaster.pid"))
             .ok()
             .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
         if postmaster.is_some_and(process_alive) {
             continue;
         }
-        let _ = fs::remove_dir_all(entry.path());
+        let _ = fs::remove_dir_all(dir);
     }
 }
 

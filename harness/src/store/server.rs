@@ -35,6 +35,7 @@ use super::tool::{run_tool, RunAs, ToolFailure};
 use super::url::DatabaseUrl;
 use super::StoreError;
 use crate::cpus::CpuList;
+use crate::sample::procfs::process_alive;
 use crate::sample::{tree_pids, tree_usage, TargetCgroup, TreeUsage};
 use crate::target::output_tail::OutputTail;
 use crate::target::process::{die_with_parent, pin_to_cpus, signal_group};
@@ -572,17 +573,6 @@ fn finish_children(tree: &[u32]) {
             return;
         }
         std::thread::sleep(POLL);
-    }
-}
-
-/// Whether `pid` is a live (not zombie) process.
-pub(super) fn process_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
     }
 }
 

@@ -4,15 +4,11 @@
 //! (its rejections turned into the contract's 400 body), a JSON fallback for unknown paths and a
 //! JSON method-not-allowed fallback. hyper adds `Date` and `Content-Length`.
 //!
-//! The handlers are generic over the [`store::Store`] they read and write: orders in memory
-//! (the default) or users and orders in PostgreSQL (`STORE=postgres`, `postgres.rs`).
-
-mod postgres;
-mod store;
+//! The handlers are generic over the [`target_store::Store`] they read and write: orders in memory
+//! (the default) or users and orders in PostgreSQL (`STORE=postgres`), both from `targets/rust-store`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -23,8 +19,7 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use postgres::PgStore;
-use store::{Item, MemoryStore, Order, Store, StoreError, User};
+use target_store::{pool_size, store_from_env, epoch_millis, PgStore, StoreSetting, Item, MemoryStore, Order, Store, StoreError, User};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
@@ -82,13 +77,6 @@ impl IntoResponse for ApiError {
         };
         (self.status, Json(body)).into_response()
     }
-}
-
-pub(crate) fn epoch_millis() -> u64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    since_epoch.as_millis() as u64
 }
 
 /// An integer outside 1..=MAX_USER_ID (negative or huge included) is an unknown user (404);
@@ -196,33 +184,6 @@ struct Settings {
     port: u16,
     workers: usize,
     store: StoreSetting,
-}
-
-/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
-enum StoreSetting {
-    Memory,
-    Postgres(Box<sqlx::postgres::PgConnectOptions>),
-}
-
-fn store_from_env() -> Result<StoreSetting, String> {
-    match std::env::var("STORE").as_deref() {
-        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
-        Ok("postgres") => match std::env::var("DATABASE_URL") {
-            Ok(url) => {
-                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
-            }
-            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
-        },
-        Ok(other) => Err(format!(
-            "STORE must be \"memory\" or \"postgres\", got {other:?}"
-        )),
-    }
-}
-
-/// Connections for the one process: about two concurrent database sessions per worker
-/// thread, and at least four (CONTRACT.md, "Pool size").
-fn pool_size(workers: usize) -> u32 {
-    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
 }
 
 fn settings_from_env() -> Result<Settings, String> {

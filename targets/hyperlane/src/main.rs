@@ -6,19 +6,18 @@
 //! middleware builds and sends the bytes. Parse errors reach the request-error hook.
 //!
 //! The route hooks are generic over the [`store::Store`] they read and write: orders in
-//! memory (the default) or users and orders in PostgreSQL (`STORE=postgres`, `postgres.rs`).
+//! memory (the default) or users and orders in PostgreSQL (`STORE=postgres`), both from
+//! `targets/rust-store`.
 
-mod postgres;
 mod store;
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyperlane::*;
 use serde::{Deserialize, Serialize};
 
-use postgres::PgStore;
-use store::{Item, MemoryStore, Store, StoreError};
+use store::{Item, MemoryStore, PgStore, Store, StoreError};
+use target_store::{epoch_millis, pool_size, store_from_env, StoreSetting};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
@@ -38,13 +37,6 @@ struct NewOrder {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
-}
-
-pub(crate) fn epoch_millis() -> u64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    since_epoch.as_millis() as u64
 }
 
 /// Why a path's `{id}` is not a user: the HTTP status and message differ.
@@ -333,33 +325,6 @@ struct Settings {
     store: StoreSetting,
 }
 
-/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
-enum StoreSetting {
-    Memory,
-    Postgres(Box<sqlx::postgres::PgConnectOptions>),
-}
-
-fn store_from_env() -> Result<StoreSetting, String> {
-    match std::env::var("STORE").as_deref() {
-        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
-        Ok("postgres") => match std::env::var("DATABASE_URL") {
-            Ok(url) => {
-                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
-            }
-            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
-        },
-        Ok(other) => Err(format!(
-            "STORE must be \"memory\" or \"postgres\", got {other:?}"
-        )),
-    }
-}
-
-/// Connections for the one process: about two concurrent database sessions per worker
-/// thread, and at least four (CONTRACT.md, "Pool size").
-fn pool_size(workers: usize) -> u32 {
-    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
-}
-
 fn settings_from_env() -> Result<Settings, String> {
     let port = match std::env::var("PORT") {
         Ok(raw) => match raw.parse::<u16>() {
@@ -392,9 +357,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     match settings.store {
         StoreSetting::Memory => serve_with::<MemoryStore>(settings.port).await,
         StoreSetting::Postgres(options) => {
-            PgStore::connect(*options, pool_size(settings.workers))
-                .await?
-                .install();
+            store::install(PgStore::connect(*options, pool_size(settings.workers)).await?);
             serve_with::<PgStore>(settings.port).await
         }
     }

@@ -1,9 +1,12 @@
 'use strict';
 // Database mode (STORE=postgres): users and orders in PostgreSQL through node-postgres
 // (pg) and its Pool, one pool per process, with the statements CONTRACT.md prescribes.
-// pg runs them as unnamed statements (parsed per execution), its default.
+// pg runs them as unnamed statements (parsed per execution), its default. Shared by the
+// Node targets (express, node-http).
 
-const pg = require('pg');
+// pg is each target's own dependency (its package.json and lock file), and this file is
+// outside their folders, so pg is resolved from the target's entry point.
+const pg = require.main.require('pg');
 const { StoreError, orderTotal } = require('./orders');
 
 // BIGINT columns arrive as strings by default (they may exceed 2^53); the memory store

@@ -9,8 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
 
-use crate::epoch_millis;
-use crate::store::{Item, Order, Store, StoreError, User};
+use crate::{epoch_millis, Item, Order, Store, StoreError, User};
 
 /// How long a request may wait for a pool connection (or a new connection to open).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -107,7 +106,8 @@ fn group_orders(user_id: u64, rows: Vec<OrderItemRow>) -> Vec<Order> {
 }
 
 impl PgStore {
-    async fn insert(
+    /// Stores a new order with its items in one transaction and returns it with its id.
+    pub async fn create(
         &self,
         user_id: u64,
         items: Vec<Item>,
@@ -150,10 +150,9 @@ impl PgStore {
             created_at,
         })
     }
-}
 
-impl Store for PgStore {
-    async fn user(&self, id: u64) -> Result<Option<User>, StoreError> {
+    /// The user with this id, or `None` if there is none.
+    pub async fn user(&self, id: u64) -> Result<Option<User>, StoreError> {
         let row: Option<(i64, String, String)> = sqlx::query_as(SELECT_USER)
             .bind(id as i64)
             .fetch_optional(&self.pool)
@@ -166,7 +165,8 @@ impl Store for PgStore {
         }))
     }
 
-    async fn orders_of(&self, user_id: u64) -> Result<Vec<Order>, StoreError> {
+    /// The user's newest orders (at most 16), newest first.
+    pub async fn orders_of(&self, user_id: u64) -> Result<Vec<Order>, StoreError> {
         let rows: Vec<OrderItemRow> = sqlx::query_as(SELECT_ORDERS)
             .bind(user_id as i64)
             .fetch_all(&self.pool)
@@ -174,13 +174,18 @@ impl Store for PgStore {
             .map_err(unavailable)?;
         Ok(group_orders(user_id, rows))
     }
+}
 
-    async fn create(
-        &self,
-        user_id: u64,
-        items: Vec<Item>,
-        total: f64,
-    ) -> Result<Order, StoreError> {
-        self.insert(user_id, items, total).await
+impl Store for PgStore {
+    async fn user(&self, id: u64) -> Result<Option<User>, StoreError> {
+        PgStore::user(self, id).await
+    }
+
+    async fn orders_of(&self, user_id: u64) -> Result<Vec<Order>, StoreError> {
+        PgStore::orders_of(self, user_id).await
+    }
+
+    async fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Result<Order, StoreError> {
+        PgStore::create(self, user_id, items, total).await
     }
 }

@@ -1,7 +1,7 @@
 'use strict';
 // Order validation and the per-process in-memory order store (the default store; the
-// PostgreSQL one is in postgres.js). Kept apart from the HTTP layer so the Express routes
-// only translate between HTTP and these calls.
+// PostgreSQL one is in postgres.js), shared by the Node targets (express, node-http). Kept
+// apart from the HTTP layer so the routes only translate between HTTP and these calls.
 
 const MAX_USER_ID = 1000000;
 const ORDERS_PER_USER = 16;

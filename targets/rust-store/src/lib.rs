@@ -1,0 +1,117 @@
+//! Users and orders for the Rust targets (hyperlane, axum, actix-web), so the three serve
+//! the contract's data from the same code and differ only in their framework: the data
+//! model (`targets/CONTRACT.md`), the in-memory store (the default), the PostgreSQL store
+//! (`STORE=postgres`) and how `STORE`, `DATABASE_URL` and the pool size are read.
+//!
+//! [`Store`] is what axum's and actix-web's handlers are generic over: they are
+//! monomorphized per store, so memory mode runs the same code as before the database
+//! existed (its store is a `&'static`, copying the state is free, and its futures are ready
+//! at once). hyperlane's hooks carry no state, so that target wraps the same stores in a
+//! trait of its own that reaches a process-wide static.
+
+pub mod memory;
+pub mod postgres;
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+pub use postgres::PgStore;
+
+/// Orders kept and listed per user, newest first.
+pub const ORDERS_PER_USER: usize = 16;
+
+#[derive(Serialize)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+pub struct Item {
+    pub product_id: u64,
+    pub quantity: u64,
+    pub price: f64,
+}
+
+#[derive(Clone, Serialize)]
+pub struct Order {
+    pub id: u64,
+    pub user_id: u64,
+    pub items: Vec<Item>,
+    pub total: f64,
+    /// Borrowed `"created"` in memory; read from the row in database mode.
+    pub status: Cow<'static, str>,
+    pub created_at: u64,
+}
+
+/// Why a store could not do what was asked.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The request is valid JSON but cannot be stored (a 400), e.g. an id above BIGINT.
+    Invalid(String),
+    /// The database failed or could not be reached (a 503).
+    Unavailable(String),
+}
+
+/// Users and orders, as the handlers need them. Ids reaching a store are already in
+/// the contract's ranges (users 1..=1000000, a validated order).
+pub trait Store: Clone + Send + Sync + 'static {
+    /// The user with this id, or `None` if there is none.
+    fn user(&self, id: u64) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user's newest orders (at most 16), newest first.
+    fn orders_of(
+        &self,
+        user_id: u64,
+    ) -> impl Future<Output = Result<Vec<Order>, StoreError>> + Send;
+
+    /// Stores a new order with its items and returns it with its id.
+    fn create(
+        &self,
+        user_id: u64,
+        items: Vec<Item>,
+        total: f64,
+    ) -> impl Future<Output = Result<Order, StoreError>> + Send;
+}
+
+/// Milliseconds since the Unix epoch (the health body's timestamp, an order's created_at).
+#[inline]
+pub fn epoch_millis() -> u64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis() as u64
+}
+
+/// `STORE` (and, for PostgreSQL, `DATABASE_URL`).
+pub enum StoreSetting {
+    Memory,
+    Postgres(Box<sqlx::postgres::PgConnectOptions>),
+}
+
+/// Reads `STORE` and `DATABASE_URL`; the message names the variable and the problem.
+pub fn store_from_env() -> Result<StoreSetting, String> {
+    match std::env::var("STORE").as_deref() {
+        Err(_) | Ok("memory") => Ok(StoreSetting::Memory),
+        Ok("postgres") => match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                postgres::parse_url(&url).map(|options| StoreSetting::Postgres(Box::new(options)))
+            }
+            Err(_) => Err("STORE=postgres needs DATABASE_URL (postgres://...)".to_string()),
+        },
+        Ok(other) => Err(format!(
+            "STORE must be \"memory\" or \"postgres\", got {other:?}"
+        )),
+    }
+}
+
+/// Connections for the one process: about two concurrent database sessions per worker
+/// thread, and at least four (CONTRACT.md, "Pool size").
+pub fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX)
+}
