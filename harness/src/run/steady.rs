@@ -74,16 +74,19 @@ fn drift(per_second: &[f64], last_median: f64) -> Option<f64> {
     (before > 0.0).then(|| (last_median / before - 1.0).abs())
 }
 
-/// The first index from which [`STEADY_WINDOWS`] values in a row are each within
+/// The first index from which the median of [`STEADY_WINDOWS`] values in a row is within
 /// [`REACHED_TOLERANCE`] of `steady`; `None` if that never happens (or `steady` is 0).
+/// The median, not every value: on a machine whose per-second throughput swings by ±15%
+/// a warm compiled server would otherwise "reach" steady only when five seconds happen
+/// to agree (35 s for hyperlane in one run), while a climbing JIT still needs its median
+/// to arrive.
 pub fn time_to_steady(per_second: &[f64], steady: f64) -> Option<usize> {
     if steady <= 0.0 || per_second.len() < STEADY_WINDOWS {
         return None;
     }
-    let near = |v: &f64| (v / steady - 1.0).abs() <= REACHED_TOLERANCE;
-    per_second
-        .windows(STEADY_WINDOWS)
-        .position(|w| w.iter().all(near))
+    per_second.windows(STEADY_WINDOWS).position(|w| {
+        median(w).is_some_and(|m| (m / steady - 1.0).abs() <= REACHED_TOLERANCE)
+    })
 }
 
 #[cfg(test)]
@@ -156,14 +159,18 @@ mod tests {
     }
 
     #[test]
-    fn time_to_steady_is_the_first_of_five_seconds_near_the_steady_value() {
-        // Seconds 0-3 warming, 4.. within 10% of 4500, except a dip at 6.
+    fn time_to_steady_is_the_first_of_five_seconds_whose_median_is_near_the_steady_value() {
+        // Seconds 0-2 warming, then near 4500 with a dip at 6 that does not delay it.
         let series = [
             600.0, 1_800.0, 3_000.0, 3_900.0, 4_300.0, 4_600.0, 3_800.0, 4_400.0, 4_500.0, 4_550.0,
             4_480.0, 4_520.0,
         ];
-        assert_eq!(time_to_steady(&series, 4_500.0), Some(7));
-        assert_eq!(time_to_steady(&series[..8], 4_500.0), None);
+        // Window 3..8 is 3900, 4300, 4600, 3800, 4400: median 4300, within 10%.
+        assert_eq!(time_to_steady(&series, 4_500.0), Some(3));
+        assert_eq!(time_to_steady(&series[..7], 4_500.0), None);
+        // A warm server under ±15% noise is steady from its first window.
+        let noisy = [34_000.0, 46_000.0, 40_000.0, 37_000.0, 44_000.0, 45_000.0];
+        assert_eq!(time_to_steady(&noisy, 40_000.0), Some(0));
         assert_eq!(time_to_steady(&[4_500.0; 5], 4_500.0), Some(0));
         assert_eq!(time_to_steady(&[4_500.0; 5], 0.0), None);
     }
