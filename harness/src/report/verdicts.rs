@@ -77,6 +77,9 @@ pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
             published,
             check_qps(claims, claim, published_ratio, view),
         ));
+        // A target that failed its load levels (errors) still had its launches timed and
+        // its memory sampled: those claims are judged on what was measured.
+        let measured = measured.or_else(|| failed_but_launched(view, &claim.target));
         let memory = measured
             .map(|t| check_memory(claims, &claim.memory, t, view))
             .unwrap_or_else(|| not_measured(view, &claim.target));
@@ -91,6 +94,14 @@ pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
         out.push(row("Cold Start", claim.cold_start.text.clone(), cold));
     }
     out
+}
+
+/// A failed target whose launches were timed (it failed under load, not at build or start).
+fn failed_but_launched<'a>(view: &ReportView<'a>, name: &str) -> Option<&'a TargetResult> {
+    view.results
+        .targets
+        .iter()
+        .find(|t| t.name == name && t.status == TargetStatus::Failed && t.startup_ms.is_some())
 }
 
 /// "not comparable: a; b" — every reason the run cannot hold the claim.

@@ -231,9 +231,21 @@ fn warming_note(
         Steadiness::TooShort { have } => {
             format!("{at}: {have} of 5 seconds for the steadiness check")
         }
-        Steadiness::Varying { spread } if spread.is_finite() => format!(
+        Steadiness::Varying {
+            spread,
+            drift: None,
+        } if spread.is_finite() => format!(
             "{at}: not steady yet (the last 5 s vary by up to {:.0}%, the rule is 5%)",
             spread * 100.0
+        ),
+        Steadiness::Varying {
+            spread,
+            drift: Some(drift),
+        } if spread.is_finite() => format!(
+            "{at}: not steady yet (the last 5 s vary by up to {:.0}% and their median moved {:.0}% \
+             from the 5 s before; either must be within 5%)",
+            spread * 100.0,
+            drift * 100.0
         ),
         Steadiness::Varying { .. } => format!("{at}: nothing served yet"),
         Steadiness::Steady { .. } => format!("{at}: steady"),
