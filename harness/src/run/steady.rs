@@ -84,9 +84,9 @@ pub fn time_to_steady(per_second: &[f64], steady: f64) -> Option<usize> {
     if steady <= 0.0 || per_second.len() < STEADY_WINDOWS {
         return None;
     }
-    per_second.windows(STEADY_WINDOWS).position(|w| {
-        median(w).is_some_and(|m| (m / steady - 1.0).abs() <= REACHED_TOLERANCE)
-    })
+    per_second
+        .windows(STEADY_WINDOWS)
+        .position(|w| median(w).is_some_and(|m| (m / steady - 1.0).abs() <= REACHED_TOLERANCE))
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ use actix_web::web::ThinData;
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde::{Deserialize, Serialize};
 
-use target_store::{pool_size, store_from_env, epoch_millis, PgStore, StoreSetting, Item, MemoryStore, Store, StoreError};
+use target_store::{
+    epoch_millis, pool_size, store_from_env, Item, MemoryStore, PgStore, Store, StoreError,
+    StoreSetting,
+};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;

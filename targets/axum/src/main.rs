@@ -19,7 +19,10 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use target_store::{pool_size, store_from_env, epoch_millis, PgStore, StoreSetting, Item, MemoryStore, Order, Store, StoreError, User};
+use target_store::{
+    epoch_millis, pool_size, store_from_env, Item, MemoryStore, Order, PgStore, Store, StoreError,
+    StoreSetting, User,
+};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;

@@ -12,6 +12,7 @@
 mod store;
 
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use hyperlane::*;
 use serde::{Deserialize, Serialize};

@@ -85,7 +85,12 @@ impl Store for PgStore {
         Ok(serde_json::to_vec(&orders).expect("orders serialize"))
     }
 
-    async fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Result<Order, StoreError> {
+    async fn create(
+        &self,
+        user_id: u64,
+        items: Vec<Item>,
+        total: f64,
+    ) -> Result<Order, StoreError> {
         PgStore::create(self, user_id, items, total).await
     }
 }

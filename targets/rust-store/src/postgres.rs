@@ -185,7 +185,12 @@ impl Store for PgStore {
         PgStore::orders_of(self, user_id).await
     }
 
-    async fn create(&self, user_id: u64, items: Vec<Item>, total: f64) -> Result<Order, StoreError> {
+    async fn create(
+        &self,
+        user_id: u64,
+        items: Vec<Item>,
+        total: f64,
+    ) -> Result<Order, StoreError> {
         PgStore::create(self, user_id, items, total).await
     }
 }
