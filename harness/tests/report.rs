@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use lanebench::report::view::grouped;
-use lanebench::run::results::RunResults;
+use lanebench::run::results::{RunResults, TargetStatus};
 
 /// Every chart a report writes.
 const CHARTS: [&str; 9] = [
@@ -647,4 +647,36 @@ fn database_mode_shows_the_store_and_the_databases_share() {
         "| Framework | Connections | QPS | Service CPU | Database CPU |",
     );
     assert!(rows.iter().all(|r| r[4] == "61%"), "{rows:?}");
+}
+
+/// Regression: a target that failed under load (errors above max_error_rate) had its
+/// startup and memory claims shown as "not measured" although both were measured.
+#[test]
+fn a_target_that_failed_under_load_still_has_its_startup_and_memory_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = fixture();
+    let gin = results.targets.iter_mut().find(|t| t.name == "gin").unwrap();
+    gin.status = TargetStatus::Failed;
+    gin.reason = Some("no usable level: every level's median error rate was above max_error_rate 1%".into());
+    gin.qps = None;
+    results.write(dir.path()).unwrap();
+    let md = stdout_of(&["report", dir.path().to_str().unwrap(), "--format", "md"]);
+    let rows = table_rows(
+        &md,
+        "| Framework | Figure | Published | Measured | Verdict | Why |",
+    );
+    let row = |figure: &str| {
+        rows.iter()
+            .find(|r| r[0] == "Gin (Go)" && r[1] == figure)
+            .unwrap_or_else(|| panic!("no Gin {figure} row: {rows:?}"))
+            .clone()
+    };
+    let qps = row("QPS");
+    assert_eq!(qps[4], "not measured", "{qps:?}");
+    assert!(qps[5].starts_with("gin failed: no usable level"), "{qps:?}");
+    // The fixture has one launch: judged as too few, not as missing.
+    let startup = row("Startup Time");
+    assert_eq!(startup[4], "not comparable", "{startup:?}");
+    assert!(startup[5].contains("1 launch(es)"), "{startup:?}");
+    assert_ne!(row("Memory")[3], "-", "memory was measured");
 }
