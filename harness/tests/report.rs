@@ -655,9 +655,14 @@ fn database_mode_shows_the_store_and_the_databases_share() {
 fn a_target_that_failed_under_load_still_has_its_startup_and_memory_judged() {
     let dir = tempfile::tempdir().unwrap();
     let mut results = fixture();
-    let gin = results.targets.iter_mut().find(|t| t.name == "gin").unwrap();
+    let gin = results
+        .targets
+        .iter_mut()
+        .find(|t| t.name == "gin")
+        .unwrap();
     gin.status = TargetStatus::Failed;
-    gin.reason = Some("no usable level: every level's median error rate was above max_error_rate 1%".into());
+    gin.reason =
+        Some("no usable level: every level's median error rate was above max_error_rate 1%".into());
     gin.qps = None;
     results.write(dir.path()).unwrap();
     let md = stdout_of(&["report", dir.path().to_str().unwrap(), "--format", "md"]);
