@@ -56,15 +56,11 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Invalid(message) => {
-                Self::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
-            }
-            StoreError::Unavailable(message) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("database unavailable: {message}"),
-            ),
-        }
+        let (status, message) = error.status_and_message();
+        Self::new(
+            StatusCode::from_u16(status).expect("400 and 503 are valid statuses"),
+            message,
+        )
     }
 }
 

@@ -223,12 +223,8 @@ impl ServerHook for HealthRoute {
 
 /// Answers a store failure: 400 for an order the store cannot hold, 503 for the database.
 fn set_store_error(ctx: &mut Context, error: StoreError) {
-    match error {
-        StoreError::Invalid(message) => set_error(ctx, 400, &format!("invalid order: {message}")),
-        StoreError::Unavailable(message) => {
-            set_error(ctx, 503, &format!("database unavailable: {message}"))
-        }
-    }
+    let (status, message) = error.status_and_message();
+    set_error(ctx, usize::from(status), &message);
 }
 
 struct UserRoute<S: 'static>(&'static S);

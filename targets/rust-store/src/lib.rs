@@ -58,6 +58,16 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+impl StoreError {
+    /// The contract's answer to this failure: the HTTP status and the error message.
+    pub fn status_and_message(self) -> (u16, String) {
+        match self {
+            StoreError::Invalid(message) => (400, format!("invalid order: {message}")),
+            StoreError::Unavailable(message) => (503, format!("database unavailable: {message}")),
+        }
+    }
+}
+
 /// Users and orders, as the handlers need them. Ids reaching a store are already in
 /// the contract's ranges (users 1..=1000000, a validated order).
 pub trait Store: Clone + Send + Sync + 'static {
