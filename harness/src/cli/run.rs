@@ -17,6 +17,7 @@ use crate::cost::results::Counting;
 use crate::cost::{CostSettings, CostStatus, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
+use crate::run::noise::target_caveats;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::{new_run_id, run_all, RunCost, RunObserver, RunSettings};
 use crate::scenario::Scenario;
@@ -76,6 +77,14 @@ pub struct RunArgs {
     /// Uncounted warm-up requests of each scenario request with --cost.
     #[arg(long, value_name = "N", requires = "cost", default_value_t = DEFAULT_WARMUP)]
     pub cost_warmup: u64,
+    /// Measure an attempt again, after a pause, while it has caveats (steal or other
+    /// processes' CPU on the server's, generator's or database's CPUs, or a closed-loop
+    /// level that saturated neither side); at most N more attempts per repeat.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retry_noisy: u32,
+    /// Exit 1 when any measured level still has caveats after its retries (for CI).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
 }
@@ -142,7 +151,27 @@ pub fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    exit_code(&results)
+    match exit_code(&results) {
+        EXIT_OK if args.strict => strict_exit_code(&results),
+        code => code,
+    }
+}
+
+/// `--strict`: 1 when a measured target kept a level with caveats after its retries.
+fn strict_exit_code(results: &RunResults) -> i32 {
+    let flagged: Vec<String> = results
+        .targets
+        .iter()
+        .filter_map(|t| Some(format!("{} ({})", t.name, target_caveats(t)?)))
+        .collect();
+    if flagged.is_empty() {
+        return EXIT_OK;
+    }
+    eprintln!(
+        "lanebench run: --strict: levels with caveats remain: {}",
+        flagged.join("; ")
+    );
+    EXIT_FAILED
 }
 
 /// 0 when every target was measured or skipped for a missing toolchain; 1 when any
@@ -227,6 +256,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         server_cpus,
         generator_cpus,
         repo_dir,
+        retry_noisy: args.retry_noisy,
     })
 }
 
@@ -371,7 +401,13 @@ impl RunObserver for Progress {
     fn target_finished(&mut self, result: &TargetResult) {
         self.clear();
         let status = match result.status {
-            TargetStatus::Ok => format!("ok, {} req/s", grouped(result.qps.unwrap_or(0.0) as u64)),
+            TargetStatus::Ok => {
+                let qps = grouped(result.qps.unwrap_or(0.0) as u64);
+                match target_caveats(result) {
+                    None => format!("ok, {qps} req/s"),
+                    Some(caveats) => format!("ok, but {caveats}; {qps} req/s"),
+                }
+            }
             TargetStatus::Skipped => format!("skipped: {}", result.reason.as_deref().unwrap_or("")),
             TargetStatus::Failed => format!(
                 "FAILED: {}",
@@ -396,6 +432,7 @@ fn render_table(results: &RunResults) -> String {
     );
     for t in &results.targets {
         let status = match t.status {
+            TargetStatus::Ok if target_caveats(t).is_some() => "flagged",
             TargetStatus::Ok => "ok",
             TargetStatus::Skipped => "skipped",
             TargetStatus::Failed => "failed",
@@ -405,7 +442,12 @@ fn render_table(results: &RunResults) -> String {
             "{:<14} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
             t.name,
             status,
-            t.qps.map_or("-".to_string(), |q| grouped(q as u64)),
+            match (t.qps, &t.qps_caveat) {
+                (Some(q), None) => grouped(q as u64),
+                // No level measured the server cleanly: not a plain figure.
+                (Some(q), Some(_)) => format!("({})", grouped(q as u64)),
+                (None, _) => "-".to_string(),
+            },
             f(t.startup_ms.map(|s| s.median)),
             f(t.cold_start_ms.map(|s| s.median)),
             t.memory_mb
@@ -419,6 +461,16 @@ fn render_table(results: &RunResults) -> String {
         .any(|t| t.status == TargetStatus::Failed)
     {
         out.push_str("failed targets: see `reason` and `stderr_tail` in results.json\n");
+    }
+    for t in &results.targets {
+        if let Some(caveats) = target_caveats(t) {
+            let headline = if t.qps_caveat.is_some() {
+                " (qps in parentheses: no level measured the server cleanly)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("flagged {}: {caveats}{headline}\n", t.name));
+        }
     }
     if let Some(counting) = &results.cost {
         out.push_str(&format!(

@@ -58,6 +58,12 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
             .unwrap_or_default();
         gaps.push(format!("{name} was not server-bound ({verdict})"));
     }
+    for caveat in level.caveats.iter().filter(|c| c.is_noisy()) {
+        gaps.push(format!(
+            "{name} was measured on busy CPUs ({})",
+            caveat.describe()
+        ));
+    }
     match level.steady {
         Some(true) => {}
         Some(false) => gaps.push(format!("{name} never reached steady throughput")),

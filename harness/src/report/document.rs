@@ -126,7 +126,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
             &target.name,
             vec![
                 display_name(target),
-                grouped(target.qps.unwrap_or(0.0)),
+                headline_qps(target),
                 or_dash(
                     target
                         .memory_mb
@@ -140,6 +140,15 @@ pub fn comparison_table(view: &ReportView) -> Table {
         );
     }
     t
+}
+
+/// The headline QPS; one that no level measured cleanly is in parentheses with why.
+fn headline_qps(target: &TargetResult) -> String {
+    let qps = grouped(target.qps.unwrap_or(0.0));
+    match &target.qps_caveat {
+        None => qps,
+        Some(why) => format!("({qps}) not a result: {why}"),
+    }
 }
 
 /// The framework, with the target name when it differs ("node:http (node-http)").
@@ -210,11 +219,14 @@ pub fn throughput_table(view: &ReportView) -> Table {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
-            let bound = if level.generator_bound {
-                " (generator-bound)"
+            let mut bound = if level.generator_bound {
+                " (generator-bound)".to_string()
             } else {
-                ""
+                String::new()
             };
+            for caveat in &level.caveats {
+                bound.push_str(&format!("; {}", caveat.describe()));
+            }
             let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
             t.push_for(
                 &target.name,
@@ -243,7 +255,17 @@ pub fn throughput_table(view: &ReportView) -> Table {
 fn flags(view: &ReportView) -> Vec<Block> {
     let bound = view.generator_bound();
     let varied = view.high_variation();
-    let mut out = vec![Block::Paragraph("Generator-bound levels:".to_string())];
+    let caveats = view.caveats();
+    let mut out = vec![Block::Paragraph(
+        "Levels that did not cleanly measure the server (busy CPUs on any side, or neither side saturated):"
+            .to_string(),
+    )];
+    out.push(if caveats.is_empty() {
+        Block::Paragraph("none.".to_string())
+    } else {
+        Block::List(caveats)
+    });
+    out.push(Block::Paragraph("Generator-bound levels:".to_string()));
     out.push(if bound.is_empty() {
         Block::Paragraph("none.".to_string())
     } else {
@@ -344,6 +366,7 @@ fn footnotes() -> Vec<String> {
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),
         "Latency percentiles: from the headline level, median over repeats; measured from the intended send time in open-loop runs.".to_string(),
         "CPU µs/success: server CPU time (user + system of the whole process tree) in the measured window divided by the responses with the expected status, median over repeats.".to_string(),
+        "Not a result: no level of the target measured the server cleanly (steal or other processes' CPU above 2% / 5% on the server's, generator's or database's CPUs, or a closed-loop level where neither side was saturated, even after measuring again); the figure is in parentheses with why, ranked after the plain figures and left out of ratios and verdicts.".to_string(),
         "Generator-bound: the load generator's CPUs were busy while the server's were not, so the figure understates the server.".to_string(),
         format!("High variation: coefficient of variation (stdev/mean) above {HIGH_VARIATION_CV:.2} over repeats or launches."),
     ]

@@ -30,9 +30,10 @@ impl<'a> ReportView<'a> {
             .filter(|t| t.status == TargetStatus::Ok && t.qps.is_some())
             .collect();
         ranked.sort_by(|a, b| {
-            b.qps
-                .unwrap_or(0.0)
-                .total_cmp(&a.qps.unwrap_or(0.0))
+            // Targets whose headline is not a plain figure go after the others.
+            (a.qps_caveat.is_some())
+                .cmp(&b.qps_caveat.is_some())
+                .then_with(|| b.qps.unwrap_or(0.0).total_cmp(&a.qps.unwrap_or(0.0)))
                 .then_with(|| a.name.cmp(&b.name))
         });
         let baseline = ranked.iter().copied().find(|t| t.name == BASELINE_TARGET);
@@ -56,9 +57,14 @@ impl<'a> ReportView<'a> {
         self.ranked.iter().copied().find(|t| t.name == name)
     }
 
-    /// `target`'s QPS divided by hyperlane's, when both were measured.
+    /// `target`'s QPS divided by hyperlane's, when both were measured and both
+    /// headlines are plain figures (no `qps_caveat`).
     pub fn ratio(&self, target: &TargetResult) -> Option<f64> {
-        let base = self.baseline?.qps?;
+        let baseline = self.baseline?;
+        if target.qps_caveat.is_some() || baseline.qps_caveat.is_some() {
+            return None;
+        }
+        let base = baseline.qps?;
         (base > 0.0).then_some(target.qps? / base)
     }
 
@@ -74,6 +80,29 @@ impl<'a> ReportView<'a> {
                     grouped(level.success_rps.median),
                     level.generator_cpu_utilisation * 100.0,
                     level.server_cpu_utilisation * 100.0
+                ));
+            }
+        }
+        out
+    }
+
+    /// Levels with caveats (contention on a side's CPUs, or a closed-loop level that
+    /// saturated neither side), as "target at N connections: what" lines.
+    pub fn caveats(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.ranked {
+            for level in t.levels.iter().filter(|l| !l.caveats.is_empty()) {
+                let what: Vec<String> = level.caveats.iter().map(|c| c.describe()).collect();
+                let retried = match level.retried {
+                    0 => String::new(),
+                    n => format!(" (after {n} attempts measured again)"),
+                };
+                out.push(format!(
+                    "{} at {} connections: {} req/s; {}{retried}",
+                    t.name,
+                    level.connections,
+                    grouped(level.success_rps.median),
+                    what.join("; ")
                 ));
             }
         }

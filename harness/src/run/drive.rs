@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::failure::Failure;
+use super::noise::{Side, SideNoise};
 use super::steady::{steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
+use crate::cpus::process_cpu_time;
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
@@ -40,9 +42,21 @@ pub struct Bench<'a> {
 pub struct Measured {
     pub load: LoadResult,
     pub server_cpu_s: f64,
+    /// The server's CPUs.
     pub noise: Option<Noise>,
+    /// Every side's CPUs: the server's, the generator's, the database's own.
+    pub noise_by_side: Vec<SideNoise>,
     /// Database mode: the database server's CPU time over the window (s).
     pub database_cpu_s: Option<f64>,
+}
+
+/// CPU counters at one edge of a measured window.
+#[derive(Debug, Clone)]
+struct Counters {
+    server: Duration,
+    generator: Duration,
+    database: Option<Duration>,
+    stat: CpuStat,
 }
 
 /// How a warm-up went.
@@ -129,33 +143,79 @@ impl Bench<'_> {
             };
             std::thread::sleep(nap);
             if at_start.is_none() && Instant::now() >= run.measure_start() {
-                at_start = Some((self.server_cpu(), CpuStat::now(), self.database_cpu()));
+                at_start = Some(self.counters());
             }
             self.observer.live(self.name, phase, &run.live());
         }
-        let (cpu_end, stat_end, db_end) = (self.server_cpu(), CpuStat::now(), self.database_cpu());
+        let end = self.counters();
         let load = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
         self.database_died()?;
-        let (cpu_start, stat_start, db_start) =
-            at_start.unwrap_or((cpu_end, stat_end.clone(), db_end));
-        let own = cpu_end.saturating_sub(cpu_start);
-        let database = match (db_start, db_end) {
+        let start = at_start.unwrap_or_else(|| end.clone());
+        Ok(self.measured(load, &start, &end))
+    }
+
+    /// The counters read when a measured window opens and when it closes.
+    fn counters(&self) -> Counters {
+        Counters {
+            server: self.server_cpu(),
+            // The harness's own threads (generator workers, samplers, this one) are all
+            // pinned to the generator's CPUs: its process time is the generator side's.
+            generator: process_cpu_time(),
+            database: self.database_cpu(),
+            stat: CpuStat::now(),
+        }
+    }
+
+    /// A repeat's figures from its load and the counters around its window.
+    fn measured(&self, load: LoadResult, start: &Counters, end: &Counters) -> Measured {
+        let own = end.server.saturating_sub(start.server);
+        let database = match (start.database, end.database) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
         // On the server's CPUs the database's time is the system under test's, not noise.
-        let cpus = self.settings.server_cpus.cpus();
         let shared_db = database
             .filter(|_| self.database_shares_server_cpus())
             .unwrap_or_default();
-        Ok(Measured {
-            noise: noise_between(&stat_start, &stat_end, cpus, own + shared_db),
+        let noise_on = |cpus: &[usize], own| noise_between(&start.stat, &end.stat, cpus, own);
+        let noise = noise_on(self.settings.server_cpus.cpus(), own + shared_db);
+        let mut by_side: Vec<SideNoise> = noise
+            .map(|n| SideNoise::of(Side::Server, n))
+            .into_iter()
+            .collect();
+        let generator = end.generator.saturating_sub(start.generator);
+        if let Some(n) = noise_on(self.settings.generator_cpus.cpus(), generator) {
+            by_side.push(SideNoise::of(Side::Generator, n));
+        }
+        if let (Some(cpus), Some(db)) = (self.database_own_cpus(), database) {
+            if let Some(n) = noise_on(&cpus, db) {
+                by_side.push(SideNoise::of(Side::Database, n));
+            }
+        }
+        Measured {
+            noise,
+            noise_by_side: by_side,
             server_cpu_s: own.as_secs_f64(),
             database_cpu_s: database.map(|d| d.as_secs_f64()),
             load,
-        })
+        }
+    }
+
+    /// The database's CPUs when it has its own (shared with neither the server nor the
+    /// generator); its noise is read there.
+    fn database_own_cpus(&self) -> Option<Vec<usize>> {
+        let cpus = self.database.as_deref()?.server()?.cpus()?;
+        let (server, generator) = (
+            self.settings.server_cpus.cpus(),
+            self.settings.generator_cpus.cpus(),
+        );
+        let own = cpus
+            .cpus()
+            .iter()
+            .all(|c| !server.contains(c) && !generator.contains(c));
+        own.then(|| cpus.cpus().to_vec())
     }
 
     /// Keeps `load` on until throughput is steady (at least `warmup`, at most

@@ -23,6 +23,7 @@ mod failure;
 mod launches;
 mod measure;
 mod memory;
+pub mod noise;
 mod process;
 pub mod results;
 mod session;
@@ -76,6 +77,9 @@ pub struct RunSettings {
     pub generator_cpus: CpuList,
     /// The repository (for the git revision).
     pub repo_dir: PathBuf,
+    /// How many times an attempt with caveats (noise on any side's CPUs, or a closed-loop
+    /// level that saturated neither side) is measured again after a pause.
+    pub retry_noisy: u32,
 }
 
 /// Receives progress; the measurement code never prints.

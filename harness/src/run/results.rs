@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::noise::{Caveat, SideNoise};
 use crate::atomic_file::write_atomic;
 use crate::cost::results::{CostRun, Counting, COST_SCHEMA_VERSION};
 use crate::cost::TargetCost;
@@ -93,6 +94,11 @@ pub struct TargetResult {
     pub qps: Option<f64>,
     /// The ladder level (connections) the headline comes from.
     pub qps_connections: Option<usize>,
+    /// Set when no level measured the server cleanly (every usable level was noisy or,
+    /// closed loop, saturated neither side): why the headline is not a plain figure.
+    /// Such a target is marked, and left out of ratios and verdicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qps_caveat: Option<String>,
     /// Spawn -> first 200 from the health endpoint, over fresh launches (ms).
     pub startup_ms: Option<Spread>,
     /// Every launch's startup (ms), in the order taken.
@@ -166,6 +172,7 @@ impl TargetResult {
             runtime_version: None,
             qps: None,
             qps_connections: None,
+            qps_caveat: None,
             startup_ms: None,
             cold_start_ms: None,
             first_request_ms: None,
@@ -270,9 +277,21 @@ pub struct LevelResult {
     /// Largest share of the server CPUs' time other processes used in a repeat.
     #[serde(default)]
     pub foreign_cpu: Option<f64>,
-    /// A repeat had steal above 2% or foreign CPU above 5%: its figures are suspect.
+    /// A repeat had steal above 2% or foreign CPU above 5% on the CPUs of any side
+    /// (server, generator, database): its figures are suspect.
     #[serde(default)]
     pub noisy: bool,
+    /// Largest steal and foreign CPU over the repeats, for every side whose CPUs were
+    /// read (`steal` and `foreign_cpu` above are the server side's).
+    #[serde(default)]
+    pub noise_by_side: Vec<SideNoise>,
+    /// Why the level does not cleanly measure the server (empty: it does). A level with
+    /// caveats is never the headline while a clean usable level exists.
+    #[serde(default)]
+    pub caveats: Vec<Caveat>,
+    /// Attempts measured again because of caveats (`--retry-noisy`), over the repeats.
+    #[serde(default)]
+    pub retried: usize,
     /// Server CPU microseconds per successful response (median over repeats).
     #[serde(default)]
     pub server_cpu_us_per_success: Option<f64>,
@@ -311,6 +330,29 @@ pub struct RepeatResult {
     /// Database mode: the database server's CPU time during the window (s).
     #[serde(default)]
     pub database_cpu_s: Option<f64>,
+    /// Steal and foreign CPU on every side's CPUs during the window (the server's is
+    /// also `noise`).
+    #[serde(default)]
+    pub noise_by_side: Vec<SideNoise>,
+    /// Which attempt this is, from 1: earlier ones had caveats and were measured again.
+    #[serde(default = "one")]
+    pub attempt: usize,
+    /// The attempts measured before this one, and why each was not kept.
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+}
+
+/// An attempt at a repeat that was measured again, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetAside {
+    /// From 1.
+    pub attempt: usize,
+    pub caveats: Vec<Caveat>,
+    pub saturation: Saturation,
+    pub success_rps: f64,
+    pub p99_ms: f64,
+    pub server_cpu_utilisation: f64,
+    pub generator_cpu_utilisation: f64,
 }
 
 impl RunResults {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::process::{launch_target, stop_process};
-use super::results::{RepeatResult, WarmupCurve};
+use super::results::{RepeatResult, SetAside, WarmupCurve};
+use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
 use crate::load::plan::prepare;
 use crate::load::request::RequestPlan;
@@ -26,6 +27,11 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Idle memory: this many samples, this far apart, after readiness.
 const IDLE_SAMPLES: usize = 5;
 const IDLE_SPACING: Duration = Duration::from_millis(200);
+/// Before measuring an attempt again: long enough for a passing burst elsewhere on the
+/// machine to end, short beside a level.
+const RETRY_PAUSE: Duration = Duration::from_secs(3);
+/// The load of a repeated attempt warms its fresh connections this long first.
+const RETRY_WARMUP: Duration = Duration::from_secs(1);
 
 /// What one session does.
 #[derive(Debug, Clone, Copy)]
@@ -215,38 +221,93 @@ impl Ladder {
             for repeat in 1..=self.plan.repeats {
                 check_stop(bench.stop)?;
                 let phase = format!("load {connections}c {repeat}/{}", self.plan.repeats);
-                bench.observer.phase(bench.name, &phase);
-                let measured_from = self.sampler_started.elapsed();
-                let measured = bench.measure(load.clone(), &phase)?;
-                windows.push((measured_from, self.sampler_started.elapsed()));
-                if let Some(status) = bench.process.try_exit_status() {
-                    let died = format!(
-                        "exited during load ({})",
-                        crate::target::describe_status(status)
-                    );
-                    return Err(Failure::of(died, bench.process));
-                }
+                let mut measured = self.measure_repeat(bench, &load, &phase, windows)?;
                 if outcome.curve.is_none() {
                     outcome.curve =
                         Some(self.curve(&warmup, load_started, &measured.load, connections));
                 }
-                level.repeats.push(RepeatResult {
-                    warmup_s: if repeat == 1 {
-                        warmup.used.as_secs_f64()
-                    } else {
-                        0.0
-                    },
-                    steady: warmup.steady,
-                    noise: measured.noise,
-                    round: self.plan.round,
-                    server_cpu_s: measured.server_cpu_s,
-                    database_cpu_s: measured.database_cpu_s,
-                    load: measured.load,
-                });
+                if repeat == 1 {
+                    measured.warmup_s = warmup.used.as_secs_f64();
+                }
+                measured.steady = warmup.steady;
+                level.repeats.push(measured);
             }
             outcome.levels.push(level);
         }
         Ok(())
+    }
+
+    /// One repeat, measured again after a pause while it has caveats (noise on any
+    /// side, or a closed-loop level that saturated neither), up to the run's
+    /// `retry_noisy` times. The first clean attempt is kept; when none is, the last one,
+    /// with its caveats. Every attempt set aside is recorded with why.
+    fn measure_repeat(
+        &self,
+        bench: &mut Bench,
+        load: &LoadSettings,
+        phase: &str,
+        windows: &mut Vec<(Duration, Duration)>,
+    ) -> Result<RepeatResult, Failure> {
+        let mut set_aside = Vec::new();
+        let mut attempt = 1;
+        loop {
+            let label = if attempt == 1 {
+                phase.to_string()
+            } else {
+                format!("{phase} (attempt {attempt})")
+            };
+            bench.observer.phase(bench.name, &label);
+            let mut this_load = load.clone();
+            if attempt > 1 {
+                // The pause left the connections idle: warm them again before the window.
+                this_load.warmup = RETRY_WARMUP;
+            }
+            let measured_from = self.sampler_started.elapsed();
+            let measured = bench.measure(this_load, &label)?;
+            windows.push((measured_from, self.sampler_started.elapsed()));
+            if let Some(status) = bench.process.try_exit_status() {
+                let died = format!(
+                    "exited during load ({})",
+                    crate::target::describe_status(status)
+                );
+                return Err(Failure::of(died, bench.process));
+            }
+            let mut repeat = RepeatResult {
+                warmup_s: 0.0,
+                steady: None,
+                noise: measured.noise,
+                noise_by_side: measured.noise_by_side,
+                round: self.plan.round,
+                server_cpu_s: measured.server_cpu_s,
+                database_cpu_s: measured.database_cpu_s,
+                load: measured.load,
+                attempt,
+                set_aside: Vec::new(),
+            };
+            let judged = judge_repeats(std::slice::from_ref(&repeat), bench.settings);
+            let retries_left = attempt <= bench.settings.retry_noisy as usize;
+            if judged.caveats.is_empty() || !retries_left {
+                repeat.set_aside = set_aside;
+                return Ok(repeat);
+            }
+            let why: Vec<String> = judged.caveats.iter().map(|c| c.describe()).collect();
+            bench.observer.warming(
+                bench.name,
+                &label,
+                &format!("measuring again after a pause: {}", why.join(", ")),
+            );
+            set_aside.push(SetAside {
+                attempt,
+                caveats: judged.caveats,
+                saturation: judged.saturation,
+                success_rps: repeat.load.success_rps,
+                p99_ms: repeat.load.latency_ms.p99,
+                server_cpu_utilisation: judged.server,
+                generator_cpu_utilisation: judged.generator,
+            });
+            pause(bench.stop, RETRY_PAUSE)?;
+            attempt += 1;
+        }
     }
 
     fn load_settings(&self, bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
@@ -290,6 +351,16 @@ impl Ladder {
             connections,
         }
     }
+}
+
+/// Sleeps `length`, waking every 100 ms to honour the run's stop flag.
+fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
+    let until = Instant::now() + length;
+    while Instant::now() < until {
+        check_stop(stop)?;
+        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+    }
+    check_stop(stop)
 }
 
 fn idle_usage(pid: u32) -> Vec<Sample> {

@@ -3,6 +3,7 @@
 //! from the usable levels, the time to steady state, and the target's status.
 
 use super::launches::LaunchFigures;
+use super::noise::{caveats, largest_per_side, summarize, Caveat, Judged, Side, SideNoise};
 use super::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use super::session::SessionOutcome;
 use super::steady::time_to_steady;
@@ -126,35 +127,7 @@ fn summarize_level(
         let values: Vec<f64> = repeats.iter().map(f).collect();
         Spread::of(&values).expect("a level has at least one repeat")
     };
-    let server_cpus = settings.server_cpus.len().max(1) as f64;
-    let utilisation = |f: &dyn Fn(&RepeatResult) -> f64| {
-        median(&repeats.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
-    };
-    let server_util = utilisation(&|r| r.server_cpu_s / (r.load.duration_s * server_cpus));
-    let generator_util = utilisation(&|r| r.load.generator.utilisation);
-    let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
-    let database_cpus = database_cpus(settings);
-    let database_util = database_cpus.as_ref().and_then(|cpus| {
-        let n = cpus.len().max(1) as f64;
-        let values: Vec<f64> = repeats
-            .iter()
-            .filter_map(|r| Some(r.database_cpu_s? / (r.load.duration_s * n)))
-            .collect();
-        median(&values)
-    });
-    let saturation = judge_saturation(SaturationInputs {
-        server: server_util,
-        generator: generator_util,
-        shared: settings.server_cpus == settings.generator_cpus,
-        send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
-        unsent: schedules().any(|s| s.unsent > 0),
-        database: database_util,
-        database_shares_server: database_cpus.is_some_and(|cpus| {
-            cpus.cpus()
-                .iter()
-                .any(|c| settings.server_cpus.cpus().contains(c))
-        }),
-    });
+    let judged = judge_repeats(&repeats, settings);
     let noises: Vec<_> = repeats.iter().filter_map(|r| r.noise).collect();
     let largest =
         |f: fn(&crate::sample::cpustat::Noise) -> f64| noises.iter().map(f).reduce(f64::max);
@@ -181,18 +154,97 @@ fn summarize_level(
         p999_ms: pick(&|r| r.load.latency_ms.p999),
         usable: error_rate.median <= settings.scenario.max_error_rate,
         error_rate,
-        server_cpu_utilisation: server_util,
-        generator_cpu_utilisation: generator_util,
-        generator_bound: saturation == Saturation::Generator,
-        saturation,
+        server_cpu_utilisation: judged.server,
+        generator_cpu_utilisation: judged.generator,
+        generator_bound: judged.saturation == Saturation::Generator,
+        saturation: judged.saturation,
         steady: (!steadies.is_empty()).then(|| steadies.iter().all(|s| *s)),
         warmup_s: Spread::of(&warmups).unwrap_or_else(Spread::zero),
         steal: largest(|n| n.steal),
         foreign_cpu: largest(|n| n.foreign),
-        noisy: noises.iter().any(|n| n.is_noisy()),
+        noisy: judged.noise.iter().any(SideNoise::is_noisy),
+        noise_by_side: judged.noise,
+        caveats: judged.caveats,
+        retried: repeats.iter().map(|r| r.set_aside.len()).sum(),
         server_cpu_us_per_success: median(&per_success),
-        database_cpu_utilisation: database_util,
+        database_cpu_utilisation: judged.database,
         repeats,
+    }
+}
+
+/// The verdicts over some repeats of one level (all of them, or one attempt).
+#[derive(Debug, Clone)]
+pub struct JudgedRepeats {
+    pub saturation: Saturation,
+    /// Server and generator CPU utilisation, medians over the repeats.
+    pub server: f64,
+    pub generator: f64,
+    pub database: Option<f64>,
+    /// Largest steal and foreign CPU per side.
+    pub noise: Vec<SideNoise>,
+    pub caveats: Vec<Caveat>,
+}
+
+/// Saturation, utilisations, noise and caveats of `repeats` (at least one).
+pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> JudgedRepeats {
+    let server_cpus = settings.server_cpus.len().max(1) as f64;
+    let utilisation = |f: &dyn Fn(&RepeatResult) -> f64| {
+        median(&repeats.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
+    };
+    let server = utilisation(&|r| r.server_cpu_s / (r.load.duration_s * server_cpus));
+    let generator = utilisation(&|r| r.load.generator.utilisation);
+    let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
+    let database_cpus = database_cpus(settings);
+    let database = database_cpus.as_ref().and_then(|cpus| {
+        let n = cpus.len().max(1) as f64;
+        let values: Vec<f64> = repeats
+            .iter()
+            .filter_map(|r| Some(r.database_cpu_s? / (r.load.duration_s * n)))
+            .collect();
+        median(&values)
+    });
+    let saturation = judge_saturation(SaturationInputs {
+        server,
+        generator,
+        shared: settings.server_cpus == settings.generator_cpus,
+        send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
+        unsent: schedules().any(|s| s.unsent > 0),
+        database,
+        database_shares_server: database_cpus.is_some_and(|cpus| {
+            cpus.cpus()
+                .iter()
+                .any(|c| settings.server_cpus.cpus().contains(c))
+        }),
+    });
+    let readings: Vec<SideNoise> = repeats.iter().flat_map(repeat_noise).collect();
+    let noise = largest_per_side(&readings);
+    let caveats = caveats(Judged {
+        saturation,
+        open_loop: settings.scenario.rate.is_some(),
+        server_cpu_utilisation: server,
+        generator_cpu_utilisation: generator,
+        noise: &noise,
+    });
+    JudgedRepeats {
+        saturation,
+        server,
+        generator,
+        database,
+        noise,
+        caveats,
+    }
+}
+
+/// A repeat's noise by side; results written before every side was read have the
+/// server's only.
+fn repeat_noise(r: &RepeatResult) -> Vec<SideNoise> {
+    if r.noise_by_side.is_empty() {
+        r.noise
+            .map(|n| SideNoise::of(Side::Server, n))
+            .into_iter()
+            .collect()
+    } else {
+        r.noise_by_side.clone()
     }
 }
 
@@ -204,22 +256,107 @@ fn database_cpus(settings: &RunSettings) -> Option<crate::cpus::CpuList> {
     }
 }
 
-/// The headline: the best median success_rps over the usable levels.
+/// The headline: the best median success_rps over the usable levels that measured the
+/// server cleanly; only when there is none, the best usable level with caveats, and
+/// `qps_caveat` says why the figure is not plain.
 fn headline(result: &mut TargetResult) {
-    if let Some(best) = result
-        .levels
-        .iter()
-        .filter(|l| l.usable)
-        .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
-    {
-        result.qps = Some(best.success_rps.median);
-        result.qps_connections = Some(best.connections);
-    }
+    let best = |clean: bool| {
+        result
+            .levels
+            .iter()
+            .filter(|l| l.usable && (!clean || l.caveats.is_empty()))
+            .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
+    };
+    let Some(level) = best(true).or_else(|| best(false)) else {
+        return;
+    };
+    result.qps = Some(level.success_rps.median);
+    result.qps_connections = Some(level.connections);
+    result.qps_caveat = if level.caveats.is_empty() {
+        None
+    } else {
+        summarize(result.levels.iter().map(|l| l.caveats.as_slice()))
+    };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn level(connections: usize, qps: f64, caveats: Vec<Caveat>) -> LevelResult {
+        let spread = Spread::of(&[qps]).unwrap();
+        LevelResult {
+            connections,
+            rate: None,
+            repeats: Vec::new(),
+            rps: spread,
+            success_rps: spread,
+            p50_ms: spread,
+            p90_ms: spread,
+            p99_ms: spread,
+            p999_ms: spread,
+            error_rate: Spread::zero(),
+            server_cpu_utilisation: 0.9,
+            generator_cpu_utilisation: 0.5,
+            saturation: Saturation::Server,
+            generator_bound: false,
+            steady: Some(true),
+            warmup_s: Spread::zero(),
+            steal: None,
+            foreign_cpu: None,
+            noisy: caveats.iter().any(Caveat::is_noisy),
+            noise_by_side: Vec::new(),
+            caveats,
+            retried: 0,
+            server_cpu_us_per_success: None,
+            database_cpu_utilisation: None,
+            usable: true,
+        }
+    }
+
+    fn target_with(levels: Vec<LevelResult>) -> TargetResult {
+        let manifest: crate::target::Manifest = toml::from_str(
+            "name = \"t\"\nframework = \"T\"\nlanguage = \"Rust\"\nversion = \"1\"\nbuild = \"true\"\nrun = \"true\"\nhealth = \"/health\"\n",
+        )
+        .unwrap();
+        let mut t = TargetResult::bare(&manifest, TargetStatus::Ok, None);
+        t.levels = levels;
+        t
+    }
+
+    fn busy_generator() -> Caveat {
+        Caveat::Noisy {
+            side: Side::Generator,
+            steal: 0.0,
+            foreign: 0.61,
+        }
+    }
+
+    #[test]
+    fn a_level_with_caveats_is_never_the_headline_beside_a_clean_one() {
+        // The noisy level served more (as a noisy figure may), yet the clean one leads.
+        let mut t = target_with(vec![
+            level(16, 40_000.0, Vec::new()),
+            level(64, 97_000.0, vec![busy_generator()]),
+        ]);
+        headline(&mut t);
+        assert_eq!((t.qps, t.qps_connections), (Some(40_000.0), Some(16)));
+        assert_eq!(t.qps_caveat, None);
+    }
+
+    #[test]
+    fn without_a_clean_level_the_headline_says_why() {
+        let mut t = target_with(vec![
+            level(16, 30_000.0, vec![busy_generator()]),
+            level(64, 33_074.0, vec![busy_generator()]),
+        ]);
+        headline(&mut t);
+        assert_eq!(t.qps, Some(33_074.0));
+        assert_eq!(
+            t.qps_caveat.as_deref(),
+            Some("2 of 2 levels noisy (generator CPU 61% foreign)")
+        );
+    }
 
     #[test]
     fn saturation_verdicts() {

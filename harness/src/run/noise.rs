@@ -1,0 +1,315 @@
+//! Whether a measured level can be trusted: contention on any CPU the run uses, and a
+//! closed-loop level that saturated neither side.
+//!
+//! Why: a busy generator CPU corrupts a ranking silently. Sharing its CPU with a spinning
+//! process, the generator sends at half speed, the server idles at 40%, and the level's
+//! throughput is a figure of neither the server nor the generator, yet it looks like any
+//! other. So steal and foreign CPU are read on every side's CPUs (server, generator, and
+//! the database's own CPUs when it has any), and a level carries [`Caveat`]s saying what
+//! was wrong and how much. A level with caveats is measured again after a pause (up to
+//! `--retry-noisy` times); what is left is shown marked and never made the headline
+//! while a clean level exists.
+//!
+//! An open-loop level below the server's capacity saturates neither side by design: its
+//! figure is the latency at the offered rate, so it gets no `unsaturated` caveat as long
+//! as the schedule was kept (a late schedule is already a `generator` verdict).
+
+use serde::{Deserialize, Serialize};
+
+use super::results::{Saturation, TargetResult, TargetStatus};
+use crate::sample::cpustat::{Noise, MAX_FOREIGN, MAX_STEAL};
+
+/// Which part of the run a set of CPUs belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Server,
+    Generator,
+    Database,
+}
+
+impl Side {
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Server => "server",
+            Side::Generator => "generator",
+            Side::Database => "database",
+        }
+    }
+}
+
+/// Steal and foreign CPU on one side's CPUs (largest over a level's repeats).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SideNoise {
+    pub side: Side,
+    pub steal: f64,
+    pub foreign: f64,
+}
+
+impl SideNoise {
+    pub fn of(side: Side, noise: Noise) -> SideNoise {
+        SideNoise {
+            side,
+            steal: noise.steal,
+            foreign: noise.foreign,
+        }
+    }
+
+    pub fn is_noisy(&self) -> bool {
+        self.steal > MAX_STEAL || self.foreign > MAX_FOREIGN
+    }
+
+    /// "generator CPU 61% foreign", "server CPU 3% stolen", or both joined.
+    pub fn describe(&self) -> String {
+        let side = self.side.label();
+        let mut parts = Vec::new();
+        if self.foreign > MAX_FOREIGN {
+            parts.push(format!("{side} CPU {:.0}% foreign", self.foreign * 100.0));
+        }
+        if self.steal > MAX_STEAL {
+            parts.push(format!("{side} CPU {:.0}% stolen", self.steal * 100.0));
+        }
+        if parts.is_empty() {
+            format!(
+                "{side} CPU {:.0}% foreign, {:.0}% stolen",
+                self.foreign * 100.0,
+                self.steal * 100.0
+            )
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// Why a level (or one attempt at it) does not cleanly measure the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Caveat {
+    /// Steal or other processes' CPU above the bar (2% / 5%) on one side's CPUs.
+    Noisy {
+        side: Side,
+        steal: f64,
+        foreign: f64,
+    },
+    /// A closed-loop level whose verdict is `neither`: the server was not saturated and
+    /// neither was the generator, so the figure measured neither; `cause` is the likely
+    /// reason.
+    Unsaturated {
+        server_cpu_utilisation: f64,
+        generator_cpu_utilisation: f64,
+        cause: String,
+    },
+}
+
+impl Caveat {
+    /// One phrase, for progress lines, reports and the retry record.
+    pub fn describe(&self) -> String {
+        match self {
+            Caveat::Noisy {
+                side,
+                steal,
+                foreign,
+            } => SideNoise {
+                side: *side,
+                steal: *steal,
+                foreign: *foreign,
+            }
+            .describe(),
+            Caveat::Unsaturated { cause, .. } => format!("neither side saturated: {cause}"),
+        }
+    }
+
+    pub fn is_noisy(&self) -> bool {
+        matches!(self, Caveat::Noisy { .. })
+    }
+}
+
+/// What a level's (or an attempt's) caveats are judged from.
+#[derive(Debug, Clone, Copy)]
+pub struct Judged<'a> {
+    pub saturation: Saturation,
+    /// Open loop (a fixed rate): `neither` is expected there.
+    pub open_loop: bool,
+    pub server_cpu_utilisation: f64,
+    pub generator_cpu_utilisation: f64,
+    pub noise: &'a [SideNoise],
+}
+
+/// The caveats of a level or attempt: one per noisy side, and `unsaturated` for a
+/// closed-loop `neither`.
+pub fn caveats(j: Judged) -> Vec<Caveat> {
+    let mut out: Vec<Caveat> = j
+        .noise
+        .iter()
+        .filter(|n| n.is_noisy())
+        .map(|n| Caveat::Noisy {
+            side: n.side,
+            steal: n.steal,
+            foreign: n.foreign,
+        })
+        .collect();
+    if j.saturation == Saturation::Neither && !j.open_loop {
+        out.push(Caveat::Unsaturated {
+            server_cpu_utilisation: j.server_cpu_utilisation,
+            generator_cpu_utilisation: j.generator_cpu_utilisation,
+            cause: unsaturated_cause(&j),
+        });
+    }
+    out
+}
+
+/// The likely reason neither side was saturated: contention where there was some,
+/// otherwise both sides idle, which points at a wait.
+fn unsaturated_cause(j: &Judged) -> String {
+    let noisy: Vec<String> = j
+        .noise
+        .iter()
+        .filter(|n| n.is_noisy())
+        .map(SideNoise::describe)
+        .collect();
+    if !noisy.is_empty() {
+        return noisy.join(", ");
+    }
+    format!(
+        "both sides idle (server {:.0}%, generator {:.0}%), which points at a wait in the server or the client",
+        j.server_cpu_utilisation * 100.0,
+        j.generator_cpu_utilisation * 100.0
+    )
+}
+
+/// Largest steal and foreign CPU per side over some repeats' noise readings.
+pub fn largest_per_side<'a>(readings: impl IntoIterator<Item = &'a SideNoise>) -> Vec<SideNoise> {
+    let mut out: Vec<SideNoise> = Vec::new();
+    for n in readings {
+        match out.iter_mut().find(|o| o.side == n.side) {
+            Some(o) => {
+                o.steal = o.steal.max(n.steal);
+                o.foreign = o.foreign.max(n.foreign);
+            }
+            None => out.push(*n),
+        }
+    }
+    out
+}
+
+/// "2 of 2 levels noisy (generator CPU 61% foreign)"-style summary of a target's levels'
+/// caveats; `None` when every level is clean.
+pub fn summarize<'a>(levels: impl IntoIterator<Item = &'a [Caveat]>) -> Option<String> {
+    let levels: Vec<&[Caveat]> = levels.into_iter().collect();
+    let total = levels.len();
+    let count = |f: fn(&Caveat) -> bool| levels.iter().filter(|c| c.iter().any(f)).count();
+    let first = |f: fn(&Caveat) -> bool| {
+        levels
+            .iter()
+            .flat_map(|c| c.iter())
+            .find(|c| f(c))
+            .map(Caveat::describe)
+    };
+    let mut parts = Vec::new();
+    let noisy = count(Caveat::is_noisy);
+    if noisy > 0 {
+        let what = first(Caveat::is_noisy).unwrap_or_default();
+        parts.push(format!("{noisy} of {total} levels noisy ({what})"));
+    }
+    let unsaturated = |c: &Caveat| !c.is_noisy();
+    let neither = count(unsaturated);
+    if neither > 0 {
+        let what = first(unsaturated).unwrap_or_default();
+        parts.push(format!("{neither} of {total} levels unsaturated ({what})"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The caveats of a measured target's levels in one phrase; `None` when every level is
+/// clean (or the target was not measured).
+pub fn target_caveats(target: &TargetResult) -> Option<String> {
+    if target.status != TargetStatus::Ok {
+        return None;
+    }
+    summarize(target.levels.iter().map(|l| l.caveats.as_slice()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(saturation: Saturation, noise: &[SideNoise]) -> Vec<Caveat> {
+        caveats(Judged {
+            saturation,
+            open_loop: false,
+            server_cpu_utilisation: 0.44,
+            generator_cpu_utilisation: 0.31,
+            noise,
+        })
+    }
+
+    const BUSY_GENERATOR: SideNoise = SideNoise {
+        side: Side::Generator,
+        steal: 0.0,
+        foreign: 0.61,
+    };
+
+    #[test]
+    fn a_busy_generator_cpu_is_named_with_its_share() {
+        let quiet_server = SideNoise {
+            side: Side::Server,
+            steal: 0.001,
+            foreign: 0.01,
+        };
+        let c = judged(Saturation::Neither, &[quiet_server, BUSY_GENERATOR]);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].describe(), "generator CPU 61% foreign");
+        assert_eq!(
+            c[1].describe(),
+            "neither side saturated: generator CPU 61% foreign"
+        );
+    }
+
+    #[test]
+    fn both_sides_idle_points_at_a_wait() {
+        let c = judged(Saturation::Neither, &[]);
+        assert!(c[0]
+            .describe()
+            .contains("both sides idle (server 44%, generator 31%)"));
+        // A server-bound quiet level is clean; an open-loop `neither` is expected.
+        assert!(judged(Saturation::Server, &[]).is_empty());
+        let open = caveats(Judged {
+            saturation: Saturation::Neither,
+            open_loop: true,
+            server_cpu_utilisation: 0.2,
+            generator_cpu_utilisation: 0.1,
+            noise: &[],
+        });
+        assert!(open.is_empty());
+    }
+
+    #[test]
+    fn the_summary_counts_levels_not_caveats() {
+        let a = judged(Saturation::Neither, &[BUSY_GENERATOR]);
+        let b = judged(Saturation::Server, &[BUSY_GENERATOR]);
+        let text = summarize([a.as_slice(), b.as_slice()]).unwrap();
+        assert_eq!(
+            text,
+            "2 of 2 levels noisy (generator CPU 61% foreign); 1 of 2 levels unsaturated \
+             (neither side saturated: generator CPU 61% foreign)"
+        );
+        assert_eq!(summarize([[].as_slice()]), None);
+    }
+
+    #[test]
+    fn the_largest_reading_per_side_is_kept() {
+        let a = SideNoise {
+            side: Side::Server,
+            steal: 0.03,
+            foreign: 0.01,
+        };
+        let b = SideNoise {
+            side: Side::Server,
+            steal: 0.01,
+            foreign: 0.02,
+        };
+        let out = largest_per_side([&a, &BUSY_GENERATOR, &b]);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].steal, out[0].foreign), (0.03, 0.02));
+    }
+}
