@@ -61,6 +61,8 @@ fn a_target_whose_every_level_errors_fails_and_the_run_exits_1() {
     let scenario = ws.scenario("duration = \"1s\"\nconnections = [2]", "/api/users/1");
     let child = ws
         .lanebench("run", &scenario)
+        // Faults, not noise, are under test here: no attempt is measured again.
+        .args(["--retry-noisy", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -106,6 +108,8 @@ fn startup_faults_fail_their_target_on_time_and_the_run_goes_on() {
     let started = Instant::now();
     let child = ws
         .lanebench("run", &scenario)
+        // Faults, not noise, are under test here: no attempt is measured again.
+        .args(["--retry-noisy", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -186,6 +190,8 @@ fn crash_mid_load_stops_the_load_within_a_second_and_spares_the_others() {
     let started = Instant::now();
     let child = ws
         .lanebench("run", &scenario)
+        // Faults, not noise, are under test here: no attempt is measured again.
+        .args(["--retry-noisy", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -369,6 +375,7 @@ fn start_long_run(ws: &Workspace) -> Child {
         "/health",
     );
     ws.lanebench("run", &scenario)
+        .args(["--retry-noisy", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
