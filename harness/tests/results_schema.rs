@@ -185,8 +185,8 @@ fn results_written_by_run_match_the_schema() {
         "0",
     ];
     for (name, load, extra) in [
-        // The closed-loop fixture saturates neither side, so its attempts are measured
-        // again once: the schema then covers `set_aside` too.
+        // At 1-2 connections the fixture usually saturates neither side, so an attempt is
+        // measured again once and the schema covers `set_aside` too.
         (
             "closed",
             "connections = [1, 2]",
