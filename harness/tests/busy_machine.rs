@@ -130,8 +130,7 @@ fn a_busy_generator_cpu_is_flagged_retried_and_named() {
     );
     assert!(report.contains("generator CPU"), "{report}");
     assert!(
-        report.contains("busy at 2 connections")
-            && report.contains("(after 1 attempts measured again)"),
+        report.contains("busy at 2 connections") && report.contains("(measured again once)"),
         "{report}"
     );
     assert!(ws.live_servers().is_empty(), "servers left running");

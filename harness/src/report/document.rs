@@ -10,6 +10,7 @@ use super::view::{
     HIGH_VARIATION_CV,
 };
 use super::RenderInput;
+use crate::run::noise::describe_all;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
@@ -224,8 +225,8 @@ pub fn throughput_table(view: &ReportView) -> Table {
             } else {
                 String::new()
             };
-            for caveat in &level.caveats {
-                bound.push_str(&format!("; {}", caveat.describe()));
+            if !level.caveats.is_empty() {
+                bound.push_str(&format!("; {}", describe_all(&level.caveats)));
             }
             let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
             t.push_for(

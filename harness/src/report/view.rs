@@ -2,6 +2,7 @@
 //! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+use crate::run::noise::describe_all;
 use crate::run::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::stats::Spread;
 
@@ -92,17 +93,17 @@ impl<'a> ReportView<'a> {
         let mut out = Vec::new();
         for t in &self.ranked {
             for level in t.levels.iter().filter(|l| !l.caveats.is_empty()) {
-                let what: Vec<String> = level.caveats.iter().map(|c| c.describe()).collect();
+                let what = describe_all(&level.caveats);
                 let retried = match level.retried {
                     0 => String::new(),
-                    n => format!(" (after {n} attempts measured again)"),
+                    1 => " (measured again once)".to_string(),
+                    n => format!(" (measured again {n} times)"),
                 };
                 out.push(format!(
-                    "{} at {} connections: {} req/s; {}{retried}",
+                    "{} at {} connections: {} req/s; {what}{retried}",
                     t.name,
                     level.connections,
                     grouped(level.success_rps.median),
-                    what.join("; ")
                 ));
             }
         }

@@ -115,7 +115,15 @@ impl Caveat {
                 foreign: *foreign,
             }
             .describe(),
-            Caveat::Unsaturated { cause, .. } => format!("neither side saturated: {cause}"),
+            Caveat::Unsaturated {
+                server_cpu_utilisation,
+                generator_cpu_utilisation,
+                cause,
+            } => format!(
+                "neither side saturated (server {:.0}%, generator {:.0}%): {cause}",
+                server_cpu_utilisation * 100.0,
+                generator_cpu_utilisation * 100.0
+            ),
         }
     }
 
@@ -168,13 +176,34 @@ fn unsaturated_cause(j: &Judged) -> String {
         .map(SideNoise::describe)
         .collect();
     if !noisy.is_empty() {
-        return noisy.join(", ");
+        return format!("contention ({})", noisy.join(", "));
     }
-    format!(
-        "both sides idle (server {:.0}%, generator {:.0}%), which points at a wait in the server or the client",
-        j.server_cpu_utilisation * 100.0,
-        j.generator_cpu_utilisation * 100.0
-    )
+    IDLE_CAUSE.to_string()
+}
+
+/// The cause of a `neither` level with no contention anywhere.
+const IDLE_CAUSE: &str = "both sides idle, which points at a wait in the server or the client";
+
+/// A level's caveats in one phrase: the noisy sides, then `neither` with its cause only
+/// when contention does not already explain it.
+pub fn describe_all(caveats: &[Caveat]) -> String {
+    let noisy = caveats.iter().any(Caveat::is_noisy);
+    caveats
+        .iter()
+        .map(|c| match c {
+            Caveat::Unsaturated {
+                server_cpu_utilisation,
+                generator_cpu_utilisation,
+                ..
+            } if noisy => format!(
+                "neither side saturated (server {:.0}%, generator {:.0}%)",
+                server_cpu_utilisation * 100.0,
+                generator_cpu_utilisation * 100.0
+            ),
+            c => c.describe(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Largest steal and foreign CPU per side over some repeats' noise readings.
@@ -193,29 +222,51 @@ pub fn largest_per_side<'a>(readings: impl IntoIterator<Item = &'a SideNoise>) -
 }
 
 /// "2 of 2 levels noisy (generator CPU 61% foreign)"-style summary of a target's levels'
-/// caveats; `None` when every level is clean.
+/// caveats; `None` when every level is clean. Noisy levels name every contended side
+/// at its largest share; `neither` levels are counted apart only when no contention
+/// explains them.
 pub fn summarize<'a>(levels: impl IntoIterator<Item = &'a [Caveat]>) -> Option<String> {
     let levels: Vec<&[Caveat]> = levels.into_iter().collect();
     let total = levels.len();
-    let count = |f: fn(&Caveat) -> bool| levels.iter().filter(|c| c.iter().any(f)).count();
-    let first = |f: fn(&Caveat) -> bool| {
-        levels
-            .iter()
-            .flat_map(|c| c.iter())
-            .find(|c| f(c))
-            .map(Caveat::describe)
-    };
+    let noisy_sides: Vec<SideNoise> = levels
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter_map(|c| match c {
+            Caveat::Noisy {
+                side,
+                steal,
+                foreign,
+            } => Some(SideNoise {
+                side: *side,
+                steal: *steal,
+                foreign: *foreign,
+            }),
+            Caveat::Unsaturated { .. } => None,
+        })
+        .collect();
     let mut parts = Vec::new();
-    let noisy = count(Caveat::is_noisy);
+    let noisy = levels
+        .iter()
+        .filter(|c| c.iter().any(Caveat::is_noisy))
+        .count();
     if noisy > 0 {
-        let what = first(Caveat::is_noisy).unwrap_or_default();
-        parts.push(format!("{noisy} of {total} levels noisy ({what})"));
+        let sides: Vec<String> = largest_per_side(&noisy_sides)
+            .iter()
+            .map(SideNoise::describe)
+            .collect();
+        parts.push(format!(
+            "{noisy} of {total} levels noisy ({})",
+            sides.join(", ")
+        ));
     }
-    let unsaturated = |c: &Caveat| !c.is_noisy();
-    let neither = count(unsaturated);
-    if neither > 0 {
-        let what = first(unsaturated).unwrap_or_default();
-        parts.push(format!("{neither} of {total} levels unsaturated ({what})"));
+    let idle = levels
+        .iter()
+        .filter(|c| !c.iter().any(Caveat::is_noisy) && !c.is_empty())
+        .count();
+    if idle > 0 {
+        parts.push(format!(
+            "{idle} of {total} levels saturated neither side ({IDLE_CAUSE})"
+        ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -261,7 +312,11 @@ mod tests {
         assert_eq!(c[0].describe(), "generator CPU 61% foreign");
         assert_eq!(
             c[1].describe(),
-            "neither side saturated: generator CPU 61% foreign"
+            "neither side saturated (server 44%, generator 31%): contention (generator CPU 61% foreign)"
+        );
+        assert_eq!(
+            describe_all(&c),
+            "generator CPU 61% foreign; neither side saturated (server 44%, generator 31%)"
         );
     }
 
@@ -287,11 +342,12 @@ mod tests {
     fn the_summary_counts_levels_not_caveats() {
         let a = judged(Saturation::Neither, &[BUSY_GENERATOR]);
         let b = judged(Saturation::Server, &[BUSY_GENERATOR]);
-        let text = summarize([a.as_slice(), b.as_slice()]).unwrap();
+        let idle = judged(Saturation::Neither, &[]);
+        let text = summarize([a.as_slice(), b.as_slice(), idle.as_slice()]).unwrap();
         assert_eq!(
             text,
-            "2 of 2 levels noisy (generator CPU 61% foreign); 1 of 2 levels unsaturated \
-             (neither side saturated: generator CPU 61% foreign)"
+            "2 of 3 levels noisy (generator CPU 61% foreign); 1 of 3 levels saturated neither \
+             side (both sides idle, which points at a wait in the server or the client)"
         );
         assert_eq!(summarize([[].as_slice()]), None);
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
+use super::noise::describe_all;
 use super::process::{launch_target, stop_process};
 use super::results::{RepeatResult, SetAside, WarmupCurve};
 use super::summary::judge_repeats;
@@ -290,12 +291,8 @@ impl Ladder {
                 repeat.set_aside = set_aside;
                 return Ok(repeat);
             }
-            let why: Vec<String> = judged.caveats.iter().map(|c| c.describe()).collect();
-            bench.observer.warming(
-                bench.name,
-                &label,
-                &format!("measuring again after a pause: {}", why.join(", ")),
-            );
+            let why = describe_all(&judged.caveats);
+            bench.observer.retrying(bench.name, &label, &why);
             set_aside.push(SetAside {
                 attempt,
                 caveats: judged.caveats,

@@ -82,7 +82,14 @@ where
         unit: Unit::Rps,
         axis: "Successful responses per second (best median over the ladder)",
     };
-    let rows = framework_rows(frame, |t| vec![qps_spread(t).map(Bar::of)]);
+    let mut rows = framework_rows(frame, |t| vec![qps_spread(t).map(Bar::of)]);
+    // A figure no level measured cleanly is drawn, but says so where it is shown.
+    for (row, target) in rows.iter_mut().zip(&frame.view.ranked) {
+        row.note = target
+            .qps_caveat
+            .as_ref()
+            .map(|why| format!("not a result: {why}"));
+    }
     horizontal_bars(root, frame, &chart, &rows)
 }
 
