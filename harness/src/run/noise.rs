@@ -323,9 +323,11 @@ mod tests {
     #[test]
     fn both_sides_idle_points_at_a_wait() {
         let c = judged(Saturation::Neither, &[]);
-        assert!(c[0]
-            .describe()
-            .contains("both sides idle (server 44%, generator 31%)"));
+        assert_eq!(
+            c[0].describe(),
+            "neither side saturated (server 44%, generator 31%): both sides idle, which points \
+             at a wait in the server or the client"
+        );
         // A server-bound quiet level is clean; an open-loop `neither` is expected.
         assert!(judged(Saturation::Server, &[]).is_empty());
         let open = caveats(Judged {
