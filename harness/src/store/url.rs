@@ -119,6 +119,14 @@ impl DatabaseUrl {
         })
     }
 
+    /// The same URL with `password` (decoded), for a password given outside the URL.
+    pub fn with_password(&self, password: Vec<u8>) -> DatabaseUrl {
+        DatabaseUrl {
+            password: Some(password),
+            ..self.clone()
+        }
+    }
+
     /// The same server and credentials, database `name`.
     pub fn with_database(&self, name: &str) -> DatabaseUrl {
         DatabaseUrl {
