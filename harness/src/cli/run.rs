@@ -17,7 +17,6 @@ use crate::cost::results::Counting;
 use crate::cost::{CostSettings, CostStatus, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
-use crate::output_path::check_output_dir;
 use crate::run::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::{new_run_id, run_all, RunCost, RunObserver, RunSettings};
 use crate::scenario::Scenario;
@@ -216,7 +215,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         .out
         .clone()
         .unwrap_or_else(|| repo_dir.join("results").join(&run_id));
-    check_output_dir(&out_dir).map_err(|e| match &args.out {
+    crate::output_path::check_output_dir(&out_dir).map_err(|e| match &args.out {
         Some(_) => format!("--out {e}"),
         None => e.to_string(),
     })?;
