@@ -13,6 +13,7 @@ pub mod export;
 pub mod json_file;
 pub mod limits;
 pub mod load;
+pub mod output_path;
 pub mod report;
 pub mod run;
 pub mod sample;

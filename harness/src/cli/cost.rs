@@ -15,6 +15,7 @@ use crate::cost::{
     count_target, unsupported, CostSettings, CostStatus, TargetCost, DEFAULT_REQUESTS,
     DEFAULT_WARMUP,
 };
+use crate::output_path::check_output_dir;
 use crate::run::{new_run_id, now_rfc3339};
 use crate::scenario::Scenario;
 use crate::target::{build_target, Target};
@@ -149,6 +150,10 @@ fn settings_from(args: &CostArgs) -> Result<(CostSettings, Vec<Target>, PathBuf)
             .join("results")
             .join(format!("cost-{}", new_run_id(&scenario.name)))
     });
+    check_output_dir(&out_dir).map_err(|e| match &args.out {
+        Some(_) => format!("--out {e}"),
+        None => e.to_string(),
+    })?;
     let settings = CostSettings {
         scenario,
         requests: args.requests,

@@ -2,7 +2,7 @@
 //! progress line -> the human summary and, on request, the JSON result.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,10 +14,11 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
 use crate::cpus::CpuList;
 use crate::load::outcome::ExpectedStatus;
-use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestPlan};
+use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestError, RequestPlan};
 use crate::load::result::LoadResult;
 use crate::load::segment::Segment;
 use crate::load::{LoadRun, LoadSettings, RunOptions};
+use crate::output_path::{check_output_dir, check_output_file};
 
 /// Flags of `lanebench load`.
 #[derive(Debug, Args)]
@@ -174,7 +175,7 @@ pub fn report(args: &LoadArgs, result: &LoadResult) -> i32 {
             print!("{json}");
         } else {
             print!("{summary}");
-            if let Err(e) = write_atomic(std::path::Path::new(target), json.as_bytes()) {
+            if let Err(e) = write_atomic(Path::new(target), json.as_bytes()) {
                 eprintln!("lanebench load: --json {target}: {e}");
                 return EXIT_FAILED;
             }
@@ -214,7 +215,10 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
     let method = args.method.to_ascii_uppercase();
     let request =
         PreparedRequest::build(&method, &endpoint, &endpoint.path, &headers, &body, expect)
-            .map_err(|e| format!("--method {e}"))?;
+            .map_err(|e| match e {
+                RequestError::Method(_) => format!("--method {e}"),
+                other => other.to_string(),
+            })?;
     if let Some(cpus) = &args.cpus {
         cpus.check_allowed().map_err(|e| format!("--cpus {e}"))?;
     }
@@ -233,6 +237,7 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
     if args.timeout.is_zero() {
         return Err("--timeout must be longer than zero".into());
     }
+    check_outputs(args)?;
     Ok(LoadSettings {
         url: args.url.clone(),
         addr: endpoint.addr,
@@ -248,6 +253,20 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
         wait_in_flight: args.wait_in_flight,
         cpus: args.cpus.clone(),
     })
+}
+
+/// Refuses output paths that cannot be written before the load runs, not after.
+fn check_outputs(args: &LoadArgs) -> Result<(), String> {
+    if let Some(json) = args.json.as_deref().filter(|&j| j != "-") {
+        check_output_file(Path::new(json)).map_err(|e| format!("--json {e}"))?;
+    }
+    if let Some(path) = &args.hdr_log {
+        check_output_file(path).map_err(|e| format!("--hdr-log {e}"))?;
+    }
+    if let Some(dir) = &args.worker_dir {
+        check_output_dir(dir).map_err(|e| format!("--worker-dir {e}"))?;
+    }
+    Ok(())
 }
 
 fn drive(

@@ -20,22 +20,34 @@ use crate::load::share;
 
 /// Runs the split run and prints/writes the merged result like a normal run.
 pub fn run(args: &LoadArgs, workers: usize) -> i32 {
-    let (dir, keep) = match &args.worker_dir {
-        Some(dir) => (dir.clone(), true),
-        None => (
-            std::env::temp_dir().join(format!("lanebench-workers-{}", std::process::id())),
-            false,
-        ),
+    if let Some(dir) = &args.worker_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("lanebench load: --worker-dir {}: {e}", dir.display());
+            return EXIT_USAGE;
+        }
+        return run_in(args, workers, dir);
+    }
+    // A fresh folder under an unpredictable name: a folder someone made in advance at a
+    // name derived from the pid could hold planted results or links.
+    let scratch = match scratch_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!(
+                "lanebench load: --workers: cannot make a scratch folder in {}: {e}",
+                std::env::temp_dir().display()
+            );
+            return EXIT_FAILED;
+        }
     };
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("lanebench load: --worker-dir {}: {e}", dir.display());
-        return EXIT_USAGE;
-    }
-    let code = run_in(args, workers, &dir);
-    if !keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    code
+    // Dropping `scratch` removes the folder and the workers' files.
+    run_in(args, workers, scratch.path())
+}
+
+/// A new, empty, private folder in `$TMPDIR` for the workers' files.
+pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("lanebench-workers-")
+        .tempdir()
 }
 
 fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
@@ -217,5 +229,26 @@ fn stop_all(children: &mut [Child], signal: i32) {
         for child in children.iter_mut() {
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: the workers' folder was `$TMPDIR/lanebench-workers-<pid>`, used even
+    /// when someone had made it in advance.
+    #[test]
+    fn an_existing_folder_at_the_old_name_is_not_used() {
+        let old = std::env::temp_dir().join(format!("lanebench-workers-{}", std::process::id()));
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("worker-0.json"), "{}").unwrap();
+        let scratch = scratch_dir().unwrap();
+        assert_ne!(scratch.path(), old);
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+        let path = scratch.path().to_path_buf();
+        drop(scratch);
+        assert!(!path.exists(), "removed afterwards");
+        std::fs::remove_dir_all(&old).unwrap();
     }
 }

@@ -244,6 +244,10 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         .out
         .clone()
         .unwrap_or_else(|| repo_dir.join("results").join(&run_id));
+    crate::output_path::check_output_dir(&out_dir).map_err(|e| match &args.out {
+        Some(_) => format!("--out {e}"),
+        None => e.to_string(),
+    })?;
     let store = database_settings(args, &allowed, &mut server_cpus, &generator_cpus, &targets)?;
     let cost = cost_settings(args, &scenario, store.is_some())?;
     Ok(RunSettings {

@@ -3,6 +3,8 @@
 //! `--db-relaxed-durability`, `--pg-bin`; their validation into a [`StoreSource`]; and
 //! what a target in database mode is given.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
@@ -28,7 +30,7 @@ pub struct StoreArgs {
     /// Where targets keep orders: `memory`, or `postgres` (a PostgreSQL that lanebench starts from the machine's binaries, one database per target made from targets/schema.sql; or --database-url).
     #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
     pub store: StoreKind,
-    /// With --store postgres: use this running server instead of starting one, postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME (the user needs CREATEDB; lanebench creates and drops its own databases there).
+    /// With --store postgres: use this running server instead of starting one, postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME (the user needs CREATEDB; lanebench creates and drops its own databases there). Leave the password out and set PGPASSWORD to keep it off the command line.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
     /// Accept a --database-url host that is not loopback.
@@ -91,6 +93,7 @@ impl StoreArgs {
             }
             let url = DatabaseUrl::parse(url, self.allow_remote)
                 .map_err(|error| format!("--database-url: {error}"))?;
+            let url = password_from_env(url, std::env::var_os("PGPASSWORD"));
             return Ok(Some(StoreSource::External { url, search }));
         }
         if self.allow_remote {
@@ -159,6 +162,15 @@ impl OrderDatabase for TargetDatabase<'_> {
         self.store
             .drop_database(&self.url)
             .map_err(|error| format!("dropping the database: {error}"))
+    }
+}
+
+/// A URL without a password takes `PGPASSWORD`'s, as `psql` would: the password can
+/// then stay off the command line, which every user of the machine can read.
+fn password_from_env(url: DatabaseUrl, env: Option<OsString>) -> DatabaseUrl {
+    match env.filter(|p| !p.is_empty()) {
+        Some(password) if url.password().is_none() => url.with_password(password.into_vec()),
+        _ => url,
     }
 }
 
@@ -243,5 +255,17 @@ mod tests {
         assert_eq!(settings.parent_dir, Path::new("/tmp"));
         let error = source(&["--store", "postgres", "--db-cpus", "1000"]).unwrap_err();
         assert!(error.starts_with("--db-cpus "), "{error}");
+    }
+
+    #[test]
+    fn pgpassword_fills_a_url_without_a_password_only() {
+        let bare = DatabaseUrl::parse("postgres://u@127.0.0.1/x", false).unwrap();
+        let filled = password_from_env(bare.clone(), Some("pa/ss".into()));
+        assert_eq!(filled.password(), Some(&b"pa/ss"[..]));
+        assert_eq!(filled.to_string(), "postgres://u:***@127.0.0.1:5432/x");
+        assert_eq!(password_from_env(bare.clone(), Some("".into())), bare);
+        let given = DatabaseUrl::parse("postgres://u:mine@127.0.0.1/x", false).unwrap();
+        let kept = password_from_env(given, Some("env".into()));
+        assert_eq!(kept.password(), Some(&b"mine"[..]));
     }
 }

@@ -171,6 +171,9 @@ pub fn run(args: VerifyArgs) -> i32 {
 
 /// Turns raw arguments into a subject, or a one-line usage error.
 fn validate(args: &VerifyArgs) -> Result<Subject, String> {
+    if let Some(path) = &args.json {
+        crate::output_path::check_output_file(path).map_err(|e| format!("--json {e}"))?;
+    }
     if let Some(url) = &args.url {
         if args.store.database_url.is_some() {
             return Err(

@@ -66,29 +66,35 @@ pub fn save(from: &Path, baselines_dir: &Path, name: &str) -> Result<PathBuf, Ba
         source,
     };
     std::fs::create_dir_all(baselines_dir).map_err(fail)?;
-    let pid = std::process::id();
-    let staging = baselines_dir.join(format!(".{name}.new-{pid}"));
-    let retired = baselines_dir.join(format!(".{name}.old-{pid}"));
+    // Fresh folders under unpredictable names: a folder or link planted at a name
+    // derived from the pid would receive the copy or be swapped in as the baseline.
+    let fresh = |kind: &str| {
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}.{kind}-"))
+            .tempdir_in(baselines_dir)
+    };
+    let staging = fresh("new").map_err(fail)?;
     let dest = baselines_dir.join(name);
     let result = (|| {
-        copy_tree(from, &staging)?;
-        // A folder cannot be renamed over a non-empty one: move the old one aside first.
+        copy_tree(from, staging.path())?;
+        let retired = fresh("old")?;
+        // A folder cannot be renamed over a non-empty one: move the old one aside (onto
+        // the empty `retired`) first; dropping `retired` removes it.
         if dest.exists() {
-            std::fs::rename(&dest, &retired)?;
+            std::fs::rename(&dest, retired.path())?;
         }
-        std::fs::rename(&staging, &dest)?;
-        if retired.exists() {
-            std::fs::remove_dir_all(&retired)?;
+        if let Err(e) = std::fs::rename(staging.path(), &dest) {
+            if !dest.exists() {
+                let _ = std::fs::rename(retired.path(), &dest);
+                let _ = retired.keep();
+            }
+            return Err(e);
         }
         Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-        if retired.exists() && !dest.exists() {
-            let _ = std::fs::rename(&retired, &dest);
-        }
-    }
     result.map_err(fail)?;
+    // Renamed away: nothing is left to remove at its old name.
+    let _ = staging.keep();
     Ok(dest)
 }
 
@@ -116,6 +122,30 @@ mod tests {
         for bad in ["", ".hidden", "a/b", "..", "a b"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Issue 20 (the same class as the atomic write's temp file): the staging folder
+    /// was `.NAME.new-<pid>`, created with `create_dir_all`, so a link planted there
+    /// received the copy.
+    #[test]
+    fn a_link_planted_at_the_old_staging_name_receives_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("results.json"), "one").unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let baselines = dir.path().join("baselines");
+        std::fs::create_dir_all(&baselines).unwrap();
+        let planted = baselines.join(format!(".main.new-{}", std::process::id()));
+        std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+        let dest = save(&run, &baselines, "main").unwrap();
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_to_string(dest.join("results.json")).unwrap(),
+            "one"
+        );
+        assert!(dest.symlink_metadata().unwrap().is_dir());
     }
 
     #[test]

@@ -64,38 +64,50 @@ pub fn valgrind_version() -> Result<String, CallgrindError> {
 }
 
 /// One counted server's scratch folder: the wrapper script, vgdb's FIFOs and the dumps.
+/// The folder is made fresh under an unpredictable name: the wrapper in it is executed,
+/// so a folder that already existed (someone else's, at a guessable name) must never be
+/// used.
 #[derive(Debug)]
 pub struct Session {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     options: Vec<String>,
     dumps: u32,
 }
 
 impl Session {
-    /// Creates `dir` (which must not exist) with a wrapper running its arguments under
-    /// callgrind with the base options plus `extra` valgrind options.
-    pub fn create(dir: &Path, extra: &[String]) -> Result<Session, CallgrindError> {
-        let shown = dir.display().to_string();
+    /// Creates a new folder `<prefix>XXXXXX` in `parent` with a wrapper running its
+    /// arguments under callgrind with the base options plus `extra` valgrind options.
+    pub fn create(
+        parent: &Path,
+        prefix: &str,
+        extra: &[String],
+    ) -> Result<Session, CallgrindError> {
+        let shown = parent.join(prefix).display().to_string();
         if shown
             .chars()
             .any(|c| c.is_whitespace() || "*?[]$'\"\\`".contains(c))
         {
-            return Err(CallgrindError::UnsafePath(dir.to_path_buf()));
+            return Err(CallgrindError::UnsafePath(parent.join(prefix)));
         }
-        let io = |source| CallgrindError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(parent)
+            .map_err(|source| CallgrindError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         let mut options: Vec<String> = BASE_OPTIONS.iter().map(|s| s.to_string()).collect();
-        options.push(format!("--vgdb-prefix={}", dir.join("vgdb").display()));
+        options.push(format!(
+            "--vgdb-prefix={}",
+            dir.path().join("vgdb").display()
+        ));
         options.push(format!(
             "--callgrind-out-file={}",
-            dir.join("callgrind.out.%p").display()
+            dir.path().join("callgrind.out.%p").display()
         ));
         options.extend(extra.iter().cloned());
         let session = Session {
-            dir: dir.to_path_buf(),
+            dir,
             options,
             dumps: 0,
         };
@@ -110,7 +122,7 @@ impl Session {
 
     /// The wrapper's path: the value of `$LANEBENCH_WRAP`.
     pub fn wrapper(&self) -> PathBuf {
-        self.dir.join("wrap")
+        self.dir.path().join("wrap")
     }
 
     fn write_wrapper(&self) -> Result<(), CallgrindError> {
@@ -132,7 +144,10 @@ impl Session {
     /// Sends one callgrind monitor command (`instrumentation on`, `zero`, ...) to `pid`.
     pub fn command(&self, pid: u32, command: &str) -> Result<String, CallgrindError> {
         let output = Command::new("vgdb")
-            .arg(format!("--vgdb-prefix={}", self.dir.join("vgdb").display()))
+            .arg(format!(
+                "--vgdb-prefix={}",
+                self.dir.path().join("vgdb").display()
+            ))
             .arg(format!("--pid={pid}"))
             .arg(format!("--max-invoke-ms={MAX_INVOKE_MS}"))
             .args(command.split_whitespace())
@@ -188,7 +203,7 @@ impl Session {
 
     /// The instruction total of dump number `index` of `pid`.
     fn read_dump(&self, pid: u32, index: u32) -> Result<u64, CallgrindError> {
-        let path = self.dir.join(format!("callgrind.out.{pid}.{index}"));
+        let path = self.dir.path().join(format!("callgrind.out.{pid}.{index}"));
         let text = std::fs::read_to_string(&path).map_err(|source| CallgrindError::Io {
             path: path.clone(),
             source,
@@ -196,9 +211,14 @@ impl Session {
         parse_total(&text).ok_or(CallgrindError::NoTotal(path))
     }
 
+    /// The scratch folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Removes the scratch folder (the dumps are not kept: the counts are in the results).
     pub fn remove(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = self.dir.close();
     }
 }
 
@@ -235,10 +255,43 @@ mod tests {
         assert_eq!(parse_total("totals: many\n"), None);
     }
 
+    /// Issue 20: the scratch folder was `$TMPDIR/<name>-<pid>`, used even when it
+    /// already existed, and the wrapper in it is executed.
+    #[test]
+    fn a_folder_planted_at_the_old_name_is_not_used() {
+        let parent = tempfile::tempdir().unwrap();
+        let planted = parent
+            .path()
+            .join(format!("lanebench-cost-axum-{}", std::process::id()));
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::write(planted.join("wrap"), "#!/bin/sh\necho planted\n").unwrap();
+        let session = Session::create(parent.path(), "lanebench-cost-axum-", &[]).unwrap();
+        assert_ne!(session.dir(), planted);
+        assert!(session.wrapper().starts_with(session.dir()));
+        let names: Vec<_> = std::fs::read_dir(session.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["wrap"], "a fresh folder holds only the new wrapper");
+        let created = session.dir().to_path_buf();
+        session.remove();
+        assert!(!created.exists());
+        assert_eq!(
+            std::fs::read_to_string(planted.join("wrap")).unwrap(),
+            "#!/bin/sh\necho planted\n"
+        );
+    }
+
     #[test]
     fn wrapper_quotes_every_option_and_passes_the_command_through() {
-        let root = std::env::temp_dir().join(format!("lanebench-cg-test-{}", std::process::id()));
-        let session = Session::create(&root, &["--fair-sched=yes".into(), "it's".into()]).unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let session = Session::create(
+            parent.path(),
+            "cg-test-",
+            &["--fair-sched=yes".into(), "it's".into()],
+        )
+        .unwrap();
+        let root = session.dir().to_path_buf();
         let script = std::fs::read_to_string(session.wrapper()).unwrap();
         assert!(script.contains("'--instr-atstart=no'"), "{script}");
         assert!(
@@ -247,9 +300,9 @@ mod tests {
         );
         session.remove();
         assert!(!root.exists());
-        let bad = std::env::temp_dir().join("has space");
+        let bad = parent.path().join("has space");
         assert!(matches!(
-            Session::create(&bad, &[]),
+            Session::create(&bad, "x-", &[]),
             Err(CallgrindError::UnsafePath(_))
         ));
     }

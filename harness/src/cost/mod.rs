@@ -52,8 +52,9 @@ pub struct CostSettings {
     pub warmup: u64,
     /// `WORKERS` given to the server; callgrind runs one thread at a time anyway.
     pub workers: usize,
-    /// Folder for the wrapper, vgdb's FIFOs and the dumps (one subfolder per target;
-    /// removed afterwards). Its path must not contain whitespace.
+    /// Where the scratch folders go: one new folder per target under an unpredictable
+    /// name, for the wrapper, vgdb's FIFOs and the dumps, removed afterwards. Its path
+    /// must not contain whitespace.
     pub scratch_dir: PathBuf,
 }
 
@@ -199,17 +200,19 @@ pub fn count_target(target: &Target, settings: &CostSettings, stop: &AtomicBool)
     let started = Instant::now();
     let mut result = TargetCost::bare(target, CostStatus::Ok, None);
     result.workers = settings.workers;
-    let dir = settings
-        .scratch_dir
-        .join(format!("{}-{}", target.name(), std::process::id()));
-    let outcome = Session::create(&dir, &target.manifest.cost.valgrind_args)
-        .map_err(|e| (CostError::from(e), Vec::new()))
-        .and_then(|mut session| {
-            result.valgrind_options = session.options().to_vec();
-            let counted = launch_and_count(target, settings, &mut session, stop);
-            session.remove();
-            counted
-        });
+    let prefix = format!("lanebench-cost-{}-", target.name());
+    let outcome = Session::create(
+        &settings.scratch_dir,
+        &prefix,
+        &target.manifest.cost.valgrind_args,
+    )
+    .map_err(|e| (CostError::from(e), Vec::new()))
+    .and_then(|mut session| {
+        result.valgrind_options = session.options().to_vec();
+        let counted = launch_and_count(target, settings, &mut session, stop);
+        session.remove();
+        counted
+    });
     match outcome {
         Ok(counted) => {
             result.instructions_per_request = weighted_mean(&counted.requests);

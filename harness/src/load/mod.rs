@@ -23,6 +23,7 @@ pub mod result;
 pub mod schedule;
 pub mod segment;
 pub mod timeline;
+pub mod wire;
 pub mod worker;
 
 use std::net::SocketAddr;

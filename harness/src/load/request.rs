@@ -7,6 +7,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
+use super::wire::{check_header, check_request_target, escape, is_token, WireError};
 use crate::scenario::template::Template;
 
 /// A problem with the URL, a header or the body, found before any connection is made.
@@ -18,6 +19,8 @@ pub enum RequestError {
     Header { header: String },
     #[error("method `{0}` is not a valid HTTP method token")]
     Method(String),
+    #[error(transparent)]
+    Wire(#[from] WireError),
 }
 
 /// A parsed `http://` URL, resolved to one socket address.
@@ -36,7 +39,7 @@ impl Endpoint {
     /// host is a denial-of-service, not a benchmark.
     pub fn parse(url: &str, allow_remote: bool) -> Result<Endpoint, RequestError> {
         let fail = |problem: &str| RequestError::Url {
-            url: url.to_string(),
+            url: escape(url),
             problem: problem.to_string(),
         };
         let rest = match url.split_once("://") {
@@ -54,6 +57,13 @@ impl Endpoint {
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
             None => (rest, "/".to_string()),
         };
+        if authority
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(fail("the host contains a space or a control character"));
+        }
+        check_request_target(&path).map_err(|e| fail(&e.to_string()))?;
         let path = path.split('#').next().unwrap_or("/").to_string();
         if authority.contains('@') {
             return Err(fail("user info in the URL is not supported"));
@@ -123,21 +133,19 @@ pub(crate) fn split_host_port(authority: &str, default_port: u16) -> Option<(&st
     Some((host, port))
 }
 
-/// Parses a `Name: value` header argument.
+/// Parses a `Name: value` header argument under the same rules as a scenario's headers
+/// ([`check_header`]).
 pub fn parse_header(raw: &str) -> Result<(String, String), RequestError> {
-    let bad = || RequestError::Header {
-        header: raw.to_string(),
-    };
-    let (name, value) = raw.split_once(':').ok_or_else(bad)?;
-    let name = name.trim();
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return Err(bad());
-    }
-    Ok((name.to_string(), value.trim().to_string()))
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    let (name, value) = raw.split_once(':').ok_or_else(|| RequestError::Header {
+        header: escape(raw),
+    })?;
+    // Only blanks are trimmed: a trailing CR or LF must be refused, not silently dropped.
+    let (name, value) = (
+        name.trim_matches([' ', '\t']),
+        value.trim_matches([' ', '\t']),
+    );
+    check_header(name, value)?;
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// One request, ready to send: fully serialized when it has no template, otherwise the
@@ -206,8 +214,10 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 }
 
 impl PreparedRequest {
-    /// Serializes a request. `Host`, `Content-Length` (when there is a body) and a
-    /// `User-Agent` are added unless given in `headers`.
+    /// Serializes a request. `Host` and `Content-Length` (when there is a body) are
+    /// always the generator's; a `User-Agent` is added unless given in `headers`. The
+    /// path and headers are checked again ([`check_header`]): whatever the caller, no
+    /// input reaches the socket unchecked.
     pub fn build(
         method: &str,
         endpoint: &Endpoint,
@@ -217,10 +227,12 @@ impl PreparedRequest {
         expect: ExpectedStatus,
     ) -> Result<PreparedRequest, RequestError> {
         check_method(method)?;
+        check_request_target(path)?;
+        for (name, value) in headers {
+            check_header(name, value)?;
+        }
         let mut out = head_prefix(method, path, endpoint, headers);
-        if (!body.is_empty() || method == "POST" || method == "PUT")
-            && !has_header(headers, "content-length")
-        {
+        if !body.is_empty() || method == "POST" || method == "PUT" {
             out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
@@ -269,16 +281,6 @@ impl PreparedRequest {
         head.extend_from_slice(
             &head_prefix(method, "", endpoint, headers)[method.len() + 1 + " HTTP/1.1\r\n".len()..],
         );
-        let headers_have_length = has_header(headers, "content-length");
-        let body = match body {
-            Some(b) if !headers_have_length => Some(b),
-            Some(_) => {
-                return Err(RequestError::Header {
-                    header: "Content-Length (set automatically for a templated body)".into(),
-                })
-            }
-            None => None,
-        };
         let dynamic = DynamicRequest {
             start: format!("{method} ").into_bytes(),
             path,
@@ -311,8 +313,8 @@ impl PreparedRequest {
 }
 
 fn check_method(method: &str) -> Result<(), RequestError> {
-    if method.is_empty() || !method.bytes().all(is_token_byte) {
-        return Err(RequestError::Method(method.to_string()));
+    if !is_token(method) {
+        return Err(RequestError::Method(escape(method)));
     }
     Ok(())
 }
@@ -330,9 +332,7 @@ fn head_prefix(
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-    if !has_header(headers, "host") {
-        out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
-    }
+    out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
     if !has_header(headers, "user-agent") {
         out.extend_from_slice(
             concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),

@@ -105,10 +105,11 @@ impl PublishedClaims {
         PublishedClaims::parse(EMBEDDED_CLAIMS).expect("the shipped claims file is valid")
     }
 
-    /// `targets/published-claims.toml` found by walking up from `start`, if any.
+    /// `targets/published-claims.toml` found by walking up from `start` to the
+    /// repository root, if any.
     pub fn find_from(start: &Path) -> Option<PathBuf> {
-        start
-            .ancestors()
+        crate::target::discovery::repository_ancestors(start)
+            .into_iter()
             .map(|dir| dir.join("targets").join("published-claims.toml"))
             .find(|p| p.is_file())
     }

@@ -105,7 +105,8 @@ pub fn run_all(
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<RunResults> {
-    std::fs::create_dir_all(&settings.out_dir)?;
+    std::fs::create_dir_all(&settings.out_dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", settings.out_dir.display()))?;
     let mut results = RunResults {
         schema_version: SCHEMA_VERSION,
         run_id: settings.run_id.clone(),

@@ -222,7 +222,10 @@ fn path_must_start_with_slash() {
         "scenarios/bad.toml:7: request \"health\": path `health` must start with '/'"
     );
     let message = error(&replace("path = \"/health\"", "path = \"/a b\""));
-    assert!(message.starts_with("scenarios/bad.toml:7: "), "{message}");
+    assert_eq!(
+        message,
+        "scenarios/bad.toml:7: request \"health\": path `/a b` contains a space; write a space as %20"
+    );
 }
 
 #[test]
@@ -269,6 +272,16 @@ fn other_value_checks() {
             "\"Content-Type\" = \"application/json\"",
             "\"Content-Length\" = \"4\"",
             "15: request \"orders\": header `Content-Length`",
+        ),
+        (
+            "\"Content-Type\" = \"application/json\"",
+            "\"connection\" = \"close\"",
+            "15: request \"orders\": header `connection` is set by the generator",
+        ),
+        (
+            "\"Content-Type\" = \"application/json\"",
+            "\"X-A\" = \"1\\r\\nX-Injected: yes\"",
+            "15: request \"orders\": header `X-A`: the value contains a CR",
         ),
         (
             "connections = [16, 64]",

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::load::wire::{check_header, check_request_target, is_token};
+
 use super::{
     RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
     DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
@@ -390,13 +392,7 @@ impl RequestContext<'_> {
         if !text.starts_with('/') {
             return Err(self.fail(Some(path), format!("path `{text}` must start with '/'")));
         }
-        if text
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            let problem = format!("path `{text}` must not contain spaces or control characters");
-            return Err(self.fail(Some(path), problem));
-        }
+        check_request_target(text).map_err(|e| self.fail(Some(path), e.to_string()))?;
         Template::parse(text).map_err(|e| self.fail(Some(path), format!("path: {e}")))
     }
 
@@ -406,9 +402,8 @@ impl RequestContext<'_> {
     ) -> Result<Vec<(String, String)>, Problem> {
         let mut headers = Vec::with_capacity(raw.len());
         for (header, value) in raw {
-            if let Some(problem) = header_problem(header, value.get_ref()) {
-                return Err(self.fail(Some(value), format!("header `{header}`: {problem}")));
-            }
+            check_header(header, value.get_ref())
+                .map_err(|e| self.fail(Some(value), e.to_string()))?;
             headers.push((header.clone(), value.get_ref().clone()));
         }
         Ok(headers)
@@ -428,31 +423,6 @@ impl RequestContext<'_> {
                 self.fail(Some(status), problem)
             })
     }
-}
-
-/// Why a header cannot be sent as given, if it cannot.
-fn header_problem(name: &str, value: &str) -> Option<&'static str> {
-    if !is_token(name) {
-        return Some("not a valid header name");
-    }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Some("value must not contain CR, LF or NUL");
-    }
-    // The generator frames each request itself; a fixed length would be wrong as soon as
-    // a templated body renders to a different size.
-    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
-    {
-        return Some("is set by the generator from the body; remove it");
-    }
-    None
-}
-
-/// An HTTP token (RFC 9110): method and header names.
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// 1-based line number of byte `offset` in `text`.

@@ -5,6 +5,8 @@
 //! keeps the harness free of a second protocol implementation. Every call is bounded in
 //! time and stoppable, and the connect timeout keeps an unreachable server from hanging.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -58,15 +60,21 @@ impl Psql {
         self.run(command, &what, FILE_TIMEOUT, stop).map(|_| ())
     }
 
+    /// The command for `url`: the connection in the arguments without the password,
+    /// which goes in `PGPASSWORD` (argument lists are readable by every user in `/proc`;
+    /// a process's environment only by its owner).
     fn command(&self, url: &DatabaseUrl) -> Command {
         let mut command = Command::new(&self.program);
         // -X: no ~/.psqlrc, whose settings would change what the output looks like.
         command
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(url.secret_string())
+            .arg(url.without_password())
             .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_S.to_string())
             .env("PGAPPNAME", "lanebench")
             .env("PGCLIENTENCODING", "UTF8");
+        if let Some(password) = url.password() {
+            command.env("PGPASSWORD", OsStr::from_bytes(password));
+        }
         command
     }
 
@@ -114,4 +122,39 @@ impl Psql {
 fn first_words(sql: &str) -> String {
     let words: Vec<&str> = sql.split_whitespace().take(4).collect();
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: psql got the whole URL, password included, in its argv.
+    #[test]
+    fn the_password_goes_to_the_environment_never_to_the_arguments() {
+        let url =
+            DatabaseUrl::parse("postgres://bench:pa/ss@w0rd@127.0.0.1:6543/shop", false).unwrap();
+        let command = Psql::new(PathBuf::from("psql")).command(&url);
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            args.iter()
+                .all(|a| !a.contains("pa/ss") && !a.contains("w0rd")),
+            "{args:?}"
+        );
+        assert!(
+            args.contains(&"postgres://bench@127.0.0.1:6543/shop".to_string()),
+            "{args:?}"
+        );
+        let password = command
+            .get_envs()
+            .find(|(name, _)| *name == "PGPASSWORD")
+            .and_then(|(_, value)| value);
+        assert_eq!(password, Some(OsStr::new("pa/ss@w0rd")));
+
+        let without = DatabaseUrl::parse("postgres://bench@127.0.0.1/shop", false).unwrap();
+        let command = Psql::new(PathBuf::from("psql")).command(&without);
+        assert!(command.get_envs().all(|(name, _)| name != "PGPASSWORD"));
+    }
 }
