@@ -331,3 +331,44 @@ fn compare_markdown_escapes_names_from_the_results() {
         "{comment}"
     );
 }
+
+/// The exports put names only through their serializers: a name made of JSON and CSV
+/// syntax comes back whole, as one key, one field.
+#[test]
+fn exports_carry_hostile_names_through_their_serializers() {
+    let name = "x\",\"y\":{\"value\":1},\"z\nw,\"v\"";
+    let dir = tempfile::tempdir().unwrap();
+    let mut hostile = compare_fixture();
+    hostile.targets[0].name = name.into();
+    hostile.targets[0].framework = name.into();
+    let path = save(dir.path(), "hostile", &hostile);
+    let path = path.to_str().unwrap();
+    let export = |format: &str| {
+        let (code, stdout, stderr) = lanebench(&["export", path, "--format", format]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let bmf: serde_json::Value = serde_json::from_str(&export("bmf")).unwrap();
+    let level = format!("{name}/16c");
+    assert!(
+        bmf[level.as_str()]["throughput"]["value"].is_number(),
+        "{bmf:#}"
+    );
+    let bigger: serde_json::Value =
+        serde_json::from_str(&export("github-action-benchmark")).unwrap();
+    assert!(
+        bigger
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"].as_str().unwrap().starts_with(&level)),
+        "{bigger:#}"
+    );
+    let csv = export("csv");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let names: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[0].to_string())
+        .collect();
+    assert!(names.iter().filter(|n| *n == name).count() == 2, "{csv}");
+}
