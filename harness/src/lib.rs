@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compare;
 pub mod cost;
 pub mod cpus;
+pub mod escape;
 pub mod export;
 pub mod json_file;
 pub mod limits;

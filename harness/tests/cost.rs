@@ -206,7 +206,8 @@ fn a_build_doing_more_work_per_request_is_flagged_by_compare() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("| fixture [item] | instructions (instr/req) |"),
+        // Brackets are escaped like every text in the Markdown.
+        markdown.contains("| fixture \\[item\\] | instructions (instr/req) |"),
         "{markdown}"
     );
     assert!(markdown.contains("**regressed**"), "{markdown}");

@@ -1,6 +1,6 @@
 //! `lanebench compare`: two results (files, folders, folders of rounds, or a named
 //! baseline) -> the per-figure verdict table on stdout, optional markdown and JSON files,
-//! and the exit code CI acts on (0 no regression, 1 regression, 2 bad input).
+//! and the exit code CI acts on (0 no regression, 1 regression or missing, 2 bad input).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,8 @@ use crate::target::find_targets_dir;
 lanebench compare --baseline main results/new --threshold 3% --threshold p99=10%\n  \
 lanebench compare base-rounds/ head-rounds/ --markdown comment.md --fail-on instructions,errors\n\n\
 Each side is a results.json or cost.json, a folder holding them, or a folder of such folders (pooled).\n\
-Exit status: 0 nothing that gates regressed, 1 a gating figure regressed (or a target failed), 2 bad input."
+Exit status: 0 nothing that gates regressed, 1 a gating figure regressed, a target failed, or the candidate \
+lacks a target, level, figure or count the baseline has (missing), 2 bad input."
 )]
 pub struct CompareArgs {
     /// BASELINE CANDIDATE, or only CANDIDATE with --baseline.

@@ -1,10 +1,15 @@
 //! The instruction-count rows of a comparison: one per counted scenario request and one
 //! for the mix, for every target counted on both sides. A target that could not be
 //! counted is named with its reason in the notes, never compared as 0; one whose count
-//! failed in the candidate but not the baseline fails the comparison.
+//! failed in the candidate but not the baseline fails the comparison, and one counted in
+//! the baseline but not in the candidate is [`Missing`].
+//!
+//! A target's manifest may declare a wider threshold for its counts (`[cost] threshold`).
+//! Only the baseline's record of it is used: the candidate is the file being judged, so a
+//! threshold it carries would let it judge itself.
 
 use super::samples::Side;
-use super::{decide, Figure, Found, Thresholds};
+use super::{decide, Figure, Found, Missing, Thresholds};
 use crate::cost::{CostStatus, TargetCost};
 
 /// Rows, notes and failures of the instruction counts.
@@ -21,9 +26,7 @@ pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Threshol
             continue;
         }
         if !candidate_names.contains(&name) {
-            found
-                .notes
-                .push(format!("{name}: instructions counted in the baseline only"));
+            found.missing.push(Missing::count(&name, None));
             continue;
         }
         if !counted(candidate) {
@@ -34,15 +37,21 @@ pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Threshol
                 found
                     .failed_in_candidate
                     .push(format!("{name} (instruction count)"));
+            } else {
+                found.missing.push(Missing::count(&name, None));
             }
             found.notes.push(not_counted(&name, "candidate", candidate));
             continue;
         }
-        let (thresholds, note) = widened(thresholds, &name, baseline, candidate);
-        found.notes.extend(note);
+        let (thresholds, notes) = widened(thresholds, &name, baseline, candidate);
+        found.notes.extend(notes);
         for request in baseline.cost_request_names(&name) {
             let base = baseline.cost_samples(&name, &request);
             let cand = candidate.cost_samples(&name, &request);
+            if !base.values.is_empty() && cand.values.is_empty() {
+                found.missing.push(Missing::count(&name, Some(request)));
+                continue;
+            }
             let row = decide(&name, None, Figure::Instructions, &base, &cand, &thresholds);
             found.rows.extend(row.map(|mut row| {
                 row.request = Some(request.clone());
@@ -62,30 +71,49 @@ pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Threshol
 }
 
 /// The thresholds for target `name`'s counts: the instruction threshold raised to the
-/// largest `[cost] threshold` its manifest declared on either side, with a note saying so.
+/// largest `[cost] threshold` the baseline recorded from its manifest, with a note saying
+/// so. A threshold in the candidate is ignored (with a note when it differs), and so is
+/// one outside the manifest's range (0 to 100 %).
 fn widened(
     thresholds: &Thresholds,
     name: &str,
     baseline: &Side,
     candidate: &Side,
-) -> (Thresholds, Option<String>) {
-    let declared = baseline
+) -> (Thresholds, Vec<String>) {
+    let mut notes = Vec::new();
+    let recorded: Vec<f64> = baseline
         .costs_of(name)
-        .chain(candidate.costs_of(name))
         .filter_map(|t| t.threshold)
-        .fold(0.0, f64::max);
+        .collect();
+    let valid = |t: &f64| t.is_finite() && (0.0..=1.0).contains(t);
+    if let Some(bad) = recorded.iter().find(|t| !valid(t)) {
+        notes.push(format!(
+            "{name}: the baseline's [cost] threshold {bad} is outside 0 to 1 (0% to 100%) and was ignored"
+        ));
+    }
+    let declared = recorded.iter().copied().filter(valid).fold(0.0, f64::max);
+    let claimed = candidate
+        .costs_of(name)
+        .filter_map(|t| t.threshold)
+        .find(|t| !recorded.contains(t));
+    if let Some(claimed) = claimed {
+        notes.push(format!(
+            "{name}: the candidate's [cost] threshold ({:.1}%) was ignored: thresholds come from the baseline and the command line",
+            claimed * 100.0
+        ));
+    }
     let current = thresholds.of(Figure::Instructions);
     if declared <= current {
-        return (thresholds.clone(), None);
+        return (thresholds.clone(), notes);
     }
     let mut widened = thresholds.clone();
     widened.per_figure.insert(Figure::Instructions, declared);
-    let note = format!(
-        "{name}: instructions judged at {:.1}% instead of {:.1}%: its manifest's [cost] threshold (its counts vary more between runs)",
+    notes.push(format!(
+        "{name}: instructions judged at {:.1}% instead of {:.1}%: its manifest's [cost] threshold as the baseline recorded it (its counts vary more between runs)",
         declared * 100.0,
         current * 100.0
-    );
-    (widened, Some(note))
+    ));
+    (widened, notes)
 }
 
 /// Why `name` has no count on `side`: the status and reason of its first result.

@@ -15,11 +15,16 @@
 //! Instruction counts (`lanebench cost`) are deterministic: their interval is always the
 //! one the extremes of the two sides' counts allow, with no rank test, against a tight
 //! threshold (1 %). `--fail-on` ([`FailOn`]) decides which regressed figures fail the job.
+//!
+//! The candidate is untrusted: its thresholds are never used (they come from the command
+//! line and the baseline's record of the manifest), and whatever the baseline measured
+//! that the candidate lacks is [`Missing`] and fails the job.
 
 pub mod baseline;
 pub mod bootstrap;
 mod counts;
 pub mod figure;
+pub mod missing;
 pub mod rank_test;
 pub mod render;
 pub mod samples;
@@ -29,6 +34,7 @@ use serde::Serialize;
 use crate::stats::{coefficient_of_variation, median};
 use bootstrap::{median_contrast_interval, Contrast, Interval, CONFIDENCE, RESAMPLES, SEED};
 pub use figure::{FailOn, Figure, Thresholds};
+pub use missing::Missing;
 pub use samples::{LevelKey, Samples, Side, MIX};
 
 /// Why two sides cannot be compared (all are bad input: exit 2 in the CLI).
@@ -45,8 +51,8 @@ pub enum CompareError {
         candidate: String,
         candidate_scenario: String,
     },
-    /// No target and level with data on both sides.
-    #[error("{baseline} and {candidate}: nothing to compare (no finished target with the same name and load level on both sides)")]
+    /// No target of the baseline appears in the candidate at all.
+    #[error("{baseline} and {candidate}: nothing to compare (no target with the same name on both sides)")]
     NothingToCompare { baseline: String, candidate: String },
 }
 
@@ -124,10 +130,12 @@ pub struct Comparison {
     pub resamples: usize,
     pub seed: u64,
     pub rows: Vec<Row>,
-    /// Targets or levels present on one side only, and other remarks.
+    /// Targets in the candidate only, counts not compared and why, and other remarks.
     pub notes: Vec<String>,
     /// Targets that finished in the baseline but failed in the candidate: a regression.
     pub failed_in_candidate: Vec<String>,
+    /// What the baseline measured and the candidate lacks: fails the job too.
+    pub missing: Vec<Missing>,
 }
 
 impl Comparison {
@@ -136,9 +144,12 @@ impl Comparison {
         self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
     }
 
-    /// True when the job must fail: a gating figure regressed, or a target no longer finishes.
+    /// True when the job must fail: a gating figure regressed, a target no longer
+    /// finishes, or the candidate lacks something the baseline measured.
     pub fn regressed(&self) -> bool {
-        self.regressions().any(|r| r.gates) || !self.failed_in_candidate.is_empty()
+        self.regressions().any(|r| r.gates)
+            || !self.failed_in_candidate.is_empty()
+            || !self.missing.is_empty()
     }
 
     /// True when any row was decided by the threshold alone.
@@ -153,6 +164,7 @@ struct Found {
     rows: Vec<Row>,
     notes: Vec<String>,
     failed_in_candidate: Vec<String>,
+    missing: Vec<Missing>,
 }
 
 impl Found {
@@ -160,6 +172,27 @@ impl Found {
         self.rows.extend(other.rows);
         self.notes.extend(other.notes);
         self.failed_in_candidate.extend(other.failed_in_candidate);
+        self.missing.extend(other.missing);
+    }
+
+    /// The row deciding `figure`, or a [`Missing`] entry when the baseline has values
+    /// the candidate lacks (a figure neither side has is not a row at all).
+    fn decide_or_missing(
+        &mut self,
+        target: &str,
+        level: Option<String>,
+        figure: Figure,
+        base: &Samples,
+        cand: &Samples,
+        thresholds: &Thresholds,
+    ) -> Option<&mut Row> {
+        if !base.values.is_empty() && cand.values.is_empty() {
+            self.missing.push(Missing::figure(target, level, figure));
+            return None;
+        }
+        let row = decide(target, level, figure, base, cand, thresholds)?;
+        self.rows.push(row);
+        self.rows.last_mut()
     }
 }
 
@@ -180,7 +213,7 @@ pub fn compare(
     }
     let mut found = counts::cost_rows(baseline, candidate, thresholds);
     found.extend(timed_rows(baseline, candidate, thresholds));
-    if found.rows.is_empty() && found.failed_in_candidate.is_empty() {
+    if !baseline.shares_a_target_with(candidate) {
         return Err(CompareError::NothingToCompare {
             baseline: baseline.label.clone(),
             candidate: candidate.label.clone(),
@@ -205,6 +238,7 @@ pub fn compare(
         rows: found.rows,
         notes: found.notes,
         failed_in_candidate: found.failed_in_candidate,
+        missing: found.missing,
     })
 }
 
@@ -217,16 +251,21 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
             if candidate.failed(&name) {
                 found.failed_in_candidate.push(name.clone());
             } else {
-                found.notes.push(format!("{name}: only in the baseline"));
+                found.missing.push(Missing::target(&name));
             }
             continue;
         }
         let candidate_levels = candidate.level_keys(&name);
         for key in baseline.level_keys(&name) {
-            if !candidate_levels.contains(&key) {
-                found
-                    .notes
-                    .push(format!("{name}/{}: only in the baseline", key.label()));
+            // A level listed without a single repeat measured nothing.
+            let measured = |side: &Side| {
+                !side
+                    .level_samples(&name, &key, Figure::Qps)
+                    .values
+                    .is_empty()
+            };
+            if !candidate_levels.contains(&key) || (measured(baseline) && !measured(candidate)) {
+                found.missing.push(Missing::level(&name, key.label()));
                 continue;
             }
             for figure in [
@@ -240,17 +279,13 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
                 let base = baseline.level_samples(&name, &key, figure);
                 let cand = candidate.level_samples(&name, &key, figure);
                 let level = Some(key.label());
-                found
-                    .rows
-                    .extend(decide(&name, level, figure, &base, &cand, thresholds));
+                found.decide_or_missing(&name, level, figure, &base, &cand, thresholds);
             }
         }
         for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
             let base = baseline.target_samples(&name, figure);
             let cand = candidate.target_samples(&name, figure);
-            found
-                .rows
-                .extend(decide(&name, None, figure, &base, &cand, thresholds));
+            found.decide_or_missing(&name, None, figure, &base, &cand, thresholds);
         }
     }
     let baseline_targets = baseline.target_names();

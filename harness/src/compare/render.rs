@@ -1,10 +1,12 @@
 //! Presentation of a [`Comparison`]: the plain-text table for the terminal and the
 //! GitHub-flavoured markdown for a pull-request comment or job summary. Both lead with
 //! the deterministic figures (instruction counts), then the timed ones with how noisy
-//! their values were (the coefficient of variation of each side).
+//! their values were (the coefficient of variation of each side). Names, notes and paths
+//! come from the compared files, so the markdown escapes every text it writes.
 
 use super::bootstrap::Contrast;
 use super::{Comparison, Figure, Method, Row, Verdict};
+use crate::escape::{markdown as escape, Place};
 
 const HEADER: [&str; 9] = [
     "target",
@@ -124,7 +126,8 @@ fn method_note(c: &Comparison) -> String {
     note
 }
 
-/// The headline: what fails the job, and what regressed without gating.
+/// The headline: what fails the job (regressed, failed, missing), and what regressed
+/// without gating.
 fn summary(c: &Comparison) -> String {
     let describe = |r: &Row| format!("{} {}", row_name(r), r.figure.key());
     let mut failing: Vec<String> = c.regressions().filter(|r| r.gates).map(describe).collect();
@@ -134,10 +137,26 @@ fn summary(c: &Comparison) -> String {
             .map(|t| format!("{t} (failed)")),
     );
     let flagged: Vec<String> = c.regressions().filter(|r| !r.gates).map(describe).collect();
-    let mut out = if failing.is_empty() {
+    let missing: Vec<String> = c.missing.iter().map(|m| m.label()).collect();
+    let mut parts = Vec::new();
+    if !failing.is_empty() {
+        parts.push(format!(
+            "{} regressed: {}",
+            failing.len(),
+            failing.join(", ")
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!(
+            "{} missing in the candidate (measured in the baseline): {}",
+            missing.len(),
+            missing.join(", ")
+        ));
+    }
+    let mut out = if parts.is_empty() {
         "No regression.".to_string()
     } else {
-        format!("{} regressed: {}", failing.len(), failing.join(", "))
+        parts.join("; ")
     };
     if !flagged.is_empty() {
         out.push_str(&format!(
@@ -222,17 +241,23 @@ pub fn table(c: &Comparison) -> String {
     for note in &c.notes {
         out.push_str(&format!("note: {note}\n"));
     }
+    for missing in &c.missing {
+        out.push_str(&format!(
+            "missing: {} (in the baseline, not in the candidate)\n",
+            missing.label()
+        ));
+    }
     out.push_str(&summary(c));
     out.push('\n');
     out
 }
 
-/// One markdown table of `rows`.
+/// One markdown table of `rows`, every cell escaped.
 fn markdown_table(rows: &[&Row]) -> String {
     let mut out = format!("| {} |\n", HEADER.join(" | "));
     out.push_str("|---|---|--:|--:|--:|--:|--:|---|---|\n");
     for row in rows {
-        let mut cells = cells(row);
+        let mut cells = cells(row).map(|cell| escape(&cell, Place::Cell));
         if row.verdict == Verdict::Regressed && row.gates {
             cells[8] = "**regressed**".to_string();
         }
@@ -243,18 +268,32 @@ fn markdown_table(rows: &[&Row]) -> String {
 
 /// The pull-request comment: deterministic figures first, then the timed ones.
 pub fn markdown(c: &Comparison) -> String {
-    let headline = if c.regressed() {
-        format!(":x: **{}**", summary(c))
+    let mark = if c.regressed() {
+        ":x:"
     } else {
-        format!(":white_check_mark: **{}**", summary(c))
+        ":white_check_mark:"
     };
-    let mut out = format!(
-        "### lanebench compare\n\n{headline}\n\nBaseline: `{}` ({}) · Candidate: `{}` ({})\n\n",
+    let headline = format!("{mark} **{}**", escape(&summary(c), Place::Block));
+    // The paths are the user's, but a folder name may hold anything: no code span, which
+    // no escape could protect.
+    let sides = format!(
+        "Baseline: {} ({}) · Candidate: {} ({})",
         c.baseline,
         side_size(c.baseline_runs, c.baseline_counts),
         c.candidate,
         side_size(c.candidate_runs, c.candidate_counts)
     );
+    let mut out = format!(
+        "### lanebench compare\n\n{headline}\n\n{}\n\n",
+        escape(&sides, Place::Block)
+    );
+    if !c.missing.is_empty() {
+        out.push_str("#### Missing in the candidate (measured in the baseline)\n\n");
+        for missing in &c.missing {
+            out.push_str(&format!("- {}\n", escape(&missing.label(), Place::Block)));
+        }
+        out.push('\n');
+    }
     let (counts, timed): (Vec<&Row>, Vec<&Row>) =
         c.rows.iter().partition(|r| r.figure.is_deterministic());
     if !counts.is_empty() {
@@ -265,16 +304,16 @@ pub fn markdown(c: &Comparison) -> String {
     if !timed.is_empty() {
         out.push_str("#### Timed figures (noisy on a shared machine; cv = coefficient of variation of each side's rounds)\n\n");
         if let Some(noise) = noise_note(c) {
-            out.push_str(&noise);
+            out.push_str(&escape(&noise, Place::Block));
             out.push_str("\n\n");
         }
         out.push_str(&markdown_table(&timed));
         out.push('\n');
     }
-    out.push_str(&method_note(c));
+    out.push_str(&escape(&method_note(c), Place::Block));
     out.push('\n');
     for note in &c.notes {
-        out.push_str(&format!("\n- {note}"));
+        out.push_str(&format!("\n- {}", escape(note, Place::Block)));
     }
     if !c.notes.is_empty() {
         out.push('\n');

@@ -91,6 +91,17 @@ impl Side {
         names
     }
 
+    /// True when a target of this side (timed or counted, whatever its status) is named
+    /// on `other` too.
+    pub fn shares_a_target_with(&self, other: &Side) -> bool {
+        fn names(side: &Side) -> std::collections::HashSet<&str> {
+            let timed = side.runs.iter().flat_map(|r| &r.targets).map(|t| &t.name);
+            let counted = side.costs.iter().flat_map(|c| &c.targets).map(|t| &t.name);
+            timed.chain(counted).map(String::as_str).collect()
+        }
+        !names(self).is_disjoint(&names(other))
+    }
+
     /// True when target `name` failed in a run and finished in none.
     pub fn failed(&self, name: &str) -> bool {
         let mut all = self

@@ -16,7 +16,8 @@ use crate::run::results::{RunResults, TargetResult, TargetStatus};
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
 const METRICS_DOC: &str = "../../docs/metrics.md";
 
-/// One piece of a report.
+/// One piece of a report. Text is plain (names and reasons from results files inside it
+/// are not trusted): each renderer escapes it for its format.
 #[derive(Debug, Clone)]
 pub enum Block {
     Heading(u8, String),
@@ -27,6 +28,13 @@ pub enum Block {
     Code(String),
     /// A chart from `charts/`.
     Chart(ChartKind),
+    /// `lead [text](href).`: a link of ours, kept apart from the escaped text so that no
+    /// string from a file can form one.
+    Reference {
+        lead: &'static str,
+        text: &'static str,
+        href: &'static str,
+    },
 }
 
 /// Builds the whole report.
@@ -78,6 +86,11 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         serde_json::to_string_pretty(&r.scenario).unwrap_or_default(),
     ));
     out.push(Block::Heading(2, "Footnotes".to_string()));
+    out.push(Block::Reference {
+        lead: "Definitions in full:",
+        text: "docs/metrics.md",
+        href: METRICS_DOC,
+    });
     out.push(Block::List(footnotes()));
     out
 }
@@ -359,7 +372,6 @@ fn environment_table(r: &RunResults) -> Table {
 
 fn footnotes() -> Vec<String> {
     vec![
-        format!("Definitions in full: [docs/metrics.md]({METRICS_DOC})."),
         "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
         "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
         "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),

@@ -92,12 +92,12 @@ fn body(blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
             Block::Heading(level, text) => {
                 out.push_str(&format!("<h{level}>{}</h{level}>\n", escape_html(text)))
             }
-            Block::Paragraph(text) => out.push_str(&format!("<p>{}</p>\n", inline(text))),
+            Block::Paragraph(text) => out.push_str(&format!("<p>{}</p>\n", escape_html(text))),
             Block::Table(table) => out.push_str(&table.to_html()),
             Block::List(items) => {
                 out.push_str("<ul>\n");
                 for item in items {
-                    out.push_str(&format!("<li>{}</li>\n", inline(item)));
+                    out.push_str(&format!("<li>{}</li>\n", escape_html(item)));
                 }
                 out.push_str("</ul>\n");
             }
@@ -112,31 +112,15 @@ fn body(blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
                     ));
                 }
             }
+            // The link is relative to the results folder, which may not hold where the
+            // page is opened: the document is named instead.
+            Block::Reference { lead, text, .. } => out.push_str(&format!(
+                "<p>{} <code>{}</code>.</p>\n",
+                escape_html(lead),
+                escape_html(text)
+            )),
         }
     }
-    out
-}
-
-/// Escapes text; a Markdown link `[text](target)` becomes its text plus the target in
-/// parentheses, since a relative link may not resolve wherever the page is opened.
-fn inline(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('[') {
-        let Some(mid) = rest[start..].find("](").map(|i| start + i) else {
-            break;
-        };
-        let Some(end) = rest[mid..].find(')').map(|i| mid + i) else {
-            break;
-        };
-        out.push_str(&escape_html(&rest[..start]));
-        out.push_str(&format!(
-            "<code>{}</code>",
-            escape_html(&rest[start + 1..mid])
-        ));
-        rest = &rest[end + 1..];
-    }
-    out.push_str(&escape_html(rest));
     out
 }
 

@@ -1,7 +1,10 @@
 //! report.md: the report blocks as GitHub-flavoured Markdown, charts linked from `charts/`.
+//! Every text of a block is escaped ([`crate::escape::markdown`]): it holds names, reasons
+//! and stderr lines from results.json.
 
 use super::document::{self, Block};
 use super::{RenderInput, Renderer, ReportError};
+use crate::escape::{code_fence, markdown, Place};
 
 /// The report.md renderer.
 pub struct Markdown;
@@ -17,27 +20,37 @@ fn render(blocks: &[Block]) -> String {
     let mut out = String::new();
     for block in blocks {
         match block {
-            Block::Heading(level, text) => {
-                out.push_str(&format!("{} {text}\n\n", "#".repeat(*level as usize)))
+            Block::Heading(level, text) => out.push_str(&format!(
+                "{} {}\n\n",
+                "#".repeat(*level as usize),
+                markdown(text, Place::Block)
+            )),
+            Block::Paragraph(text) => {
+                out.push_str(&format!("{}\n\n", markdown(text, Place::Block)))
             }
-            Block::Paragraph(text) => out.push_str(&format!("{text}\n\n")),
             Block::Table(table) => {
                 out.push_str(&table.to_markdown());
                 out.push('\n');
             }
             Block::List(items) => {
                 for item in items {
-                    out.push_str(&format!("- {item}\n"));
+                    out.push_str(&format!("- {}\n", markdown(item, Place::Block)));
                 }
                 out.push('\n');
             }
-            Block::Code(text) => out.push_str(&format!("```json\n{text}\n```\n\n")),
+            Block::Code(text) => {
+                let fence = code_fence(text);
+                out.push_str(&format!("{fence}json\n{text}\n{fence}\n\n"))
+            }
             Block::Chart(kind) => out.push_str(&format!(
                 "![{}](charts/{}.svg)\n\n*{}*\n\n",
                 kind.title(),
                 kind.file_stem(),
                 kind.caption()
             )),
+            Block::Reference { lead, text, href } => {
+                out.push_str(&format!("{lead} [{text}]({href}).\n\n"))
+            }
         }
     }
     out

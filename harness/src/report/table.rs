@@ -3,6 +3,8 @@
 //! row carries the target it is about (for the framework filter) and each number cell
 //! a sort key (for sorting by a column).
 
+use crate::escape::{markdown, Place};
+
 /// One table of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -41,9 +43,10 @@ impl Table {
         }
     }
 
-    /// GitHub-flavoured Markdown, with `|` in cells escaped.
+    /// GitHub-flavoured Markdown; every cell is escaped (cells hold names and reasons
+    /// from results files).
     pub fn to_markdown(&self) -> String {
-        let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let escape = |s: &str| markdown(s, Place::Cell);
         let mut out = format!(
             "| {} |\n|",
             self.headers
