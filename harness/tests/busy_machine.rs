@@ -135,3 +135,54 @@ fn a_busy_generator_cpu_is_flagged_retried_and_named() {
     );
     assert!(ws.live_servers().is_empty(), "servers left running");
 }
+
+/// A candidate measured on busy CPUs is shown but not judged: its halved throughput is
+/// not a regression, and the reason is given.
+#[test]
+fn compare_does_not_judge_a_level_that_did_not_measure_the_server() {
+    use lanebench::run::noise::{Caveat, Side as CpuSide};
+    use lanebench::run::results::RunResults;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compare/quick-run.json");
+    let base = RunResults::load(&fixture).unwrap();
+    let mut cand = base.clone();
+    let axum = cand.targets.iter_mut().find(|t| t.name == "axum").unwrap();
+    let level = &mut axum.levels[0];
+    let key = format!("axum/{}c", level.connections);
+    for repeat in &mut level.repeats {
+        repeat.load.success_rps /= 2.0;
+    }
+    level.caveats = vec![Caveat::Noisy {
+        side: CpuSide::Generator,
+        steal: 0.0,
+        foreign: 0.61,
+    }];
+    let dir = tempfile::tempdir().unwrap();
+    base.write(&dir.path().join("base")).unwrap();
+    cand.write(&dir.path().join("cand")).unwrap();
+    let json = dir.path().join("out.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .arg("compare")
+        .arg(dir.path().join("base"))
+        .arg(dir.path().join("cand"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let note = format!(
+        "{key}: not judged, the level did not cleanly measure the server (candidate: generator CPU 61% foreign)"
+    );
+    assert!(stdout.contains(&note), "{stdout}");
+    let comparison: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let row = comparison["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["target"] == "axum" && r["figure"] == "qps" && r["level"].is_string())
+        .unwrap()
+        .clone();
+    assert_eq!(row["verdict"], "not-comparable", "{row}");
+}

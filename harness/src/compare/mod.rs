@@ -268,6 +268,12 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
                 found.missing.push(Missing::level(&name, key.label()));
                 continue;
             }
+            let caveats = [("baseline", baseline), ("candidate", candidate)]
+                .into_iter()
+                .filter_map(|(which, side)| {
+                    Some(format!("{which}: {}", side.level_caveats(&name, &key)?))
+                })
+                .collect::<Vec<_>>();
             for figure in [
                 Figure::Qps,
                 Figure::P50,
@@ -279,7 +285,18 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
                 let base = baseline.level_samples(&name, &key, figure);
                 let cand = candidate.level_samples(&name, &key, figure);
                 let level = Some(key.label());
-                found.decide_or_missing(&name, level, figure, &base, &cand, thresholds);
+                let row = found.decide_or_missing(&name, level, figure, &base, &cand, thresholds);
+                // A level that did not cleanly measure the server is shown, not judged.
+                if let (Some(row), false) = (row, caveats.is_empty()) {
+                    row.verdict = Verdict::NotComparable;
+                }
+            }
+            if !caveats.is_empty() {
+                found.notes.push(format!(
+                    "{name}/{}: not judged, the level did not cleanly measure the server ({})",
+                    key.label(),
+                    caveats.join("; ")
+                ));
             }
         }
         for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {

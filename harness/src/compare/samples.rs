@@ -120,6 +120,16 @@ impl Side {
             .filter(move |t| t.name == name && t.status == TargetStatus::Ok)
     }
 
+    /// The caveats of target `name` at `key` in any run (noise on a side's CPUs, or a
+    /// closed-loop level that saturated neither side), in one phrase; `None` when every
+    /// run measured that level cleanly.
+    pub fn level_caveats(&self, name: &str, key: &LevelKey) -> Option<String> {
+        self.targets(name)
+            .flat_map(|t| &t.levels)
+            .find(|l| LevelKey::of(l) == *key && !l.caveats.is_empty())
+            .map(|l| crate::run::noise::describe_all(&l.caveats))
+    }
+
     /// The levels of target `name`, keyed and in first-seen order.
     pub fn level_keys(&self, name: &str) -> Vec<LevelKey> {
         let mut keys: Vec<LevelKey> = Vec::new();
