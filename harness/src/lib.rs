@@ -5,6 +5,7 @@
 //! module is the only place that prints.
 
 pub mod atomic_file;
+pub mod bounds;
 pub mod cli;
 pub mod compare;
 pub mod cost;

@@ -56,13 +56,63 @@ pub fn read_worker(path: &Path) -> Result<WorkerResult, MergeError> {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+    let text = crate::bounds::read_text(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
     let result: LoadResult = serde_json::from_str(&text)
         .map_err(|e| refuse(format!("not a lanebench load result: {e}")))?;
+    check_figures(&result).map_err(refuse)?;
     Ok(WorkerResult {
         path: path.to_path_buf(),
         result,
     })
+}
+
+/// Refuses figures no run writes, before any of them sizes an allocation or enters
+/// arithmetic: a file is untrusted. Times are finite, not negative and at most a year;
+/// the timeline holds one point per second in order, so its length is what the file
+/// really holds, and the measured window is no longer than that timeline.
+fn check_figures(r: &LoadResult) -> Result<(), String> {
+    let year = crate::bounds::MAX_DURATION.as_secs_f64();
+    let times = [
+        ("warmup_s", r.warmup_s),
+        ("duration_s", r.duration_s),
+        ("generator.cpu_s", r.generator.cpu_s),
+        (
+            "schedule.max_send_lag_ms",
+            r.schedule.as_ref().map_or(0.0, |s| s.max_send_lag_ms / 1e3),
+        ),
+    ];
+    for (field, value) in times {
+        if !(value.is_finite() && (0.0..=year).contains(&value)) {
+            return Err(format!(
+                "{field} {value} is not a time from 0 to 365 days"
+            ));
+        }
+    }
+    if let Some(rate) = r.rate {
+        crate::bounds::check_rate(rate).map_err(|e| e.to_string())?;
+    }
+    if let Some(s) = r.segment {
+        if s.count == 0 || s.index >= s.count {
+            return Err(format!(
+                "segment {}/{} is not a segment (I must be below N)",
+                s.index, s.count
+            ));
+        }
+    }
+    if let Some(at) = r.timeline.iter().enumerate().position(|(i, p)| p.t != i as u64) {
+        return Err(format!(
+            "timeline point {at} is for second {}, not {at}",
+            r.timeline[at].t
+        ));
+    }
+    if r.duration_s > r.timeline.len() as f64 + 1.0 {
+        return Err(format!(
+            "duration_s {} is longer than its timeline of {} s",
+            r.duration_s,
+            r.timeline.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Merges the complete set of segments of one run.
@@ -71,6 +121,12 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         path: PathBuf::from("-"),
         problem: "no worker results to merge".into(),
     })?;
+    for w in workers {
+        check_figures(&w.result).map_err(|problem| MergeError {
+            path: w.path.clone(),
+            problem,
+        })?;
+    }
     check_compatible(workers)?;
     let mut sums = Sums::new(&first.result);
     for w in workers {
@@ -117,19 +173,19 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
             .ok()
             .filter(|&c| c < totals.statuses.len())
             .unwrap_or(0);
-        totals.statuses[slot] += count;
+        totals.statuses[slot] = totals.statuses[slot].saturating_add(*count);
     }
     let facts = RunFacts {
         url: first.result.url.clone(),
         connections: first.result.connections,
         threads,
         rate: first.result.rate,
-        warmup: Duration::from_secs_f64(first.result.warmup_s),
-        measured: Duration::from_secs_f64(duration_s.max(1e-9)),
-        generator_cpu: Duration::from_secs_f64(cpu_s),
+        warmup: secs(first.result.warmup_s),
+        measured: secs(duration_s.max(1e-9)),
+        generator_cpu: secs(cpu_s),
         cpus,
         schedule,
-        max_send_lag: Duration::from_secs_f64(
+        max_send_lag: secs(
             first
                 .result
                 .schedule
@@ -151,6 +207,11 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     result.lanebench_version = first.result.lanebench_version.clone();
     result.timeline_p99_exact = timeline_p99_exact;
     Ok(Merged { result, warnings })
+}
+
+/// Seconds as a duration; the figures were checked, so the fallback is never taken.
+fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or_default()
 }
 
 /// The figures that add up across workers.
@@ -214,9 +275,11 @@ impl Sums {
         }
         self.errors.merge(&r.errors);
         self.censored.merge(&r.censored);
-        self.drained += r.drained;
+        // Saturating: the counts come from files.
+        self.drained = self.drained.saturating_add(r.drained);
         for (code, n) in &r.status_codes {
-            *self.status_codes.entry(code.clone()).or_default() += n;
+            let sum = self.status_codes.entry(code.clone()).or_default();
+            *sum = sum.saturating_add(*n);
         }
         if let (Some(total), Some(s)) = (self.schedule.as_mut(), r.schedule.as_ref()) {
             total.add(&ScheduleCounts {
@@ -226,11 +289,11 @@ impl Sums {
                 queued: s.queued,
             });
         }
-        self.requests += r.requests;
-        self.successes += r.successes;
-        self.bytes_read += r.bytes_read;
-        self.reconnects += r.reconnects;
-        self.threads += r.generator.threads;
+        self.requests = self.requests.saturating_add(r.requests);
+        self.successes = self.successes.saturating_add(r.successes);
+        self.bytes_read = self.bytes_read.saturating_add(r.bytes_read);
+        self.reconnects = self.reconnects.saturating_add(r.reconnects);
+        self.threads = self.threads.saturating_add(r.generator.threads);
         self.cpu_s += r.generator.cpu_s;
         self.duration_s = self.duration_s.max(r.duration_s);
         match (self.cpus.as_mut(), &r.generator.cpus) {
@@ -281,7 +344,8 @@ fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
             })
         }
     };
-    let mut seen = vec![None::<&Path>; count];
+    // Keyed by index rather than a vector of `count` slots: the count is the file's claim.
+    let mut seen: BTreeMap<usize, &Path> = BTreeMap::new();
     for w in workers {
         let r = &w.result;
         let refuse = |problem: String| MergeError {
@@ -331,15 +395,19 @@ fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
                 count.to_string(),
             ));
         }
-        if let Some(other) = seen[segment.index] {
+        if segment.index >= count {
+            return Err(refuse(format!("segment {segment} is not below its count")));
+        }
+        if let Some(other) = seen.insert(segment.index, &w.path) {
             return Err(refuse(format!(
                 "segment {segment} is also in {}",
                 other.display()
             )));
         }
-        seen[segment.index] = Some(&w.path);
     }
-    if let Some(missing) = seen.iter().position(Option::is_none) {
+    // With every index below `count` and none twice, one of 0..=len is absent unless
+    // all `count` are present.
+    if let Some(missing) = (0..count.min(seen.len() + 1)).find(|i| !seen.contains_key(i)) {
         return Err(MergeError {
             path: workers[0].path.clone(),
             problem: format!("segment {missing}/{count} of this run is missing from the inputs"),
@@ -359,6 +427,7 @@ fn check_windows_overlap(workers: &[WorkerResult]) -> Result<(), MergeError> {
         return Ok(());
     };
     let spread_ms = latest.result.measure_start_unix_ms - earliest.result.measure_start_unix_ms;
+    // (max minus min: cannot underflow)
     let duration_s = workers
         .iter()
         .map(|w| w.result.duration_s)
@@ -402,16 +471,18 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     let mut points: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
     for w in workers {
         for p in &w.result.timeline {
-            let t = merged_second(base, w.result.measure_start_unix_ms + p.t * 1000);
+            let at = (w.result.measure_start_unix_ms).saturating_add(p.t.saturating_mul(1000));
+            let t = merged_second(base, at);
             let merged = points.entry(t).or_insert(TimelinePoint::quiet(t));
-            merged.requests += p.requests;
-            merged.successes += p.successes;
-            merged.errors += p.errors;
+            merged.requests = merged.requests.saturating_add(p.requests);
+            merged.successes = merged.successes.saturating_add(p.successes);
+            merged.errors = merged.errors.saturating_add(p.errors);
             merged.p99_ms = merged.p99_ms.max(p.p99_ms);
         }
     }
     let mut warnings = Vec::new();
-    let exact = match exact_p99s(workers, base) {
+    let len = points.keys().next_back().map_or(0, |t| t + 1);
+    let exact = match exact_p99s(workers, base, len) {
         Ok(p99s) => {
             for (t, point) in points.iter_mut() {
                 point.p99_ms = p99s.get(t).copied().unwrap_or(0.0);
@@ -425,7 +496,6 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
             false
         }
     };
-    let len = points.keys().next_back().map_or(0, |t| t + 1);
     let timeline = (0..len)
         .map(|t| {
             points
@@ -437,32 +507,49 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     (timeline, exact, warnings)
 }
 
-/// Per merged second, the p99 of the sum of every worker's logged histograms.
-fn exact_p99s(workers: &[WorkerResult], base: u64) -> Result<BTreeMap<u64, f64>, String> {
-    let mut seconds: BTreeMap<u64, Histogram<u64>> = BTreeMap::new();
+/// Per merged second, the p99 of the sum of every worker's logged histograms. Intervals
+/// are kept encoded and decoded one second at a time into one histogram, so memory is
+/// bounded by the logs' size, not by one full histogram per logged second.
+fn exact_p99s(
+    workers: &[WorkerResult],
+    base: u64,
+    len: u64,
+) -> Result<BTreeMap<u64, f64>, String> {
+    let mut seconds: BTreeMap<u64, Vec<(PathBuf, String)>> = BTreeMap::new();
     for w in workers {
         let path =
             find_log(w).ok_or_else(|| format!("{} has no readable --hdr-log", w.path.display()))?;
         for interval in read_log(&path).map_err(|e| e.to_string())? {
             let t = merged_second(base, interval.start_unix_ms);
+            if t >= len {
+                return Err(format!(
+                    "{} has an interval at second {t}, after the run's {len} s",
+                    path.display()
+                ));
+            }
             seconds
                 .entry(t)
-                .or_insert_with(new_histogram)
-                .add(&interval.histogram)
-                .map_err(|e| format!("{}: {e:?}", path.display()))?;
+                .or_default()
+                .push((path.clone(), interval.encoded));
         }
     }
-    Ok(seconds
-        .into_iter()
-        .map(|(t, h)| {
-            let p99 = if h.is_empty() {
-                0.0
-            } else {
-                ns_to_ms(h.value_at_quantile(0.99))
-            };
-            (t, p99)
-        })
-        .collect())
+    let mut sum = new_histogram();
+    let mut p99s = BTreeMap::new();
+    for (t, encoded) in seconds {
+        sum.reset();
+        for (path, text) in &encoded {
+            let h = decode_histogram(text).map_err(|e| format!("{}: {e}", path.display()))?;
+            sum.add(&h)
+                .map_err(|e| format!("{}: {e:?}", path.display()))?;
+        }
+        let p99 = if sum.is_empty() {
+            0.0
+        } else {
+            ns_to_ms(sum.value_at_quantile(0.99))
+        };
+        p99s.insert(t, p99);
+    }
+    Ok(p99s)
 }
 
 #[cfg(test)]

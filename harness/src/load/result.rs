@@ -103,10 +103,10 @@ pub struct ScheduleCounts {
 impl ScheduleCounts {
     /// Adds another thread's counts.
     pub fn add(&mut self, other: &ScheduleCounts) {
-        self.planned += other.planned;
-        self.sent += other.sent;
-        self.late += other.late;
-        self.queued += other.queued;
+        self.planned = self.planned.saturating_add(other.planned);
+        self.sent = self.sent.saturating_add(other.sent);
+        self.late = self.late.saturating_add(other.late);
+        self.queued = self.queued.saturating_add(other.queued);
     }
 }
 

@@ -134,7 +134,7 @@ impl ManifestError {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = crate::bounds::read_text(path).map_err(|source| ManifestError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -242,11 +242,13 @@ fn default_ready_timeout() -> Duration {
 
 fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|err| {
+    let parsed = humantime::parse_duration(&text).map_err(|err| {
         serde::de::Error::custom(format!(
             "invalid duration {text:?}: {err} (expected e.g. \"60s\" or \"500ms\")"
         ))
-    })
+    })?;
+    crate::bounds::check_duration(parsed, &text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration: {e}")))
 }
 
 fn serialize_duration<S: serde::Serializer>(

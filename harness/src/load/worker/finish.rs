@@ -3,7 +3,7 @@
 //! not biased low when the server stalls; then the schedule's plan for the window is
 //! counted and the last timeline second is handed over.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::super::recorder::CensorKind;
 use super::super::schedule::Schedule;
@@ -51,20 +51,29 @@ impl Worker {
     /// Open loop: every slot of the window that was due before `end` but never sent
     /// enters the corrected histogram at `end` minus its intended time. Returns the
     /// number of slots the window planned for this thread's connections.
+    ///
+    /// Slots whose waits share a histogram bucket are recorded in one step, so the work
+    /// is bounded by the number of buckets, not by how many slots a rate the server (or
+    /// the generator) could not follow left unsent.
     fn censor_unsent(&mut self, schedule: Schedule, end: Instant) -> u64 {
         let window_start = self.cfg.measure_start - self.cfg.start;
         let window_end = end.max(self.cfg.measure_start) - self.cfg.start;
         let at = self.window_offset(end);
-        let mut planned = 0;
+        let mut planned = 0u64;
         for i in 0..self.conns.len() {
             let (index, next_k) = (self.conns[i].index, self.conns[i].next_k);
             let first = schedule.due_before(index, window_start);
             let last = schedule.due_before(index, window_end);
-            planned += last - first;
-            for k in next_k.max(first)..last {
+            planned = planned.saturating_add(last.saturating_sub(first));
+            let mut k = next_k.max(first);
+            while k < last {
                 let waited = window_end.saturating_sub(schedule.intended_offset(index, k));
-                self.recorder
-                    .record_censored(CensorKind::Unsent, waited, None, at);
+                let floor = self.recorder.bucket_floor(waited);
+                // Slots intended at or before `window_end - floor` wait at least `floor`.
+                let limit = window_end.saturating_sub(floor) + Duration::from_nanos(1);
+                let next = schedule.due_before(index, limit).clamp(k + 1, last);
+                self.recorder.record_unsent(waited, next - k, at);
+                k = next;
             }
         }
         planned
