@@ -141,7 +141,10 @@ mod tests {
             let err = parse_rate(bad).unwrap_err().to_string();
             assert!(err.contains("0.001..=10000000"), "{bad}: {err}");
         }
-        assert!(matches!(parse_rate("ten"), Err(BoundError::NotARate { .. })));
+        assert!(matches!(
+            parse_rate("ten"),
+            Err(BoundError::NotARate { .. })
+        ));
     }
 
     #[test]

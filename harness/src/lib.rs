@@ -21,4 +21,5 @@ pub mod scenario;
 pub mod stats;
 pub mod store;
 pub mod target;
+pub mod toml_error;
 pub mod verify;

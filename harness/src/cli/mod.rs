@@ -136,7 +136,10 @@ mod tests {
             .unwrap_err();
         let line = one_line(&e.render().to_string());
         assert!(!line.contains('\n'), "{line}");
-        assert!(line.starts_with("error: invalid value '1e-300' for '--rate"), "{line}");
+        assert!(
+            line.starts_with("error: invalid value '1e-300' for '--rate"),
+            "{line}"
+        );
         let e = Cli::try_parse_from(["lanebench", "load"]).unwrap_err();
         let line = one_line(&e.render().to_string());
         assert!(line.contains("not provided: <URL>"), "{line}");

@@ -97,7 +97,8 @@ fn inflate_v2(bytes: &[u8]) -> Result<Vec<u8>, HdrError> {
     if bytes.len() < 8 {
         return Err(bad("too short for a histogram"));
     }
-    let be32 = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let be32 =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     if be32(0) != V2_COMPRESSED_COOKIE {
         return Err(bad("not a V2 compressed histogram (cookie)"));
     }
@@ -200,10 +201,13 @@ impl LoggedInterval {
 /// Reads every interval of an interval log written by [`HdrLogWriter`] (at most
 /// [`crate::bounds::MAX_INPUT_BYTES`]); the histograms are checked when decoded.
 pub fn read_log(path: &Path) -> Result<Vec<LoggedInterval>, HdrError> {
-    let text = crate::bounds::read_capped(path, crate::bounds::MAX_INPUT_BYTES).map_err(|source| HdrError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::bounds::read_capped(path, crate::bounds::MAX_INPUT_BYTES).map_err(|source| {
+            HdrError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let log_error = |problem: String| HdrError::Log {
         path: path.to_path_buf(),
         problem,

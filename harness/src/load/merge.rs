@@ -83,9 +83,7 @@ fn check_figures(r: &LoadResult) -> Result<(), String> {
     ];
     for (field, value) in times {
         if !(value.is_finite() && (0.0..=year).contains(&value)) {
-            return Err(format!(
-                "{field} {value} is not a time from 0 to 365 days"
-            ));
+            return Err(format!("{field} {value} is not a time from 0 to 365 days"));
         }
     }
     if let Some(rate) = r.rate {
@@ -99,7 +97,12 @@ fn check_figures(r: &LoadResult) -> Result<(), String> {
             ));
         }
     }
-    if let Some(at) = r.timeline.iter().enumerate().position(|(i, p)| p.t != i as u64) {
+    if let Some(at) = r
+        .timeline
+        .iter()
+        .enumerate()
+        .position(|(i, p)| p.t != i as u64)
+    {
         return Err(format!(
             "timeline point {at} is for second {}, not {at}",
             r.timeline[at].t
@@ -510,11 +513,7 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
 /// Per merged second, the p99 of the sum of every worker's logged histograms. Intervals
 /// are kept encoded and decoded one second at a time into one histogram, so memory is
 /// bounded by the logs' size, not by one full histogram per logged second.
-fn exact_p99s(
-    workers: &[WorkerResult],
-    base: u64,
-    len: u64,
-) -> Result<BTreeMap<u64, f64>, String> {
+fn exact_p99s(workers: &[WorkerResult], base: u64, len: u64) -> Result<BTreeMap<u64, f64>, String> {
     let mut seconds: BTreeMap<u64, Vec<(PathBuf, String)>> = BTreeMap::new();
     for w in workers {
         let path =

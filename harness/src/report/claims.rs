@@ -115,7 +115,8 @@ impl PublishedClaims {
 
     /// Parses the TOML text; the error says which claim and field are wrong.
     pub fn parse(text: &str) -> Result<PublishedClaims, String> {
-        let file: ClaimsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let file: ClaimsFile =
+            toml::from_str(text).map_err(|e| crate::toml_error::locate(&e, text).describe())?;
         let mut claims = Vec::new();
         for entry in file.claim {
             let range = |field: &str, text: &str, kind: RangeKind| {

@@ -175,13 +175,7 @@ fn percent(value: &Spanned<String>, key: &str, text: &str) -> Result<f64, Proble
 /// A TOML syntax or shape error, located by its span.
 fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
     // Some toml messages span lines ("invalid string\nexpected ..."); errors are one line.
-    let message = err
-        .message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = crate::toml_error::locate(err, text).message;
     let Some(span) = err.span() else {
         return Problem {
             line: None,
@@ -196,7 +190,7 @@ fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
             message,
         };
     }
-    let line = line_of(text, span.start);
+    let (line, column) = crate::toml_error::line_and_column(text, span.start);
     // Type errors name neither the key nor the table; the key is on the value's line.
     let key = text[..span.start]
         .rsplit('\n')
@@ -211,7 +205,7 @@ fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
     };
     Problem {
         line: Some(line),
-        message,
+        message: format!("{message} (column {column})"),
     }
 }
 

@@ -143,17 +143,16 @@ impl Manifest {
 
     /// Parses and validates manifest `text`; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|err| ManifestError::Invalid {
-            path: path.to_path_buf(),
-            line: err.span().map(|span| line_of(text, span.start)),
-            // Some toml messages span lines; errors are one line.
-            message: err
-                .message()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("; "),
+        let manifest: Manifest = toml::from_str(text).map_err(|err| {
+            let located = crate::toml_error::locate(&err, text);
+            ManifestError::Invalid {
+                path: path.to_path_buf(),
+                line: located.position.map(|(line, _)| line),
+                message: match located.position {
+                    Some((_, column)) => format!("{} (column {column})", located.message),
+                    None => located.message,
+                },
+            }
         })?;
         manifest
             .validate()
