@@ -100,19 +100,28 @@ impl ErrorCounts {
 
     /// All errors of every class.
     pub fn total(&self) -> u64 {
-        self.connect
-            + self.timeout
-            + self.read
-            + self.write
-            + self.parse
-            + self.status_4xx
-            + self.status_5xx
-            + self.status_other
+        // Saturating: counts merged from files are not trusted to stay small.
+        [
+            self.transport(),
+            self.status_4xx,
+            self.status_5xx,
+            self.status_other,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
     }
 
     /// Errors that produced no response at all (everything but the status classes).
     pub fn transport(&self) -> u64 {
-        self.connect + self.timeout + self.read + self.write + self.parse
+        [
+            self.connect,
+            self.timeout,
+            self.read,
+            self.write,
+            self.parse,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
     }
 }
 

@@ -257,16 +257,6 @@ fn serialize_duration<S: serde::Serializer>(
     serializer.serialize_str(&humantime::format_duration(*value).to_string())
 }
 
-/// 1-based line number of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 /// Line on which top-level `key` is assigned, for errors found after deserializing.
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
