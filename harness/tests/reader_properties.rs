@@ -69,7 +69,8 @@ fn replace_number(text: &str, which: usize, with: &str) -> String {
         if starts {
             let start = i;
             i += 1;
-            while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'-' | b'+')
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'-' | b'+')
             {
                 i += 1;
             }
