@@ -144,6 +144,9 @@ fn worker_part(dir: &Path, server: &Fixture) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// A change made to a worker part's JSON.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn hostile_worker_parts_are_refused_by_merge_naming_the_file() {
     let server = Fixture::start("ok");
@@ -166,7 +169,7 @@ fn hostile_worker_parts_are_refused_by_merge_naming_the_file() {
         outer.extend_from_slice(&deflated);
         base64::engine::general_purpose::STANDARD.encode(outer)
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "segment index past its count",
             Box::new(|v| v["segment"] = serde_json::json!({"index": 5, "count": 2})),
