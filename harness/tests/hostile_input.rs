@@ -306,6 +306,19 @@ fn files_read_are_capped_before_they_are_read() {
         out.to_str().unwrap(),
     ]);
     refused(&output, &["part.json", "larger than the 64 MiB"]);
+    // A file with no end was read until memory ran out.
+    let output = lanebench(&[
+        "load",
+        "--body-file",
+        "/dev/zero",
+        "-n",
+        "1",
+        "http://127.0.0.1:9/",
+    ]);
+    refused(
+        &output,
+        &["--body-file /dev/zero", "larger than the 64 MiB"],
+    );
 }
 
 #[test]
