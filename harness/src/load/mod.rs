@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod hdr_log;
 pub mod live;
 pub mod merge;
+mod merge_check;
 pub mod outcome;
 pub mod plan;
 pub mod precise_timer;
