@@ -5,6 +5,7 @@
 //! module is the only place that prints.
 
 pub mod atomic_file;
+pub mod bounds;
 pub mod cli;
 pub mod compare;
 pub mod cost;
@@ -22,4 +23,5 @@ pub mod scenario;
 pub mod stats;
 pub mod store;
 pub mod target;
+pub mod toml_error;
 pub mod verify;

@@ -102,7 +102,7 @@ fn four_workers_merge_to_the_same_counts_as_one_process_and_merging_is_repeatabl
             Some(log[0].start_unix_ms),
             worker["measure_start_unix_ms"].as_u64()
         );
-        let logged: u64 = log.iter().map(|s| s.histogram.len()).sum();
+        let logged: u64 = log.iter().map(|s| s.histogram().unwrap().len()).sum();
         assert_eq!(logged, 1000, "worker {i}");
     }
     // Merging the worker files again gives exactly the merged result of the run.

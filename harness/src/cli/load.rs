@@ -205,7 +205,7 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
         .map_err(|e| format!("-H {e}"))?;
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => text.clone().into_bytes(),
-        (None, Some(path)) => std::fs::read(path)
+        (None, Some(path)) => crate::bounds::read_capped(path, crate::bounds::MAX_INPUT_BYTES)
             .map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?,
         (None, None) => Vec::new(),
     };
@@ -304,16 +304,13 @@ fn drive(
     run.wait()
 }
 
-/// Parses durations such as `10s`, `1m30s`, `250ms`.
+/// Parses durations such as `10s`, `1m30s`, `250ms` (at most 365 days).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 10s, 1m, 500ms)"))
+    crate::bounds::parse_duration(text).map_err(|e| e.to_string())
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err("expected a positive number of requests per second".into()),
-    }
+    crate::bounds::parse_rate(text).map_err(|e| e.to_string())
 }
 
 fn parse_send_lag(text: &str) -> Result<Duration, String> {
@@ -335,12 +332,20 @@ pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
         let ms: u64 = text
             .parse()
             .map_err(|_| format!("'{text}' is too large for epoch milliseconds"))?;
-        UNIX_EPOCH + Duration::from_millis(ms)
+        UNIX_EPOCH
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(|| format!("'{text}' is too large for epoch milliseconds"))?
     } else {
         humantime::parse_rfc3339_weak(text).map_err(|e| {
             format!("'{text}': {e} (expected epoch milliseconds or RFC 3339, e.g. 2026-12-01T20:00:00Z)")
         })?
     };
+    // Far-future times would only wait (and overflow the engine's clock arithmetic).
+    if let Ok(ahead) = at.duration_since(SystemTime::now()) {
+        if ahead > crate::bounds::MAX_DURATION {
+            return Err(format!("'{text}' is more than 365 days ahead"));
+        }
+    }
     if let Ok(late) = SystemTime::now().duration_since(at) {
         if late > START_AT_PAST_LIMIT {
             return Err(format!(

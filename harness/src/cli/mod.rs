@@ -62,7 +62,10 @@ pub enum Command {
 
 /// Parses the process arguments, runs the command and returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     match cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Cost(args) => cost::run(args),
@@ -76,6 +79,41 @@ pub fn main() -> i32 {
     }
 }
 
+/// Prints help and version as clap does; a usage error as one line (clap's message and
+/// tip, without the usage block), exit 2.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    eprintln!("{}", one_line(&e.render().to_string()));
+    EXIT_USAGE
+}
+
+/// clap's multi-line error text as one line: blank lines, the usage block and the
+/// pointer to --help dropped, the rest joined.
+fn one_line(rendered: &str) -> String {
+    let mut out = String::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") {
+            break;
+        }
+        if line.is_empty() || line.starts_with("For more information") {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// Sets `stop` on SIGINT or SIGTERM so the current work can wind down and keep what it
 /// measured. With `second_exits`, a second signal ends the process at once — only for
 /// commands that have no child processes to stop first.
@@ -85,5 +123,25 @@ pub fn stop_on_signals(stop: &Arc<AtomicBool>, second_exits: bool) {
             let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
         }
         let _ = signal_hook::flag::register(signal, Arc::clone(stop));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_one_line_with_the_flag() {
+        let e = Cli::try_parse_from(["lanebench", "load", "--rate", "1e-300", "http://x/"])
+            .unwrap_err();
+        let line = one_line(&e.render().to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.starts_with("error: invalid value '1e-300' for '--rate"),
+            "{line}"
+        );
+        let e = Cli::try_parse_from(["lanebench", "load"]).unwrap_err();
+        let line = one_line(&e.render().to_string());
+        assert!(line.contains("not provided: <URL>"), "{line}");
     }
 }

@@ -160,6 +160,25 @@ impl TargetCost {
     }
 }
 
+/// Waits `seconds` (the idle interval), in slices so that Ctrl-C ends it within
+/// [`IDLE_POLL`] rather than after a batch's whole length.
+fn idle_for(seconds: f64, stop: &AtomicBool) -> Result<(), CostError> {
+    let until = Instant::now() + Duration::try_from_secs_f64(seconds).unwrap_or_default();
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(DriveError::Interrupted.into());
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        std::thread::sleep(left.min(IDLE_POLL));
+    }
+}
+
+/// How often the idle interval looks at the stop flag.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
 /// Why a count failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CostError {
@@ -299,10 +318,7 @@ fn count_requests(
         });
     }
     let longest = requests.iter().map(|r| r.seconds).fold(0.0, f64::max);
-    let (instructions, ()) = session.count(pid, || {
-        std::thread::sleep(Duration::from_secs_f64(longest));
-        Ok::<(), CostError>(())
-    })??;
+    let (instructions, ()) = session.count(pid, || idle_for(longest, stop))??;
     let smallest = requests.iter().map(|r| r.instructions).min().unwrap_or(0);
     Ok(Counted {
         idle: IdleCost {
@@ -334,4 +350,22 @@ pub fn weighted_mean(requests: &[RequestCost]) -> Option<f64> {
             .sum::<f64>()
             / total as f64
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idle_interval_ends_on_the_stop_flag() {
+        // An hour of idle with the flag already set: interrupted, not slept through.
+        let stop = AtomicBool::new(true);
+        let outcome = idle_for(3600.0, &stop);
+        assert!(matches!(
+            outcome,
+            Err(CostError::Drive(DriveError::Interrupted))
+        ));
+        assert!(idle_for(0.01, &AtomicBool::new(false)).is_ok());
+        assert!(idle_for(f64::NAN, &AtomicBool::new(false)).is_ok());
+    }
 }

@@ -42,19 +42,83 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Outer cookie of the V2 + deflate encoding, and the inner one of plain V2.
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+const V2_COOKIE: u32 = 0x1c84_9313;
+/// Bytes of the plain V2 header: cookie, payload length, offset, digits, low, high, ratio.
+const V2_HEADER: usize = 40;
+/// The largest inflated histogram read: one of the project's bounds takes at most
+/// about 300 KB (34k counts of at most 9 bytes); anything bigger is not ours.
+const MAX_INFLATED: u64 = 1024 * 1024;
+/// The widest histogram accepted: 3 significant digits (as recorded) up to 2^44 ns
+/// (4.9 h, above the recorder's one-hour cap). Wider ones would size a counts array
+/// from the file's claim.
+const MAX_DIGITS: u32 = 3;
+const MAX_HIGHEST: u64 = 1 << 44;
+
 /// Decodes [`encode_histogram`]'s output into a histogram with the project's bounds.
+/// The text is untrusted: the inflated size and the header's bounds are checked before
+/// anything is allocated from them (a claimed size is never believed).
 pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HdrError> {
+    let bad = |why: String| HdrError::Histogram(why);
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|e| HdrError::Histogram(format!("not base64: {e}")))?;
+        .map_err(|e| bad(format!("not base64: {e}")))?;
+    let plain = inflate_v2(&bytes)?;
+    let be32 = |at: usize| u32::from_be_bytes(plain[at..at + 4].try_into().unwrap_or([0; 4]));
+    let be64 = |at: usize| u64::from_be_bytes(plain[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (payload, digits, low, high) = (be32(4) as usize, be32(12), be64(16), be64(24));
+    if payload > plain.len() - V2_HEADER {
+        return Err(bad(format!(
+            "claims {payload} bytes of counts but holds {}",
+            plain.len() - V2_HEADER
+        )));
+    }
+    if digits > MAX_DIGITS || low == 0 || high > MAX_HIGHEST || high < low.saturating_mul(2) {
+        return Err(bad(format!(
+            "bounds {low}..{high} with {digits} digits are not a lanebench latency histogram"
+        )));
+    }
     let decoded: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| HdrError::Histogram(format!("{e:?}")))?;
+        .deserialize(&mut plain.as_slice())
+        .map_err(|e| bad(format!("{e:?}")))?;
     // Re-home the counts in the project's bounds so that every merge adds like to like.
     let mut h = new_histogram();
     h.add(&decoded)
         .map_err(|e| HdrError::Histogram(format!("{e:?}")))?;
     Ok(h)
+}
+
+/// The plain V2 bytes inside a V2 + deflate encoding, inflated to at most
+/// [`MAX_INFLATED`], with a complete header and the plain V2 cookie.
+fn inflate_v2(bytes: &[u8]) -> Result<Vec<u8>, HdrError> {
+    use std::io::Read;
+    let bad = |why: &str| HdrError::Histogram(why.to_string());
+    if bytes.len() < 8 {
+        return Err(bad("too short for a histogram"));
+    }
+    let be32 =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    if be32(0) != V2_COMPRESSED_COOKIE {
+        return Err(bad("not a V2 compressed histogram (cookie)"));
+    }
+    let compressed = &bytes[8..];
+    let claimed = be32(4) as usize;
+    let compressed = compressed.get(..claimed).unwrap_or(compressed);
+    let mut plain = Vec::new();
+    flate2::read::ZlibDecoder::new(compressed)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| HdrError::Histogram(format!("cannot inflate: {e}")))?;
+    if plain.len() as u64 > MAX_INFLATED {
+        return Err(bad("inflates to more than 1 MiB"));
+    }
+    if plain.len() < V2_HEADER
+        || u32::from_be_bytes([plain[0], plain[1], plain[2], plain[3]]) != V2_COOKIE
+    {
+        return Err(bad("no V2 histogram header inside"));
+    }
+    Ok(plain)
 }
 
 /// Writes one interval per closed second to an interval log file.
@@ -116,20 +180,34 @@ impl HdrLogWriter {
     }
 }
 
-/// One interval read back from a log: its absolute start and its histogram.
+/// One interval read back from a log: its absolute start and its histogram, still
+/// encoded (a decoded one takes some 270 KB whatever it holds, so a long log is decoded
+/// one interval at a time).
 #[derive(Debug, Clone)]
 pub struct LoggedInterval {
     /// Start of the interval, in milliseconds since the epoch.
     pub start_unix_ms: u64,
-    pub histogram: Histogram<u64>,
+    /// The histogram as the log holds it (base64 of V2 + deflate).
+    pub encoded: String,
 }
 
-/// Reads every interval of an interval log written by [`HdrLogWriter`].
+impl LoggedInterval {
+    /// The interval's histogram, with the project's bounds.
+    pub fn histogram(&self) -> Result<Histogram<u64>, HdrError> {
+        decode_histogram(&self.encoded)
+    }
+}
+
+/// Reads every interval of an interval log written by [`HdrLogWriter`] (at most
+/// [`crate::bounds::MAX_INPUT_BYTES`]); the histograms are checked when decoded.
 pub fn read_log(path: &Path) -> Result<Vec<LoggedInterval>, HdrError> {
-    let text = std::fs::read(path).map_err(|source| HdrError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::bounds::read_capped(path, crate::bounds::MAX_INPUT_BYTES).map_err(|source| {
+            HdrError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let log_error = |problem: String| HdrError::Log {
         path: path.to_path_buf(),
         problem,
@@ -141,14 +219,15 @@ pub fn read_log(path: &Path) -> Result<Vec<LoggedInterval>, HdrError> {
             LogEntry::BaseTime(t) => base = t,
             LogEntry::StartTime(_) => {}
             LogEntry::Interval(interval) => {
-                let histogram = decode_histogram(interval.encoded_histogram())
-                    .map_err(|e| log_error(e.to_string()))?;
                 // Timestamps are written with millisecond decimals; round away the
                 // float parsing error rather than truncating it.
-                let start = (base + interval.start_timestamp()).as_secs_f64();
+                let start = base
+                    .checked_add(interval.start_timestamp())
+                    .ok_or_else(|| log_error("a timestamp past any clock".into()))?
+                    .as_secs_f64();
                 intervals.push(LoggedInterval {
                     start_unix_ms: (start * 1000.0).round() as u64,
-                    histogram,
+                    encoded: interval.encoded_histogram().to_string(),
                 });
             }
         }
@@ -191,6 +270,6 @@ mod tests {
         assert_eq!(intervals.len(), 2);
         assert_eq!(intervals[0].start_unix_ms, 1_700_000_000_250);
         assert_eq!(intervals[1].start_unix_ms, 1_700_000_003_250);
-        assert_eq!(intervals[1].histogram, h);
+        assert_eq!(intervals[1].histogram().unwrap(), h);
     }
 }

@@ -10,6 +10,7 @@
 //! misleading figure (a rate summed over windows that do not overlap is no rate). The timeline's per-second p99 is
 //! exact (from the workers' `--hdr-log` interval logs) when every input has a readable
 //! log; otherwise it is the max of the workers' p99s and `timeline_p99_exact` is false.
+//! The checks on each part's figures and on the set are in `merge_check`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,11 +20,10 @@ use hdrhistogram::Histogram;
 use std::time::Duration;
 
 use super::hdr_log::{decode_histogram, read_log};
+use super::merge_check::{check_compatible, check_figures};
 use super::outcome::ErrorCounts;
 use super::recorder::{new_histogram, ns_to_ms, Censored, Recorder};
-use super::result::{
-    LoadMode, LoadResult, RunFacts, ScheduleCounts, TimelinePoint, LOAD_SCHEMA_VERSION,
-};
+use super::result::{LoadMode, LoadResult, RunFacts, ScheduleCounts, TimelinePoint};
 
 /// How far apart (as a share of the run's duration) the workers' windows may start.
 pub const MAX_START_SPREAD: f64 = 0.01;
@@ -56,9 +56,10 @@ pub fn read_worker(path: &Path) -> Result<WorkerResult, MergeError> {
         path: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+    let text = crate::bounds::read_text(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
     let result: LoadResult = serde_json::from_str(&text)
         .map_err(|e| refuse(format!("not a lanebench load result: {e}")))?;
+    check_figures(&result).map_err(refuse)?;
     Ok(WorkerResult {
         path: path.to_path_buf(),
         result,
@@ -71,6 +72,12 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         path: PathBuf::from("-"),
         problem: "no worker results to merge".into(),
     })?;
+    for w in workers {
+        check_figures(&w.result).map_err(|problem| MergeError {
+            path: w.path.clone(),
+            problem,
+        })?;
+    }
     check_compatible(workers)?;
     let mut sums = Sums::new(&first.result);
     for w in workers {
@@ -117,19 +124,19 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
             .ok()
             .filter(|&c| c < totals.statuses.len())
             .unwrap_or(0);
-        totals.statuses[slot] += count;
+        totals.statuses[slot] = totals.statuses[slot].saturating_add(*count);
     }
     let facts = RunFacts {
         url: first.result.url.clone(),
         connections: first.result.connections,
         threads,
         rate: first.result.rate,
-        warmup: Duration::from_secs_f64(first.result.warmup_s),
-        measured: Duration::from_secs_f64(duration_s.max(1e-9)),
-        generator_cpu: Duration::from_secs_f64(cpu_s),
+        warmup: secs(first.result.warmup_s),
+        measured: secs(duration_s.max(1e-9)),
+        generator_cpu: secs(cpu_s),
         cpus,
         schedule,
-        max_send_lag: Duration::from_secs_f64(
+        max_send_lag: secs(
             first
                 .result
                 .schedule
@@ -151,6 +158,11 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     result.lanebench_version = first.result.lanebench_version.clone();
     result.timeline_p99_exact = timeline_p99_exact;
     Ok(Merged { result, warnings })
+}
+
+/// Seconds as a duration; the figures were checked, so the fallback is never taken.
+fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or_default()
 }
 
 /// The figures that add up across workers.
@@ -214,9 +226,11 @@ impl Sums {
         }
         self.errors.merge(&r.errors);
         self.censored.merge(&r.censored);
-        self.drained += r.drained;
+        // Saturating: the counts come from files.
+        self.drained = self.drained.saturating_add(r.drained);
         for (code, n) in &r.status_codes {
-            *self.status_codes.entry(code.clone()).or_default() += n;
+            let sum = self.status_codes.entry(code.clone()).or_default();
+            *sum = sum.saturating_add(*n);
         }
         if let (Some(total), Some(s)) = (self.schedule.as_mut(), r.schedule.as_ref()) {
             total.add(&ScheduleCounts {
@@ -226,11 +240,11 @@ impl Sums {
                 queued: s.queued,
             });
         }
-        self.requests += r.requests;
-        self.successes += r.successes;
-        self.bytes_read += r.bytes_read;
-        self.reconnects += r.reconnects;
-        self.threads += r.generator.threads;
+        self.requests = self.requests.saturating_add(r.requests);
+        self.successes = self.successes.saturating_add(r.successes);
+        self.bytes_read = self.bytes_read.saturating_add(r.bytes_read);
+        self.reconnects = self.reconnects.saturating_add(r.reconnects);
+        self.threads = self.threads.saturating_add(r.generator.threads);
         self.cpu_s += r.generator.cpu_s;
         self.duration_s = self.duration_s.max(r.duration_s);
         match (self.cpus.as_mut(), &r.generator.cpus) {
@@ -260,123 +274,6 @@ fn add_encoded(
     into.add(&h).map_err(|e| refuse(format!("{e:?}")))
 }
 
-/// Refuses sets that are not the complete segments of one run.
-fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeError> {
-    let first = &workers[0].result;
-    if first.schema_version != LOAD_SCHEMA_VERSION {
-        return Err(MergeError {
-            path: workers[0].path.clone(),
-            problem: format!(
-                "result schema version {} is not this lanebench's {LOAD_SCHEMA_VERSION} (its histograms are in other units); merge it with the lanebench that wrote it",
-                first.schema_version
-            ),
-        });
-    }
-    let count = match first.segment {
-        Some(s) => s.count,
-        None => {
-            return Err(MergeError {
-                path: workers[0].path.clone(),
-                problem: "is not a segment of a split run (no --segment)".into(),
-            })
-        }
-    };
-    let mut seen = vec![None::<&Path>; count];
-    for w in workers {
-        let r = &w.result;
-        let refuse = |problem: String| MergeError {
-            path: w.path.clone(),
-            problem,
-        };
-        let differs = |what: &str, mine: String, theirs: String| {
-            refuse(format!(
-                "{what} {mine} differs from {theirs} in {}",
-                workers[0].path.display()
-            ))
-        };
-        if r.schema_version != first.schema_version {
-            return Err(refuse(format!(
-                "result schema version {} differs from {} in {} (histograms of different versions do not add up; measure every part with one lanebench)",
-                r.schema_version,
-                first.schema_version,
-                workers[0].path.display()
-            )));
-        }
-        if r.lanebench_version != first.lanebench_version {
-            let (a, b) = (&r.lanebench_version, &first.lanebench_version);
-            return Err(differs("lanebench version", a.clone(), b.clone()));
-        }
-        if r.url != first.url {
-            return Err(differs("url", r.url.clone(), first.url.clone()));
-        }
-        if r.mode != first.mode || r.rate != first.rate {
-            let show = |x: &LoadResult| format!("{:?} rate {:?}", x.mode, x.rate);
-            return Err(differs("mode", show(r), show(first)));
-        }
-        if r.warmup_s != first.warmup_s {
-            let (a, b) = (r.warmup_s, first.warmup_s);
-            return Err(differs("warmup_s", a.to_string(), b.to_string()));
-        }
-        if r.connections != first.connections {
-            let (a, b) = (r.connections, first.connections);
-            return Err(differs("connections", a.to_string(), b.to_string()));
-        }
-        let segment = r
-            .segment
-            .ok_or_else(|| refuse("is not a segment of a split run (no --segment)".into()))?;
-        if segment.count != count {
-            return Err(differs(
-                "segment count",
-                segment.count.to_string(),
-                count.to_string(),
-            ));
-        }
-        if let Some(other) = seen[segment.index] {
-            return Err(refuse(format!(
-                "segment {segment} is also in {}",
-                other.display()
-            )));
-        }
-        seen[segment.index] = Some(&w.path);
-    }
-    if let Some(missing) = seen.iter().position(Option::is_none) {
-        return Err(MergeError {
-            path: workers[0].path.clone(),
-            problem: format!("segment {missing}/{count} of this run is missing from the inputs"),
-        });
-    }
-    check_windows_overlap(workers)
-}
-
-/// Refuses workers whose measured windows start further apart than
-/// [`MAX_START_SPREAD`] of the run's duration: their sum would not be one load.
-fn check_windows_overlap(workers: &[WorkerResult]) -> Result<(), MergeError> {
-    let starts = |w: &&WorkerResult| w.result.measure_start_unix_ms;
-    let (Some(earliest), Some(latest)) = (
-        workers.iter().min_by_key(starts),
-        workers.iter().max_by_key(starts),
-    ) else {
-        return Ok(());
-    };
-    let spread_ms = latest.result.measure_start_unix_ms - earliest.result.measure_start_unix_ms;
-    let duration_s = workers
-        .iter()
-        .map(|w| w.result.duration_s)
-        .fold(0.0, f64::max);
-    let allowed_ms = duration_s * 1e3 * MAX_START_SPREAD;
-    if spread_ms as f64 > allowed_ms {
-        return Err(MergeError {
-            path: latest.path.clone(),
-            problem: format!(
-                "its measured window starts {spread_ms} ms after that of {}, more than {:.0}% of the {duration_s:.1} s run ({allowed_ms:.0} ms); start every worker with one --start-at",
-                earliest.path.display(),
-                MAX_START_SPREAD * 100.0
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// Where a worker's interval log is: as recorded, or else next to its JSON (results
 /// copied off other machines keep their file names, not their paths).
 fn find_log(worker: &WorkerResult) -> Option<PathBuf> {
@@ -402,16 +299,18 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     let mut points: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
     for w in workers {
         for p in &w.result.timeline {
-            let t = merged_second(base, w.result.measure_start_unix_ms + p.t * 1000);
+            let at = (w.result.measure_start_unix_ms).saturating_add(p.t.saturating_mul(1000));
+            let t = merged_second(base, at);
             let merged = points.entry(t).or_insert(TimelinePoint::quiet(t));
-            merged.requests += p.requests;
-            merged.successes += p.successes;
-            merged.errors += p.errors;
+            merged.requests = merged.requests.saturating_add(p.requests);
+            merged.successes = merged.successes.saturating_add(p.successes);
+            merged.errors = merged.errors.saturating_add(p.errors);
             merged.p99_ms = merged.p99_ms.max(p.p99_ms);
         }
     }
     let mut warnings = Vec::new();
-    let exact = match exact_p99s(workers, base) {
+    let len = points.keys().next_back().map_or(0, |t| t + 1);
+    let exact = match exact_p99s(workers, base, len) {
         Ok(p99s) => {
             for (t, point) in points.iter_mut() {
                 point.p99_ms = p99s.get(t).copied().unwrap_or(0.0);
@@ -425,7 +324,6 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
             false
         }
     };
-    let len = points.keys().next_back().map_or(0, |t| t + 1);
     let timeline = (0..len)
         .map(|t| {
             points
@@ -437,32 +335,45 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
     (timeline, exact, warnings)
 }
 
-/// Per merged second, the p99 of the sum of every worker's logged histograms.
-fn exact_p99s(workers: &[WorkerResult], base: u64) -> Result<BTreeMap<u64, f64>, String> {
-    let mut seconds: BTreeMap<u64, Histogram<u64>> = BTreeMap::new();
+/// Per merged second, the p99 of the sum of every worker's logged histograms. Intervals
+/// are kept encoded and decoded one second at a time into one histogram, so memory is
+/// bounded by the logs' size, not by one full histogram per logged second.
+fn exact_p99s(workers: &[WorkerResult], base: u64, len: u64) -> Result<BTreeMap<u64, f64>, String> {
+    let mut seconds: BTreeMap<u64, Vec<(PathBuf, String)>> = BTreeMap::new();
     for w in workers {
         let path =
             find_log(w).ok_or_else(|| format!("{} has no readable --hdr-log", w.path.display()))?;
         for interval in read_log(&path).map_err(|e| e.to_string())? {
             let t = merged_second(base, interval.start_unix_ms);
+            if t >= len {
+                return Err(format!(
+                    "{} has an interval at second {t}, after the run's {len} s",
+                    path.display()
+                ));
+            }
             seconds
                 .entry(t)
-                .or_insert_with(new_histogram)
-                .add(&interval.histogram)
-                .map_err(|e| format!("{}: {e:?}", path.display()))?;
+                .or_default()
+                .push((path.clone(), interval.encoded));
         }
     }
-    Ok(seconds
-        .into_iter()
-        .map(|(t, h)| {
-            let p99 = if h.is_empty() {
-                0.0
-            } else {
-                ns_to_ms(h.value_at_quantile(0.99))
-            };
-            (t, p99)
-        })
-        .collect())
+    let mut sum = new_histogram();
+    let mut p99s = BTreeMap::new();
+    for (t, encoded) in seconds {
+        sum.reset();
+        for (path, text) in &encoded {
+            let h = decode_histogram(text).map_err(|e| format!("{}: {e}", path.display()))?;
+            sum.add(&h)
+                .map_err(|e| format!("{}: {e:?}", path.display()))?;
+        }
+        let p99 = if sum.is_empty() {
+            0.0
+        } else {
+            ns_to_ms(sum.value_at_quantile(0.99))
+        };
+        p99s.insert(t, p99);
+    }
+    Ok(p99s)
 }
 
 #[cfg(test)]

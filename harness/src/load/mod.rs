@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod hdr_log;
 pub mod live;
 pub mod merge;
+mod merge_check;
 pub mod outcome;
 pub mod plan;
 pub mod precise_timer;
@@ -135,6 +136,7 @@ impl LoadRun {
         options: RunOptions,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<LoadRun> {
+        check_bounds(&settings)?;
         let segment = options.segment.unwrap_or(Segment::WHOLE);
         let mine = segment.connections(settings.connections);
         if mine.is_empty() {
@@ -191,8 +193,8 @@ impl LoadRun {
                 measure_start,
                 end,
                 request_budget: settings.requests.map(|n| {
-                    let r = share(segment.requests(n) as usize, threads, thread);
-                    (r.end - r.start) as u64
+                    let r = share_u64(segment.requests(n), threads, thread);
+                    r.end - r.start
                 }),
                 timeout: settings.timeout,
                 max_send_lag: settings.max_send_lag,
@@ -270,6 +272,32 @@ impl LoadRun {
             return Err(std::io::Error::other(problem));
         }
         Ok(result)
+    }
+}
+
+/// Refuses settings that did not come through the parsers' bounds (a library caller's),
+/// so that no clock or schedule arithmetic below can overflow.
+fn check_bounds(settings: &LoadSettings) -> std::io::Result<()> {
+    let durations = [
+        ("duration", settings.duration.unwrap_or_default()),
+        ("warmup", settings.warmup),
+        ("timeout", settings.timeout),
+        ("max_send_lag", settings.max_send_lag),
+    ];
+    let mut problems = durations
+        .iter()
+        .filter(|(_, d)| *d > crate::bounds::MAX_DURATION)
+        .map(|(name, d)| format!("{name} {d:?} is longer than 365 days"))
+        .collect::<Vec<_>>();
+    if let Some(Err(e)) = settings.rate.map(crate::bounds::check_rate) {
+        problems.push(e.to_string());
+    }
+    match problems.first() {
+        None => Ok(()),
+        Some(problem) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            problem.clone(),
+        )),
     }
 }
 
@@ -362,9 +390,15 @@ fn merge_reports(
 /// The contiguous share of `total` items that part `index` of `parts` takes: shares
 /// differ by at most one and cover `0..total` with no gap and no overlap.
 pub fn share(total: usize, parts: usize, index: usize) -> std::ops::Range<usize> {
-    let start = total * index / parts;
-    let end = total * (index + 1) / parts;
-    start..end
+    let r = share_u64(total as u64, parts, index);
+    r.start as usize..r.end as usize
+}
+
+/// [`share`] of a count that may be as large as `u64::MAX` (a `-n` budget): the products
+/// are taken in 128 bits so that no budget overflows.
+pub fn share_u64(total: u64, parts: usize, index: usize) -> std::ops::Range<u64> {
+    let at = |i: usize| (total as u128 * i as u128 / parts.max(1) as u128) as u64;
+    at(index)..at(index + 1)
 }
 
 fn pin_for(cpus: &CpuList, thread: usize) -> CpuList {

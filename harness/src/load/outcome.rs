@@ -87,31 +87,41 @@ impl ErrorCounts {
 
     /// Adds another tally into this one.
     pub fn merge(&mut self, other: &ErrorCounts) {
-        self.connect += other.connect;
-        self.timeout += other.timeout;
-        self.read += other.read;
-        self.write += other.write;
-        self.parse += other.parse;
-        self.status_4xx += other.status_4xx;
-        self.status_5xx += other.status_5xx;
-        self.status_other += other.status_other;
+        // Saturating: merged parts come from files, whose counts are not trusted.
+        self.connect = self.connect.saturating_add(other.connect);
+        self.timeout = self.timeout.saturating_add(other.timeout);
+        self.read = self.read.saturating_add(other.read);
+        self.write = self.write.saturating_add(other.write);
+        self.parse = self.parse.saturating_add(other.parse);
+        self.status_4xx = self.status_4xx.saturating_add(other.status_4xx);
+        self.status_5xx = self.status_5xx.saturating_add(other.status_5xx);
+        self.status_other = self.status_other.saturating_add(other.status_other);
     }
 
     /// All errors of every class.
     pub fn total(&self) -> u64 {
-        self.connect
-            + self.timeout
-            + self.read
-            + self.write
-            + self.parse
-            + self.status_4xx
-            + self.status_5xx
-            + self.status_other
+        // Saturating: counts merged from files are not trusted to stay small.
+        [
+            self.transport(),
+            self.status_4xx,
+            self.status_5xx,
+            self.status_other,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
     }
 
     /// Errors that produced no response at all (everything but the status classes).
     pub fn transport(&self) -> u64 {
-        self.connect + self.timeout + self.read + self.write + self.parse
+        [
+            self.connect,
+            self.timeout,
+            self.read,
+            self.write,
+            self.parse,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
     }
 }
 

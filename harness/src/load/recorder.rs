@@ -60,9 +60,10 @@ impl Censored {
     }
 
     pub fn merge(&mut self, other: &Censored) {
-        self.timeout += other.timeout;
-        self.in_flight_at_end += other.in_flight_at_end;
-        self.unsent += other.unsent;
+        // Saturating: merged parts come from files, whose counts are not trusted.
+        self.timeout = self.timeout.saturating_add(other.timeout);
+        self.in_flight_at_end = self.in_flight_at_end.saturating_add(other.in_flight_at_end);
+        self.unsent = self.unsent.saturating_add(other.unsent);
     }
 }
 
@@ -173,6 +174,23 @@ impl Recorder {
             CensorKind::InFlightAtEnd => self.censored.in_flight_at_end += 1,
             CensorKind::Unsent => self.censored.unsent += 1,
         }
+    }
+
+    /// Open loop: records `count` slots that were due but never sent, all as having
+    /// waited `corrected` (they share its histogram bucket, see [`Recorder::bucket_floor`]).
+    pub fn record_unsent(&mut self, corrected: Duration, count: u64, at: Duration) {
+        self.roll_interval(at);
+        let ns = to_nanos(corrected);
+        self.latency.saturating_record_n(ns, count);
+        self.interval.saturating_record_n(ns, count);
+        self.censored.unsent = self.censored.unsent.saturating_add(count);
+    }
+
+    /// The smallest latency that the histograms cannot tell apart from `corrected`:
+    /// every value from it up to `corrected` lands in the same bucket.
+    pub fn bucket_floor(&self, corrected: Duration) -> Duration {
+        let ns = to_nanos(corrected).min(self.latency.high());
+        Duration::from_nanos(self.latency.lowest_equivalent(ns))
     }
 
     /// Records an answer that came after the deadline (`--wait-in-flight`).

@@ -103,10 +103,10 @@ pub struct ScheduleCounts {
 impl ScheduleCounts {
     /// Adds another thread's counts.
     pub fn add(&mut self, other: &ScheduleCounts) {
-        self.planned += other.planned;
-        self.sent += other.sent;
-        self.late += other.late;
-        self.queued += other.queued;
+        self.planned = self.planned.saturating_add(other.planned);
+        self.sent = self.sent.saturating_add(other.sent);
+        self.late = self.late.saturating_add(other.late);
+        self.queued = self.queued.saturating_add(other.queued);
     }
 }
 
@@ -338,7 +338,7 @@ impl LoadResult {
     pub fn build(facts: RunFacts, recorder: &Recorder, timeline: Vec<TimelinePoint>) -> LoadResult {
         let duration_s = facts.measured.as_secs_f64().max(1e-9);
         let errors = recorder.errors;
-        let attempts = recorder.requests + errors.transport();
+        let attempts = recorder.requests.saturating_add(errors.transport());
         let status_codes = recorder
             .statuses
             .iter()
@@ -451,8 +451,7 @@ impl LoadResult {
         if self.schema_version >= 2 {
             return;
         }
-        let status_errors =
-            self.errors.status_4xx + self.errors.status_5xx + self.errors.status_other;
+        let status_errors = self.errors.total() - self.errors.transport();
         self.successes = self.requests.saturating_sub(status_errors);
         self.success_rps = self.successes as f64 / self.duration_s.max(1e-9);
         for point in &mut self.timeline {

@@ -30,8 +30,9 @@ impl Schedule {
     /// Offset from the run start at which request `k` of connection `conn` is intended.
     #[inline]
     pub fn intended_offset(&self, conn: usize, k: u64) -> Duration {
-        let slot = conn as u64 + k * self.connections;
-        Duration::from_secs_f64(slot as f64 / self.rate)
+        let slot = conn as f64 + k as f64 * self.connections as f64;
+        // A slot beyond what a Duration holds is never due; saturate instead of panicking.
+        Duration::try_from_secs_f64(slot / self.rate).unwrap_or(Duration::MAX)
     }
 
     /// Number of requests of connection `conn` intended strictly before `offset`.

@@ -59,8 +59,8 @@ impl Segment {
 
     /// This segment's share of a run-wide request budget.
     pub fn requests(&self, total: u64) -> u64 {
-        let r = share(total as usize, self.count, self.index);
-        (r.end - r.start) as u64
+        let r = super::share_u64(total, self.count, self.index);
+        r.end - r.start
     }
 }
 

@@ -90,7 +90,7 @@ impl PublishedClaims {
     /// Reads a claims file.
     pub fn load(path: &Path) -> Result<PublishedClaims, ClaimsError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ClaimsError::Read {
+        let text = crate::bounds::read_text(path).map_err(|source| ClaimsError::Read {
             path: shown.clone(),
             source,
         })?;
@@ -116,7 +116,8 @@ impl PublishedClaims {
 
     /// Parses the TOML text; the error says which claim and field are wrong.
     pub fn parse(text: &str) -> Result<PublishedClaims, String> {
-        let file: ClaimsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let file: ClaimsFile =
+            toml::from_str(text).map_err(|e| crate::toml_error::locate(&e, text).describe())?;
         let mut claims = Vec::new();
         for entry in file.claim {
             let range = |field: &str, text: &str, kind: RangeKind| {

@@ -120,10 +120,12 @@ impl Report {
     pub fn load(path: &Path, claims: PublishedClaims) -> Result<Report, ReportError> {
         let results = RunResults::load(path)?;
         let file = results_file(path);
-        let raw_json = std::fs::read(&file).map_err(|source| ResultsError::Read {
-            path: file.display().to_string(),
-            source,
-        })?;
+        let raw_json = crate::bounds::read_capped(&file, crate::bounds::MAX_INPUT_BYTES).map_err(
+            |source| ResultsError::Read {
+                path: file.display().to_string(),
+                source,
+            },
+        )?;
         Ok(Report {
             results,
             raw_json,

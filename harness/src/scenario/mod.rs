@@ -122,7 +122,7 @@ impl Scenario {
     /// Reads and validates the scenario file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = crate::bounds::read_text(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -203,7 +203,7 @@ fn empty_or_zero_connections() {
             "connections = [16, 64]",
             "connections = [16,\n 0]"
         )),
-        "scenarios/bad.toml:4: connections: each entry must be >= 1, got 0"
+        "scenarios/bad.toml:4: connections: each entry must be 1..=1000000, got 0"
     );
 }
 

@@ -15,6 +15,10 @@ use super::{
     DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
 };
 
+/// The most connections one level may open: far above any file-descriptor limit, low
+/// enough that per-connection figures cannot overflow.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
 /// A problem in the text, before the file name is attached.
 #[derive(Debug)]
 pub(super) struct Problem {
@@ -122,8 +126,8 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         None => None,
         Some(rate) => {
             let value = *rate.get_ref();
-            if !(value.is_finite() && value > 0.0) {
-                return Err(at(rate.span(), format!("rate must be > 0, got {value}")));
+            if let Err(e) = crate::bounds::check_rate(value) {
+                return Err(at(rate.span(), e.to_string()));
             }
             if connections.len() != 1 {
                 let found = connections.len();
@@ -173,13 +177,7 @@ fn percent(value: &Spanned<String>, key: &str, text: &str) -> Result<f64, Proble
 /// A TOML syntax or shape error, located by its span.
 fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
     // Some toml messages span lines ("invalid string\nexpected ..."); errors are one line.
-    let message = err
-        .message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = crate::toml_error::locate(err, text).message;
     let Some(span) = err.span() else {
         return Problem {
             line: None,
@@ -194,7 +192,7 @@ fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
             message,
         };
     }
-    let line = line_of(text, span.start);
+    let (line, column) = crate::toml_error::line_and_column(text, span.start);
     // Type errors name neither the key nor the table; the key is on the value's line.
     let key = text[..span.start]
         .rsplit('\n')
@@ -209,7 +207,7 @@ fn syntax_problem(err: &toml::de::Error, text: &str) -> Problem {
     };
     Problem {
         line: Some(line),
-        message,
+        message: format!("{message} (column {column})"),
     }
 }
 
@@ -240,13 +238,18 @@ fn quick_scale(value: Option<&Spanned<f64>>, text: &str) -> Result<f64, Problem>
 }
 
 fn duration(value: &Spanned<String>, key: &str, text: &str) -> Result<Duration, Problem> {
-    humantime::parse_duration(value.get_ref()).map_err(|e| Problem {
+    let problem = |message: String| Problem {
         line: Some(line_of(text, value.span().start)),
-        message: format!(
+        message,
+    };
+    let parsed = humantime::parse_duration(value.get_ref()).map_err(|e| {
+        problem(format!(
             "{key} `{}` is not a duration like \"10s\" or \"1m 30s\": {e}",
             value.get_ref()
-        ),
-    })
+        ))
+    })?;
+    crate::bounds::check_duration(parsed, value.get_ref())
+        .map_err(|e| problem(format!("{key}: {e}")))
 }
 
 fn at_least_one(
@@ -280,11 +283,11 @@ fn connections(value: &Spanned<Vec<Spanned<i64>>>, text: &str) -> Result<Vec<usi
         .map(|entry| {
             usize::try_from(*entry.get_ref())
                 .ok()
-                .filter(|&n| n >= 1)
+                .filter(|n| (1..=MAX_CONNECTIONS).contains(n))
                 .ok_or_else(|| Problem {
                     line: Some(line_of(text, entry.span().start)),
                     message: format!(
-                        "connections: each entry must be >= 1, got {}",
+                        "connections: each entry must be 1..={MAX_CONNECTIONS}, got {}",
                         entry.get_ref()
                     ),
                 })

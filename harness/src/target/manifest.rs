@@ -134,7 +134,7 @@ impl ManifestError {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = crate::bounds::read_text(path).map_err(|source| ManifestError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -143,17 +143,16 @@ impl Manifest {
 
     /// Parses and validates manifest `text`; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|err| ManifestError::Invalid {
-            path: path.to_path_buf(),
-            line: err.span().map(|span| line_of(text, span.start)),
-            // Some toml messages span lines; errors are one line.
-            message: err
-                .message()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("; "),
+        let manifest: Manifest = toml::from_str(text).map_err(|err| {
+            let located = crate::toml_error::locate(&err, text);
+            ManifestError::Invalid {
+                path: path.to_path_buf(),
+                line: located.position.map(|(line, _)| line),
+                message: match located.position {
+                    Some((_, column)) => format!("{} (column {column})", located.message),
+                    None => located.message,
+                },
+            }
         })?;
         manifest
             .validate()
@@ -242,11 +241,13 @@ fn default_ready_timeout() -> Duration {
 
 fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|err| {
+    let parsed = humantime::parse_duration(&text).map_err(|err| {
         serde::de::Error::custom(format!(
             "invalid duration {text:?}: {err} (expected e.g. \"60s\" or \"500ms\")"
         ))
-    })
+    })?;
+    crate::bounds::check_duration(parsed, &text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration: {e}")))
 }
 
 fn serialize_duration<S: serde::Serializer>(
@@ -254,16 +255,6 @@ fn serialize_duration<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&humantime::format_duration(*value).to_string())
-}
-
-/// 1-based line number of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// Line on which top-level `key` is assigned, for errors found after deserializing.

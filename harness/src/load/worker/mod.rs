@@ -345,7 +345,14 @@ impl Worker {
 
     fn send_if_due(&mut self, i: usize, schedule: Schedule, now: Instant) {
         let conn = &self.conns[i];
-        let due = self.cfg.start + schedule.intended_offset(conn.index, conn.next_k);
+        let Some(due) = self
+            .cfg
+            .start
+            .checked_add(schedule.intended_offset(conn.index, conn.next_k))
+        else {
+            // Beyond any clock: never due, so nothing is sent or armed.
+            return;
+        };
         if due <= now {
             self.conns[i].next_k += 1;
             self.start_request(i, due, now);

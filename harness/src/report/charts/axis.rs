@@ -48,6 +48,14 @@ impl Ranged for KeyedAxis {
 /// Values spanning more than this factor get a log axis, so the small ones stay visible.
 pub const LOG_SPAN: f64 = 20.0;
 
+/// The largest value an axis spans: a figure read from a file may be as large as a
+/// float goes (1e308), and the axis top is a multiple of it. Larger values are drawn
+/// at the top.
+pub const MAX_AXIS_VALUE: f64 = 1e300;
+
+/// The most ticks an axis draws, whatever its range (a guard: round ranges give 4-10).
+const MAX_TICKS: usize = 64;
+
 /// What a value axis measures: picks the words of its labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -120,7 +128,11 @@ impl ValueAxis {
     /// An axis for `values` (bar ends, whisker ends, points) leaving the top `room`
     /// fraction of the axis free, for value labels or a legend.
     pub fn fit(values: &[f64], unit: Unit, room: f64) -> ValueAxis {
-        let positive = values.iter().copied().filter(|v| *v > 0.0 && v.is_finite());
+        let positive = values
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .map(|v| v.min(MAX_AXIS_VALUE));
         // With nothing to show, a unit axis rather than a degenerate one.
         let max = positive.clone().fold(f64::NAN, f64::max);
         let max = if max.is_nan() { 1.0 } else { max };
@@ -129,7 +141,9 @@ impl ValueAxis {
         if max / min > LOG_SPAN {
             // At least half a decade below the smallest bar, so it is not a sliver.
             let low = 10f64.powf((min / 3.0).log10().floor());
-            let high = 10f64.powf(low.log10() + (max.log10() - low.log10()) / keep);
+            // The room above the largest value, but never past the largest float.
+            let top = low.log10() + (max.log10() - low.log10()) / keep;
+            let high = 10f64.powf(top.min(307.0));
             ValueAxis {
                 low,
                 high,
@@ -177,12 +191,16 @@ impl ValueAxis {
             } else {
                 &[1.0]
             };
+            // More than a dozen decades (only absurd figures span that many) get a
+            // tick every few decades rather than hundreds of ticks.
+            let stride = 10f64.powf((decades / 12.0).ceil().max(1.0));
             let mut out = Vec::new();
             let mut decade = self.low;
-            while decade <= self.high * 1.000_001 {
+            while decade.is_finite() && decade <= self.high * 1.000_001 && out.len() < MAX_TICKS {
                 out.extend(steps.iter().map(|s| s * decade).filter(|v| *v <= self.high));
-                decade *= 10.0;
+                decade *= stride;
             }
+            out.truncate(MAX_TICKS);
             out
         } else {
             let raw = (self.high - self.low) / 6.0;
@@ -192,7 +210,7 @@ impl ValueAxis {
                 .map(|m| m * magnitude)
                 .find(|s| *s >= raw)
                 .unwrap_or(raw);
-            (0..)
+            (0..MAX_TICKS)
                 .map(|i| self.low + step * i as f64)
                 .take_while(|v| *v <= self.high)
                 .collect()
@@ -254,6 +272,22 @@ mod tests {
         let axis = ValueAxis::fit(&[], Unit::Us, 0.2);
         assert_eq!((axis.low, axis.high), (0.0, 1.25));
         assert!(!axis.ticks().is_empty() && axis.ticks().len() < 20);
+    }
+
+    #[test]
+    fn huge_and_non_finite_figures_give_bounded_ticks() {
+        for values in [
+            vec![1e308],
+            vec![1.0, 1e308],
+            vec![f64::INFINITY, f64::NAN, 5.0],
+            vec![f64::MAX, f64::MIN_POSITIVE],
+        ] {
+            let axis = ValueAxis::fit(&values, Unit::Rps, 0.25);
+            let ticks = axis.ticks();
+            assert!(!ticks.is_empty() && ticks.len() <= MAX_TICKS, "{values:?}");
+            assert!(ticks.iter().all(|t| t.is_finite()), "{values:?}: {ticks:?}");
+            assert!(axis.high.is_finite() && axis.low.is_finite(), "{values:?}");
+        }
     }
 
     #[test]

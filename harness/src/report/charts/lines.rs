@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::{KeyedAxis, Unit, ValueAxis};
+use super::axis::{KeyedAxis, Unit, ValueAxis, MAX_AXIS_VALUE};
 use super::key::{key_strip, KeyEntry};
 use super::{target_colour, Drawn, Frame};
 use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupSource};
@@ -90,8 +90,13 @@ where
         .iter()
         .map(|p| p.0)
         .fold(percentile_x(99.9), f64::max);
+    // Finite whatever the file held (a latency of 1e308 ms would make the top infinite).
     let y_min = values.iter().map(|p| p.1).fold(1.0, f64::min) * 0.8;
-    let y_max = values.iter().map(|p| p.1).fold(1.0, f64::max) * 1.5;
+    let y_max = values
+        .iter()
+        .map(|p| p.1.min(MAX_AXIS_VALUE))
+        .fold(1.0, f64::max)
+        * 1.5;
     let keys: Vec<f64> = PERCENTILE_TICKS
         .iter()
         .map(|p| percentile_x(*p))
