@@ -57,7 +57,7 @@ fn a_busy_generator_cpu_is_flagged_retried_and_named() {
     }
     let (server, generator) = (allowed.cpus()[0], allowed.cpus()[1]);
     let ws = Workspace::new();
-    ws.add_fixture("busy", "--mode ok", "ready_timeout = \"10s\"\n");
+    ws.add_fixture("busy", "--mode ok", "ready_timeout = \"30s\"\n");
     let scenario = ws.write_scenario(
         "name = \"busy\"\nduration = \"1s\"\nwarmup = \"1s\"\nwarmup_max = \"2s\"\nrepeats = 1\n\
          connections = [2]\nstartup_samples = 1\ntimeout = \"2s\"\n\n[[request]]\nname = \"health\"\n\
