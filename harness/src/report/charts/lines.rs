@@ -273,11 +273,12 @@ where
         ))?;
         // Labels of markers at the same second would overlap: step each one down.
         let label_y = y.end - (y.end - y.start) * (0.04 + 0.06 * i as f64);
-        chart.draw_series([Text::new(
+        let label = Text::new(
             end.describe().to_string(),
-            (end.at, label_y),
+            (s.px(4) as i32, 0),
             s.font(16).color(&colour),
-        )])?;
+        );
+        chart.draw_series([EmptyElement::at((end.at, label_y)) + label])?;
     }
     Ok(())
 }
