@@ -7,10 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::failure::Failure;
-use super::steady::{
-    steadiness, Steadiness, SteadyBy, Trend, STEADY_WINDOWS, TREND_CONFIDENCE, TREND_PERIOD_S,
-    TREND_TOLERANCE,
-};
+use super::steady::{steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
@@ -223,6 +220,9 @@ fn warming_note(
     max: Duration,
     check: bool,
 ) -> String {
+    use super::steady::{
+        SteadyBy, Trend, STEADY_WINDOWS, TREND_CONFIDENCE, TREND_PERIOD_S, TREND_TOLERANCE,
+    };
     let at = format!("warm-up {}s/{}s", elapsed.as_secs(), max.as_secs());
     if !check || elapsed < min {
         return format!(
