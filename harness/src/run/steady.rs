@@ -25,8 +25,8 @@
 //! point estimate makes that window as long as the noise needs: a climb of 3% per 5 s is
 //! outside the bound at any noise. Showing flatness under ±15% noise takes about half a
 //! minute, though, which a compiled server that never warmed would pay on every level;
-//! the second rule lets a warm-up that has had no trend from its first second end as
-//! early as the old rule did. It is safe for a JIT because a process that is warming
+//! the second rule lets a warm-up that has had no trend from its first second end about
+//! as early as the old rule did. It is safe for a JIT because a process that is warming
 //! climbs from its first second of load, steeply (3-20x over the first 10-15 s in the
 //! recorded Spring Boot warm-ups), so its warm-up never qualifies and the first rule
 //! judges the slow climb that follows. What neither can tell is a climb that starts with
