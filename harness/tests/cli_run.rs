@@ -92,6 +92,10 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
         "{curve}"
     );
     assert!(curve["load_started_ms"].as_f64() > curve["ready_ms"].as_f64());
+    // The warm-up's end is kept with the curve, as it ended: steady there, or the cap.
+    let warmup_end = curve["warmup_s"].as_f64().unwrap();
+    assert!((1.0..=3.0).contains(&warmup_end), "{curve}");
+    assert_eq!(curve["steady"], level["repeats"][0]["steady"], "{curve}");
     assert!(level["repeats"][0]["load"]["requests"].as_u64().unwrap() > 0);
 
     let crashy = by_name("crashy");

@@ -618,6 +618,54 @@ fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
 }
 
 #[test]
+fn warmup_chart_marks_where_each_warmup_ended_and_how() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap();
+    let targets = value["targets"].as_array_mut().unwrap();
+    let curve = |steady: serde_json::Value| {
+        serde_json::json!({
+            "ready_ms": 40.0, "load_started_ms": 2500.0,
+            "per_second": [1200.0, 9800.0, 21000.0, 21500.0], "connections": 16,
+            "warmup_s": 3.0, "steady": steady
+        })
+    };
+    for t in targets.iter_mut() {
+        match t["name"].as_str().unwrap() {
+            "gin" => t["warmup_curve"] = curve(serde_json::json!(true)),
+            "hyperlane" => t["warmup_curve"] = curve(serde_json::json!(false)),
+            _ => {}
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let html = stdout_of(&["report", path, "--format", "html"]);
+    let warmup = &html[html.find("id=\"chart-warmup\"").unwrap()..];
+    let warmup = &warmup[..warmup.find("</figure>").unwrap()];
+    assert!(
+        tips(warmup, "gin")
+            .iter()
+            .any(|t| t == "Gin: warm-up ended steady after 3 s of load; measured from here"),
+        "{warmup}"
+    );
+    let hyperlane = tips(warmup, "hyperlane");
+    assert!(
+        hyperlane.iter().any(|t| t
+            == "hyperlane: warm-up ended not steady (cap) after 3 s of load; measured from here"),
+        "{hyperlane:?}"
+    );
+    assert!(warmup.contains(">not steady (cap)<"), "the label is drawn");
+    // A curve written before the end was kept has no marker.
+    let plain = std::fs::read_to_string(fixture_file()).unwrap();
+    std::fs::write(dir.path().join("results.json"), plain).unwrap();
+    let html = stdout_of(&["report", path, "--format", "html"]);
+    assert!(
+        !html.contains("s of load; measured from here"),
+        "no marker without warmup_s"
+    );
+}
+
+#[test]
 fn database_mode_shows_the_store_and_the_databases_share() {
     let md = markdown();
     assert!(

@@ -72,6 +72,31 @@ pub struct WarmupSeries {
     pub source: WarmupSource,
     /// The level the curve was measured at.
     pub connections: usize,
+    /// Where the warm-up ended on the curve (results that kept it only).
+    pub end: Option<WarmupEnd>,
+}
+
+/// Where a warm-up ended on its curve, and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WarmupEnd {
+    /// x of the first measured second.
+    pub at: f64,
+    /// Seconds of load the warm-up took.
+    pub seconds: f64,
+    /// Declared steady (`Some(true)`), cut off by `warmup_max` (`Some(false)`), or not
+    /// checked (`None`).
+    pub steady: Option<bool>,
+}
+
+impl WarmupEnd {
+    /// How the end reads in the chart's label and tooltip.
+    pub fn describe(&self) -> &'static str {
+        match self.steady {
+            Some(true) => "steady",
+            Some(false) => "not steady (cap)",
+            None => "warm-up end",
+        }
+    }
 }
 
 /// The warm-up curve of a target: the run's curve from spawn when the results carry one,
@@ -84,6 +109,11 @@ pub fn warmup_curve(target: &TargetResult) -> Option<WarmupSeries> {
             segments: vec![points.map(|(i, v)| (start + i as f64, *v)).collect()],
             source: WarmupSource::FromSpawn,
             connections: curve.connections,
+            end: curve.warmup_s.map(|seconds| WarmupEnd {
+                at: start + seconds,
+                seconds,
+                steady: curve.steady,
+            }),
         });
     }
     let level = target.levels.first()?;
@@ -99,6 +129,7 @@ pub fn warmup_curve(target: &TargetResult) -> Option<WarmupSeries> {
         segments,
         source: WarmupSource::FirstLevel,
         connections: level.connections,
+        end: None,
     })
 }
 

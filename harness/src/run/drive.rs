@@ -280,6 +280,9 @@ fn warming_note(
     max: Duration,
     check: bool,
 ) -> String {
+    use super::steady::{
+        SteadyBy, Trend, STEADY_WINDOWS, TREND_CONFIDENCE, TREND_PERIOD_S, TREND_TOLERANCE,
+    };
     let at = format!("warm-up {}s/{}s", elapsed.as_secs(), max.as_secs());
     if !check || elapsed < min {
         return format!(
@@ -287,27 +290,40 @@ fn warming_note(
             min.as_secs_f64()
         );
     }
+    let percent = |v: f64| format!("{:+.1}%", v * 100.0);
+    let trend = |t: Trend| {
+        format!(
+            "trend {} per {}s over the last {} s, {:.0}% interval {}..{}",
+            percent(t.slope),
+            TREND_PERIOD_S,
+            t.seconds,
+            TREND_CONFIDENCE * 100.0,
+            percent(t.low),
+            percent(t.high)
+        )
+    };
     match verdict {
         Steadiness::TooShort { have } => {
-            format!("{at}: {have} of 5 seconds for the steadiness check")
+            format!("{at}: {have} of {STEADY_WINDOWS} seconds for the steadiness check")
         }
-        Steadiness::Varying {
-            spread,
-            drift: None,
-        } if spread.is_finite() => format!(
-            "{at}: not steady yet (the last 5 s vary by up to {:.0}%, the rule is 5%)",
-            spread * 100.0
+        Steadiness::Idle => format!("{at}: nothing served yet"),
+        Steadiness::Varying { trend: t } => format!(
+            "{at}: not steady yet ({}; it must lie within ±{:.0}%)",
+            trend(t),
+            TREND_TOLERANCE * 100.0
         ),
-        Steadiness::Varying {
-            spread,
-            drift: Some(drift),
-        } if spread.is_finite() => format!(
-            "{at}: not steady yet (the last 5 s vary by up to {:.0}% and their median moved {:.0}% \
-             from the 5 s before; either must be within 5%)",
-            spread * 100.0,
-            drift * 100.0
+        Steadiness::Steady {
+            trend: t,
+            by: SteadyBy::FlatTrend,
+            ..
+        } => format!("{at}: steady ({})", trend(t)),
+        Steadiness::Steady {
+            trend: t,
+            by: SteadyBy::FlatFromStart,
+            ..
+        } => format!(
+            "{at}: steady (no trend since the first second; {})",
+            trend(t)
         ),
-        Steadiness::Varying { .. } => format!("{at}: nothing served yet"),
-        Steadiness::Steady { .. } => format!("{at}: steady"),
     }
 }

@@ -152,6 +152,14 @@ pub struct WarmupCurve {
     pub per_second: Vec<f64>,
     /// Connections of that load.
     pub connections: usize,
+    /// Where the warm-up ended in `per_second` (its whole seconds; the first measured
+    /// repeat follows), for the chart's marker. `None` in results written before it was kept.
+    #[serde(default)]
+    pub warmup_s: Option<f64>,
+    /// How it ended: `true` declared steady at `warmup_s`, `false` it hit `warmup_max`
+    /// without being steady, `None` not checked (`steady_state = false`) or not kept.
+    #[serde(default)]
+    pub steady: Option<bool>,
 }
 
 impl TargetResult {

@@ -339,6 +339,7 @@ impl Ladder {
         connections: usize,
     ) -> WarmupCurve {
         let mut per_second = warmup.per_second.clone();
+        let warmup_s = per_second.len() as f64;
         let whole = (first.duration_s.floor() as usize).min(first.timeline.len());
         per_second.extend(first.timeline[..whole].iter().map(|p| p.successes as f64));
         WarmupCurve {
@@ -346,6 +347,8 @@ impl Ladder {
             load_started_ms: load_started.as_secs_f64() * 1e3,
             per_second,
             connections,
+            warmup_s: Some(warmup_s),
+            steady: warmup.steady,
         }
     }
 }

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::axis::{KeyedAxis, Unit, ValueAxis, MAX_AXIS_VALUE};
 use super::key::{key_strip, KeyEntry};
 use super::{target_colour, Drawn, Frame};
-use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupSource};
+use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupEnd, WarmupSource};
 use crate::report::view::{headline_level, latency_ms};
 use crate::run::results::TargetResult;
 use crate::stats::Spread;
@@ -143,6 +143,7 @@ where
         root,
         frame,
         &curves,
+        &[],
         "Seconds since the measured window began (s)",
     )
 }
@@ -160,6 +161,19 @@ where
     };
     let first = frame.view.ranked.iter().find_map(|t| pick(t));
     let curves = framework_curves(frame, |t| Some((pick(t)?.segments, Vec::new())));
+    let ends: Vec<Marker> = frame
+        .view
+        .ranked
+        .iter()
+        .filter_map(|t| {
+            let end = pick(t)?.end?;
+            Some(Marker {
+                target: &t.name,
+                label: &t.framework,
+                end,
+            })
+        })
+        .collect();
     let x_desc = match first {
         Some(c) if c.source == WarmupSource::FromSpawn => format!(
             "Seconds since the process was spawned, under load at {} connections",
@@ -171,21 +185,34 @@ where
         ),
         None => "Seconds since the first load began".to_string(),
     };
-    per_second(root, frame, &curves, &x_desc)
+    per_second(root, frame, &curves, &ends, &x_desc)
 }
 
-/// A responses-per-second-over-time chart of `curves`.
+/// Where a framework's warm-up ended on the warm-up chart.
+struct Marker<'a> {
+    target: &'a str,
+    label: &'a str,
+    end: WarmupEnd,
+}
+
+/// A responses-per-second-over-time chart of `curves`, with `markers` as dashed
+/// vertical lines.
 fn per_second<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     frame: &Frame,
     curves: &[Curve],
+    markers: &[Marker],
     x_desc: &str,
 ) -> Drawn
 where
     DB::ErrorType: 'static,
 {
     let values = all_values(curves);
-    let x_max = values.iter().map(|p| p.0 + 1.0).fold(1.0, f64::max);
+    let x_max = values
+        .iter()
+        .map(|p| p.0 + 1.0)
+        .chain(markers.iter().map(|m| m.end.at + 1.0))
+        .fold(1.0, f64::max);
     let ys: Vec<f64> = values.iter().map(|p| p.1).collect();
     let y = ValueAxis::fit(&ys, Unit::Rps, 0.05);
     let s = &frame.style;
@@ -211,7 +238,54 @@ where
         point: &point,
         value: &value,
     };
-    draw_curves(&mut chart, frame, curves, tips)
+    draw_curves(&mut chart, frame, curves, tips)?;
+    draw_markers(&mut chart, frame, markers)
+}
+
+/// Each marker as a dashed vertical line in its framework's colour over the whole
+/// y range, labelled at the top, with the warm-up's length and end in its tooltip.
+fn draw_markers<'a, DB>(
+    chart: &mut ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, ValueAxis>,
+    >,
+    frame: &Frame,
+    markers: &[Marker],
+) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let s = &frame.style;
+    let y = chart.y_range();
+    for (i, marker) in markers.iter().enumerate() {
+        let colour = target_colour(marker.target);
+        let end = marker.end;
+        let text = format!(
+            "{}: warm-up ended {} after {:.0} s of load; measured from here",
+            marker.label,
+            end.describe(),
+            end.seconds
+        );
+        let _mark = frame.marks.begin(marker.target, text);
+        let line = [(end.at, y.start), (end.at, y.end)];
+        chart.draw_series(DashedLineSeries::new(
+            line,
+            s.px(8).max(2),
+            s.px(6).max(2),
+            colour.stroke_width(s.px(2).max(1)),
+        ))?;
+        // Labels of markers at the same second would overlap: step each one down.
+        let label_y = y.end - (y.end - y.start) * (0.04 + 0.06 * i as f64);
+        let label = Text::new(
+            end.describe().to_string(),
+            (s.px(4) as i32, 0),
+            s.font(16).color(&colour),
+        );
+        chart.draw_series([EmptyElement::at((end.at, label_y)) + label])?;
+    }
+    Ok(())
 }
 
 /// Median successful responses per second at each ladder level (connections, log scale) with
