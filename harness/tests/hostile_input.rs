@@ -9,8 +9,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod fixture_server;
+mod hostile;
 mod workspace;
 use fixture_server::Fixture;
+use hostile::{histogram_field, refused};
 use workspace::Workspace;
 
 fn lanebench(args: &[&str]) -> Output {
@@ -18,17 +20,6 @@ fn lanebench(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Exit 2 and one line of stderr containing every needle.
-fn refused(output: &Output, needles: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
-    }
-    stderr
 }
 
 #[test]
@@ -154,20 +145,12 @@ fn hostile_worker_parts_are_refused_by_merge_naming_the_file() {
     let part = worker_part(dir.path(), &server);
     // A decoder that believed this header would allocate 2^64 ns of 5-digit buckets.
     let wide = {
-        use base64::Engine;
-        use std::io::Write;
         let mut plain = 0x1c84_9313u32.to_be_bytes().to_vec();
         plain.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
         plain.extend_from_slice(&1u64.to_be_bytes());
         plain.extend_from_slice(&u64::MAX.to_be_bytes());
         plain.extend_from_slice(&1f64.to_be_bytes());
-        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        z.write_all(&plain).unwrap();
-        let deflated = z.finish().unwrap();
-        let mut outer = 0x1c84_9314u32.to_be_bytes().to_vec();
-        outer.extend_from_slice(&(deflated.len() as u32).to_be_bytes());
-        outer.extend_from_slice(&deflated);
-        base64::engine::general_purpose::STANDARD.encode(outer)
+        histogram_field(&plain)
     };
     let cases: Vec<(&str, Edit, &str)> = vec![
         (

@@ -6,7 +6,9 @@
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
+mod hostile;
 mod workspace;
+use hostile::refused;
 use workspace::Workspace;
 
 /// A loopback listener nothing should connect to, and its URL prefix.
@@ -31,18 +33,6 @@ fn load(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Exit 2, nothing on stdout, one line on stderr holding every needle.
-fn refused(output: &Output, needles: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(output.stdout.is_empty(), "a load ran: {output:?}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
-    }
-    stderr
 }
 
 #[test]

@@ -316,6 +316,43 @@ fn yes() -> bool {
     true
 }
 
+#[cfg(test)]
+impl LevelResult {
+    /// A clean, server-bound, steady level of three repeats around `qps` (±1%), for
+    /// unit tests of what is made from levels.
+    pub(crate) fn sample(connections: usize, qps: f64) -> LevelResult {
+        let spread = |values: &[f64]| Spread::of(values).unwrap();
+        let rates = [qps * 0.99, qps, qps * 1.01];
+        LevelResult {
+            connections,
+            rate: None,
+            repeats: Vec::new(),
+            rps: spread(&rates),
+            success_rps: spread(&rates),
+            p50_ms: spread(&[1.0, 1.0, 1.0]),
+            p90_ms: spread(&[1.0, 1.0, 1.0]),
+            p99_ms: spread(&[2.0, 2.0, 2.0]),
+            p999_ms: spread(&[3.0, 3.0, 3.0]),
+            error_rate: spread(&[0.0, 0.0, 0.0]),
+            server_cpu_utilisation: 0.98,
+            generator_cpu_utilisation: 0.5,
+            saturation: Saturation::Server,
+            generator_bound: false,
+            steady: Some(true),
+            warmup_s: Spread::zero(),
+            steal: None,
+            foreign_cpu: None,
+            noisy: false,
+            noise_by_side: Vec::new(),
+            caveats: Vec::new(),
+            retried: 0,
+            server_cpu_us_per_success: None,
+            database_cpu_utilisation: None,
+            usable: true,
+        }
+    }
+}
+
 /// One measured repeat of a level: the load result plus the server's CPU use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepeatResult {

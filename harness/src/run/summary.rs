@@ -284,33 +284,10 @@ mod tests {
     use super::*;
 
     fn level(connections: usize, qps: f64, caveats: Vec<Caveat>) -> LevelResult {
-        let spread = Spread::of(&[qps]).unwrap();
         LevelResult {
-            connections,
-            rate: None,
-            repeats: Vec::new(),
-            rps: spread,
-            success_rps: spread,
-            p50_ms: spread,
-            p90_ms: spread,
-            p99_ms: spread,
-            p999_ms: spread,
-            error_rate: Spread::zero(),
-            server_cpu_utilisation: 0.9,
-            generator_cpu_utilisation: 0.5,
-            saturation: Saturation::Server,
-            generator_bound: false,
-            steady: Some(true),
-            warmup_s: Spread::zero(),
-            steal: None,
-            foreign_cpu: None,
             noisy: caveats.iter().any(Caveat::is_noisy),
-            noise_by_side: Vec::new(),
             caveats,
-            retried: 0,
-            server_cpu_us_per_success: None,
-            database_cpu_utilisation: None,
-            usable: true,
+            ..LevelResult::sample(connections, qps)
         }
     }
 
