@@ -99,6 +99,10 @@ pub enum Caveat {
         generator_cpu_utilisation: f64,
         cause: String,
     },
+    /// The warm-up before the level reached its cap (`warmup_max`) while throughput was
+    /// still moving: the figure is of a server that had not finished warming (a JIT
+    /// still compiling). Measured again after more warm-up, not after a pause.
+    Unsteady { warmup_s: f64 },
 }
 
 impl Caveat {
@@ -124,11 +128,22 @@ impl Caveat {
                 server_cpu_utilisation * 100.0,
                 generator_cpu_utilisation * 100.0
             ),
+            Caveat::Unsteady { warmup_s } => format!(
+                "not steady after {warmup_s:.0} s of warm-up (throughput still moving at the cap)"
+            ),
         }
     }
 
     pub fn is_noisy(&self) -> bool {
         matches!(self, Caveat::Noisy { .. })
+    }
+
+    pub fn is_unsteady(&self) -> bool {
+        matches!(self, Caveat::Unsteady { .. })
+    }
+
+    fn is_unsaturated(&self) -> bool {
+        matches!(self, Caveat::Unsaturated { .. })
     }
 }
 
@@ -141,6 +156,9 @@ pub struct Judged<'a> {
     pub server_cpu_utilisation: f64,
     pub generator_cpu_utilisation: f64,
     pub noise: &'a [SideNoise],
+    /// Some warm-up before it reached its cap still moving (`steady: false`), after
+    /// this many seconds of warm-up in all.
+    pub unsteady_after: Option<f64>,
 }
 
 /// The caveats of a level or attempt: one per noisy side, and `unsaturated` for a
@@ -162,6 +180,9 @@ pub fn caveats(j: Judged) -> Vec<Caveat> {
             generator_cpu_utilisation: j.generator_cpu_utilisation,
             cause: unsaturated_cause(&j),
         });
+    }
+    if let Some(warmup_s) = j.unsteady_after {
+        out.push(Caveat::Unsteady { warmup_s });
     }
     out
 }
@@ -241,7 +262,7 @@ pub fn summarize<'a>(levels: impl IntoIterator<Item = &'a [Caveat]>) -> Option<S
                 steal: *steal,
                 foreign: *foreign,
             }),
-            Caveat::Unsaturated { .. } => None,
+            Caveat::Unsaturated { .. } | Caveat::Unsteady { .. } => None,
         })
         .collect();
     let mut parts = Vec::new();
@@ -261,11 +282,20 @@ pub fn summarize<'a>(levels: impl IntoIterator<Item = &'a [Caveat]>) -> Option<S
     }
     let idle = levels
         .iter()
-        .filter(|c| !c.iter().any(Caveat::is_noisy) && !c.is_empty())
+        .filter(|c| !c.iter().any(Caveat::is_noisy) && c.iter().any(Caveat::is_unsaturated))
         .count();
     if idle > 0 {
         parts.push(format!(
             "{idle} of {total} levels saturated neither side ({IDLE_CAUSE})"
+        ));
+    }
+    let unsteady = levels
+        .iter()
+        .filter(|c| c.iter().any(Caveat::is_unsteady))
+        .count();
+    if unsteady > 0 {
+        parts.push(format!(
+            "{unsteady} of {total} levels not steady at the warm-up cap"
         ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
@@ -291,6 +321,7 @@ mod tests {
             server_cpu_utilisation: 0.44,
             generator_cpu_utilisation: 0.31,
             noise,
+            unsteady_after: None,
         })
     }
 
@@ -336,6 +367,7 @@ mod tests {
             server_cpu_utilisation: 0.2,
             generator_cpu_utilisation: 0.1,
             noise: &[],
+            unsteady_after: None,
         });
         assert!(open.is_empty());
     }
@@ -352,6 +384,23 @@ mod tests {
              side (both sides idle, which points at a wait in the server or the client)"
         );
         assert_eq!(summarize([[].as_slice()]), None);
+    }
+
+    #[test]
+    fn a_warm_up_that_ends_at_its_cap_still_moving_is_a_caveat() {
+        let c = caveats(Judged {
+            saturation: Saturation::Server,
+            open_loop: false,
+            server_cpu_utilisation: 1.0,
+            generator_cpu_utilisation: 0.2,
+            noise: &[],
+            unsteady_after: Some(60.0),
+        });
+        assert_eq!(c, vec![Caveat::Unsteady { warmup_s: 60.0 }]);
+        assert_eq!(
+            summarize([c.as_slice(), [].as_slice()]).as_deref(),
+            Some("1 of 2 levels not steady at the warm-up cap")
+        );
     }
 
     #[test]

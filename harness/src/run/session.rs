@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
-use super::noise::describe_all;
+use super::noise::{describe_all, Caveat};
 use super::process::{launch_target, stop_process};
 use super::results::{RepeatResult, SetAside, WarmupCurve};
 use super::summary::judge_repeats;
@@ -61,6 +61,14 @@ pub struct MemoryRecord {
     /// The cgroup's exact peak (MiB) and its kind, when the session had one.
     pub cgroup: Option<(String, Option<f64>)>,
     pub interval: Duration,
+}
+
+/// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
+/// ended steady (`None`: not checked).
+#[derive(Debug, Clone, Copy)]
+struct Warmed {
+    seconds: f64,
+    steady: Option<bool>,
 }
 
 /// What a session runs against.
@@ -222,15 +230,21 @@ impl Ladder {
             for repeat in 1..=self.plan.repeats {
                 check_stop(bench.stop)?;
                 let phase = format!("load {connections}c {repeat}/{}", self.plan.repeats);
-                let mut measured = self.measure_repeat(bench, &load, &phase, windows)?;
+                // Only the first repeat follows the warm-up; later ones follow a repeat.
+                let warmed = Warmed {
+                    seconds: if repeat == 1 {
+                        warmup.used.as_secs_f64()
+                    } else {
+                        0.0
+                    },
+                    steady: warmup.steady,
+                };
+                let measured = self.measure_repeat(bench, &load, &phase, windows, warmed)?;
                 if outcome.curve.is_none() {
-                    outcome.curve =
-                        Some(self.curve(&warmup, load_started, &measured.load, connections));
+                    // A repeat measured again does not continue the warm-up's seconds.
+                    let first = (measured.attempt == 1).then_some(&measured.load);
+                    outcome.curve = Some(self.curve(&warmup, load_started, first, connections));
                 }
-                if repeat == 1 {
-                    measured.warmup_s = warmup.used.as_secs_f64();
-                }
-                measured.steady = warmup.steady;
                 level.repeats.push(measured);
             }
             outcome.levels.push(level);
@@ -238,61 +252,40 @@ impl Ladder {
         Ok(())
     }
 
-    /// One repeat, measured again after a pause while it has caveats (noise on any
-    /// side, or a closed-loop level that saturated neither), up to the run's
-    /// `retry_noisy` times. The first clean attempt is kept; when none is, the last one,
-    /// with its caveats. Every attempt set aside is recorded with why.
+    /// One repeat, measured again while it has caveats (noise on any side, a
+    /// closed-loop level that saturated neither, a warm-up that ended at its cap still
+    /// moving), up to the run's `retry_noisy` times: after a pause, or, for a warm-up
+    /// that was not steady, after another warm-up (the server needs more warm load, not
+    /// rest). The first clean attempt is kept; when none is, the last one, with its
+    /// caveats. Every attempt set aside is recorded with why.
     fn measure_repeat(
         &self,
         bench: &mut Bench,
         load: &LoadSettings,
         phase: &str,
         windows: &mut Vec<(Duration, Duration)>,
+        mut warmed: Warmed,
     ) -> Result<RepeatResult, Failure> {
         let mut set_aside = Vec::new();
         let mut attempt = 1;
         loop {
-            let label = if attempt == 1 {
-                phase.to_string()
-            } else {
-                format!("{phase} (attempt {attempt})")
+            let label = match attempt {
+                1 => phase.to_string(),
+                n => format!("{phase} (attempt {n})"),
             };
-            bench.observer.phase(bench.name, &label);
-            let mut this_load = load.clone();
-            if attempt > 1 {
-                // The pause left the connections idle: warm them again before the window.
-                this_load.warmup = RETRY_WARMUP;
-            }
-            let measured_from = self.sampler_started.elapsed();
-            let measured = bench.measure(this_load, &label)?;
-            windows.push((measured_from, self.sampler_started.elapsed()));
-            if let Some(status) = bench.process.try_exit_status() {
-                let died = format!(
-                    "exited during load ({})",
-                    crate::target::describe_status(status)
-                );
-                return Err(Failure::of(died, bench.process));
-            }
-            let mut repeat = RepeatResult {
-                warmup_s: 0.0,
-                steady: None,
-                noise: measured.noise,
-                noise_by_side: measured.noise_by_side,
-                round: self.plan.round,
-                server_cpu_s: measured.server_cpu_s,
-                database_cpu_s: measured.database_cpu_s,
-                load: measured.load,
-                attempt,
-                set_aside: Vec::new(),
-            };
+            let mut repeat = self.measure_attempt(bench, load, &label, windows, attempt)?;
+            repeat.warmup_s = warmed.seconds;
+            repeat.steady = warmed.steady;
             let judged = judge_repeats(std::slice::from_ref(&repeat), bench.settings);
             let retries_left = attempt <= bench.settings.retry_noisy as usize;
             if judged.caveats.is_empty() || !retries_left {
                 repeat.set_aside = set_aside;
                 return Ok(repeat);
             }
-            let why = describe_all(&judged.caveats);
-            bench.observer.retrying(bench.name, &label, &why);
+            bench
+                .observer
+                .retrying(bench.name, &label, &describe_all(&judged.caveats));
+            let unsteady = judged.caveats.iter().any(Caveat::is_unsteady);
             set_aside.push(SetAside {
                 attempt,
                 caveats: judged.caveats,
@@ -302,9 +295,55 @@ impl Ladder {
                 server_cpu_utilisation: judged.server,
                 generator_cpu_utilisation: judged.generator,
             });
-            pause(bench.stop, RETRY_PAUSE)?;
+            if unsteady {
+                let more = bench.warm_up(load.clone(), &format!("{phase} warm-up again"))?;
+                warmed.seconds += more.used.as_secs_f64();
+                warmed.steady = more.steady;
+            } else {
+                pause(bench.stop, RETRY_PAUSE)?;
+            }
             attempt += 1;
         }
+    }
+
+    /// One measured attempt: the load, its window in the memory record, and the
+    /// process checked alive afterwards.
+    fn measure_attempt(
+        &self,
+        bench: &mut Bench,
+        load: &LoadSettings,
+        label: &str,
+        windows: &mut Vec<(Duration, Duration)>,
+        attempt: usize,
+    ) -> Result<RepeatResult, Failure> {
+        bench.observer.phase(bench.name, label);
+        let mut this_load = load.clone();
+        if attempt > 1 {
+            // The pause left the connections idle: warm them again before the window.
+            this_load.warmup = RETRY_WARMUP;
+        }
+        let measured_from = self.sampler_started.elapsed();
+        let measured = bench.measure(this_load, label)?;
+        windows.push((measured_from, self.sampler_started.elapsed()));
+        if let Some(status) = bench.process.try_exit_status() {
+            let died = format!(
+                "exited during load ({})",
+                crate::target::describe_status(status)
+            );
+            return Err(Failure::of(died, bench.process));
+        }
+        Ok(RepeatResult {
+            warmup_s: 0.0,
+            steady: None,
+            noise: measured.noise,
+            noise_by_side: measured.noise_by_side,
+            round: self.plan.round,
+            server_cpu_s: measured.server_cpu_s,
+            database_cpu_s: measured.database_cpu_s,
+            load: measured.load,
+            attempt,
+            set_aside: Vec::new(),
+        })
     }
 
     fn load_settings(&self, bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
@@ -335,13 +374,15 @@ impl Ladder {
         &self,
         warmup: &Warmup,
         load_started: Duration,
-        first: &crate::load::result::LoadResult,
+        first: Option<&crate::load::result::LoadResult>,
         connections: usize,
     ) -> WarmupCurve {
         let mut per_second = warmup.per_second.clone();
         let warmup_s = per_second.len() as f64;
-        let whole = (first.duration_s.floor() as usize).min(first.timeline.len());
-        per_second.extend(first.timeline[..whole].iter().map(|p| p.successes as f64));
+        if let Some(first) = first {
+            let whole = (first.duration_s.floor() as usize).min(first.timeline.len());
+            per_second.extend(first.timeline[..whole].iter().map(|p| p.successes as f64));
+        }
         WarmupCurve {
             ready_ms: self.ready.as_secs_f64() * 1e3,
             load_started_ms: load_started.as_secs_f64() * 1e3,

@@ -218,12 +218,16 @@ pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> Judged
     });
     let readings: Vec<SideNoise> = repeats.iter().flat_map(repeat_noise).collect();
     let noise = largest_per_side(&readings);
+    // A level's repeats share its warm-up; only the first of them carries its length.
+    let warmed = repeats.iter().map(|r| r.warmup_s).fold(0.0, f64::max);
+    let unsteady = repeats.iter().any(|r| r.steady == Some(false));
     let caveats = caveats(Judged {
         saturation,
         open_loop: settings.scenario.rate.is_some(),
         server_cpu_utilisation: server,
         generator_cpu_utilisation: generator,
         noise: &noise,
+        unsteady_after: unsteady.then_some(warmed),
     });
     JudgedRepeats {
         saturation,
