@@ -402,13 +402,10 @@ impl RunObserver for Progress {
         }
     }
 
-    fn retrying(&mut self, _name: &str, phase: &str, why: &str) {
+    fn retrying(&mut self, _name: &str, phase: &str, how: &str, why: &str) {
         // Always a line of its own, in a log too: a retried attempt is a finding.
         self.clear();
-        eprintln!(
-            "{} {phase}: measuring again after a pause: {why}",
-            self.position
-        );
+        eprintln!("{} {phase}: measuring again {how}: {why}", self.position);
     }
 
     fn target_finished(&mut self, result: &TargetResult) {

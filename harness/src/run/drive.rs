@@ -68,6 +68,9 @@ pub struct Warmup {
     pub steady: Option<bool>,
     /// Successful responses in each second of it.
     pub per_second: Vec<f64>,
+    /// Not steady, and its throughput was still rising at the end: the trend's whole
+    /// interval above zero (a JIT still compiling), as against wandering up and down.
+    pub climbing: bool,
 }
 
 impl Bench<'_> {
@@ -219,8 +222,17 @@ impl Bench<'_> {
     }
 
     /// Keeps `load` on until throughput is steady (at least `warmup`, at most
-    /// `warmup_max`), or for exactly `warmup` when the scenario does not check.
-    pub fn warm_up(&mut self, mut load: LoadSettings, phase: &str) -> Result<Warmup, Failure> {
+    /// `warmup_max`), or for exactly `warmup` when the scenario does not check. `before`
+    /// holds the seconds of load the process had just before, on this level (empty for
+    /// a level's first warm-up): steadiness is judged on them and this warm-up's together,
+    /// so a warm-up that follows a climb must show the climb over, not just a short
+    /// flat stretch of its own.
+    pub fn warm_up(
+        &mut self,
+        mut load: LoadSettings,
+        phase: &str,
+        before: &[f64],
+    ) -> Result<Warmup, Failure> {
         let scenario = &self.settings.scenario;
         let (min, check) = (scenario.warmup, scenario.steady_state);
         let max = if check { scenario.warmup_max } else { min };
@@ -229,6 +241,7 @@ impl Bench<'_> {
                 used: Duration::ZERO,
                 steady: check.then_some(true),
                 per_second: Vec::new(),
+                climbing: false,
             });
         }
         load.duration = Some(max);
@@ -246,7 +259,7 @@ impl Bench<'_> {
                 .map(|p| p.successes as f64)
                 .collect();
             let elapsed = Duration::from_secs(per_second.len() as u64);
-            let verdict = steadiness(&per_second);
+            let verdict = steadiness(&[before, &per_second].concat());
             if elapsed >= min && (!check || matches!(verdict, Steadiness::Steady { .. })) {
                 steady = check.then_some(true);
                 load_stop.store(true, Ordering::SeqCst);
@@ -260,14 +273,20 @@ impl Bench<'_> {
         self.database_died()?;
         // Whole seconds only: a warm-up stopped mid-second has a short last second.
         let whole = (result.duration_s.floor() as usize).min(result.timeline.len());
-        let per_second = result.timeline[..whole]
+        let per_second: Vec<f64> = result.timeline[..whole]
             .iter()
             .map(|p| p.successes as f64)
             .collect();
+        let climbing = steady == Some(false)
+            && matches!(
+                steadiness(&[before, &per_second].concat()),
+                Steadiness::Varying { trend } if trend.low > 0.0
+            );
         Ok(Warmup {
             used: Duration::from_secs_f64(result.duration_s),
             steady,
             per_second,
+            climbing,
         })
     }
 }

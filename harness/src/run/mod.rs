@@ -92,8 +92,9 @@ pub trait RunObserver {
     fn live(&mut self, name: &str, phase: &str, status: &LiveStatus);
     /// A warm-up is still going, and why (e.g. "not steady yet: the last 5 s vary by 18%").
     fn warming(&mut self, name: &str, phase: &str, note: &str);
-    /// A measured attempt had caveats and is measured again after a pause, and why.
-    fn retrying(&mut self, name: &str, phase: &str, why: &str);
+    /// A measured attempt had caveats and is measured again, `how` ("after a pause",
+    /// "after more warm-up"), and why.
+    fn retrying(&mut self, name: &str, phase: &str, how: &str, why: &str);
     /// A target is done (ok, skipped or failed).
     fn target_finished(&mut self, result: &TargetResult);
 }

@@ -100,9 +100,11 @@ pub enum Caveat {
         cause: String,
     },
     /// The warm-up before the level reached its cap (`warmup_max`) while throughput was
-    /// still moving: the figure is of a server that had not finished warming (a JIT
-    /// still compiling). Measured again after more warm-up, not after a pause.
-    Unsteady { warmup_s: f64 },
+    /// still moving. `climbing`: still rising (its trend's whole interval above zero),
+    /// a server that had not finished warming, such as a JIT still compiling: measured
+    /// again after more warm-up. Otherwise wandering up and down: more load would not
+    /// settle it, so it is not measured again for this.
+    Unsteady { warmup_s: f64, climbing: bool },
 }
 
 impl Caveat {
@@ -128,9 +130,13 @@ impl Caveat {
                 server_cpu_utilisation * 100.0,
                 generator_cpu_utilisation * 100.0
             ),
-            Caveat::Unsteady { warmup_s } => format!(
-                "not steady after {warmup_s:.0} s of warm-up (throughput still moving at the cap)"
-            ),
+            Caveat::Unsteady {
+                warmup_s,
+                climbing: true,
+            } => format!("still climbing after {warmup_s:.0} s of warm-up"),
+            Caveat::Unsteady { warmup_s, .. } => {
+                format!("not steady after {warmup_s:.0} s of warm-up (throughput wandering)")
+            }
         }
     }
 
@@ -140,6 +146,22 @@ impl Caveat {
 
     pub fn is_unsteady(&self) -> bool {
         matches!(self, Caveat::Unsteady { .. })
+    }
+
+    /// Measuring again can clear it: everything but a warm-up that wandered.
+    pub fn retry_may_help(&self) -> bool {
+        !matches!(
+            self,
+            Caveat::Unsteady {
+                climbing: false,
+                ..
+            }
+        )
+    }
+
+    /// What clears it is more warm load, not a pause.
+    pub fn needs_more_warmup(&self) -> bool {
+        matches!(self, Caveat::Unsteady { climbing: true, .. })
     }
 
     fn is_unsaturated(&self) -> bool {
@@ -157,8 +179,8 @@ pub struct Judged<'a> {
     pub generator_cpu_utilisation: f64,
     pub noise: &'a [SideNoise],
     /// Some warm-up before it reached its cap still moving (`steady: false`), after
-    /// this many seconds of warm-up in all.
-    pub unsteady_after: Option<f64>,
+    /// this many seconds of warm-up in all, and whether it was still climbing.
+    pub unsteady_after: Option<(f64, bool)>,
 }
 
 /// The caveats of a level or attempt: one per noisy side, and `unsaturated` for a
@@ -181,8 +203,8 @@ pub fn caveats(j: Judged) -> Vec<Caveat> {
             cause: unsaturated_cause(&j),
         });
     }
-    if let Some(warmup_s) = j.unsteady_after {
-        out.push(Caveat::Unsteady { warmup_s });
+    if let Some((warmup_s, climbing)) = j.unsteady_after {
+        out.push(Caveat::Unsteady { warmup_s, climbing });
     }
     out
 }
@@ -394,9 +416,22 @@ mod tests {
             server_cpu_utilisation: 1.0,
             generator_cpu_utilisation: 0.2,
             noise: &[],
-            unsteady_after: Some(60.0),
+            unsteady_after: Some((60.0, true)),
         });
-        assert_eq!(c, vec![Caveat::Unsteady { warmup_s: 60.0 }]);
+        assert_eq!(
+            c,
+            vec![Caveat::Unsteady {
+                warmup_s: 60.0,
+                climbing: true
+            }]
+        );
+        assert_eq!(c[0].describe(), "still climbing after 60 s of warm-up");
+        assert!(c[0].needs_more_warmup() && c[0].retry_may_help());
+        let wandering = Caveat::Unsteady {
+            warmup_s: 60.0,
+            climbing: false,
+        };
+        assert!(!wandering.retry_may_help() && !wandering.needs_more_warmup());
         assert_eq!(
             summarize([c.as_slice(), [].as_slice()]).as_deref(),
             Some("1 of 2 levels not steady at the warm-up cap")

@@ -385,6 +385,10 @@ pub struct RepeatResult {
     /// The attempts measured before this one, and why each was not kept.
     #[serde(default)]
     pub set_aside: Vec<SetAside>,
+    /// The warm-up before it ended at its cap with throughput still rising (`steady`
+    /// false and the trend's whole interval above zero), as against wandering.
+    #[serde(default)]
+    pub still_climbing: bool,
 }
 
 /// An attempt at a repeat that was measured again, and why.

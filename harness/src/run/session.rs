@@ -65,10 +65,14 @@ pub struct MemoryRecord {
 
 /// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
 /// ended steady (`None`: not checked).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Warmed {
     seconds: f64,
     steady: Option<bool>,
+    /// It ended at its cap with throughput still rising.
+    climbing: bool,
+    /// Successful responses per second of the load this level has had so far.
+    series: Vec<f64>,
 }
 
 /// What a session runs against.
@@ -221,7 +225,7 @@ impl Ladder {
             let phase = format!("load {connections}c warm-up (round {})", self.plan.round);
             bench.observer.phase(bench.name, &phase);
             let load_started = bench.process.spawned_at().elapsed();
-            let warmup = bench.warm_up(load.clone(), &phase)?;
+            let warmup = bench.warm_up(load.clone(), &phase, &[])?;
             let mut level = LevelRun {
                 connections,
                 rate: scenario.rate,
@@ -238,6 +242,8 @@ impl Ladder {
                         0.0
                     },
                     steady: warmup.steady,
+                    climbing: warmup.climbing,
+                    series: warmup.per_second.clone(),
                 };
                 let measured = self.measure_repeat(bench, &load, &phase, windows, warmed)?;
                 if outcome.curve.is_none() {
@@ -276,16 +282,22 @@ impl Ladder {
             let mut repeat = self.measure_attempt(bench, load, &label, windows, attempt)?;
             repeat.warmup_s = warmed.seconds;
             repeat.steady = warmed.steady;
+            repeat.still_climbing = warmed.climbing;
             let judged = judge_repeats(std::slice::from_ref(&repeat), bench.settings);
             let retries_left = attempt <= bench.settings.retry_noisy as usize;
-            if judged.caveats.is_empty() || !retries_left {
+            let may_help = judged.caveats.iter().any(Caveat::retry_may_help);
+            if judged.caveats.is_empty() || !retries_left || !may_help {
                 repeat.set_aside = set_aside;
                 return Ok(repeat);
             }
-            bench
-                .observer
-                .retrying(bench.name, &label, &describe_all(&judged.caveats));
-            let unsteady = judged.caveats.iter().any(Caveat::is_unsteady);
+            let unsteady = judged.caveats.iter().any(Caveat::needs_more_warmup);
+            let how = if unsteady {
+                "after more warm-up"
+            } else {
+                "after a pause"
+            };
+            let why = describe_all(&judged.caveats);
+            bench.observer.retrying(bench.name, &label, how, &why);
             set_aside.push(SetAside {
                 attempt,
                 caveats: judged.caveats,
@@ -296,9 +308,14 @@ impl Ladder {
                 generator_cpu_utilisation: judged.generator,
             });
             if unsteady {
-                let more = bench.warm_up(load.clone(), &format!("{phase} warm-up again"))?;
+                // The climb so far, then more of it: the next warm-up must show it over.
+                warmed.series.extend(whole_seconds(&repeat.load));
+                let again = format!("{phase} warm-up again");
+                let more = bench.warm_up(load.clone(), &again, &warmed.series)?;
                 warmed.seconds += more.used.as_secs_f64();
                 warmed.steady = more.steady;
+                warmed.climbing = more.climbing;
+                warmed.series.extend(more.per_second);
             } else {
                 pause(bench.stop, RETRY_PAUSE)?;
             }
@@ -343,6 +360,7 @@ impl Ladder {
             load: measured.load,
             attempt,
             set_aside: Vec::new(),
+            still_climbing: false,
         })
     }
 
@@ -380,8 +398,7 @@ impl Ladder {
         let mut per_second = warmup.per_second.clone();
         let warmup_s = per_second.len() as f64;
         if let Some(first) = first {
-            let whole = (first.duration_s.floor() as usize).min(first.timeline.len());
-            per_second.extend(first.timeline[..whole].iter().map(|p| p.successes as f64));
+            per_second.extend(whole_seconds(first));
         }
         WarmupCurve {
             ready_ms: self.ready.as_secs_f64() * 1e3,
@@ -392,6 +409,15 @@ impl Ladder {
             steady: warmup.steady,
         }
     }
+}
+
+/// Successful responses in each whole second of a load (a last, cut second left out).
+fn whole_seconds(load: &crate::load::result::LoadResult) -> Vec<f64> {
+    let whole = (load.duration_s.floor() as usize).min(load.timeline.len());
+    load.timeline[..whole]
+        .iter()
+        .map(|p| p.successes as f64)
+        .collect()
 }
 
 /// Sleeps `length`, waking every 100 ms to honour the run's stop flag.

@@ -221,13 +221,14 @@ pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> Judged
     // A level's repeats share its warm-up; only the first of them carries its length.
     let warmed = repeats.iter().map(|r| r.warmup_s).fold(0.0, f64::max);
     let unsteady = repeats.iter().any(|r| r.steady == Some(false));
+    let climbing = repeats.iter().any(|r| r.still_climbing);
     let caveats = caveats(Judged {
         saturation,
         open_loop: settings.scenario.rate.is_some(),
         server_cpu_utilisation: server,
         generator_cpu_utilisation: generator,
         noise: &noise,
-        unsteady_after: unsteady.then_some(warmed),
+        unsteady_after: unsteady.then_some((warmed, climbing)),
     });
     JudgedRepeats {
         saturation,
