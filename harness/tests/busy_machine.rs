@@ -140,7 +140,7 @@ fn a_busy_generator_cpu_is_flagged_retried_and_named() {
 /// not a regression, and the reason is given.
 #[test]
 fn compare_does_not_judge_a_level_that_did_not_measure_the_server() {
-    use lanebench::run::noise::{Caveat, Side as CpuSide};
+    use lanebench::run::noise::{Caveat, Side as CpuSide, SideNoise};
     use lanebench::run::results::RunResults;
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/compare/quick-run.json");
@@ -152,11 +152,11 @@ fn compare_does_not_judge_a_level_that_did_not_measure_the_server() {
     for repeat in &mut level.repeats {
         repeat.load.success_rps /= 2.0;
     }
-    level.caveats = vec![Caveat::Noisy {
+    level.caveats = vec![Caveat::Noisy(SideNoise {
         side: CpuSide::Generator,
         steal: 0.0,
         foreign: 0.61,
-    }];
+    })];
     let dir = tempfile::tempdir().unwrap();
     base.write(&dir.path().join("base")).unwrap();
     cand.write(&dir.path().join("cand")).unwrap();

@@ -334,6 +334,16 @@ pub struct RunFacts {
 }
 
 impl LoadResult {
+    /// Successful responses in each whole second of the measured window: a load stopped
+    /// mid-second has a short last second, which would read as a drop.
+    pub fn whole_second_successes(&self) -> Vec<f64> {
+        let whole = (self.duration_s.floor() as usize).min(self.timeline.len());
+        self.timeline[..whole]
+            .iter()
+            .map(|p| p.successes as f64)
+            .collect()
+    }
+
     /// Builds the result from the merged recorder of all threads.
     pub fn build(facts: RunFacts, recorder: &Recorder, timeline: Vec<TimelinePoint>) -> LoadResult {
         let duration_s = facts.measured.as_secs_f64().max(1e-9);

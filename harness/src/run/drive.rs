@@ -271,12 +271,7 @@ impl Bench<'_> {
             .wait()
             .map_err(|e| Failure::new(format!("load generator (warm-up): {e}")))?;
         self.database_died()?;
-        // Whole seconds only: a warm-up stopped mid-second has a short last second.
-        let whole = (result.duration_s.floor() as usize).min(result.timeline.len());
-        let per_second: Vec<f64> = result.timeline[..whole]
-            .iter()
-            .map(|p| p.successes as f64)
-            .collect();
+        let per_second = result.whole_second_successes();
         let climbing = steady == Some(false)
             && matches!(
                 steadiness(&[before, &per_second].concat()),

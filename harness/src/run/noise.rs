@@ -85,12 +85,9 @@ impl SideNoise {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Caveat {
-    /// Steal or other processes' CPU above the bar (2% / 5%) on one side's CPUs.
-    Noisy {
-        side: Side,
-        steal: f64,
-        foreign: f64,
-    },
+    /// Steal or other processes' CPU above the bar (2% / 5%) on one side's CPUs (the
+    /// reading's fields sit beside `kind`).
+    Noisy(SideNoise),
     /// A closed-loop level whose verdict is `neither`: the server was not saturated and
     /// neither was the generator, so the figure measured neither; `cause` is the likely
     /// reason.
@@ -111,16 +108,7 @@ impl Caveat {
     /// One phrase, for progress lines, reports and the retry record.
     pub fn describe(&self) -> String {
         match self {
-            Caveat::Noisy {
-                side,
-                steal,
-                foreign,
-            } => SideNoise {
-                side: *side,
-                steal: *steal,
-                foreign: *foreign,
-            }
-            .describe(),
+            Caveat::Noisy(noise) => noise.describe(),
             Caveat::Unsaturated {
                 server_cpu_utilisation,
                 generator_cpu_utilisation,
@@ -141,7 +129,7 @@ impl Caveat {
     }
 
     pub fn is_noisy(&self) -> bool {
-        matches!(self, Caveat::Noisy { .. })
+        matches!(self, Caveat::Noisy(_))
     }
 
     pub fn is_unsteady(&self) -> bool {
@@ -190,11 +178,7 @@ pub fn caveats(j: Judged) -> Vec<Caveat> {
         .noise
         .iter()
         .filter(|n| n.is_noisy())
-        .map(|n| Caveat::Noisy {
-            side: n.side,
-            steal: n.steal,
-            foreign: n.foreign,
-        })
+        .map(|n| Caveat::Noisy(*n))
         .collect();
     if j.saturation == Saturation::Neither && !j.open_loop {
         out.push(Caveat::Unsaturated {
@@ -275,15 +259,7 @@ pub fn summarize<'a>(levels: impl IntoIterator<Item = &'a [Caveat]>) -> Option<S
         .iter()
         .flat_map(|c| c.iter())
         .filter_map(|c| match c {
-            Caveat::Noisy {
-                side,
-                steal,
-                foreign,
-            } => Some(SideNoise {
-                side: *side,
-                steal: *steal,
-                foreign: *foreign,
-            }),
+            Caveat::Noisy(noise) => Some(*noise),
             Caveat::Unsaturated { .. } | Caveat::Unsteady { .. } => None,
         })
         .collect();

@@ -309,7 +309,7 @@ impl Ladder {
             });
             if unsteady {
                 // The climb so far, then more of it: the next warm-up must show it over.
-                warmed.series.extend(whole_seconds(&repeat.load));
+                warmed.series.extend(repeat.load.whole_second_successes());
                 let again = format!("{phase} warm-up again");
                 let more = bench.warm_up(load.clone(), &again, &warmed.series)?;
                 warmed.seconds += more.used.as_secs_f64();
@@ -398,7 +398,7 @@ impl Ladder {
         let mut per_second = warmup.per_second.clone();
         let warmup_s = per_second.len() as f64;
         if let Some(first) = first {
-            per_second.extend(whole_seconds(first));
+            per_second.extend(first.whole_second_successes());
         }
         WarmupCurve {
             ready_ms: self.ready.as_secs_f64() * 1e3,
@@ -409,15 +409,6 @@ impl Ladder {
             steady: warmup.steady,
         }
     }
-}
-
-/// Successful responses in each whole second of a load (a last, cut second left out).
-fn whole_seconds(load: &crate::load::result::LoadResult) -> Vec<f64> {
-    let whole = (load.duration_s.floor() as usize).min(load.timeline.len());
-    load.timeline[..whole]
-        .iter()
-        .map(|p| p.successes as f64)
-        .collect()
 }
 
 /// Sleeps `length`, waking every 100 ms to honour the run's stop flag.

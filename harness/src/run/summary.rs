@@ -307,11 +307,11 @@ mod tests {
     }
 
     fn busy_generator() -> Caveat {
-        Caveat::Noisy {
+        Caveat::Noisy(SideNoise {
             side: Side::Generator,
             steal: 0.0,
             foreign: 0.61,
-        }
+        })
     }
 
     #[test]
