@@ -1,8 +1,8 @@
 //! `lanebench report` end to end on a fixed results.json (`tests/fixtures/report/`, a real
 //! quick run of hyperlane, gin and node-http plus one skipped and one failed target):
-//! table contents, claim verdicts, flags, every chart file and that its marks show the
-//! tables' figures, the HTML page, the stdout formats, chart sizes, results of earlier
-//! layouts, and exit 2 on bad input. `report_charts.rs` checks the charts; `report_browser.rs` drives report.html in Chromium.
+//! table contents, claim verdicts, flags, every file written, the HTML page, the stdout
+//! formats, results of earlier layouts, and exit 2 on bad input. `report_charts.rs` checks
+//! what the charts show; `report_browser.rs` drives report.html in Chromium.
 
 use std::path::Path;
 
