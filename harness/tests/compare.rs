@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use lanebench::load::result::LoadResult;
-use lanebench::run::results::RunResults;
+use lanebench::results::RunResults;
 use lanebench::stats::Spread;
 
 fn fixture() -> RunResults {
@@ -558,7 +558,7 @@ fn a_target_that_fails_in_the_candidate_is_a_regression() {
         .iter_mut()
         .find(|t| t.name == "hyperlane")
         .unwrap();
-    hyperlane.status = lanebench::run::results::TargetStatus::Failed;
+    hyperlane.status = lanebench::results::TargetStatus::Failed;
     hyperlane.reason = Some("exited with status 101 before ready".into());
     hyperlane.levels.clear();
     let cand = d.save("cand", &broken);
@@ -573,8 +573,8 @@ fn a_target_that_fails_in_the_candidate_is_a_regression() {
 
 /// A cost.json for the fixture's scenario: axum counted (per request `base` instructions,
 /// `user` scaled by `user_factor`), hyperlane unsupported.
-fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::cost::results::CostRun {
-    use lanebench::cost::{CostStatus, RequestCost, TargetCost};
+fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::results::cost::CostRun {
+    use lanebench::results::cost::{CostStatus, RequestCost, TargetCost};
     let requests: Vec<RequestCost> = results.scenario["requests"]
         .as_array()
         .unwrap()
@@ -617,15 +617,15 @@ fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::cost::results:
         seconds: 10.0,
         stderr_tail: Vec::new(),
     };
-    lanebench::cost::results::CostRun {
-        schema_version: lanebench::cost::results::COST_SCHEMA_VERSION,
+    lanebench::results::cost::CostRun {
+        schema_version: lanebench::results::cost::COST_SCHEMA_VERSION,
         run_id: "cost".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: None,
         interrupted: false,
         scenario: results.scenario.clone(),
         lanebench_version: "0.1.0".into(),
-        counting: lanebench::cost::results::Counting {
+        counting: lanebench::results::cost::Counting {
             valgrind_version: "valgrind-3.19.0".into(),
             requests: 1000,
             warmup: 200,

@@ -14,7 +14,7 @@ use lanebench::load::outcome::ExpectedStatus;
 use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::{LoadRun, LoadSettings};
 use lanebench::sample::TargetCgroup;
-use lanebench::target::{LaunchError, LaunchOptions, Manifest, Target, TargetProcess};
+use lanebench::targets::{LaunchError, LaunchOptions, Manifest, Target, TargetProcess};
 
 mod fixture_server;
 mod workspace;
@@ -340,7 +340,7 @@ fn a_panic_in_the_harness_kills_the_whole_process_group() {
     let (tx, rx) = std::sync::mpsc::channel();
     let panicking = std::thread::spawn(move || {
         let options = LaunchOptions {
-            port: lanebench::target::free_loopback_port().unwrap(),
+            port: lanebench::targets::free_loopback_port().unwrap(),
             workers: 1,
             cpus: None,
             env: Vec::new(),

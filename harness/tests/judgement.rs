@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lanebench::cost::results::{CostRun, Counting, COST_SCHEMA_VERSION};
-use lanebench::cost::{CostStatus, RequestCost, TargetCost};
-use lanebench::run::results::RunResults;
+use lanebench::results::cost::{CostRun, Counting, COST_SCHEMA_VERSION};
+use lanebench::results::cost::{CostStatus, RequestCost, TargetCost};
+use lanebench::results::RunResults;
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 const SCRIPT_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";

@@ -8,7 +8,7 @@
 use lanebench::load::response::{Progress, Response, ResponseParser};
 use lanebench::scenario::template::Template;
 use lanebench::scenario::Scenario;
-use lanebench::target::Manifest;
+use lanebench::targets::Manifest;
 use proptest::prelude::*;
 
 /// The default scenario, as the seed for mutations.

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use lanebench::bounds::{parse_duration, parse_rate, MAX_DURATION, MAX_RATE, MIN_RATE};
-use lanebench::cost::results::CostRun;
 use lanebench::load::hdr_log::{decode_histogram, encode_histogram, read_log, HdrLogWriter};
 use lanebench::load::merge::{merge_workers, read_worker};
 use lanebench::load::recorder::{new_histogram, Recorder};
@@ -22,7 +21,8 @@ use lanebench::load::result::{LoadResult, RunFacts, TimelinePoint};
 use lanebench::load::segment::Segment;
 use lanebench::report::claims::PublishedClaims;
 use lanebench::report::{Format, Report};
-use lanebench::run::results::RunResults;
+use lanebench::results::cost::CostRun;
+use lanebench::results::RunResults;
 use proptest::prelude::*;
 
 mod hostile;

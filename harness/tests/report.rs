@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use lanebench::run::results::TargetStatus;
+use lanebench::results::TargetStatus;
 
 mod report_support;
 use report_support::*;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use lanebench::target::{list_targets, DiscoveryError, Manifest, ManifestError};
+use lanebench::targets::{list_targets, DiscoveryError, Manifest, ManifestError};
 
 const VALID: &str = r#"
 name = "demo"
@@ -138,8 +138,8 @@ fn missing_tool_is_the_first_absent_one() {
         "lanebench-no-such-tool-b".to_string(),
     ];
     assert_eq!(
-        lanebench::target::first_missing_tool(&tools),
+        lanebench::targets::first_missing_tool(&tools),
         Some("lanebench-no-such-tool-a")
     );
-    assert_eq!(lanebench::target::first_missing_tool(&tools[..1]), None);
+    assert_eq!(lanebench::targets::first_missing_tool(&tools[..1]), None);
 }

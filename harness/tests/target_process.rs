@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lanebench::target::{
+use lanebench::targets::{
     build_target, free_loopback_port, BuildError, LaunchError, LaunchOptions, Manifest,
     ReadinessProbe, ReadyError, Target, TargetProcess,
 };

@@ -9,7 +9,7 @@ use clap::Args;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
 use crate::compare::{baseline, compare, render, FailOn, Side, Thresholds};
-use crate::target::find_targets_dir;
+use crate::targets::find_targets_dir;
 
 /// Flags of `lanebench compare`.
 #[derive(Debug, Args)]

@@ -10,15 +10,14 @@ use clap::Args;
 use super::load_summary::grouped;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cost::callgrind::valgrind_version;
-use crate::cost::results::{CostRun, Counting, COST_FILE, COST_SCHEMA_VERSION};
-use crate::cost::{
-    count_target, unsupported, CostSettings, CostStatus, TargetCost, DEFAULT_REQUESTS,
-    DEFAULT_WARMUP,
-};
+use crate::cost::{count_target, unsupported, CostSettings, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::output_path::check_output_dir;
+use crate::results::cost::{
+    CostRun, CostStatus, Counting, TargetCost, COST_FILE, COST_SCHEMA_VERSION,
+};
 use crate::run::{new_run_id, now_rfc3339};
 use crate::scenario::Scenario;
-use crate::target::{build_target, Target};
+use crate::targets::{build_target, Target};
 
 /// Flags of `lanebench cost`.
 #[derive(Debug, Args)]

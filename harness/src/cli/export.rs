@@ -8,9 +8,9 @@ use clap::Args;
 
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
-use crate::cost::results::{CostRun, COST_FILE};
 use crate::export::{export, export_cost, Format};
-use crate::run::results::RunResults;
+use crate::results::cost::{CostRun, COST_FILE};
+use crate::results::RunResults;
 
 /// Flags of `lanebench export`.
 #[derive(Debug, Args)]

@@ -13,15 +13,16 @@ use super::load_summary::grouped;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::compare::baseline;
 use crate::cost::callgrind::valgrind_version;
-use crate::cost::results::Counting;
-use crate::cost::{CostSettings, CostStatus, DEFAULT_REQUESTS, DEFAULT_WARMUP};
+use crate::cost::{CostSettings, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
+use crate::results::cost::CostStatus;
+use crate::results::cost::Counting;
+use crate::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::noise::target_caveats;
-use crate::run::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::{new_run_id, run_all, RunCost, RunObserver, RunSettings};
 use crate::scenario::Scenario;
-use crate::target::Target;
+use crate::targets::Target;
 
 /// Flags of `lanebench run`.
 #[derive(Debug, Args)]

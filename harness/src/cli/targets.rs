@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::target::{find_targets_dir, list_targets, DiscoveryError, Target};
+use crate::targets::{find_targets_dir, list_targets, DiscoveryError, Target};
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
 use crate::load::request::Endpoint;
 use crate::store::{target_env, PgStore, StoreError, StoreSource};
-use crate::target::{
+use crate::targets::{
     build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, ReadyError,
     Target, TargetProcess,
 };

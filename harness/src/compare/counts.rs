@@ -10,7 +10,7 @@
 
 use super::samples::Side;
 use super::{decide, Figure, Found, Missing, Thresholds};
-use crate::cost::{CostStatus, TargetCost};
+use crate::results::cost::{CostStatus, TargetCost};
 
 /// Rows, notes and failures of the instruction counts.
 pub(super) fn cost_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Found {

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cost::results::{CostRun, COST_FILE};
-use crate::cost::{CostStatus, TargetCost};
-use crate::run::results::{LevelResult, RunResults, TargetResult, TargetStatus};
+use crate::results::cost::{CostRun, COST_FILE};
+use crate::results::cost::{CostStatus, TargetCost};
+use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 
 use super::figure::Figure;
 use super::CompareError;

@@ -52,7 +52,7 @@ pub enum CallgrindError {
 /// The installed valgrind's version line (`valgrind-3.19.0`).
 pub fn valgrind_version() -> Result<String, CallgrindError> {
     for tool in ["valgrind", "vgdb"] {
-        if !crate::target::discovery::tool_on_path(tool) {
+        if !crate::targets::discovery::tool_on_path(tool) {
             return Err(CallgrindError::Missing(tool));
         }
     }

@@ -14,18 +14,15 @@
 
 pub mod callgrind;
 pub mod driver;
-pub mod results;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::load::request::PreparedRequest;
+use crate::results::cost::{CostStatus, Counting, IdleCost, RequestCost, TargetCost};
 use crate::scenario::Scenario;
-use crate::target::{LaunchOptions, Target, TargetProcess, WRAP_VARIABLE};
+use crate::targets::{LaunchOptions, Target, TargetProcess, WRAP_VARIABLE};
 use callgrind::{CallgrindError, Session};
 use driver::{DriveError, Driver};
 
@@ -58,81 +55,16 @@ pub struct CostSettings {
     pub scratch_dir: PathBuf,
 }
 
-/// Whether a target was counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CostStatus {
-    /// Counted: `requests` and `instructions_per_request` hold the figures.
-    Ok,
-    /// Cannot be counted deterministically; `reason` says why.
-    Unsupported,
-    /// A required tool is missing.
-    Skipped,
-    /// Counting was attempted and failed; `reason` says how.
-    Failed,
-}
-
-/// The count of one scenario request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequestCost {
-    /// The scenario request's name.
-    pub name: String,
-    /// Method and path template, e.g. `GET /api/users/{rand:1..1000000}`.
-    pub label: String,
-    /// Its weight in the scenario's mix.
-    pub weight: u64,
-    /// Requests counted.
-    pub requests: u64,
-    /// Instructions the server executed (all threads) while they were served.
-    pub instructions: u64,
-    /// `instructions / requests`.
-    pub instructions_per_request: f64,
-    /// Wall-clock time of the counted batch under valgrind (s).
-    pub seconds: f64,
-}
-
-/// An idle interval counted like a batch: what the switching and background work add.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IdleCost {
-    /// Length of the interval (s): the longest batch's.
-    pub seconds: f64,
-    /// Instructions counted with no request in flight.
-    pub instructions: u64,
-    /// `instructions` over the smallest batch's count: the most the idle part can have
-    /// added to any per-request figure.
-    pub share_of_batch: f64,
-}
-
-/// Everything counted for one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TargetCost {
-    pub name: String,
-    pub framework: String,
-    pub language: String,
-    pub version: String,
-    pub status: CostStatus,
-    /// Why it is unsupported, skipped or failed.
-    pub reason: Option<String>,
-    /// One entry per scenario request, in scenario order.
-    pub requests: Vec<RequestCost>,
-    /// The weighted mean of the per-request figures, with the scenario's weights.
-    pub instructions_per_request: Option<f64>,
-    pub idle: Option<IdleCost>,
-    /// `WORKERS` the server got.
-    pub workers: usize,
-    /// Connections the client opened (1 unless the server closed one).
-    pub connections: usize,
-    /// The valgrind options and the extra environment the server ran with.
-    pub valgrind_options: Vec<String>,
-    pub env: BTreeMap<String, String>,
-    /// The manifest's `[cost] threshold` (fraction): the smallest change of these counts
-    /// that `compare` flags, for a runtime whose counts vary by more than 1 % between runs.
-    #[serde(default)]
-    pub threshold: Option<f64>,
-    /// Wall-clock time of the whole count, launch to stop (s).
-    pub seconds: f64,
-    /// Last lines of the server's stderr when counting failed.
-    pub stderr_tail: Vec<String>,
+impl Counting {
+    /// The record of counts made with `settings` under `valgrind_version`.
+    pub fn new(settings: &CostSettings, valgrind_version: String) -> Counting {
+        Counting {
+            valgrind_version,
+            requests: settings.requests,
+            warmup: settings.warmup,
+            seed: driver::SEED,
+        }
+    }
 }
 
 impl TargetCost {
@@ -185,9 +117,9 @@ pub enum CostError {
     #[error(transparent)]
     Callgrind(#[from] CallgrindError),
     #[error(transparent)]
-    Launch(#[from] crate::target::LaunchError),
+    Launch(#[from] crate::targets::LaunchError),
     #[error(transparent)]
-    Ready(#[from] crate::target::ReadyError),
+    Ready(#[from] crate::targets::ReadyError),
     #[error(transparent)]
     Drive(#[from] DriveError),
     #[error("{0}")]
@@ -265,7 +197,7 @@ fn launch_and_count(
     stop: &AtomicBool,
 ) -> Result<Counted, (CostError, Vec<String>)> {
     let no_tail = |e: CostError| (e, Vec::new());
-    let port = crate::target::free_loopback_port()
+    let port = crate::targets::free_loopback_port()
         .map_err(|e| no_tail(CostError::Prepare(format!("target {}: {e}", target.name()))))?;
     let mut env: Vec<(String, String)> = target.manifest.cost.env.clone().into_iter().collect();
     env.push((

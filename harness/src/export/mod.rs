@@ -7,9 +7,9 @@ pub mod bmf;
 pub mod github_benchmark;
 
 use crate::compare::samples::cpu_us_per_success;
-use crate::cost::results::CostRun;
-use crate::cost::CostStatus;
-use crate::run::results::{RunResults, TargetStatus};
+use crate::results::cost::CostRun;
+use crate::results::cost::CostStatus;
+use crate::results::{RunResults, TargetStatus};
 use crate::stats::Spread;
 
 /// The formats `lanebench export` writes.

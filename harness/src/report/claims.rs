@@ -108,7 +108,7 @@ impl PublishedClaims {
     /// `targets/published-claims.toml` found by walking up from `start` to the
     /// repository root, if any.
     pub fn find_from(start: &Path) -> Option<PathBuf> {
-        crate::target::discovery::repository_ancestors(start)
+        crate::targets::discovery::repository_ancestors(start)
             .into_iter()
             .map(|dir| dir.join("targets").join("published-claims.toml"))
             .find(|p| p.is_file())

@@ -5,7 +5,7 @@
 //! false statement. Each condition that fails is named, so "not comparable" always says
 //! why.
 
-use crate::run::results::{LevelResult, RunResults, Saturation, TargetResult};
+use crate::results::{LevelResult, RunResults, Saturation, TargetResult};
 
 /// Repeats a level needs before it can hold a claim.
 pub const MIN_REPEATS: usize = 3;

@@ -5,7 +5,7 @@
 
 use super::table::Table;
 use super::view::{grouped, ReportView};
-use crate::run::results::RunResults;
+use crate::results::RunResults;
 
 /// The section's paragraph and table; `None` in memory mode.
 pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {

@@ -10,8 +10,8 @@ use super::view::{
     HIGH_VARIATION_CV,
 };
 use super::RenderInput;
+use crate::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
-use crate::run::results::{RunResults, TargetResult, TargetStatus};
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
 const METRICS_DOC: &str = "../../docs/metrics.md";

@@ -4,7 +4,7 @@
 //! curve (the run's own from spawn, or a stand-in for older results), and the published QPS ratios beside the measured ones.
 
 use crate::load::result::LoadResult;
-use crate::run::results::{LevelResult, RepeatResult, TargetResult};
+use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
 use super::claims::{Claim, PublishedClaims};

@@ -21,7 +21,7 @@ pub mod view;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomic;
-use crate::run::results::{ResultsError, RunResults};
+use crate::results::{ResultsError, RunResults};
 use charts::{ChartError, ChartSize, Frame, Style};
 use claims::{ClaimsError, PublishedClaims};
 use verdicts::FigureCheck;
@@ -180,7 +180,7 @@ impl Report {
 
 /// The results.json a path names: the file itself, or the one inside a folder.
 pub fn results_file(path: &Path) -> PathBuf {
-    crate::json_file::resolve(path, &crate::run::results::RESULTS_FILE)
+    crate::json_file::resolve(path, &crate::results::RESULTS_FILE)
 }
 
 /// The claims to check against: `targets/published-claims.toml` found from `start`, or

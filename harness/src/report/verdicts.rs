@@ -12,7 +12,7 @@ use super::claims::{Claim, ClaimRange, PublishedClaims};
 use super::comparable::{clearly_faster, level_at, level_gaps, run_gaps, MIN_REPEATS};
 use super::table::Table;
 use super::view::{duration_ms, grouped, one_line, ReportView, BASELINE_TARGET};
-use crate::run::results::{TargetResult, TargetStatus};
+use crate::results::{TargetResult, TargetStatus};
 
 /// The outcome of checking one published figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

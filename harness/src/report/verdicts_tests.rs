@@ -2,7 +2,7 @@
 //! on its own turns a judged claim into "not comparable".
 
 use super::*;
-use crate::run::results::{LevelResult, RunResults, Saturation};
+use crate::results::{LevelResult, RunResults, Saturation};
 use crate::stats::Spread;
 
 fn fixture() -> RunResults {

@@ -2,8 +2,8 @@
 //! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
-use crate::run::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::stats::Spread;
 
 /// The target every QPS ratio is relative to.

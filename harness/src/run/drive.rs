@@ -17,7 +17,7 @@ use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
 use crate::sample::TargetCgroup;
 use crate::store::PgStore;
-use crate::target::TargetProcess;
+use crate::targets::TargetProcess;
 
 /// How often live totals are passed to the observer during load.
 const POLL: Duration = Duration::from_millis(100);

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::results::Environment;
 use crate::cpus::CpuList;
+use crate::results::Environment;
 
 /// Describes this machine, the harness build, and the CPU placement of the run.
 pub fn capture(repo_dir: &Path, server: &CpuList, generator: &CpuList) -> Environment {

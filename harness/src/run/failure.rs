@@ -1,7 +1,7 @@
 //! A failure that ends a target's measurement, with the server's last stderr lines when
 //! there is a server to blame.
 
-use crate::target::TargetProcess;
+use crate::targets::TargetProcess;
 
 /// Why a target's measurement stopped.
 #[derive(Debug, Clone)]

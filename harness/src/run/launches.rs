@@ -12,7 +12,7 @@ use super::process::{launch_target, stop_process};
 use super::RunSettings;
 use crate::load::plan::prepare;
 use crate::stats::{median, outliers, Spread};
-use crate::target::{free_loopback_port, ReadinessProbe, Target};
+use crate::targets::{free_loopback_port, ReadinessProbe, Target};
 
 /// One fresh launch, in ms.
 #[derive(Debug, Clone, Copy, PartialEq)]

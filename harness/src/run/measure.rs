@@ -9,13 +9,14 @@ use std::sync::Arc;
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
-use super::results::{TargetResult, TargetStatus};
 use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
 use super::{RunObserver, RunSettings};
-use crate::cost::{count_target, TargetCost};
+use crate::cost::count_target;
+use crate::results::cost::TargetCost;
+use crate::results::{TargetResult, TargetStatus};
 use crate::scenario::MIN_STARTUP_SAMPLES;
 use crate::store::{target_env, DatabaseUrl, PgStore};
-use crate::target::{build_target, Target};
+use crate::targets::{build_target, Target};
 
 /// A target's measurement in progress.
 pub struct TargetRun<'a> {

@@ -25,7 +25,6 @@ mod measure;
 mod memory;
 pub mod noise;
 mod process;
-pub mod results;
 mod session;
 pub mod steady;
 pub mod summary;
@@ -37,10 +36,10 @@ use std::time::SystemTime;
 
 use crate::cpus::CpuList;
 use crate::load::LiveStatus;
+use crate::results::{self, RunResults, TargetResult, SCHEMA_VERSION};
 use crate::scenario::Scenario;
-use crate::target::Target;
+use crate::targets::Target;
 use measure::TargetRun;
-use results::{RunResults, TargetResult, SCHEMA_VERSION};
 use session::SessionPlan;
 
 use crate::store::PgStore;
@@ -57,7 +56,7 @@ pub struct RunStore {
 #[derive(Debug, Clone)]
 pub struct RunCost {
     pub settings: crate::cost::CostSettings,
-    pub counting: crate::cost::results::Counting,
+    pub counting: crate::results::cost::Counting,
 }
 
 /// Validated settings of one run.

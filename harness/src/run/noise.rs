@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::results::{Saturation, TargetResult, TargetStatus};
+use crate::results::{Saturation, TargetResult, TargetStatus};
 use crate::sample::cpustat::{Noise, MAX_FOREIGN, MAX_STEAL};
 
 /// Which part of the run a set of CPUs belongs to.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::failure::Failure;
 use super::RunSettings;
 use crate::sample::TargetCgroup;
-use crate::target::{LaunchOptions, Target, TargetProcess};
+use crate::targets::{LaunchOptions, Target, TargetProcess};
 
 /// Grace between SIGTERM and SIGKILL when stopping a target.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);

@@ -11,17 +11,17 @@ use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::noise::{describe_all, Caveat};
 use super::process::{launch_target, stop_process};
-use super::results::{RepeatResult, SetAside, WarmupCurve};
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
 use crate::load::plan::prepare;
 use crate::load::request::RequestPlan;
 use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
+use crate::results::{RepeatResult, SetAside, WarmupCurve};
 use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
 use crate::store::PgStore;
-use crate::target::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
+use crate::targets::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
 
 /// Memory sampling interval during load.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
@@ -345,7 +345,7 @@ impl Ladder {
         if let Some(status) = bench.process.try_exit_status() {
             let died = format!(
                 "exited during load ({})",
-                crate::target::describe_status(status)
+                crate::targets::describe_status(status)
             );
             return Err(Failure::of(died, bench.process));
         }

@@ -4,10 +4,10 @@
 
 use super::launches::LaunchFigures;
 use super::noise::{caveats, largest_per_side, summarize, Caveat, Judged, Side, SideNoise};
-use super::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use super::session::SessionOutcome;
 use super::steady::time_to_steady;
 use super::RunSettings;
+use crate::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use crate::stats::{median, Spread};
 
 /// Server CPU utilisation from which a level counts as server-bound.
@@ -297,7 +297,7 @@ mod tests {
     }
 
     fn target_with(levels: Vec<LevelResult>) -> TargetResult {
-        let manifest: crate::target::Manifest = toml::from_str(
+        let manifest: crate::targets::Manifest = toml::from_str(
             "name = \"t\"\nframework = \"T\"\nlanguage = \"Rust\"\nversion = \"1\"\nbuild = \"true\"\nrun = \"true\"\nhealth = \"/health\"\n",
         )
         .unwrap();

@@ -28,7 +28,7 @@ pub use databases::{PgStore, StoreRecord, StoreSource, StoredOrder};
 pub use server::{Durability, PgServer, PgSettings, StopKind};
 pub use url::DatabaseUrl;
 
-use crate::target::PortError;
+use crate::targets::PortError;
 
 /// Why the database could not be provided or used. Each message is one line.
 #[derive(Debug, thiserror::Error)]

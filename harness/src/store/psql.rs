@@ -111,7 +111,7 @@ impl Psql {
             .collect::<Vec<_>>()
             .join(" | ");
         Err(failed(if message.is_empty() {
-            crate::target::describe_status(output.status)
+            crate::targets::describe_status(output.status)
         } else {
             message
         }))

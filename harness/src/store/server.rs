@@ -37,9 +37,9 @@ use super::StoreError;
 use crate::cpus::CpuList;
 use crate::sample::procfs::process_alive;
 use crate::sample::{tree_pids, tree_usage, TargetCgroup, TreeUsage};
-use crate::target::output_tail::OutputTail;
-use crate::target::process::{die_with_parent, pin_to_cpus, signal_group};
-use crate::target::{describe_status, ensure_port_free, free_loopback_port, PortError};
+use crate::targets::output_tail::OutputTail;
+use crate::targets::process::{die_with_parent, pin_to_cpus, signal_group};
+use crate::targets::{describe_status, ensure_port_free, free_loopback_port, PortError};
 
 /// The superuser `initdb` creates; targets connect as this user.
 pub const SUPERUSER: &str = "postgres";

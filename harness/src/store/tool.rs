@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::StoreError;
-use crate::target::process::{die_with_parent, signal_group};
+use crate::targets::process::{die_with_parent, signal_group};
 
 /// How often a running helper is checked for exit, timeout and stop.
 const POLL: Duration = Duration::from_millis(10);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use lanebench::run::results::RunResults;
+use lanebench::results::RunResults;
 
 /// Every chart a report writes.
 pub const CHARTS: [&str; 9] = [

@@ -12,7 +12,7 @@ use super::axis::{KeyedAxis, Unit, ValueAxis};
 use super::key::{key_strip, shade_entry};
 use super::{target_colour, Drawn, Frame};
 use crate::report::figures::{claim_ratios, cost_per_success, qps_spread};
-use crate::run::results::TargetResult;
+use crate::results::TargetResult;
 use crate::stats::Spread;
 
 /// One bar: the value drawn and, when it was repeated, its min-max.

@@ -10,7 +10,7 @@ use super::key::{key_strip, KeyEntry};
 use super::{target_colour, Drawn, Frame};
 use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupEnd, WarmupSource};
 use crate::report::view::{headline_level, latency_ms};
-use crate::run::results::TargetResult;
+use crate::results::TargetResult;
 use crate::stats::Spread;
 
 /// One framework's line: target (colour, filter key), label, and its points as one or

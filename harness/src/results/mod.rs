@@ -5,16 +5,18 @@
 //! results.json is rewritten (temp file + rename) after every target, so an interrupted
 //! run leaves a valid file holding every target that finished.
 
+pub mod cost;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::noise::{Caveat, SideNoise};
 use crate::atomic_file::write_atomic;
-use crate::cost::results::{CostRun, Counting, COST_SCHEMA_VERSION};
-use crate::cost::TargetCost;
 use crate::json_file::FileKind;
 use crate::load::result::LoadResult;
+use crate::results::cost::TargetCost;
+use crate::results::cost::{CostRun, Counting, COST_SCHEMA_VERSION};
+use crate::run::noise::{Caveat, SideNoise};
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
 
@@ -165,7 +167,7 @@ pub struct WarmupCurve {
 impl TargetResult {
     /// A result with only the manifest facts and a status.
     pub fn bare(
-        manifest: &crate::target::Manifest,
+        manifest: &crate::targets::Manifest,
         status: TargetStatus,
         reason: Option<String>,
     ) -> TargetResult {
