@@ -30,6 +30,6 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The Rust targets have no tests of their own (the contract check above is theirs).
-cargo test -p lanebench --lib --bins --tests 2>&1 | tee "$log"
+cargo test -p lanebench-load -p lanebench --lib --bins --tests 2>&1 | tee "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' "$log"

@@ -57,7 +57,7 @@ pub fn resolve(path: &Path, kind: &FileKind) -> PathBuf {
 pub fn load<T: DeserializeOwned>(path: &Path, kind: &FileKind) -> Result<T, JsonFileError> {
     let file = resolve(path, kind);
     let shown = file.display().to_string();
-    let text = crate::bounds::read_text(&file).map_err(|source| JsonFileError::Read {
+    let text = crate::load::bounds::read_text(&file).map_err(|source| JsonFileError::Read {
         path: shown.clone(),
         source,
     })?;

@@ -5,16 +5,15 @@
 //! module is the only place that prints.
 
 pub mod atomic_file;
-pub mod bounds;
 pub mod cli;
 pub mod compare;
 pub mod cost;
-pub mod cpus;
 pub mod escape;
 pub mod export;
 pub mod json_file;
+/// The load engine, its own crate (`crates/load`): it may use nothing of the harness.
+pub use lanebench_load as load;
 pub mod limits;
-pub mod load;
 pub mod output_path;
 pub mod report;
 pub mod results;

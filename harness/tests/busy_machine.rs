@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use lanebench::cpus::CpuList;
+use lanebench::load::cpus::CpuList;
 
 mod workspace;
 use workspace::Workspace;

@@ -6,7 +6,7 @@
 //! kept in `proptest-regressions/` and replayed first.
 
 use lanebench::load::response::{Progress, Response, ResponseParser};
-use lanebench::scenario::template::Template;
+use lanebench::load::template::Template;
 use lanebench::scenario::Scenario;
 use lanebench::targets::Manifest;
 use proptest::prelude::*;

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
-use lanebench::bounds::{parse_duration, parse_rate, MAX_DURATION, MAX_RATE, MIN_RATE};
+use lanebench::load::bounds::{parse_duration, parse_rate, MAX_DURATION, MAX_RATE, MIN_RATE};
 use lanebench::load::hdr_log::{decode_histogram, encode_histogram, read_log, HdrLogWriter};
 use lanebench::load::merge::{merge_workers, read_worker};
 use lanebench::load::recorder::{new_histogram, Recorder};

@@ -12,7 +12,7 @@ use clap::Args;
 use super::load_summary::render_summary;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::load::outcome::ExpectedStatus;
 use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestError, RequestPlan};
 use crate::load::result::LoadResult;
@@ -205,8 +205,10 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
         .map_err(|e| format!("-H {e}"))?;
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => text.clone().into_bytes(),
-        (None, Some(path)) => crate::bounds::read_capped(path, crate::bounds::MAX_INPUT_BYTES)
-            .map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?,
+        (None, Some(path)) => {
+            crate::load::bounds::read_capped(path, crate::load::bounds::MAX_INPUT_BYTES)
+                .map_err(|e| format!("--body-file {}: cannot read: {e}", path.display()))?
+        }
         (None, None) => Vec::new(),
     };
     let expect = args
@@ -306,11 +308,11 @@ fn drive(
 
 /// Parses durations such as `10s`, `1m30s`, `250ms` (at most 365 days).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::bounds::parse_duration(text).map_err(|e| e.to_string())
+    crate::load::bounds::parse_duration(text).map_err(|e| e.to_string())
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
-    crate::bounds::parse_rate(text).map_err(|e| e.to_string())
+    crate::load::bounds::parse_rate(text).map_err(|e| e.to_string())
 }
 
 fn parse_send_lag(text: &str) -> Result<Duration, String> {
@@ -342,7 +344,7 @@ pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
     };
     // Far-future times would only wait (and overflow the engine's clock arithmetic).
     if let Ok(ahead) = at.duration_since(SystemTime::now()) {
-        if ahead > crate::bounds::MAX_DURATION {
+        if ahead > crate::load::bounds::MAX_DURATION {
             return Err(format!("'{text}' is more than 365 days ahead"));
         }
     }

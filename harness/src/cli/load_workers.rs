@@ -14,7 +14,7 @@ use super::load::{report, LoadArgs};
 /// How far ahead of now the workers' common start is set: time to exec and connect.
 const WORKER_LEAD: Duration = Duration::from_millis(500);
 use super::{EXIT_FAILED, EXIT_USAGE};
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::load::merge::{merge_workers, read_worker};
 use crate::load::share;
 

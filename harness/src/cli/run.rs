@@ -14,7 +14,7 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::compare::baseline;
 use crate::cost::callgrind::valgrind_version;
 use crate::cost::{CostSettings, DEFAULT_REQUESTS, DEFAULT_WARMUP};
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::results::cost::CostStatus;
 use crate::results::cost::Counting;
@@ -282,7 +282,7 @@ fn database_settings(
         .first()
         .and_then(|target| target.dir.parent())
         .map_or_else(|| PathBuf::from("targets"), Path::to_path_buf);
-    let placement = crate::cpus::database_placement(allowed, server_cpus, generator_cpus);
+    let placement = crate::load::cpus::database_placement(allowed, server_cpus, generator_cpus);
     if args.server_cpus.is_none() && args.store.db_cpus.is_none() {
         *server_cpus = placement.server.clone();
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::store::{
     DatabaseUrl, Durability, PgSettings, PgStore, SearchPath, StoreRecord, StoreSource, StoredOrder,
 };

@@ -267,7 +267,7 @@ fn prepare(
     scenario: &Scenario,
     process: &TargetProcess,
 ) -> Result<Vec<PreparedRequest>, CostError> {
-    crate::load::plan::prepare(scenario, process.addr())
+    crate::scenario::plan::prepare(scenario, process.addr())
         .map(|(prepared, _)| prepared)
         .map_err(|e| CostError::Prepare(format!("{e:#}")))
 }

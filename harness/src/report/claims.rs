@@ -90,7 +90,7 @@ impl PublishedClaims {
     /// Reads a claims file.
     pub fn load(path: &Path) -> Result<PublishedClaims, ClaimsError> {
         let shown = path.display().to_string();
-        let text = crate::bounds::read_text(path).map_err(|source| ClaimsError::Read {
+        let text = crate::load::bounds::read_text(path).map_err(|source| ClaimsError::Read {
             path: shown.clone(),
             source,
         })?;

@@ -120,12 +120,13 @@ impl Report {
     pub fn load(path: &Path, claims: PublishedClaims) -> Result<Report, ReportError> {
         let results = RunResults::load(path)?;
         let file = results_file(path);
-        let raw_json = crate::bounds::read_capped(&file, crate::bounds::MAX_INPUT_BYTES).map_err(
-            |source| ResultsError::Read {
-                path: file.display().to_string(),
-                source,
-            },
-        )?;
+        let raw_json =
+            crate::load::bounds::read_capped(&file, crate::load::bounds::MAX_INPUT_BYTES).map_err(
+                |source| ResultsError::Read {
+                    path: file.display().to_string(),
+                    source,
+                },
+            )?;
         Ok(Report {
             results,
             raw_json,

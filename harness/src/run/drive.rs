@@ -10,7 +10,7 @@ use super::failure::Failure;
 use super::noise::{Side, SideNoise};
 use super::steady::{steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
-use crate::cpus::process_cpu_time;
+use crate::load::cpus::process_cpu_time;
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};

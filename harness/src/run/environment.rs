@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::results::Environment;
 
 /// Describes this machine, the harness build, and the CPU placement of the run.

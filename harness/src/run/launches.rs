@@ -10,7 +10,7 @@ use super::cold_start::first_responses;
 use super::failure::Failure;
 use super::process::{launch_target, stop_process};
 use super::RunSettings;
-use crate::load::plan::prepare;
+use crate::scenario::plan::prepare;
 use crate::stats::{median, outliers, Spread};
 use crate::targets::{free_loopback_port, ReadinessProbe, Target};
 

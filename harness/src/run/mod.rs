@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::results::{self, RunResults, TargetResult, SCHEMA_VERSION};
 use crate::scenario::Scenario;

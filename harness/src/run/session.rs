@@ -13,13 +13,13 @@ use super::noise::{describe_all, Caveat};
 use super::process::{launch_target, stop_process};
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
-use crate::load::plan::prepare;
 use crate::load::request::RequestPlan;
 use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
 use crate::results::{RepeatResult, SetAside, WarmupCurve};
 use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
+use crate::scenario::plan::prepare;
 use crate::store::PgStore;
 use crate::targets::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
 

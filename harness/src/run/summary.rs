@@ -254,7 +254,7 @@ fn repeat_noise(r: &RepeatResult) -> Vec<SideNoise> {
 }
 
 /// The CPUs the harness's database was pinned to (database mode, own server only).
-fn database_cpus(settings: &RunSettings) -> Option<crate::cpus::CpuList> {
+fn database_cpus(settings: &RunSettings) -> Option<crate::load::cpus::CpuList> {
     match &settings.store.as_ref()?.source {
         crate::store::StoreSource::Harness(pg) => pg.cpus.clone(),
         crate::store::StoreSource::External { .. } => None,

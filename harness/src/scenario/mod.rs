@@ -4,7 +4,7 @@
 
 mod validate;
 
-pub mod template;
+pub mod plan;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
-pub use template::{Template, TemplateError};
+pub use crate::load::template::{Template, TemplateError};
 
 /// The scenario `lanebench run` uses when given none; embedded so that the binary works
 /// from any directory.
@@ -122,7 +122,7 @@ impl Scenario {
     /// Reads and validates the scenario file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
-        let text = crate::bounds::read_text(path).map_err(|source| ScenarioError::Read {
+        let text = crate::load::bounds::read_text(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;

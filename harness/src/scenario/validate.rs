@@ -126,7 +126,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         None => None,
         Some(rate) => {
             let value = *rate.get_ref();
-            if let Err(e) = crate::bounds::check_rate(value) {
+            if let Err(e) = crate::load::bounds::check_rate(value) {
                 return Err(at(rate.span(), e.to_string()));
             }
             if connections.len() != 1 {
@@ -248,7 +248,7 @@ fn duration(value: &Spanned<String>, key: &str, text: &str) -> Result<Duration, 
             value.get_ref()
         ))
     })?;
-    crate::bounds::check_duration(parsed, value.get_ref())
+    crate::load::bounds::check_duration(parsed, value.get_ref())
         .map_err(|e| problem(format!("{key}: {e}")))
 }
 

@@ -34,7 +34,7 @@ use super::instance::Instance;
 use super::tool::{run_tool, RunAs, ToolFailure};
 use super::url::DatabaseUrl;
 use super::StoreError;
-use crate::cpus::CpuList;
+use crate::load::cpus::CpuList;
 use crate::sample::procfs::process_alive;
 use crate::sample::{tree_pids, tree_usage, TargetCgroup, TreeUsage};
 use crate::targets::output_tail::OutputTail;

@@ -134,7 +134,7 @@ impl ManifestError {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = crate::bounds::read_text(path).map_err(|source| ManifestError::Read {
+        let text = crate::load::bounds::read_text(path).map_err(|source| ManifestError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -246,7 +246,7 @@ fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Du
             "invalid duration {text:?}: {err} (expected e.g. \"60s\" or \"500ms\")"
         ))
     })?;
-    crate::bounds::check_duration(parsed, &text)
+    crate::load::bounds::check_duration(parsed, &text)
         .map_err(|e| serde::de::Error::custom(format!("invalid duration: {e}")))
 }
 

@@ -15,7 +15,7 @@ use super::manifest::WRAP_VARIABLE;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
 use super::ready::{Probe, ReadinessProbe};
-use crate::cpus::{CpuList, CpuListError};
+use crate::load::cpus::{CpuList, CpuListError};
 use crate::sample::TargetCgroup;
 
 /// Interval between checks for exit while stopping.

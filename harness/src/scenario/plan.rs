@@ -4,9 +4,9 @@
 
 use std::net::SocketAddr;
 
-use super::outcome::ExpectedStatus;
-use super::request::{Endpoint, PreparedRequest, RequestPlan};
-use crate::scenario::Scenario;
+use super::Scenario;
+use crate::load::outcome::ExpectedStatus;
+use crate::load::request::{Endpoint, PreparedRequest, RequestPlan};
 
 /// The scenario's requests prepared for `addr`, in file order, and the weighted plan.
 pub fn prepare(

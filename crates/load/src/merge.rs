@@ -379,9 +379,9 @@ fn exact_p99s(workers: &[WorkerResult], base: u64, len: u64) -> Result<BTreeMap<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::recorder::Recorder;
-    use crate::load::result::RunFacts;
-    use crate::load::segment::Segment;
+    use crate::recorder::Recorder;
+    use crate::result::RunFacts;
+    use crate::segment::Segment;
     use std::time::Duration;
 
     /// A worker result built from `values` the way a run builds one.

@@ -67,7 +67,7 @@ impl Segment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::schedule::Schedule;
+    use crate::schedule::Schedule;
     use std::time::Duration;
 
     #[test]

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
 use super::wire::{check_header, check_request_target, escape, is_token, WireError};
-use crate::scenario::template::Template;
+use crate::template::Template;
 
 /// A problem with the URL, a header or the body, found before any connection is made.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Endpoint {
 
 /// Splits `host[:port]` or `[v6][:port]`; a missing port is `default_port`, port 0 is
 /// refused. The host keeps its brackets.
-pub(crate) fn split_host_port(authority: &str, default_port: u16) -> Option<(&str, u16)> {
+pub fn split_host_port(authority: &str, default_port: u16) -> Option<(&str, u16)> {
     let (host, port) = if authority.starts_with('[') {
         let end = authority.find(']')?;
         let host = &authority[..=end];

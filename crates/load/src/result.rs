@@ -473,7 +473,7 @@ impl LoadResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::recorder::new_histogram;
+    use crate::recorder::new_histogram;
 
     fn lag_of(micros: &[u64]) -> Histogram<u64> {
         let mut h = new_histogram();
@@ -540,7 +540,7 @@ mod tests {
             generator_cpu: Duration::ZERO,
             cpus: None,
             schedule: None,
-            max_send_lag: crate::load::DEFAULT_MAX_SEND_LAG,
+            max_send_lag: crate::DEFAULT_MAX_SEND_LAG,
             reconnects: 0,
             segment: None,
             measure_start_unix_ms: 0,

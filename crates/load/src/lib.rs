@@ -8,14 +8,15 @@
 //! intended send time (see `schedule`). The engine never prints: progress is sampled by
 //! the caller through [`LoadRun::live`].
 
+pub mod bounds;
 mod connection;
+pub mod cpus;
 pub mod exchange;
 pub mod hdr_log;
 pub mod live;
 pub mod merge;
 mod merge_check;
 pub mod outcome;
-pub mod plan;
 pub mod precise_timer;
 pub mod recorder;
 pub mod request;
@@ -23,6 +24,7 @@ pub mod response;
 pub mod result;
 pub mod schedule;
 pub mod segment;
+pub mod template;
 pub mod timeline;
 pub mod wire;
 pub mod worker;
