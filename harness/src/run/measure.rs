@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
-use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
+use super::outcome::SessionOutcome;
+use super::session::{run_session, SessionContext, SessionPlan};
 use super::{RunObserver, RunSettings};
 use crate::cost::count_target;
 use crate::results::cost::TargetCost;
@@ -199,7 +200,7 @@ impl<'a> TargetRun<'a> {
                     settings.scenario.startup_samples
                 ));
             }
-            super::summary::complete(&mut result, launches, &self.sessions, settings);
+            result = super::summary::complete(result, launches, &self.sessions, settings);
         }
         result.cost = self.cost.clone();
         result

@@ -24,6 +24,7 @@ mod launches;
 mod measure;
 mod memory;
 pub mod noise;
+mod outcome;
 mod process;
 mod session;
 pub mod steady;
@@ -152,11 +153,11 @@ pub fn run_all(
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
-    if settings.scenario.interleave {
-        run_interleaved(settings, observer, stop, &mut results, store.as_mut())?;
+    let mut results = if settings.scenario.interleave {
+        run_interleaved(settings, observer, stop, results, store.as_mut())?
     } else {
-        run_in_turn(settings, observer, stop, &mut results, store.as_mut())?;
-    }
+        run_in_turn(settings, observer, stop, results, store.as_mut())?
+    };
     if let Some(store) = store {
         // Stops the server the harness started and removes its data (also on Drop,
         // which an error above reaches).
@@ -186,14 +187,15 @@ fn start_store(
         .map_err(|e| format!("database: {e}"))
 }
 
-/// Every target in turn, each with one round holding all its repeats.
+/// Every target in turn, each with one round holding all its repeats; returns `results`
+/// with them added.
 fn run_in_turn(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-    results: &mut RunResults,
+    mut results: RunResults,
     mut store: Option<&mut PgStore>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let scenario = &settings.scenario;
     for (index, target) in settings.targets.iter().enumerate() {
@@ -226,7 +228,7 @@ fn run_in_turn(
         results.targets.push(result);
         results.write(&settings.out_dir)?;
     }
-    Ok(())
+    Ok(results)
 }
 
 /// Every target built first, then `repeats` rounds over the targets, each a fresh
@@ -235,14 +237,14 @@ fn run_interleaved(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-    results: &mut RunResults,
+    mut results: RunResults,
     mut store: Option<&mut PgStore>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let mut runs = Vec::with_capacity(total);
     for (index, target) in settings.targets.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(results);
         }
         observer.target_started(index, total, target.name());
         runs.push(TargetRun::prepare(
@@ -257,7 +259,7 @@ fn run_interleaved(
     for round in 0..rounds {
         for (index, run) in runs.iter_mut().enumerate() {
             if stop.load(Ordering::SeqCst) {
-                return Ok(());
+                return Ok(results);
             }
             observer.target_started(index, total, run.name());
             let launches = crate::load::share(samples, rounds, round).len();
@@ -284,7 +286,7 @@ fn run_interleaved(
         // Counted after every round, so the counts never run between two rounds' loads.
         for (index, run) in runs.iter_mut().enumerate() {
             if stop.load(Ordering::SeqCst) {
-                return Ok(());
+                return Ok(results);
             }
             observer.target_started(index, total, run.name());
             run.count(settings, observer, stop);
@@ -296,12 +298,12 @@ fn run_interleaved(
         run.release(store.as_deref());
     }
     if stop.load(Ordering::SeqCst) {
-        return Ok(());
+        return Ok(results);
     }
     for result in &results.targets {
         observer.target_finished(result);
     }
-    Ok(())
+    Ok(results)
 }
 
 /// The current time as RFC 3339 UTC, to the second.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::noise::{describe_all, Caveat};
+use super::outcome::{LevelRun, MemoryRecord, SessionOutcome};
 use super::process::{launch_target, stop_process};
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
@@ -43,26 +44,6 @@ pub struct SessionPlan {
     pub repeats: u32,
 }
 
-/// The repeats one session measured at one level.
-#[derive(Debug, Clone)]
-pub struct LevelRun {
-    pub connections: usize,
-    pub rate: Option<f64>,
-    pub repeats: Vec<RepeatResult>,
-}
-
-/// The memory samples of one session.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryRecord {
-    pub idle: Vec<Sample>,
-    pub samples: Vec<Sample>,
-    /// Measured windows (from the sampler's start), whose samples are the steady figure.
-    pub windows: Vec<(Duration, Duration)>,
-    /// The cgroup's exact peak (MiB) and its kind, when the session had one.
-    pub cgroup: Option<(String, Option<f64>)>,
-    pub interval: Duration,
-}
-
 /// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
 /// ended steady (`None`: not checked).
 #[derive(Debug, Clone)]
@@ -84,18 +65,6 @@ pub struct SessionContext<'a> {
     pub env: &'a [(String, String)],
     /// Database mode: the database, measured beside the target and watched for death.
     pub store: Option<&'a mut PgStore>,
-}
-
-/// Everything one session measured, and why it stopped early if it did.
-#[derive(Debug, Clone, Default)]
-pub struct SessionOutcome {
-    pub levels: Vec<LevelRun>,
-    pub memory: Option<MemoryRecord>,
-    /// Database mode: the database server's memory over the session.
-    pub database_memory: Option<MemoryRecord>,
-    /// The process's first load, second by second.
-    pub curve: Option<WarmupCurve>,
-    pub failure: Option<Failure>,
 }
 
 /// Runs one session of `target`.

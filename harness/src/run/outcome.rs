@@ -1,0 +1,42 @@
+//! What one session measured, as plain records: the repeats of each level, the memory
+//! samples, the warm-up curve and the failure that ended it. `session` fills them;
+//! `summary` and `memory` turn them into results, without depending on how they were
+//! measured.
+
+use std::time::Duration;
+
+use super::failure::Failure;
+use crate::results::{RepeatResult, WarmupCurve};
+use crate::sample::sampler::Sample;
+
+/// The repeats one session measured at one level.
+#[derive(Debug, Clone)]
+pub struct LevelRun {
+    pub connections: usize,
+    pub rate: Option<f64>,
+    pub repeats: Vec<RepeatResult>,
+}
+
+/// The memory samples of one session.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryRecord {
+    pub idle: Vec<Sample>,
+    pub samples: Vec<Sample>,
+    /// Measured windows (from the sampler's start), whose samples are the steady figure.
+    pub windows: Vec<(Duration, Duration)>,
+    /// The cgroup's exact peak (MiB) and its kind, when the session had one.
+    pub cgroup: Option<(String, Option<f64>)>,
+    pub interval: Duration,
+}
+
+/// Everything one session measured, and why it stopped early if it did.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOutcome {
+    pub levels: Vec<LevelRun>,
+    pub memory: Option<MemoryRecord>,
+    /// Database mode: the database server's memory over the session.
+    pub database_memory: Option<MemoryRecord>,
+    /// The process's first load, second by second.
+    pub curve: Option<WarmupCurve>,
+    pub failure: Option<Failure>,
+}
