@@ -22,6 +22,7 @@ pub mod sample;
 pub mod scenario;
 pub mod stats;
 pub mod store;
+pub mod system;
 pub mod targets;
 pub mod toml_error;
 pub mod verify;
