@@ -119,6 +119,8 @@ pub trait Supervisor {
     fn has_database(&self) -> bool;
     /// Creates the target's database (only called when [`Supervisor::has_database`]).
     fn create_database(&mut self, target: &Target) -> Result<Self::Database, BoxError>;
+    /// A free loopback port to launch the service on.
+    fn free_port(&mut self) -> Result<u16, BoxError>;
     /// Launches the service on `launch.port` with `launch.env` added.
     fn launch(&mut self, target: &Target, launch: &Launch) -> Result<Self::Process, BoxError>;
     /// Waits until the process answers its health check; returns spawn-to-ready.
@@ -280,25 +282,33 @@ where
     })
 }
 
-/// The whole lifecycle once: [`prepare`], [`launch_and_use`] on `port`, [`release`].
-/// The database is dropped on failure too.
+/// The whole lifecycle once: [`prepare`], [`launch_and_use`] on a free port (chosen
+/// after the build, so nothing takes it meanwhile), [`release`]. `use_` is also given
+/// the target's database. The database is dropped on failure too.
 pub fn run_once<S, T>(
     supervisor: &mut S,
     observer: &mut dyn LifecycleObserver,
     target: &Target,
-    port: u16,
     stop: Option<&AtomicBool>,
-    use_: impl FnOnce(&mut S, &mut S::Process, Duration) -> Result<T, BoxError>,
+    use_: impl FnOnce(&mut S, &mut S::Process, Option<&S::Database>) -> Result<T, BoxError>,
 ) -> Result<Ran<T>, LifecycleError>
 where
     S: Supervisor,
 {
     let prepared = prepare(supervisor, observer, target, stop)?;
-    let launch = Launch {
-        port,
-        env: &prepared.env,
+    let ran = match supervisor.free_port() {
+        Ok(port) => {
+            let launch = Launch {
+                port,
+                env: &prepared.env,
+            };
+            let database = prepared.database.as_ref();
+            launch_and_use(supervisor, observer, target, &launch, stop, |s, p, _| {
+                use_(s, p, database)
+            })
+        }
+        Err(e) => Err(LifecycleError::failed(Step::Launch, e)),
     };
-    let ran = launch_and_use(supervisor, observer, target, &launch, stop, use_);
     match ran {
         Ok(ran) => {
             observer.step(target, Step::Release);

@@ -75,6 +75,10 @@ impl Supervisor for Fake {
         Ok(FakeDatabase(target.name().to_string()))
     }
 
+    fn free_port(&mut self) -> Result<u16, BoxError> {
+        Ok(8080)
+    }
+
     fn launch(&mut self, target: &Target, launch: &Launch) -> Result<u32, BoxError> {
         let env: Vec<&str> = launch.env.iter().map(|(k, _)| k.as_str()).collect();
         let event = format!("launch {} on {} with {env:?}", target.name(), launch.port);
@@ -123,20 +127,13 @@ fn target() -> Target {
 /// The whole lifecycle with the fake; the use step fails when the fake is told to.
 fn once(fake: &mut Fake, stop: &AtomicBool) -> Result<Ran<u32>, LifecycleError> {
     let fail_use = fake.fail == Some(Step::Use);
-    run_once(
-        fake,
-        &mut Silent,
-        &target(),
-        8080,
-        Some(stop),
-        |fake, pid, _| {
-            fake.events.push(format!("use {pid}"));
-            if fail_use {
-                return Err("the check failed".into());
-            }
-            Ok(*pid)
-        },
-    )
+    run_once(fake, &mut Silent, &target(), Some(stop), |fake, pid, _| {
+        fake.events.push(format!("use {pid}"));
+        if fail_use {
+            return Err("the check failed".into());
+        }
+        Ok(*pid)
+    })
 }
 
 #[test]
@@ -230,6 +227,9 @@ fn a_set_stop_flag_ends_before_the_next_step_with_nothing_left_running() {
         fn create_database(&mut self, t: &Target) -> Result<FakeDatabase, BoxError> {
             self.0.create_database(t)
         }
+        fn free_port(&mut self) -> Result<u16, BoxError> {
+            self.0.free_port()
+        }
         fn launch(&mut self, t: &Target, l: &Launch) -> Result<u32, BoxError> {
             self.0.launch(t, l)
         }
@@ -255,14 +255,9 @@ fn a_set_stop_flag_ends_before_the_next_step_with_nothing_left_running() {
             },
             &stop,
         );
-        let error = run_once(
-            &mut fake,
-            &mut Silent,
-            &target(),
-            1,
-            Some(&stop),
-            |_, _, _| Ok(()),
-        )
+        let error = run_once(&mut fake, &mut Silent, &target(), Some(&stop), |_, _, _| {
+            Ok(())
+        })
         .unwrap_err();
         assert_eq!(error.to_string(), "interrupted");
         let expected = if with_database {
@@ -280,17 +275,10 @@ fn a_set_stop_flag_ends_before_the_next_step_with_nothing_left_running() {
 fn a_stop_flag_set_during_use_still_stops_the_service_and_drops_its_database() {
     let stop = AtomicBool::new(false);
     let mut fake = Fake::failing(None);
-    let result = run_once(
-        &mut fake,
-        &mut Silent,
-        &target(),
-        1,
-        Some(&stop),
-        |_, _, _| {
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-            Err::<(), BoxError>("interrupted".into())
-        },
-    );
+    let result = run_once(&mut fake, &mut Silent, &target(), Some(&stop), |_, _, _| {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        Err::<(), BoxError>("interrupted".into())
+    });
     assert_eq!(result.unwrap_err().step(), Step::Use);
     assert!(fake.is_clean(), "{:?}", fake.events);
 }
@@ -316,7 +304,7 @@ fn the_observer_hears_every_step_in_order() {
     }
     let mut heard = Heard::default();
     let mut fake = Fake::failing(None);
-    run_once(&mut fake, &mut heard, &target(), 9, None, |_, _, _| Ok(())).unwrap();
+    run_once(&mut fake, &mut heard, &target(), None, |_, _, _| Ok(())).unwrap();
     assert_eq!(
         heard.0,
         [
@@ -326,7 +314,7 @@ fn the_observer_hears_every_step_in_order() {
             "database t",
             "Launch",
             "Ready",
-            "ready on 9 in 7 ms",
+            "ready on 8080 in 7 ms",
             "Use",
             "Stop",
             "Release",

@@ -11,7 +11,8 @@ use crate::load::cpus::CpuList;
 use crate::sample::TargetCgroup;
 use crate::store::{target_env, DatabaseUrl, PgStore};
 use crate::targets::{
-    build_target, LaunchOptions, ReadinessProbe, StopOutcome, Target, TargetProcess,
+    build_target, free_loopback_port, LaunchOptions, ReadinessProbe, StopOutcome, Target,
+    TargetProcess,
 };
 
 impl DatabaseHandle for DatabaseUrl {
@@ -103,6 +104,10 @@ impl Supervisor for Processes<'_> {
         // A dead server explains itself better than the failed CREATE DATABASE would.
         store.check_running()?;
         Ok(store.create_database(target.name())?)
+    }
+
+    fn free_port(&mut self) -> Result<u16, BoxError> {
+        Ok(free_loopback_port()?)
     }
 
     fn launch(&mut self, target: &Target, launch: &Launch) -> Result<TargetProcess, BoxError> {
