@@ -203,7 +203,7 @@ fn run_in_turn(
             break;
         }
         observer.target_started(index, total, target.name());
-        let mut run = TargetRun::prepare(target, settings, observer, store.as_deref());
+        let mut run = TargetRun::prepare(target, settings, observer, store.as_deref_mut());
         let plan = SessionPlan {
             round: 1,
             repeats: scenario.repeats.max(1),
@@ -218,7 +218,7 @@ fn run_in_turn(
             store.as_deref_mut(),
         );
         run.count(settings, observer, stop);
-        run.release(store.as_deref());
+        run.release(settings, store.as_deref_mut());
         if stop.load(Ordering::SeqCst) {
             // The target was cut short: what it has is not a finished result.
             break;
@@ -251,7 +251,7 @@ fn run_interleaved(
             target,
             settings,
             observer,
-            store.as_deref(),
+            store.as_deref_mut(),
         ));
     }
     let rounds = settings.scenario.repeats.max(1) as usize;
@@ -295,7 +295,7 @@ fn run_interleaved(
         results.write(&settings.out_dir)?;
     }
     for run in &mut runs {
-        run.release(store.as_deref());
+        run.release(settings, store.as_deref_mut());
     }
     if stop.load(Ordering::SeqCst) {
         return Ok(results);

@@ -11,7 +11,7 @@ use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::noise::{describe_all, Caveat};
 use super::outcome::{LevelRun, MemoryRecord, SessionOutcome};
-use super::process::{launch_target, stop_process};
+use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
 use crate::load::request::RequestPlan;
@@ -22,7 +22,8 @@ use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
 use crate::scenario::plan::prepare;
 use crate::store::PgStore;
-use crate::targets::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
+use crate::system::{launch_and_use, Launch, Silent};
+use crate::targets::{free_loopback_port, Target, TargetProcess};
 
 /// Memory sampling interval during load.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
@@ -78,24 +79,77 @@ pub fn run_session(
         settings,
         stop,
         env,
-        mut store,
+        store,
     } = context;
-    let mut outcome = SessionOutcome::default();
+    let failed = |failure| SessionOutcome {
+        failure: Some(failure),
+        ..SessionOutcome::default()
+    };
     if let Err(failure) = check_stop(stop) {
-        outcome.failure = Some(failure);
-        return outcome;
+        return failed(failure);
     }
     // The measured process gets its own cgroup where the machine allows one, so the
     // kernel's exact peak memory and CPU time are read beside the sampled figures.
     let cgroup = TargetCgroup::create(target.name()).ok();
-    let started = start_ready(target, settings, cgroup.as_ref(), env);
-    let (mut process, ready) = match started {
-        Ok(started) => started,
-        Err(failure) => {
-            outcome.failure = Some(failure);
-            return outcome;
-        }
+    let port = match free_loopback_port() {
+        Ok(port) => port,
+        Err(e) => return failed(Failure::new(e.to_string())),
     };
+    let mut processes = run_processes(settings);
+    processes.cgroup = cgroup.as_ref();
+    processes.store = store;
+    let launch = Launch { port, env };
+    let ran = launch_and_use(
+        &mut processes,
+        &mut Silent,
+        target,
+        &launch,
+        None,
+        |processes, process, ready| {
+            let running = Running {
+                target,
+                settings,
+                stop,
+                process,
+                cgroup: cgroup.as_ref(),
+                store: processes.store_mut(),
+            };
+            Ok(measure(running, observer, plan, ready))
+        },
+    );
+    match ran {
+        Ok(ran) => ran.used,
+        Err(error) => failed(error.into()),
+    }
+}
+
+/// The running system a session measures.
+struct Running<'a, 'p> {
+    target: &'a Target,
+    settings: &'a RunSettings,
+    stop: &'a Arc<AtomicBool>,
+    process: &'p mut TargetProcess,
+    cgroup: Option<&'a TargetCgroup>,
+    store: Option<&'p mut PgStore>,
+}
+
+/// Idle memory, then the ladder, with memory sampled throughout; whatever was measured
+/// before a failure is kept.
+fn measure(
+    running: Running,
+    observer: &mut dyn RunObserver,
+    plan: SessionPlan,
+    ready: Duration,
+) -> SessionOutcome {
+    let Running {
+        target,
+        settings,
+        stop,
+        process,
+        cgroup,
+        mut store,
+    } = running;
+    let mut outcome = SessionOutcome::default();
     observer.phase(target.name(), "idle memory");
     let database_pid = store.as_deref().and_then(|s| s.server()).map(|s| s.pid());
     let record = |pid| MemoryRecord {
@@ -113,8 +167,8 @@ pub fn run_session(
         settings,
         observer,
         stop,
-        process: &mut process,
-        cgroup: cgroup.as_ref(),
+        process,
+        cgroup,
         database: store.as_deref_mut(),
         database_failure: None,
     };
@@ -145,30 +199,7 @@ pub fn run_session(
         memory.cgroup = Some((cgroup.kind().to_string(), peak));
     }
     outcome.memory = Some(memory);
-    stop_process(&mut process);
     outcome
-}
-
-/// Launches the measured process and waits until it answers; returns it with its
-/// spawn-to-ready time.
-fn start_ready(
-    target: &Target,
-    settings: &RunSettings,
-    cgroup: Option<&TargetCgroup>,
-    env: &[(String, String)],
-) -> Result<(TargetProcess, Duration), Failure> {
-    let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
-    let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), &target.manifest.health);
-    let mut process = launch_target(target, settings, port, cgroup, env)?;
-    let health = &target.manifest.health;
-    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout, None) {
-        Ok(ready) => Ok((process, ready)),
-        Err(e) => {
-            let failure = Failure::of(e.to_string(), &process);
-            stop_process(&mut process);
-            Err(failure)
-        }
-    }
 }
 
 /// The ladder of one session.
