@@ -19,7 +19,7 @@ use crate::results::cost::TargetCost;
 use crate::results::{TargetResult, TargetStatus};
 use crate::scenario::MIN_STARTUP_SAMPLES;
 use crate::store::{DatabaseUrl, PgStore};
-use crate::system::{prepare, release, LifecycleObserver, Prepared, Step};
+use crate::system::{prepare, release, Components, LifecycleObserver, Prepared, Step};
 use crate::targets::Target;
 
 /// A target's measurement in progress.
@@ -108,7 +108,7 @@ impl<'a> TargetRun<'a> {
         stop: &Arc<AtomicBool>,
         launches: usize,
         plan: SessionPlan,
-        mut store: Option<&mut PgStore>,
+        mut components: Components,
     ) {
         if !self.is_active() {
             return;
@@ -139,15 +139,18 @@ impl<'a> TargetRun<'a> {
                 Err(failure) => return self.fail(failure),
             }
         }
-        if let Some(Err(e)) = store.as_deref_mut().map(PgStore::check_running) {
-            return self.fail(Failure::new(format!("database: {e}")));
+        for component in components.iter_mut() {
+            if let Err(e) = component.check_running() {
+                let role = component.role().label();
+                return self.fail(Failure::new(format!("{role}: {e}")));
+            }
         }
         let context = SessionContext {
             target: self.target,
             settings,
             stop,
             env: self.env(),
-            store,
+            components,
         };
         let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();

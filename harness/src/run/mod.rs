@@ -44,6 +44,7 @@ use measure::TargetRun;
 use session::SessionPlan;
 
 use crate::store::PgStore;
+use crate::system::beside_service;
 
 /// Database mode: the server to start or use, and the schema every target's database
 /// is made from.
@@ -215,7 +216,7 @@ fn run_in_turn(
             stop,
             launches,
             plan,
-            store.as_deref_mut(),
+            beside_service(store.as_deref_mut()),
         );
         run.count(settings, observer, stop);
         run.release(settings, store.as_deref_mut());
@@ -273,7 +274,7 @@ fn run_interleaved(
                 stop,
                 launches,
                 plan,
-                store.as_deref_mut(),
+                beside_service(store.as_deref_mut()),
             );
         }
         if stop.load(Ordering::SeqCst) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::failure::Failure;
 use crate::results::{RepeatResult, WarmupCurve};
 use crate::sample::sampler::Sample;
+use crate::system::Role;
 
 /// The repeats one session measured at one level.
 #[derive(Debug, Clone)]
@@ -29,14 +30,32 @@ pub struct MemoryRecord {
     pub interval: Duration,
 }
 
+/// The memory samples of one component beside the service.
+#[derive(Debug, Clone)]
+pub struct ComponentMemory {
+    pub name: String,
+    pub role: Role,
+    pub record: MemoryRecord,
+}
+
 /// Everything one session measured, and why it stopped early if it did.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOutcome {
     pub levels: Vec<LevelRun>,
     pub memory: Option<MemoryRecord>,
-    /// Database mode: the database server's memory over the session.
-    pub database_memory: Option<MemoryRecord>,
+    /// The memory of each component beside the service over the session.
+    pub components: Vec<ComponentMemory>,
     /// The process's first load, second by second.
     pub curve: Option<WarmupCurve>,
     pub failure: Option<Failure>,
+}
+
+impl SessionOutcome {
+    /// The memory of the session's component with `role`, if it had one.
+    pub fn component_memory(&self, role: Role) -> Option<&MemoryRecord> {
+        self.components
+            .iter()
+            .find(|c| c.role == role)
+            .map(|c| &c.record)
+    }
 }

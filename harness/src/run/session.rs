@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::noise::{describe_all, Caveat};
-use super::outcome::{LevelRun, MemoryRecord, SessionOutcome};
+use super::outcome::{ComponentMemory, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
@@ -21,8 +21,7 @@ use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
 use crate::scenario::plan::prepare;
-use crate::store::PgStore;
-use crate::system::{launch_and_use, Launch, Silent};
+use crate::system::{launch_and_use, Components, Launch, Silent};
 use crate::targets::{free_loopback_port, Target, TargetProcess};
 
 /// Memory sampling interval during load.
@@ -64,8 +63,9 @@ pub struct SessionContext<'a> {
     pub stop: &'a Arc<AtomicBool>,
     /// Added to the target's environment (database mode).
     pub env: &'a [(String, String)],
-    /// Database mode: the database, measured beside the target and watched for death.
-    pub store: Option<&'a mut PgStore>,
+    /// The components beside the service (the database in database mode), measured
+    /// beside it and watched for death.
+    pub components: Components<'a>,
 }
 
 /// Runs one session of `target`.
@@ -79,7 +79,7 @@ pub fn run_session(
         settings,
         stop,
         env,
-        store,
+        components,
     } = context;
     let failed = |failure| SessionOutcome {
         failure: Some(failure),
@@ -97,7 +97,6 @@ pub fn run_session(
     };
     let mut processes = run_processes(settings);
     processes.cgroup = cgroup.as_ref();
-    processes.store = store;
     let launch = Launch { port, env };
     let ran = launch_and_use(
         &mut processes,
@@ -105,14 +104,14 @@ pub fn run_session(
         target,
         &launch,
         None,
-        |processes, process, ready| {
+        |_, process, ready| {
             let running = Running {
                 target,
                 settings,
                 stop,
                 process,
                 cgroup: cgroup.as_ref(),
-                store: processes.store_mut(),
+                components,
             };
             Ok(measure(running, observer, plan, ready))
         },
@@ -130,7 +129,7 @@ struct Running<'a, 'p> {
     stop: &'a Arc<AtomicBool>,
     process: &'p mut TargetProcess,
     cgroup: Option<&'a TargetCgroup>,
-    store: Option<&'p mut PgStore>,
+    components: Components<'a>,
 }
 
 /// Idle memory, then the ladder, with memory sampled throughout; whatever was measured
@@ -147,21 +146,29 @@ fn measure(
         stop,
         process,
         cgroup,
-        mut store,
+        components,
     } = running;
     let mut outcome = SessionOutcome::default();
     observer.phase(target.name(), "idle memory");
-    let database_pid = store.as_deref().and_then(|s| s.server()).map(|s| s.pid());
     let record = |pid| MemoryRecord {
         idle: idle_usage(pid),
         interval: SAMPLE_INTERVAL,
         ..MemoryRecord::default()
     };
     let mut memory = record(process.pid());
-    let mut database_memory = database_pid.map(record);
+    // Every component that is a process of ours is sampled like the service.
+    let pids: Vec<(usize, u32)> = components
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| Some((index, c.pid()?)))
+        .collect();
+    let records: Vec<MemoryRecord> = pids.iter().map(|(_, pid)| record(*pid)).collect();
     let sampler_started = Instant::now();
     let sampler = MemorySampler::start(process.pid(), SAMPLE_INTERVAL);
-    let database_sampler = database_pid.map(|pid| MemorySampler::start(pid, SAMPLE_INTERVAL));
+    let samplers: Vec<MemorySampler> = pids
+        .iter()
+        .map(|(_, pid)| MemorySampler::start(*pid, SAMPLE_INTERVAL))
+        .collect();
     let mut bench = Bench {
         name: target.name(),
         settings,
@@ -169,8 +176,8 @@ fn measure(
         stop,
         process,
         cgroup,
-        database: store.as_deref_mut(),
-        database_failure: None,
+        components,
+        component_failure: None,
     };
     let ladder = Ladder {
         plan,
@@ -178,26 +185,21 @@ fn measure(
         sampler_started,
     };
     if let Err(failure) = ladder.run(&mut bench, &mut outcome, &mut memory.windows) {
-        outcome.failure = Some(bench.database_failure.take().unwrap_or(failure));
+        outcome.failure = Some(bench.component_failure.take().unwrap_or(failure));
     }
     memory.samples = sampler.stop();
-    if let (Some(db), Some(sampler)) = (database_memory.as_mut(), database_sampler) {
-        db.samples = sampler.stop();
-        db.windows = memory.windows.clone();
-        let cgroup = store
-            .as_deref()
-            .and_then(|s| s.server())
-            .and_then(|s| s.cgroup());
-        db.cgroup = cgroup.map(|c| {
-            let peak = c.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
-            (c.kind().to_string(), peak)
+    for (((index, _), mut record), sampler) in pids.into_iter().zip(records).zip(samplers) {
+        let component = &bench.components[index];
+        record.samples = sampler.stop();
+        record.windows = memory.windows.clone();
+        record.cgroup = component.cgroup().map(cgroup_peak);
+        outcome.components.push(ComponentMemory {
+            name: component.name().to_string(),
+            role: component.role(),
+            record,
         });
     }
-    outcome.database_memory = database_memory;
-    if let Some(cgroup) = &cgroup {
-        let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
-        memory.cgroup = Some((cgroup.kind().to_string(), peak));
-    }
+    memory.cgroup = cgroup.map(cgroup_peak);
     outcome.memory = Some(memory);
     outcome
 }
@@ -419,6 +421,12 @@ fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
         std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
     }
     check_stop(stop)
+}
+
+/// A cgroup's kind and its exact peak memory (MiB), when it keeps one.
+fn cgroup_peak(cgroup: &TargetCgroup) -> (String, Option<f64>) {
+    let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
+    (cgroup.kind().to_string(), peak)
 }
 
 fn idle_usage(pid: u32) -> Vec<Sample> {

@@ -9,6 +9,7 @@ use super::steady::time_to_steady;
 use super::RunSettings;
 use crate::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use crate::stats::{median, Spread};
+use crate::system::Role;
 
 /// Server CPU utilisation from which a level counts as server-bound.
 pub const SERVER_BOUND: f64 = 0.75;
@@ -82,7 +83,7 @@ pub fn complete(
     result.memory_mb = super::memory::memory_figures(&records);
     let database: Vec<_> = sessions
         .iter()
-        .filter_map(|s| s.database_memory.clone())
+        .filter_map(|s| s.component_memory(Role::Database).cloned())
         .collect();
     result.database_memory_mb = super::memory::memory_figures(&database);
     result.levels = pooled_levels(sessions, settings);

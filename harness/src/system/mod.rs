@@ -12,9 +12,11 @@
 //! May use: `targets`, `store`, `sample`, `load::cpus`. Never prints: progress goes
 //! through a [`LifecycleObserver`].
 
+pub mod component;
 pub mod lifecycle;
 pub mod processes;
 
+pub use component::{beside_service, Component, Components};
 pub use lifecycle::{
     launch_and_use, prepare, release, run_once, BoxError, DatabaseHandle, Launch, LifecycleError,
     LifecycleObserver, Prepared, Ran, Silent, Step, Supervisor,
