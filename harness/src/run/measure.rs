@@ -18,8 +18,8 @@ use crate::cost::count_target;
 use crate::results::cost::TargetCost;
 use crate::results::{TargetResult, TargetStatus};
 use crate::scenario::MIN_STARTUP_SAMPLES;
-use crate::store::{DatabaseUrl, PgStore};
-use crate::system::{prepare, release, Components, LifecycleObserver, Prepared, Step};
+use crate::store::DatabaseUrl;
+use crate::system::{prepare, release, Components, LifecycleObserver, Prepared, Shared, Step};
 use crate::targets::Target;
 
 /// A target's measurement in progress.
@@ -45,7 +45,7 @@ impl<'a> TargetRun<'a> {
         target: &'a Target,
         settings: &RunSettings,
         observer: &mut dyn RunObserver,
-        store: Option<&mut PgStore>,
+        shared: &mut Shared,
     ) -> TargetRun<'a> {
         let mut run = TargetRun {
             target,
@@ -67,7 +67,7 @@ impl<'a> TargetRun<'a> {
             .as_deref()
             .and_then(|c| runtime_version(c, &target.dir));
         let mut processes = run_processes(settings);
-        processes.store = store;
+        processes.store = shared.database();
         let mut phases = Phases {
             observer,
             built: None,
@@ -83,10 +83,10 @@ impl<'a> TargetRun<'a> {
     }
 
     /// Drops the target's database (between targets, as each service owns its data).
-    pub fn release(&mut self, settings: &RunSettings, store: Option<&mut PgStore>) {
+    pub fn release(&mut self, settings: &RunSettings, shared: &mut Shared) {
         if let Some(prepared) = self.prepared.take() {
             let mut processes = run_processes(settings);
-            processes.store = store;
+            processes.store = shared.database();
             let _ = release(&mut processes, prepared);
         }
     }

@@ -13,8 +13,11 @@
 //!
 //! Layers inside: `measure` (a target across rounds) -> `launches`, `session` ->
 //! `drive` (one load: warm-up or measured repeat) -> `steady`; `summary` and `memory`
-//! turn what was measured into results. With `cost` set, each target's instructions per
-//! request are counted (`crate::cost`) after its last round.
+//! turn what was measured into results; `outcome` holds what a session measured.
+//! Processes are built, launched and stopped through the lifecycle (`crate::system`),
+//! and the database is one of the components beside the service. With `cost` set,
+//! each target's instructions per request are counted (`crate::cost`) after its last
+//! round.
 
 pub mod cold_start;
 mod drive;
@@ -44,7 +47,7 @@ use measure::TargetRun;
 use session::SessionPlan;
 
 use crate::store::PgStore;
-use crate::system::beside_service;
+use crate::system::Shared;
 
 /// Database mode: the server to start or use, and the schema every target's database
 /// is made from.
@@ -126,8 +129,8 @@ pub fn run_all(
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
-    let mut store = match start_store(settings, observer, stop) {
-        Ok(store) => store,
+    let mut shared = match start_shared(settings, observer, stop) {
+        Ok(shared) => shared,
         Err(reason) => {
             // No database, no database-mode measurement: every target says why.
             results.targets = settings
@@ -148,22 +151,20 @@ pub fn run_all(
             return Ok(results);
         }
     };
-    results.store = store
-        .as_ref()
-        .and_then(|s| serde_json::to_value(s.record()).ok());
+    results.store = shared
+        .database_record()
+        .and_then(|record| serde_json::to_value(record).ok());
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
     let mut results = if settings.scenario.interleave {
-        run_interleaved(settings, observer, stop, results, store.as_mut())?
+        run_interleaved(settings, observer, stop, results, &mut shared)?
     } else {
-        run_in_turn(settings, observer, stop, results, store.as_mut())?
+        run_in_turn(settings, observer, stop, results, &mut shared)?
     };
-    if let Some(store) = store {
-        // Stops the server the harness started and removes its data (also on Drop,
-        // which an error above reaches).
-        let _ = store.close();
-    }
+    // Stops the database server the harness started and removes its data (also on
+    // Drop, which an error above reaches).
+    shared.close();
     results.interrupted = stop.load(Ordering::SeqCst);
     if !results.interrupted {
         results.finished_at = Some(now_rfc3339());
@@ -172,19 +173,19 @@ pub fn run_all(
     Ok(results)
 }
 
-/// Database mode: starts (or reaches) the database; the error is the reason every
-/// target fails with.
-fn start_store(
+/// Starts the components beside the services (database mode: starts or reaches the
+/// database); the error is the reason every target fails with.
+fn start_shared(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-) -> Result<Option<PgStore>, String> {
+) -> Result<Shared, String> {
     let Some(store) = &settings.store else {
-        return Ok(None);
+        return Ok(Shared::none());
     };
     observer.phase("postgres", "starting the database");
     PgStore::start(store.source.clone(), &store.schema, Some(Arc::clone(stop)))
-        .map(Some)
+        .map(Shared::with_database)
         .map_err(|e| format!("database: {e}"))
 }
 
@@ -195,7 +196,7 @@ fn run_in_turn(
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
     mut results: RunResults,
-    mut store: Option<&mut PgStore>,
+    shared: &mut Shared,
 ) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let scenario = &settings.scenario;
@@ -204,7 +205,7 @@ fn run_in_turn(
             break;
         }
         observer.target_started(index, total, target.name());
-        let mut run = TargetRun::prepare(target, settings, observer, store.as_deref_mut());
+        let mut run = TargetRun::prepare(target, settings, observer, shared);
         let plan = SessionPlan {
             round: 1,
             repeats: scenario.repeats.max(1),
@@ -216,10 +217,10 @@ fn run_in_turn(
             stop,
             launches,
             plan,
-            beside_service(store.as_deref_mut()),
+            shared.components(),
         );
         run.count(settings, observer, stop);
-        run.release(settings, store.as_deref_mut());
+        run.release(settings, shared);
         if stop.load(Ordering::SeqCst) {
             // The target was cut short: what it has is not a finished result.
             break;
@@ -239,7 +240,7 @@ fn run_interleaved(
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
     mut results: RunResults,
-    mut store: Option<&mut PgStore>,
+    shared: &mut Shared,
 ) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let mut runs = Vec::with_capacity(total);
@@ -248,12 +249,7 @@ fn run_interleaved(
             return Ok(results);
         }
         observer.target_started(index, total, target.name());
-        runs.push(TargetRun::prepare(
-            target,
-            settings,
-            observer,
-            store.as_deref_mut(),
-        ));
+        runs.push(TargetRun::prepare(target, settings, observer, shared));
     }
     let rounds = settings.scenario.repeats.max(1) as usize;
     let samples = settings.scenario.startup_samples as usize;
@@ -274,7 +270,7 @@ fn run_interleaved(
                 stop,
                 launches,
                 plan,
-                beside_service(store.as_deref_mut()),
+                shared.components(),
             );
         }
         if stop.load(Ordering::SeqCst) {
@@ -296,7 +292,7 @@ fn run_interleaved(
         results.write(&settings.out_dir)?;
     }
     for run in &mut runs {
-        run.release(settings, store.as_deref_mut());
+        run.release(settings, shared);
     }
     if stop.load(Ordering::SeqCst) {
         return Ok(results);

@@ -70,9 +70,53 @@ pub type Components<'a> = Vec<&'a mut (dyn Component + 'static)>;
 
 /// The components of a run's system besides the service: the database, in database
 /// mode.
-pub fn beside_service(store: Option<&mut PgStore>) -> Components<'_> {
+fn beside_service(store: Option<&mut PgStore>) -> Components<'_> {
     store
         .map(|s| s as &mut (dyn Component + 'static))
         .into_iter()
         .collect()
+}
+
+/// The components a run starts beside the services it measures, for its whole length:
+/// today the database in database mode. Each target's service is launched and stopped
+/// by the lifecycle; these outlive it.
+#[derive(Default)]
+pub struct Shared {
+    database: Option<PgStore>,
+}
+
+impl Shared {
+    /// A system with no component beside the service (memory mode).
+    pub fn none() -> Shared {
+        Shared::default()
+    }
+
+    /// A system whose services keep their data in `database`.
+    pub fn with_database(database: PgStore) -> Shared {
+        Shared {
+            database: Some(database),
+        }
+    }
+
+    /// The components beside the service, to measure and watch.
+    pub fn components(&mut self) -> Components<'_> {
+        beside_service(self.database.as_mut())
+    }
+
+    /// The database component, which the lifecycle gives each target a database in.
+    pub fn database(&mut self) -> Option<&mut PgStore> {
+        self.database.as_mut()
+    }
+
+    /// The database component's record for results.json.
+    pub fn database_record(&self) -> Option<crate::store::StoreRecord> {
+        self.database.as_ref().map(PgStore::record)
+    }
+
+    /// Stops what the harness started, and removes its data.
+    pub fn close(self) {
+        if let Some(database) = self.database {
+            let _ = database.close();
+        }
+    }
 }

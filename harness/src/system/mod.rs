@@ -7,7 +7,8 @@
 //! all go through it, so a failure or a stop signal at any step stops what was started
 //! and drops what was created, the same way everywhere. The per-process mechanics stay
 //! in `crate::targets` (build, launch, readiness, stop) and `crate::store` (PostgreSQL);
-//! [`processes`] binds them to the lifecycle's [`Supervisor`] trait.
+//! [`processes`] binds them to the lifecycle's [`Supervisor`] trait, and [`component`]
+//! says what a run measures and watches of every component beside the service.
 //!
 //! May use: `targets`, `store`, `sample`, `load::cpus`. Never prints: progress goes
 //! through a [`LifecycleObserver`].
@@ -16,7 +17,7 @@ pub mod component;
 pub mod lifecycle;
 pub mod processes;
 
-pub use component::{beside_service, Component, Components};
+pub use component::{Component, Components, Shared};
 pub use lifecycle::{
     launch_and_use, prepare, release, run_once, BoxError, DatabaseHandle, Launch, LifecycleError,
     LifecycleObserver, Prepared, Ran, Silent, Step, Supervisor,
