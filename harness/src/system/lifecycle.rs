@@ -129,10 +129,10 @@ pub trait Supervisor {
         target: &Target,
         process: &mut Self::Process,
     ) -> Result<Duration, BoxError>;
-    /// The process's last stderr lines.
-    fn stderr_tail(&self, process: &Self::Process) -> Vec<String>;
+    /// The process's last stderr lines (asked after it was stopped: all of them).
+    fn stderr_tail(&self, process: &mut Self::Process) -> Vec<String>;
     /// Stops the process (and its whole tree).
-    fn stop(&mut self, process: Self::Process) -> Result<StopOutcome, BoxError>;
+    fn stop(&mut self, process: &mut Self::Process) -> Result<StopOutcome, BoxError>;
     /// Drops the target's database.
     fn drop_database(&mut self, database: Self::Database) -> Result<(), BoxError>;
 }
@@ -252,9 +252,10 @@ where
         .launch(target, launch)
         .map_err(|e| LifecycleError::failed(Step::Launch, e))?;
     observer.step(target, Step::Ready);
-    let ended = |supervisor: &mut S, process: S::Process, step, source| {
-        let stderr_tail = supervisor.stderr_tail(&process);
-        let _ = supervisor.stop(process);
+    let ended = |supervisor: &mut S, mut process: S::Process, step, source| {
+        // Stopped first, so its last words (why it died) have all been read.
+        let _ = supervisor.stop(&mut process);
+        let stderr_tail = supervisor.stderr_tail(&mut process);
         LifecycleError::Failed {
             step,
             source,
@@ -273,7 +274,7 @@ where
     };
     observer.step(target, Step::Stop);
     let stopped = supervisor
-        .stop(process)
+        .stop(&mut process)
         .map_err(|e| LifecycleError::failed(Step::Stop, e))?;
     Ok(Ran {
         used,

@@ -93,13 +93,13 @@ impl Supervisor for Fake {
         Ok(Duration::from_millis(7))
     }
 
-    fn stderr_tail(&self, process: &u32) -> Vec<String> {
+    fn stderr_tail(&self, process: &mut u32) -> Vec<String> {
         vec![format!("last words of {process}")]
     }
 
-    fn stop(&mut self, process: u32) -> Result<StopOutcome, BoxError> {
+    fn stop(&mut self, process: &mut u32) -> Result<StopOutcome, BoxError> {
         // Like the real stop, the process is gone even when stopping reports an error.
-        self.processes.retain(|p| *p != process);
+        self.processes.retain(|p| p != process);
         self.outcome(Step::Stop, format!("stop {process}"))?;
         Ok(StopOutcome {
             status: std::process::ExitStatus::from_raw(0),
@@ -236,10 +236,10 @@ fn a_set_stop_flag_ends_before_the_next_step_with_nothing_left_running() {
         fn wait_ready(&mut self, t: &Target, p: &mut u32) -> Result<Duration, BoxError> {
             self.0.wait_ready(t, p)
         }
-        fn stderr_tail(&self, p: &u32) -> Vec<String> {
+        fn stderr_tail(&self, p: &mut u32) -> Vec<String> {
             self.0.stderr_tail(p)
         }
-        fn stop(&mut self, p: u32) -> Result<StopOutcome, BoxError> {
+        fn stop(&mut self, p: &mut u32) -> Result<StopOutcome, BoxError> {
             self.0.stop(p)
         }
         fn drop_database(&mut self, d: FakeDatabase) -> Result<(), BoxError> {

@@ -138,11 +138,11 @@ impl Supervisor for Processes<'_> {
         Ok(process.wait_ready_with(&mut probe, health, timeout, self.interrupt)?)
     }
 
-    fn stderr_tail(&self, process: &TargetProcess) -> Vec<String> {
-        process.stderr_tail()
+    fn stderr_tail(&self, process: &mut TargetProcess) -> Vec<String> {
+        process.last_stderr_lines()
     }
 
-    fn stop(&mut self, mut process: TargetProcess) -> Result<StopOutcome, BoxError> {
+    fn stop(&mut self, process: &mut TargetProcess) -> Result<StopOutcome, BoxError> {
         Ok(process.stop(self.stop_grace)?)
     }
 
