@@ -3,6 +3,10 @@
 //! Data flows one way: scenario + targets -> plan -> load/supervision -> results ->
 //! report / charts / compare. Nothing upstream knows about presentation; the `cli`
 //! module is the only place that prints.
+//!
+//! Supervision is `system`: the one lifecycle of a system under test (build, database,
+//! launch, ready, use, stop, drop) and its components with their roles; `run`, `verify`
+//! and `cost` start and stop processes only through it.
 
 pub mod atomic_file;
 pub mod cli;
@@ -22,6 +26,7 @@ pub mod sample;
 pub mod scenario;
 pub mod stats;
 pub mod store;
+pub mod system;
 pub mod targets;
 pub mod toml_error;
 pub mod verify;

@@ -11,17 +11,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
 use crate::load::request::Endpoint;
-use crate::store::{target_env, PgStore, StoreError, StoreSource};
-use crate::targets::{
-    build_target, describe_status, free_loopback_port, DiscoveryError, LaunchOptions, ReadyError,
-    Target, TargetProcess,
-};
+use crate::store::{PgStore, StoreError, StoreSource};
+use crate::system::{run_once, LifecycleError, LifecycleObserver, Processes, Step};
+use crate::targets::{describe_status, DiscoveryError, ReadyError, Target};
 use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -311,59 +309,39 @@ fn verify_target(target: &Target, context: &mut Context) -> SubjectResult {
 fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<VerifyReport> {
     let name = target.name();
     let log_path = build_log_path(target);
-    eprintln!("{name}: building (log: {})", log_path.display());
-    let built = build_target(target, &log_path)?;
-    eprintln!("{name}: built in {:.1} s", built.elapsed.as_secs_f64());
-    if context.stop.load(Ordering::SeqCst) {
-        anyhow::bail!("interrupted");
-    }
-    let database = match &mut context.store {
-        Some(store) => {
-            store.check_running()?;
-            let started = Instant::now();
-            let url = store.create_database(name)?;
-            eprintln!(
-                "{name}: database {} ready in {:.1} s",
-                url.database(),
-                started.elapsed().as_secs_f64()
-            );
-            Some(url)
-        }
-        None => None,
-    };
-    let port = free_loopback_port()?;
-    let options = LaunchOptions {
-        port,
+    let logs = log_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut processes = Processes::new(logs, context.workers, STOP_GRACE);
+    processes.interrupt = Some(&context.stop);
+    processes.store = context.store.as_mut();
+    let mut progress = Progress {
+        log_path,
         workers: context.workers,
-        cpus: None,
-        env: database.as_ref().map(target_env).unwrap_or_default(),
     };
-    let mut process = TargetProcess::launch(target, &options)?;
-    let ready_in = process.wait_ready_or_stop(
-        &target.manifest.health,
-        target.manifest.ready_timeout,
+    let options = &context.options;
+    let ran = run_once(
+        &mut processes,
+        &mut progress,
+        target,
         Some(&context.stop),
+        |processes, process, database| {
+            let probe = processes
+                .store()
+                .zip(database.cloned())
+                .map(|(store, url)| TargetDatabase { store, url });
+            let probe_ref = probe
+                .as_ref()
+                .map(|p| p as &dyn crate::verify::OrderDatabase);
+            Ok(verify_server_with(process.addr(), options, probe_ref))
+        },
     );
-    let ready_in = match ready_in {
-        Ok(ready_in) => ready_in,
-        Err(error @ ReadyError::Interrupted { .. }) => return Err(error.into()),
-        Err(error) => return Err(database_explains(context, error.into())),
+    let ran = match ran {
+        Ok(ran) => ran,
+        Err(error) if error.step() == Step::Ready && !interrupted(&error) => {
+            return Err(database_explains(context, error.into()))
+        }
+        Err(error) => return Err(error.into()),
     };
-    eprintln!(
-        "{name}: ready in {} ms on port {port} (WORKERS={})",
-        ready_in.as_millis(),
-        context.workers
-    );
-    let probe = context
-        .store
-        .as_ref()
-        .zip(database.clone())
-        .map(|(store, url)| TargetDatabase { store, url });
-    let probe_ref = probe
-        .as_ref()
-        .map(|p| p as &dyn crate::verify::OrderDatabase);
-    let mut report = verify_server_with(process.addr(), &context.options, probe_ref);
-    let stopped = process.stop(STOP_GRACE)?;
+    let (mut report, stopped) = (ran.used, ran.stopped);
     report.rules.push(RuleOutcome {
         rule: "process.exits_on_sigterm".to_string(),
         passed: !stopped.killed,
@@ -376,11 +354,52 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
             describe_status(stopped.status)
         },
     });
-    if let (Some(store), Some(url)) = (&context.store, &database) {
-        store.drop_database(url)?;
-    }
     print_report(&format!("{name} ({})", report.base_url), &report);
     Ok(report)
+}
+
+/// The readiness wait ended on the stop flag (not the target's failure).
+fn interrupted(error: &LifecycleError) -> bool {
+    error
+        .cause()
+        .and_then(|cause| cause.downcast_ref::<ReadyError>())
+        .is_some_and(|e| matches!(e, ReadyError::Interrupted { .. }))
+}
+
+/// Prints the lifecycle's steps as verify always has.
+struct Progress {
+    log_path: PathBuf,
+    workers: usize,
+}
+
+impl LifecycleObserver for Progress {
+    fn step(&mut self, target: &Target, step: Step) {
+        if step == Step::Build {
+            let log = self.log_path.display();
+            eprintln!("{}: building (log: {log})", target.name());
+        }
+    }
+
+    fn built(&mut self, target: &Target, took: Duration) {
+        eprintln!("{}: built in {:.1} s", target.name(), took.as_secs_f64());
+    }
+
+    fn database_ready(&mut self, target: &Target, database: &str, took: Duration) {
+        let seconds = took.as_secs_f64();
+        eprintln!(
+            "{}: database {database} ready in {seconds:.1} s",
+            target.name()
+        );
+    }
+
+    fn ready(&mut self, target: &Target, port: u16, took: Duration) {
+        eprintln!(
+            "{}: ready in {} ms on port {port} (WORKERS={})",
+            target.name(),
+            took.as_millis(),
+            self.workers
+        );
+    }
 }
 
 /// A target that could not start while the database is dead failed because of it.

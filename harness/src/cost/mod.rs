@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use crate::load::request::PreparedRequest;
 use crate::results::cost::{CostStatus, Counting, IdleCost, RequestCost, TargetCost};
 use crate::scenario::Scenario;
-use crate::targets::{LaunchOptions, Target, TargetProcess, WRAP_VARIABLE};
+use crate::system::{launch_and_use, BoxError, Launch, LifecycleError, Processes, Silent};
+use crate::targets::{Target, TargetProcess, WRAP_VARIABLE};
 use callgrind::{CallgrindError, Session};
 use driver::{DriveError, Driver};
 
@@ -116,10 +117,9 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 pub enum CostError {
     #[error(transparent)]
     Callgrind(#[from] CallgrindError),
+    /// Launching, readiness, the count itself or stopping, as the lifecycle reports it.
     #[error(transparent)]
-    Launch(#[from] crate::targets::LaunchError),
-    #[error(transparent)]
-    Ready(#[from] crate::targets::ReadyError),
+    Lifecycle(#[from] LifecycleError),
     #[error(transparent)]
     Drive(#[from] DriveError),
     #[error("{0}")]
@@ -199,26 +199,27 @@ fn launch_and_count(
     let no_tail = |e: CostError| (e, Vec::new());
     let port = crate::targets::free_loopback_port()
         .map_err(|e| no_tail(CostError::Prepare(format!("target {}: {e}", target.name()))))?;
-    let mut env: Vec<(String, String)> = target.manifest.cost.env.clone().into_iter().collect();
-    env.push((
+    let mut processes = Processes::new(PathBuf::new(), settings.workers, STOP_GRACE);
+    processes.env = target.manifest.cost.env.clone().into_iter().collect();
+    processes.env.push((
         WRAP_VARIABLE.to_string(),
         session.wrapper().display().to_string(),
     ));
-    let options = LaunchOptions {
-        port,
-        workers: settings.workers,
-        cpus: None,
-        env,
-    };
-    let mut process = TargetProcess::launch(target, &options).map_err(|e| no_tail(e.into()))?;
-    let timeout = target.manifest.ready_timeout * READY_SLOWDOWN;
-    let counted = process
-        .wait_ready(&target.manifest.health, timeout)
-        .map_err(CostError::from)
-        .and_then(|_| count_requests(&process, settings, session, stop));
-    let tail = process.stderr_tail();
-    let _ = process.stop(STOP_GRACE);
-    counted.map_err(|e| (e, tail))
+    processes.ready_slowdown = READY_SLOWDOWN;
+    let launch = Launch { port, env: &[] };
+    launch_and_use(
+        &mut processes,
+        &mut Silent,
+        target,
+        &launch,
+        None,
+        |_, process, _| count_requests(process, settings, session, stop).map_err(BoxError::from),
+    )
+    .map(|ran| ran.used)
+    .map_err(|e| {
+        let tail = e.stderr_tail().to_vec();
+        (CostError::from(e), tail)
+    })
 }
 
 /// Warm-up, one counted batch per scenario request, then the idle interval.

@@ -5,6 +5,7 @@
 //! results.json is rewritten (temp file + rename) after every target, so an interrupted
 //! run leaves a valid file holding every target that finished.
 
+pub mod caveat;
 pub mod cost;
 
 use std::path::Path;
@@ -16,9 +17,9 @@ use crate::json_file::FileKind;
 use crate::load::result::LoadResult;
 use crate::results::cost::TargetCost;
 use crate::results::cost::{CostRun, Counting, COST_SCHEMA_VERSION};
-use crate::run::noise::{Caveat, SideNoise};
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
+pub use caveat::{Caveat, Side, SideNoise};
 
 /// Version of the results.json layout. 2: load results of schema 2 (ns histograms,
 /// censored tail, success_rps, send lag) and `success_rps` per level. Readers take

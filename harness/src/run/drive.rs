@@ -16,7 +16,7 @@ use crate::load::{LoadRun, LoadSettings};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
 use crate::sample::TargetCgroup;
-use crate::store::PgStore;
+use crate::system::{Component, Components, Role};
 use crate::targets::TargetProcess;
 
 /// How often live totals are passed to the observer during load.
@@ -30,11 +30,11 @@ pub struct Bench<'a> {
     pub stop: &'a Arc<AtomicBool>,
     pub process: &'a mut TargetProcess,
     pub cgroup: Option<&'a TargetCgroup>,
-    /// Database mode: the database, whose CPU is read beside the server's and whose
-    /// death ends the load.
-    pub database: Option<&'a mut PgStore>,
-    /// Set when the database died under a load: the reason the session failed.
-    pub database_failure: Option<Failure>,
+    /// The components beside the service (the database in database mode): their CPU
+    /// is read beside the server's and the death of any ends the load.
+    pub components: Components<'a>,
+    /// Set when a component died under a load: the reason the session failed.
+    pub component_failure: Option<Failure>,
 }
 
 /// One measured repeat.
@@ -82,13 +82,19 @@ impl Bench<'_> {
             .unwrap_or_else(|| tree_usage(self.process.pid()).cpu)
     }
 
+    /// The component with the database's role, if the system has one.
+    fn database(&self) -> Option<&dyn Component> {
+        self.components
+            .iter()
+            .find(|c| c.role() == Role::Database)
+            .map(|c| &**c)
+    }
+
     /// The database runs on (some of) the server's CPUs.
     pub fn database_shares_server_cpus(&self) -> bool {
         let server_cpus = self.settings.server_cpus.cpus();
-        self.database
-            .as_deref()
-            .and_then(|s| s.server())
-            .and_then(|s| s.cpus())
+        self.database()
+            .and_then(|d| d.cpus())
             .is_some_and(|cpus| cpus.cpus().iter().any(|c| server_cpus.contains(c)))
     }
 
@@ -102,26 +108,23 @@ impl Bench<'_> {
 
     /// The database server's CPU time so far (exact from its cgroup), if it is ours.
     fn database_cpu(&self) -> Option<Duration> {
-        let server = self.database.as_deref()?.server()?;
-        Some(
-            server
-                .cgroup()
-                .and_then(|c| c.cpu_usage())
-                .unwrap_or_else(|| server.usage().cpu),
-        )
+        self.database()?.cpu_time()
     }
 
     fn should_end(&mut self) -> bool {
-        if let Some(Err(e)) = self.database.as_deref_mut().map(PgStore::check_running) {
-            self.database_failure = Some(Failure::new(format!("database: {e}")));
-            return true;
+        for component in self.components.iter_mut() {
+            if let Err(e) = component.check_running() {
+                let role = component.role().label();
+                self.component_failure = Some(Failure::new(format!("{role}: {e}")));
+                return true;
+            }
         }
         self.stop.load(Ordering::SeqCst) || self.process.try_exit_status().is_some()
     }
 
-    /// The database died under the load just driven.
-    fn database_died(&mut self) -> Result<(), Failure> {
-        match self.database_failure.clone() {
+    /// A component died under the load just driven.
+    fn component_died(&mut self) -> Result<(), Failure> {
+        match self.component_failure.clone() {
             Some(failure) => Err(failure),
             None => Ok(()),
         }
@@ -154,7 +157,7 @@ impl Bench<'_> {
         let load = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
-        self.database_died()?;
+        self.component_died()?;
         let start = at_start.unwrap_or_else(|| end.clone());
         Ok(self.measured(load, &start, &end))
     }
@@ -209,7 +212,7 @@ impl Bench<'_> {
     /// The database's CPUs when it has its own (shared with neither the server nor the
     /// generator); its noise is read there.
     fn database_own_cpus(&self) -> Option<Vec<usize>> {
-        let cpus = self.database.as_deref()?.server()?.cpus()?;
+        let cpus = self.database()?.cpus()?;
         let (server, generator) = (
             self.settings.server_cpus.cpus(),
             self.settings.generator_cpus.cpus(),
@@ -270,7 +273,7 @@ impl Bench<'_> {
         let result = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator (warm-up): {e}")))?;
-        self.database_died()?;
+        self.component_died()?;
         let per_second = result.whole_second_successes();
         let climbing = steady == Some(false)
             && matches!(

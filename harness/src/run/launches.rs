@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use super::cold_start::first_responses;
 use super::failure::Failure;
-use super::process::{launch_target, stop_process};
+use super::process::run_processes;
 use super::RunSettings;
 use crate::scenario::plan::prepare;
 use crate::stats::{median, outliers, Spread};
-use crate::targets::{free_loopback_port, ReadinessProbe, Target};
+use crate::system::{launch_and_use, Launch, Silent};
+use crate::targets::{free_loopback_port, Target};
 
 /// One fresh launch, in ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,7 +37,7 @@ pub struct LaunchFigures {
 const FIRST_APART: f64 = 1.5;
 
 /// Launches a fresh process and times spawn -> ready -> every scenario request
-/// answered. The readiness probe is ready before the spawn.
+/// answered. The requests and the readiness probe are ready before the spawn.
 pub fn time_fresh_launch(
     target: &Target,
     settings: &RunSettings,
@@ -44,25 +45,26 @@ pub fn time_fresh_launch(
 ) -> Result<LaunchSample, Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut probe = ReadinessProbe::new(addr, &target.manifest.health);
     let (requests, _) =
         prepare(&settings.scenario, addr).map_err(|e| Failure::new(e.to_string()))?;
-    let mut process = launch_target(target, settings, port, None, env)?;
-    let ready = process
-        .wait_ready_with(
-            &mut probe,
-            &target.manifest.health,
-            target.manifest.ready_timeout,
-            None,
-        )
-        .map_err(|e| Failure::of(e.to_string(), &process))?;
-    let latencies = first_responses(addr, &requests, settings.scenario.timeout)
-        .map_err(|e| Failure::of(format!("cold start: {e}"), &process))?;
-    let cold = process.spawned_at().elapsed();
-    stop_process(&mut process);
+    let launch = Launch { port, env };
+    let mut processes = run_processes(settings);
+    let ran = launch_and_use(
+        &mut processes,
+        &mut Silent,
+        target,
+        &launch,
+        None,
+        |_, process, _| {
+            let latencies = first_responses(addr, &requests, settings.scenario.timeout)
+                .map_err(|e| format!("cold start: {e}"))?;
+            Ok((latencies, process.spawned_at().elapsed()))
+        },
+    )?;
+    let (latencies, cold) = ran.used;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Ok(LaunchSample {
-        startup_ms: ms(ready),
+        startup_ms: ms(ran.ready),
         cold_ms: ms(cold),
         first_ms: latencies.first().map_or(0.0, |d| ms(*d)),
     })

@@ -5,18 +5,22 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
-use super::session::{run_session, SessionContext, SessionOutcome, SessionPlan};
+use super::outcome::SessionOutcome;
+use super::process::run_processes;
+use super::session::{run_session, SessionContext, SessionPlan};
 use super::{RunObserver, RunSettings};
 use crate::cost::count_target;
 use crate::results::cost::TargetCost;
 use crate::results::{TargetResult, TargetStatus};
 use crate::scenario::MIN_STARTUP_SAMPLES;
-use crate::store::{target_env, DatabaseUrl, PgStore};
-use crate::targets::{build_target, Target};
+use crate::store::DatabaseUrl;
+use crate::system::{prepare, release, Components, LifecycleObserver, Prepared, Shared, Step};
+use crate::targets::Target;
 
 /// A target's measurement in progress.
 pub struct TargetRun<'a> {
@@ -27,9 +31,9 @@ pub struct TargetRun<'a> {
     sessions: Vec<SessionOutcome>,
     /// Set when the launch budget cut the launches short.
     budget_note: Option<String>,
-    /// Database mode: this target's own database, and what its processes are given.
-    database: Option<DatabaseUrl>,
-    env: Vec<(String, String)>,
+    /// Built, with its own database in database mode (and what its processes are
+    /// given to reach it); taken when released.
+    prepared: Option<Prepared<DatabaseUrl>>,
     /// `run --cost`: the instruction count, once taken.
     cost: Option<TargetCost>,
 }
@@ -41,7 +45,7 @@ impl<'a> TargetRun<'a> {
         target: &'a Target,
         settings: &RunSettings,
         observer: &mut dyn RunObserver,
-        store: Option<&PgStore>,
+        shared: &mut Shared,
     ) -> TargetRun<'a> {
         let mut run = TargetRun {
             target,
@@ -49,8 +53,7 @@ impl<'a> TargetRun<'a> {
             launches: Vec::new(),
             sessions: Vec::new(),
             budget_note: None,
-            database: None,
-            env: Vec::new(),
+            prepared: None,
             cost: None,
         };
         if let Some(tool) = target.missing_tool() {
@@ -63,33 +66,28 @@ impl<'a> TargetRun<'a> {
             .runtime_version
             .as_deref()
             .and_then(|c| runtime_version(c, &target.dir));
-        observer.phase(target.name(), "build");
-        let log = settings
-            .out_dir
-            .join("logs")
-            .join(format!("{}-build.log", target.name()));
-        let all = settings.server_cpus.union(&settings.generator_cpus);
-        match all.while_pinned(|| build_target(target, &log)) {
-            Ok(built) => run.base.build_s = Some(built.elapsed.as_secs_f64()),
-            Err(e) => run.fail(Failure::new(e.to_string())),
-        }
-        if let (Some(store), true) = (store, run.is_active()) {
-            observer.phase(target.name(), "database");
-            match store.create_database(target.name()) {
-                Ok(url) => {
-                    run.env = target_env(&url);
-                    run.database = Some(url);
-                }
-                Err(e) => run.fail(Failure::new(format!("database: {e}"))),
-            }
+        let mut processes = run_processes(settings);
+        processes.store = shared.database();
+        let mut phases = Phases {
+            observer,
+            built: None,
+        };
+        let prepared = prepare(&mut processes, &mut phases, target, None);
+        // A build that worked counts even when the database step then failed.
+        run.base.build_s = phases.built.map(|d| d.as_secs_f64());
+        match prepared {
+            Ok(prepared) => run.prepared = Some(prepared),
+            Err(error) => run.fail(error.into()),
         }
         run
     }
 
     /// Drops the target's database (between targets, as each service owns its data).
-    pub fn release(&mut self, store: Option<&PgStore>) {
-        if let (Some(store), Some(url)) = (store, self.database.take()) {
-            let _ = store.drop_database(&url);
+    pub fn release(&mut self, settings: &RunSettings, shared: &mut Shared) {
+        if let Some(prepared) = self.prepared.take() {
+            let mut processes = run_processes(settings);
+            processes.store = shared.database();
+            let _ = release(&mut processes, prepared);
         }
     }
 
@@ -110,7 +108,7 @@ impl<'a> TargetRun<'a> {
         stop: &Arc<AtomicBool>,
         launches: usize,
         plan: SessionPlan,
-        mut store: Option<&mut PgStore>,
+        mut components: Components,
     ) {
         if !self.is_active() {
             return;
@@ -136,20 +134,23 @@ impl<'a> TargetRun<'a> {
             }
             let taken = self.launches.len() + 1;
             observer.phase(self.name(), &format!("startup {taken}/{total}"));
-            match time_fresh_launch(self.target, settings, &self.env) {
+            match time_fresh_launch(self.target, settings, self.env()) {
                 Ok(sample) => self.launches.push(sample),
                 Err(failure) => return self.fail(failure),
             }
         }
-        if let Some(Err(e)) = store.as_deref_mut().map(PgStore::check_running) {
-            return self.fail(Failure::new(format!("database: {e}")));
+        for component in components.iter_mut() {
+            if let Err(e) = component.check_running() {
+                let role = component.role().label();
+                return self.fail(Failure::new(format!("{role}: {e}")));
+            }
         }
         let context = SessionContext {
             target: self.target,
             settings,
             stop,
-            env: &self.env,
-            store,
+            env: self.env(),
+            components,
         };
         let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();
@@ -181,6 +182,11 @@ impl<'a> TargetRun<'a> {
         self.cost = Some(counted);
     }
 
+    /// What the target's processes are given (its database's address).
+    fn env(&self) -> &[(String, String)] {
+        self.prepared.as_ref().map_or(&[], |p| p.env.as_slice())
+    }
+
     fn fail(&mut self, failure: Failure) {
         self.base.status = TargetStatus::Failed;
         self.base.reason = Some(failure.reason);
@@ -199,9 +205,30 @@ impl<'a> TargetRun<'a> {
                     settings.scenario.startup_samples
                 ));
             }
-            super::summary::complete(&mut result, launches, &self.sessions, settings);
+            result = super::summary::complete(result, launches, &self.sessions, settings);
         }
         result.cost = self.cost.clone();
         result
+    }
+}
+
+/// The run's phases for the lifecycle's build and database steps, and the build's
+/// time.
+struct Phases<'o> {
+    observer: &'o mut dyn RunObserver,
+    built: Option<Duration>,
+}
+
+impl LifecycleObserver for Phases<'_> {
+    fn step(&mut self, target: &Target, step: Step) {
+        match step {
+            Step::Build => self.observer.phase(target.name(), "build"),
+            Step::Database => self.observer.phase(target.name(), "database"),
+            _ => {}
+        }
+    }
+
+    fn built(&mut self, _: &Target, took: Duration) {
+        self.built = Some(took);
     }
 }

@@ -2,7 +2,7 @@
 //! measured windows) and peak, in PSS where every process offers it, RSS beside, and the
 //! cgroup's exact peak where one was kept (see docs/metrics.md for how they relate).
 
-use super::session::MemoryRecord;
+use super::outcome::MemoryRecord;
 use crate::results::{MemoryFigures, MemoryTriple};
 use crate::sample::sampler::Sample;
 use crate::stats::median;

@@ -13,8 +13,11 @@
 //!
 //! Layers inside: `measure` (a target across rounds) -> `launches`, `session` ->
 //! `drive` (one load: warm-up or measured repeat) -> `steady`; `summary` and `memory`
-//! turn what was measured into results. With `cost` set, each target's instructions per
-//! request are counted (`crate::cost`) after its last round.
+//! turn what was measured into results; `outcome` holds what a session measured.
+//! Processes are built, launched and stopped through the lifecycle (`crate::system`),
+//! and the database is one of the components beside the service. With `cost` set,
+//! each target's instructions per request are counted (`crate::cost`) after its last
+//! round.
 
 pub mod cold_start;
 mod drive;
@@ -24,6 +27,7 @@ mod launches;
 mod measure;
 mod memory;
 pub mod noise;
+mod outcome;
 mod process;
 mod session;
 pub mod steady;
@@ -43,6 +47,7 @@ use measure::TargetRun;
 use session::SessionPlan;
 
 use crate::store::PgStore;
+use crate::system::Shared;
 
 /// Database mode: the server to start or use, and the schema every target's database
 /// is made from.
@@ -124,8 +129,8 @@ pub fn run_all(
         targets: Vec::new(),
     };
     results.write(&settings.out_dir)?;
-    let mut store = match start_store(settings, observer, stop) {
-        Ok(store) => store,
+    let mut shared = match start_shared(settings, observer, stop) {
+        Ok(shared) => shared,
         Err(reason) => {
             // No database, no database-mode measurement: every target says why.
             results.targets = settings
@@ -146,22 +151,20 @@ pub fn run_all(
             return Ok(results);
         }
     };
-    results.store = store
-        .as_ref()
-        .and_then(|s| serde_json::to_value(s.record()).ok());
+    results.store = shared
+        .database_record()
+        .and_then(|record| serde_json::to_value(record).ok());
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
-    if settings.scenario.interleave {
-        run_interleaved(settings, observer, stop, &mut results, store.as_mut())?;
+    let mut results = if settings.scenario.interleave {
+        run_interleaved(settings, observer, stop, results, &mut shared)?
     } else {
-        run_in_turn(settings, observer, stop, &mut results, store.as_mut())?;
-    }
-    if let Some(store) = store {
-        // Stops the server the harness started and removes its data (also on Drop,
-        // which an error above reaches).
-        let _ = store.close();
-    }
+        run_in_turn(settings, observer, stop, results, &mut shared)?
+    };
+    // Stops the database server the harness started and removes its data (also on
+    // Drop, which an error above reaches).
+    shared.close();
     results.interrupted = stop.load(Ordering::SeqCst);
     if !results.interrupted {
         results.finished_at = Some(now_rfc3339());
@@ -170,30 +173,31 @@ pub fn run_all(
     Ok(results)
 }
 
-/// Database mode: starts (or reaches) the database; the error is the reason every
-/// target fails with.
-fn start_store(
+/// Starts the components beside the services (database mode: starts or reaches the
+/// database); the error is the reason every target fails with.
+fn start_shared(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-) -> Result<Option<PgStore>, String> {
+) -> Result<Shared, String> {
     let Some(store) = &settings.store else {
-        return Ok(None);
+        return Ok(Shared::none());
     };
     observer.phase("postgres", "starting the database");
     PgStore::start(store.source.clone(), &store.schema, Some(Arc::clone(stop)))
-        .map(Some)
+        .map(Shared::with_database)
         .map_err(|e| format!("database: {e}"))
 }
 
-/// Every target in turn, each with one round holding all its repeats.
+/// Every target in turn, each with one round holding all its repeats; returns `results`
+/// with them added.
 fn run_in_turn(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-    results: &mut RunResults,
-    mut store: Option<&mut PgStore>,
-) -> anyhow::Result<()> {
+    mut results: RunResults,
+    shared: &mut Shared,
+) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let scenario = &settings.scenario;
     for (index, target) in settings.targets.iter().enumerate() {
@@ -201,7 +205,7 @@ fn run_in_turn(
             break;
         }
         observer.target_started(index, total, target.name());
-        let mut run = TargetRun::prepare(target, settings, observer, store.as_deref());
+        let mut run = TargetRun::prepare(target, settings, observer, shared);
         let plan = SessionPlan {
             round: 1,
             repeats: scenario.repeats.max(1),
@@ -213,10 +217,10 @@ fn run_in_turn(
             stop,
             launches,
             plan,
-            store.as_deref_mut(),
+            shared.components(),
         );
         run.count(settings, observer, stop);
-        run.release(store.as_deref());
+        run.release(settings, shared);
         if stop.load(Ordering::SeqCst) {
             // The target was cut short: what it has is not a finished result.
             break;
@@ -226,7 +230,7 @@ fn run_in_turn(
         results.targets.push(result);
         results.write(&settings.out_dir)?;
     }
-    Ok(())
+    Ok(results)
 }
 
 /// Every target built first, then `repeats` rounds over the targets, each a fresh
@@ -235,29 +239,24 @@ fn run_interleaved(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
     stop: &Arc<AtomicBool>,
-    results: &mut RunResults,
-    mut store: Option<&mut PgStore>,
-) -> anyhow::Result<()> {
+    mut results: RunResults,
+    shared: &mut Shared,
+) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
     let mut runs = Vec::with_capacity(total);
     for (index, target) in settings.targets.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(results);
         }
         observer.target_started(index, total, target.name());
-        runs.push(TargetRun::prepare(
-            target,
-            settings,
-            observer,
-            store.as_deref(),
-        ));
+        runs.push(TargetRun::prepare(target, settings, observer, shared));
     }
     let rounds = settings.scenario.repeats.max(1) as usize;
     let samples = settings.scenario.startup_samples as usize;
     for round in 0..rounds {
         for (index, run) in runs.iter_mut().enumerate() {
             if stop.load(Ordering::SeqCst) {
-                return Ok(());
+                return Ok(results);
             }
             observer.target_started(index, total, run.name());
             let launches = crate::load::share(samples, rounds, round).len();
@@ -271,7 +270,7 @@ fn run_interleaved(
                 stop,
                 launches,
                 plan,
-                store.as_deref_mut(),
+                shared.components(),
             );
         }
         if stop.load(Ordering::SeqCst) {
@@ -284,7 +283,7 @@ fn run_interleaved(
         // Counted after every round, so the counts never run between two rounds' loads.
         for (index, run) in runs.iter_mut().enumerate() {
             if stop.load(Ordering::SeqCst) {
-                return Ok(());
+                return Ok(results);
             }
             observer.target_started(index, total, run.name());
             run.count(settings, observer, stop);
@@ -293,15 +292,15 @@ fn run_interleaved(
         results.write(&settings.out_dir)?;
     }
     for run in &mut runs {
-        run.release(store.as_deref());
+        run.release(settings, shared);
     }
     if stop.load(Ordering::SeqCst) {
-        return Ok(());
+        return Ok(results);
     }
     for result in &results.targets {
         observer.target_finished(result);
     }
-    Ok(())
+    Ok(results)
 }
 
 /// The current time as RFC 3339 UTC, to the second.

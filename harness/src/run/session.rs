@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
 use super::noise::{describe_all, Caveat};
-use super::process::{launch_target, stop_process};
+use super::outcome::{ComponentMemory, LevelRun, MemoryRecord, SessionOutcome};
+use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
 use crate::load::request::RequestPlan;
@@ -20,8 +21,8 @@ use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};
 use crate::sample::TargetCgroup;
 use crate::scenario::plan::prepare;
-use crate::store::PgStore;
-use crate::targets::{free_loopback_port, ReadinessProbe, Target, TargetProcess};
+use crate::system::{launch_and_use, Components, Launch, Silent};
+use crate::targets::{free_loopback_port, Target, TargetProcess};
 
 /// Memory sampling interval during load.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
@@ -43,26 +44,6 @@ pub struct SessionPlan {
     pub repeats: u32,
 }
 
-/// The repeats one session measured at one level.
-#[derive(Debug, Clone)]
-pub struct LevelRun {
-    pub connections: usize,
-    pub rate: Option<f64>,
-    pub repeats: Vec<RepeatResult>,
-}
-
-/// The memory samples of one session.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryRecord {
-    pub idle: Vec<Sample>,
-    pub samples: Vec<Sample>,
-    /// Measured windows (from the sampler's start), whose samples are the steady figure.
-    pub windows: Vec<(Duration, Duration)>,
-    /// The cgroup's exact peak (MiB) and its kind, when the session had one.
-    pub cgroup: Option<(String, Option<f64>)>,
-    pub interval: Duration,
-}
-
 /// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
 /// ended steady (`None`: not checked).
 #[derive(Debug, Clone)]
@@ -82,20 +63,9 @@ pub struct SessionContext<'a> {
     pub stop: &'a Arc<AtomicBool>,
     /// Added to the target's environment (database mode).
     pub env: &'a [(String, String)],
-    /// Database mode: the database, measured beside the target and watched for death.
-    pub store: Option<&'a mut PgStore>,
-}
-
-/// Everything one session measured, and why it stopped early if it did.
-#[derive(Debug, Clone, Default)]
-pub struct SessionOutcome {
-    pub levels: Vec<LevelRun>,
-    pub memory: Option<MemoryRecord>,
-    /// Database mode: the database server's memory over the session.
-    pub database_memory: Option<MemoryRecord>,
-    /// The process's first load, second by second.
-    pub curve: Option<WarmupCurve>,
-    pub failure: Option<Failure>,
+    /// The components beside the service (the database in database mode), measured
+    /// beside it and watched for death.
+    pub components: Components<'a>,
 }
 
 /// Runs one session of `target`.
@@ -109,45 +79,105 @@ pub fn run_session(
         settings,
         stop,
         env,
-        mut store,
+        components,
     } = context;
-    let mut outcome = SessionOutcome::default();
+    let failed = |failure| SessionOutcome {
+        failure: Some(failure),
+        ..SessionOutcome::default()
+    };
     if let Err(failure) = check_stop(stop) {
-        outcome.failure = Some(failure);
-        return outcome;
+        return failed(failure);
     }
     // The measured process gets its own cgroup where the machine allows one, so the
     // kernel's exact peak memory and CPU time are read beside the sampled figures.
     let cgroup = TargetCgroup::create(target.name()).ok();
-    let started = start_ready(target, settings, cgroup.as_ref(), env);
-    let (mut process, ready) = match started {
-        Ok(started) => started,
-        Err(failure) => {
-            outcome.failure = Some(failure);
-            return outcome;
-        }
+    let port = match free_loopback_port() {
+        Ok(port) => port,
+        Err(e) => return failed(Failure::new(e.to_string())),
     };
+    let mut processes = run_processes(settings);
+    processes.cgroup = cgroup.as_ref();
+    let launch = Launch { port, env };
+    let ran = launch_and_use(
+        &mut processes,
+        &mut Silent,
+        target,
+        &launch,
+        None,
+        |_, process, ready| {
+            let running = Running {
+                target,
+                settings,
+                stop,
+                process,
+                cgroup: cgroup.as_ref(),
+                components,
+            };
+            Ok(measure(running, observer, plan, ready))
+        },
+    );
+    match ran {
+        Ok(ran) => ran.used,
+        Err(error) => failed(error.into()),
+    }
+}
+
+/// The running system a session measures.
+struct Running<'a, 'p> {
+    target: &'a Target,
+    settings: &'a RunSettings,
+    stop: &'a Arc<AtomicBool>,
+    process: &'p mut TargetProcess,
+    cgroup: Option<&'a TargetCgroup>,
+    components: Components<'a>,
+}
+
+/// Idle memory, then the ladder, with memory sampled throughout; whatever was measured
+/// before a failure is kept.
+fn measure(
+    running: Running,
+    observer: &mut dyn RunObserver,
+    plan: SessionPlan,
+    ready: Duration,
+) -> SessionOutcome {
+    let Running {
+        target,
+        settings,
+        stop,
+        process,
+        cgroup,
+        components,
+    } = running;
+    let mut outcome = SessionOutcome::default();
     observer.phase(target.name(), "idle memory");
-    let database_pid = store.as_deref().and_then(|s| s.server()).map(|s| s.pid());
     let record = |pid| MemoryRecord {
         idle: idle_usage(pid),
         interval: SAMPLE_INTERVAL,
         ..MemoryRecord::default()
     };
     let mut memory = record(process.pid());
-    let mut database_memory = database_pid.map(record);
+    // Every component that is a process of ours is sampled like the service.
+    let pids: Vec<(usize, u32)> = components
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| Some((index, c.pid()?)))
+        .collect();
+    let records: Vec<MemoryRecord> = pids.iter().map(|(_, pid)| record(*pid)).collect();
     let sampler_started = Instant::now();
     let sampler = MemorySampler::start(process.pid(), SAMPLE_INTERVAL);
-    let database_sampler = database_pid.map(|pid| MemorySampler::start(pid, SAMPLE_INTERVAL));
+    let samplers: Vec<MemorySampler> = pids
+        .iter()
+        .map(|(_, pid)| MemorySampler::start(*pid, SAMPLE_INTERVAL))
+        .collect();
     let mut bench = Bench {
         name: target.name(),
         settings,
         observer,
         stop,
-        process: &mut process,
-        cgroup: cgroup.as_ref(),
-        database: store.as_deref_mut(),
-        database_failure: None,
+        process,
+        cgroup,
+        components,
+        component_failure: None,
     };
     let ladder = Ladder {
         plan,
@@ -155,51 +185,23 @@ pub fn run_session(
         sampler_started,
     };
     if let Err(failure) = ladder.run(&mut bench, &mut outcome, &mut memory.windows) {
-        outcome.failure = Some(bench.database_failure.take().unwrap_or(failure));
+        outcome.failure = Some(bench.component_failure.take().unwrap_or(failure));
     }
     memory.samples = sampler.stop();
-    if let (Some(db), Some(sampler)) = (database_memory.as_mut(), database_sampler) {
-        db.samples = sampler.stop();
-        db.windows = memory.windows.clone();
-        let cgroup = store
-            .as_deref()
-            .and_then(|s| s.server())
-            .and_then(|s| s.cgroup());
-        db.cgroup = cgroup.map(|c| {
-            let peak = c.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
-            (c.kind().to_string(), peak)
+    for (((index, _), mut record), sampler) in pids.into_iter().zip(records).zip(samplers) {
+        let component = &bench.components[index];
+        record.samples = sampler.stop();
+        record.windows = memory.windows.clone();
+        record.cgroup = component.cgroup().map(cgroup_peak);
+        outcome.components.push(ComponentMemory {
+            name: component.name().to_string(),
+            role: component.role(),
+            record,
         });
     }
-    outcome.database_memory = database_memory;
-    if let Some(cgroup) = &cgroup {
-        let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
-        memory.cgroup = Some((cgroup.kind().to_string(), peak));
-    }
+    memory.cgroup = cgroup.map(cgroup_peak);
     outcome.memory = Some(memory);
-    stop_process(&mut process);
     outcome
-}
-
-/// Launches the measured process and waits until it answers; returns it with its
-/// spawn-to-ready time.
-fn start_ready(
-    target: &Target,
-    settings: &RunSettings,
-    cgroup: Option<&TargetCgroup>,
-    env: &[(String, String)],
-) -> Result<(TargetProcess, Duration), Failure> {
-    let port = free_loopback_port().map_err(|e| Failure::new(e.to_string()))?;
-    let mut probe = ReadinessProbe::new(([127, 0, 0, 1], port).into(), &target.manifest.health);
-    let mut process = launch_target(target, settings, port, cgroup, env)?;
-    let health = &target.manifest.health;
-    match process.wait_ready_with(&mut probe, health, target.manifest.ready_timeout, None) {
-        Ok(ready) => Ok((process, ready)),
-        Err(e) => {
-            let failure = Failure::of(e.to_string(), &process);
-            stop_process(&mut process);
-            Err(failure)
-        }
-    }
 }
 
 /// The ladder of one session.
@@ -419,6 +421,12 @@ fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
         std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
     }
     check_stop(stop)
+}
+
+/// A cgroup's kind and its exact peak memory (MiB), when it keeps one.
+fn cgroup_peak(cgroup: &TargetCgroup) -> (String, Option<f64>) {
+    let peak = cgroup.memory_peak_bytes().map(|b| b as f64 / 1_048_576.0);
+    (cgroup.kind().to_string(), peak)
 }
 
 fn idle_usage(pid: u32) -> Vec<Sample> {

@@ -4,11 +4,12 @@
 
 use super::launches::LaunchFigures;
 use super::noise::{caveats, largest_per_side, summarize, Caveat, Judged, Side, SideNoise};
-use super::session::SessionOutcome;
+use super::outcome::SessionOutcome;
 use super::steady::time_to_steady;
 use super::RunSettings;
 use crate::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use crate::stats::{median, Spread};
+use crate::system::Role;
 
 /// Server CPU utilisation from which a level counts as server-bound.
 pub const SERVER_BOUND: f64 = 0.75;
@@ -63,13 +64,15 @@ pub fn judge_saturation(i: SaturationInputs) -> Saturation {
     }
 }
 
-/// Fills `result` from the launches and sessions of a target.
+/// `base` (the manifest facts, status and failure so far) completed with the launches
+/// and sessions of a target.
 pub fn complete(
-    result: &mut TargetResult,
+    base: TargetResult,
     launches: LaunchFigures,
     sessions: &[SessionOutcome],
     settings: &RunSettings,
-) {
+) -> TargetResult {
+    let mut result = base;
     result.startup_ms = launches.startup;
     result.cold_start_ms = launches.cold_start;
     result.first_request_ms = launches.first_request;
@@ -80,7 +83,7 @@ pub fn complete(
     result.memory_mb = super::memory::memory_figures(&records);
     let database: Vec<_> = sessions
         .iter()
-        .filter_map(|s| s.database_memory.clone())
+        .filter_map(|s| s.component_memory(Role::Database).cloned())
         .collect();
     result.database_memory_mb = super::memory::memory_figures(&database);
     result.levels = pooled_levels(sessions, settings);
@@ -92,7 +95,11 @@ pub fn complete(
         // not wait for it, so it is not counted.
         Some(curve.ready_ms + at as f64 * 1000.0)
     });
-    headline(result);
+    if let Some(headline) = headline(&result.levels) {
+        result.qps = Some(headline.qps);
+        result.qps_connections = Some(headline.connections);
+        result.qps_caveat = headline.caveat;
+    }
     if result.status == TargetStatus::Ok && !result.levels.is_empty() && result.qps.is_none() {
         result.status = TargetStatus::Failed;
         result.reason = Some(format!(
@@ -100,6 +107,7 @@ pub fn complete(
             settings.scenario.max_error_rate * 100.0
         ));
     }
+    result
 }
 
 /// Levels in ladder order, each with the repeats of every session.
@@ -261,27 +269,35 @@ fn database_cpus(settings: &RunSettings) -> Option<crate::load::cpus::CpuList> {
     }
 }
 
+/// A target's headline figure and where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+struct Headline {
+    qps: f64,
+    connections: usize,
+    /// Why the figure is not plain (it comes from a level with caveats).
+    caveat: Option<String>,
+}
+
 /// The headline: the best median success_rps over the usable levels that measured the
 /// server cleanly; only when there is none, the best usable level with caveats, and
-/// `qps_caveat` says why the figure is not plain.
-fn headline(result: &mut TargetResult) {
+/// its caveat says why the figure is not plain.
+fn headline(levels: &[LevelResult]) -> Option<Headline> {
     let best = |clean: bool| {
-        result
-            .levels
+        levels
             .iter()
             .filter(|l| l.usable && (!clean || l.caveats.is_empty()))
             .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
     };
-    let Some(level) = best(true).or_else(|| best(false)) else {
-        return;
-    };
-    result.qps = Some(level.success_rps.median);
-    result.qps_connections = Some(level.connections);
-    result.qps_caveat = if level.caveats.is_empty() {
-        None
-    } else {
-        summarize(result.levels.iter().map(|l| l.caveats.as_slice()))
-    };
+    let level = best(true).or_else(|| best(false))?;
+    Some(Headline {
+        qps: level.success_rps.median,
+        connections: level.connections,
+        caveat: if level.caveats.is_empty() {
+            None
+        } else {
+            summarize(levels.iter().map(|l| l.caveats.as_slice()))
+        },
+    })
 }
 
 #[cfg(test)]
@@ -317,25 +333,25 @@ mod tests {
     #[test]
     fn a_level_with_caveats_is_never_the_headline_beside_a_clean_one() {
         // The noisy level served more (as a noisy figure may), yet the clean one leads.
-        let mut t = target_with(vec![
+        let t = target_with(vec![
             level(16, 40_000.0, Vec::new()),
             level(64, 97_000.0, vec![busy_generator()]),
         ]);
-        headline(&mut t);
-        assert_eq!((t.qps, t.qps_connections), (Some(40_000.0), Some(16)));
-        assert_eq!(t.qps_caveat, None);
+        let h = headline(&t.levels).unwrap();
+        assert_eq!((h.qps, h.connections), (40_000.0, 16));
+        assert_eq!(h.caveat, None);
     }
 
     #[test]
     fn without_a_clean_level_the_headline_says_why() {
-        let mut t = target_with(vec![
+        let t = target_with(vec![
             level(16, 30_000.0, vec![busy_generator()]),
             level(64, 33_074.0, vec![busy_generator()]),
         ]);
-        headline(&mut t);
-        assert_eq!(t.qps, Some(33_074.0));
+        let h = headline(&t.levels).unwrap();
+        assert_eq!(h.qps, 33_074.0);
         assert_eq!(
-            t.qps_caveat.as_deref(),
+            h.caveat.as_deref(),
             Some("2 of 2 levels noisy (generator CPU 61% foreign)")
         );
     }

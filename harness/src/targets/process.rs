@@ -223,6 +223,15 @@ impl TargetProcess {
         self.stderr.lines()
     }
 
+    /// The last stderr lines of a process that has exited, once its output has been
+    /// read to the end (bounded wait): its last words, e.g. why it exited.
+    pub fn last_stderr_lines(&mut self) -> Vec<String> {
+        if self.try_exit_status().is_some() {
+            self.stderr.wait_closed(OUTPUT_DRAIN_TIMEOUT);
+        }
+        self.stderr_tail()
+    }
+
     /// The last lines the target wrote to stdout, oldest first.
     pub fn stdout_tail(&self) -> Vec<String> {
         self.stdout.lines()

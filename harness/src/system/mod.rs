@@ -1,0 +1,55 @@
+//! The system under test: the components a benchmark starts, measures and stops, and
+//! the one lifecycle that takes them from build to stop.
+//!
+//! A system is a small graph of components, each with a [`Role`]: the service under
+//! test, a downstream service it calls, a database, a proxy between them. The
+//! [`lifecycle`] is the only path from "build" to "stopped": `run`, `verify` and `cost`
+//! all go through it, so a failure or a stop signal at any step stops what was started
+//! and drops what was created, the same way everywhere. The per-process mechanics stay
+//! in `crate::targets` (build, launch, readiness, stop) and `crate::store` (PostgreSQL);
+//! [`processes`] binds them to the lifecycle's [`Supervisor`] trait, and [`component`]
+//! says what a run measures and watches of every component beside the service.
+//!
+//! May use: `targets`, `store`, `sample`, `load::cpus`. Never prints: progress goes
+//! through a [`LifecycleObserver`].
+
+pub mod component;
+pub mod lifecycle;
+pub mod processes;
+
+pub use component::{Component, Components, Shared};
+pub use lifecycle::{
+    launch_and_use, prepare, release, run_once, BoxError, DatabaseHandle, Launch, LifecycleError,
+    LifecycleObserver, Prepared, Ran, Silent, Step, Supervisor,
+};
+pub use processes::Processes;
+
+use serde::{Deserialize, Serialize};
+
+/// What a component is for in the system under test. Only the service and the
+/// database are started today; a downstream service and a proxy are roles so that a
+/// service chain or a fault proxy is a new component, not a new special case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The service the load is sent to and whose figures are the headline.
+    Service,
+    /// A service the service under test calls.
+    Downstream,
+    /// A database the services keep their data in.
+    Database,
+    /// A proxy between two components (e.g. to inject faults).
+    Proxy,
+}
+
+impl Role {
+    /// The word reports use for the role ("database CPU 12% foreign").
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Service => "service",
+            Role::Downstream => "downstream",
+            Role::Database => "database",
+            Role::Proxy => "proxy",
+        }
+    }
+}
