@@ -5,7 +5,8 @@
 //! Case counts are kept modest so the suite stays fast; failures proptest minimizes are
 //! kept in `proptest-regressions/` and replayed first.
 
-use lanebench::load::response::{Progress, Response, ResponseParser};
+use lanebench::load::protocol::http1::ResponseParser;
+use lanebench::load::protocol::{Progress, Response};
 use lanebench::load::template::Template;
 use lanebench::scenario::Scenario;
 use lanebench::targets::Manifest;

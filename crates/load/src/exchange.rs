@@ -1,14 +1,15 @@
 //! One request and its response on a blocking socket, read with the generator's own
 //! response parser: for the few requests the harness sends outside a load (readiness
-//! probes, cold-start requests), so that every response the harness times is delimited
-//! by the same code.
+//! probes, cold-start requests, counts, the checks of `verify`), so that every response
+//! the harness reads is delimited by the same code.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use thiserror::Error;
 
-use super::response::{ParseError, Progress, Response, ResponseParser};
+use crate::protocol::http1::{Message, MessageReader, ParseError, ResponseParser};
+use crate::protocol::{Progress, Response};
 
 /// Why an exchange got no complete response.
 #[derive(Debug, Error)]
@@ -22,6 +23,12 @@ pub enum ExchangeError {
     Closed,
     #[error("{0}")]
     Parse(#[from] ParseError),
+    /// Nothing was pipelined, so bytes beyond the response mean its framing (usually
+    /// `Content-Length`) is wrong.
+    #[error("{bytes} unexpected byte(s) after the {status} response body (wrong Content-Length?)")]
+    Surplus { status: u16, bytes: usize },
+    #[error("response body larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 impl ExchangeError {
@@ -71,6 +78,44 @@ impl Exchanger {
                 return Ok(response);
             }
         }
+    }
+}
+
+impl Exchanger {
+    /// Writes `request` and reads its whole response ([`Message`]), keeping at most
+    /// `limit` body bytes. Bytes after the response are refused ([`ExchangeError::Surplus`]).
+    pub fn exchange_message(
+        &mut self,
+        stream: &mut TcpStream,
+        request: &[u8],
+        body_expected: bool,
+        limit: usize,
+    ) -> Result<Message, ExchangeError> {
+        stream.write_all(request).map_err(ExchangeError::Write)?;
+        self.parser.reset(body_expected);
+        let mut reader = MessageReader::new(limit);
+        let response = loop {
+            let n = match stream.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ExchangeError::Read(e)),
+            };
+            if n == 0 {
+                break self.parser.finish_on_close().ok_or(ExchangeError::Closed)?;
+            }
+            let (progress, used) = self.parser.advance(&self.buf[..n], &mut reader)?;
+            if reader.overflowed() {
+                return Err(ExchangeError::TooLarge(limit));
+            }
+            if let Progress::Complete(response) = progress {
+                if used < n {
+                    let (status, bytes) = (response.status, n - used);
+                    return Err(ExchangeError::Surplus { status, bytes });
+                }
+                break response;
+            }
+        };
+        Ok(reader.finish(response.keep_alive))
     }
 }
 

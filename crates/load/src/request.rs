@@ -1,5 +1,7 @@
 //! What the generator sends: the target URL and the request bytes, prepared once before
-//! the run so that the hot path only copies pre-serialized bytes onto the socket.
+//! the run so that the hot path only copies pre-serialized bytes onto the socket. The
+//! bytes are HTTP/1.1's (`protocol::http1::encode_head`); a protocol that frames
+//! requests otherwise prepares its own encoding from the same parts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
+use super::protocol::http1;
 use super::wire::{check_header, check_request_target, escape, is_token, WireError};
 use crate::template::Template;
 
@@ -323,25 +326,22 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-/// Request line and headers, without the final blank line.
+/// Request line and headers, without the final blank line; the generator's
+/// `User-Agent` first unless the caller gave one.
 fn head_prefix(
     method: &str,
     path: &str,
     endpoint: &Endpoint,
     headers: &[(String, String)],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-    out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
-    if !has_header(headers, "user-agent") {
-        out.extend_from_slice(
-            concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-        );
-    }
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out
+    let agent = concat!("lanebench/", env!("CARGO_PKG_VERSION"));
+    let ours = [("User-Agent", agent)];
+    let ours = ours.iter().filter(|_| !has_header(headers, "user-agent"));
+    let all: Vec<(&str, &str)> = ours
+        .copied()
+        .chain(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .collect();
+    http1::encode_head(method, path, &endpoint.host_header, &all)
 }
 
 /// The requests a run sends, with their relative weights. Every connection picks the

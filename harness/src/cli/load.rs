@@ -57,6 +57,7 @@ pub fn run(args: LoadArgs) -> i32 {
         segment: args.segment,
         hdr_log: args.hdr_log.clone(),
         start_at: args.start_at,
+        ..RunOptions::default()
     };
     let result = match drive(
         settings,
