@@ -150,4 +150,44 @@ mod tests {
         ));
         server.join().unwrap();
     }
+
+    #[test]
+    fn a_whole_message_is_read_and_bytes_after_it_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 256];
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+                .unwrap();
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nnot found")
+                .unwrap();
+        });
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let mut x = Exchanger::default();
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let m = x.exchange_message(&mut stream, get, true, 1024).unwrap();
+        assert_eq!((m.status, m.body.as_slice()), (200, &b"ok"[..]));
+        assert_eq!(m.headers[0], ("X".to_string(), "1".to_string()));
+        let err = x
+            .exchange_message(&mut stream, get, true, 1024)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExchangeError::Surplus {
+                    status: 404,
+                    bytes: 7
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "7 unexpected byte(s) after the 404 response body (wrong Content-Length?)"
+        );
+        server.join().unwrap();
+    }
 }
