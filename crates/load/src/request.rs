@@ -1,6 +1,6 @@
 //! What the generator sends: the target URL and the request bytes, prepared once before
 //! the run so that the hot path only copies pre-serialized bytes onto the socket. The
-//! bytes are HTTP/1.1's (`protocol::http1::encode_head`); a protocol that frames
+//! bytes are HTTP/1.1's (`protocol::http1::encode`); a protocol that frames
 //! requests otherwise prepares its own encoding from the same parts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
-use super::protocol::http1;
+use super::protocol::http1::encode::encode_head;
 use super::wire::{check_header, check_request_target, escape, is_token, WireError};
 use crate::template::Template;
 
@@ -341,7 +341,7 @@ fn head_prefix(
         .copied()
         .chain(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .collect();
-    http1::encode_head(method, path, &endpoint.host_header, &all)
+    encode_head(method, path, &endpoint.host_header, &all)
 }
 
 /// The requests a run sends, with their relative weights. Every connection picks the
