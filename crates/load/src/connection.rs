@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use mio::net::TcpStream;
+use crate::protocol::Protocol;
 
 /// Where a connection is in its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,13 +21,13 @@ pub enum State {
     Reading,
 }
 
-/// One connection of a generator thread; `S` is its protocol's session.
-pub struct Conn<S> {
+/// One connection of a generator thread speaking protocol `P`.
+pub struct Conn<P: Protocol> {
     /// Global index over all threads (fixes its open-loop schedule offset).
     pub index: usize,
-    pub stream: Option<TcpStream>,
+    pub stream: Option<P::Transport>,
     pub state: State,
-    pub session: S,
+    pub session: P::Session,
     /// Index in the request plan of the request in flight.
     pub request: usize,
     /// When the request in flight was meant to leave (open loop) or left (closed loop).
@@ -58,9 +58,9 @@ pub struct Conn<S> {
     pub scratch: Vec<u8>,
 }
 
-impl<S> Conn<S> {
+impl<P: Protocol> Conn<P> {
     /// A closed connection with global index `index`; `start` is the run's start.
-    pub fn new(index: usize, start: Instant, session: S) -> Conn<S> {
+    pub fn new(index: usize, start: Instant, session: P::Session) -> Conn<P> {
         Conn {
             index,
             stream: None,

@@ -25,6 +25,7 @@ struct LineSession {
 }
 
 impl Protocol for LineProtocol {
+    type Transport = mio::net::TcpStream;
     type Session = LineSession;
 
     fn session(&self) -> LineSession {

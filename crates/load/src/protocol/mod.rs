@@ -9,9 +9,13 @@
 //! [`http1`]. What comes next fits here: TLS wraps the socket under a session; HTTP/2
 //! multiplexes streams under one session; pipelining keeps several requests in flight
 //! per session, answered in order. Which protocol a run speaks is a client setting
-//! ([`HttpVersion`], in `RunOptions`).
+//! ([`HttpVersion`], in `RunOptions`). Connection setup is the protocol's
+//! [`Transport`]: the worker asks it to connect and whether the connect is done.
 
 pub mod http1;
+mod transport;
+
+pub use transport::Transport;
 
 use crate::outcome::ErrorKind;
 use crate::request::PreparedRequest;
@@ -41,6 +45,8 @@ pub enum Progress {
 
 /// One wire protocol as a generator thread drives it.
 pub trait Protocol: Send + 'static {
+    /// The socket the protocol's bytes travel on (plain TCP; TLS would wrap it).
+    type Transport: Transport;
     /// What one connection keeps between reads (a parser, a frame decoder).
     type Session: Send;
 

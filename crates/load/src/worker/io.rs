@@ -5,21 +5,19 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::super::connection::State;
 use super::super::outcome::ErrorKind;
-use super::super::protocol::{Progress, Protocol};
+use super::super::protocol::{Progress, Protocol, Transport};
 use super::{Worker, CONNECT_RETRY};
 
 impl<P: Protocol> Worker<P> {
     pub(super) fn connect(&mut self, i: usize, now: Instant) {
         let conn = &mut self.conns[i];
         conn.sent = now;
-        match TcpStream::connect(self.cfg.addr) {
+        match P::Transport::connect(self.cfg.addr) {
             Ok(mut stream) => {
-                let _ = stream.set_nodelay(true);
                 let interest = Interest::READABLE | Interest::WRITABLE;
                 if let Err(_e) = self
                     .poll
@@ -125,14 +123,14 @@ impl<P: Protocol> Worker<P> {
             .stream
             .as_ref()
             .expect("connecting implies a socket");
-        match (stream.take_error(), stream.peer_addr()) {
-            (Ok(None), Ok(_)) => {
+        match stream.connected() {
+            Ok(true) => {
                 self.conns[i].state = State::Idle;
                 self.conns[i].free_at = now;
                 self.on_idle(i, now);
             }
-            (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {}
-            _ => self.fail_connect(i, now),
+            Ok(false) => {}
+            Err(_) => self.fail_connect(i, now),
         }
     }
 

@@ -108,7 +108,7 @@ struct Worker<P: Protocol> {
     poll: Poll,
     /// Open loop only: sub-millisecond wake-ups for scheduled sends.
     timer: Option<PreciseTimer>,
-    conns: Vec<Conn<P::Session>>,
+    conns: Vec<Conn<P>>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     recorder: Recorder,
     measuring: bool,

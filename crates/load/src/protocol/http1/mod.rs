@@ -21,6 +21,7 @@ use crate::request::PreparedRequest;
 pub struct Http1;
 
 impl Protocol for Http1 {
+    type Transport = mio::net::TcpStream;
     type Session = ResponseParser;
 
     fn session(&self) -> ResponseParser {
