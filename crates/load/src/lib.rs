@@ -13,7 +13,6 @@
 pub mod bounds;
 mod connection;
 pub mod cpus;
-pub mod exchange;
 pub mod hdr_log;
 pub mod histogram;
 pub mod live;
@@ -22,6 +21,8 @@ mod merge_input;
 pub mod outcome;
 pub mod precise_timer;
 pub mod protocol;
+/// Blocking HTTP/1.1 exchanges for the harness (readiness, cold start, counts, verify).
+pub use protocol::http1::exchange;
 pub mod recorder;
 pub mod request;
 pub mod result;

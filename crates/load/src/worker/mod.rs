@@ -13,7 +13,9 @@
 //! Open loop sleeps on a [`PreciseTimer`] rather than on `epoll_wait`'s millisecond
 //! timeout, so a send leaves within microseconds of its slot; how late each one left is
 //! recorded as the send lag. Socket handling is in `io`, the end-of-window accounting of
-//! requests that never got an answer in `finish`.
+//! requests that never got an answer in `finish`. The loop is generic over the wire
+//! protocol (`protocol`): it opens, writes, reads and times; the protocol says where an
+//! answer ends.
 
 mod finish;
 mod io;

@@ -1,9 +1,10 @@
 //! HTTP/1.1 over plain TCP: the one response parser ([`ResponseParser`]), the request
 //! head every client of the harness writes ([`encode_request`]), a whole message for
-//! callers that judge the protocol itself ([`Message`]), and the generator's
-//! [`Protocol`] implementation ([`Http1`]).
+//! callers that judge the protocol itself ([`Message`]), blocking exchanges for the
+//! harness (`exchange`), and the generator's [`Protocol`] implementation ([`Http1`]).
 
 pub mod encode;
+pub mod exchange;
 pub mod message;
 pub mod response;
 

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 
 use thiserror::Error;
 
-use crate::protocol::http1::{Message, MessageReader, ParseError, ResponseParser};
+use super::{Message, MessageReader, ParseError, ResponseParser};
 use crate::protocol::{Progress, Response};
 
 /// Why an exchange got no complete response.
