@@ -1,11 +1,12 @@
 //! Property tests for the parsers that read untrusted bytes: the generator's HTTP response
-//! parser (valid responses parse the same however they are split across reads; arbitrary
-//! bytes never panic), request templates (never panic; `{rand:LO..HI}` stays in bounds)
+//! parser (valid responses parse the same, and decode to the same message, however they
+//! are split across reads; arbitrary bytes never panic), request templates (never panic; `{rand:LO..HI}` stays in bounds)
 //! and scenario files (arbitrary or mutated TOML never panics; errors name the file).
 //! Case counts are kept modest so the suite stays fast; failures proptest minimizes are
 //! kept in `proptest-regressions/` and replayed first.
 
-use lanebench::load::response::{Progress, Response, ResponseParser};
+use lanebench::load::protocol::http1::{Message, MessageReader, ResponseParser};
+use lanebench::load::protocol::{Progress, Response};
 use lanebench::load::template::Template;
 use lanebench::scenario::Scenario;
 use lanebench::targets::Manifest;
@@ -68,6 +69,8 @@ struct ValidResponse {
     bytes: Vec<u8>,
     expected: Response,
     until_close: bool,
+    /// The body bytes sent, before any chunking.
+    body: Vec<u8>,
 }
 
 fn build_response(
@@ -82,6 +85,7 @@ fn build_response(
     }
     let mut bytes = Vec::new();
     let until_close = matches!(framing, Framing::UntilClose);
+    let mut sent = body.len();
     match framing {
         Framing::Length => {
             head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
@@ -102,6 +106,8 @@ fn build_response(
                 bytes.extend_from_slice(b"\r\n");
                 rest = &rest[take..];
             }
+            // Chunk sizes that add up to less than the body send only its start.
+            sent -= rest.len();
             bytes.extend_from_slice(b"0\r\n");
             if trailer {
                 bytes.extend_from_slice(b"X-Trailer: done\r\n");
@@ -115,6 +121,7 @@ fn build_response(
         }
     }
     ValidResponse {
+        body: body[..sent].to_vec(),
         bytes,
         expected: Response {
             status,
@@ -164,8 +171,39 @@ fn parse_in_pieces(bytes: &[u8], cuts: &[usize]) -> Result<Option<Response>, Str
     Ok(parser.finish_on_close())
 }
 
+/// Reads `bytes` cut at `cuts` as a whole message (what `verify` sees).
+fn message_in_pieces(bytes: &[u8], cuts: &[usize]) -> Option<Message> {
+    let mut parser = ResponseParser::default();
+    parser.reset(true);
+    let mut reader = MessageReader::new(1 << 20);
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.extend([0, bytes.len()]);
+    points.sort_unstable();
+    points.dedup();
+    for window in points.windows(2) {
+        let piece = &bytes[window[0]..window[1]];
+        if let (Progress::Complete(r), _) = parser.advance(piece, &mut reader).ok()? {
+            return Some(reader.finish(r.keep_alive));
+        }
+    }
+    let response = parser.finish_on_close()?;
+    Some(reader.finish(response.keep_alive))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_split_of_a_valid_response_decodes_the_same_message(
+        response in valid_response(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let message = message_in_pieces(&response.bytes, &cuts).expect("a valid response");
+        prop_assert_eq!(message.status, response.expected.status);
+        prop_assert_eq!(message.keep_alive, response.expected.keep_alive);
+        prop_assert_eq!(&message.body, &response.body);
+        prop_assert_eq!(Some(message), message_in_pieces(&response.bytes, &[]));
+    }
 
     #[test]
     fn any_split_of_a_valid_response_parses_the_same(

@@ -1,12 +1,10 @@
 //! One connection's state on a generator thread: its socket, where it is in the
-//! request/response cycle, and the per-connection buffers and counters that keep the
-//! request path free of allocation.
+//! request/response cycle, its protocol session (the framing state, see `protocol`), and
+//! the per-connection buffers and counters that keep the request path free of allocation.
 
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
-use super::response::ResponseParser;
+use crate::protocol::Protocol;
 
 /// Where a connection is in its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,13 +21,13 @@ pub enum State {
     Reading,
 }
 
-/// One connection of a generator thread.
-pub struct Conn {
+/// One connection of a generator thread speaking protocol `P`.
+pub struct Conn<P: Protocol> {
     /// Global index over all threads (fixes its open-loop schedule offset).
     pub index: usize,
-    pub stream: Option<TcpStream>,
+    pub stream: Option<P::Transport>,
     pub state: State,
-    pub parser: ResponseParser,
+    pub session: P::Session,
     /// Index in the request plan of the request in flight.
     pub request: usize,
     /// When the request in flight was meant to leave (open loop) or left (closed loop).
@@ -60,14 +58,14 @@ pub struct Conn {
     pub scratch: Vec<u8>,
 }
 
-impl Conn {
+impl<P: Protocol> Conn<P> {
     /// A closed connection with global index `index`; `start` is the run's start.
-    pub fn new(index: usize, start: Instant) -> Conn {
+    pub fn new(index: usize, start: Instant, session: P::Session) -> Conn<P> {
         Conn {
             index,
             stream: None,
             state: State::Closed,
-            parser: ResponseParser::default(),
+            session,
             request: 0,
             intended: start,
             sent: start,

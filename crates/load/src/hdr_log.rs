@@ -17,7 +17,7 @@ use hdrhistogram::serialization::interval_log::{
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-use super::recorder::new_histogram;
+use super::histogram::new_histogram;
 
 /// A histogram file or field that could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The load engine: drives HTTP/1.1 keep-alive traffic at a server and measures it.
+//! The load engine: drives HTTP keep-alive traffic at a server and measures it.
 //!
 //! Settings are validated before anything starts ([`LoadSettings`]); [`LoadRun::start`]
 //! spawns the generator threads (one `mio` event loop each, see `worker`), which share
@@ -6,21 +6,25 @@
 //! [`LoadResult`]. Closed loop sends the next request as soon as a response arrives;
 //! open loop (`rate`) follows a fixed schedule and measures latency from each request's
 //! intended send time (see `schedule`). The engine never prints: progress is sampled by
-//! the caller through [`LoadRun::live`].
+//! the caller through [`LoadRun::live`]. How requests and responses are framed on the
+//! wire is behind the protocol seam (`protocol`; HTTP/1.1 is `protocol::http1`): the
+//! scheduler, the recorder, the histograms and the result know nothing of it.
 
 pub mod bounds;
 mod connection;
 pub mod cpus;
-pub mod exchange;
 pub mod hdr_log;
+pub mod histogram;
 pub mod live;
 pub mod merge;
-mod merge_check;
+mod merge_input;
 pub mod outcome;
 pub mod precise_timer;
+pub mod protocol;
+/// Blocking HTTP/1.1 exchanges for the harness (readiness, cold start, counts, verify).
+pub use protocol::http1::exchange;
 pub mod recorder;
 pub mod request;
-pub mod response;
 pub mod result;
 pub mod schedule;
 pub mod segment;
@@ -39,6 +43,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::cpus::CpuList;
 use hdr_log::HdrLogWriter;
 use live::{LiveCounters, LiveSnapshot};
+use protocol::http1::Http1;
+use protocol::{HttpVersion, Protocol};
 use recorder::Recorder;
 use request::RequestPlan;
 use result::{LoadResult, RunFacts, ScheduleCounts};
@@ -90,6 +96,8 @@ pub struct RunOptions {
     /// Start (before the warm-up) at this wall-clock time, so that the workers of a
     /// split run measure the same window.
     pub start_at: Option<SystemTime>,
+    /// The HTTP version spoken (a client setting; HTTP/1.1 unless said).
+    pub protocol: HttpVersion,
 }
 
 /// Where a result came from, recorded in it for `lanebench merge`.
@@ -132,10 +140,24 @@ impl LoadRun {
         LoadRun::start_with(settings, RunOptions::default(), stop)
     }
 
-    /// [`LoadRun::start`] for one segment of a split run and/or with an interval log.
+    /// [`LoadRun::start`] for one segment of a split run, with an interval log and/or
+    /// another HTTP version.
     pub fn start_with(
         settings: LoadSettings,
         options: RunOptions,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<LoadRun> {
+        match options.protocol {
+            HttpVersion::Http1 => LoadRun::start_speaking(settings, options, Http1, stop),
+        }
+    }
+
+    /// [`LoadRun::start_with`] over a given protocol implementation (each generator
+    /// thread gets its own copy); `options.protocol` is not read.
+    pub fn start_speaking<P: Protocol + Clone>(
+        settings: LoadSettings,
+        options: RunOptions,
+        protocol: P,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<LoadRun> {
         check_bounds(&settings)?;
@@ -206,9 +228,10 @@ impl LoadRun {
                 live: Arc::clone(&live),
                 timeline: Arc::clone(&timeline),
             };
+            let protocol = protocol.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("lanebench-gen-{thread}"))
-                .spawn(move || run_worker(config))?;
+                .spawn(move || run_worker(config, protocol))?;
             handles.push(handle);
         }
         Ok(LoadRun {

@@ -10,7 +10,8 @@
 //! misleading figure (a rate summed over windows that do not overlap is no rate). The timeline's per-second p99 is
 //! exact (from the workers' `--hdr-log` interval logs) when every input has a readable
 //! log; otherwise it is the max of the workers' p99s and `timeline_p99_exact` is false.
-//! The checks on each part's figures and on the set are in `merge_check`.
+//! What a merge takes in (a worker's file) and the checks on each part's figures and on
+//! the set are in `merge_input`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,50 +21,18 @@ use hdrhistogram::Histogram;
 use std::time::Duration;
 
 use super::hdr_log::{decode_histogram, read_log};
-use super::merge_check::{check_compatible, check_figures};
+use super::histogram::{new_histogram, ns_to_ms};
+use super::merge_input::{check_compatible, check_figures};
+pub use super::merge_input::{read_worker, MergeError, WorkerResult, MAX_START_SPREAD};
 use super::outcome::ErrorCounts;
-use super::recorder::{new_histogram, ns_to_ms, Censored, Recorder};
+use super::recorder::{Censored, Recorder};
 use super::result::{LoadMode, LoadResult, RunFacts, ScheduleCounts, TimelinePoint};
-
-/// How far apart (as a share of the run's duration) the workers' windows may start.
-pub const MAX_START_SPREAD: f64 = 0.01;
-
-/// One worker's result and the file it came from (named in every refusal).
-#[derive(Debug, Clone)]
-pub struct WorkerResult {
-    pub path: PathBuf,
-    pub result: LoadResult,
-}
-
-/// Why a set of worker results cannot be merged; names the offending file.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {problem}", path.display())]
-pub struct MergeError {
-    pub path: PathBuf,
-    pub problem: String,
-}
 
 /// The merged result, plus notes worth telling the user (e.g. an inexact timeline).
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub result: LoadResult,
     pub warnings: Vec<String>,
-}
-
-/// Reads a worker's JSON result file.
-pub fn read_worker(path: &Path) -> Result<WorkerResult, MergeError> {
-    let refuse = |problem: String| MergeError {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let text = crate::bounds::read_text(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
-    let result: LoadResult = serde_json::from_str(&text)
-        .map_err(|e| refuse(format!("not a lanebench load result: {e}")))?;
-    check_figures(&result).map_err(refuse)?;
-    Ok(WorkerResult {
-        path: path.to_path_buf(),
-        result,
-    })
 }
 
 /// Merges the complete set of segments of one run.

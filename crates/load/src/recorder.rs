@@ -20,26 +20,9 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::histogram::new_histogram;
 use super::outcome::{ErrorCounts, ErrorKind};
 use super::timeline::{SecondCounts, TimelineCollector};
-
-/// Highest latency tracked: one hour in ns. Anything above is clamped to it.
-pub const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
-/// HDR precision: 3 significant digits.
-pub const SIGNIFICANT_DIGITS: u8 = 3;
-
-/// Creates an empty latency histogram (values in nanoseconds) with the project's bounds
-/// and precision.
-pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_NS, SIGNIFICANT_DIGITS)
-        .expect("static histogram bounds are valid")
-}
-
-/// A histogram value (ns) in milliseconds, the unit of every figure in the results.
-#[inline]
-pub fn ns_to_ms(ns: u64) -> f64 {
-    ns as f64 / 1e6
-}
 
 /// Requests that got no answer but enter the latency histograms at the time they had
 /// waited (a lower bound), counted by why they were cut short. Field names are JSON keys.

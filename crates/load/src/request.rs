@@ -1,5 +1,7 @@
 //! What the generator sends: the target URL and the request bytes, prepared once before
-//! the run so that the hot path only copies pre-serialized bytes onto the socket.
+//! the run so that the hot path only copies pre-serialized bytes onto the socket. The
+//! bytes are HTTP/1.1's (`protocol::http1::encode`); a protocol that frames
+//! requests otherwise prepares its own encoding from the same parts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::outcome::ExpectedStatus;
+use super::protocol::http1::encode::{end_head, head_around_target};
 use super::wire::{check_header, check_request_target, escape, is_token, WireError};
 use crate::template::Template;
 
@@ -183,34 +186,13 @@ impl DynamicRequest {
         out.extend_from_slice(&self.start);
         self.path.render(random, seq, out);
         out.extend_from_slice(&self.head);
-        match &self.body {
-            None => out.extend_from_slice(b"\r\n"),
-            Some(body) => {
-                scratch.clear();
-                body.render(random, seq, scratch);
-                out.extend_from_slice(b"Content-Length: ");
-                push_decimal(out, scratch.len() as u64);
-                out.extend_from_slice(b"\r\n\r\n");
-                out.extend_from_slice(scratch);
-            }
-        }
+        let body = self.body.as_ref().map(|body| {
+            scratch.clear();
+            body.render(random, seq, scratch);
+            &scratch[..]
+        });
+        end_head(out, body);
     }
-}
-
-/// Appends `n` in decimal without allocating.
-#[inline]
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
 }
 
 impl PreparedRequest {
@@ -231,12 +213,11 @@ impl PreparedRequest {
         for (name, value) in headers {
             check_header(name, value)?;
         }
-        let mut out = head_prefix(method, path, endpoint, headers);
-        if !body.is_empty() || method == "POST" || method == "PUT" {
-            out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(body);
+        let (mut out, after) = head_parts(method, endpoint, headers);
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(&after);
+        let has_body = !body.is_empty() || method == "POST" || method == "PUT";
+        end_head(&mut out, has_body.then_some(body));
         Ok(PreparedRequest {
             bytes: out.into(),
             dynamic: None,
@@ -277,12 +258,9 @@ impl PreparedRequest {
             body.as_ref().map_or("", |b| b.source()).as_bytes(),
             expect,
         )?;
-        let mut head = b" HTTP/1.1\r\n".to_vec();
-        head.extend_from_slice(
-            &head_prefix(method, "", endpoint, headers)[method.len() + 1 + " HTTP/1.1\r\n".len()..],
-        );
+        let (start, head) = head_parts(method, endpoint, headers);
         let dynamic = DynamicRequest {
-            start: format!("{method} ").into_bytes(),
+            start,
             path,
             head,
             body,
@@ -323,25 +301,21 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-/// Request line and headers, without the final blank line.
-fn head_prefix(
+/// The request head around its target, without the final blank line; the generator's
+/// `User-Agent` first unless the caller gave one.
+fn head_parts(
     method: &str,
-    path: &str,
     endpoint: &Endpoint,
     headers: &[(String, String)],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-    out.extend_from_slice(format!("Host: {}\r\n", endpoint.host_header).as_bytes());
-    if !has_header(headers, "user-agent") {
-        out.extend_from_slice(
-            concat!("User-Agent: lanebench/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-        );
-    }
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out
+) -> (Vec<u8>, Vec<u8>) {
+    let agent = concat!("lanebench/", env!("CARGO_PKG_VERSION"));
+    let ours = [("User-Agent", agent)];
+    let ours = ours.iter().filter(|_| !has_header(headers, "user-agent"));
+    let all: Vec<(&str, &str)> = ours
+        .copied()
+        .chain(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .collect();
+    head_around_target(method, &endpoint.host_header, &all)
 }
 
 /// The requests a run sends, with their relative weights. Every connection picks the
@@ -469,15 +443,6 @@ mod template_tests {
             "{text}"
         );
         assert_eq!(r.describe(), "POST /api/users/{rand:7..7}/orders");
-    }
-
-    #[test]
-    fn decimal_digits() {
-        for n in [0u64, 7, 10, 12345, u64::MAX] {
-            let mut out = Vec::new();
-            push_decimal(&mut out, n);
-            assert_eq!(out, n.to_string().into_bytes());
-        }
     }
 }
 

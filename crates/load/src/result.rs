@@ -9,9 +9,12 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::hdr_log::encode_histogram;
+use super::histogram::ns_to_ms;
 use super::outcome::ErrorCounts;
-use super::recorder::{ns_to_ms, Censored, Recorder};
+use super::recorder::{Censored, Recorder};
 use super::segment::Segment;
+/// A second of the timeline is part of the result; it is defined beside its collector.
+pub use super::timeline::TimelinePoint;
 
 /// Version of the load result layout. 2: latency histograms in ns (were µs), censored
 /// requests in the histograms, `success_rps`, the send-lag histogram. Merging refuses
@@ -57,33 +60,6 @@ impl LatencySummary {
 pub struct QuantilePoint {
     pub percentile: f64,
     pub ms: f64,
-}
-
-/// One second of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TimelinePoint {
-    /// Seconds since measurement started (this point covers [t, t+1)).
-    pub t: u64,
-    pub requests: u64,
-    /// Responses with the expected status (0 in results of schema version 1 until
-    /// [`LoadResult::upgrade`] derives it).
-    #[serde(default)]
-    pub successes: u64,
-    pub errors: u64,
-    pub p99_ms: f64,
-}
-
-impl TimelinePoint {
-    /// A second in which nothing happened.
-    pub fn quiet(t: u64) -> TimelinePoint {
-        TimelinePoint {
-            t,
-            requests: 0,
-            successes: 0,
-            errors: 0,
-            p99_ms: 0.0,
-        }
-    }
 }
 
 /// What the generator threads counted of the open-loop schedule (summed over threads).
@@ -473,7 +449,7 @@ impl LoadResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recorder::new_histogram;
+    use crate::histogram::new_histogram;
 
     fn lag_of(micros: &[u64]) -> Histogram<u64> {
         let mut h = new_histogram();

@@ -14,8 +14,36 @@ use std::sync::Mutex;
 
 use hdrhistogram::Histogram;
 
-use super::recorder::{new_histogram, ns_to_ms};
-use super::result::TimelinePoint;
+use serde::{Deserialize, Serialize};
+
+use super::histogram::{new_histogram, ns_to_ms};
+
+/// One second of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Seconds since measurement started (this point covers [t, t+1)).
+    pub t: u64,
+    pub requests: u64,
+    /// Responses with the expected status (0 in results of schema version 1 until
+    /// `LoadResult::upgrade` derives it).
+    #[serde(default)]
+    pub successes: u64,
+    pub errors: u64,
+    pub p99_ms: f64,
+}
+
+impl TimelinePoint {
+    /// A second in which nothing happened.
+    pub fn quiet(t: u64) -> TimelinePoint {
+        TimelinePoint {
+            t,
+            requests: 0,
+            successes: 0,
+            errors: 0,
+            p99_ms: 0.0,
+        }
+    }
+}
 
 /// How far behind the newest submitted second a second may stay open.
 pub const LATE_SECONDS: u64 = 3;

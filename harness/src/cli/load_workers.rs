@@ -9,21 +9,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::load::{report, LoadArgs};
-
-/// How far ahead of now the workers' common start is set: time to exec and connect.
-const WORKER_LEAD: Duration = Duration::from_millis(500);
+use super::load_args::LoadArgs;
 use super::{EXIT_FAILED, EXIT_USAGE};
 use crate::load::cpus::CpuList;
 use crate::load::merge::{merge_workers, read_worker};
+use crate::load::result::LoadResult;
 use crate::load::share;
 
-/// Runs the split run and prints/writes the merged result like a normal run.
-pub fn run(args: &LoadArgs, workers: usize) -> i32 {
+/// How far ahead of now the workers' common start is set: time to exec and connect.
+const WORKER_LEAD: Duration = Duration::from_millis(500);
+
+/// Runs the split run and returns the merged result, for the caller to report like a
+/// normal run; or, having said why, the exit code.
+pub fn run(args: &LoadArgs, workers: usize) -> Result<LoadResult, i32> {
     if let Some(dir) = &args.worker_dir {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("lanebench load: --worker-dir {}: {e}", dir.display());
-            return EXIT_USAGE;
+            return Err(EXIT_USAGE);
         }
         return run_in(args, workers, dir);
     }
@@ -36,7 +38,7 @@ pub fn run(args: &LoadArgs, workers: usize) -> i32 {
                 "lanebench load: --workers: cannot make a scratch folder in {}: {e}",
                 std::env::temp_dir().display()
             );
-            return EXIT_FAILED;
+            return Err(EXIT_FAILED);
         }
     };
     // Dropping `scratch` removes the folder and the workers' files.
@@ -50,7 +52,7 @@ pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
         .tempdir()
 }
 
-fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
+fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> Result<LoadResult, i32> {
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, false);
     // One start for all, late enough for every worker to be up and connected, so that
@@ -65,13 +67,13 @@ fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
             Err(e) => {
                 eprintln!("lanebench load: cannot start worker {index}: {e}");
                 stop_all(&mut children, libc::SIGKILL);
-                return EXIT_FAILED;
+                return Err(EXIT_FAILED);
             }
         }
     }
     if let Err(problem) = wait_all(&mut children, &stop) {
         eprintln!("lanebench load: {problem}");
-        return EXIT_FAILED;
+        return Err(EXIT_FAILED);
     }
     let mut results = Vec::with_capacity(workers);
     for index in 0..workers {
@@ -79,7 +81,7 @@ fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
             Ok(result) => results.push(result),
             Err(e) => {
                 eprintln!("lanebench load: {e}");
-                return EXIT_FAILED;
+                return Err(EXIT_FAILED);
             }
         }
     }
@@ -88,11 +90,11 @@ fn run_in(args: &LoadArgs, workers: usize, dir: &Path) -> i32 {
             for warning in &merged.warnings {
                 eprintln!("lanebench load: warning: {warning}");
             }
-            report(args, &merged.result)
+            Ok(merged.result)
         }
         Err(e) => {
             eprintln!("lanebench load: {e}");
-            EXIT_FAILED
+            Err(EXIT_FAILED)
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod cost;
 pub mod export;
 pub mod load;
+mod load_args;
 mod load_summary;
 mod load_workers;
 pub mod merge;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::load::exchange::Exchanger;
 use crate::load::precise_timer::lower_timer_slack;
+use crate::load::protocol::http1;
 
 /// Pause after a refused connect.
 pub const CONNECT_RETRY: Duration = Duration::from_micros(100);
@@ -48,8 +49,13 @@ impl ReadinessProbe {
         lower_timer_slack();
         ReadinessProbe {
             addr,
-            request: format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-                .into_bytes(),
+            request: http1::encode_request(
+                "GET",
+                path,
+                &addr.to_string(),
+                &[("Connection", "close")],
+                None,
+            ),
             exchanger: Exchanger::default(),
         }
     }

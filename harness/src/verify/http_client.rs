@@ -2,25 +2,18 @@
 //!
 //! It keeps the raw header list (duplicates included) and how the body was framed, so
 //! the checks can judge the protocol itself; it reuses one keep-alive connection and
-//! counts connections so keep-alive can be verified.
+//! counts connections so keep-alive can be verified. Responses are read by the load
+//! engine's one HTTP/1.1 parser ([`Exchanger::exchange_message`]); nothing here parses.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-/// Largest header block or body accepted, to bound memory on a misbehaving server.
-const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+use crate::load::exchange::{ExchangeError, Exchanger};
+pub use crate::load::protocol::http1::Framing as BodyFraming;
+use crate::load::protocol::http1::{self, Message};
 
-/// How a response body was delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// `Content-Length` header.
-    ContentLength,
-    /// `Transfer-Encoding: chunked`.
-    Chunked,
-    /// Neither: the body ran until the server closed the connection.
-    UntilClose,
-}
+/// Largest body accepted, to bound memory on a misbehaving server.
+const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A received response.
 #[derive(Debug, Clone)]
@@ -33,6 +26,20 @@ pub struct Response {
     pub body: Vec<u8>,
     /// How the body was delimited.
     pub framing: BodyFraming,
+    /// Whether the server lets the connection be reused after this response.
+    keep_alive: bool,
+}
+
+impl From<Message> for Response {
+    fn from(message: Message) -> Response {
+        Response {
+            status: message.status,
+            headers: message.headers,
+            body: message.body,
+            framing: message.framing,
+            keep_alive: message.keep_alive,
+        }
+    }
 }
 
 impl Response {
@@ -67,11 +74,7 @@ impl Response {
 
     /// Whether the server asked to close the connection after this response.
     fn closes_connection(&self) -> bool {
-        self.framing == BodyFraming::UntilClose
-            || self
-                .header_values("connection")
-                .iter()
-                .any(|value| value.to_ascii_lowercase().contains("close"))
+        !self.keep_alive
     }
 }
 
@@ -86,12 +89,27 @@ pub enum ClientError {
     Malformed(String),
 }
 
+impl From<ExchangeError> for ClientError {
+    fn from(error: ExchangeError) -> ClientError {
+        match error {
+            ExchangeError::Write(e) | ExchangeError::Read(e) => ClientError::Io(e),
+            // A close is what a stale kept-alive connection looks like: retried once.
+            ExchangeError::Closed => ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed before a response",
+            )),
+            other => ClientError::Malformed(other.to_string()),
+        }
+    }
+}
+
 /// A blocking client bound to one server address.
 #[derive(Debug)]
 pub struct HttpClient {
     addr: SocketAddr,
     timeout: Duration,
-    connection: Option<BufReader<TcpStream>>,
+    connection: Option<TcpStream>,
+    exchanger: Exchanger,
     connections_opened: usize,
 }
 
@@ -102,6 +120,7 @@ impl HttpClient {
             addr,
             timeout,
             connection: None,
+            exchanger: Exchanger::default(),
             connections_opened: 0,
         }
     }
@@ -161,34 +180,30 @@ impl HttpClient {
         body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
         let request = encode_request(method, path, &self.addr, body);
-        let connection = self.connection()?;
-        connection.get_mut().write_all(&request)?;
-        let response = read_response(connection, method == "HEAD")?;
-        // Nothing was pipelined, so bytes beyond the body mean the server's framing
-        // (usually Content-Length) is wrong; the connection cannot be trusted after it.
-        let surplus = connection.buffer().len();
-        if surplus > 0 {
-            return Err(malformed(&format!(
-                "{surplus} unexpected byte(s) after the {} response body (wrong Content-Length?)",
-                response.status
-            )));
-        }
-        Ok(response)
+        self.connection()?;
+        let connection = self
+            .connection
+            .as_mut()
+            .expect("connection was just opened");
+        let message = self.exchanger.exchange_message(
+            connection,
+            &request,
+            method != "HEAD",
+            MAX_MESSAGE_BYTES,
+        )?;
+        Ok(Response::from(message))
     }
 
-    fn connection(&mut self) -> Result<&mut BufReader<TcpStream>, ClientError> {
+    fn connection(&mut self) -> Result<(), ClientError> {
         if self.connection.is_none() {
             let stream = TcpStream::connect_timeout(&self.addr, self.timeout)?;
             stream.set_read_timeout(Some(self.timeout))?;
             stream.set_write_timeout(Some(self.timeout))?;
             stream.set_nodelay(true)?;
             self.connections_opened += 1;
-            self.connection = Some(BufReader::new(stream));
+            self.connection = Some(stream);
         }
-        Ok(self
-            .connection
-            .as_mut()
-            .expect("connection was just opened"))
+        Ok(())
     }
 }
 
@@ -206,127 +221,10 @@ fn is_stale_connection(err: &std::io::Error) -> bool {
 
 /// Serialises a request with the headers every check needs.
 pub fn encode_request(method: &str, path: &str, addr: &SocketAddr, body: Option<&[u8]>) -> Vec<u8> {
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n");
-    if let Some(body) = body {
-        request.push_str("Content-Type: application/json\r\n");
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body.unwrap_or_default());
-    bytes
-}
-
-/// Reads one response (head and body) from `reader`.
-pub fn read_response<R: BufRead>(reader: &mut R, head_only: bool) -> Result<Response, ClientError> {
-    let head = read_head(reader)?;
-    let mut header_storage = [httparse::EMPTY_HEADER; 64];
-    let mut parsed = httparse::Response::new(&mut header_storage);
-    match parsed.parse(&head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(malformed("incomplete head")),
-        Err(err) => return Err(malformed(&format!("{err}"))),
-    }
-    let status = parsed.code.ok_or_else(|| malformed("no status code"))?;
-    let headers: Vec<(String, String)> = parsed
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_string(),
-                String::from_utf8_lossy(h.value).trim().to_string(),
-            )
-        })
-        .collect();
-    let mut response = Response {
-        status,
-        headers,
-        body: Vec::new(),
-        framing: BodyFraming::ContentLength,
+    let accept = ("Accept", "application/json");
+    let headers: &[(&str, &str)] = match body {
+        Some(_) => &[accept, ("Content-Type", "application/json")],
+        None => &[accept],
     };
-    let no_body = head_only || status == 204 || status == 304 || (100..200).contains(&status);
-    let chunked = response
-        .header_values("transfer-encoding")
-        .iter()
-        .any(|value| value.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        response.framing = BodyFraming::Chunked;
-        if !no_body {
-            response.body = read_chunked(reader)?;
-        }
-    } else if let Some(length) = response.header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| malformed(&format!("bad Content-Length {length:?}")))?;
-        if length > MAX_MESSAGE_BYTES {
-            return Err(malformed(&format!("Content-Length {length} too large")));
-        }
-        if !no_body {
-            response.body = vec![0; length];
-            reader.read_exact(&mut response.body)?;
-        }
-    } else if !no_body {
-        response.framing = BodyFraming::UntilClose;
-        reader
-            .take(MAX_MESSAGE_BYTES as u64)
-            .read_to_end(&mut response.body)?;
-    }
-    Ok(response)
-}
-
-fn read_head<R: BufRead>(reader: &mut R) -> Result<Vec<u8>, ClientError> {
-    let mut head = Vec::new();
-    loop {
-        let before = head.len();
-        let read = reader.read_until(b'\n', &mut head)?;
-        if read == 0 {
-            return Err(ClientError::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed before a response",
-            )));
-        }
-        let line = &head[before..];
-        if line == b"\r\n" || line == b"\n" {
-            return Ok(head);
-        }
-        if head.len() > MAX_MESSAGE_BYTES {
-            return Err(malformed("header block too large"));
-        }
-    }
-}
-
-fn read_chunked<R: BufRead>(reader: &mut R) -> Result<Vec<u8>, ClientError> {
-    let mut body = Vec::new();
-    loop {
-        let mut size_line = String::new();
-        reader.read_line(&mut size_line)?;
-        let size_text = size_line.trim().split(';').next().unwrap_or_default();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| malformed(&format!("bad chunk size {size_text:?}")))?;
-        if size == 0 {
-            // Skip optional trailers up to the blank line ending the message.
-            loop {
-                let mut trailer = String::new();
-                if reader.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
-                    return Ok(body);
-                }
-            }
-        }
-        if body.len() + size > MAX_MESSAGE_BYTES {
-            return Err(malformed("chunked body too large"));
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        let mut crlf = [0u8; 2];
-        reader.read_exact(&mut crlf)?;
-        if &crlf != b"\r\n" {
-            return Err(malformed("chunk not followed by CRLF"));
-        }
-    }
-}
-
-fn malformed(message: &str) -> ClientError {
-    ClientError::Malformed(message.to_string())
+    http1::encode_request(method, path, &addr.to_string(), headers, body)
 }

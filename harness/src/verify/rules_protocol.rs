@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::http_client::{encode_request, BodyFraming, HttpClient};
 use super::Session;
+use crate::load::protocol::http1::{self, ParseError};
 
 /// Requests on one connection for the keep-alive rule.
 const KEEP_ALIVE_REQUESTS: usize = 100;
@@ -165,25 +166,26 @@ fn raw_length_check(
     );
     stream.write_all(&request).map_err(|err| err.to_string())?;
     let received = read_until_idle(&mut stream);
-    let head_end = find_head_end(&received).ok_or("no complete response head")?;
-    let (head, body_bytes) = (&received[..head_end], &received[head_end..]);
-    let head_text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if head_text.contains("transfer-encoding: chunked") {
+    let head = match http1::read_head(&received) {
+        Ok(Some(head)) => head,
+        Ok(None) | Err(ParseError::Head(_) | ParseError::HeadTooLarge) => {
+            return Err("no complete response head".into())
+        }
+        Err(ParseError::ContentLength) => return Err("unparsable Content-Length".into()),
+        Err(other) => return Err(other.to_string()),
+    };
+    if head.framing == BodyFraming::Chunked {
         return Ok(format!("{path} chunked"));
     }
-    let declared: usize = head_text
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .ok_or("no Content-Length and not chunked")?
-        .trim()
-        .parse()
-        .map_err(|_| "unparsable Content-Length".to_string())?;
-    if declared == body_bytes.len() {
+    let declared = head
+        .content_length
+        .ok_or("no Content-Length and not chunked")?;
+    let sent = received.len() - head.len;
+    if declared == sent as u64 {
         Ok(format!("{path} {declared} bytes"))
     } else {
         Err(format!(
-            "Content-Length {declared} but {} body bytes sent",
-            body_bytes.len()
+            "Content-Length {declared} but {sent} body bytes sent"
         ))
     }
 }
@@ -199,11 +201,4 @@ fn read_until_idle(stream: &mut TcpStream) -> Vec<u8> {
         }
     }
     received
-}
-
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map(|pos| pos + 4)
 }

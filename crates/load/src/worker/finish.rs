@@ -6,12 +6,13 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use super::super::protocol::Protocol;
 use super::super::recorder::{CensorKind, Recorder};
 use super::super::schedule::Schedule;
 use super::Worker;
 use crate::cpus::thread_cpu_time;
 
-impl Worker {
+impl<P: Protocol> Worker<P> {
     pub(super) fn end_measuring(&mut self) {
         let now = Instant::now();
         if !self.measuring {

@@ -5,21 +5,19 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 
 use super::super::connection::State;
 use super::super::outcome::ErrorKind;
-use super::super::response::Progress;
+use super::super::protocol::{Progress, Protocol, Transport};
 use super::{Worker, CONNECT_RETRY};
 
-impl Worker {
+impl<P: Protocol> Worker<P> {
     pub(super) fn connect(&mut self, i: usize, now: Instant) {
         let conn = &mut self.conns[i];
         conn.sent = now;
-        match TcpStream::connect(self.cfg.addr) {
+        match P::Transport::connect(self.cfg.addr) {
             Ok(mut stream) => {
-                let _ = stream.set_nodelay(true);
                 let interest = Interest::READABLE | Interest::WRITABLE;
                 if let Err(_e) = self
                     .poll
@@ -30,6 +28,7 @@ impl Worker {
                     return;
                 }
                 conn.stream = Some(stream);
+                self.protocol.opened(&mut conn.session);
                 conn.state = State::Connecting;
                 conn.opened += 1;
                 conn.read_pending = false;
@@ -124,14 +123,14 @@ impl Worker {
             .stream
             .as_ref()
             .expect("connecting implies a socket");
-        match (stream.take_error(), stream.peer_addr()) {
-            (Ok(None), Ok(_)) => {
+        match stream.connected() {
+            Ok(true) => {
                 self.conns[i].state = State::Idle;
                 self.conns[i].free_at = now;
                 self.on_idle(i, now);
             }
-            (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {}
-            _ => self.fail_connect(i, now),
+            Ok(false) => {}
+            Err(_) => self.fail_connect(i, now),
         }
     }
 
@@ -150,7 +149,10 @@ impl Worker {
                         // Bytes nobody asked for: the connection is out of step.
                         return self.fail_request(i, ErrorKind::Parse, Instant::now());
                     }
-                    match conn.parser.feed(&self.read_buf[..n]) {
+                    match self
+                        .protocol
+                        .received(&mut conn.session, &self.read_buf[..n])
+                    {
                         Ok(Progress::Complete(response)) => return self.complete(i, response),
                         // A short read drained the socket: the next bytes bring a new edge.
                         // Not so for an end-of-file already seen, which must be read now.
@@ -158,7 +160,7 @@ impl Worker {
                             return
                         }
                         Ok(Progress::NeedMore) => {}
-                        Err(_) => return self.fail_request(i, ErrorKind::Parse, Instant::now()),
+                        Err(kind) => return self.fail_request(i, kind, Instant::now()),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -178,7 +180,7 @@ impl Worker {
             // The server closed an idle keep-alive connection: not an error, just reopen.
             return self.reopen(i);
         }
-        match self.conns[i].parser.finish_on_close() {
+        match self.protocol.closed(&mut self.conns[i].session) {
             Some(response) => self.complete(i, response),
             None => self.fail_request(i, ErrorKind::Read, Instant::now()),
         }

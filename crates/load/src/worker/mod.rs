@@ -13,7 +13,9 @@
 //! Open loop sleeps on a [`PreciseTimer`] rather than on `epoll_wait`'s millisecond
 //! timeout, so a send leaves within microseconds of its slot; how late each one left is
 //! recorded as the send lag. Socket handling is in `io`, the end-of-window accounting of
-//! requests that never got an answer in `finish`.
+//! requests that never got an answer in `finish`. The loop is generic over the wire
+//! protocol (`protocol`): it opens, writes, reads and times; the protocol says where an
+//! answer ends.
 
 mod finish;
 mod io;
@@ -31,9 +33,9 @@ use super::connection::{xorshift, Conn, State};
 use super::live::{LiveCounters, LiveSnapshot};
 use super::outcome::ErrorKind;
 use super::precise_timer::PreciseTimer;
+use super::protocol::{Protocol, Response};
 use super::recorder::{CensorKind, Recorder};
 use super::request::RequestPlan;
-use super::response::Response;
 use super::result::ScheduleCounts;
 use super::schedule::Schedule;
 use super::timeline::TimelineCollector;
@@ -92,22 +94,23 @@ pub struct WorkerReport {
     pub reconnects: u64,
 }
 
-/// Runs one generator thread to completion.
-pub fn run_worker(config: WorkerConfig) -> std::io::Result<WorkerReport> {
+/// Runs one generator thread to completion, speaking `protocol`.
+pub fn run_worker<P: Protocol>(config: WorkerConfig, protocol: P) -> std::io::Result<WorkerReport> {
     if let Some(cpus) = &config.pin {
         cpus.pin_current_thread()?;
     }
-    let mut worker = Worker::new(config)?;
+    let mut worker = Worker::new(config, protocol)?;
     worker.run()?;
     Ok(worker.into_report())
 }
 
-struct Worker {
+struct Worker<P: Protocol> {
     cfg: WorkerConfig,
+    protocol: P,
     poll: Poll,
     /// Open loop only: sub-millisecond wake-ups for scheduled sends.
     timer: Option<PreciseTimer>,
-    conns: Vec<Conn>,
+    conns: Vec<Conn<P>>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     recorder: Recorder,
     measuring: bool,
@@ -120,12 +123,12 @@ struct Worker {
     finished: Option<Instant>,
 }
 
-impl Worker {
-    fn new(cfg: WorkerConfig) -> std::io::Result<Worker> {
+impl<P: Protocol> Worker<P> {
+    fn new(cfg: WorkerConfig, protocol: P) -> std::io::Result<Worker<P>> {
         let conns = cfg
             .connections
             .clone()
-            .map(|index| Conn::new(index, cfg.start))
+            .map(|index| Conn::new(index, cfg.start, protocol.session()))
             .collect();
         let poll = Poll::new()?;
         let timer = match cfg.schedule {
@@ -147,6 +150,7 @@ impl Worker {
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             finished: None,
             cfg,
+            protocol,
         })
     }
 
@@ -383,8 +387,8 @@ impl Worker {
         conn.started += 1;
         conn.intended = intended;
         conn.sent = now;
-        conn.parser
-            .reset(self.cfg.plan.get(conn.request).body_expected);
+        self.protocol
+            .expect(&mut conn.session, self.cfg.plan.get(conn.request));
         conn.state = State::Writing { written: 0 };
         self.in_flight += 1;
         self.flush(i, now);

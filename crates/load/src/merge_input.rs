@@ -1,13 +1,47 @@
-//! The checks `merge` makes before it adds anything up: that each worker part holds
+//! What `merge` takes in, a worker's result file, and the checks it makes before it
+//! adds anything up: that each worker part holds
 //! figures a run could have written (a part is an untrusted file: nothing it claims
 //! sizes an allocation before it is checked), and that the parts are the complete
 //! segments of one run whose measured windows overlap.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::merge::{MergeError, WorkerResult, MAX_START_SPREAD};
 use super::result::{LoadResult, LOAD_SCHEMA_VERSION};
+
+/// How far apart (as a share of the run's duration) the workers' windows may start.
+pub const MAX_START_SPREAD: f64 = 0.01;
+
+/// One worker's result and the file it came from (named in every refusal).
+#[derive(Debug, Clone)]
+pub struct WorkerResult {
+    pub path: PathBuf,
+    pub result: LoadResult,
+}
+
+/// Why a set of worker results cannot be merged; names the offending file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct MergeError {
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+/// Reads a worker's JSON result file.
+pub fn read_worker(path: &Path) -> Result<WorkerResult, MergeError> {
+    let refuse = |problem: String| MergeError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = crate::bounds::read_text(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+    let result: LoadResult = serde_json::from_str(&text)
+        .map_err(|e| refuse(format!("not a lanebench load result: {e}")))?;
+    check_figures(&result).map_err(refuse)?;
+    Ok(WorkerResult {
+        path: path.to_path_buf(),
+        result,
+    })
+}
 
 /// Refuses figures no run writes, before any of them sizes an allocation or enters
 /// arithmetic: a file is untrusted. Times are finite, not negative and at most a year;

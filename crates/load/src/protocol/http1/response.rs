@@ -1,15 +1,20 @@
-//! Incremental HTTP/1.1 response parser for the generator's hot path.
+//! The one HTTP/1.1 response parser: the generator's hot path, the blocking exchanges of
+//! readiness, cold start and cost, and `verify` all read responses with it.
 //!
 //! The generator only needs to know where a response ends, its status and whether the
 //! connection stays open; it never keeps the body. So the parser reads the head with
 //! `httparse` (copying only when a head is split across reads) and then merely counts
 //! body bytes down, for `Content-Length`, chunked, or read-until-close bodies. It
 //! allocates nothing per response once its head buffer has grown to the largest head seen.
+//! A caller that wants the head's fields or the body's bytes (`verify`) passes an
+//! [`Observer`]; the generator passes `()`, whose empty methods compile away.
 
 use thiserror::Error;
 
+use crate::protocol::{Progress, Response};
+
 /// Largest response head accepted; a bigger one is a parse error rather than unbounded memory.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Headers inspected per response; more is a parse error.
 const MAX_HEADERS: usize = 64;
 
@@ -30,20 +35,32 @@ pub enum ParseError {
     TrailingData,
 }
 
-/// What the parser learned once a response is complete.
+/// How a response's body is delimited, as its head declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    /// Whether the server lets the connection be reused for the next request.
-    pub keep_alive: bool,
+pub enum Framing {
+    /// `Content-Length` (also a response that has no body and says nothing: a 204,
+    /// a 304, an answer to HEAD).
+    ContentLength,
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Neither: the body runs until the server closes the connection.
+    UntilClose,
 }
 
-/// Result of feeding bytes: either more are needed or the response is complete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    NeedMore,
-    Complete(Response),
+/// What a caller sees of a response besides its end. Every method has an empty default.
+pub trait Observer {
+    /// A head was parsed: its status (an interim 1xx head is followed by the real one).
+    fn status(&mut self, _status: u16) {}
+    /// One header field of the head just announced, in the order received.
+    fn header(&mut self, _name: &str, _value: &[u8]) {}
+    /// How the body of the head just announced is delimited.
+    fn framing(&mut self, _framing: Framing) {}
+    /// The next bytes of the body (chunked bodies decoded).
+    fn body(&mut self, _bytes: &[u8]) {}
 }
+
+/// The generator's observer: sees nothing.
+impl Observer for () {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Body {
@@ -107,15 +124,35 @@ impl ResponseParser {
         self.state == State::Head && self.head.is_empty()
     }
 
-    /// Feeds the next bytes received. After `Complete`, call `reset` before feeding more.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<Progress, ParseError> {
+    /// Feeds the next bytes received. After `Complete`, call `reset` before feeding more;
+    /// bytes beyond the end of the response are an error (nothing was pipelined).
+    #[inline]
+    pub fn feed(&mut self, data: &[u8]) -> Result<Progress, ParseError> {
+        match self.advance(data, &mut ())? {
+            (Progress::Complete(_), used) if used < data.len() => Err(ParseError::TrailingData),
+            (progress, _) => Ok(progress),
+        }
+    }
+
+    /// Feeds the next bytes received, telling `observer` what they hold. Returns the
+    /// progress and how many bytes of `data` belong to this response (fewer than all
+    /// only once it is complete).
+    pub fn advance<O: Observer>(
+        &mut self,
+        data: &[u8],
+        observer: &mut O,
+    ) -> Result<(Progress, usize), ParseError> {
+        let mut rest = data;
         loop {
             match self.state {
-                State::Head => match self.parse_head(data)? {
-                    None => return Ok(Progress::NeedMore),
-                    Some(used) => data = &data[used..],
+                State::Head => match self.parse_head(rest, observer)? {
+                    None => return Ok((Progress::NeedMore, data.len())),
+                    Some(used) => rest = &rest[used..],
                 },
-                State::Body(body) => return self.feed_body(body, data),
+                State::Body(body) => {
+                    let (progress, used) = self.feed_body(body, rest, observer)?;
+                    return Ok((progress, data.len() - rest.len() + used));
+                }
             }
         }
     }
@@ -131,13 +168,17 @@ impl ResponseParser {
 
     /// Parses the head from `data` (plus any earlier partial head). Returns the number of
     /// bytes of `data` it consumed, or `None` when the head is not complete yet.
-    fn parse_head(&mut self, data: &[u8]) -> Result<Option<usize>, ParseError> {
+    fn parse_head<O: Observer>(
+        &mut self,
+        data: &[u8],
+        observer: &mut O,
+    ) -> Result<Option<usize>, ParseError> {
         let carried = self.head.len();
         let parsed = if carried == 0 {
-            parse_head_bytes(data, self.body_expected)?
+            parse_head_bytes(data, self.body_expected, observer)?
         } else {
             self.head.extend_from_slice(data);
-            parse_head_bytes(&self.head, self.body_expected)?
+            parse_head_bytes(&self.head, self.body_expected, observer)?
         };
         let Some((head_len, head)) = parsed else {
             if carried == 0 {
@@ -159,28 +200,34 @@ impl ResponseParser {
         Ok(Some(head_len - carried))
     }
 
-    fn feed_body(&mut self, body: Body, data: &[u8]) -> Result<Progress, ParseError> {
+    /// Advances the body over `data`; returns the progress and the bytes it took.
+    fn feed_body<O: Observer>(
+        &mut self,
+        body: Body,
+        data: &[u8],
+        observer: &mut O,
+    ) -> Result<(Progress, usize), ParseError> {
         match body {
-            Body::UntilClose => Ok(Progress::NeedMore),
+            Body::UntilClose => {
+                observer.body(data);
+                Ok((Progress::NeedMore, data.len()))
+            }
             Body::Length(remaining) => {
-                let len = data.len() as u64;
-                if len < remaining {
-                    self.state = State::Body(Body::Length(remaining - len));
-                    Ok(Progress::NeedMore)
-                } else if len == remaining {
-                    self.state = State::Body(Body::Length(0));
-                    Ok(Progress::Complete(self.response))
+                let take = remaining.min(data.len() as u64);
+                observer.body(&data[..take as usize]);
+                self.state = State::Body(Body::Length(remaining - take));
+                if take == remaining {
+                    Ok((Progress::Complete(self.response), take as usize))
                 } else {
-                    Err(ParseError::TrailingData)
+                    Ok((Progress::NeedMore, take as usize))
                 }
             }
             Body::Chunked(chunk) => {
-                let (chunk, used, done) = feed_chunked(chunk, data)?;
+                let (chunk, used, done) = feed_chunked(chunk, data, observer)?;
                 self.state = State::Body(Body::Chunked(chunk));
-                match (done, used == data.len()) {
-                    (true, true) => Ok(Progress::Complete(self.response)),
-                    (true, false) => Err(ParseError::TrailingData),
-                    (false, _) => Ok(Progress::NeedMore),
+                match done {
+                    true => Ok((Progress::Complete(self.response), used)),
+                    false => Ok((Progress::NeedMore, used)),
                 }
             }
         }
@@ -192,10 +239,21 @@ struct Head {
     body: Body,
 }
 
-/// Parses a complete head, or returns `None` when more bytes are needed.
-fn parse_head_bytes(
+/// Reads the head at the start of `bytes` for `observer` (the fields of an interim 1xx
+/// head included); returns its length, or `None` when it is not complete.
+pub fn parse_head<O: Observer>(
     bytes: &[u8],
     body_expected: bool,
+    observer: &mut O,
+) -> Result<Option<usize>, ParseError> {
+    Ok(parse_head_bytes(bytes, body_expected, observer)?.map(|(len, _)| len))
+}
+
+/// Parses a complete head, or returns `None` when more bytes are needed.
+fn parse_head_bytes<O: Observer>(
+    bytes: &[u8],
+    body_expected: bool,
+    observer: &mut O,
 ) -> Result<Option<(usize, Head)>, ParseError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut headers);
@@ -205,11 +263,13 @@ fn parse_head_bytes(
         Err(e) => return Err(ParseError::Head(e.to_string())),
     };
     let status = parsed.code.unwrap_or(0);
+    observer.status(status);
     let http11 = parsed.version == Some(1);
     let mut keep_alive = http11;
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
     for header in parsed.headers.iter() {
+        observer.header(header.name, header.value);
         if header.name.eq_ignore_ascii_case("content-length") {
             let value = parse_content_length(header.value)?;
             if content_length.is_some_and(|seen| seen != value) {
@@ -223,6 +283,12 @@ fn parse_head_bytes(
         }
     }
     let no_body = !body_expected || status == 204 || status == 304 || (100..200).contains(&status);
+    observer.framing(match (chunked, content_length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(_)) => Framing::ContentLength,
+        (false, None) if no_body => Framing::ContentLength,
+        (false, None) => Framing::UntilClose,
+    });
     let body = if no_body {
         Body::Length(0)
     } else if chunked {
@@ -240,7 +306,7 @@ fn parse_head_bytes(
     Ok(Some((head_len, Head { response, body })))
 }
 
-fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
+pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
     let text = std::str::from_utf8(value)
         .map_err(|_| ParseError::ContentLength)?
         .trim();
@@ -278,14 +344,16 @@ fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
 
 /// Advances the chunked-body state machine over `data`. Returns the new state, the bytes
 /// consumed and whether the body (including trailers) ended.
-fn feed_chunked(
+fn feed_chunked<O: Observer>(
     mut state: ChunkState,
     data: &[u8],
+    observer: &mut O,
 ) -> Result<(ChunkState, usize, bool), ParseError> {
     let mut i = 0;
     while i < data.len() {
         if let ChunkState::Data(remaining) = state {
             let take = remaining.min((data.len() - i) as u64);
+            observer.body(&data[i..i + take as usize]);
             i += take as usize;
             state = if take == remaining {
                 ChunkState::DataCr

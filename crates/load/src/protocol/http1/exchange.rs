@@ -1,0 +1,193 @@
+//! One request and its response on a blocking socket, read with the generator's own
+//! response parser: for the few requests the harness sends outside a load (readiness
+//! probes, cold-start requests, counts, the checks of `verify`), so that every response
+//! the harness reads is delimited by the same code.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use thiserror::Error;
+
+use super::{Message, MessageReader, ParseError, ResponseParser};
+use crate::protocol::{Progress, Response};
+
+/// Why an exchange got no complete response.
+#[derive(Debug, Error)]
+pub enum ExchangeError {
+    #[error("write: {0}")]
+    Write(std::io::Error),
+    /// Includes the socket's read timeout (`WouldBlock` / `TimedOut`).
+    #[error("read: {0}")]
+    Read(std::io::Error),
+    #[error("the server closed the connection mid-response")]
+    Closed,
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    /// Nothing was pipelined, so bytes beyond the response mean its framing (usually
+    /// `Content-Length`) is wrong.
+    #[error("{bytes} unexpected byte(s) after the {status} response body (wrong Content-Length?)")]
+    Surplus { status: u16, bytes: usize },
+    #[error("response body larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl ExchangeError {
+    /// The socket's read timeout expired before the response was complete.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ExchangeError::Read(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+    }
+}
+
+/// A reusable parser and read buffer for blocking exchanges.
+#[derive(Debug)]
+pub struct Exchanger {
+    parser: ResponseParser,
+    buf: Vec<u8>,
+}
+
+impl Default for Exchanger {
+    fn default() -> Exchanger {
+        Exchanger {
+            parser: ResponseParser::default(),
+            buf: vec![0; 16 * 1024],
+        }
+    }
+}
+
+impl Exchanger {
+    /// Writes `request` and reads its response (`body_expected`: false for HEAD).
+    /// Timeouts are the stream's own (`set_read_timeout`).
+    pub fn exchange(
+        &mut self,
+        stream: &mut TcpStream,
+        request: &[u8],
+        body_expected: bool,
+    ) -> Result<Response, ExchangeError> {
+        stream.write_all(request).map_err(ExchangeError::Write)?;
+        self.parser.reset(body_expected);
+        loop {
+            let n = match stream.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ExchangeError::Read(e)),
+            };
+            if n == 0 {
+                return self.parser.finish_on_close().ok_or(ExchangeError::Closed);
+            }
+            if let Progress::Complete(response) = self.parser.feed(&self.buf[..n])? {
+                return Ok(response);
+            }
+        }
+    }
+}
+
+impl Exchanger {
+    /// Writes `request` and reads its whole response ([`Message`]), keeping at most
+    /// `limit` body bytes. Bytes after the response are refused ([`ExchangeError::Surplus`]).
+    pub fn exchange_message(
+        &mut self,
+        stream: &mut TcpStream,
+        request: &[u8],
+        body_expected: bool,
+        limit: usize,
+    ) -> Result<Message, ExchangeError> {
+        stream.write_all(request).map_err(ExchangeError::Write)?;
+        self.parser.reset(body_expected);
+        let mut reader = MessageReader::new(limit);
+        let response = loop {
+            let n = match stream.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ExchangeError::Read(e)),
+            };
+            if n == 0 {
+                break self.parser.finish_on_close().ok_or(ExchangeError::Closed)?;
+            }
+            let (progress, used) = self.parser.advance(&self.buf[..n], &mut reader)?;
+            if reader.overflowed() {
+                return Err(ExchangeError::TooLarge(limit));
+            }
+            if let Progress::Complete(response) = progress {
+                if used < n {
+                    let (status, bytes) = (response.status, n - used);
+                    return Err(ExchangeError::Surplus { status, bytes });
+                }
+                break response;
+            }
+        };
+        Ok(reader.finish(response.keep_alive))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn reads_a_response_split_across_writes_and_reports_a_close() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 256];
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Len").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            s.write_all(b"gth: 2\r\n\r\nok").unwrap();
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
+                .unwrap();
+        });
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let mut x = Exchanger::default();
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let r = x.exchange(&mut stream, get, true).unwrap();
+        assert_eq!((r.status, r.keep_alive), (200, true));
+        assert!(matches!(
+            x.exchange(&mut stream, get, true),
+            Err(ExchangeError::Closed)
+        ));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_whole_message_is_read_and_bytes_after_it_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 256];
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+                .unwrap();
+            let _ = s.read(&mut req).unwrap();
+            s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nnot found")
+                .unwrap();
+        });
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let mut x = Exchanger::default();
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let m = x.exchange_message(&mut stream, get, true, 1024).unwrap();
+        assert_eq!((m.status, m.body.as_slice()), (200, &b"ok"[..]));
+        assert_eq!(m.headers[0], ("X".to_string(), "1".to_string()));
+        let err = x
+            .exchange_message(&mut stream, get, true, 1024)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExchangeError::Surplus {
+                    status: 404,
+                    bytes: 7
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "7 unexpected byte(s) after the 404 response body (wrong Content-Length?)"
+        );
+        server.join().unwrap();
+    }
+}
