@@ -20,8 +20,11 @@ use crate::sample::TargetCgroup;
 
 /// Interval between checks for exit while stopping.
 const STOP_POLL_INTERVAL: Duration = Duration::from_millis(10);
-/// How long to wait for a dead process's last output to be read.
-const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long to wait for a dead process's last output to be read. Only waited for once
+/// the process has exited, when its pipes normally close at once; generous because the
+/// reader thread may not be scheduled for a while on a busy machine (500 ms once lost a
+/// last stderr line under heavy disk and CPU load).
+const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How to launch a target.
 #[derive(Debug, Clone)]
