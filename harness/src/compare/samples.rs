@@ -149,18 +149,7 @@ impl Side {
             .flat_map(|t| &t.levels)
             .filter(|l| LevelKey::of(l) == *key)
             .flat_map(|l| &l.repeats)
-            .filter_map(|r| {
-                let load = &r.load;
-                Some(match figure {
-                    Figure::CpuPerRequest => cpu_us_per_success(r.server_cpu_s, load)?,
-                    Figure::Qps => load.success_rps,
-                    Figure::P50 => load.latency_ms.p50,
-                    Figure::P99 => load.latency_ms.p99,
-                    Figure::P999 => load.latency_ms.p999,
-                    Figure::Errors => load.error_rate,
-                    _ => return None,
-                })
-            })
+            .filter_map(|r| figure.metric().of_repeat(r))
             .collect();
         Samples {
             values,
@@ -172,23 +161,11 @@ impl Side {
     /// and cold start, its peak for memory). With a single run, the run's own min/max
     /// over its launches is kept as `range`.
     pub fn target_samples(&self, name: &str, figure: Figure) -> Samples {
+        let metric = figure.metric();
         let spreads: Vec<_> = self
             .targets(name)
-            .filter_map(|t| match figure {
-                Figure::Startup => t.startup_ms,
-                Figure::ColdStart => t.cold_start_ms,
-                _ => None,
-            })
+            .filter_map(|t| metric.of_target(t))
             .collect();
-        if figure == Figure::Memory {
-            return Samples {
-                values: self
-                    .targets(name)
-                    .filter_map(|t| t.memory_mb.as_ref().map(|m| m.peak))
-                    .collect(),
-                range: None,
-            };
-        }
         let range = match spreads.as_slice() {
             [only] if only.n >= 2 => Some(Range {
                 min: only.min,
@@ -308,15 +285,6 @@ fn load_cost(path: &Path) -> Result<CostRun, CompareError> {
     CostRun::load(path).map_err(|e| CompareError::Input(e.to_string()))
 }
 
-/// Server CPU time per successful response (µs) of one repeat, as the run's
-/// `server_cpu_us_per_success` summarizes it; `None` without successes.
-pub fn cpu_us_per_success(
-    server_cpu_s: f64,
-    load: &crate::load::result::LoadResult,
-) -> Option<f64> {
-    (load.successes > 0).then(|| server_cpu_s * 1e6 / load.successes as f64)
-}
-
 /// A load level is matched by its connections and open-loop rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LevelKey {
@@ -334,10 +302,7 @@ impl LevelKey {
 
     /// `64c`, or `64c@1000rps` for an open-loop level.
     pub fn label(&self) -> String {
-        match self.rate {
-            Some(rate) => format!("{}c@{rate}rps", self.connections),
-            None => format!("{}c", self.connections),
-        }
+        crate::results::metrics::level_label(self.connections, self.rate)
     }
 }
 

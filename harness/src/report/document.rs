@@ -2,15 +2,15 @@
 //! once and drawn by both the Markdown and the HTML renderer.
 
 use super::charts::ChartKind;
-use super::figures::level_cost;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
-    duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
+    duration_spread, grouped, headline_level, one_line, or_dash, ReportView,
     HIGH_VARIATION_CV,
 };
 use super::RenderInput;
-use crate::results::{RunResults, TargetResult, TargetStatus};
+use crate::results::metrics::Metric;
+use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
@@ -176,17 +176,10 @@ fn display_name(target: &TargetResult) -> String {
 
 /// p50/p90/p99/p99.9 at each target's headline level (medians over repeats).
 pub fn latency_table(view: &ReportView) -> Table {
-    let mut t = Table::new(
-        &[
-            "Framework",
-            "Connections",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "p99.9 ms",
-        ],
-        &[false, true, true, true, true, true],
-    );
+    const FIGURES: [&str; 4] = ["p50", "p90", "p99", "p999"];
+    let mut headings = vec!["Framework", "Connections"];
+    headings.extend(FIGURES.map(heading));
+    let mut t = Table::new(&headings, &[false, true, true, true, true, true]);
     for target in &view.ranked {
         let Some(level) = headline_level(target) else {
             continue;
@@ -196,11 +189,10 @@ pub fn latency_table(view: &ReportView) -> Table {
             vec![
                 target.framework.clone(),
                 level.connections.to_string(),
-                latency_ms(level.p50_ms.median),
-                latency_ms(level.p90_ms.median),
-                latency_ms(level.p99_ms.median),
-                latency_ms(level.p999_ms.median),
-            ],
+            ]
+            .into_iter()
+            .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
+            .collect(),
         );
     }
     t
@@ -208,19 +200,23 @@ pub fn latency_table(view: &ReportView) -> Table {
 
 /// Every level of every measured target.
 pub fn throughput_table(view: &ReportView) -> Table {
+    const FIGURES: [&str; 4] = [
+        "error_rate",
+        "server_cpu_utilisation",
+        "cpu_per_success",
+        "generator_cpu_utilisation",
+    ];
+    let mut headings = vec![
+        "Framework",
+        "Connections",
+        heading("throughput"),
+        "min-max",
+        "cv",
+    ];
+    headings.extend(FIGURES.map(heading));
+    headings.push("limited by");
     let mut t = Table::new(
-        &[
-            "Framework",
-            "Connections",
-            "QPS (median)",
-            "min-max",
-            "cv",
-            "errors",
-            "server CPU",
-            "CPU µs/success",
-            "generator CPU",
-            "limited by",
-        ],
+        &headings,
         &[false, true, true, true, true, true, true, true, true, false],
     );
     for target in &view.ranked {
@@ -241,29 +237,32 @@ pub fn throughput_table(view: &ReportView) -> Table {
             if !level.caveats.is_empty() {
                 bound.push_str(&format!("; {}", describe_all(&level.caveats)));
             }
-            let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
-            t.push_for(
-                &target.name,
-                vec![
-                    target.framework.clone(),
-                    level.connections.to_string(),
-                    grouped(level.success_rps.median),
-                    format!(
-                        "{}-{}",
-                        grouped(level.success_rps.min),
-                        grouped(level.success_rps.max)
-                    ),
-                    or_dash(cv),
-                    format!("{:.2}%", level.error_rate.median * 100.0),
-                    format!("{:.0}%", level.server_cpu_utilisation * 100.0),
-                    or_dash(cost),
-                    format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
-                    format!("{limited}{bound}"),
-                ],
-            );
+            let throughput = level.throughput();
+            let mut row = vec![
+                target.framework.clone(),
+                level.connections.to_string(),
+                grouped(throughput.median),
+                format!("{}-{}", grouped(throughput.min), grouped(throughput.max)),
+                or_dash(cv),
+            ];
+            row.extend(FIGURES.map(|key| or_dash(level_figure(key, level))));
+            row.push(format!("{limited}{bound}"));
+            t.push_for(&target.name, row);
         }
     }
     t
+}
+
+/// The report's heading of a metric-table row.
+fn heading(key: &str) -> &'static str {
+    let metric = Metric::find(key).expect("the report names rows of the metric table");
+    metric.labels.report.unwrap_or(metric.key)
+}
+
+/// A level's figure (its median over the repeats) as the metric table prints it.
+fn level_figure(key: &str, level: &LevelResult) -> Option<String> {
+    let metric = Metric::find(key)?;
+    metric.of_level(level).map(|s| metric.print(s.median))
 }
 
 fn flags(view: &ReportView) -> Vec<Block> {

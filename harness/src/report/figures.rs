@@ -30,28 +30,9 @@ pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
     repeats.get(repeats.len().saturating_sub(1) / 2).copied()
 }
 
-/// Server CPU microseconds per successful response in one repeat.
-pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
-    let ok = repeat.load.successes;
-    (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
-}
-
-/// Server CPU per successful response at a level: the run's median
-/// (`server_cpu_us_per_success`) when it recorded one, with min-max over the repeats.
-pub fn level_cost(level: &LevelResult) -> Option<Spread> {
-    let values: Vec<f64> = level
-        .repeats
-        .iter()
-        .filter_map(cpu_us_per_success)
-        .collect();
-    let mut spread = Spread::of(&values)?;
-    spread.median = level.server_cpu_us_per_success.unwrap_or(spread.median);
-    Some(spread)
-}
-
 /// Server CPU per successful response at the headline level.
 pub fn cost_per_success(target: &TargetResult) -> Option<Spread> {
-    level_cost(headline_level(target)?)
+    headline_level(target)?.cpu_per_success()
 }
 
 /// Where a warm-up curve comes from.

@@ -2,6 +2,7 @@
 //! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+pub use crate::results::metrics::{duration_ms, grouped, latency_ms};
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
 use crate::stats::Spread;
@@ -147,44 +148,6 @@ pub fn headline_level(target: &TargetResult) -> Option<&LevelResult> {
                 .iter()
                 .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
         })
-}
-
-/// A whole number with thousands separators: 48123.4 -> "48,123".
-pub fn grouped(value: f64) -> String {
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0.0 && digits != "0" {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// Milliseconds as "850 ms" or "1.25 s".
-pub fn duration_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else if ms >= 10.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
-
-/// A latency in ms with precision that suits its size.
-pub fn latency_ms(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0}")
-    } else if ms >= 1.0 {
-        format!("{ms:.2}")
-    } else {
-        format!("{ms:.3}")
-    }
 }
 
 /// A spread of durations as "median (min-max)" or just the median for one value.
