@@ -26,8 +26,12 @@ pub enum Block {
     List(Vec<String>),
     /// Preformatted text (the scenario).
     Code(String),
-    /// A chart from `charts/`.
-    Chart(ChartKind),
+    /// A chart from `charts/`, with its title and caption.
+    Chart {
+        kind: ChartKind,
+        title: String,
+        caption: String,
+    },
     /// `lead [text](href).`: a link of ours, kept apart from the escaped text so that no
     /// string from a file can form one.
     Reference {
@@ -50,23 +54,23 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
              (min-max over fresh launches). Definitions: see the footnotes."
                 .to_string(),
         ),
-        Block::Chart(ChartKind::Qps),
+        chart(input, ChartKind::Qps),
         Block::Heading(2, "Published vs measured".to_string()),
         Block::Table(claims_table(input)),
         Block::List(verdicts::notes(input.claims, view)),
-        Block::Chart(ChartKind::Claims),
+        chart(input, ChartKind::Claims),
         Block::Heading(2, "Latency at the headline level".to_string()),
         Block::Table(latency_table(view)),
-        Block::Chart(ChartKind::Latency),
+        chart(input, ChartKind::Latency),
         Block::Heading(2, "Throughput per level".to_string()),
         Block::Table(throughput_table(view)),
-        Block::Chart(ChartKind::Ladder),
-        Block::Chart(ChartKind::Timeline),
-        Block::Chart(ChartKind::Warmup),
-        Block::Chart(ChartKind::Cost),
+        chart(input, ChartKind::Ladder),
+        chart(input, ChartKind::Timeline),
+        chart(input, ChartKind::Warmup),
+        chart(input, ChartKind::Cost),
         Block::Heading(2, "Memory, startup and cold start".to_string()),
-        Block::Chart(ChartKind::Memory),
-        Block::Chart(ChartKind::Startup),
+        chart(input, ChartKind::Memory),
+        chart(input, ChartKind::Startup),
     ];
     if let Some((text, table)) = super::database::section(view, r) {
         out.extend([
@@ -91,8 +95,18 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         text: "docs/metrics.md",
         href: METRICS_DOC,
     });
-    out.push(Block::List(footnotes()));
+    out.push(Block::List(footnotes(&view.reference)));
     out
+}
+
+/// A chart block with the words that name the report's references.
+fn chart(input: &RenderInput, kind: ChartKind) -> Block {
+    let (reference, published) = (&input.view.reference, &input.claims.reference);
+    Block::Chart {
+        kind,
+        title: kind.title(reference),
+        caption: kind.caption(reference, published),
+    }
 }
 
 /// The published-vs-measured table, each row keyed by the target its claim names.
@@ -122,8 +136,9 @@ fn run_line(r: &RunResults) -> String {
     line
 }
 
-/// The published layout plus the ratio to hyperlane, sorted by QPS.
+/// The published layout plus the ratio to the reference, sorted by QPS.
 pub fn comparison_table(view: &ReportView) -> Table {
+    let vs = format!("vs {}", view.reference);
     let mut t = Table::new(
         &[
             "Framework",
@@ -131,7 +146,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
             "Memory",
             "Startup Time",
             "Cold Start",
-            "vs hyperlane",
+            &vs,
         ],
         &[false, true, true, true, true, true],
     );
@@ -369,10 +384,10 @@ fn environment_table(r: &RunResults) -> Table {
     t
 }
 
-fn footnotes() -> Vec<String> {
+fn footnotes(reference: &str) -> Vec<String> {
     vec![
         "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
-        "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
+        format!("vs {reference}: the framework's QPS divided by {reference}'s QPS in this run."),
         "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),

@@ -4,10 +4,11 @@
 //! curve (the run's own from spawn, or a stand-in for older results), and the published QPS ratios beside the measured ones.
 
 use crate::load::result::LoadResult;
+use crate::results::derived::ratio;
 use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
-use super::claims::{Claim, PublishedClaims};
+use super::claims::PublishedClaims;
 use super::comparable::level_at;
 use super::verdicts::FigureCheck;
 use super::view::{headline_level, ReportView};
@@ -124,14 +125,16 @@ pub fn whole_seconds(load: &LoadResult, offset: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// One published framework's QPS ratio to hyperlane, published and measured, with the
-/// verdict the claims check gave it.
+/// One published framework's QPS ratio to the report's reference, published and
+/// measured, with the verdict the claims check gave it.
 pub struct ClaimRatio<'a> {
     pub framework: &'a str,
     /// The target measured for it (its colour).
     pub target: &'a str,
-    pub published: f64,
-    /// `None` when the target or hyperlane was not measured.
+    /// The published ratio, carried over to the report's reference when that is not the
+    /// published one (see [`claim_ratios`]); `None` when it cannot be.
+    pub published: Option<f64>,
+    /// `None` when the target or the reference was not measured.
     pub measured: Option<f64>,
     /// The verdict's words and its reason, as the claims table prints them.
     pub verdict: String,
@@ -139,11 +142,21 @@ pub struct ClaimRatio<'a> {
 }
 
 /// The QPS claims beside the measured ratios, in the claims file's order.
+///
+/// The claims are ratios to the published reference. For another reference R, a
+/// published ratio is carried over through the published reference's measured ratio to
+/// R, so each pair of bars differs exactly as the verdict's ratios do.
 pub fn claim_ratios<'a>(
     claims: &'a PublishedClaims,
     checks: &[FigureCheck],
     view: &ReportView,
 ) -> Vec<ClaimRatio<'a>> {
+    let carry_over = if view.reference == claims.reference {
+        Some(1.0)
+    } else {
+        view.measured(&claims.reference)
+            .and_then(|published| measured_ratio(claims, published, view))
+    };
     claims
         .claims
         .iter()
@@ -154,8 +167,10 @@ pub fn claim_ratios<'a>(
             ClaimRatio {
                 framework: &claim.framework,
                 target: &claim.target,
-                published: claims.published_ratio(claim),
-                measured: measured_ratio(claims, claim, view),
+                published: carry_over.map(|c| claims.published_ratio(claim) * c),
+                measured: view
+                    .measured(&claim.target)
+                    .and_then(|t| measured_ratio(claims, t, view)),
                 verdict: check
                     .map_or("not checked", |c| c.verdict.as_str())
                     .to_string(),
@@ -165,13 +180,12 @@ pub fn claim_ratios<'a>(
         .collect()
 }
 
-/// The measured ratio the verdict judges: at the published load's connections when both
-/// the target and hyperlane have that level, else the headline ratio.
-fn measured_ratio(claims: &PublishedClaims, claim: &Claim, view: &ReportView) -> Option<f64> {
-    let target = view.measured(&claim.target)?;
-    let at = |t| level_at(t, claims.connections).map(|l| l.success_rps.median);
+/// `target`'s ratio to the report's reference as the verdict measures it: at the
+/// published load's connections when both have that level, else the headline ratio.
+fn measured_ratio(claims: &PublishedClaims, target: &TargetResult, view: &ReportView) -> Option<f64> {
+    let at = |t| level_at(t, claims.connections).map(|l| l.throughput().median);
     match (at(target), view.baseline.and_then(at)) {
-        (Some(level), Some(base)) if base > 0.0 => Some(level / base),
+        (Some(level), Some(base)) => ratio(level, base),
         _ => view.ratio(target),
     }
 }

@@ -38,7 +38,7 @@ fn comparable() -> RunResults {
 }
 
 fn gin_qps(results: &RunResults) -> FigureCheck {
-    let view = ReportView::new(results);
+    let view = ReportView::new(results, &PublishedClaims::embedded().reference);
     check(&PublishedClaims::embedded(), &view)
         .into_iter()
         .find(|c| c.framework.starts_with("Gin") && c.figure == "QPS")
@@ -98,7 +98,7 @@ fn each_condition_alone_makes_the_claim_not_comparable() {
 #[test]
 fn fastest_needs_a_difference_beyond_the_spread_of_the_repeats() {
     let hyperlane_row = |results: &RunResults| {
-        let view = ReportView::new(results);
+        let view = ReportView::new(results, &PublishedClaims::embedded().reference);
         check(&PublishedClaims::embedded(), &view)
             .into_iter()
             .find(|c| c.framework == "hyperlane" && c.figure == "QPS")
@@ -119,7 +119,7 @@ fn fastest_needs_a_difference_beyond_the_spread_of_the_repeats() {
 #[test]
 fn the_fixtures_quick_mixed_run_judges_no_qps_claim_and_no_cold_start() {
     let results = fixture();
-    let view = ReportView::new(&results);
+    let view = ReportView::new(&results, &PublishedClaims::embedded().reference);
     for c in check(&PublishedClaims::embedded(), &view) {
         if c.figure == "QPS" || c.figure == "Cold Start" {
             assert!(

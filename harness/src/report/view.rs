@@ -1,14 +1,11 @@
 //! What a report shows, derived once from a [`RunResults`]: the measured targets ranked
-//! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
+//! by QPS, the reference target for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
 pub use crate::results::metrics::{duration_ms, grouped, latency_ms};
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
 use crate::stats::Spread;
-
-/// The target every QPS ratio is relative to.
-pub const BASELINE_TARGET: &str = "hyperlane";
 
 /// Coefficient of variation above which a repeated figure is flagged as unstable.
 pub const HIGH_VARIATION_CV: f64 = 0.10;
@@ -19,13 +16,15 @@ pub struct ReportView<'a> {
     pub results: &'a RunResults,
     /// Targets with status ok and a QPS figure, highest QPS first (ties by name).
     pub ranked: Vec<&'a TargetResult>,
-    /// The hyperlane result, when it was measured.
+    /// The target every ratio is relative to (`--reference`).
+    pub reference: String,
+    /// Its result, when it was measured.
     pub baseline: Option<&'a TargetResult>,
 }
 
 impl<'a> ReportView<'a> {
-    /// Ranks the measured targets and finds the baseline.
-    pub fn new(results: &'a RunResults) -> ReportView<'a> {
+    /// Ranks the measured targets and finds the reference among them.
+    pub fn new(results: &'a RunResults, reference: &str) -> ReportView<'a> {
         let mut ranked: Vec<&TargetResult> = results
             .targets
             .iter()
@@ -38,10 +37,11 @@ impl<'a> ReportView<'a> {
                 .then_with(|| b.qps.unwrap_or(0.0).total_cmp(&a.qps.unwrap_or(0.0)))
                 .then_with(|| a.name.cmp(&b.name))
         });
-        let baseline = ranked.iter().copied().find(|t| t.name == BASELINE_TARGET);
+        let baseline = ranked.iter().copied().find(|t| t.name == reference);
         ReportView {
             results,
             ranked,
+            reference: reference.to_string(),
             baseline,
         }
     }
@@ -59,15 +59,10 @@ impl<'a> ReportView<'a> {
         self.ranked.iter().copied().find(|t| t.name == name)
     }
 
-    /// `target`'s QPS divided by hyperlane's, when both were measured and both
+    /// `target`'s QPS divided by the reference's, when both were measured and both
     /// headlines are plain figures (no `qps_caveat`).
     pub fn ratio(&self, target: &TargetResult) -> Option<f64> {
-        let baseline = self.baseline?;
-        if target.qps_caveat.is_some() || baseline.qps_caveat.is_some() {
-            return None;
-        }
-        let base = baseline.qps?;
-        (base > 0.0).then_some(target.qps? / base)
+        target.ratio_to(self.baseline?)
     }
 
     /// Generator-bound levels, as "target at N connections" lines.
