@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::results::cost::{CostRun, COST_FILE};
 use crate::results::cost::{CostStatus, TargetCost};
+use crate::results::scenario::RequestRecord;
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 
 use super::figure::Figure;
@@ -247,13 +248,13 @@ impl Side {
     }
 
     /// The scenario's request mix (the same for every run, or the first difference).
-    pub fn request_mix(&self) -> Result<Option<&serde_json::Value>, CompareError> {
-        let mixes: Vec<Option<&serde_json::Value>> = self
+    pub fn request_mix(&self) -> Result<Option<&[RequestRecord]>, CompareError> {
+        let mixes: Vec<Option<&[RequestRecord]>> = self
             .runs
             .iter()
             .map(|r| &r.scenario)
             .chain(self.costs.iter().map(|c| &c.scenario))
-            .map(|scenario| scenario.get("requests"))
+            .map(|scenario| scenario.requests.as_deref())
             .collect();
         if mixes.windows(2).any(|w| w[0] != w[1]) {
             return Err(CompareError::Input(format!(
@@ -270,9 +271,7 @@ impl Side {
             .first()
             .map(|r| &r.scenario)
             .or(self.costs.first().map(|c| &c.scenario))
-            .and_then(|scenario| scenario.get("name"))
-            .and_then(|n| n.as_str())
-            .unwrap_or("?")
+            .map_or("unnamed", |scenario| scenario.name())
             .to_string()
     }
 }

@@ -14,14 +14,11 @@ pub const MAX_ERROR_RATE: f64 = 0.001;
 
 /// Why the run as a whole does not match the published setup (empty when it does).
 pub fn run_gaps(results: &RunResults) -> Vec<String> {
-    let requests = results.scenario["requests"].as_array();
-    let count = requests.map_or(0, Vec::len);
-    let method = requests
-        .and_then(|r| r.first())
-        .and_then(|r| r["method"].as_str())
-        .unwrap_or("GET");
+    let requests = results.scenario.requests();
+    let count = requests.len();
+    let method = requests.first().map_or("GET", |r| r.method());
     if count != 1 {
-        let name = results.scenario["name"].as_str().unwrap_or("?");
+        let name = results.scenario.name();
         return vec![format!(
             "{name} scenario mixes {count} requests, not one GET route"
         )];

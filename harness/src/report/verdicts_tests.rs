@@ -20,8 +20,10 @@ fn level(connections: usize, qps: f64) -> LevelResult {
 /// gin 242K at 360 connections (gin's published ratio exactly).
 fn comparable() -> RunResults {
     let mut r = fixture();
-    r.scenario["requests"] =
-        serde_json::json!([{"name": "health", "method": "GET", "path": "/health"}]);
+    r.scenario.requests = serde_json::from_value(serde_json::json!(
+        [{"name": "health", "method": "GET", "path": "/health"}]
+    ))
+    .unwrap();
     r.targets
         .retain(|t| t.name == "hyperlane" || t.name == "gin");
     for t in &mut r.targets {
@@ -68,7 +70,8 @@ fn each_condition_alone_makes_the_claim_not_comparable() {
         ("mixes 2 requests", |r| {
             let extra =
                 serde_json::json!({"name": "user", "method": "GET", "path": "/api/users/1"});
-            r.scenario["requests"].as_array_mut().unwrap().push(extra);
+            let extra = serde_json::from_value(extra).unwrap();
+            r.scenario.requests.get_or_insert_default().push(extra);
         }),
         ("no closed-loop level at 360", |r| {
             gin_level(r).connections = 64

@@ -9,6 +9,7 @@ pub mod cost;
 mod csv;
 pub mod derived;
 pub mod metrics;
+pub mod scenario;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use crate::atomic_file::write_atomic;
 use crate::json_file::FileKind;
 use crate::load::result::LoadResult;
 use crate::results::cost::TargetCost;
+use crate::results::scenario::ScenarioRecord;
 use crate::results::cost::{CostRun, Counting, COST_SCHEMA_VERSION};
 use crate::run::noise::{Caveat, SideNoise};
 use crate::sample::cpustat::Noise;
@@ -40,7 +42,7 @@ pub struct RunResults {
     /// True when the run was stopped (Ctrl-C, SIGTERM) before every target finished.
     pub interrupted: bool,
     /// The scenario as run (after `--quick` and `--repeats`).
-    pub scenario: serde_json::Value,
+    pub scenario: ScenarioRecord,
     pub environment: Environment,
     /// Database mode: the server, its version and settings (`docs/metrics.md`,
     /// "Database mode"); absent in memory mode.
