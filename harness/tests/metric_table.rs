@@ -21,15 +21,27 @@ const NOT_FIGURES: [(&str, &str); 16] = [
     ("warmup_s", "the warm-up used before measuring"),
     ("steal", "a noise condition, judged in caveats"),
     ("foreign_cpu", "a noise condition, judged in caveats"),
-    ("database_cpu_utilisation", "database mode, moving to per-component figures"),
+    (
+        "database_cpu_utilisation",
+        "database mode, moving to per-component figures",
+    ),
     ("qps_connections", "the level the headline comes from"),
     ("sessions", "how many processes were measured"),
     ("startup_launches_ms", "the values summarized in startup_ms"),
-    ("database_memory_mb", "database mode, moving to per-component figures"),
-    ("memory_mb.cgroup_peak", "the kernel's peak, kept for readers beside the sampled one"),
+    (
+        "database_memory_mb",
+        "database mode, moving to per-component figures",
+    ),
+    (
+        "memory_mb.cgroup_peak",
+        "the kernel's peak, kept for readers beside the sampled one",
+    ),
     ("memory_mb.processes", "how memory was measured"),
     ("memory_mb.interval_ms", "how memory was measured"),
-    ("memory_mb.rss", "the RSS beside the PSS figures, for other tools"),
+    (
+        "memory_mb.rss",
+        "the RSS beside the PSS figures, for other tools",
+    ),
     ("warmup_curve", "a curve, drawn as a chart"),
 ];
 
@@ -37,7 +49,8 @@ const NOT_FIGURES: [(&str, &str); 16] = [
 /// with `nulls`, also the fields of figures not measured (stored as null).
 fn numeric_fields(object: &Value, nulls: bool, out: &mut BTreeSet<String>) {
     for (key, value) in object.as_object().unwrap() {
-        let figure = value.is_number() || value.get("median").is_some() || (nulls && value.is_null());
+        let figure =
+            value.is_number() || value.get("median").is_some() || (nulls && value.is_null());
         if key == "memory_mb" && value.is_object() {
             for (sub, _) in value.as_object().unwrap() {
                 if !matches!(sub.as_str(), "metric" | "method") {
@@ -63,7 +76,10 @@ fn every_figure_in_results_json_has_exactly_one_row() {
         }
     }
     let skipped: BTreeSet<&str> = NOT_FIGURES.iter().map(|(f, _)| *f).collect();
-    let figures: Vec<&String> = fields.iter().filter(|f| !skipped.contains(f.as_str())).collect();
+    let figures: Vec<&String> = fields
+        .iter()
+        .filter(|f| !skipped.contains(f.as_str()))
+        .collect();
     assert!(figures.len() >= 15, "{figures:?}");
     for field in &figures {
         let rows: Vec<&str> = METRICS
@@ -74,14 +90,22 @@ fn every_figure_in_results_json_has_exactly_one_row() {
         assert_eq!(rows.len(), 1, "{field}: rows {rows:?}");
     }
     // And every stored row names a field the file has.
-    for m in METRICS.iter().filter(|m| !matches!(m.source, Source::Counted)) {
+    for m in METRICS
+        .iter()
+        .filter(|m| !matches!(m.source, Source::Counted))
+    {
         assert!(stored.contains(m.field), "{}: no field {}", m.key, m.field);
     }
 }
 
 /// The value an output should show for `metric` of `target` at `level` (`None`:
 /// target-wide), in the unit the table gives (percentages times 100).
-fn expected(metric: &Metric, results: &RunResults, target: &str, level: Option<usize>) -> Option<f64> {
+fn expected(
+    metric: &Metric,
+    results: &RunResults,
+    target: &str,
+    level: Option<usize>,
+) -> Option<f64> {
     let t = results.targets.iter().find(|t| t.name == target)?;
     let spread = match level {
         Some(i) => metric.of_level(&t.levels[i])?,
@@ -106,18 +130,29 @@ fn compare_export_csv_and_report_print_the_same_value() {
 
     // export: every measure is a row's value.
     for m in lanebench::export::measures(&results) {
-        let metric = METRICS.iter().find(|r| r.labels.export == Some(m.name)).unwrap();
+        let metric = METRICS
+            .iter()
+            .find(|r| r.labels.export == Some(m.name))
+            .unwrap();
         assert_eq!(m.unit, metric.unit);
         let (target, level) = match m.benchmark.split_once('/') {
             Some((t, l)) => {
                 let t = measured.iter().find(|x| x.name == t).unwrap();
-                let i = t.levels.iter().position(|x| format!("{}c", x.connections) == l);
+                let i = t
+                    .levels
+                    .iter()
+                    .position(|x| format!("{}c", x.connections) == l);
                 (t.name.as_str(), Some(i.unwrap()))
             }
             None => (m.benchmark.as_str(), None),
         };
         let want = expected(metric, &results, target, level).unwrap();
-        close(m.value, want, 1e-9, &format!("export {} {}", m.benchmark, m.name));
+        close(
+            m.value,
+            want,
+            1e-9,
+            &format!("export {} {}", m.benchmark, m.name),
+        );
         checked.insert(("export", metric.key));
     }
 
@@ -130,7 +165,11 @@ fn compare_export_csv_and_report_print_the_same_value() {
         for (column, stat) in metric.labels.csv {
             let at = header.iter().position(|h| h == *column).unwrap();
             for record in records.iter().filter(|r| &r[4] == "ok") {
-                let t = results.targets.iter().find(|t| t.name == record[0]).unwrap();
+                let t = results
+                    .targets
+                    .iter()
+                    .find(|t| t.name == record[0])
+                    .unwrap();
                 let spread = match metric.source {
                     Source::Target(_) => metric.of_target(t),
                     _ => {
@@ -155,12 +194,24 @@ fn compare_export_csv_and_report_print_the_same_value() {
     for row in &comparison.rows {
         let metric = row.figure.metric();
         let level = row.level.as_ref().map(|l| {
-            let t = results.targets.iter().find(|t| t.name == row.target).unwrap();
-            t.levels.iter().position(|x| format!("{}c", x.connections) == *l).unwrap()
+            let t = results
+                .targets
+                .iter()
+                .find(|t| t.name == row.target)
+                .unwrap();
+            t.levels
+                .iter()
+                .position(|x| format!("{}c", x.connections) == *l)
+                .unwrap()
         });
         let want = expected(metric, &results, &row.target, level).unwrap();
         let scale = if metric.is_percent() { 100.0 } else { 1.0 };
-        close(row.baseline * scale, want, 1e-9, &format!("compare {} {}", row.target, metric.key));
+        close(
+            row.baseline * scale,
+            want,
+            1e-9,
+            &format!("compare {} {}", row.target, metric.key),
+        );
         assert_eq!(row.unit, metric.unit);
         checked.insert(("compare", metric.key));
     }
@@ -189,7 +240,10 @@ fn compare_export_csv_and_report_print_the_same_value() {
                 checked.insert(("report", key));
             }
         }
-        let headline = t.levels.iter().position(|l| Some(l.connections) == t.qps_connections);
+        let headline = t
+            .levels
+            .iter()
+            .position(|l| Some(l.connections) == t.qps_connections);
         let row = latency.iter().find(|r| r[0] == t.framework).unwrap();
         for (column, key) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999")] {
             let metric = Metric::find(key).unwrap();
@@ -201,14 +255,22 @@ fn compare_export_csv_and_report_print_the_same_value() {
 
     // Every output was checked on every row it labels (instructions aside: the fixture
     // was not counted).
-    for metric in METRICS.iter().filter(|m| !matches!(m.source, Source::Counted)) {
+    for metric in METRICS
+        .iter()
+        .filter(|m| !matches!(m.source, Source::Counted))
+    {
         let labels = &metric.labels;
         for (output, shown) in [
             ("export", labels.export.is_some()),
             ("csv", !labels.csv.is_empty()),
             ("compare", labels.compare.is_some()),
         ] {
-            assert_eq!(checked.contains(&(output, metric.key)), shown, "{output} {}", metric.key);
+            assert_eq!(
+                checked.contains(&(output, metric.key)),
+                shown,
+                "{output} {}",
+                metric.key
+            );
         }
     }
 }

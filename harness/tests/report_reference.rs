@@ -61,15 +61,26 @@ fn reference_axum_changes_the_ratios_and_the_charts() {
 
     let chosen = report_md(dir.path(), &["--reference", "axum"]);
     let ratios = ratio_column(&chosen, "axum");
-    assert_eq!(ratios[0].1, format!("{:.2}x", hyperlane / axum), "{ratios:?}");
-    let axum_row = ratios.iter().find(|(name, _)| name.contains("axum")).unwrap();
+    assert_eq!(
+        ratios[0].1,
+        format!("{:.2}x", hyperlane / axum),
+        "{ratios:?}"
+    );
+    let axum_row = ratios
+        .iter()
+        .find(|(name, _)| name.contains("axum"))
+        .unwrap();
     assert_eq!(axum_row.1, "1.00x");
     assert!(chosen.contains("vs axum: the framework's QPS divided by axum's QPS"));
     assert!(chosen.contains("Published vs measured: QPS relative to axum"));
     // The verdicts judge the published claims, which are ratios to hyperlane.
-    let verdicts = |md: &str| md[md.find("## Published vs measured").unwrap()..]
-        [..md[md.find("## Published vs measured").unwrap()..].find("![").unwrap()]
-        .to_string();
+    let verdicts = |md: &str| {
+        md[md.find("## Published vs measured").unwrap()..][..md
+            [md.find("## Published vs measured").unwrap()..]
+            .find("![")
+            .unwrap()]
+            .to_string()
+    };
     assert_eq!(verdicts(&default), verdicts(&chosen));
 
     let default_chart = claims_chart(dir.path(), &[]);
@@ -87,7 +98,10 @@ fn a_reference_that_is_no_target_of_the_results_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--reference axum") && err.contains("hyperlane, gin"), "{err}");
+    assert!(
+        err.contains("--reference axum") && err.contains("hyperlane, gin"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -101,7 +115,10 @@ fn older_results_render_with_a_chosen_reference() {
     for path in [schema_1.as_path(), dir.path()] {
         let md = report_md(path, &["--reference", "gin"]);
         let ratios = ratio_column(&md, "gin");
-        let gin = ratios.iter().find(|(name, _)| name.starts_with("Gin")).unwrap();
+        let gin = ratios
+            .iter()
+            .find(|(name, _)| name.starts_with("Gin"))
+            .unwrap();
         assert_eq!(gin.1, "1.00x", "{}", path.display());
     }
 }

@@ -109,7 +109,11 @@ pub fn run(args: RunArgs) -> i32 {
     };
     if let Some(name) = &args.reference {
         if !settings.targets.iter().any(|t| t.manifest.name == *name) {
-            let names: Vec<&str> = settings.targets.iter().map(|t| t.manifest.name.as_str()).collect();
+            let names: Vec<&str> = settings
+                .targets
+                .iter()
+                .map(|t| t.manifest.name.as_str())
+                .collect();
             eprintln!(
                 "lanebench run: --reference {name}: not one of this run's targets ({})",
                 names.join(", ")

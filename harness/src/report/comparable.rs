@@ -73,7 +73,7 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
             MAX_ERROR_RATE * 100.0
         ));
     }
-    let n = level.success_rps.n;
+    let n = level.throughput().n;
     if n < MIN_REPEATS {
         let repeats = if n == 1 { "repeat" } else { "repeats" };
         gaps.push(format!(
@@ -86,7 +86,7 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
 /// `a` is faster than `b` beyond the spread of their repeats: every repeat of `a`
 /// served more than every repeat of `b`. `None` when the ranges overlap.
 pub fn clearly_faster(a: &LevelResult, b: &LevelResult) -> Option<bool> {
-    let (a, b) = (&a.success_rps, &b.success_rps);
+    let (a, b) = (a.throughput(), b.throughput());
     if a.min > b.max {
         Some(true)
     } else if b.min > a.max {

@@ -5,8 +5,7 @@ use super::charts::ChartKind;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
-    duration_spread, grouped, headline_level, one_line, or_dash, ReportView,
-    HIGH_VARIATION_CV,
+    duration_spread, grouped, headline_level, one_line, or_dash, ReportView, HIGH_VARIATION_CV,
 };
 use super::RenderInput;
 use crate::results::metrics::Metric;
@@ -173,7 +172,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
 
 /// The headline QPS; one that no level measured cleanly is in parentheses with why.
 fn headline_qps(target: &TargetResult) -> String {
-    let qps = grouped(target.qps.unwrap_or(0.0));
+    let qps = grouped(target.throughput().unwrap_or(0.0));
     match &target.qps_caveat {
         None => qps,
         Some(why) => format!("({qps}) not a result: {why}"),
@@ -201,13 +200,10 @@ pub fn latency_table(view: &ReportView) -> Table {
         };
         t.push_for(
             &target.name,
-            vec![
-                target.framework.clone(),
-                level.connections.to_string(),
-            ]
-            .into_iter()
-            .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
-            .collect(),
+            vec![target.framework.clone(), level.connections.to_string()]
+                .into_iter()
+                .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
+                .collect(),
         );
     }
     t
@@ -236,7 +232,7 @@ pub fn throughput_table(view: &ReportView) -> Table {
     );
     for target in &view.ranked {
         for level in &target.levels {
-            let cv = level.success_rps.cv.map(|cv| {
+            let cv = level.throughput().cv.map(|cv| {
                 let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
                 format!("{cv:.3}{flag}")
             });

@@ -16,10 +16,10 @@ use super::view::{headline_level, ReportView};
 /// The headline QPS (the table's figure) with min-max over the headline level's repeats.
 pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
     let level = headline_level(target)?;
-    let mut spread = level.success_rps;
+    let mut spread = *level.throughput();
     // `qps` is the stored headline; the level's median is the same number, but the table
     // prints `qps`, so the bar is drawn from it.
-    spread.median = target.qps.unwrap_or(spread.median);
+    spread.median = target.throughput().unwrap_or(spread.median);
     Some(spread)
 }
 
@@ -27,7 +27,7 @@ pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
 /// even count), so a curve drawn from one repeat is the typical one, not the first.
 pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
     let mut repeats: Vec<&RepeatResult> = level.repeats.iter().collect();
-    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
+    repeats.sort_by(|a, b| a.throughput().total_cmp(&b.throughput()));
     repeats.get(repeats.len().saturating_sub(1) / 2).copied()
 }
 
@@ -182,7 +182,11 @@ pub fn claim_ratios<'a>(
 
 /// `target`'s ratio to the report's reference as the verdict measures it: at the
 /// published load's connections when both have that level, else the headline ratio.
-fn measured_ratio(claims: &PublishedClaims, target: &TargetResult, view: &ReportView) -> Option<f64> {
+fn measured_ratio(
+    claims: &PublishedClaims,
+    target: &TargetResult,
+    view: &ReportView,
+) -> Option<f64> {
     let at = |t| level_at(t, claims.connections).map(|l| l.throughput().median);
     match (at(target), view.baseline.and_then(at)) {
         (Some(level), Some(base)) => ratio(level, base),

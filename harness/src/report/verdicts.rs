@@ -119,7 +119,7 @@ fn check_qps(
     };
     let reference = &claims.reference;
     let Some(base) = view.measured(reference) else {
-        let measured = format!("{} req/s", grouped(target.qps.unwrap_or(0.0)));
+        let measured = format!("{} req/s", grouped(target.throughput().unwrap_or(0.0)));
         let detail = format!("{reference} was not measured, so there is no ratio");
         return (measured, Verdict::NotMeasured, detail);
     };
@@ -127,9 +127,9 @@ fn check_qps(
     let headline = match target.ratio_to(base) {
         Some(ratio) => format!(
             "{} ({ratio:.2}x {reference})",
-            grouped(target.qps.unwrap_or(0.0))
+            grouped(target.throughput().unwrap_or(0.0))
         ),
-        None => format!("{} req/s", grouped(target.qps.unwrap_or(0.0))),
+        None => format!("{} req/s", grouped(target.throughput().unwrap_or(0.0))),
     };
     if claim.target == *reference {
         return baseline_outcome(claims, view, headline);
@@ -143,10 +143,10 @@ fn check_qps(
     if !gaps.is_empty() {
         return not_comparable(headline, &gaps);
     }
-    let ratio = level.success_rps.median / base_level.success_rps.median;
+    let ratio = level.throughput().median / base_level.throughput().median;
     let measured = format!(
         "{} ({ratio:.2}x {reference})",
-        grouped(level.success_rps.median)
+        grouped(level.throughput().median)
     );
     let tolerance = claims.qps_ratio_tolerance;
     let off = ratio / published_ratio - 1.0;
@@ -390,7 +390,7 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
             Some((t, ratio)) => out.push(format!(
                 "{}: the closer match {closer} measured {} req/s ({ratio:.2}x {}) against the published {:.2}x.",
                 claim.framework,
-                grouped(t.qps.unwrap_or(0.0)),
+                grouped(t.throughput().unwrap_or(0.0)),
                 claims.reference,
                 claim.qps / base_qps
             )),

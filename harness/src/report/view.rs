@@ -28,13 +28,17 @@ impl<'a> ReportView<'a> {
         let mut ranked: Vec<&TargetResult> = results
             .targets
             .iter()
-            .filter(|t| t.status == TargetStatus::Ok && t.qps.is_some())
+            .filter(|t| t.status == TargetStatus::Ok && t.throughput().is_some())
             .collect();
         ranked.sort_by(|a, b| {
             // Targets whose headline is not a plain figure go after the others.
             (a.qps_caveat.is_some())
                 .cmp(&b.qps_caveat.is_some())
-                .then_with(|| b.qps.unwrap_or(0.0).total_cmp(&a.qps.unwrap_or(0.0)))
+                .then_with(|| {
+                    b.throughput()
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.throughput().unwrap_or(0.0))
+                })
                 .then_with(|| a.name.cmp(&b.name))
         });
         let baseline = ranked.iter().copied().find(|t| t.name == reference);
@@ -74,7 +78,7 @@ impl<'a> ReportView<'a> {
                     "{} at {} connections: {} req/s with the generator {:.0}% busy and the server {:.0}% busy; the figure understates the server",
                     t.name,
                     level.connections,
-                    grouped(level.success_rps.median),
+                    grouped(level.throughput().median),
                     level.generator_cpu_utilisation * 100.0,
                     level.server_cpu_utilisation * 100.0
                 ));
@@ -99,7 +103,7 @@ impl<'a> ReportView<'a> {
                     "{} at {} connections: {} req/s; {what}{retried}",
                     t.name,
                     level.connections,
-                    grouped(level.success_rps.median),
+                    grouped(level.throughput().median),
                 ));
             }
         }
@@ -121,7 +125,7 @@ impl<'a> ReportView<'a> {
             check("cold start".to_string(), t.cold_start_ms.as_ref());
             for level in &t.levels {
                 let at = level.connections;
-                check(format!("QPS at {at} connections"), Some(&level.success_rps));
+                check(format!("QPS at {at} connections"), Some(level.throughput()));
                 check(
                     format!("p99 latency at {at} connections"),
                     Some(&level.p99_ms),
@@ -141,7 +145,7 @@ pub fn headline_level(target: &TargetResult) -> Option<&LevelResult> {
             target
                 .levels
                 .iter()
-                .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
+                .max_by(|a, b| a.throughput().median.total_cmp(&b.throughput().median))
         })
 }
 

@@ -13,7 +13,12 @@ fn target_columns() -> Vec<Column> {
     CSV_TARGET_COLUMNS
         .iter()
         .filter_map(|key| Metric::find(key))
-        .flat_map(|m| m.labels.csv.iter().map(move |(name, stat)| (*name, m, *stat)))
+        .flat_map(|m| {
+            m.labels
+                .csv
+                .iter()
+                .map(move |(name, stat)| (*name, m, *stat))
+        })
         .collect()
 }
 
@@ -21,7 +26,12 @@ fn level_columns() -> Vec<Column> {
     METRICS
         .iter()
         .filter(|m| m.of_level_kind())
-        .flat_map(|m| m.labels.csv.iter().map(move |(name, stat)| (*name, m, *stat)))
+        .flat_map(|m| {
+            m.labels
+                .csv
+                .iter()
+                .map(move |(name, stat)| (*name, m, *stat))
+        })
         .collect()
 }
 

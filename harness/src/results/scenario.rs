@@ -113,7 +113,10 @@ mod tests {
         }
         let record: ScenarioRecord =
             serde_json::from_str(r#"{"requests":[{"path":"/a"}]}"#).unwrap();
-        assert_eq!((record.name(), record.requests()[0].method()), ("unnamed", "GET"));
+        assert_eq!(
+            (record.name(), record.requests()[0].method()),
+            ("unnamed", "GET")
+        );
     }
 
     #[test]

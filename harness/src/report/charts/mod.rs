@@ -191,7 +191,9 @@ impl ChartKind {
     pub fn title(self, reference: &str) -> String {
         let title = match self {
             ChartKind::Qps => "Throughput by framework",
-            ChartKind::Claims => return format!("Published vs measured: QPS relative to {reference}"),
+            ChartKind::Claims => {
+                return format!("Published vs measured: QPS relative to {reference}")
+            }
             ChartKind::Latency => "Latency by percentile at the headline level",
             ChartKind::Ladder => "Throughput across the concurrency ladder",
             ChartKind::Timeline => "Throughput over time at the headline level",
