@@ -118,18 +118,21 @@ fn close(a: f64, b: f64, precision: f64, what: &str) {
     assert!((a - b).abs() <= precision, "{what}: {a} against {b}");
 }
 
-#[test]
-fn compare_export_csv_and_report_print_the_same_value() {
-    let results = fixture();
-    let measured: Vec<_> = results
+/// (output, metric key) pairs an output was checked on.
+type Checked = BTreeSet<(&'static str, &'static str)>;
+
+fn measured(results: &RunResults) -> Vec<&lanebench::results::TargetResult> {
+    results
         .targets
         .iter()
         .filter(|t| t.status == TargetStatus::Ok)
-        .collect();
-    let mut checked = BTreeSet::new();
+        .collect()
+}
 
-    // export: every measure is a row's value.
-    for m in lanebench::export::measures(&results) {
+/// export: every measure is a row's value.
+fn export_prints_the_rows_values(results: &RunResults, checked: &mut Checked) {
+    let measured = measured(results);
+    for m in lanebench::export::measures(results) {
         let metric = METRICS
             .iter()
             .find(|r| r.labels.export == Some(m.name))
@@ -146,7 +149,7 @@ fn compare_export_csv_and_report_print_the_same_value() {
             }
             None => (m.benchmark.as_str(), None),
         };
-        let want = expected(metric, &results, target, level).unwrap();
+        let want = expected(metric, results, target, level).unwrap();
         close(
             m.value,
             want,
@@ -155,8 +158,10 @@ fn compare_export_csv_and_report_print_the_same_value() {
         );
         checked.insert(("export", metric.key));
     }
+}
 
-    // summary.csv: every figure column holds the row's statistic to three decimals.
+/// summary.csv: every figure column holds the row's statistic to three decimals.
+fn csv_prints_the_rows_values(results: &RunResults, checked: &mut Checked) {
     let csv = results.summary_csv().unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_slice());
     let header = reader.headers().unwrap().clone();
@@ -187,8 +192,10 @@ fn compare_export_csv_and_report_print_the_same_value() {
             checked.insert(("csv", metric.key));
         }
     }
+}
 
-    // compare: a results file against itself shows each figure's median on both sides.
+/// compare: a results file against itself shows each figure's median on both sides.
+fn compare_prints_the_rows_values(results: &RunResults, checked: &mut Checked) {
     let side = Side::load(&fixture_file()).unwrap();
     let comparison = compare(&side, &side, &Thresholds::default(), &FailOn::Auto).unwrap();
     for row in &comparison.rows {
@@ -204,7 +211,7 @@ fn compare_export_csv_and_report_print_the_same_value() {
                 .position(|x| format!("{}c", x.connections) == *l)
                 .unwrap()
         });
-        let want = expected(metric, &results, &row.target, level).unwrap();
+        let want = expected(metric, results, &row.target, level).unwrap();
         let scale = if metric.is_percent() { 100.0 } else { 1.0 };
         close(
             row.baseline * scale,
@@ -215,8 +222,11 @@ fn compare_export_csv_and_report_print_the_same_value() {
         assert_eq!(row.unit, metric.unit);
         checked.insert(("compare", metric.key));
     }
+}
 
-    // The report's level tables print the row's value with the row's format.
+/// The report's level tables print the row's value with the row's format.
+fn report_prints_the_rows_values(results: &RunResults, checked: &mut Checked) {
+    let measured = measured(results);
     let md = markdown();
     let throughput = table_rows(&md, "| Framework | Connections | QPS (median) |");
     let latency = table_rows(&md, "| Framework | Connections | p50 ms |");
@@ -235,7 +245,7 @@ fn compare_export_csv_and_report_print_the_same_value() {
             ] {
                 let metric = Metric::find(key).unwrap();
                 let scale = if metric.is_percent() { 100.0 } else { 1.0 };
-                let want = expected(metric, &results, &t.name, Some(i)).unwrap() / scale;
+                let want = expected(metric, results, &t.name, Some(i)).unwrap() / scale;
                 assert_eq!(row[column], metric.print(want), "{} {key}", t.name);
                 checked.insert(("report", key));
             }
@@ -247,12 +257,21 @@ fn compare_export_csv_and_report_print_the_same_value() {
         let row = latency.iter().find(|r| r[0] == t.framework).unwrap();
         for (column, key) in [(2, "p50"), (3, "p90"), (4, "p99"), (5, "p999")] {
             let metric = Metric::find(key).unwrap();
-            let want = expected(metric, &results, &t.name, headline).unwrap();
+            let want = expected(metric, results, &t.name, headline).unwrap();
             assert_eq!(row[column], metric.print(want), "{} {key}", t.name);
             checked.insert(("report", key));
         }
     }
+}
 
+#[test]
+fn compare_export_csv_and_report_print_the_same_value() {
+    let results = fixture();
+    let mut checked = Checked::new();
+    export_prints_the_rows_values(&results, &mut checked);
+    csv_prints_the_rows_values(&results, &mut checked);
+    compare_prints_the_rows_values(&results, &mut checked);
+    report_prints_the_rows_values(&results, &mut checked);
     // Every output was checked on every row it labels (instructions aside: the fixture
     // was not counted).
     for metric in METRICS
