@@ -4,7 +4,7 @@
 //! comparable (`comparable`), otherwise "not comparable" and why, or "not measured".
 //!
 //! Published cold start is never judged: in every published row it is at or below the
-//! startup time (Spring Boot: 5-10 s against 30-60 s), so it cannot be spawn-to-first-
+//! startup time (in one row 5-10 s against 30-60 s), so it cannot be spawn-to-first-
 //! response, which is what our cold start measures, and the source does not say what
 //! it is. The row shows our cold start, first request and time to steady state beside
 //! it, and the notes say so.
@@ -375,7 +375,7 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
         claims.qps_ratio_tolerance * 100.0,
         reference = claims.reference,
     ));
-    out.push("Cold start is not judged: every published cold start is at or below the same row's startup time (Spring Boot: 5-10 s against 30-60 s), so the source did not measure spawn to first response, which is what lanebench's cold start is. The row shows lanebench's cold start, first request and time to steady state (spawn to ready plus the load until throughput stayed within 10% of its steady value; for a JIT runtime, the real cost of a fresh process) for the reader to weigh.".to_string());
+    out.push(format!("Cold start is not judged: every published cold start is at or below the same row's startup time{}, so the source did not measure spawn to first response, which is what lanebench's cold start is. The row shows lanebench's cold start, first request and time to steady state (spawn to ready plus the load until throughput stayed within 10% of its steady value; for a JIT runtime, the real cost of a fresh process) for the reader to weigh.", slowest_start(claims)));
     let base_qps = claims.reference_qps();
     let base = view.measured(&claims.reference);
     for claim in &claims.claims {
@@ -401,6 +401,26 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
         }
     }
     out
+}
+
+/// " (Framework: cold start against startup)" for the claim with the longest published
+/// startup whose cold start is shorter: the plainest case of the two being different
+/// things. Empty when no claim is such a case.
+fn slowest_start(claims: &PublishedClaims) -> String {
+    let spaced = |text: &str| match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) if !text[..at].ends_with(' ') => format!("{} {}", &text[..at], &text[at..]),
+        _ => text.to_string(),
+    };
+    claims
+        .claims
+        .iter()
+        .filter(|c| c.cold_start.high <= c.startup.low)
+        .max_by(|a, b| a.startup.high.total_cmp(&b.startup.high))
+        .map(|c| {
+            let (cold, startup) = (spaced(&c.cold_start.text), spaced(&c.startup.text));
+            format!(" ({}: {cold} against {startup})", c.framework)
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
