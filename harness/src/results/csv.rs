@@ -25,7 +25,7 @@ fn target_columns() -> Vec<Column> {
 fn level_columns() -> Vec<Column> {
     METRICS
         .iter()
-        .filter(|m| m.of_level_kind())
+        .filter(|m| m.is_per_level())
         .flat_map(|m| {
             m.labels
                 .csv

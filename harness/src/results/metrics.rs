@@ -1,7 +1,10 @@
 //! The one table of figures: for each figure its key, unit, direction, where its values
 //! come from in the typed records, how it is printed, and the name each output gives it.
-//! compare, export, summary.csv and the report read their figures from [`METRICS`]; a new
-//! figure is one row here (plus, for the CSV, its place in the file's column layout).
+//! compare, export, summary.csv and the report's level tables read their figures from
+//! [`METRICS`]; a new figure is one row here. Two lists stay outside it because their
+//! order is a layout older than the table: the CSV's per-target columns
+//! ([`CSV_TARGET_COLUMNS`]) and compare's `Figure` (its thresholds and `--fail-on` names),
+//! which a newly compared figure joins with one variant.
 //!
 //! The outputs predate the table and name some figures differently (`qps` in compare,
 //! `throughput` in export, `success_rps_median` in the CSV, "QPS (median)" in the
@@ -445,7 +448,7 @@ impl Metric {
     }
 
     /// True for a figure of each load level.
-    pub fn of_level_kind(&self) -> bool {
+    pub fn is_per_level(&self) -> bool {
         matches!(self.source, Source::Level { .. })
     }
 
