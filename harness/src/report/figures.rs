@@ -4,7 +4,6 @@
 //! curve (the run's own from spawn, or a stand-in for older results), and the published QPS ratios beside the measured ones.
 
 use crate::load::result::LoadResult;
-use crate::results::derived::ratio;
 use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
@@ -187,9 +186,9 @@ fn measured_ratio(
     target: &TargetResult,
     view: &ReportView,
 ) -> Option<f64> {
-    let at = |t| level_at(t, claims.connections).map(|l| l.throughput().median);
+    let at = |t| level_at(t, claims.connections);
     match (at(target), view.baseline.and_then(at)) {
-        (Some(level), Some(base)) => ratio(level, base),
+        (Some(level), Some(base)) => level.ratio_to(base),
         _ => view.ratio(target),
     }
 }

@@ -143,7 +143,10 @@ fn check_qps(
     if !gaps.is_empty() {
         return not_comparable(headline, &gaps);
     }
-    let ratio = level.throughput().median / base_level.throughput().median;
+    let Some(ratio) = level.ratio_to(base_level) else {
+        let gap = format!("{reference} served nothing at {setup} connections");
+        return not_comparable(headline, &[gap]);
+    };
     let measured = format!(
         "{} ({ratio:.2}x {reference})",
         grouped(level.throughput().median)

@@ -35,6 +35,11 @@ impl LevelResult {
         &self.success_rps
     }
 
+    /// This level's median throughput divided by `reference`'s.
+    pub fn ratio_to(&self, reference: &LevelResult) -> Option<f64> {
+        ratio(self.throughput().median, reference.throughput().median)
+    }
+
     /// Server CPU per successful response over the repeats: min-max of the repeats, and
     /// as median the run's own summary (`server_cpu_us_per_success`) when it recorded one.
     pub fn cpu_per_success(&self) -> Option<Spread> {
