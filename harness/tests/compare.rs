@@ -311,7 +311,7 @@ fn unreadable_mismatched_or_disjoint_inputs_are_refused_with_exit_2() {
     assert!(stderr.contains("nothing to compare"), "{stderr}");
 
     let mut mix = fixture();
-    mix.scenario["requests"][0]["weight"] = 7.into();
+    mix.scenario.requests.as_mut().unwrap()[0].weight = Some(7);
     let mix = d.save("mix", &mix);
     let (code, _, stderr) = compare(&base, &mix, &[]);
     assert_eq!(code, 2);
@@ -575,18 +575,18 @@ fn a_target_that_fails_in_the_candidate_is_a_regression() {
 /// `user` scaled by `user_factor`), hyperlane unsupported.
 fn cost_run(results: &RunResults, user_factor: f64) -> lanebench::results::cost::CostRun {
     use lanebench::results::cost::{CostStatus, RequestCost, TargetCost};
-    let requests: Vec<RequestCost> = results.scenario["requests"]
-        .as_array()
-        .unwrap()
+    let requests: Vec<RequestCost> = results
+        .scenario
+        .requests()
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let name = r["name"].as_str().unwrap().to_string();
+            let name = r.name.clone().unwrap();
             let per = (20_000 + 1000 * i) as f64 * if name == "user" { user_factor } else { 1.0 };
             RequestCost {
                 label: name.clone(),
                 name,
-                weight: r["weight"].as_u64().unwrap_or(1),
+                weight: r.weight.unwrap_or(1),
                 requests: 1000,
                 instructions: (per * 1000.0) as u64,
                 instructions_per_request: per,

@@ -53,17 +53,16 @@ fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {
 /// `(20,000 + 1,000 i) * factor` instructions, with `threshold` as its manifest's.
 fn cost_file(dir: &Path, name: &str, factor: f64, threshold: Option<f64>) -> PathBuf {
     let scenario = compare_fixture().scenario;
-    let requests: Vec<RequestCost> = scenario["requests"]
-        .as_array()
-        .unwrap()
+    let requests: Vec<RequestCost> = scenario
+        .requests()
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let per = (20_000 + 1000 * i) as f64 * factor;
             RequestCost {
-                name: r["name"].as_str().unwrap().into(),
-                label: r["name"].as_str().unwrap().into(),
-                weight: r["weight"].as_u64().unwrap(),
+                name: r.name.clone().unwrap(),
+                label: r.name.clone().unwrap(),
+                weight: r.weight.unwrap(),
                 requests: 1000,
                 instructions: (per * 1000.0) as u64,
                 instructions_per_request: per,

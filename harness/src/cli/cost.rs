@@ -76,7 +76,8 @@ pub fn run(args: CostArgs) -> i32 {
         started_at: now_rfc3339(),
         finished_at: None,
         interrupted: false,
-        scenario: serde_json::to_value(&settings.scenario).unwrap_or_default(),
+        scenario: crate::results::scenario::ScenarioRecord::of(&settings.scenario)
+            .unwrap_or_default(),
         lanebench_version: env!("CARGO_PKG_VERSION").to_string(),
         counting: Counting::new(&settings, valgrind),
         targets: Vec::new(),

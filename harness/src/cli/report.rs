@@ -16,7 +16,7 @@ use crate::report::{default_claims, Format, Report, ReportError};
 #[command(
     after_help = "Examples:\n  lanebench report results/default-20260101-120000\n  \
 lanebench report results/run1 --format md > table.md\n  lanebench report results/run1 --format csv\n  \
-lanebench report results/run1 --chart-size 1920x1080"
+lanebench report results/run1 --chart-size 1920x1080\n  lanebench report results/run1 --reference axum"
 )]
 pub struct ReportArgs {
     /// Results folder (holding results.json) or a results.json file.
@@ -31,6 +31,10 @@ pub struct ReportArgs {
     /// Pixel size of every chart (PNG, SVG and the charts in report.html), e.g. 1920x1080 for slides; each side 300-4000.
     #[arg(long, value_name = "WxH", default_value = "1200x700")]
     pub chart_size: ChartSize,
+    /// Target the ratios ("vs" column) and the charts are relative to; one of the results'
+    /// targets [default: the published comparison's reference, from the claims file].
+    #[arg(long, value_name = "NAME")]
+    pub reference: Option<String>,
 }
 
 /// `--format` values.
@@ -69,7 +73,10 @@ fn report(args: &ReportArgs) -> Result<(), ReportError> {
         Some(path) => PublishedClaims::load(path)?,
         None => default_claims(&std::env::current_dir().unwrap_or_default())?,
     };
-    let report = Report::load(&args.results, claims)?.with_chart_size(args.chart_size);
+    let mut report = Report::load(&args.results, claims)?.with_chart_size(args.chart_size);
+    if let Some(name) = &args.reference {
+        report = report.with_reference(name)?;
+    }
     match args.format {
         Some(format) => {
             let bytes = report.render(format.into())?;

@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Exit 1 when any measured level still has caveats after its retries (for CI).
     #[arg(long)]
     pub strict: bool,
+    /// Target the report's ratios and charts are relative to; it must be one of the run's
+    /// targets [default: the published comparison's reference, from targets/published-claims.toml].
+    #[arg(long, value_name = "NAME")]
+    pub reference: Option<String>,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
 }
@@ -103,6 +107,20 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Some(name) = &args.reference {
+        if !settings.targets.iter().any(|t| t.manifest.name == *name) {
+            let names: Vec<&str> = settings
+                .targets
+                .iter()
+                .map(|t| t.manifest.name.as_str())
+                .collect();
+            eprintln!(
+                "lanebench run: --reference {name}: not one of this run's targets ({})",
+                names.join(", ")
+            );
+            return EXIT_USAGE;
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, false);
     eprintln!(
@@ -138,7 +156,7 @@ pub fn run(args: RunArgs) -> i32 {
         return 130;
     }
     // The measurements are already saved; a report that cannot be drawn must not fail the run.
-    match crate::report::write_for_folder(&settings.out_dir) {
+    match crate::report::write_for_folder(&settings.out_dir, args.reference.as_deref()) {
         Ok(_) => println!("report: {}", settings.out_dir.join("report.md").display()),
         Err(e) => eprintln!("lanebench run: warning: report not written: {e}"),
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::bootstrap::Contrast;
+use crate::results::metrics::Metric;
 
 /// One compared figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -47,37 +48,40 @@ impl Figure {
         Figure::ColdStart,
     ];
 
-    /// The name used in `--threshold NAME=X%`, `--fail-on` and in the outputs.
-    pub fn key(self) -> &'static str {
-        match self {
+    /// The figure's row in the metric table, which holds its name, unit, direction and
+    /// where its values come from.
+    pub fn metric(self) -> &'static Metric {
+        let key = match self {
             Figure::Instructions => "instructions",
-            Figure::Qps => "qps",
+            Figure::Qps => "throughput",
             Figure::P50 => "p50",
             Figure::P99 => "p99",
             Figure::P999 => "p999",
-            Figure::Errors => "errors",
-            Figure::CpuPerRequest => "cpu-per-request",
-            Figure::Memory => "memory",
+            Figure::Errors => "error_rate",
+            Figure::CpuPerRequest => "cpu_per_success",
+            Figure::Memory => "memory_peak",
             Figure::Startup => "startup",
-            Figure::ColdStart => "cold-start",
-        }
+            Figure::ColdStart => "cold_start",
+        };
+        Metric::find(key).expect("every compared figure has a row in the metric table")
+    }
+
+    /// The name used in `--threshold NAME=X%`, `--fail-on` and in the outputs.
+    pub fn key(self) -> &'static str {
+        self.metric()
+            .labels
+            .compare
+            .expect("a compared figure has a compare name")
     }
 
     /// Unit of the figure's values.
     pub fn unit(self) -> &'static str {
-        match self {
-            Figure::Instructions => "instr/req",
-            Figure::Qps => "req/s",
-            Figure::P50 | Figure::P99 | Figure::P999 | Figure::Startup | Figure::ColdStart => "ms",
-            Figure::Errors => "%",
-            Figure::CpuPerRequest => "µs/req",
-            Figure::Memory => "MiB",
-        }
+        self.metric().unit
     }
 
     /// True for throughput; every other figure is better lower.
     pub fn higher_is_better(self) -> bool {
-        self == Figure::Qps
+        self.metric().higher_is_better()
     }
 
     /// True for a count that does not depend on the machine's speed or load (two counts
@@ -290,6 +294,16 @@ mod tests {
         assert!(!timed.contains(&Figure::Instructions) && timed.contains(&Figure::Qps));
         let e = FailOn::parse(&["p98".into()]).unwrap_err();
         assert!(e.starts_with("--fail-on p98: unknown figure"), "{e}");
+    }
+
+    #[test]
+    fn every_row_with_a_compare_name_is_a_figure() {
+        let named: Vec<&str> = crate::results::metrics::METRICS
+            .iter()
+            .filter_map(|m| m.labels.compare)
+            .collect();
+        let keys: Vec<&str> = Figure::ALL.iter().map(|f| f.key()).collect();
+        assert_eq!(named, keys);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::results::cost::{CostRun, COST_FILE};
 use crate::results::cost::{CostStatus, TargetCost};
+use crate::results::scenario::RequestRecord;
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 
 use super::figure::Figure;
@@ -149,18 +150,7 @@ impl Side {
             .flat_map(|t| &t.levels)
             .filter(|l| LevelKey::of(l) == *key)
             .flat_map(|l| &l.repeats)
-            .filter_map(|r| {
-                let load = &r.load;
-                Some(match figure {
-                    Figure::CpuPerRequest => cpu_us_per_success(r.server_cpu_s, load)?,
-                    Figure::Qps => load.success_rps,
-                    Figure::P50 => load.latency_ms.p50,
-                    Figure::P99 => load.latency_ms.p99,
-                    Figure::P999 => load.latency_ms.p999,
-                    Figure::Errors => load.error_rate,
-                    _ => return None,
-                })
-            })
+            .filter_map(|r| figure.metric().of_repeat(r))
             .collect();
         Samples {
             values,
@@ -172,23 +162,11 @@ impl Side {
     /// and cold start, its peak for memory). With a single run, the run's own min/max
     /// over its launches is kept as `range`.
     pub fn target_samples(&self, name: &str, figure: Figure) -> Samples {
+        let metric = figure.metric();
         let spreads: Vec<_> = self
             .targets(name)
-            .filter_map(|t| match figure {
-                Figure::Startup => t.startup_ms,
-                Figure::ColdStart => t.cold_start_ms,
-                _ => None,
-            })
+            .filter_map(|t| metric.of_target(t))
             .collect();
-        if figure == Figure::Memory {
-            return Samples {
-                values: self
-                    .targets(name)
-                    .filter_map(|t| t.memory_mb.as_ref().map(|m| m.peak))
-                    .collect(),
-                range: None,
-            };
-        }
         let range = match spreads.as_slice() {
             [only] if only.n >= 2 => Some(Range {
                 min: only.min,
@@ -270,13 +248,13 @@ impl Side {
     }
 
     /// The scenario's request mix (the same for every run, or the first difference).
-    pub fn request_mix(&self) -> Result<Option<&serde_json::Value>, CompareError> {
-        let mixes: Vec<Option<&serde_json::Value>> = self
+    pub fn request_mix(&self) -> Result<Option<&[RequestRecord]>, CompareError> {
+        let mixes: Vec<Option<&[RequestRecord]>> = self
             .runs
             .iter()
             .map(|r| &r.scenario)
             .chain(self.costs.iter().map(|c| &c.scenario))
-            .map(|scenario| scenario.get("requests"))
+            .map(|scenario| scenario.requests.as_deref())
             .collect();
         if mixes.windows(2).any(|w| w[0] != w[1]) {
             return Err(CompareError::Input(format!(
@@ -293,9 +271,7 @@ impl Side {
             .first()
             .map(|r| &r.scenario)
             .or(self.costs.first().map(|c| &c.scenario))
-            .and_then(|scenario| scenario.get("name"))
-            .and_then(|n| n.as_str())
-            .unwrap_or("?")
+            .map_or("unnamed", |scenario| scenario.name())
             .to_string()
     }
 }
@@ -306,15 +282,6 @@ fn load_run(path: &Path) -> Result<RunResults, CompareError> {
 
 fn load_cost(path: &Path) -> Result<CostRun, CompareError> {
     CostRun::load(path).map_err(|e| CompareError::Input(e.to_string()))
-}
-
-/// Server CPU time per successful response (µs) of one repeat, as the run's
-/// `server_cpu_us_per_success` summarizes it; `None` without successes.
-pub fn cpu_us_per_success(
-    server_cpu_s: f64,
-    load: &crate::load::result::LoadResult,
-) -> Option<f64> {
-    (load.successes > 0).then(|| server_cpu_s * 1e6 / load.successes as f64)
 }
 
 /// A load level is matched by its connections and open-loop rate.
@@ -334,10 +301,7 @@ impl LevelKey {
 
     /// `64c`, or `64c@1000rps` for an open-loop level.
     pub fn label(&self) -> String {
-        match self.rate {
-            Some(rate) => format!("{}c@{rate}rps", self.connections),
-            None => format!("{}c", self.connections),
-        }
+        crate::results::metrics::level_label(self.connections, self.rate)
     }
 }
 

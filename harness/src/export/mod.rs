@@ -6,9 +6,9 @@
 pub mod bmf;
 pub mod github_benchmark;
 
-use crate::compare::samples::cpu_us_per_success;
 use crate::results::cost::CostRun;
 use crate::results::cost::CostStatus;
+use crate::results::metrics::{level_label, Metric, METRICS};
 use crate::results::{RunResults, TargetStatus};
 use crate::stats::Spread;
 
@@ -60,23 +60,30 @@ fn render(measures: &[Measure], format: Format) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The export name and unit of the instruction counts, from their metric-table row.
+fn instructions() -> (&'static str, &'static str) {
+    let row = Metric::find("instructions").expect("the instruction counts have a row");
+    (row.labels.export.unwrap_or(row.key), row.unit)
+}
+
 /// `instructions` (per request) of every counted target: benchmark `axum/user` per
 /// scenario request and `axum/mix` for the weighted mix.
 pub fn cost_measures(cost: &CostRun) -> Vec<Measure> {
+    let (name, unit) = instructions();
     let mut out = Vec::new();
     for t in cost.targets.iter().filter(|t| t.status == CostStatus::Ok) {
         for r in &t.requests {
             let bench = format!("{}/{}", t.name, r.name);
             out.push(Measure::single(
                 &bench,
-                "instructions",
-                "instr/req",
+                name,
+                unit,
                 r.instructions_per_request,
             ));
         }
         if let Some(mix) = t.instructions_per_request {
             let bench = format!("{}/mix", t.name);
-            out.push(Measure::single(&bench, "instructions", "instr/req", mix));
+            out.push(Measure::single(&bench, name, unit, mix));
         }
     }
     out
@@ -99,21 +106,18 @@ pub struct Measure {
 }
 
 impl Measure {
-    fn spread(
-        benchmark: &str,
-        name: &'static str,
-        unit: &'static str,
-        s: &Spread,
-        scale: f64,
-    ) -> Measure {
+    /// The median of `spread` with min-max when there were at least two values, named and
+    /// scaled (percentages) as the metric table says.
+    fn of(benchmark: &str, metric: &Metric, name: &'static str, spread: &Spread) -> Measure {
+        let scale = if metric.is_percent() { 100.0 } else { 1.0 };
         Measure {
             benchmark: benchmark.to_string(),
             name,
-            unit,
-            higher_is_better: name == "throughput",
-            value: s.median * scale,
-            bounds: (s.n >= 2).then_some((s.min * scale, s.max * scale)),
-            n: s.n,
+            unit: metric.unit,
+            higher_is_better: metric.higher_is_better(),
+            value: spread.median * scale,
+            bounds: (spread.n >= 2).then_some((spread.min * scale, spread.max * scale)),
+            n: spread.n,
         }
     }
 
@@ -130,7 +134,15 @@ impl Measure {
     }
 }
 
-/// Every figure of the finished targets, in results order.
+/// The metric-table rows export names, with that name.
+fn exported() -> impl Iterator<Item = (&'static Metric, &'static str)> {
+    METRICS
+        .iter()
+        .filter_map(|m| m.labels.export.map(|name| (m, name)))
+}
+
+/// Every figure of the finished targets, in results order: per level, then per target,
+/// each in the metric table's order.
 pub fn measures(results: &RunResults) -> Vec<Measure> {
     let mut out = Vec::new();
     for t in results
@@ -139,76 +151,17 @@ pub fn measures(results: &RunResults) -> Vec<Measure> {
         .filter(|t| t.status == TargetStatus::Ok)
     {
         for level in &t.levels {
-            let bench = match level.rate {
-                Some(rate) => format!("{}/{}c@{rate}rps", t.name, level.connections),
-                None => format!("{}/{}c", t.name, level.connections),
-            };
-            out.push(Measure::spread(
-                &bench,
-                "throughput",
-                "req/s",
-                &level.success_rps,
-                1.0,
-            ));
-            out.push(Measure::spread(
-                &bench,
-                "latency-p50",
-                "ms",
-                &level.p50_ms,
-                1.0,
-            ));
-            out.push(Measure::spread(
-                &bench,
-                "latency-p90",
-                "ms",
-                &level.p90_ms,
-                1.0,
-            ));
-            out.push(Measure::spread(
-                &bench,
-                "latency-p99",
-                "ms",
-                &level.p99_ms,
-                1.0,
-            ));
-            out.push(Measure::spread(
-                &bench,
-                "latency-p999",
-                "ms",
-                &level.p999_ms,
-                1.0,
-            ));
-            out.push(Measure::spread(
-                &bench,
-                "error-rate",
-                "%",
-                &level.error_rate,
-                100.0,
-            ));
-            let cpu: Vec<f64> = level
-                .repeats
-                .iter()
-                .filter_map(|r| cpu_us_per_success(r.server_cpu_s, &r.load))
-                .collect();
-            if let Some(spread) = Spread::of(&cpu) {
-                out.push(Measure::spread(
-                    &bench,
-                    "cpu-per-request",
-                    "µs",
-                    &spread,
-                    1.0,
-                ));
+            let bench = format!("{}/{}", t.name, level_label(level.connections, level.rate));
+            for (metric, name) in exported() {
+                if let Some(spread) = metric.of_level(level) {
+                    out.push(Measure::of(&bench, metric, name, &spread));
+                }
             }
         }
-        if let Some(m) = &t.memory_mb {
-            out.push(Measure::single(&t.name, "memory-peak", "MiB", m.peak));
-            out.push(Measure::single(&t.name, "memory-idle", "MiB", m.idle));
-        }
-        if let Some(s) = &t.startup_ms {
-            out.push(Measure::spread(&t.name, "startup", "ms", s, 1.0));
-        }
-        if let Some(s) = &t.cold_start_ms {
-            out.push(Measure::spread(&t.name, "cold-start", "ms", s, 1.0));
+        for (metric, name) in exported() {
+            if let Some(spread) = metric.of_target(t) {
+                out.push(Measure::of(&t.name, metric, name, &spread));
+            }
         }
     }
     out

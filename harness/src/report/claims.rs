@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::view::BASELINE_TARGET;
-
 /// The claims file shipped with the repository, used when none is found on disk.
 const EMBEDDED_CLAIMS: &str = include_str!("../../../targets/published-claims.toml");
 
@@ -38,6 +36,10 @@ pub struct PublishedClaims {
     /// Connections of the published load (`wrk -c360`): only a level at this
     /// concurrency can hold a claim.
     pub connections: usize,
+    /// The target the published QPS ratios are relative to, and the reference reports
+    /// use when none is chosen (`--reference`): the file's `reference`, else the target
+    /// of its first claim.
+    pub reference: String,
     pub claims: Vec<Claim>,
 }
 
@@ -70,6 +72,7 @@ struct ClaimsFile {
     source: String,
     qps_ratio_tolerance: Option<f64>,
     connections: Option<usize>,
+    reference: Option<String>,
     claim: Vec<ClaimEntry>,
 }
 
@@ -135,27 +138,34 @@ impl PublishedClaims {
                 note: entry.note,
             });
         }
-        if !claims.iter().any(|c| c.target == BASELINE_TARGET) {
-            return Err(format!(
-                "no claim for the baseline target {BASELINE_TARGET:?}"
-            ));
+        let reference = match (file.reference, claims.first()) {
+            (Some(reference), _) => reference,
+            (None, Some(first)) => first.target.clone(),
+            (None, None) => return Err("no claim".to_string()),
+        };
+        if !claims.iter().any(|c| c.target == reference) {
+            return Err(format!("no claim for the reference target {reference:?}"));
         }
         Ok(PublishedClaims {
             source: file.source,
             qps_ratio_tolerance: file.qps_ratio_tolerance.unwrap_or(DEFAULT_RATIO_TOLERANCE),
             connections: file.connections.unwrap_or(DEFAULT_CONNECTIONS),
+            reference,
             claims,
         })
     }
 
-    /// A claim's published QPS divided by the baseline's published QPS.
-    pub fn published_ratio(&self, claim: &Claim) -> f64 {
-        let base = self
-            .claims
+    /// The published QPS of the reference.
+    pub fn reference_qps(&self) -> f64 {
+        self.claims
             .iter()
-            .find(|c| c.target == BASELINE_TARGET)
-            .map_or(0.0, |c| c.qps);
-        claim.qps / base
+            .find(|c| c.target == self.reference)
+            .map_or(0.0, |c| c.qps)
+    }
+
+    /// A claim's published QPS divided by the reference's published QPS.
+    pub fn published_ratio(&self, claim: &Claim) -> f64 {
+        claim.qps / self.reference_qps()
     }
 }
 
@@ -231,5 +241,18 @@ mod tests {
             ["hyperlane", "spring-boot", "express", "fastapi", "gin"]
         );
         assert_eq!(claims.claims[0].qps, 324_000.0);
+        assert_eq!(claims.reference, claims.claims[0].target);
+    }
+
+    #[test]
+    fn the_reference_needs_a_claim() {
+        let file = |reference: &str| {
+            format!(
+                "source = \"s\"\n{reference}\n[[claim]]\nframework = \"A\"\ntarget = \"a\"\nqps = 10\nmemory = \"1-2MB\"\nstartup = \"< 1s\"\ncold_start = \"< 1s\"\n"
+            )
+        };
+        assert_eq!(PublishedClaims::parse(&file("")).unwrap().reference, "a");
+        let e = PublishedClaims::parse(&file("reference = \"b\"")).unwrap_err();
+        assert!(e.contains("no claim for the reference target \"b\""), "{e}");
     }
 }

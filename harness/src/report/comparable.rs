@@ -14,14 +14,11 @@ pub const MAX_ERROR_RATE: f64 = 0.001;
 
 /// Why the run as a whole does not match the published setup (empty when it does).
 pub fn run_gaps(results: &RunResults) -> Vec<String> {
-    let requests = results.scenario["requests"].as_array();
-    let count = requests.map_or(0, Vec::len);
-    let method = requests
-        .and_then(|r| r.first())
-        .and_then(|r| r["method"].as_str())
-        .unwrap_or("GET");
+    let requests = results.scenario.requests();
+    let count = requests.len();
+    let method = requests.first().map_or("GET", |r| r.method());
     if count != 1 {
-        let name = results.scenario["name"].as_str().unwrap_or("?");
+        let name = results.scenario.name();
         return vec![format!(
             "{name} scenario mixes {count} requests, not one GET route"
         )];
@@ -76,7 +73,7 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
             MAX_ERROR_RATE * 100.0
         ));
     }
-    let n = level.success_rps.n;
+    let n = level.throughput().n;
     if n < MIN_REPEATS {
         let repeats = if n == 1 { "repeat" } else { "repeats" };
         gaps.push(format!(
@@ -89,7 +86,7 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
 /// `a` is faster than `b` beyond the spread of their repeats: every repeat of `a`
 /// served more than every repeat of `b`. `None` when the ranges overlap.
 pub fn clearly_faster(a: &LevelResult, b: &LevelResult) -> Option<bool> {
-    let (a, b) = (&a.success_rps, &b.success_rps);
+    let (a, b) = (a.throughput(), b.throughput());
     if a.min > b.max {
         Some(true)
     } else if b.min > a.max {

@@ -2,15 +2,14 @@
 //! once and drawn by both the Markdown and the HTML renderer.
 
 use super::charts::ChartKind;
-use super::figures::level_cost;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
-    duration_spread, grouped, headline_level, latency_ms, one_line, or_dash, ReportView,
-    HIGH_VARIATION_CV,
+    duration_spread, grouped, headline_level, one_line, or_dash, ReportView, HIGH_VARIATION_CV,
 };
 use super::RenderInput;
-use crate::results::{RunResults, TargetResult, TargetStatus};
+use crate::results::metrics::Metric;
+use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
@@ -26,8 +25,12 @@ pub enum Block {
     List(Vec<String>),
     /// Preformatted text (the scenario).
     Code(String),
-    /// A chart from `charts/`.
-    Chart(ChartKind),
+    /// A chart from `charts/`, with its title and caption.
+    Chart {
+        kind: ChartKind,
+        title: String,
+        caption: String,
+    },
     /// `lead [text](href).`: a link of ours, kept apart from the escaped text so that no
     /// string from a file can form one.
     Reference {
@@ -50,23 +53,23 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
              (min-max over fresh launches). Definitions: see the footnotes."
                 .to_string(),
         ),
-        Block::Chart(ChartKind::Qps),
+        chart(input, ChartKind::Qps),
         Block::Heading(2, "Published vs measured".to_string()),
         Block::Table(claims_table(input)),
         Block::List(verdicts::notes(input.claims, view)),
-        Block::Chart(ChartKind::Claims),
+        chart(input, ChartKind::Claims),
         Block::Heading(2, "Latency at the headline level".to_string()),
         Block::Table(latency_table(view)),
-        Block::Chart(ChartKind::Latency),
+        chart(input, ChartKind::Latency),
         Block::Heading(2, "Throughput per level".to_string()),
         Block::Table(throughput_table(view)),
-        Block::Chart(ChartKind::Ladder),
-        Block::Chart(ChartKind::Timeline),
-        Block::Chart(ChartKind::Warmup),
-        Block::Chart(ChartKind::Cost),
+        chart(input, ChartKind::Ladder),
+        chart(input, ChartKind::Timeline),
+        chart(input, ChartKind::Warmup),
+        chart(input, ChartKind::Cost),
         Block::Heading(2, "Memory, startup and cold start".to_string()),
-        Block::Chart(ChartKind::Memory),
-        Block::Chart(ChartKind::Startup),
+        chart(input, ChartKind::Memory),
+        chart(input, ChartKind::Startup),
     ];
     if let Some((text, table)) = super::database::section(view, r) {
         out.extend([
@@ -91,8 +94,18 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         text: "docs/metrics.md",
         href: METRICS_DOC,
     });
-    out.push(Block::List(footnotes()));
+    out.push(Block::List(footnotes(&view.reference)));
     out
+}
+
+/// A chart block with the words that name the report's references.
+fn chart(input: &RenderInput, kind: ChartKind) -> Block {
+    let (reference, published) = (&input.view.reference, &input.claims.reference);
+    Block::Chart {
+        kind,
+        title: kind.title(reference),
+        caption: kind.caption(reference, published),
+    }
 }
 
 /// The published-vs-measured table, each row keyed by the target its claim names.
@@ -122,8 +135,9 @@ fn run_line(r: &RunResults) -> String {
     line
 }
 
-/// The published layout plus the ratio to hyperlane, sorted by QPS.
+/// The published layout plus the ratio to the reference, sorted by QPS.
 pub fn comparison_table(view: &ReportView) -> Table {
+    let vs = format!("vs {}", view.reference);
     let mut t = Table::new(
         &[
             "Framework",
@@ -131,7 +145,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
             "Memory",
             "Startup Time",
             "Cold Start",
-            "vs hyperlane",
+            &vs,
         ],
         &[false, true, true, true, true, true],
     );
@@ -158,7 +172,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
 
 /// The headline QPS; one that no level measured cleanly is in parentheses with why.
 fn headline_qps(target: &TargetResult) -> String {
-    let qps = grouped(target.qps.unwrap_or(0.0));
+    let qps = grouped(target.throughput().unwrap_or(0.0));
     match &target.qps_caveat {
         None => qps,
         Some(why) => format!("({qps}) not a result: {why}"),
@@ -176,31 +190,20 @@ fn display_name(target: &TargetResult) -> String {
 
 /// p50/p90/p99/p99.9 at each target's headline level (medians over repeats).
 pub fn latency_table(view: &ReportView) -> Table {
-    let mut t = Table::new(
-        &[
-            "Framework",
-            "Connections",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "p99.9 ms",
-        ],
-        &[false, true, true, true, true, true],
-    );
+    const FIGURES: [&str; 4] = ["p50", "p90", "p99", "p999"];
+    let mut headings = vec!["Framework", "Connections"];
+    headings.extend(FIGURES.map(heading));
+    let mut t = Table::new(&headings, &[false, true, true, true, true, true]);
     for target in &view.ranked {
         let Some(level) = headline_level(target) else {
             continue;
         };
         t.push_for(
             &target.name,
-            vec![
-                target.framework.clone(),
-                level.connections.to_string(),
-                latency_ms(level.p50_ms.median),
-                latency_ms(level.p90_ms.median),
-                latency_ms(level.p99_ms.median),
-                latency_ms(level.p999_ms.median),
-            ],
+            vec![target.framework.clone(), level.connections.to_string()]
+                .into_iter()
+                .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
+                .collect(),
         );
     }
     t
@@ -208,24 +211,28 @@ pub fn latency_table(view: &ReportView) -> Table {
 
 /// Every level of every measured target.
 pub fn throughput_table(view: &ReportView) -> Table {
+    const FIGURES: [&str; 4] = [
+        "error_rate",
+        "server_cpu_utilisation",
+        "cpu_per_success",
+        "generator_cpu_utilisation",
+    ];
+    let mut headings = vec![
+        "Framework",
+        "Connections",
+        heading("throughput"),
+        "min-max",
+        "cv",
+    ];
+    headings.extend(FIGURES.map(heading));
+    headings.push("limited by");
     let mut t = Table::new(
-        &[
-            "Framework",
-            "Connections",
-            "QPS (median)",
-            "min-max",
-            "cv",
-            "errors",
-            "server CPU",
-            "CPU µs/success",
-            "generator CPU",
-            "limited by",
-        ],
+        &headings,
         &[false, true, true, true, true, true, true, true, true, false],
     );
     for target in &view.ranked {
         for level in &target.levels {
-            let cv = level.success_rps.cv.map(|cv| {
+            let cv = level.throughput().cv.map(|cv| {
                 let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
                 format!("{cv:.3}{flag}")
             });
@@ -241,29 +248,32 @@ pub fn throughput_table(view: &ReportView) -> Table {
             if !level.caveats.is_empty() {
                 bound.push_str(&format!("; {}", describe_all(&level.caveats)));
             }
-            let cost = level_cost(level).map(|c| format!("{:.1}", c.median));
-            t.push_for(
-                &target.name,
-                vec![
-                    target.framework.clone(),
-                    level.connections.to_string(),
-                    grouped(level.success_rps.median),
-                    format!(
-                        "{}-{}",
-                        grouped(level.success_rps.min),
-                        grouped(level.success_rps.max)
-                    ),
-                    or_dash(cv),
-                    format!("{:.2}%", level.error_rate.median * 100.0),
-                    format!("{:.0}%", level.server_cpu_utilisation * 100.0),
-                    or_dash(cost),
-                    format!("{:.0}%", level.generator_cpu_utilisation * 100.0),
-                    format!("{limited}{bound}"),
-                ],
-            );
+            let throughput = level.throughput();
+            let mut row = vec![
+                target.framework.clone(),
+                level.connections.to_string(),
+                grouped(throughput.median),
+                format!("{}-{}", grouped(throughput.min), grouped(throughput.max)),
+                or_dash(cv),
+            ];
+            row.extend(FIGURES.map(|key| or_dash(level_figure(key, level))));
+            row.push(format!("{limited}{bound}"));
+            t.push_for(&target.name, row);
         }
     }
     t
+}
+
+/// The report's heading of a metric-table row.
+fn heading(key: &str) -> &'static str {
+    let metric = Metric::find(key).expect("the report names rows of the metric table");
+    metric.labels.report.unwrap_or(metric.key)
+}
+
+/// A level's figure (its median over the repeats) as the metric table prints it.
+fn level_figure(key: &str, level: &LevelResult) -> Option<String> {
+    let metric = Metric::find(key)?;
+    metric.of_level(level).map(|s| metric.print(s.median))
 }
 
 fn flags(view: &ReportView) -> Vec<Block> {
@@ -370,10 +380,10 @@ fn environment_table(r: &RunResults) -> Table {
     t
 }
 
-fn footnotes() -> Vec<String> {
+fn footnotes(reference: &str) -> Vec<String> {
     vec![
         "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
-        "vs hyperlane: the framework's QPS divided by hyperlane's QPS in this run.".to_string(),
+        format!("vs {reference}: the framework's QPS divided by {reference}'s QPS in this run."),
         "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),

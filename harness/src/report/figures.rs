@@ -7,7 +7,7 @@ use crate::load::result::LoadResult;
 use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
-use super::claims::{Claim, PublishedClaims};
+use super::claims::PublishedClaims;
 use super::comparable::level_at;
 use super::verdicts::FigureCheck;
 use super::view::{headline_level, ReportView};
@@ -15,10 +15,10 @@ use super::view::{headline_level, ReportView};
 /// The headline QPS (the table's figure) with min-max over the headline level's repeats.
 pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
     let level = headline_level(target)?;
-    let mut spread = level.success_rps;
+    let mut spread = *level.throughput();
     // `qps` is the stored headline; the level's median is the same number, but the table
     // prints `qps`, so the bar is drawn from it.
-    spread.median = target.qps.unwrap_or(spread.median);
+    spread.median = target.throughput().unwrap_or(spread.median);
     Some(spread)
 }
 
@@ -26,32 +26,13 @@ pub fn qps_spread(target: &TargetResult) -> Option<Spread> {
 /// even count), so a curve drawn from one repeat is the typical one, not the first.
 pub fn median_repeat(level: &LevelResult) -> Option<&RepeatResult> {
     let mut repeats: Vec<&RepeatResult> = level.repeats.iter().collect();
-    repeats.sort_by(|a, b| a.load.success_rps.total_cmp(&b.load.success_rps));
+    repeats.sort_by(|a, b| a.throughput().total_cmp(&b.throughput()));
     repeats.get(repeats.len().saturating_sub(1) / 2).copied()
-}
-
-/// Server CPU microseconds per successful response in one repeat.
-pub fn cpu_us_per_success(repeat: &RepeatResult) -> Option<f64> {
-    let ok = repeat.load.successes;
-    (ok > 0 && repeat.server_cpu_s > 0.0).then(|| repeat.server_cpu_s * 1e6 / ok as f64)
-}
-
-/// Server CPU per successful response at a level: the run's median
-/// (`server_cpu_us_per_success`) when it recorded one, with min-max over the repeats.
-pub fn level_cost(level: &LevelResult) -> Option<Spread> {
-    let values: Vec<f64> = level
-        .repeats
-        .iter()
-        .filter_map(cpu_us_per_success)
-        .collect();
-    let mut spread = Spread::of(&values)?;
-    spread.median = level.server_cpu_us_per_success.unwrap_or(spread.median);
-    Some(spread)
 }
 
 /// Server CPU per successful response at the headline level.
 pub fn cost_per_success(target: &TargetResult) -> Option<Spread> {
-    level_cost(headline_level(target)?)
+    headline_level(target)?.cpu_per_success()
 }
 
 /// Where a warm-up curve comes from.
@@ -143,14 +124,16 @@ pub fn whole_seconds(load: &LoadResult, offset: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// One published framework's QPS ratio to hyperlane, published and measured, with the
-/// verdict the claims check gave it.
+/// One published framework's QPS ratio to the report's reference, published and
+/// measured, with the verdict the claims check gave it.
 pub struct ClaimRatio<'a> {
     pub framework: &'a str,
     /// The target measured for it (its colour).
     pub target: &'a str,
-    pub published: f64,
-    /// `None` when the target or hyperlane was not measured.
+    /// The published ratio, carried over to the report's reference when that is not the
+    /// published one (see [`claim_ratios`]); `None` when it cannot be.
+    pub published: Option<f64>,
+    /// `None` when the target or the reference was not measured.
     pub measured: Option<f64>,
     /// The verdict's words and its reason, as the claims table prints them.
     pub verdict: String,
@@ -158,11 +141,21 @@ pub struct ClaimRatio<'a> {
 }
 
 /// The QPS claims beside the measured ratios, in the claims file's order.
+///
+/// The claims are ratios to the published reference. For another reference R, a
+/// published ratio is carried over through the published reference's measured ratio to
+/// R, so each pair of bars differs exactly as the verdict's ratios do.
 pub fn claim_ratios<'a>(
     claims: &'a PublishedClaims,
     checks: &[FigureCheck],
     view: &ReportView,
 ) -> Vec<ClaimRatio<'a>> {
+    let carry_over = if view.reference == claims.reference {
+        Some(1.0)
+    } else {
+        view.measured(&claims.reference)
+            .and_then(|published| measured_ratio(claims, published, view))
+    };
     claims
         .claims
         .iter()
@@ -173,8 +166,10 @@ pub fn claim_ratios<'a>(
             ClaimRatio {
                 framework: &claim.framework,
                 target: &claim.target,
-                published: claims.published_ratio(claim),
-                measured: measured_ratio(claims, claim, view),
+                published: carry_over.map(|c| claims.published_ratio(claim) * c),
+                measured: view
+                    .measured(&claim.target)
+                    .and_then(|t| measured_ratio(claims, t, view)),
                 verdict: check
                     .map_or("not checked", |c| c.verdict.as_str())
                     .to_string(),
@@ -184,13 +179,16 @@ pub fn claim_ratios<'a>(
         .collect()
 }
 
-/// The measured ratio the verdict judges: at the published load's connections when both
-/// the target and hyperlane have that level, else the headline ratio.
-fn measured_ratio(claims: &PublishedClaims, claim: &Claim, view: &ReportView) -> Option<f64> {
-    let target = view.measured(&claim.target)?;
-    let at = |t| level_at(t, claims.connections).map(|l| l.success_rps.median);
+/// `target`'s ratio to the report's reference as the verdict measures it: at the
+/// published load's connections when both have that level, else the headline ratio.
+fn measured_ratio(
+    claims: &PublishedClaims,
+    target: &TargetResult,
+    view: &ReportView,
+) -> Option<f64> {
+    let at = |t| level_at(t, claims.connections);
     match (at(target), view.baseline.and_then(at)) {
-        (Some(level), Some(base)) if base > 0.0 => Some(level / base),
+        (Some(level), Some(base)) => level.ratio_to(base),
         _ => view.ratio(target),
     }
 }

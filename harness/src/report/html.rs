@@ -102,13 +102,13 @@ fn body(blocks: &[Block], svg: &dyn Fn(ChartKind) -> Option<String>) -> String {
                 out.push_str("</ul>\n");
             }
             Block::Code(text) => out.push_str(&format!("<pre>{}</pre>\n", escape_html(text))),
-            Block::Chart(kind) => {
+            Block::Chart { kind, caption, .. } => {
                 if let Some(svg) = svg(*kind) {
                     out.push_str(&format!(
                         "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
                         kind.file_stem(),
                         strip_namespace(&svg),
-                        escape_html(kind.caption())
+                        escape_html(caption)
                     ));
                 }
             }

@@ -42,11 +42,13 @@ fn render(blocks: &[Block]) -> String {
                 let fence = code_fence(text);
                 out.push_str(&format!("{fence}json\n{text}\n{fence}\n\n"))
             }
-            Block::Chart(kind) => out.push_str(&format!(
-                "![{}](charts/{}.svg)\n\n*{}*\n\n",
-                kind.title(),
+            Block::Chart {
+                kind,
+                title,
+                caption,
+            } => out.push_str(&format!(
+                "![{title}](charts/{}.svg)\n\n*{caption}*\n\n",
                 kind.file_stem(),
-                kind.caption()
             )),
             Block::Reference { lead, text, href } => {
                 out.push_str(&format!("{lead} [{text}]({href}).\n\n"))

@@ -36,6 +36,8 @@ pub enum ReportError {
     Claims(#[from] ClaimsError),
     #[error(transparent)]
     Chart(#[from] ChartError),
+    #[error("--reference {name}: no target of that name in the results (targets: {known})")]
+    UnknownReference { name: String, known: String },
     #[error("cannot format the summary CSV: {0}")]
     Csv(std::io::Error),
     #[error("{path}: cannot write: {source}")]
@@ -113,6 +115,8 @@ pub struct Report {
     raw_json: Vec<u8>,
     claims: PublishedClaims,
     chart_size: ChartSize,
+    /// The target ratios are relative to; the published comparison's when none is chosen.
+    reference: Option<String>,
 }
 
 impl Report {
@@ -132,7 +136,29 @@ impl Report {
             raw_json,
             claims,
             chart_size: ChartSize::default(),
+            reference: None,
         })
+    }
+
+    /// Makes every ratio and the charts relative to target `name` (`--reference`); it
+    /// must be a target of the results (measured or not: an unmeasured one shows no
+    /// ratios, as the published reference does when it was not measured).
+    pub fn with_reference(mut self, name: &str) -> Result<Report, ReportError> {
+        let targets = &self.results.targets;
+        if !targets.iter().any(|t| t.name == name) {
+            let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            return Err(ReportError::UnknownReference {
+                name: name.to_string(),
+                known: known.join(", "),
+            });
+        }
+        self.reference = Some(name.to_string());
+        Ok(self)
+    }
+
+    /// The target ratios are relative to.
+    pub fn reference(&self) -> &str {
+        self.reference.as_deref().unwrap_or(&self.claims.reference)
     }
 
     /// Draws the charts at `size` instead of 1200x700.
@@ -152,7 +178,7 @@ impl Report {
     }
 
     fn input(&self) -> RenderInput<'_> {
-        let view = ReportView::new(&self.results);
+        let view = ReportView::new(&self.results, self.reference());
         RenderInput {
             results: &self.results,
             checks: verdicts::check(&self.claims, &view),
@@ -193,9 +219,14 @@ pub fn default_claims(start: &Path) -> Result<PublishedClaims, ClaimsError> {
     }
 }
 
-/// Writes every report file for a results folder; used at the end of `lanebench run`.
-pub fn write_for_folder(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+/// Writes every report file for a results folder, with ratios relative to `reference`
+/// (the published comparison's when `None`); used at the end of `lanebench run`.
+pub fn write_for_folder(dir: &Path, reference: Option<&str>) -> Result<Vec<PathBuf>, ReportError> {
     let start = std::env::current_dir().unwrap_or_else(|_| dir.to_path_buf());
     let claims = default_claims(&start)?;
-    Report::load(dir, claims)?.write_all(dir)
+    let mut report = Report::load(dir, claims)?;
+    if let Some(name) = reference {
+        report = report.with_reference(name)?;
+    }
+    report.write_all(dir)
 }

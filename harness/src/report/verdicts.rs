@@ -1,9 +1,10 @@
-//! The published comparison held against a run: QPS as ratios to hyperlane, memory and
+//! The published comparison held against a run: QPS as ratios to the published reference
+//! (the claims file's, whatever `--reference` the report shows), memory and
 //! startup as ranges, each with a plain verdict: held / did not hold where the run is
 //! comparable (`comparable`), otherwise "not comparable" and why, or "not measured".
 //!
 //! Published cold start is never judged: in every published row it is at or below the
-//! startup time (Spring Boot: 5-10 s against 30-60 s), so it cannot be spawn-to-first-
+//! startup time (in one row 5-10 s against 30-60 s), so it cannot be spawn-to-first-
 //! response, which is what our cold start measures, and the source does not say what
 //! it is. The row shows our cold start, first request and time to steady state beside
 //! it, and the notes say so.
@@ -11,7 +12,7 @@
 use super::claims::{Claim, ClaimRange, PublishedClaims};
 use super::comparable::{clearly_faster, level_at, level_gaps, run_gaps, MIN_REPEATS};
 use super::table::Table;
-use super::view::{duration_ms, grouped, one_line, ReportView, BASELINE_TARGET};
+use super::view::{duration_ms, grouped, one_line, ReportView};
 use crate::results::{TargetResult, TargetStatus};
 
 /// The outcome of checking one published figure.
@@ -51,11 +52,8 @@ type Outcome = (String, Verdict, String);
 
 /// Checks every claim against the run.
 pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
-    let base_qps = claims
-        .claims
-        .iter()
-        .find(|c| c.target == BASELINE_TARGET)
-        .map_or(0.0, |c| c.qps);
+    let base_qps = claims.reference_qps();
+    let reference = &claims.reference;
     let mut out = Vec::new();
     for claim in &claims.claims {
         let measured = view.measured(&claim.target);
@@ -69,7 +67,7 @@ pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
         };
         let published_ratio = claim.qps / base_qps;
         let published = format!(
-            "{} ({published_ratio:.2}x hyperlane)",
+            "{} ({published_ratio:.2}x {reference})",
             short_thousands(claim.qps)
         );
         out.push(row(
@@ -119,20 +117,21 @@ fn check_qps(
     let Some(target) = view.measured(&claim.target) else {
         return not_measured(view, &claim.target);
     };
-    let Some(base) = view.baseline else {
-        let measured = format!("{} req/s", grouped(target.qps.unwrap_or(0.0)));
-        let detail = "hyperlane was not measured, so there is no ratio".to_string();
+    let reference = &claims.reference;
+    let Some(base) = view.measured(reference) else {
+        let measured = format!("{} req/s", grouped(target.throughput().unwrap_or(0.0)));
+        let detail = format!("{reference} was not measured, so there is no ratio");
         return (measured, Verdict::NotMeasured, detail);
     };
     let setup = claims.connections;
-    let headline = match view.ratio(target) {
+    let headline = match target.ratio_to(base) {
         Some(ratio) => format!(
-            "{} ({ratio:.2}x hyperlane)",
-            grouped(target.qps.unwrap_or(0.0))
+            "{} ({ratio:.2}x {reference})",
+            grouped(target.throughput().unwrap_or(0.0))
         ),
-        None => format!("{} req/s", grouped(target.qps.unwrap_or(0.0))),
+        None => format!("{} req/s", grouped(target.throughput().unwrap_or(0.0))),
     };
-    if claim.target == BASELINE_TARGET {
+    if claim.target == *reference {
         return baseline_outcome(claims, view, headline);
     }
     let mut gaps = run_gaps(view.results);
@@ -144,10 +143,13 @@ fn check_qps(
     if !gaps.is_empty() {
         return not_comparable(headline, &gaps);
     }
-    let ratio = level.success_rps.median / base_level.success_rps.median;
+    let Some(ratio) = level.ratio_to(base_level) else {
+        let gap = format!("{reference} served nothing at {setup} connections");
+        return not_comparable(headline, &[gap]);
+    };
     let measured = format!(
-        "{} ({ratio:.2}x hyperlane)",
-        grouped(level.success_rps.median)
+        "{} ({ratio:.2}x {reference})",
+        grouped(level.throughput().median)
     );
     let tolerance = claims.qps_ratio_tolerance;
     let off = ratio / published_ratio - 1.0;
@@ -156,7 +158,7 @@ fn check_qps(
         return (measured, Verdict::Held, detail);
     }
     let detail = format!(
-        "measured ratio is {:.0}% {} the published one: {} hyperlane than claimed",
+        "measured ratio is {:.0}% {} the published one: {} {reference} than claimed",
         off.abs() * 100.0,
         if off > 0.0 { "above" } else { "below" },
         if off > 0.0 {
@@ -168,20 +170,20 @@ fn check_qps(
     (measured, Verdict::DidNotHold, detail)
 }
 
-/// hyperlane's own ratio is 1 by definition; what its row claims is that it is the
+/// The reference's own ratio is 1 by definition; what its row claims is that it is the
 /// fastest of the published frameworks. An ordering holds only beyond the spread of the
 /// repeats.
 fn baseline_outcome(claims: &PublishedClaims, view: &ReportView, measured: String) -> Outcome {
     let setup = claims.connections;
-    let Some(base) = view.baseline else {
-        return not_measured(view, BASELINE_TARGET);
+    let Some(base) = view.measured(&claims.reference) else {
+        return not_measured(view, &claims.reference);
     };
     let mut gaps = run_gaps(view.results);
     gaps.extend(level_gaps(base, setup));
     let others: Vec<&TargetResult> = claims
         .claims
         .iter()
-        .filter(|c| c.target != BASELINE_TARGET)
+        .filter(|c| c.target != claims.reference)
         .filter_map(|c| view.measured(&c.target))
         .collect();
     if others.is_empty() {
@@ -371,16 +373,14 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
         claims.source
     )];
     out.push(format!(
-        "A claim is judged only when the run matches the published setup: one GET route, a level at {} connections that was server-bound and steady, with errors below 0.1% and at least {MIN_REPEATS} repeats; otherwise it is \"not comparable\", with the reasons. QPS then holds when the measured ratio to hyperlane at that level is within {:.0}% of the published ratio; hyperlane's \"fastest\" holds only when it served more than each other framework in every repeat. Memory holds when the measured idle-peak range overlaps the published range (MB converted to MiB); startup when the median over at least {MIN_REPEATS} launches lies in the published range.",
+        "A claim is judged only when the run matches the published setup: one GET route, a level at {} connections that was server-bound and steady, with errors below 0.1% and at least {MIN_REPEATS} repeats; otherwise it is \"not comparable\", with the reasons. QPS then holds when the measured ratio to {reference} at that level is within {:.0}% of the published ratio; {reference}'s \"fastest\" holds only when it served more than each other framework in every repeat. Memory holds when the measured idle-peak range overlaps the published range (MB converted to MiB); startup when the median over at least {MIN_REPEATS} launches lies in the published range.",
         claims.connections,
-        claims.qps_ratio_tolerance * 100.0
+        claims.qps_ratio_tolerance * 100.0,
+        reference = claims.reference,
     ));
-    out.push("Cold start is not judged: every published cold start is at or below the same row's startup time (Spring Boot: 5-10 s against 30-60 s), so the source did not measure spawn to first response, which is what lanebench's cold start is. The row shows lanebench's cold start, first request and time to steady state (spawn to ready plus the load until throughput stayed within 10% of its steady value; for a JIT runtime, the real cost of a fresh process) for the reader to weigh.".to_string());
-    let base_qps = claims
-        .claims
-        .iter()
-        .find(|c| c.target == BASELINE_TARGET)
-        .map_or(1.0, |c| c.qps);
+    out.push(format!("Cold start is not judged: every published cold start is at or below the same row's startup time{}, so the source did not measure spawn to first response, which is what lanebench's cold start is. The row shows lanebench's cold start, first request and time to steady state (spawn to ready plus the load until throughput stayed within 10% of its steady value; for a JIT runtime, the real cost of a fresh process) for the reader to weigh.", slowest_start(claims)));
+    let base_qps = claims.reference_qps();
+    let base = view.measured(&claims.reference);
     for claim in &claims.claims {
         if let Some(note) = &claim.note {
             out.push(format!("{}: {note}.", claim.framework));
@@ -388,11 +388,13 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
         let Some(closer) = &claim.closer_match else {
             continue;
         };
-        match view.measured(closer).and_then(|t| Some((t, view.ratio(t)?))) {
+        let ratio = |t: &TargetResult| t.ratio_to(base?);
+        match view.measured(closer).and_then(|t| Some((t, ratio(t)?))) {
             Some((t, ratio)) => out.push(format!(
-                "{}: the closer match {closer} measured {} req/s ({ratio:.2}x hyperlane) against the published {:.2}x.",
+                "{}: the closer match {closer} measured {} req/s ({ratio:.2}x {}) against the published {:.2}x.",
                 claim.framework,
-                grouped(t.qps.unwrap_or(0.0)),
+                grouped(t.throughput().unwrap_or(0.0)),
+                claims.reference,
                 claim.qps / base_qps
             )),
             None => out.push(format!(
@@ -402,6 +404,26 @@ pub fn notes(claims: &PublishedClaims, view: &ReportView) -> Vec<String> {
         }
     }
     out
+}
+
+/// " (Framework: cold start against startup)" for the claim with the longest published
+/// startup whose cold start is shorter: the plainest case of the two being different
+/// things. Empty when no claim is such a case.
+fn slowest_start(claims: &PublishedClaims) -> String {
+    let spaced = |text: &str| match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) if !text[..at].ends_with(' ') => format!("{} {}", &text[..at], &text[at..]),
+        _ => text.to_string(),
+    };
+    claims
+        .claims
+        .iter()
+        .filter(|c| c.cold_start.high <= c.startup.low)
+        .max_by(|a, b| a.startup.high.total_cmp(&b.startup.high))
+        .map(|c| {
+            let (cold, startup) = (spaced(&c.cold_start.text), spaced(&c.startup.text));
+            format!(" ({}: {cold} against {startup})", c.framework)
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

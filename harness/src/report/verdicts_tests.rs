@@ -20,8 +20,10 @@ fn level(connections: usize, qps: f64) -> LevelResult {
 /// gin 242K at 360 connections (gin's published ratio exactly).
 fn comparable() -> RunResults {
     let mut r = fixture();
-    r.scenario["requests"] =
-        serde_json::json!([{"name": "health", "method": "GET", "path": "/health"}]);
+    r.scenario.requests = serde_json::from_value(serde_json::json!(
+        [{"name": "health", "method": "GET", "path": "/health"}]
+    ))
+    .unwrap();
     r.targets
         .retain(|t| t.name == "hyperlane" || t.name == "gin");
     for t in &mut r.targets {
@@ -38,7 +40,7 @@ fn comparable() -> RunResults {
 }
 
 fn gin_qps(results: &RunResults) -> FigureCheck {
-    let view = ReportView::new(results);
+    let view = ReportView::new(results, &PublishedClaims::embedded().reference);
     check(&PublishedClaims::embedded(), &view)
         .into_iter()
         .find(|c| c.framework.starts_with("Gin") && c.figure == "QPS")
@@ -68,7 +70,8 @@ fn each_condition_alone_makes_the_claim_not_comparable() {
         ("mixes 2 requests", |r| {
             let extra =
                 serde_json::json!({"name": "user", "method": "GET", "path": "/api/users/1"});
-            r.scenario["requests"].as_array_mut().unwrap().push(extra);
+            let extra = serde_json::from_value(extra).unwrap();
+            r.scenario.requests.get_or_insert_default().push(extra);
         }),
         ("no closed-loop level at 360", |r| {
             gin_level(r).connections = 64
@@ -98,7 +101,7 @@ fn each_condition_alone_makes_the_claim_not_comparable() {
 #[test]
 fn fastest_needs_a_difference_beyond_the_spread_of_the_repeats() {
     let hyperlane_row = |results: &RunResults| {
-        let view = ReportView::new(results);
+        let view = ReportView::new(results, &PublishedClaims::embedded().reference);
         check(&PublishedClaims::embedded(), &view)
             .into_iter()
             .find(|c| c.framework == "hyperlane" && c.figure == "QPS")
@@ -119,7 +122,7 @@ fn fastest_needs_a_difference_beyond_the_spread_of_the_repeats() {
 #[test]
 fn the_fixtures_quick_mixed_run_judges_no_qps_claim_and_no_cold_start() {
     let results = fixture();
-    let view = ReportView::new(&results);
+    let view = ReportView::new(&results, &PublishedClaims::embedded().reference);
     for c in check(&PublishedClaims::embedded(), &view) {
         if c.figure == "QPS" || c.figure == "Cold Start" {
             assert!(

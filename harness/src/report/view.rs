@@ -1,13 +1,11 @@
 //! What a report shows, derived once from a [`RunResults`]: the measured targets ranked
-//! by QPS, the hyperlane baseline for ratios, each target's headline level, the flags
+//! by QPS, the reference target for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+pub use crate::results::metrics::{duration_ms, grouped, latency_ms};
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
 use crate::run::noise::describe_all;
 use crate::stats::Spread;
-
-/// The target every QPS ratio is relative to.
-pub const BASELINE_TARGET: &str = "hyperlane";
 
 /// Coefficient of variation above which a repeated figure is flagged as unstable.
 pub const HIGH_VARIATION_CV: f64 = 0.10;
@@ -18,29 +16,36 @@ pub struct ReportView<'a> {
     pub results: &'a RunResults,
     /// Targets with status ok and a QPS figure, highest QPS first (ties by name).
     pub ranked: Vec<&'a TargetResult>,
-    /// The hyperlane result, when it was measured.
+    /// The target every ratio is relative to (`--reference`).
+    pub reference: String,
+    /// Its result, when it was measured.
     pub baseline: Option<&'a TargetResult>,
 }
 
 impl<'a> ReportView<'a> {
-    /// Ranks the measured targets and finds the baseline.
-    pub fn new(results: &'a RunResults) -> ReportView<'a> {
+    /// Ranks the measured targets and finds the reference among them.
+    pub fn new(results: &'a RunResults, reference: &str) -> ReportView<'a> {
         let mut ranked: Vec<&TargetResult> = results
             .targets
             .iter()
-            .filter(|t| t.status == TargetStatus::Ok && t.qps.is_some())
+            .filter(|t| t.status == TargetStatus::Ok && t.throughput().is_some())
             .collect();
         ranked.sort_by(|a, b| {
             // Targets whose headline is not a plain figure go after the others.
             (a.qps_caveat.is_some())
                 .cmp(&b.qps_caveat.is_some())
-                .then_with(|| b.qps.unwrap_or(0.0).total_cmp(&a.qps.unwrap_or(0.0)))
+                .then_with(|| {
+                    b.throughput()
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.throughput().unwrap_or(0.0))
+                })
                 .then_with(|| a.name.cmp(&b.name))
         });
-        let baseline = ranked.iter().copied().find(|t| t.name == BASELINE_TARGET);
+        let baseline = ranked.iter().copied().find(|t| t.name == reference);
         ReportView {
             results,
             ranked,
+            reference: reference.to_string(),
             baseline,
         }
     }
@@ -58,15 +63,10 @@ impl<'a> ReportView<'a> {
         self.ranked.iter().copied().find(|t| t.name == name)
     }
 
-    /// `target`'s QPS divided by hyperlane's, when both were measured and both
+    /// `target`'s QPS divided by the reference's, when both were measured and both
     /// headlines are plain figures (no `qps_caveat`).
     pub fn ratio(&self, target: &TargetResult) -> Option<f64> {
-        let baseline = self.baseline?;
-        if target.qps_caveat.is_some() || baseline.qps_caveat.is_some() {
-            return None;
-        }
-        let base = baseline.qps?;
-        (base > 0.0).then_some(target.qps? / base)
+        target.ratio_to(self.baseline?)
     }
 
     /// Generator-bound levels, as "target at N connections" lines.
@@ -78,7 +78,7 @@ impl<'a> ReportView<'a> {
                     "{} at {} connections: {} req/s with the generator {:.0}% busy and the server {:.0}% busy; the figure understates the server",
                     t.name,
                     level.connections,
-                    grouped(level.success_rps.median),
+                    grouped(level.throughput().median),
                     level.generator_cpu_utilisation * 100.0,
                     level.server_cpu_utilisation * 100.0
                 ));
@@ -103,7 +103,7 @@ impl<'a> ReportView<'a> {
                     "{} at {} connections: {} req/s; {what}{retried}",
                     t.name,
                     level.connections,
-                    grouped(level.success_rps.median),
+                    grouped(level.throughput().median),
                 ));
             }
         }
@@ -125,7 +125,7 @@ impl<'a> ReportView<'a> {
             check("cold start".to_string(), t.cold_start_ms.as_ref());
             for level in &t.levels {
                 let at = level.connections;
-                check(format!("QPS at {at} connections"), Some(&level.success_rps));
+                check(format!("QPS at {at} connections"), Some(level.throughput()));
                 check(
                     format!("p99 latency at {at} connections"),
                     Some(&level.p99_ms),
@@ -145,46 +145,8 @@ pub fn headline_level(target: &TargetResult) -> Option<&LevelResult> {
             target
                 .levels
                 .iter()
-                .max_by(|a, b| a.success_rps.median.total_cmp(&b.success_rps.median))
+                .max_by(|a, b| a.throughput().median.total_cmp(&b.throughput().median))
         })
-}
-
-/// A whole number with thousands separators: 48123.4 -> "48,123".
-pub fn grouped(value: f64) -> String {
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0.0 && digits != "0" {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// Milliseconds as "850 ms" or "1.25 s".
-pub fn duration_ms(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else if ms >= 10.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
-
-/// A latency in ms with precision that suits its size.
-pub fn latency_ms(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0}")
-    } else if ms >= 1.0 {
-        format!("{ms:.2}")
-    } else {
-        format!("{ms:.3}")
-    }
 }
 
 /// A spread of durations as "median (min-max)" or just the median for one value.

@@ -27,7 +27,7 @@ pub struct CostRun {
     pub finished_at: Option<String>,
     pub interrupted: bool,
     /// The scenario whose requests were counted.
-    pub scenario: serde_json::Value,
+    pub scenario: crate::results::scenario::ScenarioRecord,
     pub lanebench_version: String,
     #[serde(flatten)]
     pub counting: Counting,

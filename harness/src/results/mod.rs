@@ -7,6 +7,10 @@
 
 pub mod caveat;
 pub mod cost;
+mod csv;
+pub mod derived;
+pub mod metrics;
+pub mod scenario;
 
 use std::path::Path;
 
@@ -17,6 +21,7 @@ use crate::json_file::FileKind;
 use crate::load::result::LoadResult;
 use crate::results::cost::TargetCost;
 use crate::results::cost::{CostRun, Counting, COST_SCHEMA_VERSION};
+use crate::results::scenario::ScenarioRecord;
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
 pub use caveat::{Caveat, Side, SideNoise};
@@ -38,7 +43,7 @@ pub struct RunResults {
     /// True when the run was stopped (Ctrl-C, SIGTERM) before every target finished.
     pub interrupted: bool,
     /// The scenario as run (after `--quick` and `--repeats`).
-    pub scenario: serde_json::Value,
+    pub scenario: ScenarioRecord,
     pub environment: Environment,
     /// Database mode: the server, its version and settings (`docs/metrics.md`,
     /// "Database mode"); absent in memory mode.
@@ -413,97 +418,6 @@ impl RunResults {
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)? + "\n";
         write_atomic(&dir.join("results.json"), json.as_bytes())?;
         write_atomic(&dir.join("summary.csv"), &self.summary_csv()?)
-    }
-
-    /// One CSV row per target and level (targets without levels get one row).
-    pub fn summary_csv(&self) -> std::io::Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "target",
-            "framework",
-            "language",
-            "version",
-            "status",
-            "qps",
-            "startup_ms",
-            "cold_start_ms",
-            "first_request_ms",
-            "memory_idle_mb",
-            "memory_steady_mb",
-            "memory_peak_mb",
-            "connections",
-            "rate",
-            "rps_median",
-            "rps_min",
-            "rps_max",
-            "rps_cv",
-            "success_rps_median",
-            "p50_ms",
-            "p90_ms",
-            "p99_ms",
-            "p999_ms",
-            "error_rate",
-            "server_cpu_utilisation",
-            "generator_cpu_utilisation",
-            "saturation",
-            "reason",
-        ])?;
-        let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-        for t in &self.targets {
-            let status = serde_json::to_value(t.status)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let head = vec![
-                t.name.clone(),
-                t.framework.clone(),
-                t.language.clone(),
-                t.version.clone(),
-                status,
-                num(t.qps),
-                num(t.startup_ms.map(|s| s.median)),
-                num(t.cold_start_ms.map(|s| s.median)),
-                num(t.first_request_ms.map(|s| s.median)),
-                num(t.memory_mb.as_ref().map(|m| m.idle)),
-                num(t.memory_mb.as_ref().map(|m| m.steady)),
-                num(t.memory_mb.as_ref().map(|m| m.peak)),
-            ];
-            let reason = t.reason.clone().unwrap_or_default();
-            if t.levels.is_empty() {
-                let mut row = head.clone();
-                row.extend(std::iter::repeat_n(String::new(), 15));
-                row.push(reason.clone());
-                w.write_record(&row)?;
-            }
-            for level in &t.levels {
-                let mut row = head.clone();
-                let saturation = serde_json::to_value(level.saturation)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
-                row.extend([
-                    level.connections.to_string(),
-                    num(level.rate),
-                    num(Some(level.rps.median)),
-                    num(Some(level.rps.min)),
-                    num(Some(level.rps.max)),
-                    num(level.rps.cv),
-                    num(Some(level.success_rps.median)),
-                    num(Some(level.p50_ms.median)),
-                    num(Some(level.p90_ms.median)),
-                    num(Some(level.p99_ms.median)),
-                    num(Some(level.p999_ms.median)),
-                    num(Some(level.error_rate.median)),
-                    num(Some(level.server_cpu_utilisation)),
-                    num(Some(level.generator_cpu_utilisation)),
-                    saturation,
-                    reason.clone(),
-                ]);
-                w.write_record(&row)?;
-            }
-        }
-        w.into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 

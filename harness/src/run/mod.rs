@@ -118,7 +118,7 @@ pub fn run_all(
         started_at: now_rfc3339(),
         finished_at: None,
         interrupted: false,
-        scenario: serde_json::to_value(&settings.scenario)?,
+        scenario: crate::results::scenario::ScenarioRecord::of(&settings.scenario)?,
         environment: environment::capture(
             &settings.repo_dir,
             &settings.server_cpus,

@@ -147,8 +147,7 @@ fn summarize_level(
     let steadies: Vec<bool> = repeats.iter().filter_map(|r| r.steady).collect();
     let per_success: Vec<f64> = repeats
         .iter()
-        .filter(|r| r.load.successes > 0)
-        .map(|r| r.server_cpu_s * 1e6 / r.load.successes as f64)
+        .filter_map(RepeatResult::cpu_us_per_success)
         .collect();
     let error_rate = pick(&|r| r.load.error_rate);
     LevelResult {

@@ -93,7 +93,8 @@ where
     horizontal_bars(root, frame, &chart, &rows)
 }
 
-/// Published and measured QPS ratios to hyperlane, with the verdict under each pair.
+/// Published and measured QPS ratios to the report's reference, with the verdict under
+/// each pair.
 pub fn claims<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
 where
     DB::ErrorType: 'static,
@@ -110,15 +111,16 @@ where
             Row {
                 target: c.target,
                 label: c.framework.to_string(),
-                bars: vec![Some(Bar::plain(c.published)), c.measured.map(Bar::plain)],
+                bars: vec![c.published.map(Bar::plain), c.measured.map(Bar::plain)],
                 note: Some(note),
             }
         })
         .collect();
+    let axis = format!("QPS divided by {}'s QPS", frame.view.reference);
     let chart = BarChart {
         series: &[("published", 0.35), ("measured", 1.0)],
         unit: Unit::Ratio,
-        axis: "QPS divided by hyperlane's QPS",
+        axis: &axis,
     };
     horizontal_bars(root, frame, &chart, &rows)
 }

@@ -298,10 +298,10 @@ where
         let points = t
             .levels
             .iter()
-            .map(|l| (l.connections as f64, l.success_rps.median));
-        let repeated = t.levels.iter().filter(|l| l.success_rps.n > 1);
+            .map(|l| (l.connections as f64, l.throughput().median));
+        let repeated = t.levels.iter().filter(|l| l.throughput().n > 1);
         let whiskers = repeated
-            .map(|l| (l.connections as f64, l.success_rps))
+            .map(|l| (l.connections as f64, *l.throughput()))
             .collect();
         Some((vec![points.collect()], whiskers))
     });

@@ -187,11 +187,13 @@ impl ChartKind {
         }
     }
 
-    /// The chart's title.
-    pub fn title(self) -> &'static str {
-        match self {
+    /// The chart's title; the claims chart names the `reference` its ratios are to.
+    pub fn title(self, reference: &str) -> String {
+        let title = match self {
             ChartKind::Qps => "Throughput by framework",
-            ChartKind::Claims => "Published vs measured: QPS relative to hyperlane",
+            ChartKind::Claims => {
+                return format!("Published vs measured: QPS relative to {reference}")
+            }
             ChartKind::Latency => "Latency by percentile at the headline level",
             ChartKind::Ladder => "Throughput across the concurrency ladder",
             ChartKind::Timeline => "Throughput over time at the headline level",
@@ -199,14 +201,17 @@ impl ChartKind {
             ChartKind::Cost => "Cost: server CPU per successful response",
             ChartKind::Memory => "Memory: idle and peak",
             ChartKind::Startup => "Startup and cold start",
-        }
+        };
+        title.to_string()
     }
 
-    /// What the marks show, printed under the chart in the reports.
-    pub fn caption(self) -> &'static str {
-        match self {
+    /// What the marks show, printed under the chart in the reports. The claims chart's
+    /// ratios are to the report's `reference`; the claims are ratios to `published`.
+    pub fn caption(self, reference: &str, published: &str) -> String {
+        let caption = match self {
             ChartKind::Qps => "Bars: the headline QPS of the comparison table (median over repeats of the best level); whiskers: min-max over those repeats.",
-            ChartKind::Claims => "Light bars: the published QPS divided by hyperlane's published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table.",
+            ChartKind::Claims if reference == published => return format!("Light bars: the published QPS divided by {published}'s published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table."),
+            ChartKind::Claims => return format!("Light bars: the published QPS divided by {published}'s published QPS, times {published}'s QPS divided by {reference}'s measured in this run (none when either was not measured); solid bars: the framework's QPS divided by {reference}'s measured in this run (both at the published load's connections when the run has that level, else the headline QPS). Each pair differs as the verdict's ratios to {published} do; under each pair, the verdict of the published-vs-measured table."),
             ChartKind::Latency => "Lines: the latency distribution of the median repeat (by QPS) at each framework's headline level. Dots: p50, p90, p99 and p99.9 as the latency table prints them (medians over repeats); whiskers: min-max over repeats.",
             ChartKind::Ladder => "Points: median QPS over repeats at each level, as the throughput table prints them; whiskers: min-max over repeats.",
             ChartKind::Timeline => "Successful responses per second, second by second, in the median repeat (by QPS) of the headline level.",
@@ -214,7 +219,8 @@ impl ChartKind {
             ChartKind::Cost => "Bars: server CPU time (user + system, whole process tree) per successful response at the headline level, median over repeats, as the throughput table prints it; whiskers: min-max over repeats. Lower is cheaper.",
             ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
             ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
-        }
+        };
+        caption.to_string()
     }
 
     fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
@@ -224,7 +230,7 @@ impl ChartKind {
         root.fill(&WHITE)?;
         let root = root
             .margin(frame.style.px(10), 0, 0, 0)
-            .titled(self.title(), frame.style.title())?;
+            .titled(&self.title(&frame.view.reference), frame.style.title())?;
         if frame.view.ranked.is_empty() && self != ChartKind::Claims {
             return no_data(&root, frame);
         }
