@@ -140,8 +140,8 @@ fn a_busy_generator_cpu_is_flagged_retried_and_named() {
 /// not a regression, and the reason is given.
 #[test]
 fn compare_does_not_judge_a_level_that_did_not_measure_the_server() {
+    use lanebench::results::caveat::{Caveat, Side as CpuSide, SideNoise};
     use lanebench::results::RunResults;
-    use lanebench::run::noise::{Caveat, Side as CpuSide, SideNoise};
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/compare/quick-run.json");
     let base = RunResults::load(&fixture).unwrap();

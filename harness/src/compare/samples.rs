@@ -128,7 +128,7 @@ impl Side {
         self.targets(name)
             .flat_map(|t| &t.levels)
             .find(|l| LevelKey::of(l) == *key && !l.caveats.is_empty())
-            .map(|l| crate::run::noise::describe_all(&l.caveats))
+            .map(|l| crate::results::caveat::describe_all(&l.caveats))
     }
 
     /// The levels of target `name`, keyed and in first-seen order.

@@ -8,9 +8,9 @@ use super::view::{
     duration_spread, grouped, headline_level, one_line, or_dash, ReportView, HIGH_VARIATION_CV,
 };
 use super::RenderInput;
+use crate::results::caveat::describe_all;
 use crate::results::metrics::Metric;
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
-use crate::run::noise::describe_all;
 
 /// Where the metric definitions live, relative to a results folder under `results/<run-id>/`.
 const METRICS_DOC: &str = "../../docs/metrics.md";

@@ -2,9 +2,9 @@
 //! by QPS, the reference target for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+use crate::results::caveat::describe_all;
 pub use crate::results::metrics::{duration_ms, grouped, latency_ms};
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
-use crate::run::noise::describe_all;
 use crate::stats::Spread;
 
 /// Coefficient of variation above which a repeated figure is flagged as unstable.

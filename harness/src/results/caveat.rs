@@ -144,3 +144,25 @@ impl Caveat {
         matches!(self, Caveat::Unsaturated { .. })
     }
 }
+
+/// A level's caveats in one phrase: the noisy sides, then `neither` with its cause only
+/// when contention does not already explain it.
+pub fn describe_all(caveats: &[Caveat]) -> String {
+    let noisy = caveats.iter().any(Caveat::is_noisy);
+    caveats
+        .iter()
+        .map(|c| match c {
+            Caveat::Unsaturated {
+                server_cpu_utilisation,
+                generator_cpu_utilisation,
+                ..
+            } if noisy => format!(
+                "neither side saturated (server {:.0}%, generator {:.0}%)",
+                server_cpu_utilisation * 100.0,
+                generator_cpu_utilisation * 100.0
+            ),
+            c => c.describe(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::failure::Failure;
-use super::noise::{Side, SideNoise};
 use super::steady::{steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
 use crate::load::cpus::process_cpu_time;
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
+use crate::results::caveat::{Side, SideNoise};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
 use crate::sample::TargetCgroup;

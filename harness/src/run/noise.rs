@@ -14,7 +14,7 @@
 //! figure is the latency at the offered rate, so it gets no `unsaturated` caveat as long
 //! as the schedule was kept (a late schedule is already a `generator` verdict).
 
-pub use crate::results::caveat::{Caveat, Side, SideNoise};
+use crate::results::caveat::{Caveat, SideNoise};
 use crate::results::{Saturation, TargetResult, TargetStatus};
 
 /// What a level's (or an attempt's) caveats are judged from.
@@ -70,28 +70,6 @@ fn unsaturated_cause(j: &Judged) -> String {
 
 /// The cause of a `neither` level with no contention anywhere.
 const IDLE_CAUSE: &str = "both sides idle, which points at a wait in the server or the client";
-
-/// A level's caveats in one phrase: the noisy sides, then `neither` with its cause only
-/// when contention does not already explain it.
-pub fn describe_all(caveats: &[Caveat]) -> String {
-    let noisy = caveats.iter().any(Caveat::is_noisy);
-    caveats
-        .iter()
-        .map(|c| match c {
-            Caveat::Unsaturated {
-                server_cpu_utilisation,
-                generator_cpu_utilisation,
-                ..
-            } if noisy => format!(
-                "neither side saturated (server {:.0}%, generator {:.0}%)",
-                server_cpu_utilisation * 100.0,
-                generator_cpu_utilisation * 100.0
-            ),
-            c => c.describe(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
 
 /// Largest steal and foreign CPU per side over some repeats' noise readings.
 pub fn largest_per_side<'a>(readings: impl IntoIterator<Item = &'a SideNoise>) -> Vec<SideNoise> {
@@ -171,6 +149,7 @@ pub fn target_caveats(target: &TargetResult) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::caveat::{describe_all, Side};
 
     fn judged(saturation: Saturation, noise: &[SideNoise]) -> Vec<Caveat> {
         caveats(Judged {

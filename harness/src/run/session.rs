@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
-use super::noise::{describe_all, Caveat};
 use super::outcome::{ComponentMemory, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
 use crate::load::request::RequestPlan;
 use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
+use crate::results::caveat::{describe_all, Caveat};
 use crate::results::{RepeatResult, SetAside, WarmupCurve};
 use crate::sample::procfs::tree_usage;
 use crate::sample::sampler::{MemorySampler, Sample};

@@ -3,10 +3,11 @@
 //! from the usable levels, the time to steady state, and the target's status.
 
 use super::launches::LaunchFigures;
-use super::noise::{caveats, largest_per_side, summarize, Caveat, Judged, Side, SideNoise};
+use super::noise::{caveats, largest_per_side, summarize, Judged};
 use super::outcome::SessionOutcome;
 use super::steady::time_to_steady;
 use super::RunSettings;
+use crate::results::caveat::{Caveat, Side, SideNoise};
 use crate::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
 use crate::stats::{median, Spread};
 use crate::system::Role;
