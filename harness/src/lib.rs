@@ -1,12 +1,25 @@
 //! lanebench: a load generator and web-framework benchmark harness.
 //!
-//! Data flows one way: scenario + targets -> plan -> load/supervision -> results ->
-//! report / charts / compare. Nothing upstream knows about presentation; the `cli`
-//! module is the only place that prints.
+//! Data flows one way: scenario + targets -> system under test -> load engine ->
+//! results -> report / compare / export. Layers, lowest first; each may use only the
+//! layers below it (docs/architecture.md is the map, with where to add what):
 //!
-//! Supervision is `system`: the one lifecycle of a system under test (build, database,
-//! launch, ready, use, stop, drop) and its components with their roles; `run`, `verify`
-//! and `cost` start and stop processes only through it.
+//! 1. `load`: the engine, its own crate (`crates/load`), so the compiler keeps it free
+//!    of everything here: schedule, recorder, histograms, results, the protocol seam
+//!    with HTTP/1.1's one parser, CPU lists, input bounds, request templates.
+//! 2. Foundation: `stats`, `sample`, `atomic_file`, `json_file`, `output_path`,
+//!    `escape`, `toml_error`, `limits`.
+//! 3. Inputs: `scenario`, `targets` (manifests, discovery, build, one process's launch,
+//!    readiness and stop), `store` (PostgreSQL).
+//! 4. `system`: the system under test, its components with roles and the one lifecycle
+//!    (build, database, launch, ready, use, stop, release) behind a `Supervisor` trait.
+//!    `results`: the typed records, the one table of figures and the derived figures
+//!    (it uses only the engine's `LoadResult`, the foundation and a manifest's facts).
+//! 5. Measurement: `run`, `verify`, `cost`. They start and stop processes only through
+//!    `system` and report progress through observers.
+//! 6. Presentation: `report`, `compare`, `export`. They read `results` (and find the
+//!    repository's claims file through `targets::discovery`), never `run`.
+//! 7. `cli`: flags and validation; the only module that prints.
 
 pub mod atomic_file;
 pub mod cli;
