@@ -10,22 +10,16 @@ use crate::stats::Spread;
 type Column = (&'static str, &'static Metric, Stat);
 
 fn target_columns() -> Vec<Column> {
-    CSV_TARGET_COLUMNS
-        .iter()
-        .filter_map(|key| Metric::find(key))
-        .flat_map(|m| {
-            m.labels
-                .csv
-                .iter()
-                .map(move |(name, stat)| (*name, m, *stat))
-        })
-        .collect()
+    columns(CSV_TARGET_COLUMNS.iter().filter_map(|key| Metric::find(key)))
 }
 
 fn level_columns() -> Vec<Column> {
-    METRICS
-        .iter()
-        .filter(|m| m.is_per_level())
+    columns(METRICS.iter().filter(|m| m.is_per_level()))
+}
+
+/// Every CSV column of `metrics`, in order: a figure may fill several (one per statistic).
+fn columns(metrics: impl Iterator<Item = &'static Metric>) -> Vec<Column> {
+    metrics
         .flat_map(|m| {
             m.labels
                 .csv
