@@ -10,7 +10,8 @@
 //! [`processes`] binds them to the lifecycle's [`Supervisor`] trait, and [`component`]
 //! says what a run measures and watches of every component beside the service.
 //!
-//! May use: `targets`, `store`, `sample`, `load::cpus`. Never prints: progress goes
+//! May use: `targets`, `store`, `sample`, `load::cpus`, and `results::Role` (the role
+//! is recorded in results, so its type lives there). Never prints: progress goes
 //! through a [`LifecycleObserver`].
 
 pub mod component;
