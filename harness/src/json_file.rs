@@ -55,6 +55,17 @@ pub fn resolve(path: &Path, kind: &FileKind) -> PathBuf {
 
 /// Reads and deserializes a file of `kind` after checking its version.
 pub fn load<T: DeserializeOwned>(path: &Path, kind: &FileKind) -> Result<T, JsonFileError> {
+    load_upgraded(path, kind, |_, _| {})
+}
+
+/// [`load`], with `upgrade` given the file's version and its parsed value before it is
+/// deserialized: where an older layout moved fields, they are moved back here, so the
+/// typed records keep no field of an old layout.
+pub fn load_upgraded<T: DeserializeOwned>(
+    path: &Path,
+    kind: &FileKind,
+    upgrade: impl FnOnce(u64, &mut serde_json::Value),
+) -> Result<T, JsonFileError> {
     let file = resolve(path, kind);
     let shown = file.display().to_string();
     let text = crate::load::bounds::read_text(&file).map_err(|source| JsonFileError::Read {
@@ -67,7 +78,7 @@ pub fn load<T: DeserializeOwned>(path: &Path, kind: &FileKind) -> Result<T, Json
         what: kind.what,
         message,
     };
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid(e.line(), e.to_string()))?;
     let found = value
         .get("schema_version")
@@ -81,6 +92,7 @@ pub fn load<T: DeserializeOwned>(path: &Path, kind: &FileKind) -> Result<T, Json
             current: kind.current,
         });
     }
+    upgrade(found, &mut value);
     // The value is already parsed, so serde has no line to give here.
     serde_json::from_value(value).map_err(|e| invalid(0, e.to_string()))
 }

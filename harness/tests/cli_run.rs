@@ -40,7 +40,7 @@ fn run_measures_every_field_and_reports_skipped_and_failed_targets() {
     assert_eq!(output.status.code(), Some(1), "a target failed: {stderr}");
     assert!(stderr.contains("failed: crashy"), "{stderr}");
     let results = ws.results().unwrap();
-    assert_eq!(results["schema_version"], 2);
+    assert_eq!(results["schema_version"], 3);
     assert!(results["finished_at"].is_string());
     assert_eq!(results["interrupted"], false);
     assert_eq!(results["environment"]["cpus_shared"], true);

@@ -58,11 +58,25 @@ fn the_database_is_measured_recorded_and_stopped() {
     assert!(store["version"].as_str().unwrap().contains("PostgreSQL"));
     let target = &results["targets"][0];
     assert_eq!(target["status"], "ok", "{target}");
-    let memory = &target["database_memory_mb"];
+    let database = &target["components"][0];
+    assert_eq!(database["name"], "postgres", "{target}");
+    assert_eq!(database["role"], "database");
+    // The harness's own server is pinned: its CPU share is read.
+    assert!(
+        !database["cpus"].as_array().unwrap().is_empty(),
+        "{database}"
+    );
+    let memory = &database["memory_mb"];
     assert!(memory["peak"].as_f64().unwrap() > 1.0, "{memory}");
     let level = &target["levels"][0];
-    assert!(level["database_cpu_utilisation"].is_number(), "{level}");
-    assert!(level["repeats"][0]["database_cpu_s"].is_number());
+    assert_eq!(level["components"][0]["name"], "postgres", "{level}");
+    assert!(
+        level["components"][0]["cpu_utilisation"].is_number(),
+        "{level}"
+    );
+    let repeat = &level["repeats"][0];
+    assert_eq!(repeat["components"][0]["name"], "postgres", "{repeat}");
+    assert!(repeat["components"][0]["cpu_s"].is_number(), "{repeat}");
     assert!(
         pg_processes_below(ws.path()).is_empty(),
         "PostgreSQL left running"

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use lanebench::results::TargetStatus;
+use lanebench::results::{ComponentFigures, ComponentUtilisation, Role, TargetStatus};
 
 mod report_support;
 use report_support::*;
@@ -323,8 +323,17 @@ fn database_mode_shows_the_store_and_the_databases_share() {
         "server": "harness", "version": "PostgreSQL 15.18 on x86_64", "durability": "relaxed", "cpus": "0"
     }));
     for t in &mut results.targets {
+        t.components = vec![ComponentFigures {
+            name: "postgres".to_string(),
+            role: Role::Database,
+            cpus: vec![0],
+            memory_mb: None,
+        }];
         for level in &mut t.levels {
-            level.database_cpu_utilisation = Some(0.61);
+            level.components = vec![ComponentUtilisation {
+                name: "postgres".to_string(),
+                cpu_utilisation: 0.61,
+            }];
         }
     }
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -17,7 +18,8 @@ use crate::results::cost::{
 };
 use crate::run::{new_run_id, now_rfc3339};
 use crate::scenario::Scenario;
-use crate::targets::{build_target, Target};
+use crate::system::{prepare, LifecycleObserver, Processes, Step};
+use crate::targets::Target;
 
 /// Flags of `lanebench cost`.
 #[derive(Debug, Args)]
@@ -173,16 +175,26 @@ fn build_and_count(
     stop: &AtomicBool,
 ) -> TargetCost {
     if build && unsupported(target).is_none() {
-        eprintln!("{}: building", target.name());
-        let log = out_dir
-            .join("logs")
-            .join(format!("{}-build.log", target.name()));
-        if let Err(e) = build_target(target, &log) {
+        // Only the build step: the count launches the target itself, under callgrind.
+        // Nothing is launched here, so the stop grace never applies.
+        let mut processes = Processes::new(out_dir.join("logs"), 1, Duration::ZERO);
+        if let Err(e) = prepare(&mut processes, &mut Building, target, None) {
             return TargetCost::bare(target, CostStatus::Failed, Some(e.to_string()));
         }
     }
     eprintln!("{}: counting under callgrind", target.name());
     count_target(target, settings, stop)
+}
+
+/// Says when a target's build begins.
+struct Building;
+
+impl LifecycleObserver for Building {
+    fn step(&mut self, target: &Target, step: Step) {
+        if step == Step::Build {
+            eprintln!("{}: building", target.name());
+        }
+    }
 }
 
 pub(super) fn status_line(t: &TargetCost) -> String {

@@ -49,10 +49,7 @@ pub fn level_gaps(target: &TargetResult, connections: usize) -> Vec<String> {
     };
     let mut gaps = Vec::new();
     if level.saturation != Saturation::Server {
-        let verdict = serde_json::to_value(level.saturation)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let verdict = level.saturation.label();
         gaps.push(format!("{name} was not server-bound ({verdict})"));
     }
     for caveat in level.caveats.iter().filter(|c| c.is_noisy()) {

@@ -1,11 +1,12 @@
 //! The report's "Database" section, in database mode only: which server the targets
 //! used and how it was set up (a relaxed durability is said, not hidden), and per level
 //! the service's and the database's share of the CPUs, the verdict on which of them was
-//! the bottleneck, and the database's memory beside the target's.
+//! the bottleneck, and the database's memory beside the target's. The database is the
+//! target's component with the database role.
 
 use super::table::Table;
 use super::view::{grouped, ReportView};
-use crate::results::RunResults;
+use crate::results::{Role, RunResults};
 
 /// The section's paragraph and table; `None` in memory mode.
 pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
@@ -34,14 +35,14 @@ pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
         &[false, true, true, true, true, false, true],
     );
     for t in &view.ranked {
-        let memory = t.database_memory_mb.as_ref().map_or("-".to_string(), |m| {
-            format!("{:.0}-{:.0} MiB", m.idle, m.peak)
-        });
+        let database = t.components_with(Role::Database).next();
+        let memory = database
+            .and_then(|d| d.memory_mb.as_ref())
+            .map_or("-".to_string(), |m| {
+                format!("{:.0}-{:.0} MiB", m.idle, m.peak)
+            });
         for level in &t.levels {
-            let saturation = serde_json::to_value(level.saturation)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
+            let database_share = database.and_then(|d| level.component_utilisation(&d.name));
             let share =
                 |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
             table.push_for(
@@ -51,8 +52,8 @@ pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
                     level.connections.to_string(),
                     grouped(level.success_rps.median),
                     share(Some(level.server_cpu_utilisation)),
-                    share(level.database_cpu_utilisation),
-                    saturation,
+                    share(database_share),
+                    level.saturation.label().to_string(),
                     memory.clone(),
                 ],
             );

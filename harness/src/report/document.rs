@@ -236,10 +236,7 @@ pub fn throughput_table(view: &ReportView) -> Table {
                 let flag = if cv > HIGH_VARIATION_CV { " (!)" } else { "" };
                 format!("{cv:.3}{flag}")
             });
-            let limited = serde_json::to_value(level.saturation)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
+            let limited = level.saturation.label().to_string();
             let mut bound = if level.generator_bound {
                 " (generator-bound)".to_string()
             } else {

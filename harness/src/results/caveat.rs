@@ -5,15 +5,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::component::Role;
 use crate::sample::cpustat::{Noise, MAX_FOREIGN, MAX_STEAL};
 
-/// Which part of the run a set of CPUs belongs to.
+/// Which part of the run a set of CPUs belongs to: the server's, the generator's, or
+/// those of a component beside the service, named by its role ("database").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(into = "String", try_from = "String")]
 pub enum Side {
     Server,
     Generator,
-    Database,
+    Component(Role),
 }
 
 impl Side {
@@ -21,7 +23,27 @@ impl Side {
         match self {
             Side::Server => "server",
             Side::Generator => "generator",
-            Side::Database => "database",
+            Side::Component(role) => role.label(),
+        }
+    }
+}
+
+impl From<Side> for String {
+    fn from(side: Side) -> String {
+        side.label().to_string()
+    }
+}
+
+impl TryFrom<String> for Side {
+    type Error = String;
+
+    fn try_from(word: String) -> Result<Side, String> {
+        match word.as_str() {
+            "server" => Ok(Side::Server),
+            "generator" => Ok(Side::Generator),
+            other => Role::from_label(other)
+                .map(Side::Component)
+                .ok_or_else(|| format!("unknown side {other:?}")),
         }
     }
 }

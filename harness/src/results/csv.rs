@@ -10,7 +10,11 @@ use crate::stats::Spread;
 type Column = (&'static str, &'static Metric, Stat);
 
 fn target_columns() -> Vec<Column> {
-    columns(CSV_TARGET_COLUMNS.iter().filter_map(|key| Metric::find(key)))
+    columns(
+        CSV_TARGET_COLUMNS
+            .iter()
+            .filter_map(|key| Metric::find(key)),
+    )
 }
 
 fn level_columns() -> Vec<Column> {
@@ -84,7 +88,7 @@ impl RunResults {
                         .iter()
                         .map(|(_, metric, stat)| cell(metric.of_level(level), *stat)),
                 );
-                row.push(lowercase(level.saturation));
+                row.push(level.saturation.label().to_string());
                 row.push(reason.clone());
                 w.write_record(&row)?;
             }

@@ -6,11 +6,13 @@
 //! run leaves a valid file holding every target that finished.
 
 pub mod caveat;
+pub mod component;
 pub mod cost;
 mod csv;
 pub mod derived;
 pub mod metrics;
 pub mod scenario;
+mod upgrade;
 
 use std::path::Path;
 
@@ -25,11 +27,14 @@ use crate::results::scenario::ScenarioRecord;
 use crate::sample::cpustat::Noise;
 use crate::stats::Spread;
 pub use caveat::{Caveat, Side, SideNoise};
+pub use component::{ComponentCpuTime, ComponentFigures, ComponentUtilisation, Role};
 
 /// Version of the results.json layout. 2: load results of schema 2 (ns histograms,
-/// censored tail, success_rps, send lag) and `success_rps` per level. Readers take
-/// version 1 too, deriving what it lacks ([`RunResults::upgrade`]), and refuse others.
-pub const SCHEMA_VERSION: u32 = 2;
+/// censored tail, success_rps, send lag) and `success_rps` per level. 3: the
+/// components beside the service in one shape (`components` on targets, levels and
+/// repeats) instead of database fields, and a saturation that names its component.
+/// Readers take versions 1 and 2 too, upgrading them (`upgrade`), and refuse others.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,10 +133,10 @@ pub struct TargetResult {
     /// The first request's latency on a freshly ready process (ms).
     pub first_request_ms: Option<Spread>,
     pub memory_mb: Option<MemoryFigures>,
-    /// Database mode: the database server's memory over this target's sessions, taken
-    /// like the target's (its whole process tree).
-    #[serde(default)]
-    pub database_memory_mb: Option<MemoryFigures>,
+    /// The components beside the service its sessions ran with (database mode: the
+    /// database), with their CPUs and memory; absent when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentFigures>,
     pub levels: Vec<LevelResult>,
     /// Build time of this run's build (seconds); near zero when nothing changed.
     pub build_s: Option<f64>,
@@ -193,7 +198,7 @@ impl TargetResult {
             cold_start_ms: None,
             first_request_ms: None,
             memory_mb: None,
-            database_memory_mb: None,
+            components: Vec::new(),
             levels: Vec::new(),
             build_s: None,
             startup_launches_ms: Vec::new(),
@@ -241,19 +246,34 @@ pub struct MemoryTriple {
 }
 
 /// Which side limited throughput at a level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Saturation {
     /// The server used (nearly) all its CPUs: the figure measures the server.
     Server,
     /// The generator was busy while the server was not: the figure measures the generator.
     Generator,
-    /// The database (database mode) used most of its CPUs: it limited the service.
-    Database,
+    /// A component beside the service (the database in database mode) used most of its
+    /// CPUs: it limited the service.
+    Component { name: String, role: Role },
     /// Neither side was CPU-bound (latency-bound, or an open-loop rate below capacity).
     Neither,
     /// Server and generator shared CPUs, so no verdict is possible.
     Shared,
+}
+
+impl Saturation {
+    /// The verdict's word in tables and the CSV: a component is named by its role
+    /// ("database").
+    pub fn label(&self) -> &'static str {
+        match self {
+            Saturation::Server => "server",
+            Saturation::Generator => "generator",
+            Saturation::Component { role, .. } => role.label(),
+            Saturation::Neither => "neither",
+            Saturation::Shared => "shared",
+        }
+    }
 }
 
 /// One rung of the concurrency ladder, over its repeats.
@@ -311,9 +331,10 @@ pub struct LevelResult {
     /// Server CPU microseconds per successful response (median over repeats).
     #[serde(default)]
     pub server_cpu_us_per_success: Option<f64>,
-    /// Database mode: the database's CPU time / (duration x its CPUs), median over repeats.
-    #[serde(default)]
-    pub database_cpu_utilisation: Option<f64>,
+    /// The share of its CPUs each component beside the service used, for those
+    /// lanebench pinned (database mode: the database); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentUtilisation>,
     /// The error rate's median is within the scenario's `max_error_rate`, so the level
     /// may be the headline.
     #[serde(default = "yes")]
@@ -355,7 +376,7 @@ impl LevelResult {
             caveats: Vec::new(),
             retried: 0,
             server_cpu_us_per_success: None,
-            database_cpu_utilisation: None,
+            components: Vec::new(),
             usable: true,
         }
     }
@@ -380,9 +401,10 @@ pub struct RepeatResult {
     /// Which round (fresh process) it was measured in, from 1.
     #[serde(default = "one")]
     pub round: usize,
-    /// Database mode: the database server's CPU time during the window (s).
-    #[serde(default)]
-    pub database_cpu_s: Option<f64>,
+    /// The CPU time of each component beside the service during the window, for those
+    /// that are processes of ours; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentCpuTime>,
     /// Steal and foreign CPU on every side's CPUs during the window (the server's is
     /// also `noise`).
     #[serde(default)]
@@ -424,19 +446,20 @@ impl RunResults {
 /// Why a results file cannot be used.
 pub type ResultsError = crate::json_file::JsonFileError;
 
-/// results.json: version 1 files are read and upgraded.
+/// results.json: versions 1 and 2 are read and upgraded.
 pub const RESULTS_FILE: FileKind = FileKind {
     file_name: "results.json",
     what: "results file",
     current: SCHEMA_VERSION as u64,
-    also_reads: &[1],
+    also_reads: &[1, 2],
 };
 
 impl RunResults {
     /// Reads a results.json, or the results.json inside a results folder.
     pub fn load(path: &Path) -> Result<RunResults, ResultsError> {
-        let mut results: RunResults = crate::json_file::load(path, &RESULTS_FILE)?;
-        results.upgrade();
+        let mut results: RunResults =
+            crate::json_file::load_upgraded(path, &RESULTS_FILE, upgrade::components)?;
+        upgrade::loads(&mut results);
         Ok(results)
     }
 
@@ -455,24 +478,5 @@ impl RunResults {
             counting,
             targets: self.targets.iter().filter_map(|t| t.cost.clone()).collect(),
         })
-    }
-
-    /// Brings results of schema version 1 up to this one: every load result derives its
-    /// successes (see `LoadResult::upgrade`), and each level its `success_rps` from them.
-    /// The load results keep their own `schema_version` (their histograms stay in µs).
-    pub fn upgrade(&mut self) {
-        if self.schema_version >= SCHEMA_VERSION {
-            return;
-        }
-        for level in self.targets.iter_mut().flat_map(|t| t.levels.iter_mut()) {
-            for repeat in &mut level.repeats {
-                repeat.load.upgrade();
-            }
-            let values: Vec<f64> = level.repeats.iter().map(|r| r.load.success_rps).collect();
-            if let Some(spread) = Spread::of(&values) {
-                level.success_rps = spread;
-            }
-        }
-        self.schema_version = SCHEMA_VERSION;
     }
 }

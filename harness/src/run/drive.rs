@@ -13,10 +13,11 @@ use crate::load::cpus::process_cpu_time;
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
 use crate::results::caveat::{Side, SideNoise};
+use crate::results::{ComponentCpuTime, ComponentFigures};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
 use crate::sample::TargetCgroup;
-use crate::system::{Component, Components, Role};
+use crate::system::{Component, Components};
 use crate::targets::TargetProcess;
 
 /// How often live totals are passed to the observer during load.
@@ -44,10 +45,10 @@ pub struct Measured {
     pub server_cpu_s: f64,
     /// The server's CPUs.
     pub noise: Option<Noise>,
-    /// Every side's CPUs: the server's, the generator's, the database's own.
+    /// Every side's CPUs: the server's, the generator's, each component's own.
     pub noise_by_side: Vec<SideNoise>,
-    /// Database mode: the database server's CPU time over the window (s).
-    pub database_cpu_s: Option<f64>,
+    /// The CPU time of each component beside the service that is a process of ours.
+    pub components: Vec<ComponentCpuTime>,
 }
 
 /// CPU counters at one edge of a measured window.
@@ -55,7 +56,8 @@ pub struct Measured {
 struct Counters {
     server: Duration,
     generator: Duration,
-    database: Option<Duration>,
+    /// Each component's CPU time, in the order of `Bench::components`.
+    components: Vec<Option<Duration>>,
     stat: CpuStat,
 }
 
@@ -82,19 +84,25 @@ impl Bench<'_> {
             .unwrap_or_else(|| tree_usage(self.process.pid()).cpu)
     }
 
-    /// The component with the database's role, if the system has one.
-    fn database(&self) -> Option<&dyn Component> {
+    /// The components beside the service as results name them, with the CPUs each
+    /// was pinned to (no memory yet).
+    pub fn component_figures(&self) -> Vec<ComponentFigures> {
         self.components
             .iter()
-            .find(|c| c.role() == Role::Database)
-            .map(|c| &**c)
+            .map(|c| ComponentFigures {
+                name: c.name().to_string(),
+                role: c.role(),
+                cpus: c.cpus().map(|l| l.cpus().to_vec()).unwrap_or_default(),
+                memory_mb: None,
+            })
+            .collect()
     }
 
-    /// The database runs on (some of) the server's CPUs.
-    pub fn database_shares_server_cpus(&self) -> bool {
+    /// The component runs on (some of) the server's CPUs.
+    fn shares_server_cpus(&self, component: &dyn Component) -> bool {
         let server_cpus = self.settings.server_cpus.cpus();
-        self.database()
-            .and_then(|d| d.cpus())
+        component
+            .cpus()
             .is_some_and(|cpus| cpus.cpus().iter().any(|c| server_cpus.contains(c)))
     }
 
@@ -104,11 +112,6 @@ impl Bench<'_> {
         let run = LoadRun::start(load, Arc::clone(&load_stop))
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
         Ok((run, load_stop))
-    }
-
-    /// The database server's CPU time so far (exact from its cgroup), if it is ours.
-    fn database_cpu(&self) -> Option<Duration> {
-        self.database()?.cpu_time()
     }
 
     fn should_end(&mut self) -> bool {
@@ -169,7 +172,7 @@ impl Bench<'_> {
             // The harness's own threads (generator workers, samplers, this one) are all
             // pinned to the generator's CPUs: its process time is the generator side's.
             generator: process_cpu_time(),
-            database: self.database_cpu(),
+            components: self.components.iter().map(|c| c.cpu_time()).collect(),
             stat: CpuStat::now(),
         }
     }
@@ -177,16 +180,24 @@ impl Bench<'_> {
     /// A repeat's figures from its load and the counters around its window.
     fn measured(&self, load: LoadResult, start: &Counters, end: &Counters) -> Measured {
         let own = end.server.saturating_sub(start.server);
-        let database = match (start.database, end.database) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
-        // On the server's CPUs the database's time is the system under test's, not noise.
-        let shared_db = database
-            .filter(|_| self.database_shares_server_cpus())
-            .unwrap_or_default();
+        // Each component's time over the window, when it could be read at both edges.
+        let times: Vec<(&dyn Component, Duration)> = self
+            .components
+            .iter()
+            .zip(start.components.iter().zip(&end.components))
+            .filter_map(|(c, pair)| match pair {
+                (Some(a), Some(b)) => Some((&**c as &dyn Component, b.saturating_sub(*a))),
+                _ => None,
+            })
+            .collect();
+        // On the server's CPUs a component's time is the system under test's, not noise.
+        let on_server: Duration = times
+            .iter()
+            .filter(|(c, _)| self.shares_server_cpus(*c))
+            .map(|(_, time)| *time)
+            .sum();
         let noise_on = |cpus: &[usize], own| noise_between(&start.stat, &end.stat, cpus, own);
-        let noise = noise_on(self.settings.server_cpus.cpus(), own + shared_db);
+        let noise = noise_on(self.settings.server_cpus.cpus(), own + on_server);
         let mut by_side: Vec<SideNoise> = noise
             .map(|n| SideNoise::of(Side::Server, n))
             .into_iter()
@@ -195,24 +206,31 @@ impl Bench<'_> {
         if let Some(n) = noise_on(self.settings.generator_cpus.cpus(), generator) {
             by_side.push(SideNoise::of(Side::Generator, n));
         }
-        if let (Some(cpus), Some(db)) = (self.database_own_cpus(), database) {
-            if let Some(n) = noise_on(&cpus, db) {
-                by_side.push(SideNoise::of(Side::Database, n));
+        for (component, time) in &times {
+            let cpus = self.own_cpus(*component);
+            if let Some(n) = cpus.and_then(|cpus| noise_on(&cpus, *time)) {
+                by_side.push(SideNoise::of(Side::Component(component.role()), n));
             }
         }
         Measured {
             noise,
             noise_by_side: by_side,
             server_cpu_s: own.as_secs_f64(),
-            database_cpu_s: database.map(|d| d.as_secs_f64()),
+            components: times
+                .iter()
+                .map(|(c, time)| ComponentCpuTime {
+                    name: c.name().to_string(),
+                    cpu_s: time.as_secs_f64(),
+                })
+                .collect(),
             load,
         }
     }
 
-    /// The database's CPUs when it has its own (shared with neither the server nor the
-    /// generator); its noise is read there.
-    fn database_own_cpus(&self) -> Option<Vec<usize>> {
-        let cpus = self.database()?.cpus()?;
+    /// The component's CPUs when it has its own (shared with neither the server nor
+    /// the generator); its noise is read there.
+    fn own_cpus(&self, component: &dyn Component) -> Option<Vec<usize>> {
+        let cpus = component.cpus()?;
         let (server, generator) = (
             self.settings.server_cpus.cpus(),
             self.settings.generator_cpus.cpus(),

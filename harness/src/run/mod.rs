@@ -13,7 +13,8 @@
 //!
 //! Layers inside: `measure` (a target across rounds) -> `launches`, `session` ->
 //! `drive` (one load: warm-up or measured repeat) -> `steady`; `summary` and `memory`
-//! turn what was measured into results; `outcome` holds what a session measured.
+//! turn what was measured into results (`saturation` judges which side or component
+//! limited a level); `outcome` holds what a session measured.
 //! Processes are built, launched and stopped through the lifecycle (`crate::system`),
 //! and the database is one of the components beside the service. With `cost` set,
 //! each target's instructions per request are counted (`crate::cost`) after its last
@@ -29,6 +30,7 @@ mod memory;
 pub mod noise;
 mod outcome;
 mod process;
+pub mod saturation;
 mod session;
 pub mod steady;
 pub mod summary;

@@ -5,8 +5,8 @@
 //! process, the generator sends at half speed, the server idles at 40%, and the level's
 //! throughput is a figure of neither the server nor the generator, yet it looks like any
 //! other. So steal and foreign CPU are read on every side's CPUs (server, generator, and
-//! the database's own CPUs when it has any), and a level carries [`Caveat`]s saying what
-//! was wrong and how much. A level with caveats is measured again after a pause (up to
+//! the own CPUs of a component beside the service, such as the database), and a level
+//! carries [`Caveat`]s saying what was wrong and how much. A level with caveats is measured again after a pause (up to
 //! `--retry-noisy` times); what is left is shown marked and never made the headline
 //! while a clean level exists.
 //!
@@ -18,7 +18,7 @@ use crate::results::caveat::{Caveat, SideNoise};
 use crate::results::{Saturation, TargetResult, TargetStatus};
 
 /// What a level's (or an attempt's) caveats are judged from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Judged<'a> {
     pub saturation: Saturation,
     /// Open loop (a fixed rate): `neither` is expected there.

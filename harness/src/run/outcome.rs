@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use super::failure::Failure;
+use crate::results::Role;
 use crate::results::{RepeatResult, WarmupCurve};
 use crate::sample::sampler::Sample;
-use crate::system::Role;
 
 /// The repeats one session measured at one level.
 #[derive(Debug, Clone)]
@@ -30,12 +30,16 @@ pub struct MemoryRecord {
     pub interval: Duration,
 }
 
-/// The memory samples of one component beside the service.
+/// One component beside the service over a session: what it is, where it ran, and
+/// its memory samples.
 #[derive(Debug, Clone)]
-pub struct ComponentMemory {
+pub struct ComponentRecord {
     pub name: String,
     pub role: Role,
-    pub record: MemoryRecord,
+    /// The CPUs it was pinned to (empty: not pinned by lanebench).
+    pub cpus: Vec<usize>,
+    /// Its memory samples, when it is a process of ours.
+    pub record: Option<MemoryRecord>,
 }
 
 /// Everything one session measured, and why it stopped early if it did.
@@ -43,19 +47,9 @@ pub struct ComponentMemory {
 pub struct SessionOutcome {
     pub levels: Vec<LevelRun>,
     pub memory: Option<MemoryRecord>,
-    /// The memory of each component beside the service over the session.
-    pub components: Vec<ComponentMemory>,
+    /// Each component beside the service over the session.
+    pub components: Vec<ComponentRecord>,
     /// The process's first load, second by second.
     pub curve: Option<WarmupCurve>,
     pub failure: Option<Failure>,
-}
-
-impl SessionOutcome {
-    /// The memory of the session's component with `role`, if it had one.
-    pub fn component_memory(&self, role: Role) -> Option<&MemoryRecord> {
-        self.components
-            .iter()
-            .find(|c| c.role == role)
-            .map(|c| &c.record)
-    }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::failure::{check_stop, Failure};
-use super::outcome::{ComponentMemory, LevelRun, MemoryRecord, SessionOutcome};
+use super::outcome::{ComponentRecord, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
@@ -188,14 +188,18 @@ fn measure(
         outcome.failure = Some(bench.component_failure.take().unwrap_or(failure));
     }
     memory.samples = sampler.stop();
+    let mut sampled: Vec<Option<MemoryRecord>> = vec![None; bench.components.len()];
     for (((index, _), mut record), sampler) in pids.into_iter().zip(records).zip(samplers) {
-        let component = &bench.components[index];
         record.samples = sampler.stop();
         record.windows = memory.windows.clone();
-        record.cgroup = component.cgroup().map(cgroup_peak);
-        outcome.components.push(ComponentMemory {
-            name: component.name().to_string(),
-            role: component.role(),
+        record.cgroup = bench.components[index].cgroup().map(cgroup_peak);
+        sampled[index] = Some(record);
+    }
+    for (figures, record) in bench.component_figures().into_iter().zip(sampled) {
+        outcome.components.push(ComponentRecord {
+            name: figures.name,
+            role: figures.role,
+            cpus: figures.cpus,
             record,
         });
     }
@@ -285,7 +289,8 @@ impl Ladder {
             repeat.warmup_s = warmed.seconds;
             repeat.steady = warmed.steady;
             repeat.still_climbing = warmed.climbing;
-            let judged = judge_repeats(std::slice::from_ref(&repeat), bench.settings);
+            let components = bench.component_figures();
+            let judged = judge_repeats(std::slice::from_ref(&repeat), bench.settings, &components);
             let retries_left = attempt <= bench.settings.retry_noisy as usize;
             let may_help = judged.caveats.iter().any(Caveat::retry_may_help);
             if judged.caveats.is_empty() || !retries_left || !may_help {
@@ -358,7 +363,7 @@ impl Ladder {
             noise_by_side: measured.noise_by_side,
             round: self.plan.round,
             server_cpu_s: measured.server_cpu_s,
-            database_cpu_s: measured.database_cpu_s,
+            components: measured.components,
             load: measured.load,
             attempt,
             set_aside: Vec::new(),

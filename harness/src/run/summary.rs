@@ -5,65 +5,15 @@
 use super::launches::LaunchFigures;
 use super::noise::{caveats, largest_per_side, summarize, Judged};
 use super::outcome::SessionOutcome;
+use super::saturation::{judge_saturation, ComponentLoad, SaturationInputs};
 use super::steady::time_to_steady;
 use super::RunSettings;
 use crate::results::caveat::{Caveat, Side, SideNoise};
-use crate::results::{LevelResult, RepeatResult, Saturation, TargetResult, TargetStatus};
+use crate::results::{
+    ComponentFigures, ComponentUtilisation, LevelResult, RepeatResult, Saturation, TargetResult,
+    TargetStatus,
+};
 use crate::stats::{median, Spread};
-use crate::system::Role;
-
-/// Server CPU utilisation from which a level counts as server-bound.
-pub const SERVER_BOUND: f64 = 0.75;
-/// Generator utilisation from which a level counts as generator-bound (when the server is not).
-pub const GENERATOR_BOUND: f64 = 0.90;
-
-/// What the saturation verdict of a level is judged from.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SaturationInputs {
-    /// Server CPU utilisation (median over repeats).
-    pub server: f64,
-    /// Generator CPU utilisation (median over repeats).
-    pub generator: f64,
-    /// Server and generator shared CPUs.
-    pub shared: bool,
-    /// Open loop: some repeat's send lag p99 was above its bound.
-    pub send_lag_over: bool,
-    /// Open loop: some repeat left planned requests unsent.
-    pub unsent: bool,
-    /// Database mode: the database's CPU utilisation (median over repeats).
-    pub database: Option<f64>,
-    /// The database ran on the server's CPUs (2 CPUs): the two are judged together.
-    pub database_shares_server: bool,
-}
-
-/// Which side limited a level (see docs/metrics.md, "Saturation verdict"). A late
-/// schedule means the load asked for was not offered, whatever the server did; unsent
-/// requests with an idle server mean too few connections for the rate.
-pub fn judge_saturation(i: SaturationInputs) -> Saturation {
-    let database = i.database.unwrap_or(0.0);
-    // Sharing the server's CPUs, service and database together use them up; the one
-    // that used more is the bottleneck.
-    let combined = if i.database_shares_server {
-        i.server + database
-    } else {
-        i.server
-    };
-    if i.shared {
-        Saturation::Shared
-    } else if i.send_lag_over {
-        Saturation::Generator
-    } else if (i.database_shares_server && combined >= SERVER_BOUND && database > i.server)
-        || (!i.database_shares_server && database >= SERVER_BOUND)
-    {
-        Saturation::Database
-    } else if combined >= SERVER_BOUND {
-        Saturation::Server
-    } else if i.generator >= GENERATOR_BOUND || i.unsent {
-        Saturation::Generator
-    } else {
-        Saturation::Neither
-    }
-}
 
 /// `base` (the manifest facts, status and failure so far) completed with the launches
 /// and sessions of a target.
@@ -82,12 +32,8 @@ pub fn complete(
     result.sessions = sessions.len();
     let records: Vec<_> = sessions.iter().filter_map(|s| s.memory.clone()).collect();
     result.memory_mb = super::memory::memory_figures(&records);
-    let database: Vec<_> = sessions
-        .iter()
-        .filter_map(|s| s.component_memory(Role::Database).cloned())
-        .collect();
-    result.database_memory_mb = super::memory::memory_figures(&database);
-    result.levels = pooled_levels(sessions, settings);
+    result.components = component_figures(sessions);
+    result.levels = pooled_levels(sessions, settings, &result.components);
     result.warmup_curve = sessions.iter().find_map(|s| s.curve.clone());
     result.time_to_steady_ms = result.warmup_curve.as_ref().and_then(|curve| {
         let first_level = result.levels.first()?;
@@ -111,8 +57,36 @@ pub fn complete(
     result
 }
 
+/// Every component the sessions ran beside the service, in the order first seen, with
+/// its memory over all of them.
+fn component_figures(sessions: &[SessionOutcome]) -> Vec<ComponentFigures> {
+    let mut figures: Vec<ComponentFigures> = Vec::new();
+    for seen in sessions.iter().flat_map(|s| &s.components) {
+        if figures.iter().any(|f| f.name == seen.name) {
+            continue;
+        }
+        let records: Vec<_> = sessions
+            .iter()
+            .flat_map(|s| &s.components)
+            .filter(|c| c.name == seen.name)
+            .filter_map(|c| c.record.clone())
+            .collect();
+        figures.push(ComponentFigures {
+            name: seen.name.clone(),
+            role: seen.role,
+            cpus: seen.cpus.clone(),
+            memory_mb: super::memory::memory_figures(&records),
+        });
+    }
+    figures
+}
+
 /// Levels in ladder order, each with the repeats of every session.
-fn pooled_levels(sessions: &[SessionOutcome], settings: &RunSettings) -> Vec<LevelResult> {
+fn pooled_levels(
+    sessions: &[SessionOutcome],
+    settings: &RunSettings,
+    components: &[ComponentFigures],
+) -> Vec<LevelResult> {
     let mut levels = Vec::new();
     for &connections in &settings.scenario.connections {
         let repeats: Vec<RepeatResult> = sessions
@@ -121,7 +95,7 @@ fn pooled_levels(sessions: &[SessionOutcome], settings: &RunSettings) -> Vec<Lev
             .flat_map(|l| l.repeats.iter().cloned())
             .collect();
         if !repeats.is_empty() {
-            levels.push(summarize_level(connections, repeats, settings));
+            levels.push(summarize_level(connections, repeats, settings, components));
         }
     }
     levels
@@ -131,12 +105,13 @@ fn summarize_level(
     connections: usize,
     repeats: Vec<RepeatResult>,
     settings: &RunSettings,
+    components: &[ComponentFigures],
 ) -> LevelResult {
     let pick = |f: &dyn Fn(&RepeatResult) -> f64| -> Spread {
         let values: Vec<f64> = repeats.iter().map(f).collect();
         Spread::of(&values).expect("a level has at least one repeat")
     };
-    let judged = judge_repeats(&repeats, settings);
+    let judged = judge_repeats(&repeats, settings, components);
     let noises: Vec<_> = repeats.iter().filter_map(|r| r.noise).collect();
     let largest =
         |f: fn(&crate::sample::cpustat::Noise) -> f64| noises.iter().map(f).reduce(f64::max);
@@ -165,7 +140,7 @@ fn summarize_level(
         server_cpu_utilisation: judged.server,
         generator_cpu_utilisation: judged.generator,
         generator_bound: judged.saturation == Saturation::Generator,
-        saturation: judged.saturation,
+        saturation: judged.saturation.clone(),
         steady: (!steadies.is_empty()).then(|| steadies.iter().all(|s| *s)),
         warmup_s: Spread::of(&warmups).unwrap_or_else(Spread::zero),
         steal: largest(|n| n.steal),
@@ -175,7 +150,7 @@ fn summarize_level(
         caveats: judged.caveats,
         retried: repeats.iter().map(|r| r.set_aside.len()).sum(),
         server_cpu_us_per_success: median(&per_success),
-        database_cpu_utilisation: judged.database,
+        components: judged.components,
         repeats,
     }
 }
@@ -187,14 +162,20 @@ pub struct JudgedRepeats {
     /// Server and generator CPU utilisation, medians over the repeats.
     pub server: f64,
     pub generator: f64,
-    pub database: Option<f64>,
+    /// The share of its CPUs each pinned component used, medians over the repeats.
+    pub components: Vec<ComponentUtilisation>,
     /// Largest steal and foreign CPU per side.
     pub noise: Vec<SideNoise>,
     pub caveats: Vec<Caveat>,
 }
 
-/// Saturation, utilisations, noise and caveats of `repeats` (at least one).
-pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> JudgedRepeats {
+/// Saturation, utilisations, noise and caveats of `repeats` (at least one), beside
+/// `components` (the system's components, whose CPUs their shares are of).
+pub fn judge_repeats(
+    repeats: &[RepeatResult],
+    settings: &RunSettings,
+    components: &[ComponentFigures],
+) -> JudgedRepeats {
     let server_cpus = settings.server_cpus.len().max(1) as f64;
     let utilisation = |f: &dyn Fn(&RepeatResult) -> f64| {
         median(&repeats.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
@@ -202,27 +183,14 @@ pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> Judged
     let server = utilisation(&|r| r.server_cpu_s / (r.load.duration_s * server_cpus));
     let generator = utilisation(&|r| r.load.generator.utilisation);
     let schedules = || repeats.iter().filter_map(|r| r.load.schedule.as_ref());
-    let database_cpus = database_cpus(settings);
-    let database = database_cpus.as_ref().and_then(|cpus| {
-        let n = cpus.len().max(1) as f64;
-        let values: Vec<f64> = repeats
-            .iter()
-            .filter_map(|r| Some(r.database_cpu_s? / (r.load.duration_s * n)))
-            .collect();
-        median(&values)
-    });
-    let saturation = judge_saturation(SaturationInputs {
+    let loads = component_loads(repeats, settings, components);
+    let saturation = judge_saturation(&SaturationInputs {
         server,
         generator,
         shared: settings.server_cpus == settings.generator_cpus,
         send_lag_over: schedules().any(|s| s.lag_ms.p99 > s.max_send_lag_ms),
         unsent: schedules().any(|s| s.unsent > 0),
-        database,
-        database_shares_server: database_cpus.is_some_and(|cpus| {
-            cpus.cpus()
-                .iter()
-                .any(|c| settings.server_cpus.cpus().contains(c))
-        }),
+        components: loads.clone(),
     });
     let readings: Vec<SideNoise> = repeats.iter().flat_map(repeat_noise).collect();
     let noise = largest_per_side(&readings);
@@ -231,7 +199,7 @@ pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> Judged
     let unsteady = repeats.iter().any(|r| r.steady == Some(false));
     let climbing = repeats.iter().any(|r| r.still_climbing);
     let caveats = caveats(Judged {
-        saturation,
+        saturation: saturation.clone(),
         open_loop: settings.scenario.rate.is_some(),
         server_cpu_utilisation: server,
         generator_cpu_utilisation: generator,
@@ -242,7 +210,13 @@ pub fn judge_repeats(repeats: &[RepeatResult], settings: &RunSettings) -> Judged
         saturation,
         server,
         generator,
-        database,
+        components: loads
+            .into_iter()
+            .map(|load| ComponentUtilisation {
+                name: load.name,
+                cpu_utilisation: load.utilisation,
+            })
+            .collect(),
         noise,
         caveats,
     }
@@ -261,12 +235,34 @@ fn repeat_noise(r: &RepeatResult) -> Vec<SideNoise> {
     }
 }
 
-/// The CPUs the harness's database was pinned to (database mode, own server only).
-fn database_cpus(settings: &RunSettings) -> Option<crate::load::cpus::CpuList> {
-    match &settings.store.as_ref()?.source {
-        crate::store::StoreSource::Harness(pg) => pg.cpus.clone(),
-        crate::store::StoreSource::External { .. } => None,
-    }
+/// The CPU share of every component lanebench pinned, over the repeats that read its
+/// CPU time: its time / (duration x its CPUs), median over them.
+fn component_loads(
+    repeats: &[RepeatResult],
+    settings: &RunSettings,
+    components: &[ComponentFigures],
+) -> Vec<ComponentLoad> {
+    let server_cpus = settings.server_cpus.cpus();
+    components
+        .iter()
+        .filter(|c| !c.cpus.is_empty())
+        .filter_map(|c| {
+            let n = c.cpus.len() as f64;
+            let values: Vec<f64> = repeats
+                .iter()
+                .filter_map(|r| {
+                    let time = r.components.iter().find(|t| t.name == c.name)?;
+                    Some(time.cpu_s / (r.load.duration_s * n))
+                })
+                .collect();
+            Some(ComponentLoad {
+                name: c.name.clone(),
+                role: c.role,
+                utilisation: median(&values)?,
+                shares_server: c.cpus.iter().any(|cpu| server_cpus.contains(cpu)),
+            })
+        })
+        .collect()
 }
 
 /// A target's headline figure and where it comes from.
@@ -354,82 +350,5 @@ mod tests {
             h.caveat.as_deref(),
             Some("2 of 2 levels noisy (generator CPU 61% foreign)")
         );
-    }
-
-    #[test]
-    fn saturation_verdicts() {
-        let judge = |server, generator| {
-            judge_saturation(SaturationInputs {
-                server,
-                generator,
-                ..Default::default()
-            })
-        };
-        assert_eq!(judge(0.95, 0.99), Saturation::Server);
-        assert_eq!(judge(0.40, 0.97), Saturation::Generator);
-        assert_eq!(judge(0.40, 0.30), Saturation::Neither);
-        let shared = SaturationInputs {
-            server: 0.99,
-            generator: 0.99,
-            shared: true,
-            ..Default::default()
-        };
-        assert_eq!(judge_saturation(shared), Saturation::Shared);
-    }
-
-    #[test]
-    fn a_late_or_incomplete_schedule_is_the_generators_limit() {
-        let busy_server = SaturationInputs {
-            server: 0.99,
-            generator: 0.2,
-            ..Default::default()
-        };
-        let late = SaturationInputs {
-            send_lag_over: true,
-            ..busy_server
-        };
-        assert_eq!(judge_saturation(late), Saturation::Generator);
-        // Unsent requests behind a saturated server: the server's limit.
-        let unsent = SaturationInputs {
-            unsent: true,
-            ..busy_server
-        };
-        assert_eq!(judge_saturation(unsent), Saturation::Server);
-        let idle_unsent = SaturationInputs {
-            server: 0.3,
-            ..unsent
-        };
-        assert_eq!(judge_saturation(idle_unsent), Saturation::Generator);
-    }
-
-    #[test]
-    fn a_busy_database_is_the_bottleneck() {
-        // On 2 CPUs the database shares the server's: together they fill it, and the
-        // database used more of it.
-        let shared = SaturationInputs {
-            server: 0.35,
-            database: Some(0.6),
-            database_shares_server: true,
-            ..Default::default()
-        };
-        assert_eq!(judge_saturation(shared), Saturation::Database);
-        let service_heavier = SaturationInputs {
-            server: 0.6,
-            database: Some(0.35),
-            ..shared
-        };
-        assert_eq!(judge_saturation(service_heavier), Saturation::Server);
-        // With CPUs of its own, the database is the limit when it fills them.
-        let own = SaturationInputs {
-            server: 0.4,
-            database: Some(0.9),
-            ..Default::default()
-        };
-        assert_eq!(judge_saturation(own), Saturation::Database);
-        let idle = SaturationInputs {
-            database: Some(0.1),
-            ..own
-        };
-        assert_eq!(judge_saturation(idle), Saturation::Neither);
     }
 }

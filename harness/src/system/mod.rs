@@ -10,7 +10,8 @@
 //! [`processes`] binds them to the lifecycle's [`Supervisor`] trait, and [`component`]
 //! says what a run measures and watches of every component beside the service.
 //!
-//! May use: `targets`, `store`, `sample`, `load::cpus`. Never prints: progress goes
+//! May use: `targets`, `store`, `sample`, `load::cpus`, and `results::Role` (the role
+//! is recorded in results, so its type lives there). Never prints: progress goes
 //! through a [`LifecycleObserver`].
 
 pub mod component;
@@ -24,32 +25,5 @@ pub use lifecycle::{
 };
 pub use processes::Processes;
 
-use serde::{Deserialize, Serialize};
-
-/// What a component is for in the system under test. Only the service and the
-/// database are started today; a downstream service and a proxy are roles so that a
-/// service chain or a fault proxy is a new component, not a new special case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The service the load is sent to and whose figures are the headline.
-    Service,
-    /// A service the service under test calls.
-    Downstream,
-    /// A database the services keep their data in.
-    Database,
-    /// A proxy between two components (e.g. to inject faults).
-    Proxy,
-}
-
-impl Role {
-    /// The word reports use for the role ("database CPU 12% foreign").
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Service => "service",
-            Role::Downstream => "downstream",
-            Role::Database => "database",
-            Role::Proxy => "proxy",
-        }
-    }
-}
+/// What a component is for; its record lives with the results, which name it.
+pub use crate::results::Role;
