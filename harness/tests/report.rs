@@ -319,9 +319,14 @@ fn database_mode_shows_the_store_and_the_databases_share() {
         "memory mode has no database section"
     );
     let mut results = fixture();
-    results.store = Some(serde_json::json!({
-        "server": "harness", "version": "PostgreSQL 15.18 on x86_64", "durability": "relaxed", "cpus": "0"
-    }));
+    results.store = Some(
+        serde_json::from_value(serde_json::json!({
+            "store": "postgres", "server": "harness", "url": "postgres://127.0.0.1:5432",
+            "version": "PostgreSQL 15.18 on x86_64", "durability": "relaxed", "cpus": "0",
+            "schema": "targets/schema.sql"
+        }))
+        .unwrap(),
+    );
     for t in &mut results.targets {
         t.components = vec![ComponentFigures {
             name: "postgres".to_string(),

@@ -7,18 +7,17 @@
 use super::table::Table;
 use super::view::{grouped, ReportView};
 use crate::results::{Role, RunResults};
+use crate::store::Durability;
 
 /// The section's paragraph and table; `None` in memory mode.
 pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
     let store = r.store.as_ref()?;
-    let text = |key: &str| store[key].as_str().unwrap_or("?").to_string();
-    let version = text("version");
-    let version = version.split(" on ").next().unwrap_or(&version).to_string();
-    let durability = match text("durability").as_str() {
-        "relaxed" => "RELAXED durability (fsync, synchronous_commit or full_page_writes off: not what a production server runs)".to_string(),
-        other => format!("{other} commits (the defaults)"),
+    let version = store.version.split(" on ").next().unwrap_or(&store.version);
+    let durability = match store.durability {
+        Durability::Relaxed => "RELAXED durability (fsync, synchronous_commit or full_page_writes off: not what a production server runs)".to_string(),
+        Durability::Durable => "durable commits (the defaults)".to_string(),
     };
-    let place = match store["cpus"].as_str() {
+    let place = match &store.cpus {
         Some(cpus) => format!("pinned to CPUs {cpus}"),
         None => "not pinned by lanebench".to_string(),
     };
@@ -61,7 +60,7 @@ pub fn section(view: &ReportView, r: &RunResults) -> Option<(String, Table)> {
     }
     let paragraph = format!(
         "Store: PostgreSQL ({}; {version}), {durability}, {place}; one database per target, a copy of targets/schema.sql. CPU shares are of the CPUs each was pinned to; where the database shares the service's CPUs the two together are the system under test, and the bottleneck is the one that used more.",
-        text("server")
+        store.server
     );
     Some((paragraph, table))
 }

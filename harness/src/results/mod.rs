@@ -53,7 +53,7 @@ pub struct RunResults {
     /// Database mode: the server, its version and settings (`docs/metrics.md`,
     /// "Database mode"); absent in memory mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store: Option<serde_json::Value>,
+    pub store: Option<crate::store::StoreRecord>,
     /// `run --cost`: how the targets' instructions per request were counted; absent
     /// without `--cost`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -153,9 +153,7 @@ pub fn run_all(
             return Ok(results);
         }
     };
-    results.store = shared
-        .database_record()
-        .and_then(|record| serde_json::to_value(record).ok());
+    results.store = shared.database_record();
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::binaries::{PgBinaries, SearchPath};
 use super::psql::Psql;
@@ -64,13 +64,14 @@ pub enum StoreSource {
     },
 }
 
-/// What the results say about the database (see docs/metrics.md).
-#[derive(Debug, Clone, Serialize)]
+/// What the results say about the database (see docs/metrics.md): written into
+/// results.json as `store` and read back typed by the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRecord {
     /// Always `postgres`.
-    pub store: &'static str,
+    pub store: String,
     /// `harness` (started for this run) or `external` (`--database-url`).
-    pub server: &'static str,
+    pub server: String,
     /// The server, password hidden.
     pub url: String,
     /// `SELECT version()`.
@@ -79,21 +80,27 @@ pub struct StoreRecord {
     /// full_page_writes is off, else `durable`.
     pub durability: Durability,
     /// CPUs the harness pinned the server to (`harness` only).
+    #[serde(default)]
     pub cpus: Option<String>,
     /// [`RECORDED_SETTINGS`] as `SHOW` reports them.
+    #[serde(default)]
     pub settings: BTreeMap<String, String>,
     /// Every setting not at its built-in default, `value (source)`: initdb's
     /// configuration file, the harness's command-line options, an external server's
     /// own configuration.
+    #[serde(default)]
     pub changed_settings: BTreeMap<String, String>,
     /// The schema file applied.
     pub schema: PathBuf,
     /// Seconds `initdb` took (`harness` only).
+    #[serde(default)]
     pub initdb_s: Option<f64>,
     /// Seconds from spawn to accepting connections (`harness` only).
+    #[serde(default)]
     pub start_s: Option<f64>,
     /// Seconds to make the template: schema.sql, then VACUUM ANALYZE (after the first
     /// database is created).
+    #[serde(default)]
     pub template_s: Option<f64>,
 }
 
@@ -161,8 +168,8 @@ impl PgStore {
         );
         let mut store = PgStore {
             record: StoreRecord {
-                store: "postgres",
-                server: origin,
+                store: "postgres".to_string(),
+                server: origin.to_string(),
                 url: admin
                     .with_database("")
                     .to_string()

@@ -27,7 +27,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::binaries::{PgBinaries, SearchPath};
 use super::instance::Instance;
@@ -58,7 +58,7 @@ const PORT_ATTEMPTS: usize = 3;
 const MAX_SOCKET_DIR_BYTES: usize = 108 - 16 - 1;
 
 /// Whether commits wait for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// PostgreSQL's defaults: every commit is flushed to disk before it is answered.
