@@ -59,6 +59,34 @@ mod tests {
     }
 
     #[test]
+    fn a_manifests_colour_is_recorded_and_read_back_and_none_is_not_written() {
+        use crate::results::{TargetResult, TargetStatus};
+        let parse = |text: &str| Manifest::parse(text, Path::new("t.toml")).unwrap();
+        let plain = TargetResult::bare(
+            &parse(&format!("name = \"plain\"\n{MANIFEST}")),
+            TargetStatus::Ok,
+            None,
+        );
+        let coloured = TargetResult::bare(
+            &parse(&format!(
+                "name = \"mine\"\ncolour = \"#7800C8\"\n{MANIFEST}"
+            )),
+            TargetStatus::Ok,
+            None,
+        );
+        let json = |t: &TargetResult| serde_json::to_value(t).unwrap();
+        assert!(json(&plain).get("colour").is_none());
+        assert_eq!(json(&coloured)["colour"], "#7800c8");
+        let back: TargetResult = serde_json::from_value(json(&coloured)).unwrap();
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/report");
+        let mut results = RunResults::load(Path::new(fixture)).unwrap();
+        results.targets = vec![back, plain];
+        let palette = recorded(&results);
+        assert_eq!(palette.hex("mine"), "#7800c8");
+        assert!(!palette.has("plain"));
+    }
+
+    #[test]
     fn manifests_fill_only_what_results_did_not_record_and_bad_ones_are_passed_over() {
         let repo = tempfile::tempdir().unwrap();
         std::fs::create_dir(repo.path().join(".git")).unwrap();
