@@ -168,7 +168,7 @@ fn results_written_by_run_match_the_schema() {
         target.join("target.toml"),
         format!(
             "name = \"fixture\"\nframework = \"Fixture\"\nlanguage = \"Rust\"\nversion = \"1\"\nbuild = \"true\"\n\
-             run = \"exec $LANEBENCH_WRAP {} --mode ok\"\nhealth = \"/health\"\n",
+             run = \"exec $LANEBENCH_WRAP {} --mode ok\"\nhealth = \"/health\"\ncolour = \"#123456\"\n",
             env!("CARGO_BIN_EXE_lanebench-fixture")
         ),
     )
@@ -228,6 +228,7 @@ fn results_written_by_run_match_the_schema() {
             serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
                 .unwrap();
         assert_eq!(results["targets"][0]["status"], "ok", "{name}");
+        assert_eq!(results["targets"][0]["colour"], "#123456", "{name}");
         if name == "counted" {
             assert_eq!(results["targets"][0]["cost"]["status"], "ok", "{results:#}");
         }

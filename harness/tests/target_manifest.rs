@@ -54,12 +54,12 @@ fn valid_manifest_parses_with_duration_and_defaults() {
 
 #[test]
 fn unknown_key_names_file_line_and_key() {
-    let (message, line) = parse_error(&format!("{VALID}colour = \"blue\"\n"));
+    let (message, line) = parse_error(&format!("{VALID}shade = \"blue\"\n"));
     assert!(
         message.starts_with("targets/demo/target.toml:12:"),
         "{message}"
     );
-    assert!(message.contains("colour"), "{message}");
+    assert!(message.contains("shade"), "{message}");
     assert_eq!(line, Some(12));
 }
 
@@ -81,6 +81,48 @@ fn bad_duration_names_file_line_and_value() {
     );
     assert!(message.contains("invalid duration \"soon\""), "{message}");
     assert_eq!(line, Some(10));
+}
+
+#[test]
+fn colour_is_read_from_hex_and_anything_else_names_file_line_and_key() {
+    let manifest = Manifest::parse(
+        &format!("{VALID}colour = \"#1F77b4\"\n"),
+        Path::new("t.toml"),
+    );
+    let colour = manifest.unwrap().colour.unwrap();
+    assert_eq!((colour.red, colour.green, colour.blue), (31, 119, 180));
+    assert_eq!(colour.to_string(), "#1f77b4");
+    assert_eq!(
+        Manifest::parse(VALID, Path::new("t.toml")).unwrap().colour,
+        None
+    );
+    for bad in ["blue", "#1f77b", "1f77b4", "#1f77bz"] {
+        let (message, line) = parse_error(&format!("{VALID}colour = \"{bad}\"\n"));
+        assert!(
+            message.starts_with("targets/demo/target.toml:12:"),
+            "{message}"
+        );
+        assert!(message.contains("`colour`"), "{message}");
+        assert!(message.contains(&format!("{bad:?}")), "{message}");
+        assert_eq!(line, Some(12));
+    }
+}
+
+#[test]
+fn a_bad_colour_is_a_usage_error_naming_the_manifest() {
+    let root = tempfile::tempdir().unwrap();
+    let bad = write_target(root.path(), "demo", &format!("{VALID}colour = \"red\"\n"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(["targets", "--targets-dir", root.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:12:", bad.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`colour`"), "{stderr}");
 }
 
 #[test]

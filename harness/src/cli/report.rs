@@ -69,11 +69,14 @@ pub fn run(args: ReportArgs) -> i32 {
 }
 
 fn report(args: &ReportArgs) -> Result<(), ReportError> {
+    let start = std::env::current_dir().unwrap_or_default();
     let claims = match &args.claims {
         Some(path) => PublishedClaims::load(path)?,
-        None => default_claims(&std::env::current_dir().unwrap_or_default())?,
+        None => default_claims(&start)?,
     };
-    let mut report = Report::load(&args.results, claims)?.with_chart_size(args.chart_size);
+    let mut report = Report::load(&args.results, claims)?
+        .with_repository_colours(&start)
+        .with_chart_size(args.chart_size);
     if let Some(name) = &args.reference {
         report = report.with_reference(name)?;
     }

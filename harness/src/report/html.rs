@@ -3,7 +3,7 @@
 //! sortable tables and tooltips with each chart mark's exact value. The script is our
 //! own (`harness/assets/report.js`); see docs/report.md.
 
-use super::charts::{target_hex, ChartKind};
+use super::charts::ChartKind;
 use super::document::{self, Block};
 use super::table::escape_html;
 use super::{RenderInput, Renderer, ReportError};
@@ -76,7 +76,7 @@ fn filter(input: &RenderInput) -> String {
         out.push_str(&format!(
             "<label><input type=\"checkbox\" class=\"fw-toggle\" value=\"{name}\" checked><span class=\"swatch\" style=\"background:{colour}\"></span>{framework}</label>\n",
             name = escape_html(&target.name),
-            colour = target_hex(&target.name),
+            colour = input.colours.hex(&target.name),
             framework = escape_html(&target.framework)
         ));
     }

@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod claims;
+pub mod colours;
 pub mod comparable;
 mod database;
 pub mod document;
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomic;
 use crate::results::{ResultsError, RunResults};
-use charts::{ChartError, ChartSize, Frame, Style};
+use charts::{ChartError, ChartSize, Frame, Palette, Style};
 use claims::{ClaimsError, PublishedClaims};
 use verdicts::FigureCheck;
 use view::ReportView;
@@ -82,6 +83,8 @@ pub struct RenderInput<'a> {
     pub results: &'a RunResults,
     pub view: ReportView<'a>,
     pub claims: &'a PublishedClaims,
+    /// Each target's colour.
+    pub colours: &'a Palette,
     /// The claims checked against this run.
     pub checks: Vec<FigureCheck>,
     /// results.json exactly as stored.
@@ -96,6 +99,7 @@ impl RenderInput<'_> {
             view: &self.view,
             claims: self.claims,
             checks: &self.checks,
+            colours: self.colours,
             style: Style::new(self.chart_size),
             marks: Default::default(),
         }
@@ -114,6 +118,7 @@ pub struct Report {
     /// The results.json exactly as read, for `--format json`.
     raw_json: Vec<u8>,
     claims: PublishedClaims,
+    colours: Palette,
     chart_size: ChartSize,
     /// The target ratios are relative to; the published comparison's when none is chosen.
     reference: Option<String>,
@@ -132,6 +137,7 @@ impl Report {
                 },
             )?;
         Ok(Report {
+            colours: colours::recorded(&results),
             results,
             raw_json,
             claims,
@@ -154,6 +160,14 @@ impl Report {
         }
         self.reference = Some(name.to_string());
         Ok(self)
+    }
+
+    /// Takes the colour of each target results.json has none for (results written
+    /// before colours were recorded, targets only the claims name) from its manifest in
+    /// the repository's `targets/` folder, found from `start` as the claims file is.
+    pub fn with_repository_colours(mut self, start: &Path) -> Report {
+        self.colours = colours::from_repository(self.colours, start);
+        self
     }
 
     /// The target ratios are relative to.
@@ -184,6 +198,7 @@ impl Report {
             checks: verdicts::check(&self.claims, &view),
             view,
             claims: &self.claims,
+            colours: &self.colours,
             raw_json: &self.raw_json,
             chart_size: self.chart_size,
         }
@@ -224,7 +239,7 @@ pub fn default_claims(start: &Path) -> Result<PublishedClaims, ClaimsError> {
 pub fn write_for_folder(dir: &Path, reference: Option<&str>) -> Result<Vec<PathBuf>, ReportError> {
     let start = std::env::current_dir().unwrap_or_else(|_| dir.to_path_buf());
     let claims = default_claims(&start)?;
-    let mut report = Report::load(dir, claims)?;
+    let mut report = Report::load(dir, claims)?.with_repository_colours(&start);
     if let Some(name) = reference {
         report = report.with_reference(name)?;
     }

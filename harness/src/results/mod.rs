@@ -95,6 +95,9 @@ pub struct TargetResult {
     pub framework: String,
     pub language: String,
     pub version: String,
+    /// The manifest's chart colour; absent when it has none (and in older results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<crate::targets::Colour>,
     pub status: TargetStatus,
     /// Why it was skipped or failed.
     pub reason: Option<String>,
@@ -187,6 +190,7 @@ impl TargetResult {
             framework: manifest.framework.clone(),
             language: manifest.language.clone(),
             version: manifest.version.clone(),
+            colour: manifest.colour,
             status,
             reason,
             stderr_tail: Vec::new(),

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::colour::Colour;
+
 /// How long a target may take to answer its health check when the manifest is silent.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -47,6 +49,10 @@ pub struct Manifest {
     /// Free-form notes on how the target runs (production mode, workers, ...).
     #[serde(default)]
     pub notes: String,
+    /// The target's colour in every chart; without one, reports pick a colour from the
+    /// name, which may be another target's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<Colour>,
     /// How `lanebench cost` counts this target's instructions (the `[cost]` table).
     #[serde(default, skip_serializing_if = "CostManifest::is_default")]
     pub cost: CostManifest,

@@ -5,6 +5,7 @@
 //! loopback port (optionally pinned to CPUs), wait for readiness, stop.
 
 pub mod build;
+pub mod colour;
 pub mod discovery;
 pub mod manifest;
 pub mod output_tail;
@@ -13,6 +14,7 @@ pub mod process;
 pub mod ready;
 
 pub use build::{build_target, BuildError, BuildOutcome};
+pub use colour::{BadColour, Colour};
 pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
 pub use manifest::{CostManifest, Manifest, ManifestError, WRAP_VARIABLE};
 pub use port::{ensure_port_free, free_loopback_port, PortError};

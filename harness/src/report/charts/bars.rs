@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{KeyedAxis, Unit, ValueAxis};
 use super::key::{key_strip, shade_entry};
-use super::{target_colour, Drawn, Frame};
+use super::{Drawn, Frame};
 use crate::report::figures::{claim_ratios, cost_per_success, qps_spread};
 use crate::results::TargetResult;
 use crate::stats::Spread;
@@ -254,7 +254,7 @@ where
     DB::ErrorType: 'static,
 {
     let s = &frame.style;
-    let colour = target_colour(row.target);
+    let colour = frame.colours.colour(row.target);
     // Bars fill the row's upper part when a note goes under them.
     let (top, bottom) = if row.note.is_some() {
         (y + 0.42, y - 0.12)

@@ -16,10 +16,10 @@ pub struct KeyEntry {
 
 impl KeyEntry {
     /// A framework's entry in its colour.
-    pub fn framework(target: &str, label: &str) -> KeyEntry {
+    pub fn framework(frame: &Frame, target: &str, label: &str) -> KeyEntry {
         KeyEntry {
             label: label.to_string(),
-            colour: super::target_colour(target).to_rgba(),
+            colour: frame.colours.colour(target).to_rgba(),
             target: Some(target.to_string()),
         }
     }

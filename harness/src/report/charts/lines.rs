@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::axis::{KeyedAxis, Unit, ValueAxis, MAX_AXIS_VALUE};
 use super::key::{key_strip, KeyEntry};
-use super::{target_colour, Drawn, Frame};
+use super::{Drawn, Frame};
 use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupEnd, WarmupSource};
 use crate::report::view::{headline_level, latency_ms};
 use crate::results::TargetResult;
@@ -260,7 +260,7 @@ where
     let s = &frame.style;
     let y = chart.y_range();
     for (i, marker) in markers.iter().enumerate() {
-        let colour = target_colour(marker.target);
+        let colour = frame.colours.colour(marker.target);
         let end = marker.end;
         let text = format!(
             "{}: warm-up ended {} after {:.0} s of load; measured from here",
@@ -376,7 +376,7 @@ where
 {
     let entries: Vec<KeyEntry> = curves
         .iter()
-        .map(|c| KeyEntry::framework(c.target, c.label))
+        .map(|c| KeyEntry::framework(frame, c.target, c.label))
         .collect();
     key_strip(root, frame, &entries)
 }
@@ -405,7 +405,7 @@ where
     let line = s.px(3).max(1);
     let dot = s.px(4).max(2);
     for curve in curves {
-        let colour = target_colour(curve.target);
+        let colour = frame.colours.colour(curve.target);
         {
             let _mark = frame.marks.begin(curve.target, curve.label.to_string());
             for segment in &curve.segments {

@@ -25,7 +25,7 @@ use super::verdicts::FigureCheck;
 use super::view::ReportView;
 use crate::atomic_file::write_atomic;
 
-pub use palette::{target_colour, target_hex};
+pub use palette::Palette;
 use svg::{Marks, TaggedSvg};
 
 /// The font every chart uses; DejaVu Sans, licence in `harness/assets/`.
@@ -139,6 +139,8 @@ pub struct Frame<'a> {
     pub claims: &'a PublishedClaims,
     /// The claims check's output, whose QPS verdicts the claims chart prints.
     pub checks: &'a [FigureCheck],
+    /// Each target's colour.
+    pub colours: &'a Palette,
     pub style: Style,
     /// The mark being drawn, for report.html's filter and tooltips.
     pub marks: Marks,
