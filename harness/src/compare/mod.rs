@@ -19,6 +19,9 @@
 //! The candidate is untrusted: its thresholds are never used (they come from the command
 //! line and the baseline's record of the manifest), and whatever the baseline measured
 //! that the candidate lacks is [`Missing`] and fails the job.
+//!
+//! With `--reference NAME` ([`reference`]) the figures that scale with the machine's
+//! speed are judged as ratios to NAME's same figure in the same run, by the same rule.
 
 pub mod baseline;
 pub mod bootstrap;
@@ -26,6 +29,7 @@ mod counts;
 pub mod figure;
 pub mod missing;
 pub mod rank_test;
+pub mod reference;
 pub mod render;
 pub mod samples;
 
@@ -54,6 +58,9 @@ pub enum CompareError {
     /// No target of the baseline appears in the candidate at all.
     #[error("{baseline} and {candidate}: nothing to compare (no target with the same name on both sides)")]
     NothingToCompare { baseline: String, candidate: String },
+    /// `--reference NAME` did not finish on a side, so no ratio has a denominator.
+    #[error("--reference {reference}: {problem}")]
+    Reference { reference: String, problem: String },
 }
 
 /// How a row's verdict was reached.
@@ -79,6 +86,9 @@ pub enum Verdict {
     Unchanged,
     /// The change is undefined (a ratio over a zero baseline).
     NotComparable,
+    /// A figure of the `--reference` target itself: shown, not judged, since the other
+    /// targets' ratios are taken to it.
+    Reference,
 }
 
 /// One compared figure of one target (and level).
@@ -90,7 +100,8 @@ pub struct Row {
     /// The scenario request (or `mix`) of a per-request figure (instructions).
     pub request: Option<String>,
     pub figure: Figure,
-    pub unit: &'static str,
+    /// The figure's unit, or `x NAME` for a ratio to the `--reference` target NAME.
+    pub unit: String,
     /// Median over the side's values.
     pub baseline: f64,
     pub candidate: f64,
@@ -117,6 +128,9 @@ pub struct Row {
 pub struct Comparison {
     pub baseline: String,
     pub candidate: String,
+    /// The `--reference` target the machine-dependent figures are ratios to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// Timed runs (results.json) of each side.
     pub baseline_runs: usize,
     pub candidate_runs: usize,
@@ -203,6 +217,18 @@ pub fn compare(
     thresholds: &Thresholds,
     fail_on: &FailOn,
 ) -> Result<Comparison, CompareError> {
+    compare_to_reference(baseline, candidate, thresholds, fail_on, None)
+}
+
+/// [`compare`], with the machine-dependent figures of every target but `reference` judged
+/// as ratios to that target's (`--reference`; see [`reference`]).
+pub fn compare_to_reference(
+    baseline: &Side,
+    candidate: &Side,
+    thresholds: &Thresholds,
+    fail_on: &FailOn,
+    reference: Option<&str>,
+) -> Result<Comparison, CompareError> {
     if baseline.request_mix()? != candidate.request_mix()? {
         return Err(CompareError::DifferentMix {
             baseline: baseline.label.clone(),
@@ -211,14 +237,17 @@ pub fn compare(
             candidate_scenario: candidate.scenario_name(),
         });
     }
-    let mut found = counts::cost_rows(baseline, candidate, thresholds);
-    found.extend(timed_rows(baseline, candidate, thresholds));
     if !baseline.shares_a_target_with(candidate) {
         return Err(CompareError::NothingToCompare {
             baseline: baseline.label.clone(),
             candidate: candidate.label.clone(),
         });
     }
+    if let Some(reference) = reference {
+        reference::check(reference, baseline, candidate)?;
+    }
+    let mut found = counts::cost_rows(baseline, candidate, thresholds);
+    found.extend(timed_rows(baseline, candidate, thresholds, reference));
     let fail_on = fail_on.resolve(found.rows.iter().any(|r| r.figure.is_deterministic()));
     for row in &mut found.rows {
         row.gates = fail_on.contains(&row.figure);
@@ -226,6 +255,7 @@ pub fn compare(
     Ok(Comparison {
         baseline: baseline.label.clone(),
         candidate: candidate.label.clone(),
+        reference: reference.map(str::to_string),
         baseline_runs: baseline.runs.len(),
         candidate_runs: candidate.runs.len(),
         baseline_counts: baseline.costs.len(),
@@ -242,8 +272,29 @@ pub fn compare(
     })
 }
 
+/// The per-level figures, in table order.
+const LEVEL_FIGURES: [Figure; 6] = [
+    Figure::Qps,
+    Figure::P50,
+    Figure::P99,
+    Figure::P999,
+    Figure::Errors,
+    Figure::CpuPerRequest,
+];
+
 /// The timed figures of every target and level both sides ran.
-fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Found {
+fn timed_rows(
+    baseline: &Side,
+    candidate: &Side,
+    thresholds: &Thresholds,
+    reference: Option<&str>,
+) -> Found {
+    let timed = Timed {
+        baseline,
+        candidate,
+        thresholds,
+        reference,
+    };
     let mut found = Found::default();
     let candidate_targets = candidate.target_names();
     for name in baseline.target_names() {
@@ -268,42 +319,9 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
                 found.missing.push(Missing::level(&name, key.label()));
                 continue;
             }
-            let caveats = [("baseline", baseline), ("candidate", candidate)]
-                .into_iter()
-                .filter_map(|(which, side)| {
-                    Some(format!("{which}: {}", side.level_caveats(&name, &key)?))
-                })
-                .collect::<Vec<_>>();
-            for figure in [
-                Figure::Qps,
-                Figure::P50,
-                Figure::P99,
-                Figure::P999,
-                Figure::Errors,
-                Figure::CpuPerRequest,
-            ] {
-                let base = baseline.level_samples(&name, &key, figure);
-                let cand = candidate.level_samples(&name, &key, figure);
-                let level = Some(key.label());
-                let row = found.decide_or_missing(&name, level, figure, &base, &cand, thresholds);
-                // A level that did not cleanly measure the server is shown, not judged.
-                if let (Some(row), false) = (row, caveats.is_empty()) {
-                    row.verdict = Verdict::NotComparable;
-                }
-            }
-            if !caveats.is_empty() {
-                found.notes.push(format!(
-                    "{name}/{}: not judged, the level did not cleanly measure the server ({})",
-                    key.label(),
-                    caveats.join("; ")
-                ));
-            }
+            found.extend(timed.level_rows(&name, &key));
         }
-        for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
-            let base = baseline.target_samples(&name, figure);
-            let cand = candidate.target_samples(&name, figure);
-            found.decide_or_missing(&name, None, figure, &base, &cand, thresholds);
-        }
+        found.extend(timed.target_rows(&name));
     }
     let baseline_targets = baseline.target_names();
     for name in candidate_targets {
@@ -312,6 +330,134 @@ fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Fou
         }
     }
     found
+}
+
+/// The two sides of the timed figures and how they are judged.
+struct Timed<'a> {
+    baseline: &'a Side,
+    candidate: &'a Side,
+    thresholds: &'a Thresholds,
+    reference: Option<&'a str>,
+}
+
+impl Timed<'_> {
+    /// The reference `figure` of target `name` is a ratio to, if any: none for the
+    /// reference itself and for the figures that stay absolute.
+    fn ratio_to(&self, name: &str, figure: Figure) -> Option<&str> {
+        self.reference
+            .filter(|r| *r != name && figure.scales_with_machine())
+    }
+
+    /// Marks a decided row: the ratio's unit, or the reference's own figure.
+    fn label(&self, row: &mut Row) {
+        match self.ratio_to(&row.target, row.figure) {
+            Some(reference) => row.unit = format!("x {reference}"),
+            None if self.reference == Some(row.target.as_str())
+                && row.figure.scales_with_machine() =>
+            {
+                row.verdict = Verdict::Reference;
+            }
+            None => {}
+        }
+    }
+
+    /// The sides on which the reference did not measure level `key` (none without a
+    /// reference).
+    fn reference_lacks(&self, key: &LevelKey) -> Vec<&'static str> {
+        let Some(reference) = self.reference else {
+            return Vec::new();
+        };
+        [("baseline", self.baseline), ("candidate", self.candidate)]
+            .into_iter()
+            .filter(|(_, side)| !side.reference_has_level(reference, key))
+            .map(|(which, _)| which)
+            .collect()
+    }
+
+    /// The per-level figures of target `name` at `key`.
+    fn level_rows(&self, name: &str, key: &LevelKey) -> Found {
+        let mut found = Found::default();
+        // The reference's caveats at the level spoil the ratios taken to it.
+        let names = [Some(name), self.reference.filter(|r| *r != name)];
+        let caveats = [("baseline", self.baseline), ("candidate", self.candidate)]
+            .into_iter()
+            .flat_map(|(which, side)| {
+                names.into_iter().flatten().filter_map(move |n| {
+                    let caveat = side.level_caveats(n, key)?;
+                    Some(if n == name {
+                        format!("{which}: {caveat}")
+                    } else {
+                        format!("{which}: reference {n}: {caveat}")
+                    })
+                })
+            })
+            .collect::<Vec<_>>();
+        let lacks = self.reference_lacks(key);
+        for figure in LEVEL_FIGURES {
+            let level = Some(key.label());
+            let (base, cand) = match self.ratio_to(name, figure) {
+                Some(_) if !lacks.is_empty() => {
+                    found.missing.push(Missing::figure(name, level, figure));
+                    continue;
+                }
+                Some(reference) => (
+                    self.baseline
+                        .level_ratio_samples(name, reference, key, figure),
+                    self.candidate
+                        .level_ratio_samples(name, reference, key, figure),
+                ),
+                None => (
+                    self.baseline.level_samples(name, key, figure),
+                    self.candidate.level_samples(name, key, figure),
+                ),
+            };
+            let row = found.decide_or_missing(name, level, figure, &base, &cand, self.thresholds);
+            if let Some(row) = row {
+                // A level that did not cleanly measure the server is shown, not judged.
+                if !caveats.is_empty() {
+                    row.verdict = Verdict::NotComparable;
+                }
+                self.label(row);
+            }
+        }
+        if let Some(reference) = self.reference.filter(|r| *r != name && !lacks.is_empty()) {
+            found.notes.push(format!(
+                "{name}/{}: no ratios to {reference}, which did not measure this level in the {}",
+                key.label(),
+                lacks.join(" and the ")
+            ));
+        }
+        if !caveats.is_empty() {
+            found.notes.push(format!(
+                "{name}/{}: not judged, the level did not cleanly measure the server ({})",
+                key.label(),
+                caveats.join("; ")
+            ));
+        }
+        found
+    }
+
+    /// The target-wide figures of target `name`.
+    fn target_rows(&self, name: &str) -> Found {
+        let mut found = Found::default();
+        for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
+            let (base, cand) = match self.ratio_to(name, figure) {
+                Some(reference) => (
+                    self.baseline.target_ratio_samples(name, reference, figure),
+                    self.candidate.target_ratio_samples(name, reference, figure),
+                ),
+                None => (
+                    self.baseline.target_samples(name, figure),
+                    self.candidate.target_samples(name, figure),
+                ),
+            };
+            let row = found.decide_or_missing(name, None, figure, &base, &cand, self.thresholds);
+            if let Some(row) = row {
+                self.label(row);
+            }
+        }
+        found
+    }
 }
 
 /// Decides one figure; `None` when a side has no value for it.
@@ -366,7 +512,7 @@ pub fn decide(
         level,
         request: None,
         figure,
-        unit: figure.unit(),
+        unit: figure.unit().to_string(),
         baseline,
         candidate,
         baseline_n: base.values.len(),
