@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lanebench::load::result::LoadResult;
-use lanebench::results::RunResults;
+use lanebench::results::{RunResults, TargetStatus};
 use lanebench::stats::Spread;
 
 /// The reference of these tests; any finished target would do.
 const REFERENCE: &str = "gin";
 
-/// The fixture with three repeats per level, within ±1 % of each other, every repeat of
-/// a target in `slower` taking `factor` times as long (throughput divided, latencies
-/// multiplied).
+/// The fixture with three repeats per level, within ±1 % of each other, and startup and
+/// cold start over three launches within ±5 %; every repeat and launch of a target in
+/// `slower` takes `factor` times as long (throughput divided, times multiplied).
 fn run(slower: &[&str], factor: f64) -> RunResults {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/results.json");
     let mut results = RunResults::load(&path).unwrap();
@@ -25,6 +25,12 @@ fn run(slower: &[&str], factor: f64) -> RunResults {
         } else {
             1.0
         };
+        let launches = [&mut target.startup_ms, &mut target.cold_start_ms];
+        for spread in launches.into_iter().flatten() {
+            let median = spread.median * factor;
+            (spread.median, spread.mean) = (median, median);
+            (spread.min, spread.max, spread.n) = (median * 0.95, median * 1.05, 3);
+        }
         for level in &mut target.levels {
             let first = level.repeats[0].clone();
             level.repeats = [1.0, 0.99, 1.01]
@@ -100,6 +106,7 @@ fn a_slower_machine_regresses_alone_but_cancels_against_the_reference() {
     let (code, stdout, stderr) = compare(&base, &cand, &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(row(&stdout, "hyperlane/16c", "qps").ends_with("REGRESSED"));
+    assert!(row(&stdout, "node-http", "startup").ends_with("REGRESSED"));
     assert!(!stdout.contains("reference"), "{stdout}");
 
     let json = dir.path().join("out.json");
@@ -123,6 +130,13 @@ fn a_slower_machine_regresses_alone_but_cancels_against_the_reference() {
             assert!(line.ends_with("unchanged"), "{line}");
         }
     }
+    // A single run's launches: their min and max are divided by the same denominator.
+    let startup = row(&stdout, "node-http", "startup");
+    assert!(
+        startup.contains("(x gin)") && startup.contains("range"),
+        "{startup}"
+    );
+    assert!(startup.ends_with("unchanged"), "{startup}");
     // The reference's own figures are shown as they were measured, not judged.
     let own = row(&stdout, "gin/16c", "qps");
     assert!(
@@ -245,12 +259,12 @@ fn a_reference_that_did_not_finish_on_both_sides_is_bad_input() {
     for (reference, problem) in [
         (
             "nginx",
-            "--reference nginx: is not a target of the baseline",
+            "--reference nginx: is not a target that finished in the baseline",
         ),
         ("broken", "--reference broken: failed in the baseline"),
         (
             "kestrel",
-            "--reference kestrel: is not a target of the baseline",
+            "--reference kestrel: is not a target that finished in the baseline",
         ),
     ] {
         let (code, stdout, stderr) = compare(&base, &base, &["--reference", reference]);
@@ -259,4 +273,19 @@ fn a_reference_that_did_not_finish_on_both_sides_is_bad_input() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(problem), "{stderr}");
     }
+    let mut candidate = run(&[], 1.0);
+    let gin = candidate
+        .targets
+        .iter_mut()
+        .find(|t| t.name == "gin")
+        .unwrap();
+    gin.status = TargetStatus::Failed;
+    let cand = save(dir.path(), "cand", &candidate);
+    let (code, _, stderr) = compare(&base, &cand, &["--reference", REFERENCE]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--reference gin: failed in the candidate"),
+        "{stderr}"
+    );
 }

@@ -17,7 +17,7 @@ use crate::targets::find_targets_dir;
     after_help = "Examples:\n  lanebench compare results/old results/new\n  \
 lanebench compare --baseline main results/new --threshold 3% --threshold p99=10%\n  \
 lanebench compare base-rounds/ head-rounds/ --markdown comment.md --fail-on instructions,errors\n  \
-lanebench compare results/old results/new --reference hyperlane\n\n\
+lanebench compare results/old results/new --reference TARGET\n\n\
 Each side is a results.json or cost.json, a folder holding them, or a folder of such folders (pooled).\n\
 Exit status: 0 nothing that gates regressed, 1 a gating figure regressed, a target failed, or the candidate \
 lacks a target, level, figure or count the baseline has (missing), 2 bad input."

@@ -21,14 +21,17 @@ pub fn check(reference: &str, baseline: &Side, candidate: &Side) -> Result<(), C
         if side.target_names().iter().any(|n| n == reference) {
             continue;
         }
-        let how = if side.failed(reference) {
-            "failed in"
+        let label = &side.label;
+        let problem = if side.runs.is_empty() {
+            format!("the {which} ({label}) has no timed run; instruction counts stay absolute")
+        } else if side.failed(reference) {
+            format!("failed in the {which} ({label})")
         } else {
-            "is not a target of"
+            format!("is not a target that finished in the {which} ({label})")
         };
         return Err(CompareError::Reference {
             reference: reference.to_string(),
-            problem: format!("{how} the {which} ({})", side.label),
+            problem,
         });
     }
     Ok(())
