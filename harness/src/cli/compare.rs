@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
-use crate::compare::{baseline, compare, render, FailOn, Side, Thresholds};
+use crate::compare::{baseline, compare_to_reference, render, FailOn, Side, Thresholds};
 use crate::targets::find_targets_dir;
 
 /// Flags of `lanebench compare`.
@@ -16,7 +16,8 @@ use crate::targets::find_targets_dir;
 #[command(
     after_help = "Examples:\n  lanebench compare results/old results/new\n  \
 lanebench compare --baseline main results/new --threshold 3% --threshold p99=10%\n  \
-lanebench compare base-rounds/ head-rounds/ --markdown comment.md --fail-on instructions,errors\n\n\
+lanebench compare base-rounds/ head-rounds/ --markdown comment.md --fail-on instructions,errors\n  \
+lanebench compare results/old results/new --reference TARGET\n\n\
 Each side is a results.json or cost.json, a folder holding them, or a folder of such folders (pooled).\n\
 Exit status: 0 nothing that gates regressed, 1 a gating figure regressed, a target failed, or the candidate \
 lacks a target, level, figure or count the baseline has (missing), 2 bad input."
@@ -41,6 +42,13 @@ pub struct CompareArgs {
     /// were counted, else all]. Other figures are still judged and shown. Repeatable, comma-separated.
     #[arg(long, value_name = "FIGURES")]
     pub fail_on: Vec<String>,
+    /// Judge qps, latencies, cpu-per-request, startup and cold start of every other target as
+    /// ratios to NAME's same figure at the same level in the same run, so that a faster, slower or
+    /// busier machine cancels out; errors, memory and instruction counts (cost.json) stay absolute,
+    /// and NAME's own ratio figures are shown, not judged. NAME must finish on both sides. No
+    /// default: a default would change every existing verdict.
+    #[arg(long, value_name = "NAME")]
+    pub reference: Option<String>,
     /// Also write the table as markdown (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
@@ -68,8 +76,9 @@ fn compare_and_write(args: &CompareArgs) -> Result<bool, String> {
     let (baseline_path, candidate_path) = sides(args)?;
     let baseline = Side::load(&baseline_path).map_err(|e| e.to_string())?;
     let candidate = Side::load(&candidate_path).map_err(|e| e.to_string())?;
-    let comparison =
-        compare(&baseline, &candidate, &thresholds, &fail_on).map_err(|e| e.to_string())?;
+    let reference = args.reference.as_deref();
+    let comparison = compare_to_reference(&baseline, &candidate, &thresholds, &fail_on, reference)
+        .map_err(|e| e.to_string())?;
     print!("{}", render::table(&comparison));
     if let Some(path) = &args.markdown {
         write(path, "--markdown", render::markdown(&comparison).as_bytes())?;

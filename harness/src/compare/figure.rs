@@ -90,6 +90,13 @@ impl Figure {
         self == Figure::Instructions
     }
 
+    /// True for a figure that moves with the machine's speed (throughput, latencies, CPU
+    /// per request, startup, cold start): `--reference` judges these as ratios to the
+    /// reference target's. Error rate, memory and instruction counts stay absolute.
+    pub fn scales_with_machine(self) -> bool {
+        !matches!(self, Figure::Instructions | Figure::Errors | Figure::Memory)
+    }
+
     /// Error rates are often exactly zero, so their change is a difference in percentage
     /// points; every other figure changes by a ratio.
     pub fn contrast(self) -> Contrast {

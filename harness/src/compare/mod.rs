@@ -19,6 +19,9 @@
 //! The candidate is untrusted: its thresholds are never used (they come from the command
 //! line and the baseline's record of the manifest), and whatever the baseline measured
 //! that the candidate lacks is [`Missing`] and fails the job.
+//!
+//! With `--reference NAME` ([`reference`]) the figures that scale with the machine's
+//! speed are judged as ratios to NAME's same figure in the same run, by the same rule.
 
 pub mod baseline;
 pub mod bootstrap;
@@ -26,8 +29,10 @@ mod counts;
 pub mod figure;
 pub mod missing;
 pub mod rank_test;
+pub mod reference;
 pub mod render;
 pub mod samples;
+mod timed;
 
 use serde::Serialize;
 
@@ -54,6 +59,9 @@ pub enum CompareError {
     /// No target of the baseline appears in the candidate at all.
     #[error("{baseline} and {candidate}: nothing to compare (no target with the same name on both sides)")]
     NothingToCompare { baseline: String, candidate: String },
+    /// `--reference NAME` did not finish on a side, so no ratio has a denominator.
+    #[error("--reference {reference}: {problem}")]
+    Reference { reference: String, problem: String },
 }
 
 /// How a row's verdict was reached.
@@ -79,6 +87,9 @@ pub enum Verdict {
     Unchanged,
     /// The change is undefined (a ratio over a zero baseline).
     NotComparable,
+    /// A figure of the `--reference` target itself: shown, not judged, since the other
+    /// targets' ratios are taken to it.
+    Reference,
 }
 
 /// One compared figure of one target (and level).
@@ -90,7 +101,8 @@ pub struct Row {
     /// The scenario request (or `mix`) of a per-request figure (instructions).
     pub request: Option<String>,
     pub figure: Figure,
-    pub unit: &'static str,
+    /// The figure's unit, or `x NAME` for a ratio to the `--reference` target NAME.
+    pub unit: String,
     /// Median over the side's values.
     pub baseline: f64,
     pub candidate: f64,
@@ -117,6 +129,9 @@ pub struct Row {
 pub struct Comparison {
     pub baseline: String,
     pub candidate: String,
+    /// The `--reference` target the machine-dependent figures are ratios to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// Timed runs (results.json) of each side.
     pub baseline_runs: usize,
     pub candidate_runs: usize,
@@ -203,6 +218,18 @@ pub fn compare(
     thresholds: &Thresholds,
     fail_on: &FailOn,
 ) -> Result<Comparison, CompareError> {
+    compare_to_reference(baseline, candidate, thresholds, fail_on, None)
+}
+
+/// [`compare`], with the machine-dependent figures of every target but `reference` judged
+/// as ratios to that target's (`--reference`; see [`reference`]).
+pub fn compare_to_reference(
+    baseline: &Side,
+    candidate: &Side,
+    thresholds: &Thresholds,
+    fail_on: &FailOn,
+    reference: Option<&str>,
+) -> Result<Comparison, CompareError> {
     if baseline.request_mix()? != candidate.request_mix()? {
         return Err(CompareError::DifferentMix {
             baseline: baseline.label.clone(),
@@ -211,14 +238,17 @@ pub fn compare(
             candidate_scenario: candidate.scenario_name(),
         });
     }
-    let mut found = counts::cost_rows(baseline, candidate, thresholds);
-    found.extend(timed_rows(baseline, candidate, thresholds));
     if !baseline.shares_a_target_with(candidate) {
         return Err(CompareError::NothingToCompare {
             baseline: baseline.label.clone(),
             candidate: candidate.label.clone(),
         });
     }
+    if let Some(reference) = reference {
+        reference::check(reference, baseline, candidate)?;
+    }
+    let mut found = counts::cost_rows(baseline, candidate, thresholds);
+    found.extend(timed::rows(baseline, candidate, thresholds, reference));
     let fail_on = fail_on.resolve(found.rows.iter().any(|r| r.figure.is_deterministic()));
     for row in &mut found.rows {
         row.gates = fail_on.contains(&row.figure);
@@ -226,6 +256,7 @@ pub fn compare(
     Ok(Comparison {
         baseline: baseline.label.clone(),
         candidate: candidate.label.clone(),
+        reference: reference.map(str::to_string),
         baseline_runs: baseline.runs.len(),
         candidate_runs: candidate.runs.len(),
         baseline_counts: baseline.costs.len(),
@@ -240,78 +271,6 @@ pub fn compare(
         failed_in_candidate: found.failed_in_candidate,
         missing: found.missing,
     })
-}
-
-/// The timed figures of every target and level both sides ran.
-fn timed_rows(baseline: &Side, candidate: &Side, thresholds: &Thresholds) -> Found {
-    let mut found = Found::default();
-    let candidate_targets = candidate.target_names();
-    for name in baseline.target_names() {
-        if !candidate_targets.contains(&name) {
-            if candidate.failed(&name) {
-                found.failed_in_candidate.push(name.clone());
-            } else {
-                found.missing.push(Missing::target(&name));
-            }
-            continue;
-        }
-        let candidate_levels = candidate.level_keys(&name);
-        for key in baseline.level_keys(&name) {
-            // A level listed without a single repeat measured nothing.
-            let measured = |side: &Side| {
-                !side
-                    .level_samples(&name, &key, Figure::Qps)
-                    .values
-                    .is_empty()
-            };
-            if !candidate_levels.contains(&key) || (measured(baseline) && !measured(candidate)) {
-                found.missing.push(Missing::level(&name, key.label()));
-                continue;
-            }
-            let caveats = [("baseline", baseline), ("candidate", candidate)]
-                .into_iter()
-                .filter_map(|(which, side)| {
-                    Some(format!("{which}: {}", side.level_caveats(&name, &key)?))
-                })
-                .collect::<Vec<_>>();
-            for figure in [
-                Figure::Qps,
-                Figure::P50,
-                Figure::P99,
-                Figure::P999,
-                Figure::Errors,
-                Figure::CpuPerRequest,
-            ] {
-                let base = baseline.level_samples(&name, &key, figure);
-                let cand = candidate.level_samples(&name, &key, figure);
-                let level = Some(key.label());
-                let row = found.decide_or_missing(&name, level, figure, &base, &cand, thresholds);
-                // A level that did not cleanly measure the server is shown, not judged.
-                if let (Some(row), false) = (row, caveats.is_empty()) {
-                    row.verdict = Verdict::NotComparable;
-                }
-            }
-            if !caveats.is_empty() {
-                found.notes.push(format!(
-                    "{name}/{}: not judged, the level did not cleanly measure the server ({})",
-                    key.label(),
-                    caveats.join("; ")
-                ));
-            }
-        }
-        for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
-            let base = baseline.target_samples(&name, figure);
-            let cand = candidate.target_samples(&name, figure);
-            found.decide_or_missing(&name, None, figure, &base, &cand, thresholds);
-        }
-    }
-    let baseline_targets = baseline.target_names();
-    for name in candidate_targets {
-        if !baseline_targets.contains(&name) {
-            found.notes.push(format!("{name}: only in the candidate"));
-        }
-    }
-    found
 }
 
 /// Decides one figure; `None` when a side has no value for it.
@@ -366,7 +325,7 @@ pub fn decide(
         level,
         request: None,
         figure,
-        unit: figure.unit(),
+        unit: figure.unit().to_string(),
         baseline,
         candidate,
         baseline_n: base.values.len(),

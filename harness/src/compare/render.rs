@@ -51,6 +51,7 @@ fn cells(row: &Row) -> [String; 9] {
         Verdict::Regressed => "regressed (not gating)",
         Verdict::Unchanged => "unchanged",
         Verdict::NotComparable => "n/a",
+        Verdict::Reference => "reference",
     };
     [
         row_name(row),
@@ -75,7 +76,7 @@ fn row_name(row: &Row) -> String {
 }
 
 fn format_value(row: &Row, value: f64) -> String {
-    match row.unit {
+    match row.unit.as_str() {
         "%" => format!("{:.3}", value * 100.0),
         "req/s" | "instr/req" => format!("{value:.0}"),
         "MiB" => format!("{value:.1}"),
@@ -118,12 +119,45 @@ fn method_note(c: &Comparison) -> String {
             " Rows marked \"threshold only\" had one value on a side: no statistics, the threshold alone decided.",
         );
     }
+    if let Some(reference) = &c.reference {
+        note.push_str(&reference_note(reference));
+    }
     let gating: Vec<&str> = c.fail_on.iter().map(|f| f.key()).collect();
     note.push_str(&format!(
         " Figures that fail the job (--fail-on): {}.",
         gating.join(", ")
     ));
     note
+}
+
+/// How `--reference` turned figures into ratios, as a sentence of the method note.
+fn reference_note(reference: &str) -> String {
+    let ratios: Vec<&str> = Figure::ALL
+        .into_iter()
+        .filter(|f| f.scales_with_machine())
+        .map(|f| f.key())
+        .collect();
+    let absolute: Vec<&str> = Figure::ALL
+        .into_iter()
+        .filter(|f| !f.scales_with_machine())
+        .map(|f| f.key())
+        .collect();
+    format!(
+        " With --reference {reference}, {} of every other target are ratios (unit \"x {reference}\"): \
+         each repeat's value (startup and cold start: each run's) over {reference}'s median of the same figure \
+         at the same level in the same run, so a faster, slower or busier machine cancels out; \
+         {} stay absolute, and {reference}'s own ratio figures are shown, not judged (\"reference\").",
+        ratios.join(", "),
+        absolute.join(", ")
+    )
+}
+
+/// The line saying what the ratios are taken to, when they are.
+fn reference_line(c: &Comparison) -> Option<String> {
+    let reference = c.reference.as_ref()?;
+    Some(format!(
+        "reference: {reference} (figures in \"x {reference}\" are ratios to {reference}'s in the same run)"
+    ))
 }
 
 /// The headline: what fails the job (regressed, failed, missing), and what regressed
@@ -224,6 +258,9 @@ pub fn table(c: &Comparison) -> String {
         c.candidate,
         side_size(c.candidate_runs, c.candidate_counts),
     );
+    if let Some(line) = reference_line(c) {
+        out.insert_str(out.len() - 1, &format!("{line}\n"));
+    }
     if c.rows.iter().all(|r| r.method == Method::ThresholdOnly) {
         out.push_str("statistics: none (one run per side): the threshold alone decides; use --repeats or rounds for intervals\n\n");
     }
@@ -287,6 +324,10 @@ pub fn markdown(c: &Comparison) -> String {
         "### lanebench compare\n\n{headline}\n\n{}\n\n",
         escape(&sides, Place::Block)
     );
+    if let Some(line) = reference_line(c) {
+        out.push_str(&escape(&line, Place::Block));
+        out.push_str("\n\n");
+    }
     if !c.missing.is_empty() {
         out.push_str("#### Missing in the candidate (measured in the baseline)\n\n");
         for missing in &c.missing {

@@ -292,7 +292,7 @@ pub struct LevelKey {
 }
 
 impl LevelKey {
-    fn of(level: &LevelResult) -> LevelKey {
+    pub(super) fn of(level: &LevelResult) -> LevelKey {
         LevelKey {
             connections: level.connections,
             rate: level.rate,
