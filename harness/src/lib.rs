@@ -11,15 +11,18 @@
 //!    `escape`, `toml_error`, `limits`.
 //! 3. Inputs: `scenario`, `targets` (manifests, discovery, build, one process's launch,
 //!    readiness and stop), `store` (PostgreSQL).
-//! 4. `system`: the system under test, its components with roles and the one lifecycle
+//! 4. `results`: the typed records (and their upgrade from older versions), the one
+//!    table of figures and the derived figures; besides the engine's `LoadResult` and
+//!    the foundation it uses only the records it keeps of a scenario, a manifest and
+//!    the store.
+//! 5. `system`: the system under test, its components with roles and the one lifecycle
 //!    (build, database, launch, ready, use, stop, release) behind a `Supervisor` trait.
-//!    `results`: the typed records, the one table of figures and the derived figures
-//!    (it uses only the engine's `LoadResult`, the foundation and a manifest's facts).
-//! 5. Measurement: `run`, `verify`, `cost`. They start and stop processes only through
+//! 6. Measurement: `run`, `verify`, `cost`. They start and stop processes only through
 //!    `system` and report progress through observers.
-//! 6. Presentation: `report`, `compare`, `export`. They read `results` (and find the
-//!    repository's claims file through `targets::discovery`), never `run`.
-//! 7. `cli`: flags and validation; the only module that prints.
+//! 7. Presentation: `report`, `compare`, `export`. They read `results`, never `run`,
+//!    and of the inputs only what a results folder needs (the repository's claims file
+//!    and manifests' colours, the store's durability).
+//! 8. `cli`: flags and validation; the only module that prints.
 
 pub mod atomic_file;
 pub mod cli;
