@@ -8,7 +8,9 @@ use std::process::Command;
 
 use lanebench::load::result::LoadResult;
 use lanebench::results::{RunResults, TargetStatus};
-use lanebench::stats::Spread;
+
+mod compare_support;
+use compare_support::reshape;
 
 /// The reference of these tests; any finished target would do.
 const REFERENCE: &str = "gin";
@@ -31,26 +33,17 @@ fn run(slower: &[&str], factor: f64) -> RunResults {
             (spread.median, spread.mean) = (median, median);
             (spread.min, spread.max, spread.n) = (median * 0.95, median * 1.05, 3);
         }
-        for level in &mut target.levels {
-            let first = level.repeats[0].clone();
-            level.repeats = [1.0, 0.99, 1.01]
-                .iter()
-                .map(|noise| {
-                    let mut repeat = first.clone();
-                    scale(&mut repeat.load, noise / factor);
-                    repeat
-                })
-                .collect();
-            let spread = |f: fn(&LoadResult) -> f64| {
-                Spread::of(&level.repeats.iter().map(|r| f(&r.load)).collect::<Vec<_>>()).unwrap()
-            };
-            level.rps = spread(|l| l.rps);
-            level.success_rps = spread(|l| l.success_rps);
-            level.p50_ms = spread(|l| l.latency_ms.p50);
-            level.p99_ms = spread(|l| l.latency_ms.p99);
-            level.p999_ms = spread(|l| l.latency_ms.p999);
-        }
     }
+    let slowdown = |name: &str| {
+        if slower.contains(&name) {
+            factor
+        } else {
+            1.0
+        }
+    };
+    reshape(&mut results, &[1.0, 0.99, 1.01], |name, noise, load| {
+        scale(load, noise / slowdown(name))
+    });
     results
 }
 
