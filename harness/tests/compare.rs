@@ -7,7 +7,6 @@ use std::process::{Command, Output};
 
 use lanebench::load::result::LoadResult;
 use lanebench::results::RunResults;
-use lanebench::stats::Spread;
 
 mod compare_support;
 use compare_support::reshape;
