@@ -124,48 +124,16 @@ pub(super) fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeErro
             path: w.path.clone(),
             problem,
         };
-        let differs = |what: &str, mine: String, theirs: String| {
-            refuse(format!(
-                "{what} {mine} differs from {theirs} in {}",
-                workers[0].path.display()
-            ))
-        };
-        if r.schema_version != first.schema_version {
-            return Err(refuse(format!(
-                "result schema version {} differs from {} in {} (histograms of different versions do not add up; measure every part with one lanebench)",
-                r.schema_version,
-                first.schema_version,
-                workers[0].path.display()
-            )));
-        }
-        if r.lanebench_version != first.lanebench_version {
-            let (a, b) = (&r.lanebench_version, &first.lanebench_version);
-            return Err(differs("lanebench version", a.clone(), b.clone()));
-        }
-        if r.url != first.url {
-            return Err(differs("url", r.url.clone(), first.url.clone()));
-        }
-        if r.mode != first.mode || r.rate != first.rate {
-            let show = |x: &LoadResult| format!("{:?} rate {:?}", x.mode, x.rate);
-            return Err(differs("mode", show(r), show(first)));
-        }
-        if r.warmup_s != first.warmup_s {
-            let (a, b) = (r.warmup_s, first.warmup_s);
-            return Err(differs("warmup_s", a.to_string(), b.to_string()));
-        }
-        if r.connections != first.connections {
-            let (a, b) = (r.connections, first.connections);
-            return Err(differs("connections", a.to_string(), b.to_string()));
-        }
+        same_settings(w, &workers[0])?;
         let segment = r
             .segment
             .ok_or_else(|| refuse("is not a segment of a split run (no --segment)".into()))?;
         if segment.count != count {
-            return Err(differs(
-                "segment count",
-                segment.count.to_string(),
-                count.to_string(),
-            ));
+            return Err(refuse(format!(
+                "segment count {} differs from {count} in {}",
+                segment.count,
+                workers[0].path.display()
+            )));
         }
         if segment.index >= count {
             return Err(refuse(format!("segment {segment} is not below its count")));
@@ -186,6 +154,50 @@ pub(super) fn check_compatible(workers: &[WorkerResult]) -> Result<(), MergeErro
         });
     }
     check_windows_overlap(workers)
+}
+
+/// Refuses a part measured with other settings than the first part: another result
+/// schema or lanebench version, URL, mode or rate, warm-up or connection count.
+fn same_settings(w: &WorkerResult, first_worker: &WorkerResult) -> Result<(), MergeError> {
+    let (r, first) = (&w.result, &first_worker.result);
+    let refuse = |problem: String| MergeError {
+        path: w.path.clone(),
+        problem,
+    };
+    let differs = |what: &str, mine: String, theirs: String| {
+        refuse(format!(
+            "{what} {mine} differs from {theirs} in {}",
+            first_worker.path.display()
+        ))
+    };
+    if r.schema_version != first.schema_version {
+        return Err(refuse(format!(
+                "result schema version {} differs from {} in {} (histograms of different versions do not add up; measure every part with one lanebench)",
+                r.schema_version,
+                first.schema_version,
+                first_worker.path.display()
+            )));
+    }
+    if r.lanebench_version != first.lanebench_version {
+        let (a, b) = (&r.lanebench_version, &first.lanebench_version);
+        return Err(differs("lanebench version", a.clone(), b.clone()));
+    }
+    if r.url != first.url {
+        return Err(differs("url", r.url.clone(), first.url.clone()));
+    }
+    if r.mode != first.mode || r.rate != first.rate {
+        let show = |x: &LoadResult| format!("{:?} rate {:?}", x.mode, x.rate);
+        return Err(differs("mode", show(r), show(first)));
+    }
+    if r.warmup_s != first.warmup_s {
+        let (a, b) = (r.warmup_s, first.warmup_s);
+        return Err(differs("warmup_s", a.to_string(), b.to_string()));
+    }
+    if r.connections != first.connections {
+        let (a, b) = (r.connections, first.connections);
+        return Err(differs("connections", a.to_string(), b.to_string()));
+    }
+    Ok(())
 }
 
 /// Refuses workers whose measured windows start further apart than
