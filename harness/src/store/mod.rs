@@ -18,6 +18,7 @@ mod databases;
 mod instance;
 pub mod psql;
 pub mod server;
+mod spawn;
 pub mod tool;
 pub mod url;
 
