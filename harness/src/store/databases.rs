@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::binaries::{PgBinaries, SearchPath};
 use super::psql::Psql;
-use super::server::{Durability, PgServer, PgSettings};
+use super::server::PgServer;
+use super::settings::{Durability, PgSettings};
 use super::url::DatabaseUrl;
 use super::StoreError;
 

@@ -18,6 +18,7 @@ mod databases;
 mod instance;
 pub mod psql;
 pub mod server;
+mod settings;
 mod spawn;
 pub mod tool;
 pub mod url;
@@ -26,7 +27,8 @@ use std::path::PathBuf;
 
 pub use binaries::{PgBinaries, SearchPath};
 pub use databases::{PgStore, StoreRecord, StoreSource, StoredOrder};
-pub use server::{Durability, PgServer, PgSettings, StopKind};
+pub use server::{PgServer, StopKind};
+pub use settings::{Durability, PgSettings};
 pub use url::DatabaseUrl;
 
 use crate::targets::PortError;

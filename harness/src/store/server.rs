@@ -26,10 +26,9 @@ use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::binaries::{PgBinaries, SearchPath};
+use super::binaries::PgBinaries;
 use super::instance::Instance;
+use super::settings::{Durability, PgSettings, SUPERUSER};
 use super::spawn::{initdb, Launch};
 use super::tool::RunAs;
 use super::url::DatabaseUrl;
@@ -41,8 +40,6 @@ use crate::targets::output_tail::OutputTail;
 use crate::targets::process::signal_group;
 use crate::targets::{describe_status, ensure_port_free, free_loopback_port, PortError};
 
-/// The superuser `initdb` creates; targets connect as this user.
-pub const SUPERUSER: &str = "postgres";
 /// How long a fast shutdown may take before an immediate one is asked for.
 const FAST_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long an immediate shutdown may take before everything is killed.
@@ -52,65 +49,6 @@ const CHILDREN_GRACE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(10);
 /// Fresh ports tried when the chosen one is taken between the check and the bind.
 const PORT_ATTEMPTS: usize = 3;
-
-/// Whether commits wait for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// PostgreSQL's defaults: every commit is flushed to disk before it is answered.
-    Durable,
-    /// `fsync=off, synchronous_commit=off, full_page_writes=off`: a crash can lose or
-    /// corrupt data. Faster on slow disks; it must be marked wherever results are shown.
-    Relaxed,
-}
-
-impl Durability {
-    /// The server options this durability adds to the defaults.
-    pub fn server_options(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Durability::Durable => &[],
-            Durability::Relaxed => &[
-                ("fsync", "off"),
-                ("synchronous_commit", "off"),
-                ("full_page_writes", "off"),
-            ],
-        }
-    }
-}
-
-/// How to run a server.
-#[derive(Debug, Clone)]
-pub struct PgSettings {
-    /// The folder the server's own folder is made in (the run's folder or `target/`).
-    /// Every user must be able to enter it when the server runs as `postgres`.
-    pub parent_dir: PathBuf,
-    pub durability: Durability,
-    /// CPUs the server and all its processes are pinned to.
-    pub cpus: Option<CpuList>,
-    /// A fixed port; `None` picks a free one.
-    pub port: Option<u16>,
-    /// Where the PostgreSQL programs are looked for.
-    pub search: SearchPath,
-    /// How long the server may take to accept connections.
-    pub start_timeout: Duration,
-    /// Give the server a cgroup of its own where the machine allows it.
-    pub cgroup: bool,
-}
-
-impl PgSettings {
-    /// Durable defaults, a free port, no pinning, binaries from the system.
-    pub fn new(parent_dir: &Path) -> PgSettings {
-        PgSettings {
-            parent_dir: parent_dir.to_path_buf(),
-            durability: Durability::Durable,
-            cpus: None,
-            port: None,
-            search: SearchPath::system(None),
-            start_timeout: Duration::from_secs(60),
-            cgroup: true,
-        }
-    }
-}
 
 /// How a server ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -472,16 +410,5 @@ mod tests {
         write("42", "ready   ");
         assert!(pid_file_ready(&path, 42));
         assert!(!pid_file_ready(&path, 43), "another server's file");
-    }
-
-    #[test]
-    fn relaxed_durability_turns_off_exactly_the_three_settings() {
-        assert!(Durability::Durable.server_options().is_empty());
-        let names: Vec<&str> = Durability::Relaxed
-            .server_options()
-            .iter()
-            .map(|(name, _)| *name)
-            .collect();
-        assert_eq!(names, ["fsync", "synchronous_commit", "full_page_writes"]);
     }
 }

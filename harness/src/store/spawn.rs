@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::binaries::PgBinaries;
-use super::server::{PgSettings, SUPERUSER};
+use super::settings::{PgSettings, SUPERUSER};
 use super::tool::{run_tool, RunAs, ToolFailure};
 use super::StoreError;
 use crate::sample::TargetCgroup;
