@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lanebench::load::result::LoadResult;
 use lanebench::results::{RunResults, TargetStatus};
 
 mod compare_support;
-use compare_support::reshape;
+use compare_support::{faster, reshape};
 
 /// The reference of these tests; any finished target would do.
 const REFERENCE: &str = "gin";
@@ -42,19 +41,9 @@ fn run(slower: &[&str], factor: f64) -> RunResults {
         }
     };
     reshape(&mut results, &[1.0, 0.99, 1.01], |name, noise, load| {
-        scale(load, noise / slowdown(name))
+        faster(load, noise / slowdown(name))
     });
     results
-}
-
-/// Throughput times `speed`, latencies divided by it.
-fn scale(load: &mut LoadResult, speed: f64) {
-    load.rps *= speed;
-    load.success_rps *= speed;
-    load.latency_ms.p50 /= speed;
-    load.latency_ms.p90 /= speed;
-    load.latency_ms.p99 /= speed;
-    load.latency_ms.p999 /= speed;
 }
 
 fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {

@@ -1,4 +1,10 @@
-//! What the compare tests share: reshaping a stored run into repeats with known noise.
+//! What the compare and export tests share: the stored quick run they start from,
+//! reshaped into repeats with known noise, a folder to save runs in, and the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use lanebench::load::result::LoadResult;
 use lanebench::results::RunResults;
@@ -34,4 +40,55 @@ pub fn reshape(
             level.error_rate = spread(|l| l.error_rate);
         }
     }
+}
+
+pub fn fixture() -> RunResults {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compare/quick-run.json");
+    RunResults::load(&path).unwrap()
+}
+
+/// Throughput times `factor`, latencies divided by it: a repeat that was that much faster.
+pub fn faster(load: &mut LoadResult, factor: f64) {
+    load.rps *= factor;
+    load.success_rps *= factor;
+    load.latency_ms.p50 /= factor;
+    load.latency_ms.p90 /= factor;
+    load.latency_ms.p99 /= factor;
+    load.latency_ms.p999 /= factor;
+}
+
+/// Three repeats within ±1 % of each other.
+pub fn stable() -> RunResults {
+    let mut r = fixture();
+    reshape(&mut r, &[1.0, 0.99, 1.01], |_, f, load| faster(load, f));
+    r
+}
+
+pub struct Dirs {
+    dir: tempfile::TempDir,
+}
+
+impl Dirs {
+    pub fn new() -> Dirs {
+        Dirs {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn save(&self, name: &str, results: &RunResults) -> PathBuf {
+        let path = self.dir.path().join(name);
+        results.write(&path).unwrap();
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+pub fn lanebench(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lanebench"))
+        .args(args)
+        .output()
+        .unwrap()
 }
