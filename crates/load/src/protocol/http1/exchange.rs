@@ -124,21 +124,35 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
 
-    #[test]
-    fn reads_a_response_split_across_writes_and_reports_a_close() {
+    /// A one-connection server answering each request with its answer's pieces, written
+    /// 20 ms apart so that a response arrives split across reads.
+    fn serve(
+        answers: Vec<Vec<&'static [u8]>>,
+    ) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
             let mut req = [0u8; 256];
-            let _ = s.read(&mut req).unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Len").unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            s.write_all(b"gth: 2\r\n\r\nok").unwrap();
-            let _ = s.read(&mut req).unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
-                .unwrap();
+            for pieces in answers {
+                let _ = s.read(&mut req).unwrap();
+                for (i, piece) in pieces.iter().enumerate() {
+                    if i > 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    s.write_all(piece).unwrap();
+                }
+            }
         });
+        (addr, server)
+    }
+
+    #[test]
+    fn reads_a_response_split_across_writes_and_reports_a_close() {
+        let (addr, server) = serve(vec![
+            vec![b"HTTP/1.1 200 OK\r\nContent-Len", b"gth: 2\r\n\r\nok"],
+            vec![b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"],
+        ]);
         let mut stream = TcpStream::connect(addr).unwrap();
         let mut x = Exchanger::default();
         let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -153,18 +167,10 @@ mod tests {
 
     #[test]
     fn a_whole_message_is_read_and_bytes_after_it_are_refused() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut req = [0u8; 256];
-            let _ = s.read(&mut req).unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
-                .unwrap();
-            let _ = s.read(&mut req).unwrap();
-            s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nnot found")
-                .unwrap();
-        });
+        let (addr, server) = serve(vec![
+            vec![b"HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"],
+            vec![b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nnot found"],
+        ]);
         let mut stream = TcpStream::connect(addr).unwrap();
         let mut x = Exchanger::default();
         let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
