@@ -48,6 +48,20 @@ impl Figure {
         Figure::ColdStart,
     ];
 
+    /// The figures of each load level, in table order (the metric table says which).
+    pub fn per_level() -> impl Iterator<Item = Figure> {
+        Figure::ALL
+            .into_iter()
+            .filter(|f| f.metric().is_per_level())
+    }
+
+    /// The figures of a whole target, in table order.
+    pub fn per_target() -> impl Iterator<Item = Figure> {
+        Figure::ALL
+            .into_iter()
+            .filter(|f| f.metric().is_per_target())
+    }
+
     /// The figure's row in the metric table, which holds its name, unit, direction and
     /// where its values come from.
     pub fn metric(self) -> &'static Metric {

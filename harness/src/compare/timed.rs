@@ -6,16 +6,6 @@
 use super::samples::{LevelKey, Side};
 use super::{Figure, Found, Missing, Row, Thresholds, Verdict};
 
-/// The per-level figures, in table order.
-const LEVEL_FIGURES: [Figure; 6] = [
-    Figure::Qps,
-    Figure::P50,
-    Figure::P99,
-    Figure::P999,
-    Figure::Errors,
-    Figure::CpuPerRequest,
-];
-
 /// The timed figures of every target and level both sides ran.
 pub(super) fn rows(
     baseline: &Side,
@@ -127,7 +117,7 @@ impl Timed<'_> {
             })
             .collect::<Vec<_>>();
         let lacks = self.reference_lacks(key);
-        for figure in LEVEL_FIGURES {
+        for figure in Figure::per_level() {
             let level = Some(key.label());
             let (base, cand) = match self.ratio_to(name, figure) {
                 Some(_) if !lacks.is_empty() => {
@@ -174,7 +164,7 @@ impl Timed<'_> {
     /// The target-wide figures of target `name`.
     fn target_rows(&self, name: &str) -> Found {
         let mut found = Found::default();
-        for figure in [Figure::Memory, Figure::Startup, Figure::ColdStart] {
+        for figure in Figure::per_target() {
             let (base, cand) = match self.ratio_to(name, figure) {
                 Some(reference) => (
                     self.baseline.target_ratio_samples(name, reference, figure),

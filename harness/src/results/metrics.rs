@@ -452,6 +452,11 @@ impl Metric {
         matches!(self.source, Source::Level { .. })
     }
 
+    /// True for a figure of the whole target (one per run).
+    pub fn is_per_target(&self) -> bool {
+        matches!(self.source, Source::Target(_))
+    }
+
     /// The summary of the figure at `level` (`None` for a target-wide figure).
     pub fn of_level(&self, level: &LevelResult) -> Option<Spread> {
         match self.source {
