@@ -153,6 +153,12 @@ fn chart_size_sets_every_chart_and_bad_sizes_exit_2() {
     }
 }
 
+/// The `<figure>` of chart `id` in a report's HTML.
+fn html_chart<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = &html[html.find(&format!("id=\"chart-{id}\"")).unwrap()..];
+    &start[..start.find("</figure>").unwrap()]
+}
+
 #[test]
 fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
     let mut value: serde_json::Value =
@@ -178,8 +184,7 @@ fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
     std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
     let path = dir.path().to_str().unwrap();
     let html = stdout_of(&["report", path, "--format", "html"]);
-    let warmup = &html[html.find("id=\"chart-warmup\"").unwrap()..];
-    let warmup = &warmup[..warmup.find("</figure>").unwrap()];
+    let warmup = html_chart(&html, "warmup");
     assert!(
         warmup.contains("Seconds since the process was spawned"),
         "{warmup}"
@@ -194,8 +199,7 @@ fn warmup_chart_draws_the_runs_curve_from_spawn_and_cost_the_runs_median() {
         seconds.iter().any(|t| t == "Gin: 21,000 req/s in second 4"),
         "{seconds:?}"
     );
-    let cost = &html[html.find("id=\"chart-cost\"").unwrap()..];
-    let cost = tips(&cost[..cost.find("</figure>").unwrap()], "gin");
+    let cost = tips(html_chart(&html, "cost"), "gin");
     assert!(cost[0].starts_with("Gin: 123 µs, min"), "{cost:?}");
     let md = stdout_of(&["report", path, "--format", "md"]);
     let levels = table_rows(&md, "| Framework | Connections | QPS (median) |");
@@ -229,8 +233,7 @@ fn warmup_chart_marks_where_each_warmup_ended_and_how() {
     std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
     let path = dir.path().to_str().unwrap();
     let html = stdout_of(&["report", path, "--format", "html"]);
-    let warmup = &html[html.find("id=\"chart-warmup\"").unwrap()..];
-    let warmup = &warmup[..warmup.find("</figure>").unwrap()];
+    let warmup = html_chart(&html, "warmup");
     assert!(
         tips(warmup, "gin")
             .iter()
