@@ -2,24 +2,13 @@
 //! `tests/fixtures/compare/`) that each test reshapes: repeats with known noise, a
 //! slower candidate, a wrong schema version. (Exports: `tests/export.rs`.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use lanebench::results::RunResults;
 
 mod compare_support;
-use compare_support::{faster, fixture, lanebench, reshape, stable, Dirs};
-
-fn compare(base: &Path, cand: &Path, extra: &[&str]) -> (i32, String, String) {
-    let mut args: Vec<&std::ffi::OsStr> = vec!["compare".as_ref(), base.as_ref(), cand.as_ref()];
-    args.extend(extra.iter().map(std::ffi::OsStr::new));
-    let out = lanebench(&args);
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use compare_support::{compare, faster, fixture, lanebench, reshape, stable, Dirs};
 
 /// Stdout lines of the table for `name` (`target/level` or `target`) and `figure`.
 fn rows<'a>(stdout: &'a str, name: &str, figure: &str) -> Vec<&'a str> {

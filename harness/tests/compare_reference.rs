@@ -4,12 +4,11 @@
 //! not finish is bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lanebench::results::{RunResults, TargetStatus};
 
 mod compare_support;
-use compare_support::{faster, reshape};
+use compare_support::{compare, faster, reshape};
 
 /// The reference of these tests; any finished target would do.
 const REFERENCE: &str = "gin";
@@ -50,21 +49,6 @@ fn save(dir: &Path, name: &str, results: &RunResults) -> PathBuf {
     let path = dir.join(name);
     results.write(&path).unwrap();
     path
-}
-
-/// Exit code, stdout and stderr of `lanebench compare BASE CAND EXTRA...`.
-fn compare(base: &Path, cand: &Path, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lanebench"))
-        .arg("compare")
-        .args([base, cand])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 /// The table row of `name` (`target/level` or `target`) and `figure`.

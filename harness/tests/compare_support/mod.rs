@@ -92,3 +92,15 @@ pub fn lanebench(args: &[&std::ffi::OsStr]) -> Output {
         .output()
         .unwrap()
 }
+
+/// Exit code, stdout and stderr of `lanebench compare BASE CAND EXTRA...`.
+pub fn compare(base: &Path, cand: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["compare".as_ref(), base.as_ref(), cand.as_ref()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let out = lanebench(&args);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
