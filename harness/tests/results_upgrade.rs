@@ -4,10 +4,12 @@
 //! prints the same database table before and after it is written in the new layout.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lanebench::results::{Role, RunResults, Saturation, Side, SCHEMA_VERSION};
 use serde_json::Value;
+
+mod report_support;
+use report_support::stdout_of;
 
 fn fixture_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/database-v2/results.json")
@@ -17,17 +19,9 @@ fn raw() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture_file()).unwrap()).unwrap()
 }
 
+/// report.md of the results in `file`, as `lanebench report` prints it.
 fn report_md(file: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_lanebench"))
-        .args(["report", file.to_str().unwrap(), "--format", "md"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout_of(&["report", file.to_str().unwrap(), "--format", "md"])
 }
 
 /// The report's "Database" section, up to the next section.
