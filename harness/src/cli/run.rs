@@ -90,6 +90,10 @@ pub struct RunArgs {
     /// targets [default: the published comparison's reference, from targets/published-claims.toml].
     #[arg(long, value_name = "NAME")]
     pub reference: Option<String>,
+    /// With a chain scenario (`[chain]`): connect the user service straight to its order
+    /// service, without the harness's proxy between them (no per-hop figures).
+    #[arg(long)]
+    pub direct: bool,
     #[command(flatten)]
     pub store: super::store::StoreArgs,
 }
@@ -239,6 +243,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     }
     let all =
         super::targets::load_targets(args.targets_dir.as_deref()).map_err(|e| e.to_string())?;
+    let chain = chain_settings(args, &scenario, &all)?;
     let targets = super::targets::select(all, &args.targets)?;
     let allowed = CpuList::allowed();
     let (default_server, default_generator) =
@@ -269,6 +274,9 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
     })?;
     let store = database_settings(args, &allowed, &mut server_cpus, &generator_cpus, &targets)?;
     let cost = cost_settings(args, &scenario, store.is_some())?;
+    if cost.is_some() && chain.is_some() {
+        return Err("--cost: not with a chain scenario ([chain]): count the services one by one with `lanebench cost`".to_string());
+    }
     Ok(RunSettings {
         store,
         cost,
@@ -279,8 +287,44 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         server_cpus,
         generator_cpus,
         repo_dir,
+        chain,
         retry_noisy: args.retry_noisy,
     })
+}
+
+/// A chain scenario's set-up: its fixed order service (which must be a target here) and
+/// whether the proxy sits between the services.
+fn chain_settings(
+    args: &RunArgs,
+    scenario: &Scenario,
+    all: &[Target],
+) -> Result<Option<crate::run::chain::RunChain>, String> {
+    let Some(spec) = &scenario.chain else {
+        if args.direct {
+            return Err("--direct: the scenario has no [chain] section".to_string());
+        }
+        return Ok(None);
+    };
+    let fixed_order =
+        match &spec.order_service {
+            None => None,
+            Some(name) => Some(all.iter().find(|t| t.name() == name).cloned().ok_or_else(
+                || {
+                    let names: Vec<&str> = all.iter().map(|t| t.name()).collect();
+                    format!(
+                        "[chain] order_service `{name}` is not a target ({})",
+                        names.join(", ")
+                    )
+                },
+            )?),
+        };
+    let proxy_bin = std::env::current_exe()
+        .map_err(|e| format!("cannot find the lanebench binary to run the proxy: {e}"))?;
+    Ok(Some(crate::run::chain::RunChain {
+        fixed_order,
+        proxy: spec.proxy && !args.direct,
+        proxy_bin,
+    }))
 }
 
 /// Database mode: where the database runs (never on the generator's CPUs; on 4+ CPUs

@@ -6,6 +6,7 @@
 //! run leaves a valid file holding every target that finished.
 
 pub mod caveat;
+pub mod chain;
 pub mod component;
 pub mod cost;
 mod csv;
@@ -151,6 +152,9 @@ pub struct TargetResult {
     /// runtime that cannot be counted); absent without `--cost`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<TargetCost>,
+    /// A service chain's set-up (scenarios with `[chain]`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<chain::ChainTarget>,
 }
 
 fn one() -> usize {
@@ -211,6 +215,7 @@ impl TargetResult {
             warmup_curve: None,
             sessions: 0,
             cost: None,
+            chain: None,
         }
     }
 }
@@ -343,6 +348,13 @@ pub struct LevelResult {
     /// may be the headline.
     #[serde(default = "yes")]
     pub usable: bool,
+    /// A service chain's figures at this level (scenarios with `[chain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<chain::ChainLevel>,
+    /// The client tax's baseline load at this level: the plain request on the same user
+    /// service process (scenarios with `[chain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Box<RepeatResult>>,
 }
 
 fn yes() -> bool {
@@ -382,6 +394,8 @@ impl LevelResult {
             server_cpu_us_per_success: None,
             components: Vec::new(),
             usable: true,
+            chain: None,
+            baseline: None,
         }
     }
 }
@@ -423,6 +437,9 @@ pub struct RepeatResult {
     /// false and the trend's whole interval above zero), as against wandering.
     #[serde(default)]
     pub still_climbing: bool,
+    /// A service chain's hop in this window, as the proxy between the services saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<chain::HopRecord>,
 }
 
 /// An attempt at a repeat that was measured again, and why.

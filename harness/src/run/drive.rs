@@ -13,6 +13,7 @@ use crate::load::cpus::process_cpu_time;
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings};
 use crate::results::caveat::{Side, SideNoise};
+use crate::results::chain::HopRecord;
 use crate::results::{ComponentCpuTime, ComponentFigures};
 use crate::sample::cpustat::{noise_between, CpuStat, Noise};
 use crate::sample::procfs::tree_usage;
@@ -49,6 +50,8 @@ pub struct Measured {
     pub noise_by_side: Vec<SideNoise>,
     /// The CPU time of each component beside the service that is a process of ours.
     pub components: Vec<ComponentCpuTime>,
+    /// A service chain's hop over the window, from the component that times it.
+    pub hop: Option<HopRecord>,
 }
 
 /// CPU counters at one edge of a measured window.
@@ -106,6 +109,14 @@ impl Bench<'_> {
             .is_some_and(|cpus| cpus.cpus().iter().any(|c| server_cpus.contains(c)))
     }
 
+    /// The component runs on (some of) the generator's CPUs.
+    fn shares_generator_cpus(&self, component: &dyn Component) -> bool {
+        let generator_cpus = self.settings.generator_cpus.cpus();
+        component
+            .cpus()
+            .is_some_and(|cpus| cpus.cpus().iter().any(|c| generator_cpus.contains(c)))
+    }
+
     /// Starts a load, stopped early by the run's stop flag or the server's death.
     fn start(&mut self, load: LoadSettings) -> Result<(LoadRun, Arc<AtomicBool>), Failure> {
         let load_stop = Arc::new(AtomicBool::new(false));
@@ -153,6 +164,7 @@ impl Bench<'_> {
             std::thread::sleep(nap);
             if at_start.is_none() && Instant::now() >= run.measure_start() {
                 at_start = Some(self.counters());
+                self.components.iter_mut().for_each(|c| c.window_opened());
             }
             self.observer.live(self.name, phase, &run.live());
         }
@@ -160,9 +172,16 @@ impl Bench<'_> {
         let load = run
             .wait()
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
+        // After the wait, so that the answers still in flight at the deadline are in.
+        let hop = self
+            .components
+            .iter_mut()
+            .find_map(|c| c.window_closed().filter(|_| at_start.is_some()));
         self.component_died()?;
         let start = at_start.unwrap_or_else(|| end.clone());
-        Ok(self.measured(load, &start, &end))
+        let mut measured = self.measured(load, &start, &end);
+        measured.hop = hop;
+        Ok(measured)
     }
 
     /// The counters read when a measured window opens and when it closes.
@@ -202,7 +221,13 @@ impl Bench<'_> {
             .map(|n| SideNoise::of(Side::Server, n))
             .into_iter()
             .collect();
-        let generator = end.generator.saturating_sub(start.generator);
+        // A component on the generator's CPUs (the proxy between two services) is ours too.
+        let on_generator: Duration = times
+            .iter()
+            .filter(|(c, _)| self.shares_generator_cpus(*c))
+            .map(|(_, time)| *time)
+            .sum();
+        let generator = end.generator.saturating_sub(start.generator) + on_generator;
         if let Some(n) = noise_on(self.settings.generator_cpus.cpus(), generator) {
             by_side.push(SideNoise::of(Side::Generator, n));
         }
@@ -224,6 +249,7 @@ impl Bench<'_> {
                 })
                 .collect(),
             load,
+            hop: None,
         }
     }
 

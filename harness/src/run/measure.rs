@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::chain::{run_chain_session, OrderSide, RunChain};
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
@@ -15,6 +16,7 @@ use super::process::run_processes;
 use super::session::{run_session, SessionContext, SessionPlan};
 use super::{RunObserver, RunSettings};
 use crate::cost::count_target;
+use crate::results::chain::ChainTarget;
 use crate::results::cost::TargetCost;
 use crate::results::{TargetResult, TargetStatus};
 use crate::scenario::MIN_STARTUP_SAMPLES;
@@ -36,6 +38,16 @@ pub struct TargetRun<'a> {
     prepared: Option<Prepared<DatabaseUrl>>,
     /// `run --cost`: the instruction count, once taken.
     cost: Option<TargetCost>,
+    /// A service chain's order service: built, with its own database in database mode.
+    order: Option<OrderService<'a>>,
+}
+
+/// The order service of a target's chain, ready to launch.
+struct OrderService<'a> {
+    target: &'a Target,
+    /// Its own database, in database mode (dropped on release).
+    database: Option<DatabaseUrl>,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> TargetRun<'a> {
@@ -43,7 +55,7 @@ impl<'a> TargetRun<'a> {
     /// measurement's own pinning is not for builds).
     pub fn prepare(
         target: &'a Target,
-        settings: &RunSettings,
+        settings: &'a RunSettings,
         observer: &mut dyn RunObserver,
         shared: &mut Shared,
     ) -> TargetRun<'a> {
@@ -55,6 +67,7 @@ impl<'a> TargetRun<'a> {
             budget_note: None,
             prepared: None,
             cost: None,
+            order: None,
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -77,13 +90,29 @@ impl<'a> TargetRun<'a> {
         run.base.build_s = phases.built.map(|d| d.as_secs_f64());
         match prepared {
             Ok(prepared) => run.prepared = Some(prepared),
-            Err(error) => run.fail(error.into()),
+            Err(error) => return run.failed(error.into()),
+        }
+        if let Some(chain) = &settings.chain {
+            match prepare_order_service(target, chain, settings, observer, shared) {
+                Ok(order) => run.order = Some(order),
+                Err(failure) => run.fail(failure),
+            }
         }
         run
     }
 
+    fn failed(mut self, failure: Failure) -> Self {
+        self.fail(failure);
+        self
+    }
+
     /// Drops the target's database (between targets, as each service owns its data).
     pub fn release(&mut self, settings: &RunSettings, shared: &mut Shared) {
+        if let Some(database) = self.order.take().and_then(|o| o.database) {
+            if let Some(store) = shared.database() {
+                let _ = store.drop_database(&database);
+            }
+        }
         if let Some(prepared) = self.prepared.take() {
             let mut processes = run_processes(settings);
             processes.store = shared.database();
@@ -152,7 +181,16 @@ impl<'a> TargetRun<'a> {
             env: self.env(),
             components,
         };
-        let mut session = run_session(context, observer, plan);
+        let mut session = match (&settings.chain, &self.order) {
+            (Some(chain), Some(order)) => {
+                let side = OrderSide {
+                    target: order.target,
+                    env: &order.env,
+                };
+                run_chain_session(context, chain, &side, observer, plan)
+            }
+            _ => run_session(context, observer, plan),
+        };
         let failure = session.failure.take();
         self.sessions.push(session);
         if let Some(failure) = failure {
@@ -208,8 +246,61 @@ impl<'a> TargetRun<'a> {
             result = super::summary::complete(result, launches, &self.sessions, settings);
         }
         result.cost = self.cost.clone();
+        if let (Some(chain), Some(spec)) = (&settings.chain, &settings.scenario.chain) {
+            result.chain = Some(ChainTarget {
+                order_service: chain
+                    .fixed_order
+                    .as_ref()
+                    .map_or(self.target.name(), |t| t.name())
+                    .to_string(),
+                via_proxy: chain.proxy,
+                baseline: spec.baseline_text.clone(),
+            });
+        }
         result
     }
+}
+
+/// The order service of `user`'s chain: the scenario's fixed one (built here when it is
+/// another target) or `user` itself, with a database of its own in database mode.
+fn prepare_order_service<'a>(
+    user: &'a Target,
+    chain: &'a RunChain,
+    settings: &RunSettings,
+    observer: &mut dyn RunObserver,
+    shared: &mut Shared,
+) -> Result<OrderService<'a>, Failure> {
+    let target = chain.fixed_order.as_ref().unwrap_or(user);
+    if target.name() != user.name() {
+        if let Some(tool) = target.missing_tool() {
+            return Err(Failure::new(format!(
+                "order service {}: {tool} not found",
+                target.name()
+            )));
+        }
+        let mut processes = run_processes(settings);
+        let mut phases = Phases {
+            observer,
+            built: None,
+        };
+        prepare(&mut processes, &mut phases, target, None)
+            .map_err(|e| Failure::new(format!("order service {}: {e}", target.name())))?;
+    }
+    let mut order = OrderService {
+        target,
+        database: None,
+        env: Vec::new(),
+    };
+    if let Some(store) = shared.database() {
+        // The design's database per service: the user service's is the target's own.
+        let name = format!("{}-orders", user.name());
+        let url = store
+            .create_database(&name)
+            .map_err(|e| Failure::new(format!("database: order service: {e}")))?;
+        order.env = crate::store::target_env(&url);
+        order.database = Some(url);
+    }
+    Ok(order)
 }
 
 /// The run's phases for the lifecycle's build and database steps, and the build's

@@ -20,6 +20,7 @@
 //! each target's instructions per request are counted (`crate::cost`) after its last
 //! round.
 
+pub mod chain;
 pub mod cold_start;
 mod drive;
 pub mod environment;
@@ -83,6 +84,8 @@ pub struct RunSettings {
     pub generator_cpus: CpuList,
     /// The repository (for the git revision).
     pub repo_dir: PathBuf,
+    /// A service chain (scenarios with `[chain]`): how each target's is set up.
+    pub chain: Option<chain::RunChain>,
     /// How many times an attempt with caveats (noise on any side's CPUs, or a closed-loop
     /// level that saturated neither side) is measured again after a pause.
     pub retry_noisy: u32,

@@ -16,6 +16,8 @@ pub struct LevelRun {
     pub connections: usize,
     pub rate: Option<f64>,
     pub repeats: Vec<RepeatResult>,
+    /// A service chain's client-tax baseline at this level (the plain request).
+    pub baseline: Option<RepeatResult>,
 }
 
 /// The memory samples of one session.

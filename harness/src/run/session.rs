@@ -236,6 +236,7 @@ impl Ladder {
                 connections,
                 rate: scenario.rate,
                 repeats: Vec::new(),
+                baseline: None,
             };
             for repeat in 1..=self.plan.repeats {
                 check_stop(bench.stop)?;
@@ -258,6 +259,9 @@ impl Ladder {
                     outcome.curve = Some(self.curve(&warmup, load_started, first, connections));
                 }
                 level.repeats.push(measured);
+            }
+            if scenario.chain.is_some() {
+                level.baseline = Some(self.measure_baseline(bench, connections, windows)?);
             }
             outcome.levels.push(level);
         }
@@ -330,6 +334,33 @@ impl Ladder {
         }
     }
 
+    /// A service chain's client-tax baseline at this level: the plain request, served
+    /// locally by the same user service process at the same concurrency, warmed up like
+    /// a level and measured once.
+    fn measure_baseline(
+        &self,
+        bench: &mut Bench,
+        connections: usize,
+        windows: &mut Vec<(Duration, Duration)>,
+    ) -> Result<RepeatResult, Failure> {
+        let scenario = super::chain::baseline_scenario(&bench.settings.scenario);
+        let (_, requests) =
+            prepare(&scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
+        let load = self.load_settings(bench, &requests, connections);
+        let phase = format!(
+            "baseline {connections}c warm-up (round {})",
+            self.plan.round
+        );
+        bench.observer.phase(bench.name, &phase);
+        let warmup = bench.warm_up(load.clone(), &phase, &[])?;
+        let label = format!("baseline {connections}c");
+        let mut measured = self.measure_attempt(bench, &load, &label, windows, 1)?;
+        measured.warmup_s = warmup.used.as_secs_f64();
+        measured.steady = warmup.steady;
+        measured.still_climbing = warmup.climbing;
+        Ok(measured)
+    }
+
     /// One measured attempt: the load, its window in the memory record, and the
     /// process checked alive afterwards.
     fn measure_attempt(
@@ -368,6 +399,7 @@ impl Ladder {
             attempt,
             set_aside: Vec::new(),
             still_climbing: false,
+            hop: measured.hop,
         })
     }
 

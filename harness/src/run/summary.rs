@@ -9,6 +9,7 @@ use super::saturation::{judge_saturation, ComponentLoad, SaturationInputs};
 use super::steady::time_to_steady;
 use super::RunSettings;
 use crate::results::caveat::{Caveat, Side, SideNoise};
+use crate::results::chain::ChainLevel;
 use crate::results::{
     ComponentFigures, ComponentUtilisation, LevelResult, RepeatResult, Saturation, TargetResult,
     TargetStatus,
@@ -94,8 +95,19 @@ fn pooled_levels(
             .flat_map(|s| s.levels.iter().filter(|l| l.connections == connections))
             .flat_map(|l| l.repeats.iter().cloned())
             .collect();
+        let baseline = sessions
+            .iter()
+            .flat_map(|s| s.levels.iter().filter(|l| l.connections == connections))
+            .find_map(|l| l.baseline.clone());
         if !repeats.is_empty() {
-            levels.push(summarize_level(connections, repeats, settings, components));
+            let mut level = summarize_level(connections, repeats, settings, components);
+            if settings.scenario.chain.is_some() {
+                let expected = super::chain::expected_downstream_share(&settings.scenario);
+                let chain = ChainLevel::of(&level.repeats, baseline.as_ref(), components, expected);
+                level.chain = Some(chain);
+                level.baseline = baseline.map(Box::new);
+            }
+            levels.push(level);
         }
     }
     levels
@@ -152,6 +164,8 @@ fn summarize_level(
         server_cpu_us_per_success: median(&per_success),
         components: judged.components,
         repeats,
+        chain: None,
+        baseline: None,
     }
 }
 

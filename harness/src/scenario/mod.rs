@@ -4,6 +4,7 @@
 
 mod validate;
 
+pub mod chain;
 pub mod plan;
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,9 @@ pub struct Scenario {
     /// Factor `--quick` applies to `duration` and `warmup`.
     pub quick_scale: f64,
     pub requests: Vec<RequestSpec>,
+    /// A service chain: each target runs as a user service calling an order service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<chain::ChainSpec>,
 }
 
 /// One entry of the request mix.

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::load::wire::{check_header, check_request_target, is_token};
 
+use super::chain::RawChain;
 use super::{
     RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
     DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
@@ -48,6 +49,7 @@ struct RawScenario {
     startup_budget: Option<Spanned<String>>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
+    chain: Option<RawChain>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +143,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
     };
     let quick_scale = quick_scale(raw.quick_scale.as_ref(), text)?;
     let requests = requests(&raw.request, text)?;
+    let chain = raw.chain.map(|c| c.validate(text)).transpose()?;
     Ok(Scenario {
         name: name.clone(),
         description: raw.description,
@@ -158,6 +161,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         max_error_rate,
         interleave: raw.interleave.unwrap_or(false),
         requests,
+        chain,
     })
 }
 
@@ -429,7 +433,7 @@ impl RequestContext<'_> {
 }
 
 /// 1-based line number of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()

@@ -26,6 +26,13 @@ pub trait Component {
     fn cpu_time(&self) -> Option<Duration>;
     /// Fails with the reason when it has died.
     fn check_running(&mut self) -> Result<(), String>;
+    /// A measured window opens: a component that measures something of its own (the
+    /// proxy between two services times the hop) starts afresh. Nothing by default.
+    fn window_opened(&mut self) {}
+    /// The window closed: what the component measured of the hop in it, if anything.
+    fn window_closed(&mut self) -> Option<crate::results::chain::HopRecord> {
+        None
+    }
 }
 
 impl Component for PgStore {

@@ -17,6 +17,9 @@
 pub mod component;
 pub mod lifecycle;
 pub mod processes;
+mod proxy_stub;
+pub mod service;
+pub use proxy_stub::ProxyProcess;
 
 pub use component::{Component, Components, Shared};
 pub use lifecycle::{
@@ -24,6 +27,7 @@ pub use lifecycle::{
     LifecycleObserver, Prepared, Ran, Silent, Step, Supervisor,
 };
 pub use processes::Processes;
+pub use service::ServiceComponent;
 
 /// What a component is for; its record lives with the results, which name it.
 pub use crate::results::Role;

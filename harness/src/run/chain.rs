@@ -1,0 +1,215 @@
+//! A service chain's session (a scenario with `[chain]`): the order service is launched
+//! first (through the lifecycle, on the server's CPUs), then the harness's proxy in
+//! front of it (on the generator's CPUs), then the measured session of the user service
+//! with `ORDERS_URL` pointing at the proxy, or straight at the order service with
+//! `--direct`. Both are components beside the service for that session: their CPU time,
+//! memory and death are read like the database's, and the proxy times the hop in every
+//! measured window. Whatever happens, the user service stops first, then the proxy,
+//! then the order service.
+
+use std::path::PathBuf;
+
+use super::failure::Failure;
+use super::process::run_processes;
+use super::session::{run_session, SessionContext, SessionPlan};
+use super::RunObserver;
+use crate::results::Role;
+use crate::scenario::{RequestSpec, Scenario};
+use crate::system::{launch_and_use, Component, Components, Launch, ServiceComponent, Silent};
+use crate::targets::{free_loopback_port, Target};
+
+use super::outcome::SessionOutcome;
+
+/// How a run sets up each target's chain.
+#[derive(Debug, Clone)]
+pub struct RunChain {
+    /// The order service every target calls, when the scenario names one; otherwise
+    /// each target calls an order service of its own framework.
+    pub fixed_order: Option<Target>,
+    /// Through the harness's proxy (per-hop figures) rather than straight (`--direct`).
+    pub proxy: bool,
+    /// The lanebench binary, which serves as the proxy (`lanebench proxy`).
+    pub proxy_bin: PathBuf,
+}
+
+/// The order service of one target's chain: its target and what it is given (its own
+/// database in database mode).
+pub struct OrderSide<'a> {
+    pub target: &'a Target,
+    pub env: &'a [(String, String)],
+}
+
+/// The path of the request a scenario request sends, as the contract names the
+/// endpoints that call the order service.
+fn calls_downstream(request: &RequestSpec) -> bool {
+    let path = request.path_text.split('?').next().unwrap_or("");
+    let Some(rest) = path.strip_prefix("/api/users/") else {
+        return false;
+    };
+    match request.method.as_str() {
+        "GET" => rest.ends_with("/summary"),
+        "POST" => rest.ends_with("/orders"),
+        _ => false,
+    }
+}
+
+/// The share of the mix (by weight) that calls the order service once per request:
+/// what downstream calls per end-to-end request should come to.
+pub fn expected_downstream_share(scenario: &Scenario) -> Option<f64> {
+    let total: u64 = scenario.requests.iter().map(|r| r.weight).sum();
+    let calling: u64 = scenario
+        .requests
+        .iter()
+        .filter(|r| calls_downstream(r))
+        .map(|r| r.weight)
+        .sum();
+    (total > 0).then(|| calling as f64 / total as f64)
+}
+
+/// The scenario of the client tax's baseline load: the chain's plain request alone.
+pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
+    let chain = scenario
+        .chain
+        .as_ref()
+        .expect("a baseline is measured for chain scenarios only");
+    Scenario {
+        requests: vec![RequestSpec {
+            name: "baseline".to_string(),
+            weight: 1,
+            method: "GET".to_string(),
+            path: chain.baseline.clone(),
+            path_text: chain.baseline_text.clone(),
+            body: None,
+            body_text: None,
+            headers: Vec::new(),
+            expect_status: Some(200),
+        }],
+        ..scenario.clone()
+    }
+}
+
+/// Runs one session of the user service `context.target` with its order service and
+/// (unless direct) the proxy between them.
+pub fn run_chain_session(
+    context: SessionContext,
+    chain: &RunChain,
+    order: &OrderSide,
+    observer: &mut dyn RunObserver,
+    plan: SessionPlan,
+) -> SessionOutcome {
+    let failed = |failure| SessionOutcome {
+        failure: Some(failure),
+        ..SessionOutcome::default()
+    };
+    let settings = context.settings;
+    let port = match free_loopback_port() {
+        Ok(port) => port,
+        Err(e) => return failed(Failure::new(format!("order service: {e}"))),
+    };
+    observer.phase(context.target.name(), "starting the order service");
+    let mut processes = run_processes(settings);
+    let launch = Launch {
+        port,
+        env: order.env,
+    };
+    let ran = launch_and_use(
+        &mut processes,
+        &mut Silent,
+        order.target,
+        &launch,
+        Some(context.stop),
+        |_, process, _| {
+            let name = format!("orders:{}", order.target.name());
+            let mut downstream = ServiceComponent::new(
+                name,
+                Role::Downstream,
+                process.pid(),
+                Some(settings.server_cpus.clone()),
+            );
+            let upstream = process.addr();
+            let mut proxy = if chain.proxy {
+                observer.phase(context.target.name(), "starting the proxy");
+                let cpus = settings.generator_cpus.clone();
+                match crate::system::ProxyProcess::start(&chain.proxy_bin, upstream, Some(cpus)) {
+                    Ok(proxy) => Some(proxy),
+                    Err(e) => return Ok(failed(Failure::new(format!("proxy: {e}")))),
+                }
+            } else {
+                None
+            };
+            let orders_addr = proxy.as_ref().map_or(upstream, |p| p.addr());
+            let mut env = context.env.to_vec();
+            env.push(("ORDERS_URL".to_string(), format!("http://{orders_addr}")));
+            let mut components: Components = context.components;
+            components.push(&mut downstream as &mut (dyn Component + 'static));
+            if let Some(proxy) = proxy.as_mut() {
+                components.push(proxy as &mut (dyn Component + 'static));
+            }
+            let session = SessionContext {
+                target: context.target,
+                settings,
+                stop: context.stop,
+                env: &env,
+                components,
+            };
+            let outcome = run_session(session, observer, plan);
+            if let Some(proxy) = proxy {
+                proxy.stop();
+            }
+            Ok(outcome)
+        },
+    );
+    match ran {
+        Ok(ran) => ran.used,
+        Err(error) => failed(Failure {
+            reason: format!("order service {}: {error}", order.target.name()),
+            stderr_tail: error.stderr_tail().to_vec(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(text: &str) -> Scenario {
+        Scenario::parse(text, "chain.toml").unwrap()
+    }
+
+    #[test]
+    fn the_expected_share_counts_the_requests_that_call_the_order_service() {
+        let s = scenario(
+            r#"
+name = "c"
+duration = "1s"
+connections = [1]
+[chain]
+[[request]]
+name = "summary"
+weight = 6
+path = "/api/users/{rand:1..1000}/summary"
+[[request]]
+name = "post"
+weight = 2
+method = "POST"
+path = "/api/users/{rand:1..1000}/orders"
+body = '{"items":[]}'
+[[request]]
+name = "health"
+weight = 2
+path = "/health"
+[[request]]
+name = "orders-list"
+weight = 10
+path = "/api/users/{rand:1..1000}/orders"
+"#,
+        );
+        assert_eq!(expected_downstream_share(&s), Some(8.0 / 20.0));
+        let baseline = baseline_scenario(&s);
+        assert_eq!(baseline.requests.len(), 1);
+        assert_eq!(
+            baseline.requests[0].path_text,
+            "/api/users/{rand:1..1000000}"
+        );
+    }
+}
