@@ -17,6 +17,12 @@ use fixture_server::Fixture;
 
 /// A keep-alive hyper server counting the requests it answers; stops with the test process.
 fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
+    serving(false)
+}
+
+/// Like `counting_server`, every answer a 200 marked as a degraded fallback
+/// (`X-Degraded: true`) when `degraded`.
+fn serving(degraded: bool) -> (SocketAddr, Arc<AtomicU64>) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     let seen = Arc::new(AtomicU64::new(0));
@@ -37,10 +43,17 @@ fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |_req| {
                         counter.fetch_add(1, Ordering::SeqCst);
-                        async {
-                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                                Bytes::from_static(b"{\"ok\":true}"),
-                            )))
+                        async move {
+                            let mut response = hyper::Response::new(Full::new(Bytes::from_static(
+                                b"{\"ok\":true}",
+                            )));
+                            if degraded {
+                                response.headers_mut().insert(
+                                    "x-degraded",
+                                    hyper::header::HeaderValue::from_static("true"),
+                                );
+                            }
+                            Ok::<_, std::convert::Infallible>(response)
                         }
                     });
                     let io = hyper_util::rt::TokioIo::new(stream);
@@ -312,6 +325,32 @@ fn timeouts_enter_the_tail_at_their_timeout() {
         result.latency_ms.p99
     );
     assert!(result.latency_ms.max >= 500.0);
+}
+
+#[test]
+fn degraded_answers_are_errors_of_their_own_class_not_successes() {
+    let (addr, seen) = serving(true);
+    let mut s = settings(addr, 2);
+    s.duration = None;
+    s.requests = Some(200);
+    let result = run(s);
+    assert_eq!(seen.load(Ordering::SeqCst), 200);
+    assert_eq!(result.requests, 200);
+    assert_eq!(result.successes, 0);
+    assert_eq!(result.errors.degraded, 200);
+    assert_eq!(result.error_total, 200);
+    let json = serde_json::to_string(&result.errors).unwrap();
+    assert!(json.contains("\"degraded\":200"), "{json}");
+    // Absent when there were none, so files without degraded answers keep their shape.
+    let (addr, _) = serving(false);
+    let mut s = settings(addr, 2);
+    s.duration = None;
+    s.requests = Some(50);
+    let result = run(s);
+    assert_eq!(result.successes, 50);
+    assert!(!serde_json::to_string(&result.errors)
+        .unwrap()
+        .contains("degraded"));
 }
 
 #[test]

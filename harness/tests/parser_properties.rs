@@ -126,6 +126,7 @@ fn build_response(
         expected: Response {
             status,
             keep_alive: !until_close,
+            degraded: false,
         },
         until_close,
     }

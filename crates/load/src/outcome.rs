@@ -22,6 +22,9 @@ pub enum ErrorKind {
     Parse,
     /// A complete response with an unexpected 4xx status.
     Status4xx,
+    /// A complete response the server marked as a degraded fallback (`X-Degraded: true`),
+    /// whatever its status.
+    Degraded,
     /// A complete response with an unexpected 5xx status.
     Status5xx,
     /// A complete response with an unexpected status outside 4xx/5xx (e.g. 200 when 201 was expected).
@@ -66,6 +69,13 @@ pub struct ErrorCounts {
     pub status_4xx: u64,
     pub status_5xx: u64,
     pub status_other: u64,
+    /// Answers marked degraded (absent from files that never had one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub degraded: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 impl ErrorCounts {
@@ -81,6 +91,7 @@ impl ErrorCounts {
             ErrorKind::Status4xx => &mut self.status_4xx,
             ErrorKind::Status5xx => &mut self.status_5xx,
             ErrorKind::StatusOther => &mut self.status_other,
+            ErrorKind::Degraded => &mut self.degraded,
         };
         *slot += 1;
     }
@@ -96,6 +107,7 @@ impl ErrorCounts {
         self.status_4xx = self.status_4xx.saturating_add(other.status_4xx);
         self.status_5xx = self.status_5xx.saturating_add(other.status_5xx);
         self.status_other = self.status_other.saturating_add(other.status_other);
+        self.degraded = self.degraded.saturating_add(other.degraded);
     }
 
     /// All errors of every class.
@@ -106,6 +118,7 @@ impl ErrorCounts {
             self.status_4xx,
             self.status_5xx,
             self.status_other,
+            self.degraded,
         ]
         .into_iter()
         .fold(0, u64::saturating_add)

@@ -51,6 +51,7 @@ impl Protocol for LineProtocol {
                     return Ok(Progress::Complete(Response {
                         status: session.status,
                         keep_alive: true,
+                        degraded: false,
                     }));
                 }
                 _ => return Err(ErrorKind::Parse),

@@ -114,6 +114,7 @@ fn error_lines(out: &mut String, r: &LoadResult) {
             ("status 4xx", e.status_4xx),
             ("status 5xx", e.status_5xx),
             ("status other", e.status_other),
+            ("degraded", e.degraded),
         ];
         let listed: Vec<String> = classes
             .iter()

@@ -34,6 +34,9 @@ pub struct Response {
     pub status: u16,
     /// Whether the server lets the connection be reused for the next request.
     pub keep_alive: bool,
+    /// The server marked the answer as a degraded fallback (`X-Degraded: true`, the
+    /// service-to-service contract's marker): not a success, whatever its status.
+    pub degraded: bool,
 }
 
 /// Result of feeding bytes: either more are needed or the answer is complete.

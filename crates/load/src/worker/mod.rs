@@ -418,12 +418,15 @@ impl<P: Protocol> Worker<P> {
         conn.free_at = now;
         self.in_flight -= 1;
         if self.measuring && conn.intended >= self.cfg.measure_start {
-            let judged = self
-                .cfg
-                .plan
-                .get(conn.request)
-                .expect
-                .judge(response.status);
+            let judged = if response.degraded {
+                Some(crate::outcome::ErrorKind::Degraded)
+            } else {
+                self.cfg
+                    .plan
+                    .get(conn.request)
+                    .expect
+                    .judge(response.status)
+            };
             self.recorder.record_response(
                 response.status,
                 judged.is_none(),

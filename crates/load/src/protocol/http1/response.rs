@@ -105,6 +105,7 @@ impl Default for ResponseParser {
             response: Response {
                 status: 0,
                 keep_alive: false,
+                degraded: false,
             },
             body_expected: true,
         }
@@ -241,6 +242,10 @@ struct Head {
 
 /// Reads the head at the start of `bytes` for `observer` (the fields of an interim 1xx
 /// head included); returns its length, or `None` when it is not complete.
+/// The header a service sets on a degraded fallback answer (targets/CONTRACT.md,
+/// "Service-to-service mode"); with the value `true` the answer is not a success.
+pub const DEGRADED_HEADER: &str = "x-degraded";
+
 pub fn parse_head<O: Observer>(
     bytes: &[u8],
     body_expected: bool,
@@ -268,6 +273,7 @@ fn parse_head_bytes<O: Observer>(
     let mut keep_alive = http11;
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
+    let mut degraded = false;
     for header in parsed.headers.iter() {
         observer.header(header.name, header.value);
         if header.name.eq_ignore_ascii_case("content-length") {
@@ -280,6 +286,8 @@ fn parse_head_bytes<O: Observer>(
             chunked = last_coding_is_chunked(header.value)?;
         } else if header.name.eq_ignore_ascii_case("connection") {
             keep_alive = connection_keeps_alive(header.value, keep_alive);
+        } else if header.name.eq_ignore_ascii_case(DEGRADED_HEADER) {
+            degraded = header.value.trim_ascii().eq_ignore_ascii_case(b"true");
         }
     }
     let no_body = !body_expected || status == 204 || status == 304 || (100..200).contains(&status);
@@ -302,7 +310,11 @@ fn parse_head_bytes<O: Observer>(
         keep_alive = false;
         Body::UntilClose
     };
-    let response = Response { status, keep_alive };
+    let response = Response {
+        status,
+        keep_alive,
+        degraded,
+    };
     Ok(Some((head_len, Head { response, body })))
 }
 
@@ -425,7 +437,28 @@ mod tests {
     }
 
     fn complete(status: u16, keep_alive: bool) -> Progress {
-        Progress::Complete(Response { status, keep_alive })
+        Progress::Complete(Response {
+            status,
+            keep_alive,
+            degraded: false,
+        })
+    }
+
+    #[test]
+    fn a_degraded_marker_is_read_whatever_its_case_and_only_when_true() {
+        let degraded = |head: &str| {
+            let mut p = ResponseParser::default();
+            let text = format!("HTTP/1.1 200 OK\r\n{head}Content-Length: 0\r\n\r\n");
+            match p.feed(text.as_bytes()).unwrap() {
+                Progress::Complete(r) => r.degraded,
+                Progress::NeedMore => panic!("incomplete"),
+            }
+        };
+        assert!(degraded("X-Degraded: true\r\n"));
+        assert!(degraded("x-degraded:TRUE \r\n"));
+        assert!(!degraded("X-Degraded: false\r\n"));
+        assert!(!degraded("X-Degraded-Not: true\r\n"));
+        assert!(!degraded(""));
     }
 
     #[test]
@@ -488,7 +521,8 @@ mod tests {
             p.finish_on_close(),
             Some(Response {
                 status: 200,
-                keep_alive: false
+                keep_alive: false,
+                degraded: false,
             })
         );
     }
