@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"regexp"
@@ -123,9 +124,10 @@ func parseOrdersURL(raw string) (string, string) {
 // orderClient calls the order service. One per process, made at startup: its Transport
 // is the connection pool, so every request shares the same keep-alive connections.
 type orderClient struct {
-	http    *http.Client
-	base    string
-	timeout time.Duration
+	http      *http.Client
+	transport *http.Transport
+	base      string
+	timeout   time.Duration
 }
 
 func newOrderClient(settings *downstreamSettings) *orderClient {
@@ -154,8 +156,9 @@ func newOrderClient(settings *downstreamSettings) *orderClient {
 			// second request.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		base:    settings.base,
-		timeout: settings.timeout,
+		transport: transport,
+		base:      settings.base,
+		timeout:   settings.timeout,
 	}
 }
 
@@ -164,13 +167,11 @@ func newOrderClient(settings *downstreamSettings) *orderClient {
 func (o *orderClient) ordersOf(ctx context.Context, userID int64) ([]Order, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+	req, err := http.NewRequestWithContext(o.replayOnce(ctx), http.MethodGet,
 		o.base+"/api/users/"+strconv.FormatInt(userID, 10)+"/orders", nil)
 	if err != nil {
 		return nil, err
 	}
-	// Go's Transport replays this GET (it has no body) only when a reused pooled
-	// connection fails before any byte of the answer arrives.
 	body, err := o.call(req, http.StatusOK)
 	if err != nil {
 		return nil, err
@@ -184,6 +185,27 @@ func (o *orderClient) ordersOf(ctx context.Context, userID int64) ([]Order, erro
 		return nil, errors.New("order service's answer is null, not a list of orders")
 	}
 	return orders, nil
+}
+
+// replayOnce caps the Transport's replays of one GET at one. The Transport replays a GET
+// (it has no body) whenever a reused pooled connection fails before any byte of the
+// answer, and it may then pick another pooled connection: a server that reads requests
+// and hangs up would see one GET per pooled connection. When a replay starts, the idle
+// pool is emptied (its connections most likely died the same way), so the replay dials a
+// fresh connection, and a failure on a fresh connection is never replayed. A connection
+// another request frees in that instant can still be picked; it has just been answered
+// on, so it is alive.
+func (o *orderClient) replayOnce(ctx context.Context) context.Context {
+	attempts := 0
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		// Called on this request's goroutine before each attempt takes a connection.
+		GetConn: func(string) {
+			attempts++
+			if attempts == 2 {
+				o.transport.CloseIdleConnections()
+			}
+		},
+	})
 }
 
 // createOrder posts one order. It is sent at most once, whatever happens.
