@@ -1,8 +1,9 @@
 // Command target-gin serves the lanebench endpoint contract with the Gin framework.
 //
-// It owns process setup (address from PORT, store from STORE and DATABASE_URL, graceful
-// stop on SIGTERM); routes live in routes.go, the Store interface and the in-memory store
-// in store.go, the PostgreSQL store in postgres.go.
+// It owns process setup (address from PORT, the order service's client from ORDERS_URL,
+// store from STORE and DATABASE_URL, graceful stop on SIGTERM); routes live in routes.go
+// and userservice.go, the order service's client in downstream.go, the Store interface
+// and the in-memory store in store.go, the PostgreSQL store in postgres.go.
 package main
 
 import (
@@ -27,16 +28,27 @@ func main() {
 		os.Exit(2)
 	}
 
-	// The database comes first, so the server only answers once it can serve every route.
-	store, err := storeFromEnv()
+	// Settings come before the database, so a typo fails without waiting for a connection.
+	downstream, err := downstreamFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(err.exitCode)
 	}
+	var orders *orderClient
+	if downstream != nil {
+		orders = newOrderClient(downstream)
+	}
+
+	// The database comes first, so the server only answers once it can serve every route.
+	store, storeErr := storeFromEnv()
+	if storeErr != nil {
+		fmt.Fprintln(os.Stderr, storeErr)
+		os.Exit(storeErr.exitCode)
+	}
 
 	server := &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", port),
-		Handler:           newRouter(store),
+		Handler:           newRouter(store, orders),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 

@@ -77,6 +77,17 @@ func bigint(value uint64, field string) (int64, error) {
 	return int64(value), nil
 }
 
+// checkItems refuses the items Create would refuse, for a user service that forwards
+// them to its order service instead of storing them.
+func (s *pgStore) checkItems(items []OrderItem) error {
+	for _, item := range items {
+		if _, err := bigint(item.ProductID, "product_id"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *pgStore) User(ctx context.Context, id int64) (*user, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()

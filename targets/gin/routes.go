@@ -65,7 +65,9 @@ func storeFailed(c *gin.Context, err error) {
 	c.JSON(http.StatusServiceUnavailable, errorBody("database unavailable: %s", err))
 }
 
-func newRouter(store Store) *gin.Engine {
+// newRouter builds the router; orders is the order service's client on a user service
+// (ORDERS_URL set), nil otherwise, and only then are the user service's routes added.
+func newRouter(store Store, orders *orderClient) *gin.Engine {
 	// No logger middleware: access logging is off in the benchmark, as for every target.
 	router := gin.New()
 	router.Use(gin.Recovery())
@@ -111,14 +113,8 @@ func newRouter(store Store) *gin.Engine {
 			c.JSON(http.StatusBadRequest, errorBody("invalid order: %s", describeBindError(err)))
 			return
 		}
-		items := make([]OrderItem, len(req.Items))
-		total := 0.0
-		for i, item := range req.Items {
-			items[i] = OrderItem{ProductID: *item.ProductID, Quantity: *item.Quantity, Price: *item.Price}
-			total += items[i].Price * float64(items[i].Quantity)
-		}
-		if math.IsInf(total, 0) || math.IsNaN(total) {
-			c.JSON(http.StatusBadRequest, errorBody("order total (sum of price * quantity) is not a finite number"))
+		items, total, ok := orderItems(c, req.Items)
+		if !ok {
 			return
 		}
 		order, err := store.Create(c.Request.Context(), *req.UserID, items, total)
@@ -129,6 +125,10 @@ func newRouter(store Store) *gin.Engine {
 		c.JSON(http.StatusCreated, order)
 	})
 
+	if orders != nil {
+		addUserServiceRoutes(router, store, orders)
+	}
+
 	router.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, errorBody("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -137,6 +137,22 @@ func newRouter(store Store) *gin.Engine {
 			errorBody("method %s not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	return router
+}
+
+// orderItems turns bound items into the order's items and their total. It answers the
+// 400 itself and reports false when the total is not a finite number.
+func orderItems(c *gin.Context, bound []orderItemRequest) ([]OrderItem, float64, bool) {
+	items := make([]OrderItem, len(bound))
+	total := 0.0
+	for i, item := range bound {
+		items[i] = OrderItem{ProductID: *item.ProductID, Quantity: *item.Quantity, Price: *item.Price}
+		total += items[i].Price * float64(items[i].Quantity)
+	}
+	if math.IsInf(total, 0) || math.IsNaN(total) {
+		c.JSON(http.StatusBadRequest, errorBody("order total (sum of price * quantity) is not a finite number"))
+		return nil, 0, false
+	}
+	return items, total, true
 }
 
 // userIDParam parses the :id path segment, answering 400 for a non-integer and 404 for
