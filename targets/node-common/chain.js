@@ -49,6 +49,16 @@ function decodeOrderList(value) {
   return orders;
 }
 
+// The answer's JSON, or undefined when it is not JSON (a failure to read it still throws).
+async function readJson(body) {
+  try {
+    return await body.json();
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
 // Drains an unwanted answer so that its connection can go back to the pool.
 function discard(body) {
   return body.dump().catch(() => {});
@@ -97,7 +107,7 @@ class OrdersClient {
         await discard(body);
         return { failure: `order service answered ${status}` };
       }
-      const orders = decodeOrderList(await body.json());
+      const orders = decodeOrderList(await readJson(body));
       if (orders === null) return { failure: 'order service answered something that is not a list of orders' };
       return { value: orders };
     });
@@ -126,7 +136,7 @@ class OrdersClient {
         await discard(body);
         return { failure: `order service answered ${status}` };
       }
-      const created = decodeOrder(await body.json());
+      const created = decodeOrder(await readJson(body));
       if (created === null) return { failure: 'order service answered something that is not an order' };
       return { value: created };
     });
