@@ -6,7 +6,7 @@
 // returns promises; a handler waits only for a promise, so memory mode stays synchronous
 // (no extra tick per request). Database failures reach the error handler as StoreErrors.
 //
-// With ORDERS_URL (service-to-service mode) createApp gets an OrdersClient and mounts two
+// With ORDERS_URL (service-to-service mode) createApp gets an OrdersClient (orderService) and mounts two
 // more routes (chainRoutes); without it they do not exist, so the app is the same as before.
 
 const express = require('express');
@@ -33,9 +33,9 @@ function userIdParam(req, res, next) {
   next();
 }
 
-function sendSummary(res, orders, user) {
+function sendSummary(res, orderService, user) {
   if (user === null) return res.status(404).json({ error: 'user not found' });
-  return orders.summary(user).then((summary) => {
+  return orderService.summary(user).then((summary) => {
     if (summary.degraded) res.set('X-Degraded', 'true');
     res.json(summary);
   });
@@ -43,22 +43,22 @@ function sendSummary(res, orders, user) {
 
 // GET /api/users/:id/summary and POST /api/users/:id/orders, answered through the order
 // service. Registered before the 405 catch-alls of the paths they share.
-function chainRoutes(app, store, orders) {
+function chainRoutes(app, store, orderService) {
   app.get('/api/users/:id/summary', userIdParam, (req, res, next) => {
     const user = store.user(res.locals.userId);
-    if (user instanceof Promise) return user.then((found) => sendSummary(res, orders, found)).catch(next);
-    sendSummary(res, orders, user);
+    if (user instanceof Promise) return user.then((found) => sendSummary(res, orderService, found)).catch(next);
+    sendSummary(res, orderService, user);
   });
   app.all('/api/users/:id/summary', methodNotAllowed('GET, HEAD'));
 
   app.post('/api/users/:id/orders', userIdParam, express.json(), (req, res) => {
     const checked = orderForUser(res.locals.userId, req.body, store);
     if (checked.error !== undefined) return res.status(400).json({ error: checked.error });
-    orders.createOrder(checked.order).then((result) => res.status(result.status).json(result.body));
+    orderService.createOrder(checked.order).then((result) => res.status(result.status).json(result.body));
   });
 }
 
-function createApp(store, orders) {
+function createApp(store, orderService) {
   const app = express();
   // Express's production best-practice guide recommends not advertising the framework.
   app.disable('x-powered-by');
@@ -79,7 +79,7 @@ function createApp(store, orders) {
   });
   app.all('/api/users/:id', methodNotAllowed('GET, HEAD'));
 
-  if (orders !== null) chainRoutes(app, store, orders);
+  if (orderService !== null) chainRoutes(app, store, orderService);
 
   app.get('/api/users/:id/orders', (req, res, next) => {
     const parsed = parseUserId(req.params.id);
@@ -88,7 +88,7 @@ function createApp(store, orders) {
     if (orders instanceof Promise) return orders.then((found) => res.json(found), next);
     res.json(orders);
   });
-  app.all('/api/users/:id/orders', methodNotAllowed(orders === null ? 'GET, HEAD' : 'GET, HEAD, POST'));
+  app.all('/api/users/:id/orders', methodNotAllowed(orderService === null ? 'GET, HEAD' : 'GET, HEAD, POST'));
 
   app.post('/api/orders', express.json(), (req, res, next) => {
     const problem = validateOrder(req.body);

@@ -140,8 +140,8 @@ function runPrimary() {
   process.on('SIGINT', () => stop(0));
 }
 
-// Starts the target: `createHandler(store, orders)` returns its (req, res) request handler;
-// `orders` is the OrdersClient of a user service (ORDERS_URL set), otherwise null.
+// Starts the target: `createHandler(store, orderService)` returns its (req, res) request
+// handler; `orderService` is the OrdersClient of a user service (ORDERS_URL set), otherwise null.
 function start(createHandler) {
   if (workers === 1) {
     checkDatabase().then(() => serve(createHandler, 1));

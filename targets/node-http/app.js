@@ -7,9 +7,9 @@
 // returns promises; a handler waits only for a promise, so memory mode stays synchronous
 // (no extra tick per request).
 //
-// With ORDERS_URL (service-to-service mode) the handler gets an OrdersClient and serves two
-// more routes, summaries and orders placed through the user service; without it they are
-// never matched, so the other routes do exactly the work they did before.
+// With ORDERS_URL (service-to-service mode) the handler gets an OrdersClient (orderService)
+// and serves two more routes, summaries and orders placed through the user service; without
+// it they are never matched, so the other routes do exactly the work they did before.
 
 const { parseUserId, validateOrder, StoreError } = require('../node-common/orders');
 const { orderForUser } = require('../node-common/chain');
@@ -93,33 +93,33 @@ function handleCreateOrder(req, res, store) {
   });
 }
 
-function sendSummary(res, orders, user) {
+function sendSummary(res, orderService, user) {
   if (user === null) return sendJson(res, 404, { error: 'user not found' });
-  orders.summary(user).then((summary) => {
+  orderService.summary(user).then((summary) => {
     sendJson(res, 200, summary, summary.degraded ? { 'X-Degraded': 'true' } : undefined);
   });
 }
 
 // GET /api/users/{id}/summary: the user from the store, its orders from the order service.
-function handleSummary(res, store, orders, rawId) {
+function handleSummary(res, store, orderService, rawId) {
   const parsed = parseUserId(decodeURIComponentSafe(rawId));
   if (!parsed.ok) return sendJson(res, parsed.status, { error: parsed.error });
   const user = store.user(parsed.id);
   if (user instanceof Promise) {
-    return user.then((found) => sendSummary(res, orders, found), (err) => sendStoreError(res, err));
+    return user.then((found) => sendSummary(res, orderService, found), (err) => sendStoreError(res, err));
   }
-  sendSummary(res, orders, user);
+  sendSummary(res, orderService, user);
 }
 
 // POST /api/users/{id}/orders: the id is judged before the body is read, then the order goes
 // to the order service.
-function handleUserOrder(req, res, store, orders, rawId) {
+function handleUserOrder(req, res, store, orderService, rawId) {
   const parsed = parseUserId(decodeURIComponentSafe(rawId));
   if (!parsed.ok) return sendJson(res, parsed.status, { error: parsed.error });
   readJson(req, res, (body) => {
     const checked = orderForUser(parsed.id, body, store);
     if (checked.error !== undefined) return sendJson(res, 400, { error: checked.error });
-    orders.createOrder(checked.order).then((result) => sendJson(res, result.status, result.body));
+    orderService.createOrder(checked.order).then((result) => sendJson(res, result.status, result.body));
   });
 }
 
@@ -132,8 +132,8 @@ function isGet(req) {
   return req.method === 'GET' || req.method === 'HEAD';
 }
 
-function createHandler(store, orders) {
-  const userOrdersAllow = orders === null ? 'GET, HEAD' : 'GET, HEAD, POST';
+function createHandler(store, orderService) {
+  const userOrdersAllow = orderService === null ? 'GET, HEAD' : 'GET, HEAD, POST';
   return (req, res) => {
     const query = req.url.indexOf('?');
     const path = query === -1 ? req.url : req.url.slice(0, query);
@@ -160,18 +160,20 @@ function createHandler(store, orders) {
     match = USER_ORDERS_PATH.exec(path);
     if (match !== null) {
       if (!isGet(req)) {
-        if (orders !== null && req.method === 'POST') return handleUserOrder(req, res, store, orders, match[1]);
+        if (orderService !== null && req.method === 'POST') {
+          return handleUserOrder(req, res, store, orderService, match[1]);
+        }
         return sendMethodNotAllowed(req, res, path, userOrdersAllow);
       }
       const parsed = parseUserId(decodeURIComponentSafe(match[1]));
       if (!parsed.ok) return sendJson(res, parsed.status, { error: parsed.error });
       return sendResult(res, 200, store.forUser(parsed.id));
     }
-    if (orders !== null) {
+    if (orderService !== null) {
       match = USER_SUMMARY_PATH.exec(path);
       if (match !== null) {
         if (!isGet(req)) return sendMethodNotAllowed(req, res, path, 'GET, HEAD');
-        return handleSummary(res, store, orders, match[1]);
+        return handleSummary(res, store, orderService, match[1]);
       }
     }
     sendJson(res, 404, { error: `no route for ${req.method} ${path}` });
