@@ -5,9 +5,13 @@
 // The store is the in-memory OrderStore, which answers at once, or the PgStore, which
 // returns promises; a handler waits only for a promise, so memory mode stays synchronous
 // (no extra tick per request). Database failures reach the error handler as StoreErrors.
+//
+// With ORDERS_URL (service-to-service mode) createApp gets an OrdersClient (orderService) and mounts two
+// more routes (chainRoutes); without it they do not exist, so the app is the same as before.
 
 const express = require('express');
 const { parseUserId, validateOrder, StoreError } = require('../node-common/orders');
+const { orderForUser } = require('../node-common/chain');
 
 function methodNotAllowed(allowed) {
   return (req, res) => {
@@ -21,7 +25,40 @@ function sendUser(res, user) {
   res.json(user);
 }
 
-function createApp(store) {
+// Route middleware: the path's user id, judged before anything else (the body included).
+function userIdParam(req, res, next) {
+  const parsed = parseUserId(req.params.id);
+  if (!parsed.ok) return res.status(parsed.status).json({ error: parsed.error });
+  res.locals.userId = parsed.id;
+  next();
+}
+
+function sendSummary(res, orderService, user) {
+  if (user === null) return res.status(404).json({ error: 'user not found' });
+  return orderService.summary(user).then((summary) => {
+    if (summary.degraded) res.set('X-Degraded', 'true');
+    res.json(summary);
+  });
+}
+
+// GET /api/users/:id/summary and POST /api/users/:id/orders, answered through the order
+// service. Registered before the 405 catch-alls of the paths they share.
+function chainRoutes(app, store, orderService) {
+  app.get('/api/users/:id/summary', userIdParam, (req, res, next) => {
+    const user = store.user(res.locals.userId);
+    if (user instanceof Promise) return user.then((found) => sendSummary(res, orderService, found)).catch(next);
+    sendSummary(res, orderService, user);
+  });
+  app.all('/api/users/:id/summary', methodNotAllowed('GET, HEAD'));
+
+  app.post('/api/users/:id/orders', userIdParam, express.json(), (req, res) => {
+    const checked = orderForUser(res.locals.userId, req.body, store);
+    if (checked.error !== undefined) return res.status(400).json({ error: checked.error });
+    orderService.createOrder(checked.order).then((result) => res.status(result.status).json(result.body));
+  });
+}
+
+function createApp(store, orderService) {
   const app = express();
   // Express's production best-practice guide recommends not advertising the framework.
   app.disable('x-powered-by');
@@ -42,6 +79,8 @@ function createApp(store) {
   });
   app.all('/api/users/:id', methodNotAllowed('GET, HEAD'));
 
+  if (orderService !== null) chainRoutes(app, store, orderService);
+
   app.get('/api/users/:id/orders', (req, res, next) => {
     const parsed = parseUserId(req.params.id);
     if (!parsed.ok) return res.status(parsed.status).json({ error: parsed.error });
@@ -49,7 +88,7 @@ function createApp(store) {
     if (orders instanceof Promise) return orders.then((found) => res.json(found), next);
     res.json(orders);
   });
-  app.all('/api/users/:id/orders', methodNotAllowed('GET, HEAD'));
+  app.all('/api/users/:id/orders', methodNotAllowed(orderService === null ? 'GET, HEAD' : 'GET, HEAD, POST'));
 
   app.post('/api/orders', express.json(), (req, res, next) => {
     const problem = validateOrder(req.body);

@@ -57,6 +57,32 @@ function validateOrder(body) {
   return null;
 }
 
+// An order as another service sent it (service-to-service mode), rebuilt field by field
+// into the shape the store creates, or null when it is not one.
+function decodeOrder(value) {
+  if (!isPlainObject(value) || !isU64(value.id) || !isU64(value.user_id) || !Array.isArray(value.items)
+    || typeof value.total !== 'number' || typeof value.status !== 'string' || !isU64(value.created_at)) {
+    return null;
+  }
+  const items = new Array(value.items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = value.items[i];
+    if (!isPlainObject(item) || !isU64(item.product_id) || !Number.isSafeInteger(item.quantity)
+      || typeof item.price !== 'number') {
+      return null;
+    }
+    items[i] = { product_id: item.product_id, quantity: item.quantity, price: item.price };
+  }
+  return {
+    id: value.id,
+    user_id: value.user_id,
+    items,
+    total: value.total,
+    status: value.status,
+    created_at: value.created_at,
+  };
+}
+
 function orderTotal(items) {
   return items.reduce((sum, item) => sum + item.price * item.quantity, 0);
 }
@@ -110,10 +136,17 @@ class OrderStore {
     return this.byUser.get(userId) || [];
   }
 
+  // Every valid order fits memory; the database store has limits of its own.
+  orderProblem() {
+    return null;
+  }
+
   // Every id in range is a user, computed from the id.
   user(id) {
     return { id, name: `User ${id}`, email: `user${id}@example.com` };
   }
 }
 
-module.exports = { parseUserId, validateOrder, orderTotal, OrderStore, StoreError };
+module.exports = {
+  parseUserId, validateOrder, decodeOrder, isPlainObject, orderTotal, OrderStore, StoreError,
+};

@@ -56,10 +56,18 @@ function unavailable(err) {
   return new StoreError(503, `database unavailable: ${err.message}`);
 }
 
-function checkBigint(value, field) {
-  if (value >= BIGINT_LIMIT) {
-    throw new StoreError(400, `${field} ${value} does not fit the database's BIGINT (max 9223372036854775807)`);
+function bigintProblem(value, field) {
+  if (value < BIGINT_LIMIT) return null;
+  return `${field} ${value} does not fit the database's BIGINT (max 9223372036854775807)`;
+}
+
+// Why a valid order cannot be stored, or null.
+function orderProblem(order) {
+  let problem = bigintProblem(order.user_id, 'user_id');
+  for (let i = 0; problem === null && i < order.items.length; i++) {
+    problem = bigintProblem(order.items[i].product_id, 'product_id');
   }
+  return problem;
 }
 
 // Rows come ordered by order id, then position: one order's items are adjacent.
@@ -94,6 +102,11 @@ class PgStore {
     this.pool.on('error', () => {});
   }
 
+  // The BIGINT limit, for a user service that validates an order it forwards.
+  orderProblem(order) {
+    return orderProblem(order);
+  }
+
   async user(id) {
     let result;
     try {
@@ -116,11 +129,11 @@ class PgStore {
 
   async create(order) {
     // Everything is checked before the transaction starts, so a bad item writes nothing.
-    checkBigint(order.user_id, 'user_id');
-    const items = order.items.map((item) => {
-      checkBigint(item.product_id, 'product_id');
-      return { product_id: item.product_id, quantity: item.quantity, price: item.price };
-    });
+    const problem = orderProblem(order);
+    if (problem !== null) throw new StoreError(400, problem);
+    const items = order.items.map((item) => (
+      { product_id: item.product_id, quantity: item.quantity, price: item.price }
+    ));
     const total = orderTotal(items);
     const createdAt = Date.now();
     let client;

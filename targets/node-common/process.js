@@ -3,13 +3,15 @@
 // WORKERS=1, otherwise a node:cluster primary that forks WORKERS workers sharing the
 // listening socket. Each process keeps its own in-memory store (see orders.js for how
 // order ids stay unique), or with STORE=postgres its own pool to the one database
-// (postgres.js). A target gives only its request handler.
+// (postgres.js), and with ORDERS_URL its own client to the order service (chain.js). A
+// target gives only its request handler.
 
 const cluster = require('node:cluster');
 const os = require('node:os');
 const http = require('node:http');
 const { OrderStore } = require('./orders');
 const { PgStore, checkDatabaseUrl, probeDatabase } = require('./postgres');
+const { parseOrdersUrl, OrdersClient } = require('./chain');
 
 // Bad configuration is a one-line error and exit code 2, as the contract asks.
 function intFromEnv(name, max, fallback) {
@@ -52,6 +54,24 @@ const storeKind = storeKindFromEnv();
 // worker processes (4 for a single process, 2 per worker otherwise).
 const poolSize = Math.ceil(Math.max(4, 2 * workers) / workers);
 
+// Service-to-service mode: the two downstream settings are checked even without ORDERS_URL,
+// so a typo fails at once. setTimeout cannot wait longer than 2^31-1 ms.
+const downstreamTimeoutMs = intFromEnv('DOWNSTREAM_TIMEOUT_MS', 2147483647, 1000);
+const downstreamConnections = intFromEnv('DOWNSTREAM_CONNECTIONS', Number.MAX_SAFE_INTEGER, 64);
+
+function ordersFromEnv() {
+  const raw = process.env.ORDERS_URL;
+  if (raw === undefined || raw === '') return null;
+  const parsed = parseOrdersUrl(raw);
+  if (parsed.error !== undefined) {
+    console.error(parsed.error);
+    process.exit(2);
+  }
+  return { origin: parsed.origin, timeoutMs: downstreamTimeoutMs, connections: downstreamConnections };
+}
+
+const orders = ordersFromEnv();
+
 function createStore(workerIndex) {
   if (storeKind === 'postgres') return new PgStore(process.env.DATABASE_URL, poolSize);
   return new OrderStore(workerIndex, workers);
@@ -70,7 +90,9 @@ async function checkDatabase() {
 }
 
 function serve(createHandler, workerIndex) {
-  const server = http.createServer(createHandler(createStore(workerIndex)));
+  // One pooled client per serving process (per cluster worker), made before the first request.
+  const client = orders === null ? null : new OrdersClient(orders);
+  const server = http.createServer(createHandler(createStore(workerIndex), client));
   server.listen(port, '127.0.0.1');
   server.on('error', (err) => {
     console.error(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
@@ -118,7 +140,8 @@ function runPrimary() {
   process.on('SIGINT', () => stop(0));
 }
 
-// Starts the target: `createHandler(store)` returns its (req, res) request handler.
+// Starts the target: `createHandler(store, orderService)` returns its (req, res) request
+// handler; `orderService` is the OrdersClient of a user service (ORDERS_URL set), otherwise null.
 function start(createHandler) {
   if (workers === 1) {
     checkDatabase().then(() => serve(createHandler, 1));
