@@ -132,11 +132,11 @@ class OrdersClient:
         except TimeoutError:
             raise DownstreamError(f"no complete answer within {self._settings.timeout_ms} ms") from None
         except httpx.HTTPError as exc:
-            raise DownstreamError(f"{type(exc).__name__}: {exc or 'no detail'}") from None
+            raise DownstreamError(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from None
         except Exception as exc:
             # Whatever else the client lets through for a misbehaving peer is still a failed
             # call: the contract wants the fallback or the 503, never a 500.
-            raise DownstreamError(f"{type(exc).__name__}: {exc or 'no detail'}") from None
+            raise DownstreamError(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from None
 
     @staticmethod
     def _decode(adapter: TypeAdapter, content: bytes, expected: str):
