@@ -1,8 +1,8 @@
 """Service-to-service mode (ORDERS_URL set): this process is a user service that calls an
-order service through one pooled httpx.AsyncClient per worker process.
+order service through one pooled aiohttp.ClientSession per worker process.
 
 main.py imports this module only when ORDERS_URL is set, so without it no client exists,
-httpx is not even imported, and no route or request pays for the mode.
+aiohttp is not even imported, and no route or request pays for the mode.
 
 Run as a script (`python downstream.py`) it is the preflight the target's run command does
 before uvicorn starts whenever ORDERS_URL, DOWNSTREAM_TIMEOUT_MS or DOWNSTREAM_CONNECTIONS is
@@ -10,12 +10,13 @@ set: a bad value is a one-line error and exit code 2, instead of a traceback fro
 """
 
 import asyncio
+import math
 import os
 import re
 import sys
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 from pydantic import TypeAdapter, ValidationError
 
 DEFAULT_TIMEOUT_MS = 1000
@@ -70,9 +71,24 @@ def settings() -> Settings | None:
     return Settings(origin=url.rstrip("/"), timeout_ms=timeout_ms, connections=connections)
 
 
+class _BrokenConnection(aiohttp.ClientConnectionError):
+    """A connection that broke during a call; aiohttp does not send a request again for it."""
+
+
+async def _never_replay(request: aiohttp.ClientRequest, handler) -> aiohttp.ClientResponse:
+    # aiohttp sends a GET a second time when its connection breaks, even a connection it had
+    # just opened; the contract allows that only for a reused connection closed before any
+    # answer byte. aiohttp has no switch for it, so the errors it replays on are raised as
+    # one it does not replay on.
+    try:
+        return await handler(request)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _BrokenConnection(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+
+
 class OrdersClient:
-    """The order service as seen by one worker process: one pooled keep-alive client, opened
-    in that worker's event loop, whose every call is bounded by one deadline.
+    """The order service as seen by one worker process: one pooled keep-alive aiohttp session,
+    opened in that worker's event loop, whose every call is bounded by one deadline.
 
     `order_type` is the caller's order model; answers are decoded into it strictly, so a
     string where the model has a number is a failed call, not a silently converted value."""
@@ -82,24 +98,19 @@ class OrdersClient:
         self._timeout_s = settings.timeout_ms / 1000
         self._orders = TypeAdapter(list[order_type])
         self._order = TypeAdapter(order_type)
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        connections = self._settings.connections
-        self._client = httpx.AsyncClient(
-            # Both limits equal: a request beyond DOWNSTREAM_CONNECTIONS in flight waits for a
-            # connection (inside the deadline) rather than opening one the pool would not keep.
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            # httpx bounds each phase (pool wait, connect, write, every read) on its own; the
-            # whole call is bounded by the asyncio deadline in _send, this is a backstop.
-            timeout=httpx.Timeout(self._timeout_s),
-            # Loopback addresses only: no HTTP_PROXY/NO_PROXY or .netrc from the environment.
-            trust_env=False,
+        self._session = aiohttp.ClientSession(
+            # At most DOWNSTREAM_CONNECTIONS connections, busy or idle; a call beyond that
+            # waits for one (inside its deadline). Released connections stay open for reuse.
+            connector=aiohttp.TCPConnector(limit=self._settings.connections),
+            middlewares=(_never_replay,),
         )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     def deadline(self) -> float:
         """The event-loop time by which a call made for a request arriving now must be done."""
@@ -107,35 +118,43 @@ class OrdersClient:
 
     async def user_orders(self, user_id: int, deadline: float) -> list:
         """GET {ORDERS_URL}/api/users/{id}/orders: 200 with a list of orders, or DownstreamError."""
-        response = await self._send(deadline, "GET", f"/api/users/{user_id}/orders")
-        if response.status_code != 200:
-            raise DownstreamError(f"GET answered {response.status_code}")
-        return self._decode(self._orders, response.content, "a list of orders")
+        status, body = await self._call(deadline, "GET", f"/api/users/{user_id}/orders")
+        if status != 200:
+            raise DownstreamError(f"GET answered {status}")
+        return self._decode(self._orders, body, "a list of orders")
 
-    async def create_order(self, body: bytes, deadline: float):
+    async def create_order(self, body: str, deadline: float):
         """POST {ORDERS_URL}/api/orders with `body` (a JSON order request): 201 with the created
-        order, or DownstreamError. Sent exactly once: httpx's transport makes no retries (its
-        `retries` is 0) and never replays a request whose bytes it has started to send."""
-        response = await self._send(
-            deadline, "POST", "/api/orders", content=body, headers={"Content-Type": "application/json"}
+        order, or DownstreamError. Sent exactly once: aiohttp never replays a POST."""
+        status, answer = await self._call(
+            deadline, "POST", "/api/orders", data=body.encode(), headers={"Content-Type": "application/json"}
         )
-        if response.status_code != 201:
-            raise DownstreamError(f"POST answered {response.status_code}")
-        return self._decode(self._order, response.content, "an order")
+        if status != 201:
+            raise DownstreamError(f"POST answered {status}")
+        return self._decode(self._order, answer, "an order")
 
-    async def _send(self, deadline: float, method: str, path: str, **kwargs) -> httpx.Response:
+    async def _call(self, deadline: float, method: str, path: str, **kwargs) -> tuple[int, bytes]:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            # aiohttp reads a total of 0 as "no limit".
+            raise DownstreamError(f"no complete answer within {self._settings.timeout_ms} ms")
+        # aiohttp's total covers the pool wait, connecting, sending and reading the whole body;
+        # ceil_threshold=inf keeps it exact (by default it rounds totals of 5 s or more up to a
+        # whole second).
+        timeout = aiohttp.ClientTimeout(total=remaining, ceil_threshold=math.inf)
         try:
-            # Connecting, sending and reading the whole body, under one deadline. Cancelling
-            # mid-call makes httpcore close that connection, so a stalled one is never reused.
-            async with asyncio.timeout_at(deadline):
-                return await self._client.request(method, self._settings.origin + path, **kwargs)
+            async with self._session.request(
+                method, self._settings.origin + path, timeout=timeout, **kwargs
+            ) as response:
+                return response.status, await response.read()
         except TimeoutError:
             raise DownstreamError(f"no complete answer within {self._settings.timeout_ms} ms") from None
-        except httpx.HTTPError as exc:
-            raise DownstreamError(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from None
+        except _BrokenConnection as exc:
+            raise DownstreamError(str(exc)) from None
         except Exception as exc:
-            # Whatever else the client lets through for a misbehaving peer is still a failed
-            # call: the contract wants the fallback or the 503, never a 500.
+            # aiohttp.ClientError for a refused, reset or broken connection or a malformed
+            # answer, and whatever else a misbehaving peer causes: a failed call either way,
+            # which the contract answers with the fallback or the 503, never a 500.
             raise DownstreamError(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from None
 
     @staticmethod

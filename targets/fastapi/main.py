@@ -219,7 +219,7 @@ else:
     store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
 
 # ORDERS_URL makes this process a user service (downstream.py); the run command's preflight
-# has checked the settings. httpx is imported only then, so other runs start as before.
+# has checked the settings. aiohttp is imported only then, so other runs start as before.
 if os.environ.get("ORDERS_URL"):
     import downstream
 
