@@ -23,8 +23,8 @@ from typing import Annotated
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -357,6 +357,18 @@ async def create_order(order: OrderRequest):
 
 if orders_service is not None:
 
+    async def existing_user(raw_id: str) -> User | JSONResponse:
+        """The user of GET /api/users/{id}, or its 400/404 answer."""
+        parsed = parse_user_id(raw_id)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        user = store.user(parsed)
+        if iscoroutine(user):
+            user = await user
+        if user is None:
+            return error(404, f"user {raw_id} not found")
+        return user
+
     @app.get("/api/users/{user_id}/summary", response_model=Summary)
     async def get_user_summary(user_id: str, response: Response):
         deadline = orders_service.deadline()
@@ -394,15 +406,3 @@ if orders_service is not None:
             return await orders_service.create_order(body, deadline)
         except downstream.DownstreamError as exc:
             return error(503, f"orders unavailable: {exc}")
-
-    async def existing_user(raw_id: str) -> User | JSONResponse:
-        """The user of GET /api/users/{id}, or its 400/404 answer."""
-        parsed = parse_user_id(raw_id)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        user = store.user(parsed)
-        if iscoroutine(user):
-            user = await user
-        if user is None:
-            return error(404, f"user {raw_id} not found")
-        return user
