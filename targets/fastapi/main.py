@@ -20,11 +20,13 @@ from contextlib import asynccontextmanager
 from inspect import iscoroutine
 from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 MAX_USER_ID = 1_000_000
 ORDERS_PER_USER = 16
@@ -69,6 +71,27 @@ class User(BaseModel):
     id: int
     name: str
     email: str
+
+
+class UserOrderRequest(BaseModel):
+    """Body of POST /api/users/{id}/orders (service-to-service mode): the items of an
+    OrderRequest, validated the same way; a user_id in it is ignored, whatever its type,
+    because the path names the user."""
+
+    model_config = ConfigDict(strict=True)
+
+    items: Annotated[list[OrderItem], Field(min_length=1)]
+
+
+class Summary(BaseModel):
+    """Body of GET /api/users/{id}/summary (service-to-service mode); orders is None when
+    the order service failed (degraded)."""
+
+    id: int
+    name: str
+    email: str
+    orders: list[Order] | None
+    degraded: bool
 
 
 class Health(BaseModel):
@@ -191,22 +214,45 @@ if os.environ.get("STORE") == "postgres":
 
     database = postgres.PgStore(postgres.database_url(), postgres.pool_size(WORKERS))
     store = DatabaseStore(database)
+else:
+    database = None
+    store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        # One pool per worker process, opened in that worker's event loop.
+# ORDERS_URL makes this process a user service (downstream.py); the run command's preflight
+# has checked the settings. aiohttp is imported only then, so other runs start as before.
+if os.environ.get("ORDERS_URL"):
+    import downstream
+
+    orders_service = downstream.OrdersClient(downstream.settings(), Order)
+else:
+    orders_service = None
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    # One database pool and one order-service client per worker process, each opened in
+    # that worker's event loop.
+    if database is not None:
         await database.open()
-        yield
+    if orders_service is not None:
+        await orders_service.open()
+    yield
+    if orders_service is not None:
+        await orders_service.close()
+    if database is not None:
         await database.close()
 
-else:
-    store = OrderStore(claim_worker_slot(WORKERS), WORKERS)
-    lifespan = None
 
 # No interactive docs or OpenAPI schema: they are not part of the contract, and
 # production deployments commonly switch them off. No trailing-slash redirects either:
 # a path outside the contract gets the JSON 404, not a bodiless 307.
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False, lifespan=lifespan)
+app = FastAPI(
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    redirect_slashes=False,
+    lifespan=lifespan if database is not None or orders_service is not None else None,
+)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -216,7 +262,20 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 @app.exception_handler(StarletteHTTPException)
 async def http_exception_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     # Starlette raises these for unknown paths (404) and wrong methods (405, with Allow).
-    return error(exc.status_code, str(exc.detail), exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405 and orders_service is not None:
+        # Starlette's Allow names only the first route of the path; with ORDERS_URL,
+        # /api/users/{id}/orders has a GET and a POST route.
+        headers = {"Allow": allowed_methods(request)}
+    return error(exc.status_code, str(exc.detail), headers)
+
+
+def allowed_methods(request: Request) -> str:
+    methods: list[str] = []
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods.extend(method for method in sorted(route.methods) if method not in methods)
+    return ", ".join(methods)
 
 
 @app.exception_handler(RequestValidationError)
@@ -278,12 +337,72 @@ async def get_user_orders(user_id: str):
     return orders
 
 
-@app.post("/api/orders", status_code=201, response_model=Order)
-async def create_order(order: OrderRequest):
-    total = sum(item.price * item.quantity for item in order.items)
+def order_total(items: list[OrderItem]) -> float | JSONResponse:
+    total = sum(item.price * item.quantity for item in items)
     if not math.isfinite(total):
         return error(400, "order total (sum of price * quantity) is not a finite number")
+    return total
+
+
+@app.post("/api/orders", status_code=201, response_model=Order)
+async def create_order(order: OrderRequest):
+    total = order_total(order.items)
+    if isinstance(total, JSONResponse):
+        return total
     created = store.create(order, total)
     if iscoroutine(created):
         created = await created
     return created
+
+
+if orders_service is not None:
+
+    async def existing_user(raw_id: str) -> User | JSONResponse:
+        """The user of GET /api/users/{id}, or its 400/404 answer."""
+        parsed = parse_user_id(raw_id)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        user = store.user(parsed)
+        if iscoroutine(user):
+            user = await user
+        if user is None:
+            return error(404, f"user {raw_id} not found")
+        return user
+
+    @app.get("/api/users/{user_id}/summary", response_model=Summary)
+    async def get_user_summary(user_id: str, response: Response):
+        deadline = orders_service.deadline()
+        user = await existing_user(user_id)
+        if isinstance(user, JSONResponse):
+            return user
+        try:
+            orders = await orders_service.user_orders(user.id, deadline)
+        except downstream.DownstreamError:
+            response.headers["X-Degraded"] = "true"
+            return Summary(id=user.id, name=user.name, email=user.email, orders=None, degraded=True)
+        return Summary(id=user.id, name=user.name, email=user.email, orders=orders, degraded=False)
+
+    @app.post("/api/users/{user_id}/orders", status_code=201, response_model=Order)
+    async def create_user_order(user_id: str, request: Request):
+        deadline = orders_service.deadline()
+        # The body is read by hand, after the user: an unknown user is a 404 even when the
+        # items are invalid, and a body parameter would be validated before the handler runs.
+        user = await existing_user(user_id)
+        if isinstance(user, JSONResponse):
+            return user
+        try:
+            items = UserOrderRequest.model_validate_json(await request.body()).items
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+        total = order_total(items)
+        if isinstance(total, JSONResponse):
+            return total
+        if database is not None:
+            # POST /api/orders in database mode refuses what its columns cannot hold.
+            postgres.check_fits(user.id, [(item.product_id, item.quantity) for item in items])
+        body = OrderRequest(user_id=user.id, items=items).model_dump_json()
+        try:
+            return await orders_service.create_order(body, deadline)
+        except downstream.DownstreamError as exc:
+            return error(503, f"orders unavailable: {exc}")

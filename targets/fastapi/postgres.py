@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterable
 
 import asyncpg
 
@@ -89,6 +90,15 @@ def _bigint(value: int, field: str) -> int:
     return value
 
 
+def check_fits(user_id: int, items: Iterable[tuple[int, int]]) -> None:
+    """Raises the 400 for a user_id or an item's (product_id, quantity) that the BIGINT
+    columns cannot hold."""
+    _bigint(user_id, "user_id")
+    for product_id, quantity in items:
+        _bigint(product_id, "product_id")
+        _bigint(quantity, "quantity")
+
+
 class PgStore:
     """Users and orders in PostgreSQL; the methods return rows as plain tuples for main.py
     to turn into its response models."""
@@ -127,10 +137,7 @@ class PgStore:
         """Writes the order and its (product_id, quantity, price) items in one
         transaction; returns (id, created_at)."""
         # Everything is checked before the transaction starts, so a bad item writes nothing.
-        _bigint(user_id, "user_id")
-        for product_id, quantity, _ in items:
-            _bigint(product_id, "product_id")
-            _bigint(quantity, "quantity")
+        check_fits(user_id, ((product_id, quantity) for product_id, quantity, _ in items))
         created_at = time.time_ns() // 1_000_000
         try:
             async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
