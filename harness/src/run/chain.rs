@@ -1,24 +1,24 @@
-//! A service chain's session (a scenario with `[chain]`): the order service is launched
+//! A service chain's round (a scenario with `[chain]`): the order service is launched
 //! first (through the lifecycle, on the server's CPUs), then the harness's proxy in
-//! front of it (on the generator's CPUs), then the measured session of the user service
-//! with `ORDERS_URL` pointing at the proxy, or straight at the order service with
-//! `--direct`. Both are components beside the service for that session: their CPU time,
+//! front of it (on the generator's CPUs), then the user service's fresh launches and its
+//! measured session, with `ORDERS_URL` pointing at the proxy, or straight at the order
+//! service with `--direct`. Both are components beside the service: their CPU time,
 //! memory and death are read like the database's, and the proxy times the hop in every
 //! measured window. Whatever happens, the user service stops first, then the proxy,
 //! then the order service.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 use super::failure::Failure;
 use super::process::run_processes;
-use super::session::{run_session, SessionContext, SessionPlan};
-use super::RunObserver;
+use super::{RunObserver, RunSettings};
 use crate::results::Role;
 use crate::scenario::{RequestSpec, Scenario};
-use crate::system::{launch_and_use, Component, Components, Launch, ServiceComponent, Silent};
+use crate::system::{
+    launch_and_use, Component, Components, Launch, ProxyProcess, ServiceComponent, Silent,
+};
 use crate::targets::{free_loopback_port, Target};
-
-use super::outcome::SessionOutcome;
 
 /// How a run sets up each target's chain.
 #[derive(Debug, Clone)]
@@ -88,25 +88,23 @@ pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     }
 }
 
-/// Runs one session of the user service `context.target` with its order service and
-/// (unless direct) the proxy between them.
-pub fn run_chain_session(
-    context: SessionContext,
+/// Starts `user`'s order service (and, unless direct, the proxy in front of it), then
+/// runs `use_` with what the user service must be given (`ORDERS_URL`) and the
+/// components beside it (`components` plus the order service and the proxy); stops the
+/// proxy and the order service afterwards, whatever happened. The user service's launches
+/// and session all happen inside `use_`, so it never runs without its order service.
+pub fn with_chain<T>(
+    settings: &RunSettings,
+    stop: &AtomicBool,
     chain: &RunChain,
     order: &OrderSide,
     observer: &mut dyn RunObserver,
-    plan: SessionPlan,
-) -> SessionOutcome {
-    let failed = |failure| SessionOutcome {
-        failure: Some(failure),
-        ..SessionOutcome::default()
-    };
-    let settings = context.settings;
-    let port = match free_loopback_port() {
-        Ok(port) => port,
-        Err(e) => return failed(Failure::new(format!("order service: {e}"))),
-    };
-    observer.phase(context.target.name(), "starting the order service");
+    user: &str,
+    components: Components,
+    use_: impl FnOnce(&mut dyn RunObserver, Vec<(String, String)>, Components) -> T,
+) -> Result<T, Failure> {
+    let port = free_loopback_port().map_err(|e| Failure::new(format!("order service: {e}")))?;
+    observer.phase(user, &format!("starting the order service ({})", order.target.name()));
     let mut processes = run_processes(settings);
     let launch = Launch {
         port,
@@ -117,7 +115,7 @@ pub fn run_chain_session(
         &mut Silent,
         order.target,
         &launch,
-        Some(context.stop),
+        Some(stop),
         |_, process, _| {
             let name = format!("orders:{}", order.target.name());
             let mut downstream = ServiceComponent::new(
@@ -128,44 +126,31 @@ pub fn run_chain_session(
             );
             let upstream = process.addr();
             let mut proxy = if chain.proxy {
-                observer.phase(context.target.name(), "starting the proxy");
+                observer.phase(user, "starting the proxy");
                 let cpus = settings.generator_cpus.clone();
-                match crate::system::ProxyProcess::start(&chain.proxy_bin, upstream, Some(cpus)) {
-                    Ok(proxy) => Some(proxy),
-                    Err(e) => return Ok(failed(Failure::new(format!("proxy: {e}")))),
-                }
+                let started = ProxyProcess::start(&chain.proxy_bin, upstream, Some(cpus));
+                Some(started.map_err(|e| format!("proxy: {e}"))?)
             } else {
                 None
             };
             let orders_addr = proxy.as_ref().map_or(upstream, |p| p.addr());
-            let mut env = context.env.to_vec();
-            env.push(("ORDERS_URL".to_string(), format!("http://{orders_addr}")));
-            let mut components: Components = context.components;
+            let env = vec![("ORDERS_URL".to_string(), format!("http://{orders_addr}"))];
+            let mut components = components;
             components.push(&mut downstream as &mut (dyn Component + 'static));
             if let Some(proxy) = proxy.as_mut() {
                 components.push(proxy as &mut (dyn Component + 'static));
             }
-            let session = SessionContext {
-                target: context.target,
-                settings,
-                stop: context.stop,
-                env: &env,
-                components,
-            };
-            let outcome = run_session(session, observer, plan);
+            let used = use_(observer, env, components);
             if let Some(proxy) = proxy {
                 proxy.stop();
             }
-            Ok(outcome)
+            Ok(used)
         },
     );
-    match ran {
-        Ok(ran) => ran.used,
-        Err(error) => failed(Failure {
-            reason: format!("order service {}: {error}", order.target.name()),
-            stderr_tail: error.stderr_tail().to_vec(),
-        }),
-    }
+    ran.map(|ran| ran.used).map_err(|error| Failure {
+        reason: format!("order service {}: {error}", order.target.name()),
+        stderr_tail: error.stderr_tail().to_vec(),
+    })
 }
 
 #[cfg(test)]

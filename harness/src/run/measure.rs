@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chain::{run_chain_session, OrderSide, RunChain};
+use super::chain::{with_chain, OrderSide, RunChain};
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
@@ -129,7 +129,8 @@ impl<'a> TargetRun<'a> {
         self.target.name()
     }
 
-    /// One round: `launches` fresh launches timed, then one session of `plan`.
+    /// One round: `launches` fresh launches timed, then one session of `plan`; in a
+    /// chain, all of it with the target's order service running.
     pub fn round(
         &mut self,
         settings: &RunSettings,
@@ -137,11 +138,49 @@ impl<'a> TargetRun<'a> {
         stop: &Arc<AtomicBool>,
         launches: usize,
         plan: SessionPlan,
-        mut components: Components,
+        components: Components,
     ) {
         if !self.is_active() {
             return;
         }
+        let mut env = self.env().to_vec();
+        let (Some(chain), Some(order)) = (&settings.chain, &self.order) else {
+            return self.round_with(settings, observer, stop, (launches, plan), &env, components);
+        };
+        let order_env = order.env.clone();
+        let side = OrderSide {
+            target: order.target,
+            env: &order_env,
+        };
+        let name = self.target.name().to_string();
+        let ran = with_chain(
+            settings,
+            stop,
+            chain,
+            &side,
+            observer,
+            &name,
+            components,
+            |observer, chain_env, components| {
+                env.extend(chain_env);
+                self.round_with(settings, observer, stop, (launches, plan), &env, components)
+            },
+        );
+        if let Err(failure) = ran {
+            self.fail(failure);
+        }
+    }
+
+    /// The launches and the session of a round, each process given `env`.
+    fn round_with(
+        &mut self,
+        settings: &RunSettings,
+        observer: &mut dyn RunObserver,
+        stop: &Arc<AtomicBool>,
+        (launches, plan): (usize, SessionPlan),
+        env: &[(String, String)],
+        mut components: Components,
+    ) {
         let scenario = &settings.scenario;
         let total = scenario.startup_samples as usize;
         // This round's share of the launch budget (the rounds split it like the launches).
@@ -163,7 +202,7 @@ impl<'a> TargetRun<'a> {
             }
             let taken = self.launches.len() + 1;
             observer.phase(self.name(), &format!("startup {taken}/{total}"));
-            match time_fresh_launch(self.target, settings, self.env()) {
+            match time_fresh_launch(self.target, settings, env) {
                 Ok(sample) => self.launches.push(sample),
                 Err(failure) => return self.fail(failure),
             }
@@ -178,19 +217,10 @@ impl<'a> TargetRun<'a> {
             target: self.target,
             settings,
             stop,
-            env: self.env(),
+            env,
             components,
         };
-        let mut session = match (&settings.chain, &self.order) {
-            (Some(chain), Some(order)) => {
-                let side = OrderSide {
-                    target: order.target,
-                    env: &order.env,
-                };
-                run_chain_session(context, chain, &side, observer, plan)
-            }
-            _ => run_session(context, observer, plan),
-        };
+        let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();
         self.sessions.push(session);
         if let Some(failure) = failure {
