@@ -104,7 +104,10 @@ pub fn with_chain<T>(
     use_: impl FnOnce(&mut dyn RunObserver, Vec<(String, String)>, Components) -> T,
 ) -> Result<T, Failure> {
     let port = free_loopback_port().map_err(|e| Failure::new(format!("order service: {e}")))?;
-    observer.phase(user, &format!("starting the order service ({})", order.target.name()));
+    observer.phase(
+        user,
+        &format!("starting the order service ({})", order.target.name()),
+    );
     let mut processes = run_processes(settings);
     let launch = Launch {
         port,

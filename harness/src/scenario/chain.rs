@@ -106,3 +106,52 @@ impl ChainSpec {
         self.order_service.as_deref().unwrap_or(user)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::Scenario;
+
+    const HEAD: &str = "name = \"c\"\nduration = \"1s\"\nconnections = [1]\n[[request]]\nname = \"s\"\npath = \"/api/users/1/summary\"\n";
+
+    fn parse(chain: &str) -> Result<Scenario, String> {
+        Scenario::parse(&format!("{HEAD}{chain}"), "c.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_same_framework_through_the_proxy() {
+        let spec = parse("[chain]\n").unwrap().chain.unwrap();
+        assert_eq!(spec.order_service, None);
+        assert!(spec.proxy);
+        assert_eq!(spec.baseline_text, super::DEFAULT_BASELINE);
+        assert_eq!(spec.order_target("gin"), "gin");
+        let fixed = parse("[chain]\norder_service = \"actix-web\"\nproxy = false\n").unwrap();
+        let fixed = fixed.chain.unwrap();
+        assert_eq!(fixed.order_target("gin"), "actix-web");
+        assert!(!fixed.proxy);
+    }
+
+    #[test]
+    fn bad_sections_name_the_line_and_the_problem() {
+        let err = parse("[chain]\norder_service = \"../x\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            "c.toml:8: [chain] order_service `../x` must be \"same\" or a target's folder name"
+        );
+        let err = parse("[chain]\nbaseline = \"api/users/1\"\n").unwrap_err();
+        assert!(err.starts_with("c.toml:8: [chain] baseline"), "{err}");
+        let err = parse("[chain]\nbaseline = \"/a b\"\n").unwrap_err();
+        assert!(err.starts_with("c.toml:8: [chain] baseline"), "{err}");
+        let err = parse("[chain]\nproxies = true\n").unwrap_err();
+        assert!(err.contains("unknown field `proxies`"), "{err}");
+    }
+
+    #[test]
+    fn the_record_holds_the_chain_only_when_there_is_one() {
+        let plain = serde_json::to_value(parse("").unwrap()).unwrap();
+        assert!(plain.get("chain").is_none());
+        let chained = serde_json::to_value(parse("[chain]\n").unwrap()).unwrap();
+        assert_eq!(chained["chain"]["order_service"], "same");
+        assert_eq!(chained["chain"]["proxy"], true);
+        assert_eq!(chained["chain"]["baseline"], super::DEFAULT_BASELINE);
+    }
+}
