@@ -46,24 +46,23 @@ class ApiController {
     @PostMapping("/api/orders")
     @ResponseStatus(HttpStatus.CREATED)
     Order createOrder(@Valid @RequestBody OrderRequest request) {
-        double total = total(request.items());
-        if (!Double.isFinite(total)) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
-        }
-        return store.create(request.userId(), request.items(), total);
+        return store.create(request.userId(), request.items(), checkedTotal(request.items()));
     }
 
-    /** Sum of price * quantity; a total that is not finite is refused. */
-    private static double total(List<OrderItem> items) {
+    /** Sum of price * quantity; a total that is not finite is a 400. */
+    static double checkedTotal(List<OrderItem> items) {
         double total = 0;
         for (OrderItem item : items) {
             total += item.price() * item.quantity();
+        }
+        if (!Double.isFinite(total)) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
         }
         return total;
     }
 
     /** 400 for a non-integer id, 404 for an integer outside 1..=1000000. */
-    private static long parseUserId(String raw) {
+    static long parseUserId(String raw) {
         if (!raw.matches("-?[0-9]+")) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "user id must be an integer, got '" + raw + "'");
         }
