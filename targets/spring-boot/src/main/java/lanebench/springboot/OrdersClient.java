@@ -14,10 +14,13 @@ import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.context.annotation.Profile;
 import org.springframework.core.ParameterizedTypeReference;
@@ -45,6 +48,8 @@ class OrdersClient implements DisposableBean {
      * of failing a request. Busier connections skip the check; one that turns out dead fails
      * its one request and is discarded.
      */
+    private static final Logger log = LoggerFactory.getLogger(OrdersClient.class);
+
     private static final TimeValue VALIDATE_AFTER_INACTIVITY = TimeValue.ofSeconds(1);
 
     private static final ParameterizedTypeReference<List<Order>> ORDER_LIST = new ParameterizedTypeReference<>() {};
@@ -61,6 +66,7 @@ class OrdersClient implements DisposableBean {
     private final DeadlineRequestFactory requests;
     private final RestClient rest;
     private final int timeoutMs;
+    private final String baseUrl;
 
     OrdersClient(DownstreamSettings settings, RestClient.Builder builder, ObjectMapper mapper) {
         timeoutMs = settings.timeoutMs();
@@ -71,12 +77,13 @@ class OrdersClient implements DisposableBean {
                 .setSocketTimeout(timeout)
                 .setValidateAfterInactivity(VALIDATE_AFTER_INACTIVITY)
                 .build();
+        PoolingHttpClientConnectionManager pool = PoolingHttpClientConnectionManagerBuilder.create()
+                .setMaxConnTotal(settings.connections())
+                .setMaxConnPerRoute(settings.connections())
+                .setDefaultConnectionConfig(connections)
+                .build();
         httpClient = HttpClients.custom()
-                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
-                        .setMaxConnTotal(settings.connections())
-                        .setMaxConnPerRoute(settings.connections())
-                        .setDefaultConnectionConfig(connections)
-                        .build())
+                .setConnectionManager(pool)
                 .setDefaultRequestConfig(RequestConfig.custom()
                         .setConnectionRequestTimeout(timeout)
                         .setResponseTimeout(timeout)
@@ -100,8 +107,8 @@ class OrdersClient implements DisposableBean {
         ObjectMapper strict = mapper.copy()
                 .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES);
+        baseUrl = settings.baseUrl();
         rest = builder
-                .baseUrl(settings.baseUrl())
                 // Buffered so the order post goes out with a Content-Length, not chunked.
                 .requestFactory(new BufferingClientHttpRequestFactory(requests))
                 .messageConverters(converters -> {
@@ -109,12 +116,40 @@ class OrdersClient implements DisposableBean {
                     converters.add(0, new MappingJackson2HttpMessageConverter(strict));
                 })
                 .build();
+        warmUp(pool);
     }
 
     /** GET {ORDERS_URL}/api/users/{id}/orders: the user's orders, decoded. */
     List<Order> ordersOf(long userId) {
+        return ordersOf(baseUrl, userId);
+    }
+
+    /** POST {ORDERS_URL}/api/orders for this user: the created order, decoded. */
+    Order create(long userId, List<OrderItem> items) {
+        return create(baseUrl, userId, items);
+    }
+
+    /**
+     * The first call through a cold JVM loads and links a few thousand classes (RestClient,
+     * HttpClient's exec chain, Jackson's record deserializers) and takes longer than a
+     * typical DOWNSTREAM_TIMEOUT_MS: one GET and one POST to a throwaway local server, before
+     * the port opens, so that the first summary is not degraded for that reason alone. The
+     * order service itself is not called.
+     */
+    private void warmUp(PoolingHttpClientConnectionManager pool) {
+        try (ClientWarmUp server = ClientWarmUp.start()) {
+            ordersOf(server.baseUrl(), 1);
+            create(server.baseUrl(), 1, server.sampleItems());
+        } catch (IOException | Unavailable e) {
+            log.info("warm-up of the order service client did not complete: {}", e.getMessage());
+        }
+        // Its connection leads nowhere now.
+        pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
+    }
+
+    private List<Order> ordersOf(String base, long userId) {
         return call(() -> rest.get()
-                .uri("/api/users/{id}/orders", userId)
+                .uri(base + "/api/users/{id}/orders", userId)
                 .accept(MediaType.APPLICATION_JSON)
                 .exchange((request, response) -> {
                     expect(response, HttpStatus.OK);
@@ -126,11 +161,10 @@ class OrdersClient implements DisposableBean {
                 }));
     }
 
-    /** POST {ORDERS_URL}/api/orders for this user: the created order, decoded. */
-    Order create(long userId, List<OrderItem> items) {
+    private Order create(String base, long userId, List<OrderItem> items) {
         OrderRequest body = new OrderRequest(BigInteger.valueOf(userId), items);
         return call(() -> rest.post()
-                .uri("/api/orders")
+                .uri(base + "/api/orders")
                 .contentType(MediaType.APPLICATION_JSON)
                 .accept(MediaType.APPLICATION_JSON)
                 .body(body)
