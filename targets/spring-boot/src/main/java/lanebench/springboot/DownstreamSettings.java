@@ -41,8 +41,8 @@ record DownstreamSettings(String baseUrl, int timeoutMs, int connections) {
         if (port < 1 || port > 65535) {
             throw new SettingException("ORDERS_URL port must be in 1..=65535, got '" + url + "'");
         }
-        String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-        return new DownstreamSettings(base, timeoutMs, connections);
+        // Rebuilt rather than trimmed, so an upper-case scheme reaches the client as "http".
+        return new DownstreamSettings("http://" + shape.group(1) + ":" + port, timeoutMs, connections);
     }
 
     /** A set value must be plain digits, 1..=2147483647 (an int, as both settings are used). */
