@@ -17,10 +17,14 @@ import lanebench.springboot.Models.OrderItem;
 
 /**
  * A throwaway HTTP/1.1 server on a free loopback port that answers every GET with a list of
- * one order and every POST with that order (201), for {@link OrdersClient}'s warm-up at
+ * one order and every POST with that order (201), except the orders of
+ * {@link #UNANSWERED_USER}, which it never answers; for {@link OrdersClient}'s warm-up at
  * startup. It serves from one daemon thread and stops accepting when closed.
  */
 final class ClientWarmUp implements AutoCloseable {
+
+    /** GET /api/users/{this}/orders gets no answer: the client's deadline has to end it. */
+    static final long UNANSWERED_USER = 2;
 
     private static final String ORDER = "{\"id\":1,\"user_id\":1,\"items\":[{\"product_id\":1,\"quantity\":1,"
             + "\"price\":1.0}],\"total\":1.0,\"status\":\"created\",\"created_at\":0}";
@@ -71,6 +75,13 @@ final class ClientWarmUp implements AutoCloseable {
         OutputStream out = connection.getOutputStream();
         String head;
         while ((head = readHead(in)) != null) {
+            if (head.startsWith("GET /api/users/" + UNANSWERED_USER + "/")) {
+                // Hold the connection until the client gives up on it.
+                while (in.read() >= 0) {
+                    // Nothing more is sent on it.
+                }
+                return;
+            }
             Matcher length = CONTENT_LENGTH.matcher(head);
             in.readNBytes(length.find() ? Integer.parseInt(length.group(1)) : 0);
             boolean post = head.startsWith("POST ");

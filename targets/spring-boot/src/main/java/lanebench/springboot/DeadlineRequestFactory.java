@@ -40,13 +40,11 @@ final class DeadlineRequestFactory extends HttpComponentsClientHttpRequestFactor
     }
 
     private final ScheduledExecutorService timers;
-    private final long budgetNanos;
     private final ThreadLocal<Deadline> current = new ThreadLocal<>();
 
-    DeadlineRequestFactory(HttpClient client, ScheduledExecutorService timers, long budgetMillis) {
+    DeadlineRequestFactory(HttpClient client, ScheduledExecutorService timers) {
         super(client);
         this.timers = timers;
-        this.budgetNanos = TimeUnit.MILLISECONDS.toNanos(budgetMillis);
     }
 
     /**
@@ -66,9 +64,9 @@ final class DeadlineRequestFactory extends HttpComponentsClientHttpRequestFactor
         }
     }
 
-    /** A deadline that ends one budget from now. */
-    Deadline startDeadline() {
-        return new Deadline(System.nanoTime() + budgetNanos);
+    /** A deadline that ends budgetMillis from now. */
+    static Deadline startDeadline(long budgetMillis) {
+        return new Deadline(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(budgetMillis));
     }
 
     @Override

@@ -52,6 +52,12 @@ class OrdersClient implements DisposableBean {
 
     private static final TimeValue VALIDATE_AFTER_INACTIVITY = TimeValue.ofSeconds(1);
 
+    /** The warm-up's answered calls may take a cold JVM well over DOWNSTREAM_TIMEOUT_MS. */
+    private static final long WARM_UP_BUDGET_MS = 10_000;
+
+    /** Long enough for a cold JVM to send the request, short enough not to delay startup. */
+    private static final long WARM_UP_DEADLINE_MS = 200;
+
     private static final ParameterizedTypeReference<List<Order>> ORDER_LIST = new ParameterizedTypeReference<>() {};
 
     /** Why a call to the order service did not give what was needed. */
@@ -101,7 +107,7 @@ class OrdersClient implements DisposableBean {
             return thread;
         });
         timers.setRemoveOnCancelPolicy(true);
-        requests = new DeadlineRequestFactory(httpClient, timers, timeoutMs);
+        requests = new DeadlineRequestFactory(httpClient, timers);
         // The order service's answers must be whole orders: a missing or null field fails
         // decoding instead of becoming 0 or null in the summary.
         ObjectMapper strict = mapper.copy()
@@ -121,25 +127,31 @@ class OrdersClient implements DisposableBean {
 
     /** GET {ORDERS_URL}/api/users/{id}/orders: the user's orders, decoded. */
     List<Order> ordersOf(long userId) {
-        return ordersOf(baseUrl, userId);
+        return ordersOf(baseUrl, userId, timeoutMs);
     }
 
     /** POST {ORDERS_URL}/api/orders for this user: the created order, decoded. */
     Order create(long userId, List<OrderItem> items) {
-        return create(baseUrl, userId, items);
+        return create(baseUrl, userId, items, timeoutMs);
     }
 
     /**
      * The first call through a cold JVM loads and links a few thousand classes (RestClient,
      * HttpClient's exec chain, Jackson's record deserializers) and takes longer than a
-     * typical DOWNSTREAM_TIMEOUT_MS: one GET and one POST to a throwaway local server, before
-     * the port opens, so that the first summary is not degraded for that reason alone. The
-     * order service itself is not called.
+     * typical DOWNSTREAM_TIMEOUT_MS: one GET and one POST to a throwaway local server, and one
+     * GET that it never answers (so a deadline fires once), before the port opens, so that
+     * the first summary or fallback is not late for that reason alone. The order service
+     * itself is not called.
      */
     private void warmUp(PoolingHttpClientConnectionManager pool) {
         try (ClientWarmUp server = ClientWarmUp.start()) {
-            ordersOf(server.baseUrl(), 1);
-            create(server.baseUrl(), 1, server.sampleItems());
+            ordersOf(server.baseUrl(), 1, WARM_UP_BUDGET_MS);
+            create(server.baseUrl(), 1, server.sampleItems(), WARM_UP_BUDGET_MS);
+            try {
+                ordersOf(server.baseUrl(), ClientWarmUp.UNANSWERED_USER, WARM_UP_DEADLINE_MS);
+            } catch (Unavailable expected) {
+                // The deadline fired, as it should.
+            }
         } catch (IOException | Unavailable e) {
             log.info("warm-up of the order service client did not complete: {}", e.getMessage());
         }
@@ -147,8 +159,8 @@ class OrdersClient implements DisposableBean {
         pool.closeIdle(TimeValue.ZERO_MILLISECONDS);
     }
 
-    private List<Order> ordersOf(String base, long userId) {
-        return call(() -> rest.get()
+    private List<Order> ordersOf(String base, long userId, long budgetMillis) {
+        return call(budgetMillis, () -> rest.get()
                 .uri(base + "/api/users/{id}/orders", userId)
                 .accept(MediaType.APPLICATION_JSON)
                 .exchange((request, response) -> {
@@ -161,9 +173,9 @@ class OrdersClient implements DisposableBean {
                 }));
     }
 
-    private Order create(String base, long userId, List<OrderItem> items) {
+    private Order create(String base, long userId, List<OrderItem> items, long budgetMillis) {
         OrderRequest body = new OrderRequest(BigInteger.valueOf(userId), items);
-        return call(() -> rest.post()
+        return call(budgetMillis, () -> rest.post()
                 .uri(base + "/api/orders")
                 .contentType(MediaType.APPLICATION_JSON)
                 .accept(MediaType.APPLICATION_JSON)
@@ -178,16 +190,16 @@ class OrdersClient implements DisposableBean {
                 }));
     }
 
-    /** One call under the deadline; whatever goes wrong becomes {@link Unavailable}. */
-    private <T> T call(Supplier<T> exchange) {
-        DeadlineRequestFactory.Deadline deadline = requests.startDeadline();
+    /** One call under a deadline; whatever goes wrong becomes {@link Unavailable}. */
+    private <T> T call(long budgetMillis, Supplier<T> exchange) {
+        DeadlineRequestFactory.Deadline deadline = DeadlineRequestFactory.startDeadline(budgetMillis);
         try {
             return requests.within(deadline, exchange);
         } catch (Unavailable e) {
             throw e;
         } catch (RuntimeException e) {
             if (deadline.fired()) {
-                throw new Unavailable("no complete answer within " + timeoutMs + " ms");
+                throw new Unavailable("no complete answer within " + budgetMillis + " ms");
             }
             throw new Unavailable(reason(e));
         }

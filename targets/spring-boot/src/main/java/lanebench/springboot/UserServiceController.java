@@ -55,6 +55,7 @@ class UserServiceController {
         try {
             mapper.writeValueAsBytes(new Summary(1, "User 1", "user1@example.com", List.of(), false));
             mapper.writeValueAsBytes(items);
+            mapper.writeValueAsBytes(new ApiError("orders unavailable: warm-up"));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
