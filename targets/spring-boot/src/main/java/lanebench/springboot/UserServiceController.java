@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.Validator;
+import java.math.BigInteger;
 import java.util.List;
 import java.util.Set;
 import lanebench.springboot.Models.ApiError;
@@ -51,7 +52,7 @@ class UserServiceController {
      */
     private void warmUp() {
         List<OrderItem> items = items(mapper.createObjectNode().set("items", mapper.valueToTree(
-                List.of(new OrderItem(java.math.BigInteger.ONE, 1L, 1.0)))));
+                List.of(new OrderItem(BigInteger.ONE, 1L, 1.0)))));
         try {
             mapper.writeValueAsBytes(new Summary(1, "User 1", "user1@example.com", List.of(), false));
             mapper.writeValueAsBytes(items);
