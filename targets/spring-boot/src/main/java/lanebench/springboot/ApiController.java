@@ -1,6 +1,9 @@
 package lanebench.springboot;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.validation.Valid;
+import jakarta.validation.Validator;
 import java.util.List;
 import lanebench.springboot.Models.Health;
 import lanebench.springboot.Models.Order;
@@ -23,8 +26,29 @@ class ApiController {
 
     private final Store store;
 
-    ApiController(Store store) {
+    ApiController(Store store, ObjectMapper mapper, Validator validator) {
         this.store = store;
+        warmUp(mapper, validator);
+    }
+
+    /**
+     * Reads, validates and writes one sample order before the port opens. A cold JVM spends
+     * a few hundred milliseconds on the first Bean Validation of a type and the first use of
+     * a Jackson (de)serializer; a user service calling this one as its order service would
+     * spend that out of its DOWNSTREAM_TIMEOUT_MS. Startup only: requests do the same work
+     * as before.
+     */
+    private static void warmUp(ObjectMapper mapper, Validator validator) {
+        try {
+            OrderRequest sample = mapper.readValue(
+                    "{\"user_id\":1,\"items\":[{\"product_id\":1,\"quantity\":1,\"price\":1.0}]}", OrderRequest.class);
+            validator.validate(sample);
+            Order order = new Order(1, sample.userId(), sample.items(), checkedTotal(sample.items()), "created", 0);
+            mapper.writeValueAsBytes(List.of(order));
+            mapper.writeValueAsBytes(new User(1, "User 1", "user1@example.com"));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @GetMapping("/health")
