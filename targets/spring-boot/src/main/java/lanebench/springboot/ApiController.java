@@ -32,11 +32,10 @@ class ApiController {
     }
 
     /**
-     * Reads, validates and writes one sample order before the port opens. A cold JVM spends
-     * a few hundred milliseconds on the first Bean Validation of a type and the first use of
-     * a Jackson (de)serializer; a user service calling this one as its order service would
-     * spend that out of its DOWNSTREAM_TIMEOUT_MS. Startup only: requests do the same work
-     * as before.
+     * Reads, validates and writes one sample order before the port opens. In a cold JVM the
+     * first Bean Validation of a type and the first use of a Jackson (de)serializer are slow;
+     * a user service calling this one as its order service would spend that time out of its
+     * DOWNSTREAM_TIMEOUT_MS. Startup only: requests do the same work as before.
      */
     private static void warmUp(ObjectMapper mapper, Validator validator) {
         try {

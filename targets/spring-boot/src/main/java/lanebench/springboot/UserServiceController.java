@@ -46,9 +46,9 @@ class UserServiceController {
     }
 
     /**
-     * Binds, validates and encodes once before the port opens: a cold JVM spends several hundred
-     * milliseconds on the first Bean Validation of a type and the first use of a Jackson
-     * (de)serializer, time the contract's DOWNSTREAM_TIMEOUT_MS + 100 ms does not leave.
+     * Binds, validates and encodes once before the port opens: in a cold JVM the first Bean
+     * Validation of a type and the first use of a Jackson (de)serializer are slow, and that
+     * time would come out of the contract's DOWNSTREAM_TIMEOUT_MS + 100 ms.
      */
     private void warmUp() {
         List<OrderItem> items = items(mapper.createObjectNode().set("items", mapper.valueToTree(
