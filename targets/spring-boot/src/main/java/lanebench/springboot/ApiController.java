@@ -1,6 +1,9 @@
 package lanebench.springboot;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.validation.Valid;
+import jakarta.validation.Validator;
 import java.util.List;
 import lanebench.springboot.Models.Health;
 import lanebench.springboot.Models.Order;
@@ -23,8 +26,28 @@ class ApiController {
 
     private final Store store;
 
-    ApiController(Store store) {
+    ApiController(Store store, ObjectMapper mapper, Validator validator) {
         this.store = store;
+        warmUp(mapper, validator);
+    }
+
+    /**
+     * Reads, validates and writes one sample order before the port opens. In a cold JVM the
+     * first Bean Validation of a type and the first use of a Jackson (de)serializer are slow;
+     * a user service calling this one as its order service would spend that time out of its
+     * DOWNSTREAM_TIMEOUT_MS. Startup only: requests do the same work as before.
+     */
+    private static void warmUp(ObjectMapper mapper, Validator validator) {
+        try {
+            OrderRequest sample = mapper.readValue(
+                    "{\"user_id\":1,\"items\":[{\"product_id\":1,\"quantity\":1,\"price\":1.0}]}", OrderRequest.class);
+            validator.validate(sample);
+            Order order = new Order(1, sample.userId(), sample.items(), checkedTotal(sample.items()), "created", 0);
+            mapper.writeValueAsBytes(List.of(order));
+            mapper.writeValueAsBytes(new User(1, "User 1", "user1@example.com"));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @GetMapping("/health")
@@ -46,24 +69,23 @@ class ApiController {
     @PostMapping("/api/orders")
     @ResponseStatus(HttpStatus.CREATED)
     Order createOrder(@Valid @RequestBody OrderRequest request) {
-        double total = total(request.items());
-        if (!Double.isFinite(total)) {
-            throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
-        }
-        return store.create(request.userId(), request.items(), total);
+        return store.create(request.userId(), request.items(), checkedTotal(request.items()));
     }
 
-    /** Sum of price * quantity; a total that is not finite is refused. */
-    private static double total(List<OrderItem> items) {
+    /** Sum of price * quantity; a total that is not finite is a 400. */
+    static double checkedTotal(List<OrderItem> items) {
         double total = 0;
         for (OrderItem item : items) {
             total += item.price() * item.quantity();
+        }
+        if (!Double.isFinite(total)) {
+            throw new ApiException(HttpStatus.BAD_REQUEST, "order total (sum of price * quantity) is not a finite number");
         }
         return total;
     }
 
     /** 400 for a non-integer id, 404 for an integer outside 1..=1000000. */
-    private static long parseUserId(String raw) {
+    static long parseUserId(String raw) {
         if (!raw.matches("-?[0-9]+")) {
             throw new ApiException(HttpStatus.BAD_REQUEST, "user id must be an integer, got '" + raw + "'");
         }

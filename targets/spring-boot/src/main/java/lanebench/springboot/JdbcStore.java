@@ -86,11 +86,12 @@ class JdbcStore implements Store {
     public Order create(BigInteger userId, List<OrderItem> items, double total) {
         // Everything is checked before the transaction starts, so a bad item writes nothing.
         long user = bigint(userId, "user_id");
+        checkItems(items);
         long[] productIds = new long[items.size()];
         long[] quantities = new long[items.size()];
         double[] prices = new double[items.size()];
         for (int i = 0; i < items.size(); i++) {
-            productIds[i] = bigint(items.get(i).productId(), "product_id");
+            productIds[i] = items.get(i).productId().longValue();
             quantities[i] = items.get(i).quantity();
             prices[i] = items.get(i).price();
         }
@@ -101,6 +102,14 @@ class JdbcStore implements Store {
             return orderId;
         });
         return new Order(id, userId, List.copyOf(items), total, "created", createdAt);
+    }
+
+    /** product_id must fit BIGINT (quantity is a Java long already). */
+    @Override
+    public void checkItems(List<OrderItem> items) {
+        for (OrderItem item : items) {
+            bigint(item.productId(), "product_id");
+        }
     }
 
     /** A u64 from the request as a BIGINT, or the 400 naming the field. */

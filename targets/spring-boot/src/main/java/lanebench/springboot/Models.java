@@ -32,6 +32,15 @@ final class Models {
     /** Body of every error response. */
     record ApiError(String error) {}
 
+    /**
+     * Body of POST /api/users/{id}/orders on a user service: only the items; a user_id in it
+     * is an unknown field and ignored, since the path names the user.
+     */
+    record UserOrderRequest(@NotNull @NotEmpty List<@NotNull @Valid OrderItem> items) {}
+
+    /** Body of GET /api/users/{id}/summary on a user service; orders is null when degraded. */
+    record Summary(long id, String name, String email, List<Order> orders, boolean degraded) {}
+
     /** Body of POST /api/orders. */
     record OrderRequest(
             @NotNull @Min(0) @DecimalMax(U64_MAX) BigInteger userId,

@@ -20,6 +20,12 @@ interface Store {
     /** The user's newest orders (at most 16), newest first. */
     List<Order> forUser(long userId);
 
+    /**
+     * The store's own limits on an order's items beyond the contract's validation (a 400
+     * {@link ApiException}); a user service applies them before forwarding an order.
+     */
+    default void checkItems(List<OrderItem> items) {}
+
     /** Stores a new order with its items and returns it with its id. */
     Order create(BigInteger userId, List<OrderItem> items, double total);
 }
