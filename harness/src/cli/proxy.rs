@@ -25,7 +25,7 @@ hand: point a user service's ORDERS_URL at http://127.0.0.1:P and read the figur
 
 How it relays: every client connection gets its own upstream connection, opened when the
 client's is accepted and closed or reset with it (a refused upstream resets the client's).
-Requests are relayed whole and unchanged (bodies up to {} bytes), responses byte for byte as
+Requests are relayed whole and unchanged (bodies up to {} MiB), responses byte for byte as
 they arrive; the proxy never answers for the upstream and never retries.
 
 What it measures: the downstream latency of each request (from the moment the request has
@@ -35,7 +35,7 @@ responses by status and failures by kind. docs/metrics.md defines them.
 
 Prints `listening on 127.0.0.1:P control 127.0.0.1:C` once both ports listen; stops on SIGINT
 or SIGTERM (exit 0). Exit 2: the upstream is not a loopback address; 1: a port could not be
-listened on.", MAX_BODY_BYTES))]
+listened on.", MAX_BODY_BYTES >> 20))]
 pub struct ProxyArgs {
     /// The order service the proxy relays to: a loopback HOST:PORT (127.0.0.1:P, [::1]:P
     /// or localhost:P).

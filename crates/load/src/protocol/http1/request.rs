@@ -166,9 +166,11 @@ impl RequestParser {
 mod tests {
     use super::*;
 
-    /// Feeds `parts` in turn; each complete request as (method, target, keep-alive, its
-    /// bytes), or the parser's refusal.
-    fn requests(parts: &[&[u8]]) -> Result<Vec<(String, String, bool, Vec<u8>)>, ParseError> {
+    /// A complete request as read: method, target, keep-alive, its bytes.
+    type Read = (String, String, bool, Vec<u8>);
+
+    /// Feeds `parts` in turn; each complete request, or the parser's refusal.
+    fn requests(parts: &[&[u8]]) -> Result<Vec<Read>, ParseError> {
         let mut parser = RequestParser::default();
         let mut out = Vec::new();
         let mut current = Vec::new();
