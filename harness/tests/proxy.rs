@@ -411,3 +411,46 @@ fn a_proxy_to_anything_but_loopback_is_refused_with_one_line() {
     assert!(stderr.contains("not a loopback HOST:PORT"), "{stderr}");
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_body_delimited_by_the_close_is_relayed_and_counted_as_an_answer() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = proxy_to(listener.local_addr().unwrap());
+    let mut client = connect(proxy.addr());
+    let request = encode_request::<&str, &str>("GET", "/api/users/9/orders", "x", &[], None);
+    client.write_all(&request).unwrap();
+    let (mut upstream, _) = listener.accept().unwrap();
+    let mut got = vec![0u8; request.len()];
+    upstream.read_exact(&mut got).unwrap();
+    upstream.write_all(b"HTTP/1.1 200 OK\r\n\r\n[]").unwrap();
+    drop(upstream);
+    let mut all = Vec::new();
+    client.read_to_end(&mut all).unwrap();
+    assert_eq!(all, b"HTTP/1.1 200 OK\r\n\r\n[]");
+    let stats = stats_when(&proxy, |s| s.responses_relayed == 1);
+    assert_eq!(stats.statuses.get(&200), Some(&1));
+    assert_eq!(stats.upstream_failures, Default::default());
+}
+
+#[test]
+fn a_request_over_the_size_cap_is_refused_without_forwarding_anything() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = proxy_to(listener.local_addr().unwrap());
+    let mut client = connect(proxy.addr());
+    let (mut upstream, _) = listener.accept().unwrap();
+    upstream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = vec![b'x'; lanebench::proxy::MAX_BODY_BYTES + 64 * 1024 + 1];
+    let request = encode_request::<&str, &str>("POST", "/api/orders", "x", &[], Some(&body));
+    // The proxy closes while this is still being written: the write may fail.
+    let _ = client.write_all(&request);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        upstream.read(&mut buf).unwrap(),
+        0,
+        "nothing forwarded, then closed"
+    );
+    let stats = stats_when(&proxy, |s| s.client_malformed == 1);
+    assert_eq!((stats.client_malformed, stats.requests_forwarded), (1, 0));
+}

@@ -25,7 +25,7 @@ hand: point a user service's ORDERS_URL at http://127.0.0.1:P and read the figur
 
 How it relays: every client connection gets its own upstream connection, opened when the
 client's is accepted and closed or reset with it (a refused upstream resets the client's).
-Requests are relayed whole and unchanged (bodies up to {} MiB), responses byte for byte as
+Requests are relayed whole and unchanged (up to {} MiB of body), responses byte for byte as
 they arrive; the proxy never answers for the upstream and never retries.
 
 What it measures: the downstream latency of each request (from the moment the request has

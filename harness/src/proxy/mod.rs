@@ -8,9 +8,9 @@
 //!   the user service's pool: a client's close is a close upstream, an upstream close or
 //!   reset is a close or reset of the client's connection, and a refused upstream
 //!   connect resets the client's connection. The proxy keeps no pool and never retries.
-//! - Each request is read whole (at most one message is held; bodies over 1 MiB, heads
-//!   over the parser's cap, and anything that is not a request close the connection,
-//!   answering nothing) and written upstream unchanged; response bytes are relayed as
+//! - Each request is read whole (at most one message is held; a head over the parser's
+//!   64 KiB, a message over 1 MiB + 64 KiB, and anything that is not a request close the
+//!   connection, answering nothing) and written upstream unchanged; response bytes are relayed as
 //!   they are read. The proxy never answers on the upstream's behalf, so it adds no
 //!   error that the upstream did not cause.
 //! - The downstream latency of a request runs from the moment the read that completed

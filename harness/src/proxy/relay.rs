@@ -23,7 +23,8 @@ use super::stats::{ConnectFailure, Recorder, Route, Unanswered};
 use crate::load::protocol::http1::{RequestParser, ResponseParser, MAX_HEAD_BYTES};
 use crate::load::protocol::Progress;
 
-/// Largest body relayed in either direction; a bigger message closes the connection.
+/// Body bytes relayed in one message in either direction: a message (head and body)
+/// longer than this plus the parser's head cap closes the connection.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const MAX_MESSAGE_BYTES: usize = MAX_HEAD_BYTES + MAX_BODY_BYTES;
 /// How long an upstream connect may take before the client's connection is reset. On
@@ -65,6 +66,13 @@ struct Link {
 }
 
 impl Link {
+    fn has_ended(&self) -> bool {
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Ends the link because `side` ended `how`, unless it has ended already; mirrors
     /// the end onto the other peer and wakes both directions. Returns the first end.
     fn end(&self, side: Side, how: How) -> (Side, How) {
@@ -216,7 +224,11 @@ fn relay_answers(link: &Link, pending: &Receiver<Pending>, recorder: &Recorder) 
     let (side, how) = loop {
         let n = match (&link.upstream).read(&mut buf) {
             Ok(0) => {
-                answer.closed(Instant::now(), recorder);
+                // After the client's end this is the proxy's own shutdown, which
+                // completes nothing.
+                if !link.has_ended() {
+                    answer.closed(Instant::now(), recorder);
+                }
                 break (Side::Upstream, How::Closed);
             }
             Ok(n) => n,
