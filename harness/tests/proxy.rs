@@ -22,8 +22,8 @@ mod fixture_server;
 use fixture_server::Fixture;
 
 fn proxy_to(upstream: SocketAddr) -> ProxyProcess {
-    let options = ProxyOptions::new(env!("CARGO_BIN_EXE_lanebench"), upstream);
-    ProxyProcess::start(options).unwrap()
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_lanebench"));
+    ProxyProcess::start(binary, upstream, None).unwrap()
 }
 
 /// A keep-alive client connection.
@@ -388,7 +388,7 @@ fn a_killed_proxy_is_reported_and_a_dropped_one_is_stopped() {
     drop(proxy);
     assert!(!alive(pid), "dropping the component stops the proxy");
 
-    let mut proxy = proxy_to(upstream.addr);
+    let proxy = proxy_to(upstream.addr);
     let pid = proxy.pid().unwrap();
     assert!(proxy.stop().unwrap().success(), "SIGTERM ends it cleanly");
     assert!(!alive(pid));
@@ -453,4 +453,32 @@ fn a_request_over_the_size_cap_is_refused_without_forwarding_anything() {
     );
     let stats = stats_when(&proxy, |s| s.client_malformed == 1);
     assert_eq!((stats.client_malformed, stats.requests_forwarded), (1, 0));
+}
+
+#[test]
+fn a_pinned_proxy_runs_on_its_cpus_only() {
+    let upstream = Fixture::start("ok");
+    let binary = env!("CARGO_BIN_EXE_lanebench");
+    let cpu = *lanebench::load::cpus::CpuList::allowed()
+        .cpus()
+        .last()
+        .unwrap();
+    let mut options = ProxyOptions::new(binary, upstream.addr);
+    options.cpus = Some(cpu.to_string().parse().unwrap());
+    let proxy = ProxyProcess::start_with(options).unwrap();
+    assert_eq!(proxy.cpus().unwrap().cpus(), [cpu]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", proxy.pid().unwrap())).unwrap();
+    let allowed = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))
+        .unwrap();
+    assert_eq!(
+        allowed.split_whitespace().nth(1),
+        Some(cpu.to_string().as_str())
+    );
+    let mut client = connect(proxy.addr());
+    assert_eq!(
+        exchange(&mut client, "GET", "/api/users/1/orders", None).status,
+        200
+    );
 }

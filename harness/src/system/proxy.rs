@@ -2,11 +2,15 @@
 //! `lanebench proxy` process, started in its own process group (pinned and in a cgroup
 //! when asked, like a target), measured and watched like every component, and stopped on
 //! every path: by `stop`, and by `Drop` as the last resort.
+//!
+//! A run reads the proxy's figures per measured window: `stats(true)` when the window
+//! opens (its result dropped: it only starts a new window) and `stats(true)` again when
+//! it closes, which returns exactly the window's figures.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -64,8 +68,20 @@ pub struct ProxyProcess {
 }
 
 impl ProxyProcess {
-    /// Starts the proxy and waits (up to [`PROXY_READY_TIMEOUT`]) until it listens.
-    pub fn start(options: ProxyOptions) -> Result<ProxyProcess, ProxyError> {
+    /// Starts `<binary> proxy` to `upstream`, pinned to `cpus` if given, and waits (up
+    /// to [`PROXY_READY_TIMEOUT`]) until it listens.
+    pub fn start(
+        binary: &Path,
+        upstream: SocketAddr,
+        cpus: Option<CpuList>,
+    ) -> Result<ProxyProcess, ProxyError> {
+        let mut options = ProxyOptions::new(binary, upstream);
+        options.cpus = cpus;
+        ProxyProcess::start_with(options)
+    }
+
+    /// [`ProxyProcess::start`] with every option (a cgroup too).
+    pub fn start_with(options: ProxyOptions) -> Result<ProxyProcess, ProxyError> {
         let program = options.binary.display().to_string();
         let spawn_error = |source| ProxyError::Spawn {
             program: program.clone(),
@@ -189,9 +205,15 @@ impl ProxyProcess {
         self.exit_status
     }
 
-    /// SIGTERM to the group, SIGKILL after [`PROXY_STOP_GRACE`]; returns how it ended.
-    /// Stopping a stopped proxy returns the same status again.
-    pub fn stop(&mut self) -> std::io::Result<ExitStatus> {
+    /// Stops the proxy: SIGTERM to its group, SIGKILL after [`PROXY_STOP_GRACE`]. Its
+    /// exit status, when it could be reaped.
+    pub fn stop(mut self) -> Option<ExitStatus> {
+        self.terminate().ok()
+    }
+
+    /// What [`ProxyProcess::stop`] and `Drop` do; stopping a stopped proxy returns the
+    /// same status again.
+    fn terminate(&mut self) -> std::io::Result<ExitStatus> {
         if self.group_stopped {
             if let Some(status) = self.exit_status {
                 return Ok(status);
@@ -219,7 +241,7 @@ impl ProxyProcess {
 impl Drop for ProxyProcess {
     fn drop(&mut self) {
         if !self.group_stopped {
-            let _ = self.stop();
+            let _ = self.terminate();
         }
     }
 }
