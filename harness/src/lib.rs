@@ -8,7 +8,8 @@
 //!    of everything here: schedule, recorder, histograms, results, the protocol seam
 //!    with HTTP/1.1's one parser, CPU lists, input bounds, request templates.
 //! 2. Foundation: `stats`, `sample`, `atomic_file`, `json_file`, `output_path`,
-//!    `escape`, `toml_error`, `limits`.
+//!    `escape`, `toml_error`, `limits`; and `proxy`, the harness's own HTTP/1.1 proxy
+//!    between two services (it uses only the engine).
 //! 3. Inputs: `scenario`, `targets` (manifests, discovery, build, one process's launch,
 //!    readiness and stop), `store` (PostgreSQL).
 //! 4. `results`: the typed records (and their upgrade from older versions), the one
@@ -35,6 +36,7 @@ pub mod json_file;
 pub use lanebench_load as load;
 pub mod limits;
 pub mod output_path;
+pub mod proxy;
 pub mod report;
 pub mod results;
 pub mod run;

@@ -17,6 +17,7 @@ mod load_args;
 mod load_summary;
 mod load_workers;
 pub mod merge;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod store;
@@ -51,6 +52,8 @@ pub enum Command {
     Load(Box<load::LoadArgs>),
     /// Merge the JSON results of the workers of a split run (load --segment I/N) exactly.
     Merge(merge::MergeArgs),
+    /// Relay a user service's calls to its order service, timing and counting them (what `run` puts between services).
+    Proxy(proxy::ProxyArgs),
     /// Render report.md, report.html and charts from a results folder, or one format to stdout.
     Report(report::ReportArgs),
     /// Build, launch and measure every target on a scenario; write results.json and summary.csv.
@@ -73,6 +76,7 @@ pub fn main() -> i32 {
         Command::Export(args) => export::run(args),
         Command::Load(args) => load::run(*args),
         Command::Merge(args) => merge::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
         Command::Targets(args) => targets::run(args),

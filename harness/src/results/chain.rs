@@ -18,8 +18,13 @@ pub struct HopRecord {
     pub requests: u64,
     /// Complete answers relayed back.
     pub responses: u64,
-    /// Calls that got no complete answer (refused, reset, closed).
+    /// Calls that got no complete answer from the order service (refused, timed out
+    /// connecting, closed or reset, malformed).
     pub failures: u64,
+    /// Calls the user service gave up before the answer came (its deadline, or its own
+    /// client went away).
+    #[serde(default)]
+    pub abandoned: u64,
     /// Downstream latency: from the whole request read at the proxy to the whole answer
     /// read from the order service (ms).
     pub latency_ms: LatencySummary,

@@ -10,16 +10,17 @@
 //! [`processes`] binds them to the lifecycle's [`Supervisor`] trait, and [`component`]
 //! says what a run measures and watches of every component beside the service.
 //!
-//! May use: `targets`, `store`, `sample`, `load::cpus`, and `results::Role` (the role
+//! [`proxy`] runs the harness's proxy between two services as a component.
+//!
+//! May use: `targets`, `store`, `sample`, `load::cpus`, `proxy`, and `results::Role` (the role
 //! is recorded in results, so its type lives there). Never prints: progress goes
 //! through a [`LifecycleObserver`].
 
 pub mod component;
 pub mod lifecycle;
 pub mod processes;
-mod proxy_stub;
+pub mod proxy;
 pub mod service;
-pub use proxy_stub::ProxyProcess;
 
 pub use component::{Component, Components, Shared};
 pub use lifecycle::{
@@ -27,6 +28,7 @@ pub use lifecycle::{
     LifecycleObserver, Prepared, Ran, Silent, Step, Supervisor,
 };
 pub use processes::Processes;
+pub use proxy::{ProxyOptions, ProxyProcess};
 pub use service::ServiceComponent;
 
 /// What a component is for; its record lives with the results, which name it.

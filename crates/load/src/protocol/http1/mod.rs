@@ -1,15 +1,18 @@
 //! HTTP/1.1 over plain TCP: the one response parser ([`ResponseParser`]), the request
 //! head every client of the harness writes ([`encode_request`]), a whole message for
 //! callers that judge the protocol itself ([`Message`]), blocking exchanges for the
-//! harness (`exchange`), and the generator's [`Protocol`] implementation ([`Http1`]).
+//! harness (`exchange`), where a request ends for the harness's own proxy
+//! ([`RequestParser`]), and the generator's [`Protocol`] implementation ([`Http1`]).
 
 pub mod encode;
 pub mod exchange;
 pub mod message;
+pub mod request;
 pub mod response;
 
 pub use encode::{encode_head, encode_request};
 pub use message::{read_head, HeadSummary, Message, MessageReader};
+pub use request::{RequestEnd, RequestParser};
 pub use response::{Framing, Observer, ParseError, ResponseParser, MAX_HEAD_BYTES};
 
 use super::{Progress, Protocol, Response};

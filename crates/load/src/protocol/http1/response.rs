@@ -16,7 +16,7 @@ use crate::protocol::{Progress, Response};
 /// Largest response head accepted; a bigger one is a parse error rather than unbounded memory.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Headers inspected per response; more is a parse error.
-const MAX_HEADERS: usize = 64;
+pub(super) const MAX_HEADERS: usize = 64;
 
 /// Why the bytes received are not a valid response.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -70,7 +70,7 @@ enum Body {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ChunkState {
+pub(super) enum ChunkState {
     Size { value: u64, digits: u8 },
     Extension { value: u64 },
     SizeLf { value: u64 },
@@ -328,7 +328,7 @@ pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
     text.parse().map_err(|_| ParseError::ContentLength)
 }
 
-fn last_coding_is_chunked(value: &[u8]) -> Result<bool, ParseError> {
+pub(super) fn last_coding_is_chunked(value: &[u8]) -> Result<bool, ParseError> {
     let text = std::str::from_utf8(value).map_err(|_| ParseError::TransferEncoding)?;
     let last = text.rsplit(',').next().unwrap_or("").trim();
     if last.eq_ignore_ascii_case("chunked") {
@@ -340,7 +340,7 @@ fn last_coding_is_chunked(value: &[u8]) -> Result<bool, ParseError> {
     }
 }
 
-fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
+pub(super) fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
     let mut keep = default;
     for token in value.split(|&b| b == b',') {
         let token = token.trim_ascii();
@@ -356,7 +356,7 @@ fn connection_keeps_alive(value: &[u8], default: bool) -> bool {
 
 /// Advances the chunked-body state machine over `data`. Returns the new state, the bytes
 /// consumed and whether the body (including trailers) ended.
-fn feed_chunked<O: Observer>(
+pub(super) fn feed_chunked<O: Observer>(
     mut state: ChunkState,
     data: &[u8],
     observer: &mut O,
