@@ -6,6 +6,7 @@
 //! HTML ones draw the same [`document::Block`]s from one [`view::ReportView`].
 
 pub mod charts;
+pub mod chain;
 pub mod claims;
 pub mod colours;
 pub mod comparable;
