@@ -41,7 +41,12 @@ where
         unit: Unit::Ms,
         axis: "p99 latency at the headline level",
     };
-    let rows = chain_rows(frame, |t| vec![bar(t, "p99"), bar(t, "downstream_p99")]);
+    let mut rows = chain_rows(frame, |t| vec![bar(t, "p99"), bar(t, "downstream_p99")]);
+    for (row, target) in rows.iter_mut().zip(chained(frame.view)) {
+        if target.chain.as_ref().is_some_and(|c| !c.via_proxy) {
+            row.note = Some("connected directly: no downstream latency recorded".to_string());
+        }
+    }
     horizontal_bars(root, frame, &chart, &rows)
 }
 

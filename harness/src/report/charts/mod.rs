@@ -252,7 +252,7 @@ impl ChartKind {
             ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
             ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
             ChartKind::ChainLatency => "Bars at each chain framework's headline level, as the service chain table prints them: the p99 latency the load generator saw end to end, and the p99 of the downstream calls as the proxy between the services timed them (none when the services were connected directly); whiskers: min-max over repeats.",
-            ChartKind::ChainCpu => "Bars at each chain framework's headline level, as the service chain table prints them: CPU time (user + system) per end-to-end success of the user service and of the order service (their sum is the table's total), and of the harness's proxy, which is not in the total.",
+            ChartKind::ChainCpu => "Bars at each chain framework's headline level, as the service chain table prints them: CPU time (user + system) per end-to-end success of the user service and of the order service (their sum is the table's total), and of the harness's proxy, which is not in the total; whiskers on the user service's: min-max over repeats.",
             ChartKind::ClientTax => "Bars at each chain framework's headline level, as the service chain table prints it: the user service's CPU µs per success in the chain minus its CPU µs per success serving the baseline request alone on the same process at the same concurrency; whiskers: min-max over repeats. Lower is cheaper; a negative tax is written under its row.",
         };
         caption.to_string()
