@@ -47,7 +47,10 @@ fn the_report_has_the_chain_section_table_and_charts() {
     assert!(md.contains(
         "- FastAPI (fastapi): orders served by actix-web, a fixed order service, connected directly"
     ));
-    let rows = table_rows(&md, "| Framework | Connections | QPS | p99 ms | downstream p50 ms |");
+    let rows = table_rows(
+        &md,
+        "| Framework | Connections | QPS | p99 ms | downstream p50 ms |",
+    );
     assert_eq!(rows.len(), 6, "three targets, two levels each");
     let results = chain_fixture();
     let gin = results.targets.iter().find(|t| t.name == "gin").unwrap();
@@ -58,18 +61,51 @@ fn the_report_has_the_chain_section_table_and_charts() {
         .find(|r| r[0] == "Gin" && r[1] == "64")
         .expect("gin at 64 connections");
     let print = |key: &str, value: f64| Metric::find(key).unwrap().print(value);
-    assert_eq!(row[5], print("downstream_p99", chain.downstream_p99_ms.unwrap()));
-    assert_eq!(row[6], print("downstream_per_request", chain.downstream_per_request.unwrap()));
+    assert_eq!(
+        row[5],
+        print("downstream_p99", chain.downstream_p99_ms.unwrap())
+    );
+    assert_eq!(
+        row[6],
+        print(
+            "downstream_per_request",
+            chain.downstream_per_request.unwrap()
+        )
+    );
     assert_eq!(row[7], "0.800");
-    assert_eq!(row[8], print("cpu_per_success", chain.user_cpu_us_per_success.unwrap()));
-    assert_eq!(row[9], print("order_cpu_per_success", chain.order_cpu_us_per_success.unwrap()));
-    assert_eq!(row[10], print("total_cpu_per_success", chain.total_cpu_us_per_success.unwrap()));
+    assert_eq!(
+        row[8],
+        print("cpu_per_success", chain.user_cpu_us_per_success.unwrap())
+    );
+    assert_eq!(
+        row[9],
+        print(
+            "order_cpu_per_success",
+            chain.order_cpu_us_per_success.unwrap()
+        )
+    );
+    assert_eq!(
+        row[10],
+        print(
+            "total_cpu_per_success",
+            chain.total_cpu_us_per_success.unwrap()
+        )
+    );
     assert_eq!(row[12], print("client_tax", chain.client_tax_us.unwrap()));
-    assert_eq!(row[13], format!("{:.1}", chain.baseline_cpu_us_per_success.unwrap()));
-    assert_eq!((row[15].as_str(), row[16].as_str()), ("24.1 MiB", "4.7 MiB"));
+    assert_eq!(
+        row[13],
+        format!("{:.1}", chain.baseline_cpu_us_per_success.unwrap())
+    );
+    assert_eq!(
+        (row[15].as_str(), row[16].as_str()),
+        ("24.1 MiB", "4.7 MiB")
+    );
     // The directly connected target has no downstream figures, and says so with dashes.
     let fastapi = rows.iter().find(|r| r[0] == "FastAPI").unwrap();
-    assert_eq!((&fastapi[4], &fastapi[5], &fastapi[11]), (&"-".into(), &"-".into(), &"-".into()));
+    assert_eq!(
+        (&fastapi[4], &fastapi[5], &fastapi[11]),
+        (&"-".into(), &"-".into(), &"-".into())
+    );
     for name in CHAIN_CHARTS {
         assert!(md.contains(&format!("](charts/{name}.svg)")), "{name}");
         let png = std::fs::read(rendered().join(format!("charts/{name}.png"))).unwrap();
@@ -87,27 +123,47 @@ fn the_chain_charts_draw_the_tables_values() {
     assert_eq!(tax.len(), 1, "{tax:?}");
     assert!(tax[0].starts_with("actix-web: 8.29 µs, min "), "{tax:?}");
     let latency = tips(&svg("chain-latency"), "gin");
-    assert!(latency.iter().any(|t| t.contains("(downstream p99)")), "{latency:?}");
+    assert!(
+        latency.iter().any(|t| t.contains("(downstream p99)")),
+        "{latency:?}"
+    );
     let direct = tips(&svg("chain-latency"), "fastapi");
-    assert!(direct.iter().any(|t| t.contains("connected directly")), "{direct:?}");
+    assert!(
+        direct.iter().any(|t| t.contains("connected directly")),
+        "{direct:?}"
+    );
     let cpu = tips(&svg("chain-cpu"), "fastapi");
     assert_eq!(cpu.len(), 2, "user and order service, no proxy: {cpu:?}");
     let html = std::fs::read_to_string(rendered().join("report.html")).unwrap();
     assert!(html.contains("<h2>Service chain</h2>"));
-    assert_eq!(html.matches("<svg").count(), 12, "nine charts and the chain's three");
+    assert_eq!(
+        html.matches("<svg").count(),
+        12,
+        "nine charts and the chain's three"
+    );
 }
 
 /// Fields of a level's `chain` that are not rows of the metric table, and why.
 const NOT_ROWS: [(&str, &str); 4] = [
-    ("user_cpu_us_per_success", "the level's server_cpu_us_per_success (cpu_per_success)"),
+    (
+        "user_cpu_us_per_success",
+        "the level's server_cpu_us_per_success (cpu_per_success)",
+    ),
     ("expected_per_request", "the mix's weights, not measured"),
-    ("baseline_cpu_us_per_success", "the client tax's baseline, printed beside it"),
-    ("baseline_success_rps", "the client tax's baseline load, printed beside it"),
+    (
+        "baseline_cpu_us_per_success",
+        "the client tax's baseline, printed beside it",
+    ),
+    (
+        "baseline_success_rps",
+        "the client tax's baseline load, printed beside it",
+    ),
 ];
 
 #[test]
 fn every_chain_figure_has_one_row_and_export_and_compare_print_it() {
-    let value: Value = serde_json::from_str(&std::fs::read_to_string(chain_file()).unwrap()).unwrap();
+    let value: Value =
+        serde_json::from_str(&std::fs::read_to_string(chain_file()).unwrap()).unwrap();
     let chain = &value["targets"][0]["levels"][0]["chain"];
     for field in chain.as_object().unwrap().keys() {
         let rows = CHAIN_METRICS
@@ -132,21 +188,47 @@ fn every_chain_figure_has_one_row_and_export_and_compare_print_it() {
         for m in found {
             let (target, level) = m.benchmark.split_once('/').unwrap();
             let t = results.targets.iter().find(|t| t.name == target).unwrap();
-            let l = t.levels.iter().find(|l| format!("{}c", l.connections) == level).unwrap();
-            assert_eq!(m.value, metric.of_level(l).unwrap().median, "{name} {}", m.benchmark);
+            let l = t
+                .levels
+                .iter()
+                .find(|l| format!("{}c", l.connections) == level)
+                .unwrap();
+            assert_eq!(
+                m.value,
+                metric.of_level(l).unwrap().median,
+                "{name} {}",
+                m.benchmark
+            );
         }
     }
     let side = Side::load(&chain_file()).unwrap();
     let same = compare(&side, &side, &Thresholds::default(), &FailOn::Auto).unwrap();
-    for figure in [Figure::DownstreamP99, Figure::TotalCpuPerRequest, Figure::ClientTax] {
+    for figure in [
+        Figure::DownstreamP99,
+        Figure::TotalCpuPerRequest,
+        Figure::ClientTax,
+    ] {
         let rows: Vec<_> = same.rows.iter().filter(|r| r.figure == figure).collect();
         assert!(!rows.is_empty(), "{figure:?}");
         for row in rows {
-            let t = results.targets.iter().find(|t| t.name == row.target).unwrap();
+            let t = results
+                .targets
+                .iter()
+                .find(|t| t.name == row.target)
+                .unwrap();
             let level = row.level.as_deref().unwrap();
-            let l = t.levels.iter().find(|l| format!("{}c", l.connections) == level).unwrap();
+            let l = t
+                .levels
+                .iter()
+                .find(|l| format!("{}c", l.connections) == level)
+                .unwrap();
             let want = figure.metric().of_level(l).unwrap().median;
-            assert!((row.baseline - want).abs() < 1e-9, "{figure:?} {}: {} vs {want}", row.target, row.baseline);
+            assert!(
+                (row.baseline - want).abs() < 1e-9,
+                "{figure:?} {}: {} vs {want}",
+                row.target,
+                row.baseline
+            );
             assert_eq!(row.verdict, Verdict::Unchanged);
         }
         assert!(same.fail_on.contains(&figure));
@@ -184,7 +266,11 @@ fn a_worse_client_tax_is_a_regression() {
     with_baseline_cpu(0.7).write(&cand).unwrap();
     let (base, cand) = (Side::load(&base).unwrap(), Side::load(&cand).unwrap());
     let c = compare(&base, &cand, &Thresholds::default(), &FailOn::Auto).unwrap();
-    let taxes: Vec<_> = c.rows.iter().filter(|r| r.figure == Figure::ClientTax).collect();
+    let taxes: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| r.figure == Figure::ClientTax)
+        .collect();
     assert_eq!(taxes.len(), 6);
     for row in taxes {
         assert_eq!(row.verdict, Verdict::Regressed, "{row:?}");
@@ -204,6 +290,9 @@ fn a_comparison_without_a_chain_names_none_of_its_figures() {
     assert!(c.rows.iter().all(|r| !r.figure.is_chain()));
     assert!(c.fail_on.iter().all(|f| !f.is_chain()), "{:?}", c.fail_on);
     let measures = lanebench::export::measures(&report_support::fixture());
-    let chain_names: Vec<_> = CHAIN_METRICS.iter().filter_map(|m| m.labels.export).collect();
+    let chain_names: Vec<_> = CHAIN_METRICS
+        .iter()
+        .filter_map(|m| m.labels.export)
+        .collect();
     assert!(measures.iter().all(|m| !chain_names.contains(&m.name)));
 }

@@ -253,7 +253,10 @@ pub fn compare_to_reference(
     // A chain's figures gate only a comparison that holds them: one without a chain
     // lists the same figures as before they existed.
     let has_chain = found.rows.iter().any(|r| r.figure.is_chain())
-        || found.missing.iter().any(|m| m.figure.is_some_and(Figure::is_chain));
+        || found
+            .missing
+            .iter()
+            .any(|m| m.figure.is_some_and(Figure::is_chain));
     let fail_on: Vec<Figure> = fail_on
         .into_iter()
         .filter(|f| has_chain || !f.is_chain())

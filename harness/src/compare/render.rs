@@ -134,7 +134,11 @@ fn method_note(c: &Comparison) -> String {
 /// How `--reference` turned figures into ratios, as a sentence of the method note.
 fn reference_note(reference: &str, chain: bool) -> String {
     // A chain's figures are named only where the comparison holds them.
-    let named = || Figure::ALL.into_iter().filter(move |f| chain || !f.is_chain());
+    let named = || {
+        Figure::ALL
+            .into_iter()
+            .filter(move |f| chain || !f.is_chain())
+    };
     let ratios: Vec<&str> = named()
         .filter(|f| f.scales_with_machine())
         .map(|f| f.key())

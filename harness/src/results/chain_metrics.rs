@@ -55,7 +55,11 @@ pub static CHAIN_METRICS: &[Metric] = &[
         direction: Direction::Neither,
         source: Source::Level {
             level: |l| {
-                over_repeats(l, l.chain.as_ref()?.downstream_per_request, calls_per_request)
+                over_repeats(
+                    l,
+                    l.chain.as_ref()?.downstream_per_request,
+                    calls_per_request,
+                )
             },
             repeat: Some(calls_per_request),
         },
@@ -209,8 +213,7 @@ fn client_tax_per_repeat(level: &LevelResult) -> Vec<f64> {
 
 fn client_tax_spread(level: &LevelResult) -> Option<Spread> {
     let median = level.chain.as_ref()?.client_tax_us?;
-    let mut spread =
-        Spread::of(&client_tax_per_repeat(level)).or_else(|| Spread::of(&[median]))?;
+    let mut spread = Spread::of(&client_tax_per_repeat(level)).or_else(|| Spread::of(&[median]))?;
     spread.median = median;
     Some(spread)
 }

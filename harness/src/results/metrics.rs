@@ -482,7 +482,11 @@ impl Metric {
     pub fn repeat_values(&self, target: &TargetResult, level: &LevelResult) -> Vec<f64> {
         match self.source {
             Source::Chain { repeats, .. } => repeats(target, level),
-            _ => level.repeats.iter().filter_map(|r| self.of_repeat(r)).collect(),
+            _ => level
+                .repeats
+                .iter()
+                .filter_map(|r| self.of_repeat(r))
+                .collect(),
         }
     }
 

@@ -88,7 +88,10 @@ where
     let mut rows = chain_rows(frame, |t| vec![bar(t, "client_tax")]);
     for row in &mut rows {
         if row.bars[0].is_some_and(|b| b.value < 0.0) {
-            row.note = Some("negative: less CPU per success in the chain than serving the baseline alone".to_string());
+            row.note = Some(
+                "negative: less CPU per success in the chain than serving the baseline alone"
+                    .to_string(),
+            );
         }
     }
     horizontal_bars(root, frame, &chart, &rows)
