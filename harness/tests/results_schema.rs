@@ -250,6 +250,20 @@ fn a_database_run_in_the_current_layout_matches_the_schema() {
     assert_valid(&schema, &schema, &value);
 }
 
+/// A service chain's fields (target and level `chain`, level `baseline`, repeat `hop`),
+/// which no run on a fixture target here has: the hand-made chain run stands for one.
+#[test]
+fn a_chain_run_matches_the_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain");
+    let results = lanebench::results::RunResults::load(&path).unwrap();
+    let value = serde_json::to_value(&results).unwrap();
+    let level = &value["targets"][0]["levels"][0];
+    assert!(level["repeats"][0]["hop"].is_object() && level["baseline"].is_object());
+    assert!(level["chain"].is_object() && value["targets"][0]["chain"].is_object());
+    let schema = schema();
+    assert_valid(&schema, &schema, &value);
+}
+
 #[test]
 fn load_json_matches_the_load_definition() {
     let fixture = Fixture::start("ok");

@@ -34,7 +34,8 @@ pub struct CompareArgs {
     pub baselines_dir: Option<PathBuf>,
     /// Minimum relevant change: `5%` for every figure, `p99=10%` for one (repeatable).
     /// Figures: instructions (default 1%, not changed by a global value), qps, p50, p99, p999,
-    /// errors (percentage points, default 1), cpu-per-request, memory, startup, cold-start.
+    /// errors (percentage points, default 1), cpu-per-request, memory, startup, cold-start; a
+    /// service chain's downstream-p99, total-cpu-per-request and client-tax.
     #[arg(long, value_name = "[FIGURE=]PCT")]
     pub threshold: Vec<String>,
     /// Figures whose regression fails (exit 1): names, `all`, `deterministic` (instructions),
@@ -44,7 +45,8 @@ pub struct CompareArgs {
     pub fail_on: Vec<String>,
     /// Judge qps, latencies, cpu-per-request, startup and cold start of every other target as
     /// ratios to NAME's same figure at the same level in the same run, so that a faster, slower or
-    /// busier machine cancels out; errors, memory and instruction counts (cost.json) stay absolute,
+    /// busier machine cancels out (a chain's downstream-p99 and total-cpu-per-request too); errors,
+    /// memory, instruction counts (cost.json) and a chain's client-tax stay absolute,
     /// and NAME's own ratio figures are shown, not judged. NAME must finish on both sides. No
     /// default: a default would change every existing verdict.
     #[arg(long, value_name = "NAME")]

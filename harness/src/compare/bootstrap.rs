@@ -54,9 +54,11 @@ pub enum Contrast {
 }
 
 impl Contrast {
-    /// The contrast of two values; `None` when a ratio's baseline is zero.
+    /// The contrast of two values; `None` when a ratio's baseline is zero (unless both
+    /// are) or negative (a client tax can be: a ratio to it would flip its sign).
     pub fn of(self, baseline: f64, candidate: f64) -> Option<f64> {
         match self {
+            Contrast::Ratio if baseline < 0.0 => None,
             Contrast::Ratio if baseline == 0.0 => (candidate == 0.0).then_some(1.0),
             Contrast::Ratio => Some(candidate / baseline),
             Contrast::Difference => Some(candidate - baseline),

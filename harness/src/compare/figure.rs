@@ -31,11 +31,19 @@ pub enum Figure {
     Startup,
     /// Spawn -> first correct response of every scenario request (ms).
     ColdStart,
+    /// A service chain's downstream latency p99 at a level (ms, per repeat, from the
+    /// proxy between the services).
+    DownstreamP99,
+    /// A service chain's CPU per end-to-end success of both services together (µs, per
+    /// repeat).
+    TotalCpuPerRequest,
+    /// A service chain's client tax at a level (µs per request, per repeat).
+    ClientTax,
 }
 
 impl Figure {
     /// Every figure, in table order: the deterministic one first.
-    pub const ALL: [Figure; 10] = [
+    pub const ALL: [Figure; 13] = [
         Figure::Instructions,
         Figure::Qps,
         Figure::P50,
@@ -46,6 +54,9 @@ impl Figure {
         Figure::Memory,
         Figure::Startup,
         Figure::ColdStart,
+        Figure::DownstreamP99,
+        Figure::TotalCpuPerRequest,
+        Figure::ClientTax,
     ];
 
     /// The figures of each load level, in table order (the metric table says which).
@@ -76,6 +87,9 @@ impl Figure {
             Figure::Memory => "memory_peak",
             Figure::Startup => "startup",
             Figure::ColdStart => "cold_start",
+            Figure::DownstreamP99 => "downstream_p99",
+            Figure::TotalCpuPerRequest => "total_cpu_per_success",
+            Figure::ClientTax => "client_tax",
         };
         Metric::find(key).expect("every compared figure has a row in the metric table")
     }
@@ -106,9 +120,23 @@ impl Figure {
 
     /// True for a figure that moves with the machine's speed (throughput, latencies, CPU
     /// per request, startup, cold start): `--reference` judges these as ratios to the
-    /// reference target's. Error rate, memory and instruction counts stay absolute.
+    /// reference target's. Error rate, memory and instruction counts stay absolute, and
+    /// so does the client tax: a difference of two CPU figures, near zero or even
+    /// negative, has no meaningful ratio to another target's.
     pub fn scales_with_machine(self) -> bool {
-        !matches!(self, Figure::Instructions | Figure::Errors | Figure::Memory)
+        !matches!(
+            self,
+            Figure::Instructions | Figure::Errors | Figure::Memory | Figure::ClientTax
+        )
+    }
+
+    /// True for a figure only a service chain has: outputs name it only when a
+    /// comparison holds it, so that a comparison without a chain reads as before.
+    pub fn is_chain(self) -> bool {
+        matches!(
+            self,
+            Figure::DownstreamP99 | Figure::TotalCpuPerRequest | Figure::ClientTax
+        )
     }
 
     /// Error rates are often exactly zero, so their change is a difference in percentage
@@ -131,6 +159,9 @@ impl Figure {
             "cold_start" | "coldstart" => "cold-start",
             "instr" | "ir" | "instructions-per-request" => "instructions",
             "cpu" | "cpu_per_request" | "cpu-us" => "cpu-per-request",
+            "downstream_p99" => "downstream-p99",
+            "total-cpu" | "total_cpu_per_request" => "total-cpu-per-request",
+            "client_tax" | "tax" => "client-tax",
             other => other,
         };
         Figure::ALL.into_iter().find(|f| f.key() == key)
@@ -319,8 +350,7 @@ mod tests {
 
     #[test]
     fn every_row_with_a_compare_name_is_a_figure() {
-        let named: Vec<&str> = crate::results::metrics::METRICS
-            .iter()
+        let named: Vec<&str> = crate::results::metrics::Metric::all()
             .filter_map(|m| m.labels.compare)
             .collect();
         let keys: Vec<&str> = Figure::ALL.iter().map(|f| f.key()).collect();

@@ -46,11 +46,14 @@ fn finished<'a>(run: &'a RunResults, name: &'a str) -> impl Iterator<Item = &'a 
 
 /// Per-repeat values of `figure` of target `name` at `key` in one run.
 fn repeat_values(run: &RunResults, name: &str, key: &LevelKey, figure: Figure) -> Vec<f64> {
+    let metric = figure.metric();
     finished(run, name)
-        .flat_map(|t| &t.levels)
-        .filter(|l| LevelKey::of(l) == *key)
-        .flat_map(|l| &l.repeats)
-        .filter_map(|r| figure.metric().of_repeat(r))
+        .flat_map(|t| {
+            t.levels
+                .iter()
+                .filter(|l| LevelKey::of(l) == *key)
+                .flat_map(move |l| metric.repeat_values(t, l))
+        })
         .collect()
 }
 

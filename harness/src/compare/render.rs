@@ -120,7 +120,8 @@ fn method_note(c: &Comparison) -> String {
         );
     }
     if let Some(reference) = &c.reference {
-        note.push_str(&reference_note(reference));
+        let chain = c.rows.iter().any(|r| r.figure.is_chain());
+        note.push_str(&reference_note(reference, chain));
     }
     let gating: Vec<&str> = c.fail_on.iter().map(|f| f.key()).collect();
     note.push_str(&format!(
@@ -131,14 +132,18 @@ fn method_note(c: &Comparison) -> String {
 }
 
 /// How `--reference` turned figures into ratios, as a sentence of the method note.
-fn reference_note(reference: &str) -> String {
-    let ratios: Vec<&str> = Figure::ALL
-        .into_iter()
+fn reference_note(reference: &str, chain: bool) -> String {
+    // A chain's figures are named only where the comparison holds them.
+    let named = || {
+        Figure::ALL
+            .into_iter()
+            .filter(move |f| chain || !f.is_chain())
+    };
+    let ratios: Vec<&str> = named()
         .filter(|f| f.scales_with_machine())
         .map(|f| f.key())
         .collect();
-    let absolute: Vec<&str> = Figure::ALL
-        .into_iter()
+    let absolute: Vec<&str> = named()
         .filter(|f| !f.scales_with_machine())
         .map(|f| f.key())
         .collect();

@@ -145,12 +145,15 @@ impl Side {
 
     /// Samples of a per-level figure: one value per measured repeat, over every run.
     pub fn level_samples(&self, name: &str, key: &LevelKey, figure: Figure) -> Samples {
+        let metric = figure.metric();
         let values = self
             .targets(name)
-            .flat_map(|t| &t.levels)
-            .filter(|l| LevelKey::of(l) == *key)
-            .flat_map(|l| &l.repeats)
-            .filter_map(|r| figure.metric().of_repeat(r))
+            .flat_map(|t| {
+                t.levels
+                    .iter()
+                    .filter(|l| LevelKey::of(l) == *key)
+                    .flat_map(move |l| metric.repeat_values(t, l))
+            })
             .collect();
         Samples {
             values,

@@ -118,6 +118,16 @@ impl Timed<'_> {
             .collect::<Vec<_>>();
         let lacks = self.reference_lacks(key);
         for figure in Figure::per_level() {
+            // A chain's figure the baseline does not have is no row at all, not missing.
+            if figure.is_chain()
+                && self
+                    .baseline
+                    .level_samples(name, key, figure)
+                    .values
+                    .is_empty()
+            {
+                continue;
+            }
             let level = Some(key.label());
             let (base, cand) = match self.ratio_to(name, figure) {
                 Some(_) if !lacks.is_empty() => {

@@ -8,7 +8,7 @@ pub mod github_benchmark;
 
 use crate::results::cost::CostRun;
 use crate::results::cost::CostStatus;
-use crate::results::metrics::{level_label, Metric, METRICS};
+use crate::results::metrics::{level_label, Metric};
 use crate::results::{RunResults, TargetStatus};
 use crate::stats::Spread;
 
@@ -136,9 +136,7 @@ impl Measure {
 
 /// The metric-table rows export names, with that name.
 fn exported() -> impl Iterator<Item = (&'static Metric, &'static str)> {
-    METRICS
-        .iter()
-        .filter_map(|m| m.labels.export.map(|name| (m, name)))
+    Metric::all().filter_map(|m| m.labels.export.map(|name| (m, name)))
 }
 
 /// Every figure of the finished targets, in results order: per level, then per target,

@@ -78,6 +78,15 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
             Block::Table(table),
         ]);
     }
+    if let Some(chain) = super::chain::section(view) {
+        out.extend([
+            Block::Heading(2, "Service chain".to_string()),
+            Block::Paragraph(chain.intro),
+            Block::List(chain.set_up),
+            Block::Table(chain.table),
+        ]);
+        out.extend(ChartKind::CHAIN.map(|kind| chart(input, kind)));
+    }
     out.push(Block::Heading(2, "Flags".to_string()));
     out.extend(flags(view));
     out.push(Block::Heading(2, "Skipped and failed targets".to_string()));

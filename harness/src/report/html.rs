@@ -18,7 +18,7 @@ impl Renderer for Html {
     fn render(&self, input: &RenderInput) -> Result<Vec<u8>, ReportError> {
         let frame = input.frame();
         let mut svgs = Vec::new();
-        for kind in ChartKind::ALL {
+        for kind in ChartKind::shown(&input.view) {
             svgs.push((kind, kind.svg(&frame)?));
         }
         let lookup = |kind: ChartKind| {

@@ -98,23 +98,8 @@ impl ChainLevel {
         components: &[super::ComponentFigures],
         expected_per_request: Option<f64>,
     ) -> ChainLevel {
-        let role_cpu_us = |repeat: &super::RepeatResult, role: super::Role| -> Option<f64> {
-            let named: Vec<&str> = components
-                .iter()
-                .filter(|c| c.role == role)
-                .map(|c| c.name.as_str())
-                .collect();
-            let times: Vec<f64> = repeat
-                .components
-                .iter()
-                .filter(|t| named.contains(&t.name.as_str()))
-                .map(|t| t.cpu_s)
-                .collect();
-            if times.is_empty() {
-                return None;
-            }
-            super::derived::cpu_us_per_success(times.iter().sum(), repeat.load.successes)
-        };
+        let role_cpu_us =
+            |repeat: &super::RepeatResult, role| role_cpu_us_per_success(repeat, components, role);
         let med = |values: Vec<Option<f64>>| -> Option<f64> {
             let present: Vec<f64> = values.into_iter().flatten().collect();
             crate::stats::median(&present)
@@ -156,4 +141,30 @@ impl ChainLevel {
             user_cpu_us_per_success: user_cpu,
         }
     }
+}
+
+/// CPU µs per end-to-end success, in one repeat, of the components with `role` (the
+/// order service: `Downstream`; the proxy: `Proxy`); `None` when the repeat holds no CPU
+/// time of such a component. The roles are the target's (`components`): a repeat names
+/// its components' CPU times only by name.
+pub fn role_cpu_us_per_success(
+    repeat: &super::RepeatResult,
+    components: &[super::ComponentFigures],
+    role: super::Role,
+) -> Option<f64> {
+    let named: Vec<&str> = components
+        .iter()
+        .filter(|c| c.role == role)
+        .map(|c| c.name.as_str())
+        .collect();
+    let times: Vec<f64> = repeat
+        .components
+        .iter()
+        .filter(|t| named.contains(&t.name.as_str()))
+        .map(|t| t.cpu_s)
+        .collect();
+    if times.is_empty() {
+        return None;
+    }
+    super::derived::cpu_us_per_success(times.iter().sum(), repeat.load.successes)
 }

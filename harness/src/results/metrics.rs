@@ -1,7 +1,8 @@
 //! The one table of figures: for each figure its key, unit, direction, where its values
 //! come from in the typed records, how it is printed, and the name each output gives it.
 //! compare, export, summary.csv and the report's level tables read their figures from
-//! [`METRICS`]; a new figure is one row here. Two lists stay outside it because their
+//! [`METRICS`] (and a service chain's from [`CHAIN_METRICS`], through [`Metric::all`]);
+//! a new figure is one row here. Two lists stay outside it because their
 //! order is a layout older than the table: the CSV's per-target columns
 //! ([`CSV_TARGET_COLUMNS`]) and compare's `Figure` (its thresholds and `--fail-on` names),
 //! which a newly compared figure joins with one variant.
@@ -11,6 +12,7 @@
 //! report); those names are files and dashboards people already read, so each row
 //! carries them as per-output labels instead of renaming.
 
+pub use crate::results::chain_metrics::CHAIN_METRICS;
 use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
@@ -34,6 +36,12 @@ pub enum Source {
     },
     /// A figure of the whole target (one per run).
     Target(fn(&TargetResult) -> Option<Spread>),
+    /// A service chain's figure of each level whose per-repeat values need the target
+    /// (its components' roles) and the level (its baseline load), not the repeat alone.
+    Chain {
+        level: fn(&LevelResult) -> Option<Spread>,
+        repeats: fn(&TargetResult, &LevelResult) -> Vec<f64>,
+    },
     /// Instruction counts, from the cost records (`results::cost`), per scenario request.
     Counted,
 }
@@ -427,14 +435,19 @@ fn one(value: Option<f64>) -> Option<Spread> {
 }
 
 impl Metric {
+    /// Every row: [`METRICS`], then a service chain's ([`CHAIN_METRICS`]).
+    pub fn all() -> impl Iterator<Item = &'static Metric> {
+        METRICS.iter().chain(CHAIN_METRICS)
+    }
+
     /// The row of `key`.
     pub fn find(key: &str) -> Option<&'static Metric> {
-        METRICS.iter().find(|m| m.key == key)
+        Metric::all().find(|m| m.key == key)
     }
 
     /// The row compare names `name`.
     pub fn for_compare(name: &str) -> Option<&'static Metric> {
-        METRICS.iter().find(|m| m.labels.compare == Some(name))
+        Metric::all().find(|m| m.labels.compare == Some(name))
     }
 
     /// True for a figure that is better higher.
@@ -449,7 +462,7 @@ impl Metric {
 
     /// True for a figure of each load level.
     pub fn is_per_level(&self) -> bool {
-        matches!(self.source, Source::Level { .. })
+        matches!(self.source, Source::Level { .. } | Source::Chain { .. })
     }
 
     /// True for a figure of the whole target (one per run).
@@ -460,8 +473,20 @@ impl Metric {
     /// The summary of the figure at `level` (`None` for a target-wide figure).
     pub fn of_level(&self, level: &LevelResult) -> Option<Spread> {
         match self.source {
-            Source::Level { level: pick, .. } => pick(level),
+            Source::Level { level: pick, .. } | Source::Chain { level: pick, .. } => pick(level),
             _ => None,
+        }
+    }
+
+    /// The figure's values per repeat of `level` of `target` (what compare pools).
+    pub fn repeat_values(&self, target: &TargetResult, level: &LevelResult) -> Vec<f64> {
+        match self.source {
+            Source::Chain { repeats, .. } => repeats(target, level),
+            _ => level
+                .repeats
+                .iter()
+                .filter_map(|r| self.of_repeat(r))
+                .collect(),
         }
     }
 
@@ -560,7 +585,7 @@ mod tests {
     #[test]
     fn keys_and_output_names_are_unique() {
         let names = |pick: fn(&Metric) -> Option<&'static str>| {
-            let mut seen: Vec<&str> = METRICS.iter().filter_map(pick).collect();
+            let mut seen: Vec<&str> = Metric::all().filter_map(pick).collect();
             let n = seen.len();
             seen.sort();
             seen.dedup();
@@ -570,8 +595,7 @@ mod tests {
         names(|m| Some(m.field));
         names(|m| m.labels.compare);
         names(|m| m.labels.export);
-        let mut columns: Vec<&str> = METRICS
-            .iter()
+        let mut columns: Vec<&str> = Metric::all()
             .flat_map(|m| m.labels.csv.iter().map(|c| c.0))
             .collect();
         let n = columns.len();

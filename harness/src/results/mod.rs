@@ -7,6 +7,7 @@
 
 pub mod caveat;
 pub mod chain;
+mod chain_metrics;
 pub mod component;
 pub mod cost;
 mod csv;

@@ -17,42 +17,42 @@ use crate::stats::Spread;
 
 /// One bar: the value drawn and, when it was repeated, its min-max.
 #[derive(Debug, Clone, Copy)]
-struct Bar {
-    value: f64,
-    range: Option<(f64, f64)>,
+pub(super) struct Bar {
+    pub(super) value: f64,
+    pub(super) range: Option<(f64, f64)>,
 }
 
 impl Bar {
     /// The median of a spread, with min-max when there was more than one value.
-    fn of(spread: Spread) -> Bar {
+    pub(super) fn of(spread: Spread) -> Bar {
         Bar {
             value: spread.median,
             range: (spread.n > 1).then_some((spread.min, spread.max)),
         }
     }
 
-    fn plain(value: f64) -> Bar {
+    pub(super) fn plain(value: f64) -> Bar {
         Bar { value, range: None }
     }
 }
 
 /// One framework's row.
-struct Row<'a> {
-    target: &'a str,
-    label: String,
+pub(super) struct Row<'a> {
+    pub(super) target: &'a str,
+    pub(super) label: String,
     /// One per series; `None` draws nothing (not measured).
-    bars: Vec<Option<Bar>>,
+    pub(super) bars: Vec<Option<Bar>>,
     /// A line under the bars (the claims chart's verdict).
-    note: Option<String>,
+    pub(super) note: Option<String>,
 }
 
 /// What a horizontal bar chart shows; its rows come separately.
-struct BarChart<'a> {
+pub(super) struct BarChart<'a> {
     /// Series names and their shade of the framework colour (1.0 = full colour).
-    series: &'a [(&'a str, f64)],
-    unit: Unit,
+    pub(super) series: &'a [(&'a str, f64)],
+    pub(super) unit: Unit,
     /// What the value axis measures.
-    axis: &'a str,
+    pub(super) axis: &'a str,
 }
 
 /// One row per measured framework, in the tables' order, with the bars `pick` gives it.
@@ -176,7 +176,7 @@ where
 }
 
 /// Draws a [`BarChart`]: rows top to bottom, the series key above the plot.
-fn horizontal_bars<DB: DrawingBackend>(
+pub(super) fn horizontal_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     frame: &Frame,
     chart: &BarChart,

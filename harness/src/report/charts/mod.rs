@@ -7,6 +7,7 @@
 
 mod axis;
 mod bars;
+mod chain;
 mod key;
 mod lines;
 mod palette;
@@ -158,10 +159,16 @@ pub enum ChartKind {
     Cost,
     Memory,
     Startup,
+    /// A service chain's: end-to-end p99 against downstream p99.
+    ChainLatency,
+    /// A service chain's: CPU per end-to-end success split by service.
+    ChainCpu,
+    /// A service chain's: the client tax per framework.
+    ClientTax,
 }
 
 impl ChartKind {
-    /// Every chart, in report order.
+    /// Every chart of every report, in report order.
     pub const ALL: [ChartKind; 9] = [
         ChartKind::Qps,
         ChartKind::Claims,
@@ -173,6 +180,23 @@ impl ChartKind {
         ChartKind::Memory,
         ChartKind::Startup,
     ];
+
+    /// The charts of a service chain, after [`ChartKind::ALL`] in report order.
+    pub const CHAIN: [ChartKind; 3] = [
+        ChartKind::ChainLatency,
+        ChartKind::ChainCpu,
+        ChartKind::ClientTax,
+    ];
+
+    /// The charts a report of `view` holds: the chain's only when a target ran as one,
+    /// so that any other report writes the same files as before they existed.
+    pub fn shown(view: &ReportView) -> Vec<ChartKind> {
+        let mut kinds = ChartKind::ALL.to_vec();
+        if view.ranked.iter().any(|t| t.chain.is_some()) {
+            kinds.extend(ChartKind::CHAIN);
+        }
+        kinds
+    }
 
     /// File name without extension inside `charts/`.
     pub fn file_stem(self) -> &'static str {
@@ -186,6 +210,9 @@ impl ChartKind {
             ChartKind::Cost => "cost",
             ChartKind::Memory => "memory",
             ChartKind::Startup => "startup",
+            ChartKind::ChainLatency => "chain-latency",
+            ChartKind::ChainCpu => "chain-cpu",
+            ChartKind::ClientTax => "client-tax",
         }
     }
 
@@ -203,6 +230,9 @@ impl ChartKind {
             ChartKind::Cost => "Cost: server CPU per successful response",
             ChartKind::Memory => "Memory: idle and peak",
             ChartKind::Startup => "Startup and cold start",
+            ChartKind::ChainLatency => "Service chain: end-to-end p99 and downstream p99",
+            ChartKind::ChainCpu => "Service chain: CPU per request by service",
+            ChartKind::ClientTax => "Service chain: the client tax",
         };
         title.to_string()
     }
@@ -221,6 +251,9 @@ impl ChartKind {
             ChartKind::Cost => "Bars: server CPU time (user + system, whole process tree) per successful response at the headline level, median over repeats, as the throughput table prints it; whiskers: min-max over repeats. Lower is cheaper.",
             ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
             ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
+            ChartKind::ChainLatency => "Bars at each chain framework's headline level, as the service chain table prints them: the p99 latency the load generator saw end to end, and the p99 of the downstream calls as the proxy between the services timed them (none when the services were connected directly); whiskers: min-max over repeats.",
+            ChartKind::ChainCpu => "Bars at each chain framework's headline level, as the service chain table prints them: CPU time (user + system) per end-to-end success of the user service and of the order service (their sum is the table's total), and of the harness's proxy, which is not in the total; whiskers on the user service's: min-max over repeats.",
+            ChartKind::ClientTax => "Bars at each chain framework's headline level, as the service chain table prints it: the user service's CPU µs per success in the chain minus its CPU µs per success serving the baseline request alone on the same process at the same concurrency; whiskers: min-max over repeats. Lower is cheaper; a negative tax is written under its row.",
         };
         caption.to_string()
     }
@@ -246,6 +279,9 @@ impl ChartKind {
             ChartKind::Ladder => lines::ladder(&root, frame),
             ChartKind::Timeline => lines::timeline(&root, frame),
             ChartKind::Warmup => lines::warmup(&root, frame),
+            ChartKind::ChainLatency => chain::latency(&root, frame),
+            ChartKind::ChainCpu => chain::cpu(&root, frame),
+            ChartKind::ClientTax => chain::tax(&root, frame),
         }
     }
 
@@ -292,7 +328,7 @@ impl ChartKind {
 pub fn write_all(frame: &Frame, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let charts = dir.join("charts");
     let mut written = Vec::new();
-    for kind in ChartKind::ALL {
+    for kind in ChartKind::shown(frame.view) {
         let svg = kind.svg(frame)?;
         let png = kind.png(frame)?;
         for (ext, bytes) in [("svg", svg.as_bytes()), ("png", png.as_slice())] {
