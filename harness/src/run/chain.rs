@@ -88,7 +88,8 @@ pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
     }
 }
 
-/// Starts `user`'s order service (and, unless direct, the proxy in front of it), then
+/// Starts `user`'s order service (and, unless the run's chain is direct, the proxy in
+/// front of it), then
 /// runs `use_` with what the user service must be given (`ORDERS_URL`) and the
 /// components beside it (`components` plus the order service and the proxy); stops the
 /// proxy and the order service afterwards, whatever happened. The user service's launches
@@ -96,13 +97,16 @@ pub fn baseline_scenario(scenario: &Scenario) -> Scenario {
 pub fn with_chain<T>(
     settings: &RunSettings,
     stop: &AtomicBool,
-    chain: &RunChain,
     order: &OrderSide,
     observer: &mut dyn RunObserver,
     user: &str,
     components: Components,
     use_: impl FnOnce(&mut dyn RunObserver, Vec<(String, String)>, Components) -> T,
 ) -> Result<T, Failure> {
+    let chain = settings
+        .chain
+        .as_ref()
+        .ok_or_else(|| Failure::new("not a chain run".to_string()))?;
     let port = free_loopback_port().map_err(|e| Failure::new(format!("order service: {e}")))?;
     observer.phase(
         user,

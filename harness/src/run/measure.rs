@@ -144,7 +144,7 @@ impl<'a> TargetRun<'a> {
             return;
         }
         let mut env = self.env().to_vec();
-        let (Some(chain), Some(order)) = (&settings.chain, &self.order) else {
+        let Some(order) = &self.order else {
             return self.round_with(settings, observer, stop, (launches, plan), &env, components);
         };
         let order_env = order.env.clone();
@@ -156,7 +156,6 @@ impl<'a> TargetRun<'a> {
         let ran = with_chain(
             settings,
             stop,
-            chain,
             &side,
             observer,
             &name,
