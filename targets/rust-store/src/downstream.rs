@@ -52,7 +52,7 @@ pub fn downstream_from_env() -> Result<Option<Downstream>, String> {
     Ok(Some(Downstream {
         authority,
         timeout: Duration::from_millis(timeout_ms),
-        // Past a few thousand the number means "no limit"; clamping keeps a semaphore happy.
+        // Far beyond any real pool; the clamp only keeps a huge value from overflowing a semaphore.
         connections: usize::try_from(connections)
             .unwrap_or(usize::MAX)
             .min(1 << 20),
