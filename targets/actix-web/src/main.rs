@@ -8,6 +8,12 @@
 //! The handlers are generic over the [`target_store::Store`] they read and write, shared as
 //! `web::ThinData`: orders in memory (the default) or users and orders in PostgreSQL
 //! (`STORE=postgres`), both from `targets/rust-store`.
+//!
+//! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): two more routes that
+//! call the order service through one pooled awc client per worker thread. Without it they are
+//! not registered, no client exists and nothing else changes.
+
+mod chain;
 
 use std::process::ExitCode;
 
@@ -17,10 +23,13 @@ use actix_web::web::ThinData;
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde::{Deserialize, Serialize};
 
+use target_store::downstream::{downstream_from_env, Downstream};
 use target_store::{
-    epoch_millis, pool_size, store_from_env, Item, MemoryStore, PgStore, Store, StoreError,
-    StoreSetting,
+    epoch_millis, order_total, pool_size, store_from_env, Item, MemoryStore, PgStore, Store,
+    StoreError, StoreSetting,
 };
+
+use chain::OrdersClient;
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
@@ -104,27 +113,6 @@ fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// Checks what the types cannot express and computes the total.
-fn validate(order: &NewOrder) -> Result<f64, &'static str> {
-    if order.items.is_empty() {
-        return Err("items must not be empty");
-    }
-    let mut total = 0.0;
-    for item in &order.items {
-        if item.quantity < 1 {
-            return Err("quantity must be at least 1");
-        }
-        if !item.price.is_finite() || item.price < 0.0 {
-            return Err("price must be a finite number >= 0");
-        }
-        total += item.price * item.quantity as f64;
-    }
-    if !total.is_finite() {
-        return Err("total is not a finite number");
-    }
-    Ok(total)
-}
-
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "healthy",
@@ -156,7 +144,7 @@ async fn create_order<S: Store>(
     new_order: web::Json<NewOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let new_order = new_order.into_inner();
-    let total = validate(&new_order).map_err(|message| {
+    let total = order_total(&new_order.items).map_err(|message| {
         ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
     })?;
     let order = store
@@ -194,7 +182,19 @@ fn json_error_handler(
 }
 
 /// Registers the contract's routes; each resource answers 405 for a method it does not serve.
-fn routes<S: Store>(config: &mut web::ServiceConfig) {
+/// A user service (`orders` set) also has the summary and a POST on the user's orders.
+fn routes<S: Store>(config: &mut web::ServiceConfig, orders: Option<OrdersClient>) {
+    let user_orders =
+        web::resource("/api/users/{id}/orders").route(web::get().to(get_user_orders::<S>));
+    let user_orders = match orders {
+        Some(client) => {
+            chain::configure::<S>(config, client);
+            user_orders
+                .route(web::post().to(chain::create_user_order::<S>))
+                .default_service(method_not_allowed("GET, POST"))
+        }
+        None => user_orders.default_service(method_not_allowed("GET")),
+    };
     config
         .service(
             web::resource("/health")
@@ -206,11 +206,7 @@ fn routes<S: Store>(config: &mut web::ServiceConfig) {
                 .route(web::get().to(get_user::<S>))
                 .default_service(method_not_allowed("GET")),
         )
-        .service(
-            web::resource("/api/users/{id}/orders")
-                .route(web::get().to(get_user_orders::<S>))
-                .default_service(method_not_allowed("GET")),
-        )
+        .service(user_orders)
         .service(
             web::resource("/api/orders")
                 .route(web::post().to(create_order::<S>))
@@ -223,6 +219,7 @@ struct Settings {
     port: u16,
     workers: usize,
     store: StoreSetting,
+    downstream: Option<Downstream>,
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -245,10 +242,12 @@ fn settings_from_env() -> Result<Settings, String> {
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let store = store_from_env()?;
+    let downstream = downstream_from_env()?;
     Ok(Settings {
         port,
         workers,
         store,
+        downstream,
     })
 }
 
@@ -272,11 +271,17 @@ async fn serve(settings: Settings) -> Result<(), ServeError> {
 }
 
 async fn serve_with<S: Store>(store: S, settings: &Settings) -> Result<(), ServeError> {
+    let downstream = settings.downstream.clone();
+    let workers = settings.workers;
     HttpServer::new(move || {
+        // Runs once on each worker thread: that worker's own client (awc's is !Send).
+        let orders = downstream
+            .as_ref()
+            .map(|downstream| OrdersClient::new(downstream, workers));
         App::new()
             .app_data(ThinData(store.clone()))
             .app_data(web::JsonConfig::default().error_handler(json_error_handler))
-            .configure(routes::<S>)
+            .configure(|config| routes::<S>(config, orders))
             .default_service(web::to(not_found))
     })
     .workers(settings.workers)

@@ -6,9 +6,16 @@
 //!
 //! The handlers are generic over the [`target_store::Store`] they read and write: orders in memory
 //! (the default) or users and orders in PostgreSQL (`STORE=postgres`), both from `targets/rust-store`.
+//!
+//! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): two more routes that
+//! call the order service through one pooled hyper-util client. Without it those routes do not
+//! exist and nothing else changes.
+
+mod chain;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -19,9 +26,11 @@ use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use target_store::downstream::{downstream_from_env, Downstream};
+use target_store::hyper_client::OrdersClient;
 use target_store::{
-    epoch_millis, pool_size, store_from_env, Item, MemoryStore, Order, PgStore, Store, StoreError,
-    StoreSetting, User,
+    epoch_millis, order_total, pool_size, store_from_env, Item, MemoryStore, Order, PgStore, Store,
+    StoreError, StoreSetting, User,
 };
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
@@ -40,13 +49,13 @@ struct NewOrder {
 }
 
 /// An error response: the status plus the contract's `{"error": "..."}` body.
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
@@ -80,7 +89,7 @@ impl IntoResponse for ApiError {
 
 /// An integer outside 1..=MAX_USER_ID (negative or huge included) is an unknown user (404);
 /// anything that is not an integer at all is a bad request (400).
-fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
     let digits = raw.strip_prefix('-').unwrap_or(raw);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::new(
@@ -94,25 +103,9 @@ fn parse_user_id(raw: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// Checks what the types cannot express and computes the total.
-fn validate(order: &NewOrder) -> Result<f64, &'static str> {
-    if order.items.is_empty() {
-        return Err("items must not be empty");
-    }
-    let mut total = 0.0;
-    for item in &order.items {
-        if item.quantity < 1 {
-            return Err("quantity must be at least 1");
-        }
-        if !item.price.is_finite() || item.price < 0.0 {
-            return Err("price must be a finite number >= 0");
-        }
-        total += item.price * item.quantity as f64;
-    }
-    if !total.is_finite() {
-        return Err("total is not a finite number");
-    }
-    Ok(total)
+/// The Json extractor's rejection or the items' rules as the contract's 400.
+pub(crate) fn invalid_order(message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
 }
 
 async fn health() -> Json<Health> {
@@ -146,13 +139,8 @@ async fn create_order<S: Store>(
     payload: Result<Json<NewOrder>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     // axum answers 415/422 for some JSON rejections; the contract wants 400 for all of them.
-    let Json(new_order) = payload.map_err(|rejection| {
-        let message = format!("invalid order: {}", rejection.body_text());
-        ApiError::new(StatusCode::BAD_REQUEST, message)
-    })?;
-    let total = validate(&new_order).map_err(|message| {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("invalid order: {message}"))
-    })?;
+    let Json(new_order) = payload.map_err(|rejection| invalid_order(rejection.body_text()))?;
+    let total = order_total(&new_order.items).map_err(invalid_order)?;
     let order = store
         .create(new_order.user_id, new_order.items, total)
         .await?;
@@ -167,12 +155,17 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
 }
 
-fn app<S: Store>(store: S) -> Router {
-    Router::new()
+fn app<S: Store>(store: S, orders: Option<OrdersClient>) -> Router {
+    let mut router = Router::new()
         .route("/health", get(health))
         .route("/api/users/{id}", get(get_user::<S>))
         .route("/api/users/{id}/orders", get(get_user_orders::<S>))
-        .route("/api/orders", post(create_order::<S>))
+        .route("/api/orders", post(create_order::<S>));
+    if let Some(orders) = orders {
+        // Merged before the fallbacks so that its routes get the JSON 405 too.
+        router = router.merge(chain::routes(store.clone(), Arc::new(orders)));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(store)
@@ -183,6 +176,7 @@ struct Settings {
     port: u16,
     workers: usize,
     store: StoreSetting,
+    downstream: Option<Downstream>,
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -205,10 +199,12 @@ fn settings_from_env() -> Result<Settings, String> {
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let store = store_from_env()?;
+    let downstream = downstream_from_env()?;
     Ok(Settings {
         port,
         workers,
         store,
+        downstream,
     })
 }
 
@@ -222,12 +218,19 @@ async fn shutdown_signal() {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
+    // One client for the whole process, shared by every worker thread.
+    let orders = settings
+        .downstream
+        .as_ref()
+        .map(OrdersClient::new)
+        .transpose()?;
     // The database comes first, so the server only answers once it can serve every route.
     let app = match settings.store {
-        StoreSetting::Memory => app(MemoryStore::leaked()),
-        StoreSetting::Postgres(options) => {
-            app(PgStore::connect(*options, pool_size(settings.workers)).await?)
-        }
+        StoreSetting::Memory => app(MemoryStore::leaked(), orders),
+        StoreSetting::Postgres(options) => app(
+            PgStore::connect(*options, pool_size(settings.workers)).await?,
+            orders,
+        ),
     };
     let address = SocketAddr::from(([127, 0, 0, 1], settings.port));
     let listener = tokio::net::TcpListener::bind(address)

@@ -8,7 +8,12 @@
 //! The route hooks are generic over the [`store::Store`] they read and write: orders in
 //! memory (the default) or users and orders in PostgreSQL (`STORE=postgres`), both from
 //! `targets/rust-store`.
+//!
+//! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): more route hooks that
+//! call the order service through one pooled hyper-util client. Without it they are not
+//! registered and nothing else changes.
 
+mod chain;
 mod store;
 
 use std::process::ExitCode;
@@ -18,7 +23,9 @@ use hyperlane::*;
 use serde::{Deserialize, Serialize};
 
 use store::{Item, MemoryStore, PgStore, Store, StoreError};
-use target_store::{epoch_millis, pool_size, store_from_env, StoreSetting};
+use target_store::downstream::{downstream_from_env, Downstream};
+use target_store::hyper_client::OrdersClient;
+use target_store::{epoch_millis, order_total, pool_size, store_from_env, StoreSetting};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
@@ -57,27 +64,6 @@ fn parse_user_id(raw: &str) -> Result<u64, BadUserId> {
         Ok(id) if (1..=MAX_USER_ID).contains(&id) => Ok(id),
         _ => Err(BadUserId::OutOfRange),
     }
-}
-
-/// Checks what the types cannot express and computes the total.
-fn validate(order: &NewOrder) -> Result<f64, &'static str> {
-    if order.items.is_empty() {
-        return Err("items must not be empty");
-    }
-    let mut total = 0.0;
-    for item in &order.items {
-        if item.quantity < 1 {
-            return Err("quantity must be at least 1");
-        }
-        if !item.price.is_finite() || item.price < 0.0 {
-            return Err("price must be a finite number >= 0");
-        }
-        total += item.price * item.quantity as f64;
-    }
-    if !total.is_finite() {
-        return Err("total is not a finite number");
-    }
-    Ok(total)
 }
 
 /// Puts a JSON status and body into the response that the response middleware will send.
@@ -261,16 +247,20 @@ impl<S: Store> ServerHook for UserOrdersRoute<S> {
     }
 
     async fn handle(self, _: &mut Stream, ctx: &mut Context) -> Status {
-        if !allow_method(ctx, "GET") {
-            return Status::Continue;
-        }
-        if let Some(id) = user_id_param(ctx) {
-            match self.0.orders_json(id).await {
-                Ok(body) => set_json(ctx, 200, &body),
-                Err(error) => set_store_error(ctx, error),
-            }
+        if allow_method(ctx, "GET") {
+            answer_user_orders(self.0, ctx).await;
         }
         Status::Continue
+    }
+}
+
+/// `GET /api/users/{id}/orders`: the user's orders from the local store.
+async fn answer_user_orders<S: Store>(store: &S, ctx: &mut Context) {
+    if let Some(id) = user_id_param(ctx) {
+        match store.orders_json(id).await {
+            Ok(body) => set_json(ctx, 200, &body),
+            Err(error) => set_store_error(ctx, error),
+        }
     }
 }
 
@@ -292,7 +282,7 @@ impl<S: Store> ServerHook for OrdersRoute<S> {
                 return Status::Continue;
             }
         };
-        let total = match validate(&new_order) {
+        let total = match order_total(&new_order.items) {
             Ok(total) => total,
             Err(message) => {
                 set_error(ctx, 400, &format!("invalid order: {message}"));
@@ -320,6 +310,7 @@ struct Settings {
     port: u16,
     workers: usize,
     store: StoreSetting,
+    downstream: Option<Downstream>,
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -342,25 +333,35 @@ fn settings_from_env() -> Result<Settings, String> {
         Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let store = store_from_env()?;
+    let downstream = downstream_from_env()?;
     Ok(Settings {
         port,
         workers,
         store,
+        downstream,
     })
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
+    // One client for the whole process, shared by every worker thread.
+    let user_service = match &settings.downstream {
+        Some(downstream) => {
+            chain::install(OrdersClient::new(downstream)?);
+            true
+        }
+        None => false,
+    };
     // The database comes first, so the server only answers once it can serve every route.
     match settings.store {
-        StoreSetting::Memory => serve_with::<MemoryStore>(settings.port).await,
+        StoreSetting::Memory => serve_with::<MemoryStore>(settings.port, user_service).await,
         StoreSetting::Postgres(options) => {
             store::install(PgStore::connect(*options, pool_size(settings.workers)).await?);
-            serve_with::<PgStore>(settings.port).await
+            serve_with::<PgStore>(settings.port, user_service).await
         }
     }
 }
 
-async fn serve_with<S: Store>(port: u16) -> Result<(), String> {
+async fn serve_with<S: Store>(port: u16, user_service: bool) -> Result<(), String> {
     let mut config = ServerConfig::default();
     config
         .set_address(format!("127.0.0.1:{port}"))
@@ -372,9 +373,15 @@ async fn serve_with<S: Store>(port: u16) -> Result<(), String> {
         .request_middleware::<DefaultResponse>()
         .route::<HealthRoute>("/health")
         .route::<UserRoute<S>>("/api/users/{id}")
-        .route::<UserOrdersRoute<S>>("/api/users/{id}/orders")
         .route::<OrdersRoute<S>>("/api/orders")
         .response_middleware::<SendResponse>();
+    if user_service {
+        server
+            .route::<chain::SummaryRoute<S>>("/api/users/{id}/summary")
+            .route::<chain::UserOrdersChainRoute<S>>("/api/users/{id}/orders");
+    } else {
+        server.route::<UserOrdersRoute<S>>("/api/users/{id}/orders");
+    }
     let control = server
         .run()
         .await

@@ -1,7 +1,9 @@
 //! Users and orders for the Rust targets (hyperlane, axum, actix-web), so the three serve
 //! the contract's data from the same code and differ only in their framework: the data
 //! model (`targets/CONTRACT.md`), the in-memory store (the default), the PostgreSQL store
-//! (`STORE=postgres`) and how `STORE`, `DATABASE_URL` and the pool size are read.
+//! (`STORE=postgres`) and how `STORE`, `DATABASE_URL` and the pool size are read; for
+//! service-to-service mode, the environment and bodies of a user service ([`downstream`]) and,
+//! with the `hyper-client` feature, the tokio targets' client to the order service.
 //!
 //! [`Store`] is what axum's and actix-web's handlers are generic over: they are
 //! monomorphized per store, so memory mode runs the same code as before the database
@@ -9,6 +11,9 @@
 //! at once). hyperlane's hooks carry no state, so that target wraps the same stores in a
 //! trait of its own that reaches a process-wide static.
 
+pub mod downstream;
+#[cfg(feature = "hyper-client")]
+pub mod hyper_client;
 pub mod memory;
 pub mod postgres;
 
@@ -38,7 +43,8 @@ pub struct Item {
     pub price: f64,
 }
 
-#[derive(Clone, Serialize)]
+/// Deserialized too: a user service decodes the order service's answers into it.
+#[derive(Clone, Deserialize, Serialize)]
 pub struct Order {
     pub id: u64,
     pub user_id: u64,
@@ -87,6 +93,28 @@ pub trait Store: Clone + Send + Sync + 'static {
         items: Vec<Item>,
         total: f64,
     ) -> impl Future<Output = Result<Order, StoreError>> + Send;
+}
+
+/// Checks what the item types cannot express and computes the order's total (the rules of
+/// `POST /api/orders`, also applied by a user service before it calls the order service).
+pub fn order_total(items: &[Item]) -> Result<f64, &'static str> {
+    if items.is_empty() {
+        return Err("items must not be empty");
+    }
+    let mut total = 0.0;
+    for item in items {
+        if item.quantity < 1 {
+            return Err("quantity must be at least 1");
+        }
+        if !item.price.is_finite() || item.price < 0.0 {
+            return Err("price must be a finite number >= 0");
+        }
+        total += item.price * item.quantity as f64;
+    }
+    if !total.is_finite() {
+        return Err("total is not a finite number");
+    }
+    Ok(total)
 }
 
 /// Milliseconds since the Unix epoch (the health body's timestamp, an order's created_at).
