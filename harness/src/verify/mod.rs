@@ -9,6 +9,7 @@
 //! (`rules_database`); given an [`OrderDatabase`], they also read the target's
 //! database to see what was really written.
 
+pub mod fake_orders;
 pub mod http_client;
 mod rules_database;
 mod rules_endpoints;
