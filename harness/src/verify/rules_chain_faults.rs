@@ -352,7 +352,9 @@ fn check_failure(
         let may_replay = matches!(mode, Some(FakeMode::Close | FakeMode::Reset));
         count_gets(tally, name, 1, calls, may_replay);
     }
+    let waited = |error: String| format!("{error} (after {} ms)", took.as_millis());
     let result = sent
+        .map_err(waited)
         .and_then(|response| check_summary(&response, &expected_summary(user, Value::Null, true)))
         .and_then(|observed| within(took, bound, observed));
     session.record_result(&format!("chain.fallback.{name}"), result);
@@ -363,7 +365,9 @@ fn check_failure(
     if mode.is_some() {
         count_posts(tally, name, calls);
     }
+    let waited = |error: String| format!("{error} (after {} ms)", took.as_millis());
     let result = sent
+        .map_err(waited)
         .and_then(|response| unavailable(&response))
         .and_then(|observed| within(took, bound, observed));
     session.record_result(&format!("chain.post_unavailable.{name}"), result);
