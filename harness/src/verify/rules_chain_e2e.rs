@@ -132,10 +132,23 @@ fn stored_in_order_database(
         .collect();
     if in_orders != expected || !in_users.is_empty() {
         return Err(format!(
-            "user {user}: the order service's database holds {in_orders:?}, the user service's {in_users:?}; expected {expected:?} and none"
+            "user {user}: the order service's database holds {}, the user service's {}; expected orders {created:?} with 2 items each, and none",
+            describe_stored(&in_orders),
+            describe_stored(&in_users)
         ));
     }
     Ok(format!(
         "orders {created:?} in the order service's database, none in the user service's"
     ))
+}
+
+fn describe_stored(stored: &[StoredOrder]) -> String {
+    match stored {
+        [] => "no orders".to_string(),
+        _ => stored
+            .iter()
+            .map(|order| format!("order {} with {} items", order.id, order.items))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
