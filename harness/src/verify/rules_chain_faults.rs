@@ -428,7 +428,7 @@ fn check_recovery(session: &mut Session, fake: &mut FakeOrders) {
     );
     let mut last = String::from("no answer");
     let mut asked = 0;
-    while started.elapsed() < RECOVERY_WITHIN {
+    while started.elapsed() < RECOVERY_WITHIN && !session.interrupted() {
         asked += 1;
         match session.send("GET", &format!("/api/users/{user}/summary"), None) {
             Ok(response) => {
