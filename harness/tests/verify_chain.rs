@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod pg_support;
+
 /// Every chain rule of the memory mode.
 const RULES: [&str; 39] = [
     "chain.e2e.fresh_summary_empty",
@@ -213,4 +215,51 @@ fn chain_needs_targets_started_here() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn in_database_mode_each_service_has_its_own_database_and_nothing_is_left() {
+    // Open to the `postgres` user, which runs the server when the tests run as root.
+    let root = pg_support::open_dir();
+    write_fixture(root.path(), "memory-only", None);
+    std::fs::write(
+        root.path().join("targets/schema.sql"),
+        "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, user_id bigint NOT NULL);\n\
+         CREATE TABLE IF NOT EXISTS order_items (order_id bigint NOT NULL, position int NOT NULL);\n",
+    )
+    .unwrap();
+    let (out, written) = verify_chain(
+        root.path(),
+        &["--target", "memory-only", "--store", "postgres"],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let databases: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("memory-only: database "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert_eq!(databases.len(), 2, "{stderr}");
+    assert!(
+        databases[1] == format!("{}_users", databases[0]),
+        "{databases:?}"
+    );
+    // The fixture keeps its orders in memory: the rule that reads both databases sees it.
+    let (_, failed) = rules(&written.expect("the JSON file"));
+    let expected: BTreeSet<String> =
+        ["chain.db.orders_in_order_service_database".to_string()].into();
+    assert_eq!(failed, expected, "{stdout}");
+    assert!(
+        pg_support::wait_until(std::time::Duration::from_secs(10), || {
+            pg_support::pg_processes_below(root.path()).is_empty()
+        }),
+        "PostgreSQL left running"
+    );
+    let folders = std::fs::read_dir(root.path().join("target")).unwrap();
+    let left: Vec<String> = folders
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("lanebench-pg-"))
+        .collect();
+    assert!(left.is_empty(), "server folders left: {left:?}");
 }
