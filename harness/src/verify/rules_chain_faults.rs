@@ -48,6 +48,7 @@ pub(super) fn check(session: &mut Session, fake: &mut FakeOrders) {
     check_health_local(session, fake);
     check_summary_ok(session, fake, &mut tally, &mut reencoded);
     check_id_rules(session, fake);
+    check_wrong_methods(session, fake);
     check_order_created(session, fake, &mut tally, &mut reencoded);
     record_reencoded(session, reencoded);
     for mode in FAILURES {
@@ -200,6 +201,11 @@ fn check_id_rules(session: &mut Session, fake: &FakeOrders) {
         let result = sent.and_then(|response| expect_json_error(&response, status));
         session.record_result(rule, no_call(result, calls));
     }
+}
+
+/// A wrong method on either new path is a 405 (or the 404 the contract allows), and
+/// calls nothing.
+fn check_wrong_methods(session: &mut Session, fake: &FakeOrders) {
     let wrong = [
         ("DELETE", "/api/users/1/summary"),
         ("PUT", "/api/users/1/orders"),
@@ -210,7 +216,8 @@ fn check_id_rules(session: &mut Session, fake: &FakeOrders) {
             .map(|(method, path)| {
                 let response = session.send(method, path, None)?;
                 match response.status {
-                    405 | 404 => Ok(format!("{method} {path}: {}", describe(&response))),
+                    405 | 404 => expect_json_error(&response, response.status)
+                        .map(|observed| format!("{method} {path}: {observed}")),
                     _ => Err(format!(
                         "{method} {path}: expected 405, got {}",
                         describe(&response)
