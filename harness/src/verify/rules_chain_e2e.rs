@@ -15,6 +15,10 @@ use crate::store::StoredOrder;
 /// `ORDERS_URL`.
 pub(super) fn check(session: &mut Session, orders: SocketAddr, databases: Option<&ChainDatabases>) {
     let mut direct = HttpClient::new(orders, session.options.request_timeout);
+    // Not judged: a runtime's first downstream calls (class loading, a JIT) may be slow.
+    for user in 1..=3 {
+        let _ = session.send("GET", &format!("/api/users/{user}/summary"), None);
+    }
     let user = fresh_user_id();
     let result = session
         .send("GET", &format!("/api/users/{user}/summary"), None)
