@@ -46,7 +46,7 @@ struct Tally {
 /// Runs every fault rule.
 pub(super) fn check(session: &mut Session, fake: &mut FakeOrders) {
     let mut tally = Tally::default();
-    let mut reencoded = Vec::new();
+    let mut reencoded = Reencoding::default();
     check_health_local(session, fake);
     warm_up(session);
     check_summary_ok(session, fake, &mut tally, &mut reencoded);
@@ -106,7 +106,7 @@ fn check_summary_ok(
     session: &mut Session,
     fake: &FakeOrders,
     tally: &mut Tally,
-    reencoded: &mut Vec<String>,
+    reencoded: &mut Reencoding,
 ) {
     let orders =
         |user: u64| -> Value { serde_json::from_str(&raw_orders(user)).unwrap_or_default() };
@@ -116,9 +116,7 @@ fn check_summary_ok(
     });
     count_gets(tally, "ok", 1, calls, false);
     let result = sent.and_then(|response| {
-        if let Some(what) = passed_through(&response.body) {
-            reencoded.push(format!("summary: {what}"));
-        }
+        reencoded.look("summary", &response);
         check_summary(&response, &expected_summary(user, orders(user), false))
     });
     session.record_result("chain.summary_ok", result);
@@ -252,7 +250,7 @@ fn check_order_created(
     session: &mut Session,
     fake: &FakeOrders,
     tally: &mut Tally,
-    reencoded: &mut Vec<String>,
+    reencoded: &mut Reencoding,
 ) {
     let user = fresh_user_id();
     let items = json!([{"product_id": 7, "quantity": 2, "price": 9.99}]);
@@ -278,9 +276,7 @@ fn check_order_created(
         });
         count_posts(tally, "ok", calls);
         let checked = sent.and_then(|response| {
-            if let Some(found) = passed_through(&response.body) {
-                reencoded.push(format!("created order: {found}"));
-            }
+            reencoded.look("created order", &response);
             created_through(&response, fake, user, &items)
         });
         match checked {
@@ -347,10 +343,32 @@ fn count_posts(tally: &mut Tally, mode: &str, calls: Counts) {
     }
 }
 
-fn record_reencoded(session: &mut Session, found: Vec<String>) {
-    let result = match found.as_slice() {
-        [] => Ok("the summary and created orders are re-encoded (no byte of the order service's layout survives)".to_string()),
-        _ => Err(format!("passed through: {}", found.join("; "))),
+/// What the re-encoding rule has seen of the successful answers carrying orders.
+#[derive(Default)]
+struct Reencoding {
+    judged: usize,
+    found: Vec<String>,
+}
+
+impl Reencoding {
+    fn look(&mut self, what: &str, response: &Response) {
+        let with_orders = || response.json().is_ok_and(|body| body["orders"].is_array());
+        if response.status == 201 || (response.status == 200 && with_orders()) {
+            self.judged += 1;
+            if let Some(found) = passed_through(&response.body) {
+                self.found.push(format!("{what}: {found}"));
+            }
+        }
+    }
+}
+
+fn record_reencoded(session: &mut Session, seen: Reencoding) {
+    let result = match (seen.judged, seen.found.as_slice()) {
+        (0, _) => Err("no summary with orders nor created order to judge".to_string()),
+        (n, []) => Ok(format!(
+            "{n} answers re-encoded: no byte of the order service's layout survives"
+        )),
+        (_, found) => Err(format!("passed through: {}", found.join("; "))),
     };
     session.record_result("chain.reencoded", result);
 }
