@@ -12,13 +12,14 @@ use serde_json::Value;
 mod pg_support;
 
 /// Every chain rule of the memory mode.
-const RULES: [&str; 39] = [
+const RULES: [&str; 40] = [
     "chain.e2e.fresh_summary_empty",
     "chain.e2e.order_created",
     "chain.e2e.summary_matches_order_service",
     "chain.plain_summary_404",
     "chain.health_local",
     "chain.summary_ok",
+    "chain.pooled_keep_alive",
     "chain.summary_non_integer_400",
     "chain.summary_unknown_0_404",
     "chain.summary_unknown_1000001_404",
@@ -177,6 +178,11 @@ fn no_downstream_timeout_fails_the_stall_rules() {
         "no-timeout",
         &["chain.fallback.stall", "chain.post_unavailable.stall"],
     );
+}
+
+#[test]
+fn a_connection_per_call_fails_pooled_keep_alive() {
+    fails_exactly("no-pool", &["chain.pooled_keep_alive"]);
 }
 
 #[test]

@@ -22,7 +22,7 @@
 //! `--mode user-service` is another server altogether: a minimal user service of the
 //! service-to-service contract (`fixture/user_service.rs`), reading `ORDERS_URL`,
 //! `DOWNSTREAM_TIMEOUT_MS` and `DOWNSTREAM_CONNECTIONS`; `--chain-bug
-//! raw|retry-post|no-timeout|no-recover` makes it misbehave in exactly that one way.
+//! raw|retry-post|no-timeout|no-recover|no-pool` makes it misbehave in exactly that one way.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -142,6 +142,18 @@ fn check_summary_ok(
         calls,
         SUMMARIES_COUNTED..=SUMMARIES_COUNTED,
     );
+    // One after the other, the calls of a pooled keep-alive client share one
+    // connection, kept since the warm-up; a client made per call opens one each.
+    let result = match calls.connections {
+        0 | 1 => Ok(format!(
+            "{SUMMARIES_COUNTED} summaries in a row: {} new connection(s) to the order service",
+            calls.connections
+        )),
+        opened => Err(format!(
+            "{SUMMARIES_COUNTED} summaries in a row opened {opened} connections to the order service: no pooled keep-alive client"
+        )),
+    };
+    session.record_result("chain.pooled_keep_alive", result);
 }
 
 /// Checks the GETs of `summaries` summaries are in `allowed`, and that none was a POST.
