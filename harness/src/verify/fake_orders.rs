@@ -5,7 +5,7 @@
 //! call" can be checked.
 //!
 //! Thread per connection, HTTP/1.1 keep-alive, requests read by the load engine's
-//! request reader. Its order lists are written with odd whitespace and a price written
+//! request reader (`RequestReader`). Its order lists are written with odd whitespace and a price written
 //! `9.990`: a user service that re-encodes never reproduces those bytes, one that passes
 //! the body through does.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::load::protocol::http1::request::{Request, RequestReader};
+use crate::load::protocol::http1::{RequestMessage as Request, RequestReader};
 
 /// Largest request body read.
 const MAX_BODY: usize = 1024 * 1024;
@@ -274,7 +274,7 @@ fn serve(stream: &TcpStream, stop: &AtomicBool, shared: &Shared) -> bool {
             }
             _ => answer(route, mode, &request, shared),
         };
-        if stream.write_all(&answer).is_err() || request.close {
+        if stream.write_all(&answer).is_err() || !request.keep_alive {
             return false;
         }
     }
