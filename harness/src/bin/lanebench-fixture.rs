@@ -18,12 +18,22 @@
 //! (aborts the connection with a TCP reset instead of answering) and `stall-every:N`
 //! (200 JSON, but every N-th request overall is never answered) and `fail-every:N` (200
 //! JSON on /health; elsewhere every N-th request overall gets a 503).
+//!
+//! `--mode user-service` is another server altogether: a minimal user service of the
+//! service-to-service contract (`fixture/user_service.rs`), reading `ORDERS_URL`,
+//! `DOWNSTREAM_TIMEOUT_MS` and `DOWNSTREAM_CONNECTIONS`; `--chain-bug
+//! raw|retry-post|no-timeout|no-recover|no-pool` makes it misbehave in exactly that one way.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "fixture/downstream.rs"]
+mod downstream;
+#[path = "fixture/user_service.rs"]
+mod user_service;
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -33,6 +43,7 @@ struct Options {
     delay: Duration,
     work: u64,
     listen_after: Duration,
+    chain_bug: Option<downstream::Bug>,
 }
 
 fn main() {
@@ -44,6 +55,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if options.mode == "user-service" {
+        user_service::run(options.port, options.chain_bug);
+    }
     std::thread::sleep(options.listen_after.saturating_sub(started.elapsed()));
     let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
         Ok(l) => l,
@@ -73,6 +87,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         delay: Duration::ZERO,
         work: 0,
         listen_after: Duration::ZERO,
+        chain_bug: None,
     };
     let env_port = std::env::var("PORT").ok();
     if let Some(p) = env_port {
@@ -116,6 +131,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                         .map_err(|_| "--listen-after-ms: not a number".to_string())?,
                 )
             }
+            "--chain-bug" => options.chain_bug = Some(downstream::Bug::parse(&value()?)?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }

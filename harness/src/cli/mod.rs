@@ -23,6 +23,7 @@ pub mod run;
 pub mod store;
 pub mod targets;
 pub mod verify;
+mod verify_chain;
 
 /// Exit code: the command finished and everything passed.
 pub const EXIT_OK: i32 = 0;

@@ -6,6 +6,8 @@
 //! `DATABASE_URL`, is checked with the database rules as well, and its database is
 //! dropped. SIGINT and SIGTERM stop the current target and the server, remove the
 //! server's folder and exit 130.
+//!
+//! With `--chain` each target is checked as a user service instead (`verify_chain`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// How long a target gets to exit after SIGTERM before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
 /// WORKERS in database mode unless `--workers` says otherwise: enough processes for a
 /// multi-process target to split its requests, whatever this machine has.
 const DATABASE_MODE_WORKERS: usize = 2;
@@ -55,6 +57,12 @@ pub struct VerifyArgs {
     /// WORKERS given to started targets (default: the CPUs available; 2 with --store postgres).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
+    /// Check the service-to-service rules instead (CONTRACT.md, "Service-to-service mode"): the target as a user service, end to end against its order service and against a fake order service that fails on demand, and with bad settings. Only with --target or --all (not --url): lanebench starts every service itself.
+    #[arg(long)]
+    pub chain: bool,
+    /// With --chain: the order service the user service calls end to end [default: the target itself].
+    #[arg(long, value_name = "NAME", requires = "chain")]
+    pub orders_target: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -68,6 +76,8 @@ enum Subject {
         store: Option<Box<StoreSource>>,
         /// `targets/schema.sql` of the targets folder.
         schema: PathBuf,
+        /// With `--chain --orders-target`: the order service of every chain.
+        orders: Option<Box<Target>>,
     },
 }
 
@@ -83,11 +93,13 @@ struct SubjectResult {
 }
 
 /// What every target check shares.
-struct Context {
-    workers: usize,
-    options: VerifyOptions,
-    store: Option<PgStore>,
-    stop: Arc<AtomicBool>,
+pub(super) struct Context {
+    pub(super) workers: usize,
+    pub(super) options: VerifyOptions,
+    pub(super) store: Option<PgStore>,
+    pub(super) stop: Arc<AtomicBool>,
+    /// `--chain`: check targets as user services.
+    chain: bool,
 }
 
 /// Runs `lanebench verify` and returns the exit code.
@@ -116,6 +128,7 @@ pub fn run(args: VerifyArgs) -> i32 {
             targets,
             store,
             schema,
+            orders,
         } => {
             let default_workers = if args.store.is_postgres() {
                 DATABASE_MODE_WORKERS
@@ -127,6 +140,7 @@ pub fn run(args: VerifyArgs) -> i32 {
                 options,
                 store: None,
                 stop: Arc::clone(&stop),
+                chain: args.chain,
             };
             if let Some(source) =
                 store.filter(|_| targets.iter().any(|t| t.missing_tool().is_none()))
@@ -140,7 +154,7 @@ pub fn run(args: VerifyArgs) -> i32 {
                     }
                 }
             }
-            let results = verify_targets(&targets, &mut context);
+            let results = verify_targets(&targets, orders.as_deref(), &mut context);
             let record = context.store.as_ref().map(PgStore::record);
             close_store(context.store.take());
             if stop.load(Ordering::SeqCst) {
@@ -173,6 +187,9 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
         crate::output_path::check_output_file(path).map_err(|e| format!("--json {e}"))?;
     }
     if let Some(url) = &args.url {
+        if args.chain {
+            return Err("--chain: needs --target or --all, not --url (lanebench starts the user service, its order service and a fake order service itself)".to_string());
+        }
         if args.store.database_url.is_some() {
             return Err(
                 "--database-url: only for targets started here, not with --url".to_string(),
@@ -196,26 +213,35 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
             schema.display()
         ));
     }
+    let orders = match &args.orders_target {
+        Some(name) => Some(Box::new(find_target(&targets, name, "--orders-target")?)),
+        None => None,
+    };
     let chosen = if args.all {
         targets
     } else {
         let name = args.target.as_deref().unwrap_or_default();
-        match targets.iter().find(|target| target.name() == name) {
-            Some(target) => vec![target.clone()],
-            None => {
-                let known: Vec<&str> = targets.iter().map(Target::name).collect();
-                return Err(format!(
-                    "--target {name:?}: unknown target; known targets: {}",
-                    known.join(", ")
-                ));
-            }
-        }
+        vec![find_target(&targets, name, "--target")?]
     };
     Ok(Subject::Targets {
         targets: chosen,
         store: store.map(Box::new),
         schema,
+        orders,
     })
+}
+
+fn find_target(targets: &[Target], name: &str, flag: &str) -> Result<Target, String> {
+    match targets.iter().find(|target| target.name() == name) {
+        Some(target) => Ok(target.clone()),
+        None => {
+            let known: Vec<&str> = targets.iter().map(Target::name).collect();
+            Err(format!(
+                "{flag} {name:?}: unknown target; known targets: {}",
+                known.join(", ")
+            ))
+        }
+    }
 }
 
 /// Accepts `http://HOST[:PORT][/]` where HOST is a loopback address or `localhost`.
@@ -248,13 +274,17 @@ fn close_store(store: Option<PgStore>) {
     }
 }
 
-fn verify_targets(targets: &[Target], context: &mut Context) -> Vec<SubjectResult> {
+fn verify_targets(
+    targets: &[Target],
+    orders: Option<&Target>,
+    context: &mut Context,
+) -> Vec<SubjectResult> {
     let mut results = Vec::new();
     for target in targets {
         if context.stop.load(Ordering::SeqCst) {
             break;
         }
-        results.push(verify_target(target, context));
+        results.push(verify_target(target, orders, context));
     }
     if results.len() > 1 {
         print_summary(&results);
@@ -262,10 +292,15 @@ fn verify_targets(targets: &[Target], context: &mut Context) -> Vec<SubjectResul
     results
 }
 
-/// Builds, starts, checks and stops one target.
-fn verify_target(target: &Target, context: &mut Context) -> SubjectResult {
+/// Builds, starts, checks and stops one target (with `--chain`: its chain, the order
+/// service `orders` or the target itself).
+fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context) -> SubjectResult {
     let name = target.name().to_string();
-    if let Some(tool) = target.missing_tool() {
+    let orders = orders.filter(|_| context.chain);
+    let missing = target
+        .missing_tool()
+        .or_else(|| orders.and_then(Target::missing_tool));
+    if let Some(tool) = missing {
         eprintln!("{name}: skipped: {tool} not found");
         return SubjectResult {
             target: Some(name),
@@ -275,7 +310,14 @@ fn verify_target(target: &Target, context: &mut Context) -> SubjectResult {
             report: None,
         };
     }
-    let outcome = start_and_check(target, context);
+    let outcome = match context.chain {
+        true => super::verify_chain::check_chain(target, orders.unwrap_or(target), context)
+            .inspect(|report| {
+                let orders = orders.unwrap_or(target).name();
+                print_report(&format!("{name} chain (order service {orders})"), report);
+            }),
+        false => start_and_check(target, context),
+    };
     // A database that died under the check explains every failed rule at once.
     let died = context
         .store
@@ -313,10 +355,7 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
     let mut processes = Processes::new(logs, context.workers, STOP_GRACE);
     processes.interrupt = Some(&context.stop);
     processes.store = context.store.as_mut();
-    let mut progress = Progress {
-        log_path,
-        workers: context.workers,
-    };
+    let mut progress = Progress::new(log_path, context.workers);
     let options = &context.options;
     let ran = run_once(
         &mut processes,
@@ -367,9 +406,21 @@ fn interrupted(error: &LifecycleError) -> bool {
 }
 
 /// Prints the lifecycle's steps as verify always has.
-struct Progress {
+pub(super) struct Progress {
     log_path: PathBuf,
     workers: usize,
+    /// What the process is in a chain, printed after its name.
+    pub(super) role: Option<&'static str>,
+}
+
+impl Progress {
+    pub(super) fn new(log_path: PathBuf, workers: usize) -> Progress {
+        Progress {
+            log_path,
+            workers,
+            role: None,
+        }
+    }
 }
 
 impl LifecycleObserver for Progress {
@@ -393,8 +444,9 @@ impl LifecycleObserver for Progress {
     }
 
     fn ready(&mut self, target: &Target, port: u16, took: Duration) {
+        let role = self.role.map(|r| format!(" ({r})")).unwrap_or_default();
         eprintln!(
-            "{}: ready in {} ms on port {port} (WORKERS={})",
+            "{}{role}: ready in {} ms on port {port} (WORKERS={})",
             target.name(),
             took.as_millis(),
             self.workers
@@ -420,7 +472,7 @@ pub(super) fn workspace_target_dir(targets_dir: &Path) -> PathBuf {
 }
 
 /// Build logs live next to the workspace's build outputs, out of version control.
-fn build_log_path(target: &Target) -> PathBuf {
+pub(super) fn build_log_path(target: &Target) -> PathBuf {
     let targets_dir = target.dir.parent().unwrap_or(Path::new("."));
     workspace_target_dir(targets_dir)
         .join("lanebench-logs")

@@ -47,6 +47,9 @@ pub struct Processes<'a> {
     pub interrupt: Option<&'a AtomicBool>,
     /// Database mode: the PostgreSQL component every target gets a database in.
     pub store: Option<&'a mut PgStore>,
+    /// Added to the name of the databases created while set, so that the two services
+    /// of a chain made of one target each get their own ("database per service").
+    pub database_suffix: Option<&'static str>,
     /// The probe made before the spawn, so nothing is set up between the spawn and
     /// the first attempt (startup timing).
     probe: Option<ReadinessProbe>,
@@ -67,6 +70,7 @@ impl<'a> Processes<'a> {
             stop_grace,
             interrupt: None,
             store: None,
+            database_suffix: None,
             probe: None,
         }
     }
@@ -103,7 +107,11 @@ impl Supervisor for Processes<'_> {
         let store = self.store.as_deref_mut().ok_or("no database component")?;
         // A dead server explains itself better than the failed CREATE DATABASE would.
         store.check_running()?;
-        Ok(store.create_database(target.name())?)
+        let name = match self.database_suffix {
+            Some(suffix) => format!("{}_{suffix}", target.name()),
+            None => target.name().to_string(),
+        };
+        Ok(store.create_database(&name)?)
     }
 
     fn free_port(&mut self) -> Result<u16, BoxError> {

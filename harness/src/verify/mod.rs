@@ -8,8 +8,15 @@
 //! In database mode (`STORE=postgres`) the database rules run as well
 //! (`rules_database`); given an [`OrderDatabase`], they also read the target's
 //! database to see what was really written.
+//!
+//! The service-to-service rules (`chain`) judge a user service, end to end against a
+//! real order service and against the harness's [`fake_orders::FakeOrders`].
 
+pub mod chain;
+pub mod fake_orders;
 pub mod http_client;
+mod rules_chain_e2e;
+mod rules_chain_faults;
 mod rules_database;
 mod rules_endpoints;
 mod rules_orders;

@@ -2,7 +2,8 @@
 //! head every client of the harness writes ([`encode_request`]), a whole message for
 //! callers that judge the protocol itself ([`Message`]), blocking exchanges for the
 //! harness (`exchange`), where a request ends for the harness's own proxy
-//! ([`RequestParser`]), and the generator's [`Protocol`] implementation ([`Http1`]).
+//! ([`RequestParser`]) and whole requests for its other small servers
+//! ([`RequestReader`]), and the generator's [`Protocol`] implementation ([`Http1`]).
 
 pub mod encode;
 pub mod exchange;
@@ -12,7 +13,7 @@ pub mod response;
 
 pub use encode::{encode_head, encode_request};
 pub use message::{read_head, HeadSummary, Message, MessageReader};
-pub use request::{RequestEnd, RequestParser};
+pub use request::{RequestEnd, RequestMessage, RequestParser, RequestReader};
 pub use response::{Framing, Observer, ParseError, ResponseParser, MAX_HEAD_BYTES};
 
 use super::{Progress, Protocol, Response};

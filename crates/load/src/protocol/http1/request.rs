@@ -8,10 +8,17 @@
 //! both `Transfer-Encoding` and `Content-Length` is refused rather than guessed at: a
 //! relay that framed it differently from the server behind it would let one request
 //! smuggle another.
+//!
+//! The harness's other small servers (the fake order service of `verify --chain`, the
+//! test fixture's user service) also need a request's header fields and its decoded
+//! body: they read whole requests with [`RequestReader`], which passes an
+//! [`Observer`] to the same parser.
+
+use std::io::Read;
 
 use super::response::{
     connection_keeps_alive, feed_chunked, last_coding_is_chunked, parse_content_length, ChunkState,
-    ParseError, MAX_HEADERS, MAX_HEAD_BYTES,
+    Observer, ParseError, MAX_HEADERS, MAX_HEAD_BYTES,
 };
 
 /// What a complete request declared, besides its method and target.
@@ -75,9 +82,19 @@ impl RequestParser {
     /// Feeds the next bytes received. Returns the request's end once it is complete, and
     /// how many bytes of `data` belong to it (the rest starts the next request).
     pub fn advance(&mut self, data: &[u8]) -> Result<(Option<RequestEnd>, usize), ParseError> {
+        self.advance_with(data, &mut ())
+    }
+
+    /// [`RequestParser::advance`], showing `observer` each header field and the body's
+    /// bytes (chunked bodies decoded); its `status` and `framing` are not called.
+    pub fn advance_with<O: Observer>(
+        &mut self,
+        data: &[u8],
+        observer: &mut O,
+    ) -> Result<(Option<RequestEnd>, usize), ParseError> {
         let mut used = 0;
         if self.state == State::Head {
-            match self.parse_head(data)? {
+            match self.parse_head(data, observer)? {
                 None => return Ok((None, data.len())),
                 Some(n) => used = n,
             }
@@ -87,11 +104,12 @@ impl RequestParser {
             State::Head => unreachable!("a parsed head moves to a body state"),
             State::Length(remaining) => {
                 let take = remaining.min(rest.len() as u64);
+                observer.body(&rest[..take as usize]);
                 self.state = State::Length(remaining - take);
                 (take == remaining, take as usize)
             }
             State::Chunked(chunk) => {
-                let (chunk, taken, done) = feed_chunked(chunk, rest, &mut ())?;
+                let (chunk, taken, done) = feed_chunked(chunk, rest, observer)?;
                 self.state = State::Chunked(chunk);
                 (done, taken)
             }
@@ -104,7 +122,11 @@ impl RequestParser {
 
     /// Reads the head from `data` (plus any earlier partial head); the bytes of `data`
     /// it took, or `None` when it is not complete yet.
-    fn parse_head(&mut self, data: &[u8]) -> Result<Option<usize>, ParseError> {
+    fn parse_head<O: Observer>(
+        &mut self,
+        data: &[u8],
+        observer: &mut O,
+    ) -> Result<Option<usize>, ParseError> {
         let carried = self.head.len();
         if carried > 0 {
             self.head.extend_from_slice(data);
@@ -129,6 +151,7 @@ impl RequestParser {
         let mut content_length: Option<u64> = None;
         let mut chunked = None;
         for header in parsed.headers.iter() {
+            observer.header(header.name, header.value);
             if header.name.eq_ignore_ascii_case("content-length") {
                 let value = parse_content_length(header.value)?;
                 if content_length.is_some_and(|seen| seen != value) {
@@ -159,6 +182,124 @@ impl RequestParser {
         self.keep_alive = keep_alive;
         self.head.clear();
         Ok(Some(head_len - carried))
+    }
+}
+
+/// One whole request as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMessage {
+    pub method: String,
+    /// The request target as sent (path and query).
+    pub target: String,
+    /// Header fields in order, names as sent, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The body, chunked bodies decoded.
+    pub body: Vec<u8>,
+    /// Whether the client lets the connection be reused after the answer.
+    pub keep_alive: bool,
+}
+
+impl RequestMessage {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Why no whole request could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("read: {0}")]
+    Read(std::io::Error),
+    #[error("the client closed the connection mid-request")]
+    Closed,
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Collects the header fields and body of the request being parsed.
+struct Collected {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    limit: usize,
+    overflow: bool,
+}
+
+impl Observer for Collected {
+    fn header(&mut self, name: &str, value: &[u8]) {
+        let value = String::from_utf8_lossy(value).trim().to_string();
+        self.headers.push((name.to_string(), value));
+    }
+
+    fn body(&mut self, bytes: &[u8]) {
+        if self.body.len() + bytes.len() > self.limit {
+            self.overflow = true;
+        } else {
+            self.body.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// Reads whole requests one after another from one blocking connection, keeping the
+/// bytes of a pipelined next request for the next call.
+#[derive(Debug, Default)]
+pub struct RequestReader {
+    parser: RequestParser,
+    pending: Vec<u8>,
+}
+
+impl RequestReader {
+    /// The next request, or `None` when the client closed the connection between
+    /// requests. Bodies over `limit` bytes are refused.
+    pub fn read<R: Read>(
+        &mut self,
+        stream: &mut R,
+        limit: usize,
+    ) -> Result<Option<RequestMessage>, RequestError> {
+        let mut collected = Collected {
+            headers: Vec::new(),
+            body: Vec::new(),
+            limit,
+            overflow: false,
+        };
+        let mut buf = [0u8; 8192];
+        loop {
+            if !self.pending.is_empty() {
+                let (end, used) = self.parser.advance_with(&self.pending, &mut collected)?;
+                self.pending.drain(..used);
+                if collected.overflow {
+                    return Err(RequestError::TooLarge(limit));
+                }
+                if let Some(end) = end {
+                    let message = RequestMessage {
+                        method: self.parser.method().to_string(),
+                        target: self.parser.target().to_string(),
+                        headers: collected.headers,
+                        body: collected.body,
+                        keep_alive: end.keep_alive,
+                    };
+                    self.parser.reset();
+                    return Ok(Some(message));
+                }
+            }
+            let n = match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(RequestError::Read(e)),
+            };
+            if n == 0 {
+                return match self.parser.is_fresh() {
+                    true => Ok(None),
+                    false => Err(RequestError::Closed),
+                };
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+        }
     }
 }
 
@@ -269,5 +410,57 @@ mod tests {
             parser.advance(b"defghij").unwrap().0,
             Some(RequestEnd { keep_alive: true })
         );
+    }
+
+    /// A connection delivering `parts`, one read each, then its end.
+    struct Parts<'a>(std::slice::Iter<'a, &'a [u8]>);
+
+    impl std::io::Read for Parts<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(part) = self.0.next() else {
+                return Ok(0);
+            };
+            buf[..part.len()].copy_from_slice(part);
+            Ok(part.len())
+        }
+    }
+
+    #[test]
+    fn whole_requests_are_read_with_their_fields_and_decoded_bodies_however_split() {
+        let whole: &[u8] = b"POST /api/orders HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}\
+GET /a HTTP/1.1\r\nConnection: close\r\n\r\n\
+POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        for split in 1..whole.len() {
+            let parts = [&whole[..split], &whole[split..]];
+            let mut stream = Parts(parts.iter());
+            let mut reader = RequestReader::default();
+            let mut got = Vec::new();
+            while let Some(request) = reader.read(&mut stream, 1024).unwrap() {
+                got.push(request);
+            }
+            assert_eq!(got.len(), 3, "split at {split}");
+            assert_eq!(got[0].header("content-type"), Some("application/json"));
+            assert_eq!(
+                (got[0].body.as_slice(), got[0].keep_alive),
+                (&b"{}"[..], true)
+            );
+            assert_eq!((got[1].target.as_str(), got[1].keep_alive), ("/a", false));
+            assert_eq!(got[2].body, b"abc", "split at {split}");
+        }
+    }
+
+    #[test]
+    fn a_close_mid_request_is_an_error_and_between_requests_the_end() {
+        let mut cut: &[u8] = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab";
+        let mut reader = RequestReader::default();
+        assert!(matches!(
+            reader.read(&mut cut, 1024),
+            Err(RequestError::Closed)
+        ));
+        let mut empty: &[u8] = b"";
+        assert!(matches!(
+            RequestReader::default().read(&mut empty, 1024),
+            Ok(None)
+        ));
     }
 }
