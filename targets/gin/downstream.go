@@ -184,6 +184,11 @@ func (o *orderClient) ordersOf(ctx context.Context, userID int64) ([]Order, erro
 	if orders == nil {
 		return nil, errors.New("order service's answer is null, not a list of orders")
 	}
+	for i := range orders {
+		if err := orders[i].decoded(); err != nil {
+			return nil, err
+		}
+	}
 	return orders, nil
 }
 
@@ -237,7 +242,20 @@ func (o *orderClient) createOrder(ctx context.Context, userID int64, items []Ord
 	if created == nil {
 		return nil, errors.New("order service's answer is null, not an order")
 	}
+	if err := created.decoded(); err != nil {
+		return nil, err
+	}
 	return created, nil
+}
+
+// decoded rejects an order that encoding/json filled with zero values: it reads missing
+// fields as zeros without complaint, so `{"orders": 1}` would otherwise pass for an order
+// with id 0. Every order the contract describes has an id from 1, its items and a status.
+func (o *Order) decoded() error {
+	if o.ID == 0 || o.Items == nil || o.Status == "" {
+		return errors.New("order service's answer is not an order: fields missing")
+	}
+	return nil
 }
 
 // downstreamOrderRequest is the body sent to POST {ORDERS_URL}/api/orders.
