@@ -3,7 +3,7 @@
 # installed when missing (or named, with how to install them); then every target whose
 # toolchain is present is
 # built and checked against the endpoint contract, in memory mode and in database mode,
-# then formatting, lints, and the unit and integration tests. Ends with one line
+# and against its service-to-service rules in both, then formatting, lints, and the unit and integration tests. Ends with one line
 # totalling the tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,14 @@ cargo run --release -q -p lanebench -- verify --all
 # starts from the machine's binaries: one database per target, WORKERS=2.
 echo "== endpoint contract in database mode: lanebench verify --all --store postgres"
 cargo run --release -q -p lanebench -- verify --all --store postgres
+
+# The service-to-service rules (targets/CONTRACT.md), in memory and database mode: each
+# target as a user service, end to end with its own order service and against the
+# harness's failing one.
+echo "== service-to-service contract: lanebench verify --all --chain"
+cargo run --release -q -p lanebench -- verify --all --chain
+echo "== service-to-service contract in database mode: lanebench verify --all --chain --store postgres"
+cargo run --release -q -p lanebench -- verify --all --chain --store postgres
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

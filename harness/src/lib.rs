@@ -8,8 +8,8 @@
 //!    of everything here: schedule, recorder, histograms, results, the protocol seam
 //!    with HTTP/1.1's one parser, CPU lists, input bounds, request templates.
 //! 2. Foundation: `stats`, `sample`, `atomic_file`, `json_file`, `output_path`,
-//!    `escape`, `toml_error`, `limits`; and `proxy`, the harness's own HTTP/1.1 proxy
-//!    between two services (it uses only the engine).
+//!    `escape`, `toml_error`, `limits`, `socket`; and `proxy`, the harness's own HTTP/1.1
+//!    proxy between two services (it uses only the engine and `socket`).
 //! 3. Inputs: `scenario`, `targets` (manifests, discovery, build, one process's launch,
 //!    readiness and stop), `store` (PostgreSQL).
 //! 4. `results`: the typed records (and their upgrade from older versions), the one
@@ -42,6 +42,7 @@ pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scenario;
+pub mod socket;
 pub mod stats;
 pub mod store;
 pub mod system;

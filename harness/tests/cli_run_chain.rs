@@ -129,7 +129,7 @@ fn text(output: &Output) -> String {
 fn a_chain_run_measures_the_hop_and_leaves_nothing_running() {
     let root = tempfile::tempdir().unwrap();
     let scenario = setup(root.path(), 2);
-    let mut child = lanebench(root.path(), &scenario, &[])
+    let child = lanebench(root.path(), &scenario, &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -263,7 +263,7 @@ fn kill_during_load(root: &Path, victim: Victim) {
 fn killed(victim: Victim, reason_has: &str) {
     let root = tempfile::tempdir().unwrap();
     let scenario = setup(root.path(), 8);
-    let mut child = lanebench(root.path(), &scenario, &[])
+    let child = lanebench(root.path(), &scenario, &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

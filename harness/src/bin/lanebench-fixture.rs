@@ -246,7 +246,7 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
         "garbage" => "THIS IS NOT HTTP\r\n\r\n".to_string(),
         "close" => return false,
         "reset" => {
-            reset_on_close(writer);
+            lanebench::socket::reset_on_close(writer);
             return false;
         }
         "stall-api" if path == "/health" => json(200, "OK", r#"{"status":"healthy"}"#),
@@ -274,24 +274,4 @@ fn respond(writer: &mut TcpStream, mode: &str, path: &str) -> bool {
         },
     };
     writer.write_all(reply.as_bytes()).is_ok()
-}
-
-/// Makes the coming close send a TCP reset (linger on, zero timeout) rather than a FIN.
-fn reset_on_close(stream: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `linger` (a plain struct of the size given) on a socket
-    // this thread owns.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
 }

@@ -14,7 +14,6 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -88,7 +87,7 @@ impl Link {
         if how == How::Reset {
             // No FIN: the reader is woken by the read shutdown, and the last close of
             // the socket (when both threads are done) sends the reset.
-            abort_on_close(other);
+            crate::socket::reset_on_close(other);
             let _ = other.shutdown(Shutdown::Read);
         } else {
             let _ = other.shutdown(Shutdown::Both);
@@ -108,7 +107,7 @@ pub(super) fn relay(client: TcpStream, upstream: SocketAddr, recorder: &Arc<Reco
                 std::io::ErrorKind::TimedOut => ConnectFailure::Timeout,
                 _ => ConnectFailure::Refused,
             });
-            abort_on_close(&client);
+            crate::socket::reset_on_close(&client);
             return;
         }
     };
@@ -313,24 +312,5 @@ impl Answer {
                 self.current = None;
             }
         }
-    }
-}
-
-/// Makes the last close of `stream` send a reset instead of a FIN (SO_LINGER 0).
-fn abort_on_close(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `linger` for the given length during the call only, on
-    // a descriptor `stream` owns.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::addr_of!(linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
     }
 }

@@ -246,7 +246,7 @@ fn accept(
                 let reset_it = serve(&stream, &stop, &shared);
                 lock(&connections).remove(&id);
                 if reset_it {
-                    reset(&stream);
+                    crate::socket::reset_on_close(&stream);
                 }
             });
     }
@@ -371,26 +371,6 @@ fn created(body: &[u8], shared: &Shared) -> Option<String> {
     });
     let pretty = serde_json::to_string_pretty(&order).ok()?;
     Some(pretty.replace("\": ", "\" :  ") + "\n")
-}
-
-/// Aborts the connection with a reset (linger on, zero timeout) rather than a FIN.
-fn reset(stream: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `linger` (a plain struct of the size given) on a socket
-    // this thread owns; the stream is closed right after.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
 }
 
 #[cfg(test)]
