@@ -24,6 +24,7 @@ pub mod store;
 pub mod targets;
 pub mod verify;
 mod verify_chain;
+mod verify_context;
 
 /// Exit code: the command finished and everything passed.
 pub const EXIT_OK: i32 = 0;

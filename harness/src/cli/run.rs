@@ -348,7 +348,7 @@ fn database_settings(
     if args.server_cpus.is_none() && args.store.db_cpus.is_none() {
         *server_cpus = placement.server.clone();
     }
-    let data_parent = super::verify::workspace_target_dir(&targets_dir);
+    let data_parent = super::verify_context::workspace_target_dir(&targets_dir);
     let Some(source) = args.store.source(&data_parent, Some(placement.database))? else {
         return Ok(None);
     };

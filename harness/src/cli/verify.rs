@@ -13,21 +13,19 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
 use crate::load::request::Endpoint;
 use crate::store::{PgStore, StoreError, StoreSource};
-use crate::system::{run_once, LifecycleError, LifecycleObserver, Processes, Step};
+use crate::system::{run_once, LifecycleError, Processes, Step};
 use crate::targets::{describe_status, DiscoveryError, ReadyError, Target};
 use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
+use super::verify_context::{build_log_path, workspace_target_dir, Context, Progress, STOP_GRACE};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
-/// How long a target gets to exit after SIGTERM before it is killed.
-pub(super) const STOP_GRACE: Duration = Duration::from_secs(5);
 /// WORKERS in database mode unless `--workers` says otherwise: enough processes for a
 /// multi-process target to split its requests, whatever this machine has.
 const DATABASE_MODE_WORKERS: usize = 2;
@@ -90,16 +88,6 @@ struct SubjectResult {
     passed: bool,
     reason: Option<String>,
     report: Option<VerifyReport>,
-}
-
-/// What every target check shares.
-pub(super) struct Context {
-    pub(super) workers: usize,
-    pub(super) options: VerifyOptions,
-    pub(super) store: Option<PgStore>,
-    pub(super) stop: Arc<AtomicBool>,
-    /// `--chain`: check targets as user services.
-    chain: bool,
 }
 
 /// Runs `lanebench verify` and returns the exit code.
@@ -405,78 +393,12 @@ fn interrupted(error: &LifecycleError) -> bool {
         .is_some_and(|e| matches!(e, ReadyError::Interrupted { .. }))
 }
 
-/// Prints the lifecycle's steps as verify always has.
-pub(super) struct Progress {
-    log_path: PathBuf,
-    workers: usize,
-    /// What the process is in a chain, printed after its name.
-    pub(super) role: Option<&'static str>,
-}
-
-impl Progress {
-    pub(super) fn new(log_path: PathBuf, workers: usize) -> Progress {
-        Progress {
-            log_path,
-            workers,
-            role: None,
-        }
-    }
-}
-
-impl LifecycleObserver for Progress {
-    fn step(&mut self, target: &Target, step: Step) {
-        if step == Step::Build {
-            let log = self.log_path.display();
-            eprintln!("{}: building (log: {log})", target.name());
-        }
-    }
-
-    fn built(&mut self, target: &Target, took: Duration) {
-        eprintln!("{}: built in {:.1} s", target.name(), took.as_secs_f64());
-    }
-
-    fn database_ready(&mut self, target: &Target, database: &str, took: Duration) {
-        let seconds = took.as_secs_f64();
-        eprintln!(
-            "{}: database {database} ready in {seconds:.1} s",
-            target.name()
-        );
-    }
-
-    fn ready(&mut self, target: &Target, port: u16, took: Duration) {
-        let role = self.role.map(|r| format!(" ({r})")).unwrap_or_default();
-        eprintln!(
-            "{}{role}: ready in {} ms on port {port} (WORKERS={})",
-            target.name(),
-            took.as_millis(),
-            self.workers
-        );
-    }
-}
-
 /// A target that could not start while the database is dead failed because of it.
 fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Error {
     match context.store.as_mut().map(PgStore::check_running) {
         Some(Err(died)) => anyhow::anyhow!("{died} (the target then failed: {error})"),
         _ => error,
     }
-}
-
-/// The workspace's `target/` folder (next to the targets folder): build logs and the
-/// database server's folder live there, out of version control.
-pub(super) fn workspace_target_dir(targets_dir: &Path) -> PathBuf {
-    targets_dir
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("target")
-}
-
-/// Build logs live next to the workspace's build outputs, out of version control.
-pub(super) fn build_log_path(target: &Target) -> PathBuf {
-    let targets_dir = target.dir.parent().unwrap_or(Path::new("."));
-    workspace_target_dir(targets_dir)
-        .join("lanebench-logs")
-        .join(format!("{}-build.log", target.name()))
 }
 
 fn checked(target: Option<String>, report: VerifyReport) -> SubjectResult {

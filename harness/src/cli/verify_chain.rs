@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::store::TargetDatabase;
-use super::verify::{build_log_path, Context, Progress, STOP_GRACE};
+use super::verify_context::{build_log_path, Context, Progress, STOP_GRACE};
 use crate::store::DatabaseUrl;
 use crate::system::{
     launch_and_use, prepare, release, Launch, LifecycleError, Prepared, Processes, Step, Supervisor,

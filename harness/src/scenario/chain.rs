@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::load::template::Template;
 use crate::load::wire::check_request_target;
 
-use super::validate::{line_of, Problem};
+use super::problem::{line_of, Problem};
 
 /// The plain request the client tax is measured against: served locally by the user
 /// service, with the id range of the user endpoint.

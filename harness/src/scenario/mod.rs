@@ -2,6 +2,7 @@
 //! and validated in full before anything starts. A scenario is a concurrency ladder (or
 //! one open-loop rate), timings, and a weighted list of request templates.
 
+mod problem;
 mod validate;
 
 pub mod chain;

@@ -11,6 +11,7 @@ use toml::Spanned;
 use crate::load::wire::{check_header, check_request_target, is_token};
 
 use super::chain::RawChain;
+use super::problem::{line_of, Problem};
 use super::{
     RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
     DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
@@ -19,13 +20,6 @@ use super::{
 /// The most connections one level may open: far above any file-descriptor limit, low
 /// enough that per-connection figures cannot overflow.
 const MAX_CONNECTIONS: usize = 1_000_000;
-
-/// A problem in the text, before the file name is attached.
-#[derive(Debug)]
-pub(super) struct Problem {
-    pub line: Option<usize>,
-    pub message: String,
-}
 
 /// The file as written. Integers are read as i64 so that negative values get our message
 /// (with the key's line) instead of a type error.
@@ -430,14 +424,4 @@ impl RequestContext<'_> {
                 self.fail(Some(status), problem)
             })
     }
-}
-
-/// 1-based line number of byte `offset` in `text`.
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }

@@ -13,6 +13,7 @@
 //! real order service and against the harness's [`fake_orders::FakeOrders`].
 
 pub mod chain;
+mod chain_judge;
 pub mod fake_orders;
 pub mod http_client;
 mod rules_chain_e2e;

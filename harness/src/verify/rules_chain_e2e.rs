@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde_json::{json, Value};
 
-use super::chain::{check_summary, expected_summary, same_json, ChainDatabases};
+use super::chain_judge::{check_summary, expected_summary, same_json, ChainDatabases};
 use super::http_client::HttpClient;
 use super::rules_orders::fresh_user_id;
 use super::{describe, expect_json_error, Session};

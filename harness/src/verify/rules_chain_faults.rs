@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::chain::{
+use super::chain_judge::{
     check_summary, expected_summary, fallback_bound, passed_through, same_json, RECOVERY_WITHIN,
 };
 use super::fake_orders::{raw_orders, Counts, FakeMode, FakeOrders};
