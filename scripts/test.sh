@@ -3,8 +3,8 @@
 # installed when missing (or named, with how to install them); then every target whose
 # toolchain is present is
 # built and checked against the endpoint contract, in memory mode and in database mode,
-# and against its service-to-service rules in both, then formatting, lints, and the unit and integration tests. Ends with one line
-# totalling the tests run.
+# and against its service-to-service rules in both; then formatting, lints, and the unit
+# and integration tests. Ends with one line totalling the tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

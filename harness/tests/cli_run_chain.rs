@@ -207,6 +207,34 @@ fn seen_while_running(root: &Path) -> Vec<(String, String)> {
     seen
 }
 
+#[test]
+fn with_two_server_cpus_each_service_gets_one_of_its_own() {
+    if lanebench::load::cpus::CpuList::allowed().len() < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let scenario = setup(root.path(), 1);
+    let args = ["--server-cpus", "0-1", "--generator-cpus", "1"];
+    let output = lanebench(root.path(), &scenario, &args).output().unwrap();
+    let results = results(root.path());
+    let target = &results["targets"][0];
+    assert_ne!(target["status"], "failed", "{}", text(&output));
+    let cpus = |name: &str| {
+        let component = target["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        component["cpus"].clone()
+    };
+    // The user service has the first half (CPU 0), the order service the second.
+    assert_eq!(cpus("orders:fx"), serde_json::json!([1]));
+    assert_eq!(cpus("proxy"), serde_json::json!([1]));
+    assert!(marked(root.path()).is_empty(), "left running");
+}
+
 /// Which process of the chain a test kills.
 #[derive(Debug, Clone, Copy)]
 enum Victim {

@@ -1,5 +1,6 @@
 //! A service chain's round (a scenario with `[chain]`): the order service is launched
-//! first (through the lifecycle, on the server's CPUs), then the harness's proxy in
+//! first (through the lifecycle, on the server's CPUs: their second half when there are
+//! two or more, the user service getting the first), then the harness's proxy in
 //! front of it (on the generator's CPUs), then the user service's fresh launches and its
 //! measured session, with `ORDERS_URL` pointing at the proxy, or straight at the order
 //! service with `--direct`. Both are components beside the service: their CPU time,
@@ -13,6 +14,7 @@ use std::sync::atomic::AtomicBool;
 use super::failure::Failure;
 use super::process::run_processes;
 use super::{RunObserver, RunSettings};
+use crate::load::cpus::CpuList;
 use crate::results::Role;
 use crate::scenario::{RequestSpec, Scenario};
 use crate::system::{
@@ -37,6 +39,25 @@ pub struct RunChain {
 pub struct OrderSide<'a> {
     pub target: &'a Target,
     pub env: &'a [(String, String)],
+    /// Where it runs (see [`service_cpus`]).
+    pub cpus: CpuList,
+}
+
+/// Where a chain's two services run, user service first: with two or more server CPUs
+/// each gets a half of its own (so each is measured on its own CPUs, as on two hosts);
+/// with one they share it, as a single-host deployment would.
+pub fn service_cpus(server: &CpuList) -> (CpuList, CpuList) {
+    server.split_halves()
+}
+
+/// The run's settings as the user service of a chain sees them: "the server" is the
+/// user service, pinned to, told and judged against its own CPUs (all of the server's
+/// when there is one, so nothing changes then).
+pub fn user_settings(settings: &RunSettings) -> RunSettings {
+    RunSettings {
+        server_cpus: service_cpus(&settings.server_cpus).0,
+        ..settings.clone()
+    }
 }
 
 /// The path of the request a scenario request sends, as the contract names the
@@ -113,6 +134,8 @@ pub fn with_chain<T>(
         &format!("starting the order service ({})", order.target.name()),
     );
     let mut processes = run_processes(settings);
+    processes.cpus = Some(order.cpus.clone());
+    processes.workers = order.cpus.len();
     let launch = Launch {
         port,
         env: order.env,
@@ -129,7 +152,7 @@ pub fn with_chain<T>(
                 name,
                 Role::Downstream,
                 process.pid(),
-                Some(settings.server_cpus.clone()),
+                Some(order.cpus.clone()),
             );
             let upstream = process.addr();
             let mut proxy = if chain.proxy {

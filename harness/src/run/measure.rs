@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chain::{with_chain, OrderSide, RunChain};
+use super::chain::{service_cpus, user_settings, with_chain, OrderSide, RunChain};
 use super::environment::runtime_version;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
@@ -151,7 +151,9 @@ impl<'a> TargetRun<'a> {
         let side = OrderSide {
             target: order.target,
             env: &order_env,
+            cpus: service_cpus(&settings.server_cpus).1,
         };
+        let user_settings = user_settings(settings);
         let name = self.target.name().to_string();
         let ran = with_chain(
             settings,
@@ -162,7 +164,8 @@ impl<'a> TargetRun<'a> {
             components,
             |observer, chain_env, components| {
                 env.extend(chain_env);
-                self.round_with(settings, observer, stop, (launches, plan), &env, components)
+                let round = (launches, plan);
+                self.round_with(&user_settings, observer, stop, round, &env, components)
             },
         );
         if let Err(failure) = ran {
@@ -272,7 +275,12 @@ impl<'a> TargetRun<'a> {
                     settings.scenario.startup_samples
                 ));
             }
-            result = super::summary::complete(result, launches, &self.sessions, settings);
+            // A chain's levels are judged as they were measured: against the user service's CPUs.
+            let judged_by = match self.order {
+                Some(_) => std::borrow::Cow::Owned(user_settings(settings)),
+                None => std::borrow::Cow::Borrowed(settings),
+            };
+            result = super::summary::complete(result, launches, &self.sessions, &judged_by);
         }
         result.cost = self.cost.clone();
         if let (Some(chain), Some(spec)) = (&settings.chain, &settings.scenario.chain) {
