@@ -17,8 +17,7 @@
 use std::io::Read;
 
 use super::response::{
-    connection_keeps_alive, feed_chunked, last_coding_is_chunked, parse_content_length, ChunkState,
-    Observer, ParseError, MAX_HEADERS, MAX_HEAD_BYTES,
+    feed_chunked, head_fields, ChunkState, Observer, ParseError, MAX_HEADERS, MAX_HEAD_BYTES,
 };
 
 /// What a complete request declared, besides its method and target.
@@ -147,23 +146,9 @@ impl RequestParser {
             }
             Err(e) => return Err(ParseError::Head(e.to_string())),
         };
-        let mut keep_alive = parsed.version == Some(1);
-        let mut content_length: Option<u64> = None;
-        let mut chunked = None;
-        for header in parsed.headers.iter() {
-            observer.header(header.name, header.value);
-            if header.name.eq_ignore_ascii_case("content-length") {
-                let value = parse_content_length(header.value)?;
-                if content_length.is_some_and(|seen| seen != value) {
-                    return Err(ParseError::ContentLength);
-                }
-                content_length = Some(value);
-            } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = Some(last_coding_is_chunked(header.value)?);
-            } else if header.name.eq_ignore_ascii_case("connection") {
-                keep_alive = connection_keeps_alive(header.value, keep_alive);
-            }
-        }
+        let fields = head_fields(parsed.headers, parsed.version == Some(1), observer)?;
+        let (keep_alive, content_length, chunked) =
+            (fields.keep_alive, fields.content_length, fields.chunked);
         self.state = match (chunked, content_length) {
             (Some(_), Some(_)) => return Err(ParseError::ContentLength),
             // A request body must be delimited; one that would run until the close cannot

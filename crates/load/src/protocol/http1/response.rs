@@ -269,27 +269,14 @@ fn parse_head_bytes<O: Observer>(
     };
     let status = parsed.code.unwrap_or(0);
     observer.status(status);
-    let http11 = parsed.version == Some(1);
-    let mut keep_alive = http11;
-    let mut content_length: Option<u64> = None;
-    let mut chunked = false;
-    let mut degraded = false;
-    for header in parsed.headers.iter() {
-        observer.header(header.name, header.value);
-        if header.name.eq_ignore_ascii_case("content-length") {
-            let value = parse_content_length(header.value)?;
-            if content_length.is_some_and(|seen| seen != value) {
-                return Err(ParseError::ContentLength);
-            }
-            content_length = Some(value);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = last_coding_is_chunked(header.value)?;
-        } else if header.name.eq_ignore_ascii_case("connection") {
-            keep_alive = connection_keeps_alive(header.value, keep_alive);
-        } else if header.name.eq_ignore_ascii_case(DEGRADED_HEADER) {
-            degraded = header.value.trim_ascii().eq_ignore_ascii_case(b"true");
-        }
-    }
+    let fields = head_fields(parsed.headers, parsed.version == Some(1), observer)?;
+    let HeadFields {
+        content_length,
+        degraded,
+        ..
+    } = fields;
+    let mut keep_alive = fields.keep_alive;
+    let chunked = fields.chunked == Some(true);
     let no_body = !body_expected || status == 204 || status == 304 || (100..200).contains(&status);
     observer.framing(match (chunked, content_length) {
         (true, _) => Framing::Chunked,
@@ -316,6 +303,49 @@ fn parse_head_bytes<O: Observer>(
         degraded,
     };
     Ok(Some((head_len, Head { response, body })))
+}
+
+/// What the headers of a head (a response's or a request's) say about its framing and
+/// connection, every header shown to `observer` on the way: one reading of them for both.
+pub(super) struct HeadFields {
+    /// The one `Content-Length` (several that disagree are an error).
+    pub content_length: Option<u64>,
+    /// `Transfer-Encoding` was present, and whether its last coding is chunked.
+    pub chunked: Option<bool>,
+    /// HTTP/1.1 and no `Connection: close` (or HTTP/1.0 with `keep-alive`).
+    pub keep_alive: bool,
+    /// `X-Degraded: true` ([`DEGRADED_HEADER`]).
+    pub degraded: bool,
+}
+
+pub(super) fn head_fields<O: Observer>(
+    headers: &[httparse::Header<'_>],
+    http11: bool,
+    observer: &mut O,
+) -> Result<HeadFields, ParseError> {
+    let mut fields = HeadFields {
+        content_length: None,
+        chunked: None,
+        keep_alive: http11,
+        degraded: false,
+    };
+    for header in headers {
+        observer.header(header.name, header.value);
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let value = parse_content_length(header.value)?;
+            if fields.content_length.is_some_and(|seen| seen != value) {
+                return Err(ParseError::ContentLength);
+            }
+            fields.content_length = Some(value);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            fields.chunked = Some(last_coding_is_chunked(header.value)?);
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            fields.keep_alive = connection_keeps_alive(header.value, fields.keep_alive);
+        } else if header.name.eq_ignore_ascii_case(DEGRADED_HEADER) {
+            fields.degraded = header.value.trim_ascii().eq_ignore_ascii_case(b"true");
+        }
+    }
+    Ok(fields)
 }
 
 pub(super) fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
