@@ -13,6 +13,7 @@ pub mod cost;
 mod csv;
 pub mod derived;
 pub mod metrics;
+pub mod print;
 pub mod scenario;
 mod upgrade;
 
