@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Component, Role};
 use crate::load::cpus::CpuList;
-use crate::sample::procfs::tree_usage;
+use crate::sample::procfs::{process_alive, tree_usage};
 use crate::sample::TargetCgroup;
 
 /// A running service process (tree) beside the service under test.
@@ -57,7 +57,7 @@ impl Component for ServiceComponent {
     }
 
     fn check_running(&mut self) -> Result<(), String> {
-        if is_alive(self.pid) {
+        if process_alive(self.pid) {
             Ok(())
         } else {
             Err(format!(
@@ -68,30 +68,17 @@ impl Component for ServiceComponent {
     }
 }
 
-/// The process exists and is neither a zombie nor dead: its lifecycle owner has not
-/// reaped it yet when it died, so existence alone would not tell.
-fn is_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    !matches!(state, None | Some('Z') | Some('X') | Some('x'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_live_process_is_alive_and_a_reaped_one_is_not() {
-        assert!(is_alive(std::process::id()));
+        assert!(process_alive(std::process::id()));
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
-        assert!(!is_alive(pid));
+        assert!(!process_alive(pid));
     }
 
     #[test]
@@ -100,10 +87,10 @@ mod tests {
         let pid = child.id();
         // Exited but not waited for: a zombie.
         let until = std::time::Instant::now() + Duration::from_secs(5);
-        while is_alive(pid) && std::time::Instant::now() < until {
+        while process_alive(pid) && std::time::Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(!is_alive(pid));
+        assert!(!process_alive(pid));
         child.wait().unwrap();
     }
 }
