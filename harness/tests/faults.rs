@@ -10,8 +10,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lanebench::load::outcome::ExpectedStatus;
-use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::{LoadRun, LoadSettings};
 use lanebench::sample::TargetCgroup;
 use lanebench::targets::{LaunchError, LaunchOptions, Manifest, Target, TargetProcess};
@@ -226,31 +224,11 @@ fn crash_mid_load_stops_the_load_within_a_second_and_spares_the_others() {
 }
 
 fn load_settings(addr: std::net::SocketAddr, rate: f64) -> LoadSettings {
-    let url = format!("http://{addr}/health");
-    let endpoint = Endpoint::parse(&url, false).unwrap();
-    let request = PreparedRequest::build(
-        "GET",
-        &endpoint,
-        &endpoint.path,
-        &[],
-        b"",
-        ExpectedStatus::SuccessOrRedirect,
-    )
-    .unwrap();
     LoadSettings {
-        url,
-        addr,
-        plan: RequestPlan::single(request),
         connections: 2,
-        threads: 1,
-        duration: Some(Duration::from_secs(1)),
-        requests: None,
-        warmup: Duration::ZERO,
         rate: Some(rate),
         timeout: Duration::from_secs(2),
-        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
-        wait_in_flight: false,
-        cpus: None,
+        ..fixture_server::get_load(addr, "/health")
     }
 }
 

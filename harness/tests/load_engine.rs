@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lanebench::load::outcome::ExpectedStatus;
-use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::result::LoadResult;
 use lanebench::load::{LoadRun, LoadSettings};
 
@@ -68,31 +66,10 @@ fn serving(degraded: bool) -> (SocketAddr, Arc<AtomicU64>) {
 }
 
 fn settings(addr: SocketAddr, connections: usize) -> LoadSettings {
-    let url = format!("http://{addr}/health");
-    let endpoint = Endpoint::parse(&url, false).unwrap();
-    let request = PreparedRequest::build(
-        "GET",
-        &endpoint,
-        &endpoint.path,
-        &[],
-        b"",
-        ExpectedStatus::SuccessOrRedirect,
-    )
-    .unwrap();
     LoadSettings {
-        url,
-        addr,
-        plan: RequestPlan::single(request),
         connections,
         threads: 2,
-        duration: Some(Duration::from_secs(1)),
-        requests: None,
-        warmup: Duration::ZERO,
-        rate: None,
-        timeout: Duration::from_secs(5),
-        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
-        wait_in_flight: false,
-        cpus: None,
+        ..fixture_server::get_load(addr, "/health")
     }
 }
 

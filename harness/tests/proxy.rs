@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lanebench::load::exchange::Exchanger;
-use lanebench::load::outcome::ExpectedStatus;
 use lanebench::load::protocol::http1::{encode_request, Message};
-use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench::load::{LoadRun, LoadSettings};
 use lanebench::proxy::ProxyStats;
 use lanebench::system::{Component, ProxyOptions, ProxyProcess, Role};
@@ -73,31 +71,13 @@ fn reads_nothing_then_ends(stream: &mut TcpStream) -> Ending {
 }
 
 fn load_settings(addr: SocketAddr, path: &str, requests: u64) -> LoadSettings {
-    let url = format!("http://{addr}{path}");
-    let endpoint = Endpoint::parse(&url, false).unwrap();
-    let request = PreparedRequest::build(
-        "GET",
-        &endpoint,
-        &endpoint.path,
-        &[],
-        b"",
-        ExpectedStatus::SuccessOrRedirect,
-    )
-    .unwrap();
     LoadSettings {
-        url,
-        addr,
-        plan: RequestPlan::single(request),
         connections: 8,
         threads: 2,
         duration: None,
         requests: Some(requests),
-        warmup: Duration::ZERO,
-        rate: None,
         timeout: Duration::from_secs(10),
-        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
-        wait_in_flight: false,
-        cpus: None,
+        ..fixture_server::get_load(addr, path)
     }
 }
 

@@ -61,3 +61,38 @@ impl Drop for Fixture {
         let _ = self.child.wait();
     }
 }
+
+/// A closed-loop GET of `path` at `addr`: one connection and thread for a second, a 5 s
+/// request timeout, no warm-up; tests change what they need with `..get_load(..)`.
+#[allow(dead_code)]
+pub fn get_load(addr: SocketAddr, path: &str) -> lanebench::load::LoadSettings {
+    use lanebench::load::outcome::ExpectedStatus;
+    use lanebench::load::request::{Endpoint, PreparedRequest, RequestPlan};
+    use std::time::Duration;
+    let url = format!("http://{addr}{path}");
+    let endpoint = Endpoint::parse(&url, false).unwrap();
+    let request = PreparedRequest::build(
+        "GET",
+        &endpoint,
+        &endpoint.path,
+        &[],
+        b"",
+        ExpectedStatus::SuccessOrRedirect,
+    )
+    .unwrap();
+    lanebench::load::LoadSettings {
+        url,
+        addr,
+        plan: RequestPlan::single(request),
+        connections: 1,
+        threads: 1,
+        duration: Some(Duration::from_secs(1)),
+        requests: None,
+        warmup: Duration::ZERO,
+        rate: None,
+        timeout: Duration::from_secs(5),
+        max_send_lag: lanebench::load::DEFAULT_MAX_SEND_LAG,
+        wait_in_flight: false,
+        cpus: None,
+    }
+}
