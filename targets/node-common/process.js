@@ -14,9 +14,10 @@ const { PgStore, checkDatabaseUrl, probeDatabase } = require('./postgres');
 const { parseOrdersUrl, OrdersClient } = require('./chain');
 
 // Bad configuration is a one-line error and exit code 2, as the contract asks.
-function intFromEnv(name, max, fallback) {
+function intFromEnv(name, max, fallback, emptyIsUnset = true) {
   const raw = process.env[name];
-  if ((raw === undefined || raw === '') && fallback !== undefined) return fallback;
+  const unset = raw === undefined || (emptyIsUnset && raw === '');
+  if (unset && fallback !== undefined) return fallback;
   const value = /^[0-9]+$/.test(raw || '') ? Number(raw) : NaN;
   if (!(value >= 1 && value <= max)) {
     console.error(`${name} must be an integer in 1..=${max}, got '${raw === undefined ? '' : raw}'`);
@@ -56,8 +57,10 @@ const poolSize = Math.ceil(Math.max(4, 2 * workers) / workers);
 
 // Service-to-service mode: the two downstream settings are checked even without ORDERS_URL,
 // so a typo fails at once. setTimeout cannot wait longer than 2^31-1 ms.
-const downstreamTimeoutMs = intFromEnv('DOWNSTREAM_TIMEOUT_MS', 2147483647, 1000);
-const downstreamConnections = intFromEnv('DOWNSTREAM_CONNECTIONS', Number.MAX_SAFE_INTEGER, 64);
+// The contract makes any set value that is not a positive integer an error, the empty
+// string included (as every other target reads it).
+const downstreamTimeoutMs = intFromEnv('DOWNSTREAM_TIMEOUT_MS', 2147483647, 1000, false);
+const downstreamConnections = intFromEnv('DOWNSTREAM_CONNECTIONS', Number.MAX_SAFE_INTEGER, 64, false);
 
 function ordersFromEnv() {
   const raw = process.env.ORDERS_URL;
