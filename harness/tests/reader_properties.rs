@@ -131,6 +131,7 @@ fn worker_part() -> String {
             requests: 2,
             successes: 2,
             errors: 0,
+            degraded: 0,
             p99_ms: 4.0,
         })
         .collect();

@@ -274,6 +274,7 @@ fn merge_timelines(workers: &[WorkerResult]) -> (Vec<TimelinePoint>, bool, Vec<S
             merged.requests = merged.requests.saturating_add(p.requests);
             merged.successes = merged.successes.saturating_add(p.successes);
             merged.errors = merged.errors.saturating_add(p.errors);
+            merged.degraded = merged.degraded.saturating_add(p.degraded);
             merged.p99_ms = merged.p99_ms.max(p.p99_ms);
         }
     }
@@ -382,6 +383,7 @@ mod tests {
             requests: values.len() as u64,
             successes: values.len() as u64,
             errors: 0,
+            degraded: 0,
             p99_ms: 1.0,
         }];
         WorkerResult {

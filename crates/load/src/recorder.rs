@@ -87,6 +87,7 @@ pub struct Recorder {
     interval_requests: u64,
     interval_successes: u64,
     interval_errors: u64,
+    interval_degraded: u64,
 }
 
 impl Recorder {
@@ -110,6 +111,7 @@ impl Recorder {
             interval_requests: 0,
             interval_successes: 0,
             interval_errors: 0,
+            interval_degraded: 0,
         }
     }
 
@@ -207,6 +209,9 @@ impl Recorder {
         self.roll_interval(at);
         self.errors.add(kind);
         self.interval_errors += 1;
+        if kind == ErrorKind::Degraded {
+            self.interval_degraded += 1;
+        }
     }
 
     /// Closes the current timeline second; call once when measurement ends.
@@ -235,6 +240,7 @@ impl Recorder {
                     requests: self.interval_requests,
                     successes: self.interval_successes,
                     errors: self.interval_errors,
+                    degraded: self.interval_degraded,
                 },
             );
         }
@@ -244,6 +250,7 @@ impl Recorder {
         self.interval_requests = 0;
         self.interval_successes = 0;
         self.interval_errors = 0;
+        self.interval_degraded = 0;
     }
 
     /// Merges another thread's recorder into this one (both must be finished).

@@ -29,7 +29,14 @@ pub struct TimelinePoint {
     #[serde(default)]
     pub successes: u64,
     pub errors: u64,
+    /// Of `errors`, the answers marked as a degraded fallback (`X-Degraded: true`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub degraded: u64,
     pub p99_ms: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl TimelinePoint {
@@ -40,6 +47,7 @@ impl TimelinePoint {
             requests: 0,
             successes: 0,
             errors: 0,
+            degraded: 0,
             p99_ms: 0.0,
         }
     }
@@ -60,6 +68,8 @@ pub struct SecondCounts {
     pub requests: u64,
     pub successes: u64,
     pub errors: u64,
+    /// Of `errors`, degraded fallbacks.
+    pub degraded: u64,
 }
 
 impl SecondCounts {
@@ -67,6 +77,7 @@ impl SecondCounts {
         self.requests += other.requests;
         self.successes += other.successes;
         self.errors += other.errors;
+        self.degraded += other.degraded;
     }
 }
 
@@ -125,6 +136,7 @@ impl TimelineCollector {
             point.requests += counts.requests;
             point.successes += counts.successes;
             point.errors += counts.errors;
+            point.degraded += counts.degraded;
             return;
         }
         let open = state.open.entry(second).or_insert_with(|| OpenSecond {
@@ -208,6 +220,7 @@ fn close(state: &mut State, second: u64) {
                 requests: open.counts.requests,
                 successes: open.counts.successes,
                 errors: open.counts.errors,
+                degraded: open.counts.degraded,
                 p99_ms,
             },
         );
@@ -223,6 +236,7 @@ mod tests {
             requests,
             successes: requests - errors.min(requests),
             errors,
+            degraded: 0,
         }
     }
 
