@@ -14,6 +14,7 @@ mod csv;
 pub mod derived;
 pub mod metrics;
 pub mod print;
+pub mod resilience;
 pub mod scenario;
 mod upgrade;
 
@@ -157,6 +158,9 @@ pub struct TargetResult {
     /// A service chain's set-up (scenarios with `[chain]`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<chain::ChainTarget>,
+    /// A resilience run's episodes: each fault under each breaker setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<resilience::ResilienceTarget>,
 }
 
 fn one() -> usize {
@@ -218,6 +222,7 @@ impl TargetResult {
             sessions: 0,
             cost: None,
             chain: None,
+            resilience: None,
         }
     }
 }

@@ -7,6 +7,7 @@ mod validate;
 
 pub mod chain;
 pub mod plan;
+pub mod resilience;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -97,6 +98,9 @@ pub struct Scenario {
     /// A service chain: each target runs as a user service calling an order service.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<chain::ChainSpec>,
+    /// Faults injected between the services, one episode each (needs `chain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<resilience::ResilienceSpec>,
 }
 
 /// One entry of the request mix.

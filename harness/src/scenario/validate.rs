@@ -12,6 +12,7 @@ use crate::load::wire::{check_header, check_request_target, is_token};
 
 use super::chain::RawChain;
 use super::problem::{line_of, Problem};
+use super::resilience::{RawFault, RawResilience};
 use super::{
     RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
     DEFAULT_STARTUP_SAMPLES, DEFAULT_WARMUP_MAX,
@@ -44,6 +45,9 @@ struct RawScenario {
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
     chain: Option<RawChain>,
+    resilience: Option<RawResilience>,
+    #[serde(default)]
+    fault: Vec<Spanned<RawFault>>,
 }
 
 #[derive(Deserialize)]
@@ -138,6 +142,18 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
     let quick_scale = quick_scale(raw.quick_scale.as_ref(), text)?;
     let requests = requests(&raw.request, text)?;
     let chain = raw.chain.map(|c| c.validate(text)).transpose()?;
+    let resilience = super::resilience::validate(raw.resilience, &raw.fault, text)?;
+    if resilience.is_some() {
+        let first = raw.fault.first().map_or(0..0, |f| f.span());
+        if !chain.as_ref().is_some_and(|c| c.proxy) {
+            let message = "[[fault]] needs [chain] with the proxy (proxy = true): the proxy injects the faults and counts the calls".to_string();
+            return Err(at(first, message));
+        }
+        if rate.is_none() {
+            let message = "[[fault]] needs an open-loop `rate`: a fault is measured against a steady offered load, not a closed loop that slows down with the service".to_string();
+            return Err(at(first, message));
+        }
+    }
     Ok(Scenario {
         name: name.clone(),
         description: raw.description,
@@ -156,6 +172,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         interleave: raw.interleave.unwrap_or(false),
         requests,
         chain,
+        resilience,
     })
 }
 
@@ -235,7 +252,11 @@ fn quick_scale(value: Option<&Spanned<f64>>, text: &str) -> Result<f64, Problem>
     Ok(scale)
 }
 
-fn duration(value: &Spanned<String>, key: &str, text: &str) -> Result<Duration, Problem> {
+pub(super) fn duration(
+    value: &Spanned<String>,
+    key: &str,
+    text: &str,
+) -> Result<Duration, Problem> {
     let problem = |message: String| Problem {
         line: Some(line_of(text, value.span().start)),
         message,
