@@ -2,7 +2,8 @@ package main
 
 // Service-to-service mode (CONTRACT.md, "Service-to-service mode"): the settings read from
 // ORDERS_URL, DOWNSTREAM_TIMEOUT_MS and DOWNSTREAM_CONNECTIONS, and the one pooled
-// net/http client a user service calls its order service with.
+// net/http client a user service calls its order service with, behind the circuit
+// breaker of breaker.go.
 
 import (
 	"bytes"
@@ -40,17 +41,23 @@ type downstreamSettings struct {
 	base        string
 	timeout     time.Duration
 	connections int
+	breaker     breakerSettings
 }
 
 // downstreamFromEnv reads the service-to-service settings. The two numbers are checked
 // whenever they are set, so a typo fails at startup even without ORDERS_URL; with
-// ORDERS_URL unset or empty it returns nil and the process is a plain target.
+// ORDERS_URL unset or empty it returns nil and the process is a plain target. The
+// breaker's settings are checked the same way.
 func downstreamFromEnv() (*downstreamSettings, *startupError) {
 	timeoutMs, err := positiveSetting("DOWNSTREAM_TIMEOUT_MS", defaultDownstreamTimeoutMs, maxDownstreamTimeoutMs)
 	if err != nil {
 		return nil, err
 	}
 	connections, err := positiveSetting("DOWNSTREAM_CONNECTIONS", defaultDownstreamConnections, int64(maxInt))
+	if err != nil {
+		return nil, err
+	}
+	breaker, err := breakerFromEnv()
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +74,7 @@ func downstreamFromEnv() (*downstreamSettings, *startupError) {
 		base:        base,
 		timeout:     time.Duration(timeoutMs) * time.Millisecond,
 		connections: int(connections),
+		breaker:     breaker,
 	}, nil
 }
 
@@ -122,12 +130,14 @@ func parseOrdersURL(raw string) (string, string) {
 }
 
 // orderClient calls the order service. One per process, made at startup: its Transport
-// is the connection pool, so every request shares the same keep-alive connections.
+// is the connection pool, so every request shares the same keep-alive connections, and
+// every call goes through its one breaker (nil when BREAKER_FAILURES is 0).
 type orderClient struct {
 	http      *http.Client
 	transport *http.Transport
 	base      string
 	timeout   time.Duration
+	breaker   *orderBreaker
 }
 
 func newOrderClient(settings *downstreamSettings) *orderClient {
@@ -159,12 +169,19 @@ func newOrderClient(settings *downstreamSettings) *orderClient {
 		transport: transport,
 		base:      settings.base,
 		timeout:   settings.timeout,
+		breaker:   newOrderBreaker(settings.breaker),
 	}
 }
 
-// ordersOf fetches a user's orders. Any failure (connection, deadline, status, body that
-// is not a list of orders) is an error; the caller falls back.
+// ordersOf fetches a user's orders through the breaker. Any failure (connection,
+// deadline, status, body that is not a list of orders, open breaker) is an error; the
+// caller falls back.
 func (o *orderClient) ordersOf(ctx context.Context, userID int64) ([]Order, error) {
+	return throughBreaker(o.breaker, func() ([]Order, error) { return o.fetchOrders(ctx, userID) })
+}
+
+// fetchOrders is one GET to the order service; every error it returns is a failed call.
+func (o *orderClient) fetchOrders(ctx context.Context, userID int64) ([]Order, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(o.replayOnce(ctx), http.MethodGet,
@@ -213,8 +230,14 @@ func (o *orderClient) replayOnce(ctx context.Context) context.Context {
 	})
 }
 
-// createOrder posts one order. It is sent at most once, whatever happens.
+// createOrder posts one order through the breaker. It is sent at most once, whatever
+// happens, and not at all while the breaker refuses calls.
 func (o *orderClient) createOrder(ctx context.Context, userID int64, items []OrderItem) (*Order, error) {
+	return throughBreaker(o.breaker, func() (*Order, error) { return o.postOrder(ctx, userID, items) })
+}
+
+// postOrder is one POST to the order service; every error it returns is a failed call.
+func (o *orderClient) postOrder(ctx context.Context, userID int64, items []OrderItem) (*Order, error) {
 	payload, err := json.Marshal(downstreamOrderRequest{UserID: userID, Items: items})
 	if err != nil {
 		return nil, err
