@@ -2,11 +2,13 @@
 // Service-to-service mode (CONTRACT.md): with ORDERS_URL set, this process is a user service
 // that calls its order service through ONE pooled keep-alive client per process, an undici
 // Pool made at start-up. The routes stay in each target; this file holds what they share:
-// parsing ORDERS_URL, the client, and the downstream half of the two chain endpoints.
+// parsing ORDERS_URL, the client (with the process's circuit breaker, breaker.js), and the
+// downstream half of the two chain endpoints.
 //
 // Without ORDERS_URL nothing here runs and undici is never loaded (see process.js).
 
 const { validateOrder, decodeOrder, isPlainObject } = require('./orders');
+const { REFUSED } = require('./breaker');
 
 // http://HOST:PORT with at most one trailing slash. HOST is a name, an IPv4 address or a
 // bracketed IPv6 address; anything that would carry a path, a query or credentials fails.
@@ -66,8 +68,12 @@ function discard(body) {
 
 class OrdersClient {
   // undici is each target's own dependency (like pg), so it is resolved from the entry point.
-  constructor({ origin, timeoutMs, connections }) {
+  // `breaker` is the process's CircuitBreaker, or null when BREAKER_FAILURES=0.
+  constructor({ origin, timeoutMs, connections }, breaker) {
     const { Pool } = require.main.require('undici');
+    // Chosen once: without a breaker a call does no breaker work at all, not even a check.
+    this.breaker = breaker;
+    this.call = breaker === null ? this.request : this.guardedCall;
     this.timeoutMs = timeoutMs;
     this.timeoutMessage = `no complete answer within ${timeoutMs} ms`;
     // At most `connections` sockets, each kept alive between calls and reused (undici's
@@ -84,10 +90,27 @@ class OrdersClient {
     });
   }
 
+  // A call through the breaker: refused at once while it is open (or while the half-open probe
+  // is in flight), otherwise made and its outcome, value or failure, settled on the breaker.
+  // The refusal's failure text makes the order post's 503 'orders unavailable: circuit open'.
+  async guardedCall(options, onResponse) {
+    const ticket = this.breaker.admit();
+    if (ticket === REFUSED) return { failure: 'circuit open' };
+    let result = { failure: 'call did not complete' };
+    try {
+      result = await this.request(options, onResponse);
+    } finally {
+      // Even if request() broke its promise never to reject, the probe is settled, so the
+      // breaker cannot stay half-open forever.
+      this.breaker.settle(ticket, result.value !== undefined);
+    }
+    return result;
+  }
+
   // One call with a deadline over all of it: waiting for a pooled socket, connecting,
   // sending, the headers and the whole body. `onResponse(statusCode, body)` reads the answer
   // and returns a promise of {value} or {failure}. Never rejects.
-  async call(options, onResponse) {
+  async request(options, onResponse) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(this.timeoutMessage)), this.timeoutMs);
     try {

@@ -3,8 +3,8 @@
 // WORKERS=1, otherwise a node:cluster primary that forks WORKERS workers sharing the
 // listening socket. Each process keeps its own in-memory store (see orders.js for how
 // order ids stay unique), or with STORE=postgres its own pool to the one database
-// (postgres.js), and with ORDERS_URL its own client to the order service (chain.js). A
-// target gives only its request handler.
+// (postgres.js), and with ORDERS_URL its own client to the order service (chain.js) behind
+// its own circuit breaker (breaker.js). A target gives only its request handler.
 
 const cluster = require('node:cluster');
 const os = require('node:os');
@@ -12,6 +12,7 @@ const http = require('node:http');
 const { OrderStore } = require('./orders');
 const { PgStore, checkDatabaseUrl, probeDatabase } = require('./postgres');
 const { parseOrdersUrl, OrdersClient } = require('./chain');
+const { breakerSettingsFromEnv, createBreaker } = require('./breaker');
 
 // Bad configuration is a one-line error and exit code 2, as the contract asks.
 function intFromEnv(name, max, fallback, emptyIsUnset = true) {
@@ -62,6 +63,16 @@ const poolSize = Math.ceil(Math.max(4, 2 * workers) / workers);
 const downstreamTimeoutMs = intFromEnv('DOWNSTREAM_TIMEOUT_MS', 2147483647, 1000, false);
 const downstreamConnections = intFromEnv('DOWNSTREAM_CONNECTIONS', Number.MAX_SAFE_INTEGER, 64, false);
 
+// The breaker settings too, for the same reason; BREAKER_FAILURES=0 is valid and means none.
+const breakerSettings = (() => {
+  const read = breakerSettingsFromEnv(process.env);
+  if (read.error !== undefined) {
+    console.error(read.error);
+    process.exit(2);
+  }
+  return read.settings;
+})();
+
 function ordersFromEnv() {
   const raw = process.env.ORDERS_URL;
   if (raw === undefined || raw === '') return null;
@@ -93,8 +104,9 @@ async function checkDatabase() {
 }
 
 function serve(createHandler, workerIndex) {
-  // One pooled client per serving process (per cluster worker), made before the first request.
-  const client = orders === null ? null : new OrdersClient(orders);
+  // One pooled client and one breaker per serving process (per cluster worker), made before
+  // the first request.
+  const client = orders === null ? null : new OrdersClient(orders, createBreaker(breakerSettings));
   const server = http.createServer(createHandler(createStore(workerIndex), client));
   server.listen(port, '127.0.0.1');
   server.on('error', (err) => {
