@@ -5,8 +5,9 @@ main.py imports this module only when ORDERS_URL is set, so without it no client
 aiohttp is not even imported, and no route or request pays for the mode.
 
 Run as a script (`python downstream.py`) it is the preflight the target's run command does
-before uvicorn starts whenever ORDERS_URL, DOWNSTREAM_TIMEOUT_MS or DOWNSTREAM_CONNECTIONS is
-set: a bad value is a one-line error and exit code 2, instead of a traceback from every worker.
+before uvicorn starts whenever ORDERS_URL, DOWNSTREAM_TIMEOUT_MS, DOWNSTREAM_CONNECTIONS,
+BREAKER_FAILURES or BREAKER_OPEN_MS is set: a bad value is a one-line error and exit code 2,
+instead of a traceback from every worker.
 """
 
 import asyncio
@@ -19,17 +20,21 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import TypeAdapter, ValidationError
 
+from breaker import CircuitBreaker
+
 DEFAULT_TIMEOUT_MS = 1000
 DEFAULT_CONNECTIONS = 64
+DEFAULT_BREAKER_FAILURES = 5
+DEFAULT_BREAKER_OPEN_MS = 2000
 
 # No userinfo, path (beyond one trailing slash), query or fragment: the contract allows exactly
 # http://HOST:PORT, HOST a name or an IP address (IPv6 in brackets).
 ORDERS_URL_SHAPE = re.compile(r"(?i:http)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})/?")
-POSITIVE_INTEGER = re.compile(r"[0-9]+")
+DIGITS = re.compile(r"[0-9]+")
 
 
 class SettingError(Exception):
-    """ORDERS_URL, DOWNSTREAM_TIMEOUT_MS or DOWNSTREAM_CONNECTIONS is unusable (exit code 2)."""
+    """A setting of the mode is unusable (exit code 2)."""
 
 
 class DownstreamError(Exception):
@@ -41,25 +46,30 @@ class Settings:
     origin: str  # http://HOST:PORT, without the trailing slash
     timeout_ms: int
     connections: int
+    breaker_failures: int  # 0: no breaker
+    breaker_open_ms: int
 
 
-def _positive_integer(name: str, default: int) -> int:
-    # Set but empty counts as set: "" is not a positive integer.
+def _integer(name: str, default: int, least: int) -> int:
+    # Set but empty counts as set: "" is not an integer.
     raw = os.environ.get(name)
     if raw is None:
         return default
-    if POSITIVE_INTEGER.fullmatch(raw) is None or int(raw) < 1:
-        raise SettingError(f"{name} must be a positive integer, got '{raw}'")
+    if DIGITS.fullmatch(raw) is None or int(raw) < least:
+        kind = "positive" if least == 1 else "non-negative"
+        raise SettingError(f"{name} must be a {kind} integer, got '{raw}'")
     return int(raw)
 
 
 def settings() -> Settings | None:
     """The mode's settings from the environment, or None when ORDERS_URL is unset or empty.
 
-    The two numbers are checked even without ORDERS_URL, so that a typo is caught the first
-    time it is made rather than when the mode is switched on."""
-    timeout_ms = _positive_integer("DOWNSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
-    connections = _positive_integer("DOWNSTREAM_CONNECTIONS", DEFAULT_CONNECTIONS)
+    The numbers are checked even without ORDERS_URL, so that a typo is caught the first time
+    it is made rather than when the mode is switched on."""
+    timeout_ms = _integer("DOWNSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1)
+    connections = _integer("DOWNSTREAM_CONNECTIONS", DEFAULT_CONNECTIONS, 1)
+    breaker_failures = _integer("BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES, 0)
+    breaker_open_ms = _integer("BREAKER_OPEN_MS", DEFAULT_BREAKER_OPEN_MS, 1)
     url = os.environ.get("ORDERS_URL", "")
     if url == "":
         return None
@@ -68,7 +78,13 @@ def settings() -> Settings | None:
         raise SettingError(f"ORDERS_URL must be http://HOST:PORT (no path), got '{url}'")
     if not 1 <= int(shape.group(2)) <= 65535:
         raise SettingError(f"ORDERS_URL port must be in 1..=65535, got '{url}'")
-    return Settings(origin=url.rstrip("/"), timeout_ms=timeout_ms, connections=connections)
+    return Settings(
+        origin=url.rstrip("/"),
+        timeout_ms=timeout_ms,
+        connections=connections,
+        breaker_failures=breaker_failures,
+        breaker_open_ms=breaker_open_ms,
+    )
 
 
 class _BrokenConnection(aiohttp.ClientConnectionError):
@@ -86,9 +102,16 @@ async def _never_replay(request: aiohttp.ClientRequest, handler) -> aiohttp.Clie
         raise _BrokenConnection(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
 
 
+def _circuit_open() -> DownstreamError:
+    # Raised instead of calling: the summary falls back, the order post answers
+    # 503 "orders unavailable: circuit open", as for any failed call.
+    return DownstreamError("circuit open")
+
+
 class OrdersClient:
     """The order service as seen by one worker process: one pooled keep-alive aiohttp session,
-    opened in that worker's event loop, whose every call is bounded by one deadline.
+    opened in that worker's event loop, whose every call is bounded by one deadline, and one
+    circuit breaker shared by both kinds of call (none with BREAKER_FAILURES=0).
 
     `order_type` is the caller's order model; answers are decoded into it strictly, so a
     string where the model has a number is a failed call, not a silently converted value."""
@@ -99,6 +122,12 @@ class OrdersClient:
         self._orders = TypeAdapter(list[order_type])
         self._order = TypeAdapter(order_type)
         self._session: aiohttp.ClientSession | None = None
+        if settings.breaker_failures > 0:
+            # The guarded calls shadow the methods on this instance only, so that without a
+            # breaker a call runs exactly as before, with no per-call check at all.
+            self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_open_ms)
+            self.user_orders = self.breaker.guard(self.user_orders, DownstreamError, _circuit_open)
+            self.create_order = self.breaker.guard(self.create_order, DownstreamError, _circuit_open)
 
     async def open(self) -> None:
         self._session = aiohttp.ClientSession(
