@@ -39,11 +39,17 @@ pub enum Figure {
     TotalCpuPerRequest,
     /// A service chain's client tax at a level (µs per request, per repeat).
     ClientTax,
+    /// A resilience run's worst time to open the breaker over its faults (s, one per run).
+    TimeToOpen,
+    /// A resilience run's worst time to recover after a fault (s, one per run).
+    TimeToRecover,
+    /// A resilience run's worst `/health` p99 during a fault over before (one per run).
+    HealthP99Ratio,
 }
 
 impl Figure {
     /// Every figure, in table order: the deterministic one first.
-    pub const ALL: [Figure; 13] = [
+    pub const ALL: [Figure; 16] = [
         Figure::Instructions,
         Figure::Qps,
         Figure::P50,
@@ -57,6 +63,9 @@ impl Figure {
         Figure::DownstreamP99,
         Figure::TotalCpuPerRequest,
         Figure::ClientTax,
+        Figure::TimeToOpen,
+        Figure::TimeToRecover,
+        Figure::HealthP99Ratio,
     ];
 
     /// The figures of each load level, in table order (the metric table says which).
@@ -90,6 +99,9 @@ impl Figure {
             Figure::DownstreamP99 => "downstream_p99",
             Figure::TotalCpuPerRequest => "total_cpu_per_success",
             Figure::ClientTax => "client_tax",
+            Figure::TimeToOpen => "time_to_open",
+            Figure::TimeToRecover => "time_to_recover",
+            Figure::HealthP99Ratio => "health_p99_ratio",
         };
         Metric::find(key).expect("every compared figure has a row in the metric table")
     }
@@ -126,16 +138,28 @@ impl Figure {
     pub fn scales_with_machine(self) -> bool {
         !matches!(
             self,
-            Figure::Instructions | Figure::Errors | Figure::Memory | Figure::ClientTax
+            Figure::Instructions
+                | Figure::Errors
+                | Figure::Memory
+                | Figure::ClientTax
+                | Figure::TimeToOpen
+                | Figure::TimeToRecover
+                | Figure::HealthP99Ratio
         )
     }
 
-    /// True for a figure only a service chain has: outputs name it only when a
-    /// comparison holds it, so that a comparison without a chain reads as before.
+    /// True for a figure only a service chain (or a resilience run, which is one) has:
+    /// outputs name it only when a comparison holds it, so that a comparison without a
+    /// chain reads as before.
     pub fn is_chain(self) -> bool {
         matches!(
             self,
-            Figure::DownstreamP99 | Figure::TotalCpuPerRequest | Figure::ClientTax
+            Figure::DownstreamP99
+                | Figure::TotalCpuPerRequest
+                | Figure::ClientTax
+                | Figure::TimeToOpen
+                | Figure::TimeToRecover
+                | Figure::HealthP99Ratio
         )
     }
 
@@ -162,6 +186,9 @@ impl Figure {
             "downstream_p99" => "downstream-p99",
             "total-cpu" | "total_cpu_per_request" => "total-cpu-per-request",
             "client_tax" | "tax" => "client-tax",
+            "time_to_open" => "time-to-open",
+            "time_to_recover" | "recovery" => "time-to-recover",
+            "health_p99_ratio" | "isolation" => "health-p99-ratio",
             other => other,
         };
         Figure::ALL.into_iter().find(|f| f.key() == key)

@@ -14,6 +14,7 @@
 
 pub use crate::results::chain_metrics::CHAIN_METRICS;
 pub use crate::results::print::{duration_ms, grouped, latency_ms, level_label};
+pub use crate::results::resilience_metrics::RESILIENCE_METRICS;
 use crate::results::{LevelResult, RepeatResult, TargetResult};
 use crate::stats::Spread;
 
@@ -436,9 +437,13 @@ fn one(value: Option<f64>) -> Option<Spread> {
 }
 
 impl Metric {
-    /// Every row: [`METRICS`], then a service chain's ([`CHAIN_METRICS`]).
+    /// Every row: [`METRICS`], then a service chain's ([`CHAIN_METRICS`]), then a
+    /// resilience run's ([`RESILIENCE_METRICS`]).
     pub fn all() -> impl Iterator<Item = &'static Metric> {
-        METRICS.iter().chain(CHAIN_METRICS)
+        METRICS
+            .iter()
+            .chain(CHAIN_METRICS)
+            .chain(RESILIENCE_METRICS)
     }
 
     /// The row of `key`.

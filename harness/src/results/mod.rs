@@ -15,6 +15,7 @@ pub mod derived;
 pub mod metrics;
 pub mod print;
 pub mod resilience;
+pub mod resilience_metrics;
 pub mod scenario;
 mod upgrade;
 

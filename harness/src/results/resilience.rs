@@ -108,6 +108,9 @@ pub struct EpisodeSecond {
     /// The user service's connections to the proxy, the largest count of the second.
     #[serde(default)]
     pub connections: Option<u64>,
+    /// The user service's CPU time in this second (ms).
+    #[serde(default)]
+    pub cpu_ms: Option<f64>,
 }
 
 /// `/health` probe figures for each phase.
@@ -185,6 +188,10 @@ pub struct EpisodeFigures {
     pub connections_peak_before: Option<u64>,
     #[serde(default)]
     pub connections_peak_during: Option<u64>,
+    /// The user service's CPU µs per request before the fault: with the breaker on and
+    /// off, what having a breaker costs when nothing fails.
+    #[serde(default)]
+    pub cpu_us_per_request_before: Option<f64>,
     /// 5xx answers other than the contract's 503 (each one a failure of the contract).
     pub other_5xx: u64,
     pub crashed: bool,
@@ -274,11 +281,22 @@ impl EpisodeFigures {
             rss_peak_during_mib: peak_rss(Phase::During),
             connections_peak_before: peak_connections(Phase::Before),
             connections_peak_during: peak_connections(Phase::During),
+            cpu_us_per_request_before: cpu_per_request(in_phase(Phase::Before)),
             other_5xx,
             crashed,
             isolated,
         }
     }
+}
+
+/// CPU µs per answered request over `seconds` (none without CPU readings).
+fn cpu_per_request<'s>(seconds: impl Iterator<Item = &'s EpisodeSecond>) -> Option<f64> {
+    let (mut cpu_ms, mut requests) = (0.0, 0u64);
+    for s in seconds {
+        cpu_ms += s.cpu_ms?;
+        requests += s.full + s.degraded + s.failed;
+    }
+    (requests > 0).then(|| cpu_ms * 1e3 / requests as f64)
 }
 
 /// See the module docs. Works on whole seconds: the first second inside the fault from

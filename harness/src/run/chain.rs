@@ -8,6 +8,7 @@
 //! measured window. Whatever happens, the user service stops first, then the proxy,
 //! then the order service.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -18,9 +19,10 @@ use crate::load::cpus::CpuList;
 use crate::results::Role;
 use crate::scenario::{RequestSpec, Scenario};
 use crate::system::{
-    launch_and_use, Component, Components, Launch, ProxyProcess, ServiceComponent, Silent,
+    launch_and_use, Component, Components, Launch, Processes, ProxyProcess, ServiceComponent,
+    ServicePid, Silent, Supervisor,
 };
-use crate::targets::{free_loopback_port, Target};
+use crate::targets::{free_loopback_port, Target, TargetProcess};
 
 /// How a run sets up each target's chain.
 #[derive(Debug, Clone)]
@@ -41,6 +43,66 @@ pub struct OrderSide<'a> {
     pub env: &'a [(String, String)],
     /// Where it runs (see [`service_cpus`]).
     pub cpus: CpuList,
+}
+
+/// What the user service's side of a chain is given: its environment (`ORDERS_URL`),
+/// the proxy's control port, and a switch that stops the order service and starts it
+/// again (the `down` fault).
+pub struct ChainHandles<'h> {
+    pub env: Vec<(String, String)>,
+    pub proxy_control: Option<SocketAddr>,
+    pub downstream: &'h mut dyn DownstreamSwitch,
+}
+
+/// Stops the order service's process and starts it again on the same port.
+pub trait DownstreamSwitch {
+    /// Stops it (its whole process group); a stopped service stays stopped.
+    fn stop(&mut self) -> Result<(), String>;
+    /// Starts it again and waits until it is ready; a running service is left alone.
+    fn start(&mut self) -> Result<(), String>;
+}
+
+/// The order service of a running chain, restarted through the lifecycle's supervisor
+/// so that the new process is placed, told and stopped like the first.
+struct OrderSwitch<'s> {
+    supervisor: &'s mut Processes<'static>,
+    process: &'s mut TargetProcess,
+    target: &'s Target,
+    launch: &'s Launch<'s>,
+    pid: ServicePid,
+    down: bool,
+}
+
+impl DownstreamSwitch for OrderSwitch<'_> {
+    fn stop(&mut self) -> Result<(), String> {
+        if self.down {
+            return Ok(());
+        }
+        self.pid.set(None);
+        self.down = true;
+        self.supervisor
+            .stop(self.process)
+            .map(drop)
+            .map_err(|e| format!("stopping the order service: {e}"))
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        if !self.down {
+            return Ok(());
+        }
+        let mut process = self
+            .supervisor
+            .launch(self.target, self.launch)
+            .map_err(|e| format!("starting the order service again: {e}"))?;
+        let ready = self.supervisor.wait_ready(self.target, &mut process);
+        // Kept even when not ready, so that the lifecycle stops it at the end.
+        *self.process = process;
+        self.pid.set(Some(self.process.pid()));
+        self.down = false;
+        ready
+            .map(drop)
+            .map_err(|e| format!("the order service did not come back: {e}"))
+    }
 }
 
 /// Where a chain's two services run, user service first: with two or more server CPUs
@@ -122,7 +184,7 @@ pub fn with_chain<T>(
     observer: &mut dyn RunObserver,
     user: &str,
     components: Components,
-    use_: impl FnOnce(&mut dyn RunObserver, Vec<(String, String)>, Components) -> T,
+    use_: impl FnOnce(&mut dyn RunObserver, ChainHandles, Components) -> T,
 ) -> Result<T, Failure> {
     let chain = settings
         .chain
@@ -146,12 +208,13 @@ pub fn with_chain<T>(
         order.target,
         &launch,
         Some(stop),
-        |_, process, _| {
+        |supervisor, process, _| {
             let name = format!("orders:{}", order.target.name());
-            let mut downstream = ServiceComponent::new(
+            let pid = ServicePid::new(process.pid());
+            let mut downstream = ServiceComponent::following(
                 name,
                 Role::Downstream,
-                process.pid(),
+                pid.clone(),
                 Some(order.cpus.clone()),
             );
             let upstream = process.addr();
@@ -164,13 +227,30 @@ pub fn with_chain<T>(
                 None
             };
             let orders_addr = proxy.as_ref().map_or(upstream, |p| p.addr());
+            let proxy_control = proxy.as_ref().map(|p| p.control_addr());
             let env = vec![("ORDERS_URL".to_string(), format!("http://{orders_addr}"))];
             let mut components = components;
             components.push(&mut downstream as &mut (dyn Component + 'static));
             if let Some(proxy) = proxy.as_mut() {
                 components.push(proxy as &mut (dyn Component + 'static));
             }
-            let used = use_(observer, env, components);
+            let mut switch = OrderSwitch {
+                supervisor,
+                process,
+                target: order.target,
+                launch: &launch,
+                pid,
+                down: false,
+            };
+            let handles = ChainHandles {
+                env,
+                proxy_control,
+                downstream: &mut switch,
+            };
+            let used = use_(observer, handles, components);
+            // A fault that ended badly must not leave the order service down for the
+            // lifecycle to stop: it is stopped either way, but its stop must find it.
+            let _ = switch.start();
             if let Some(proxy) = proxy {
                 proxy.stop();
             }

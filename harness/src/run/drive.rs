@@ -24,6 +24,23 @@ use crate::targets::TargetProcess;
 /// How often live totals are passed to the observer during load.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Work done on the measuring thread while a load runs.
+pub trait LoadHook {
+    /// Called at every poll with the instant the measured window opens (and the load's
+    /// stop flag, to end it early); returns when it wants to be called next, if sooner
+    /// than the next poll.
+    fn poll(&mut self, window_opens: Instant, load_stop: &AtomicBool) -> Option<Instant>;
+}
+
+/// No work.
+struct NoHook;
+
+impl LoadHook for NoHook {
+    fn poll(&mut self, _: Instant, _: &AtomicBool) -> Option<Instant> {
+        None
+    }
+}
+
 /// The measured process and where a load on it reports.
 pub struct Bench<'a> {
     pub name: &'a str,
@@ -147,8 +164,20 @@ impl Bench<'_> {
     /// Runs one measured load and reads the server's CPU and the CPUs' noise when its
     /// window opens and when it ends.
     pub fn measure(&mut self, load: LoadSettings, phase: &str) -> Result<Measured, Failure> {
+        self.measure_with(load, phase, &mut NoHook)
+    }
+
+    /// Like [`Bench::measure`], with `hook` polled on this thread throughout the load
+    /// and woken when it asks (a resilience episode switches its faults there).
+    pub fn measure_with(
+        &mut self,
+        load: LoadSettings,
+        phase: &str,
+        hook: &mut dyn LoadHook,
+    ) -> Result<Measured, Failure> {
         let (run, load_stop) = self.start(load)?;
         let mut at_start = None;
+        let mut wake = None;
         while !run.is_finished() {
             if self.should_end() {
                 load_stop.store(true, Ordering::SeqCst);
@@ -157,11 +186,15 @@ impl Bench<'_> {
             let until_window = run
                 .measure_start()
                 .saturating_duration_since(Instant::now());
-            let nap = match at_start {
+            let mut nap = match at_start {
                 None if !until_window.is_zero() => until_window.min(POLL),
                 _ => POLL,
             };
+            if let Some(wake) = wake {
+                nap = nap.min(Instant::saturating_duration_since(&wake, Instant::now()));
+            }
             std::thread::sleep(nap);
+            wake = hook.poll(run.measure_start(), &load_stop);
             if at_start.is_none() && Instant::now() >= run.measure_start() {
                 at_start = Some(self.counters());
                 self.components.iter_mut().for_each(|c| c.window_opened());

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::chain::{service_cpus, user_settings, with_chain, OrderSide, RunChain};
 use super::environment::runtime_version;
+use super::episodes::FaultTools;
 use super::failure::{check_stop, Failure};
 use super::launches::{launch_figures, time_fresh_launch, LaunchSample};
 use super::outcome::SessionOutcome;
@@ -18,7 +19,9 @@ use super::{RunObserver, RunSettings};
 use crate::cost::count_target;
 use crate::results::chain::ChainTarget;
 use crate::results::cost::TargetCost;
+use crate::results::resilience::{BreakerSetting, ResilienceTarget};
 use crate::results::{TargetResult, TargetStatus};
+use crate::scenario::resilience::ResilienceSpec;
 use crate::scenario::MIN_STARTUP_SAMPLES;
 use crate::store::DatabaseUrl;
 use crate::system::{prepare, release, Components, LifecycleObserver, Prepared, Shared, Step};
@@ -130,7 +133,8 @@ impl<'a> TargetRun<'a> {
     }
 
     /// One round: `launches` fresh launches timed, then one session of `plan`; in a
-    /// chain, all of it with the target's order service running.
+    /// chain, all of it with the target's order service running; in a resilience run, a
+    /// session for each breaker setting, each with its episodes.
     pub fn round(
         &mut self,
         settings: &RunSettings,
@@ -145,7 +149,14 @@ impl<'a> TargetRun<'a> {
         }
         let mut env = self.env().to_vec();
         let Some(order) = &self.order else {
-            return self.round_with(settings, observer, stop, (launches, plan), &env, components);
+            let round = Round {
+                launches,
+                plan,
+                env: &env,
+                components,
+                faults: None,
+            };
+            return self.round_with(settings, observer, stop, round);
         };
         let order_env = order.env.clone();
         let side = OrderSide {
@@ -162,10 +173,38 @@ impl<'a> TargetRun<'a> {
             observer,
             &name,
             components,
-            |observer, chain_env, components| {
-                env.extend(chain_env);
-                let round = (launches, plan);
-                self.round_with(&user_settings, observer, stop, round, &env, components)
+            |observer, handles, mut components| {
+                env.extend(handles.env);
+                let Some(spec) = &settings.scenario.resilience else {
+                    let round = Round {
+                        launches,
+                        plan,
+                        env: &env,
+                        components,
+                        faults: None,
+                    };
+                    return self.round_with(&user_settings, observer, stop, round);
+                };
+                for (i, breaker) in breaker_settings(spec).into_iter().enumerate() {
+                    let (variant_env, failures) = breaker_env(&env, spec, breaker);
+                    let faults = FaultTools {
+                        proxy_control: handles.proxy_control,
+                        downstream: &mut *handles.downstream,
+                        breaker,
+                        breaker_failures: failures,
+                    };
+                    let round = Round {
+                        launches: if i == 0 { launches } else { 0 },
+                        plan,
+                        env: &variant_env,
+                        components: components.iter_mut().map(|c| &mut **c).collect(),
+                        faults: Some(faults),
+                    };
+                    self.round_with(&user_settings, observer, stop, round);
+                    if !self.is_active() {
+                        break;
+                    }
+                }
             },
         );
         if let Err(failure) = ran {
@@ -173,16 +212,21 @@ impl<'a> TargetRun<'a> {
         }
     }
 
-    /// The launches and the session of a round, each process given `env`.
+    /// The launches and the session of a round.
     fn round_with(
         &mut self,
         settings: &RunSettings,
         observer: &mut dyn RunObserver,
         stop: &Arc<AtomicBool>,
-        (launches, plan): (usize, SessionPlan),
-        env: &[(String, String)],
-        mut components: Components,
+        round: Round,
     ) {
+        let Round {
+            launches,
+            plan,
+            env,
+            mut components,
+            faults,
+        } = round;
         let scenario = &settings.scenario;
         let total = scenario.startup_samples as usize;
         // This round's share of the launch budget (the rounds split it like the launches).
@@ -221,6 +265,7 @@ impl<'a> TargetRun<'a> {
             stop,
             env,
             components,
+            faults,
         };
         let mut session = run_session(context, observer, plan);
         let failure = session.failure.take();
@@ -283,6 +328,14 @@ impl<'a> TargetRun<'a> {
             result = super::summary::complete(result, launches, &self.sessions, &judged_by);
         }
         result.cost = self.cost.clone();
+        let episodes: Vec<_> = self
+            .sessions
+            .iter()
+            .flat_map(|s| s.episodes.clone())
+            .collect();
+        if settings.scenario.resilience.is_some() {
+            result.resilience = Some(ResilienceTarget { episodes });
+        }
         if let (Some(chain), Some(spec)) = (&settings.chain, &settings.scenario.chain) {
             result.chain = Some(ChainTarget {
                 order_service: chain
@@ -338,6 +391,46 @@ fn prepare_order_service<'a>(
         order.database = Some(url);
     }
     Ok(order)
+}
+
+/// One round's launches and session: how many launches, the session's plan, what the
+/// processes are given, the components beside them and, in a resilience run, the faults.
+struct Round<'e, 'c, 'f> {
+    launches: usize,
+    plan: SessionPlan,
+    env: &'e [(String, String)],
+    components: Components<'c>,
+    faults: Option<FaultTools<'f>>,
+}
+
+/// The breaker settings a resilience run measures: the target's breaker, and with
+/// `breaker_off` the same episodes without one.
+fn breaker_settings(spec: &ResilienceSpec) -> Vec<BreakerSetting> {
+    let mut settings = vec![BreakerSetting::On];
+    if spec.breaker_off {
+        settings.push(BreakerSetting::Off);
+    }
+    settings
+}
+
+/// The user service's environment for `breaker`, and the `BREAKER_FAILURES` it sets.
+fn breaker_env(
+    env: &[(String, String)],
+    spec: &ResilienceSpec,
+    breaker: BreakerSetting,
+) -> (Vec<(String, String)>, Option<u64>) {
+    let failures = match breaker {
+        BreakerSetting::On => spec.breaker_failures,
+        BreakerSetting::Off => Some(0),
+    };
+    let mut env = env.to_vec();
+    if let Some(n) = failures {
+        env.push(("BREAKER_FAILURES".to_string(), n.to_string()));
+    }
+    if let Some(ms) = spec.breaker_open_ms {
+        env.push(("BREAKER_OPEN_MS".to_string(), ms.to_string()));
+    }
+    (env, failures)
 }
 
 /// The run's phases for the lifecycle's build and database steps, and the build's

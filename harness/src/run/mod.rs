@@ -24,6 +24,8 @@ pub mod chain;
 pub mod cold_start;
 mod drive;
 pub mod environment;
+mod episode;
+mod episodes;
 mod failure;
 mod launches;
 mod measure;
@@ -35,6 +37,7 @@ pub mod saturation;
 mod session;
 pub mod steady;
 pub mod summary;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

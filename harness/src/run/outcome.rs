@@ -53,5 +53,7 @@ pub struct SessionOutcome {
     pub components: Vec<ComponentRecord>,
     /// The process's first load, second by second.
     pub curve: Option<WarmupCurve>,
+    /// A resilience session's episodes, one per fault.
+    pub episodes: Vec<crate::results::resilience::Episode>,
     pub failure: Option<Failure>,
 }

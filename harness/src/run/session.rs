@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
+use super::episodes::{run_episodes, FaultTools};
 use super::failure::{check_stop, Failure};
 use super::outcome::{ComponentRecord, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
@@ -57,7 +58,7 @@ struct Warmed {
 }
 
 /// What a session runs against.
-pub struct SessionContext<'a> {
+pub struct SessionContext<'a, 'f> {
     pub target: &'a Target,
     pub settings: &'a RunSettings,
     pub stop: &'a Arc<AtomicBool>,
@@ -66,6 +67,8 @@ pub struct SessionContext<'a> {
     /// The components beside the service (the database in database mode), measured
     /// beside it and watched for death.
     pub components: Components<'a>,
+    /// A resilience run's means of injecting faults (scenarios with `[[fault]]`).
+    pub faults: Option<FaultTools<'f>>,
 }
 
 /// Runs one session of `target`.
@@ -80,6 +83,7 @@ pub fn run_session(
         stop,
         env,
         components,
+        faults,
     } = context;
     let failed = |failure| SessionOutcome {
         failure: Some(failure),
@@ -112,6 +116,7 @@ pub fn run_session(
                 process,
                 cgroup: cgroup.as_ref(),
                 components,
+                faults,
             };
             Ok(measure(running, observer, plan, ready))
         },
@@ -123,13 +128,14 @@ pub fn run_session(
 }
 
 /// The running system a session measures.
-struct Running<'a, 'p> {
+struct Running<'a, 'p, 'f> {
     target: &'a Target,
     settings: &'a RunSettings,
     stop: &'a Arc<AtomicBool>,
     process: &'p mut TargetProcess,
     cgroup: Option<&'a TargetCgroup>,
     components: Components<'a>,
+    faults: Option<FaultTools<'f>>,
 }
 
 /// Idle memory, then the ladder, with memory sampled throughout; whatever was measured
@@ -147,6 +153,7 @@ fn measure(
         process,
         cgroup,
         components,
+        faults,
     } = running;
     let mut outcome = SessionOutcome::default();
     observer.phase(target.name(), "idle memory");
@@ -184,7 +191,11 @@ fn measure(
         ready,
         sampler_started,
     };
-    if let Err(failure) = ladder.run(&mut bench, &mut outcome, &mut memory.windows) {
+    let ran = match faults {
+        Some(tools) => run_episodes(&mut bench, &mut outcome, tools, target),
+        None => ladder.run(&mut bench, &mut outcome, &mut memory.windows),
+    };
+    if let Err(failure) = ran {
         outcome.failure = Some(bench.component_failure.take().unwrap_or(failure));
     }
     memory.samples = sampler.stop();
@@ -227,7 +238,7 @@ impl Ladder {
             prepare(scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
         for &connections in &scenario.connections {
             check_stop(bench.stop)?;
-            let load = self.load_settings(bench, &requests, connections);
+            let load = level_load(bench, &requests, connections);
             let phase = format!("load {connections}c warm-up (round {})", self.plan.round);
             bench.observer.phase(bench.name, &phase);
             let load_started = bench.process.spawned_at().elapsed();
@@ -346,7 +357,7 @@ impl Ladder {
         let scenario = super::chain::baseline_scenario(&bench.settings.scenario);
         let (_, requests) =
             prepare(&scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
-        let load = self.load_settings(bench, &requests, connections);
+        let load = level_load(bench, &requests, connections);
         let phase = format!(
             "baseline {connections}c warm-up (round {})",
             self.plan.round
@@ -401,29 +412,6 @@ impl Ladder {
             still_climbing: false,
             hop: measured.hop,
         })
-    }
-
-    fn load_settings(&self, bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
-        let scenario = &bench.settings.scenario;
-        let generator_cpus = &bench.settings.generator_cpus;
-        LoadSettings {
-            url: format!("http://{}/ ({})", bench.process.addr(), scenario.name),
-            addr: bench.process.addr(),
-            plan: plan.clone(),
-            connections,
-            threads: generator_cpus.len().min(connections),
-            duration: Some(scenario.duration),
-            requests: None,
-            // The warm-up is its own load, right before.
-            warmup: Duration::ZERO,
-            rate: scenario.rate,
-            timeout: scenario.timeout,
-            max_send_lag: DEFAULT_MAX_SEND_LAG,
-            // Every request of the window at its real latency: a cut-off one is a lower
-            // bound, and a slow server's level has few requests.
-            wait_in_flight: true,
-            cpus: Some(generator_cpus.clone()),
-        }
     }
 
     /// The first load of the process: its warm-up seconds, then the first repeat's.
@@ -483,4 +471,29 @@ fn idle_usage(pid: u32) -> Vec<Sample> {
         });
     }
     samples
+}
+
+/// The load of one level (or episode) on the measured process: the scenario's mix, rate,
+/// duration and timeout, from the generator's CPUs.
+pub(super) fn level_load(bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
+    let scenario = &bench.settings.scenario;
+    let generator_cpus = &bench.settings.generator_cpus;
+    LoadSettings {
+        url: format!("http://{}/ ({})", bench.process.addr(), scenario.name),
+        addr: bench.process.addr(),
+        plan: plan.clone(),
+        connections,
+        threads: generator_cpus.len().min(connections),
+        duration: Some(scenario.duration),
+        requests: None,
+        // The warm-up is its own load, right before.
+        warmup: Duration::ZERO,
+        rate: scenario.rate,
+        timeout: scenario.timeout,
+        max_send_lag: DEFAULT_MAX_SEND_LAG,
+        // Every request of the window at its real latency: a cut-off one is a lower
+        // bound, and a slow server's level has few requests.
+        wait_in_flight: true,
+        cpus: Some(generator_cpus.clone()),
+    }
 }

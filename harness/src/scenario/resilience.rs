@@ -299,3 +299,109 @@ fn fault(raw: &Spanned<RawFault>, text: &str) -> Result<FaultSpec, Problem> {
         after,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    const HEAD: &str = "name = \"r\"\nduration = \"1s\"\nrate = 100\nconnections = [8]\n[[request]]\nname = \"s\"\npath = \"/api/users/1/summary\"\n";
+
+    fn parse(rest: &str) -> Result<Scenario, String> {
+        Scenario::parse(&format!("{HEAD}{rest}"), "r.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_shipped_scenario_is_valid_and_says_what_it_runs() {
+        let s = Scenario::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/resilience.toml"
+        ))
+        .unwrap();
+        let spec = s.resilience.unwrap();
+        assert!(spec.breaker_off);
+        let kinds: Vec<&str> = spec.faults.iter().map(|f| f.kind.name()).collect();
+        assert_eq!(kinds, ["blackhole", "error", "delay", "down"]);
+        assert_eq!(spec.faults[2].label(), "delay 1500ms");
+        assert_eq!(spec.faults[0].length(), Duration::from_secs(26));
+    }
+
+    #[test]
+    fn faults_take_their_defaults_and_parameters() {
+        let s = parse("[chain]\n[[fault]]\nkind = \"error\"\nduration = \"5s\"\nshare = 0.5\n[[fault]]\nkind = \"refuse\"\nduration = \"2s\"\nstart = \"3s\"\nafter = \"4s\"\n").unwrap();
+        let spec = s.resilience.unwrap();
+        assert_eq!(spec.health_rate, DEFAULT_HEALTH_RATE);
+        assert!(!spec.breaker_off);
+        assert_eq!(
+            spec.faults[0].kind,
+            FaultKind::Error {
+                status: 500,
+                share: 0.5
+            }
+        );
+        assert_eq!(spec.faults[0].label(), "error 500 x50%");
+        assert_eq!(spec.faults[0].start, Duration::from_secs(10));
+        assert_eq!(spec.faults[0].after, DEFAULT_AFTER);
+        assert_eq!(spec.faults[1].length(), Duration::from_secs(9));
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["faults"][0]["kind"], "error");
+        assert_eq!(json["faults"][1]["start"], "3s");
+    }
+
+    #[test]
+    fn bad_faults_name_the_line_and_the_problem() {
+        let chain = "[chain]\n";
+        for (fault, says) in [
+            (
+                "kind = \"flood\"\nduration = \"1s\"",
+                "kind `flood` is not one of",
+            ),
+            ("kind = \"delay\"\nduration = \"1s\"", "needs delay_ms"),
+            (
+                "kind = \"delay\"\nduration = \"1s\"\ndelay_ms = 0",
+                "delay_ms 0 must be",
+            ),
+            (
+                "kind = \"error\"\nduration = \"1s\"\nstatus = 99",
+                "status 99 must be",
+            ),
+            (
+                "kind = \"error\"\nduration = \"1s\"\nshare = 0.0",
+                "share 0 must be",
+            ),
+            (
+                "kind = \"blackhole\"\nduration = \"1s\"\nstatus = 500",
+                "does not apply",
+            ),
+            ("kind = \"down\"\nduration = \"500ms\"", "at least 1s"),
+            ("kind = \"down\"\nduration = \"x\"", "not a duration"),
+        ] {
+            let err = parse(&format!("{chain}[[fault]]\n{fault}\n")).unwrap_err();
+            assert!(err.starts_with("r.toml:"), "{err}");
+            assert!(err.contains(says), "{fault}: {err}");
+        }
+        let no_chain = parse("[[fault]]\nkind = \"down\"\nduration = \"1s\"\n").unwrap_err();
+        assert!(
+            no_chain.contains("needs [chain] with the proxy"),
+            "{no_chain}"
+        );
+        let direct =
+            parse("[chain]\nproxy = false\n[[fault]]\nkind = \"down\"\nduration = \"1s\"\n")
+                .unwrap_err();
+        assert!(direct.contains("needs [chain] with the proxy"), "{direct}");
+        let closed = Scenario::parse(
+            &HEAD.replace("rate = 100\n", "").replace(
+                "[[request]]",
+                "[chain]\n[[fault]]\nkind = \"down\"\nduration = \"1s\"\n[[request]]",
+            ),
+            "r.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(closed.contains("needs an open-loop `rate`"), "{closed}");
+        let lonely = parse("[chain]\n[resilience]\nbreaker_off = true\n").unwrap_err();
+        assert!(lonely.contains("needs at least one [[fault]]"), "{lonely}");
+        let bad = parse("[chain]\n[resilience]\nbreaker_open_ms = 0\n[[fault]]\nkind = \"down\"\nduration = \"1s\"\n").unwrap_err();
+        assert!(bad.contains("breaker_open_ms 0 must be"), "{bad}");
+    }
+}

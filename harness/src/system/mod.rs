@@ -29,7 +29,7 @@ pub use lifecycle::{
 };
 pub use processes::Processes;
 pub use proxy::{ProxyOptions, ProxyProcess};
-pub use service::ServiceComponent;
+pub use service::{ServiceComponent, ServicePid};
 
 /// What a component is for; its record lives with the results, which name it.
 pub use crate::results::Role;

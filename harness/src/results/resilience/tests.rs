@@ -24,6 +24,7 @@ fn episode(
                 calls: Some(calls),
                 rss_mib: Some(if t >= 10 { 30.0 } else { 20.0 }),
                 connections: Some(4),
+                cpu_ms: Some(5.0),
             }
         })
         .collect()
@@ -63,6 +64,7 @@ fn a_breaker_that_opens_after_two_seconds_and_recovers_after_three() {
     );
     assert_eq!(f.rss_peak_before_mib, Some(20.0));
     assert_eq!(f.rss_peak_during_mib, Some(30.0));
+    assert_eq!(f.cpu_us_per_request_before, Some(50.0));
     assert!(f.isolated);
 }
 
