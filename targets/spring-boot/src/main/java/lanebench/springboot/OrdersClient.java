@@ -36,7 +36,9 @@ import org.springframework.web.client.RestClient;
  * The user service's one client to the order service (service-to-service mode), made once at
  * startup: Spring's RestClient on Apache HttpClient 5 with a pooling connection manager of
  * DOWNSTREAM_CONNECTIONS keep-alive connections, and a deadline of DOWNSTREAM_TIMEOUT_MS on
- * each whole call. Every failure comes out as {@link Unavailable}, never as anything else.
+ * each whole call, behind the process's one {@link OrdersBreaker} (none with
+ * BREAKER_FAILURES=0). Every failure, a call the open breaker refused included, comes out as
+ * {@link Unavailable}, never as anything else.
  */
 @Component
 @Profile(Application.USER_SERVICE_PROFILE)
@@ -73,6 +75,8 @@ class OrdersClient implements DisposableBean {
     private final RestClient rest;
     private final int timeoutMs;
     private final String baseUrl;
+    /** Null when BREAKER_FAILURES=0: then every call goes straight to the order service. */
+    private final OrdersBreaker breaker;
 
     OrdersClient(DownstreamSettings settings, RestClient.Builder builder, ObjectMapper mapper) {
         timeoutMs = settings.timeoutMs();
@@ -123,16 +127,24 @@ class OrdersClient implements DisposableBean {
                 })
                 .build();
         warmUp(pool);
+        // After the warm-up, which must neither count as a call nor be refused.
+        breaker = OrdersBreaker.of(settings);
     }
 
     /** GET {ORDERS_URL}/api/users/{id}/orders: the user's orders, decoded. */
     List<Order> ordersOf(long userId) {
-        return ordersOf(baseUrl, userId, timeoutMs);
+        if (breaker == null) {
+            return ordersOf(baseUrl, userId, timeoutMs);
+        }
+        return breaker.call(() -> ordersOf(baseUrl, userId, timeoutMs));
     }
 
     /** POST {ORDERS_URL}/api/orders for this user: the created order, decoded. */
     Order create(long userId, List<OrderItem> items) {
-        return create(baseUrl, userId, items, timeoutMs);
+        if (breaker == null) {
+            return create(baseUrl, userId, items, timeoutMs);
+        }
+        return breaker.call(() -> create(baseUrl, userId, items, timeoutMs));
     }
 
     /**
