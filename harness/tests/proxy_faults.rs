@@ -285,6 +285,10 @@ fn a_reset_forwards_the_request_and_cuts_its_answer() {
         whole.len()
     );
     assert!(whole.starts_with(&got), "the part is the answer's start");
+    assert_eq!(
+        ending, "reset",
+        "the client's connection is reset, not closed"
+    );
     let counts = counts_when(&proxy, |c| c.injected.reset == 1);
     assert_eq!(
         (counts.received, counts.forwarded, counts.relayed),
@@ -320,6 +324,7 @@ fn a_bad_fault_is_refused_with_400_and_changes_nothing() {
     for body in [
         &br#"{"kind":"slow"}"#[..],
         br#"{"kind":"error","status":101,"share":1}"#,
+        br#"{"kind":"blackhole","extra":1}"#,
         b"not json",
     ] {
         let mut stream = TcpStream::connect(proxy.control_addr()).unwrap();

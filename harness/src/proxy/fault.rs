@@ -59,6 +59,23 @@ const NONE: u8 = 0;
 const ACTIVE: u8 = 1;
 
 impl Fault {
+    /// The fault in a `PUT /fault` body, checked: unknown fields are refused for every
+    /// kind (serde's `deny_unknown_fields` does not reach the variants without fields of
+    /// an internally tagged enum), and so are values out of range.
+    pub fn parse(json: &[u8]) -> Result<Fault, String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| format!("not JSON: {e}"))?;
+        let fault: Fault = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        let known = serde_json::to_value(&fault).map_err(|e| e.to_string())?;
+        if let (Some(sent), Some(known)) = (value.as_object(), known.as_object()) {
+            if let Some(unknown) = sent.keys().find(|key| !known.contains_key(*key)) {
+                return Err(format!("unknown field `{unknown}`"));
+            }
+        }
+        fault.validate()?;
+        Ok(fault)
+    }
+
     /// Why this fault cannot be injected, if it cannot.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
@@ -295,8 +312,7 @@ mod tests {
     use super::*;
 
     fn fault(json: &str) -> Result<Fault, String> {
-        let fault: Fault = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        fault.validate().map(|()| fault)
+        Fault::parse(json.as_bytes())
     }
 
     #[test]
@@ -341,6 +357,7 @@ mod tests {
             r#"{"kind":"slow"}"#,
             r#"{"delay_ms":5}"#,
             "[]",
+            "not json",
         ] {
             assert!(fault(json).is_err(), "{json}");
         }

@@ -241,9 +241,9 @@ fn answer_control(mut stream: TcpStream, shared: &Shared) {
 
 /// `PUT /fault`: switches to the fault in `body`, and answers once it is in effect.
 fn put_fault(body: &[u8], shared: &Shared) -> (u16, String) {
-    let fault: Fault = match serde_json::from_slice(body) {
+    let fault = match Fault::parse(body) {
         Ok(fault) => fault,
-        Err(e) => return (400, error_json(&format!("not a fault: {e}"))),
+        Err(why) => return (400, error_json(&format!("not a fault: {why}"))),
     };
     match shared.set_fault(fault.clone()) {
         Ok(()) => (200, to_json(&serde_json::json!({ "fault": fault }))),
