@@ -28,6 +28,11 @@ struct Upstream {
 
 impl Upstream {
     fn start() -> Upstream {
+        Upstream::start_slow(Duration::ZERO)
+    }
+
+    /// One that waits `pause` before each answer.
+    fn start_slow(pause: Duration) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(AtomicU64::new(0));
@@ -35,7 +40,7 @@ impl Upstream {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let counter = Arc::clone(&counter);
-                std::thread::spawn(move || serve(stream, &counter));
+                std::thread::spawn(move || serve(stream, &counter, pause));
             }
         });
         Upstream { addr, seen }
@@ -46,10 +51,11 @@ impl Upstream {
     }
 }
 
-fn serve(mut stream: TcpStream, seen: &AtomicU64) {
+fn serve(mut stream: TcpStream, seen: &AtomicU64, pause: Duration) {
     let mut reader = RequestReader::default();
     while let Ok(Some(_)) = reader.read(&mut stream, 1 << 20) {
         seen.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(pause);
         if stream.write_all(&answer_bytes()).is_err() {
             return;
         }
@@ -113,7 +119,10 @@ fn silent_for(stream: &mut TcpStream, wait: Duration) -> bool {
     let mut buf = [0u8; 64];
     match stream.read(&mut buf) {
         Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-        Ok(_) => false,
+        Ok(n) => {
+            eprintln!("expected silence, read {n} bytes");
+            false
+        }
     }
 }
 
@@ -215,6 +224,42 @@ fn half_the_requests_are_errored_deterministically_and_the_rest_relayed() {
     assert_eq!((counts.received, counts.forwarded), (100, 100 - errored));
     assert_eq!(upstream.seen(), 100 - errored);
     relays_normally(&proxy);
+}
+
+#[test]
+fn an_injected_error_waits_for_the_answers_before_it_on_its_connection() {
+    let upstream = Upstream::start_slow(Duration::from_millis(100));
+    let proxy = ProxyServer::start(upstream.addr, 0, 0).unwrap();
+    switch(
+        &proxy,
+        Fault::Error {
+            status: 500,
+            share: 0.5,
+        },
+    );
+    let mut client = connect(proxy.addr());
+    // Pipelined: the first and third are forwarded to a slow order service, the second
+    // and fourth errored at once, and yet answered after the ones before them.
+    let four: Vec<u8> = (0..4).flat_map(|_| request()).collect();
+    client.write_all(&four).unwrap();
+    let injected = format!(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{INJECTED_BODY}",
+        INJECTED_BODY.len()
+    );
+    let (ok, err) = (answer_bytes(), injected.into_bytes());
+    let want = [ok.clone(), err.clone(), ok, err].concat();
+    let mut got = vec![0u8; want.len()];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+    let counts = counts_when(&proxy, |c| c.relayed == 2);
+    assert_eq!(
+        (counts.received, counts.forwarded, counts.injected.errored),
+        (4, 2, 2)
+    );
+    assert_eq!(upstream.seen(), 2);
 }
 
 #[test]
