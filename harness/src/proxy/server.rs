@@ -1,26 +1,66 @@
 //! The proxy's two listeners: the relay port, where every accepted connection gets its
-//! own upstream connection and threads, and the control port, which serves the figures.
+//! own upstream connection and threads, and the control port, which serves the figures
+//! and switches faults.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::fault::{Fault, FaultSwitch};
+use super::listener::{AfterError, Gate};
 use super::relay::{relay, THREAD_STACK};
-use super::stats::{ProxyStats, Recorder};
+use super::stats::{Injected, ProxyCounts, ProxyStats, Recorder};
 use super::ProxyError;
-use crate::load::protocol::http1::RequestParser;
+use crate::load::protocol::http1::RequestReader;
 
 /// How long a control client may take to send its request.
 const CONTROL_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a control answer may take to write: a `Refuse` may first wait for the
+/// connections being set up, up to their connect timeout.
+const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest control request body: a fault is a few dozen bytes.
+pub const MAX_CONTROL_BODY: usize = 64 * 1024;
+
+/// What every connection's threads share.
+pub(super) struct Shared {
+    pub(super) recorder: Recorder,
+    pub(super) faults: FaultSwitch,
+    pub(super) gate: Gate,
+    /// Switches one at a time, whether from the control port or in process.
+    switching: Mutex<()>,
+}
+
+impl Shared {
+    /// Puts `fault` in effect; returns once it is (for `Refuse`: nothing listens and
+    /// every client connection is closed; after it: listening again).
+    fn set_fault(&self, fault: Fault) -> Result<(), ProxyError> {
+        fault.validate().map_err(ProxyError::BadFault)?;
+        let _one_at_a_time = self.switching.lock().unwrap_or_else(|e| e.into_inner());
+        if fault != Fault::Refuse {
+            self.gate.listen_again().map_err(ProxyError::Relisten)?;
+        }
+        let refuse = fault == Fault::Refuse;
+        self.faults.set(fault);
+        if refuse {
+            let closed = self.gate.refuse();
+            self.recorder.injected(Injected::RefuseClosed, closed);
+        }
+        Ok(())
+    }
+
+    fn counts(&self) -> ProxyCounts {
+        self.recorder.counts(self.faults.current())
+    }
+}
 
 /// A running proxy in this process. Dropping it stops accepting; connections already
 /// relayed go on until their peers end them.
 pub struct ProxyServer {
     addr: SocketAddr,
     control_addr: SocketAddr,
-    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
 }
 
@@ -39,7 +79,12 @@ impl ProxyServer {
         };
         let (addr, relays) = listen(port)?;
         let (control_addr, control) = listen(control_port)?;
-        let recorder = Arc::new(Recorder::new());
+        let shared = Arc::new(Shared {
+            recorder: Recorder::new(),
+            faults: FaultSwitch::default(),
+            gate: Gate::new(relays, addr),
+            switching: Mutex::new(()),
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let spawn = |name: &str, work: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -48,20 +93,20 @@ impl ProxyServer {
                 .map(drop)
                 .map_err(|source| ProxyError::Listen { port, source })
         };
-        let (r, s) = (Arc::clone(&recorder), Arc::clone(&stop));
+        let (sh, s) = (Arc::clone(&shared), Arc::clone(&stop));
         spawn(
             "proxy-accept",
-            Box::new(move || accept_relays(&relays, upstream, &r, &s)),
+            Box::new(move || accept_relays(upstream, &sh, &s)),
         )?;
-        let (r, s) = (Arc::clone(&recorder), Arc::clone(&stop));
+        let (sh, s) = (Arc::clone(&shared), Arc::clone(&stop));
         spawn(
             "proxy-control",
-            Box::new(move || serve_control(&control, &r, &s)),
+            Box::new(move || serve_control(&control, &sh, &s)),
         )?;
         Ok(ProxyServer {
             addr,
             control_addr,
-            recorder,
+            shared,
             stop,
         })
     }
@@ -71,99 +116,119 @@ impl ProxyServer {
         self.addr
     }
 
-    /// Where `GET /stats` is served.
+    /// Where `GET /stats`, `GET /counts` and `PUT /fault` are served.
     pub fn control_addr(&self) -> SocketAddr {
         self.control_addr
     }
 
     /// The figures so far, read in process; with `reset`, a new window starts.
     pub fn stats(&self, reset: bool) -> ProxyStats {
-        self.recorder.snapshot(reset)
+        self.shared.recorder.snapshot(reset)
+    }
+
+    /// The counts since the start, read in process.
+    pub fn counts(&self) -> ProxyCounts {
+        self.shared.counts()
+    }
+
+    /// Puts `fault` in effect, as `PUT /fault` does; returns once it is.
+    pub fn set_fault(&self, fault: Fault) -> Result<(), ProxyError> {
+        self.shared.set_fault(fault)
     }
 }
 
 impl Drop for ProxyServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.shared.gate.stop();
         // A blocked accept only notices the flag with a connection to return.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         let _ = TcpStream::connect_timeout(&self.control_addr, Duration::from_secs(1));
     }
 }
 
-fn accept_relays(
-    listener: &TcpListener,
-    upstream: SocketAddr,
-    recorder: &Arc<Recorder>,
-    stop: &AtomicBool,
-) {
-    for client in listener.incoming() {
+fn accept_relays(upstream: SocketAddr, shared: &Arc<Shared>, stop: &AtomicBool) {
+    let mut listener = shared.gate.listener();
+    loop {
+        let accepted = listener.accept();
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        // An accept error (out of descriptors, a connection reset while queued) is the
-        // client's or the moment's, never a reason to stop serving the others.
-        let Ok(client) = client else {
-            std::thread::sleep(Duration::from_millis(1));
-            continue;
+        let client = match accepted {
+            Ok((client, _)) => client,
+            // An accept error (out of descriptors, a connection reset while queued) is
+            // the client's or the moment's, never a reason to stop serving the others;
+            // a `Refuse` stopping the listener is waited out.
+            Err(_) => match shared.gate.after_accept_error() {
+                AfterError::Resume => {
+                    listener = shared.gate.listener();
+                    continue;
+                }
+                AfterError::Stop => return,
+                AfterError::Retry => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            },
         };
-        recorder.accepted();
-        let recorder = Arc::clone(recorder);
+        shared.recorder.accepted();
+        shared.gate.starting();
+        let shared_too = Arc::clone(shared);
         let spawned = std::thread::Builder::new()
             .name("proxy-requests".to_string())
             .stack_size(THREAD_STACK)
-            .spawn(move || relay(client, upstream, &recorder));
+            .spawn(move || relay(client, upstream, &shared_too));
         // Without a thread the client is dropped: it sees its connection closed.
-        drop(spawned);
+        if spawned.is_err() {
+            shared.gate.gave_up();
+            shared.recorder.connection_closed();
+        }
     }
 }
 
-fn serve_control(listener: &TcpListener, recorder: &Recorder, stop: &AtomicBool) {
+fn serve_control(listener: &TcpListener, shared: &Shared, stop: &AtomicBool) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         if let Ok(stream) = stream {
-            answer_control(stream, recorder);
+            answer_control(stream, shared);
         }
     }
 }
 
-/// Answers one control request and closes: `GET /stats`, `GET /stats?reset=1`.
-fn answer_control(mut stream: TcpStream, recorder: &Recorder) {
+/// A control request, as routed.
+#[derive(Debug, PartialEq)]
+enum Control {
+    Stats { reset: bool },
+    Counts,
+    SetFault,
+    Unknown,
+}
+
+/// Answers one control request and closes: `GET /stats`, `GET /stats?reset=1`,
+/// `GET /counts`, `PUT /fault`.
+fn answer_control(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.set_read_timeout(Some(CONTROL_READ_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(CONTROL_READ_TIMEOUT));
-    let mut parser = RequestParser::default();
-    let mut buf = [0u8; 4096];
-    let complete = loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break false,
-            Ok(n) => n,
-        };
-        match parser.advance(&buf[..n]) {
-            Ok((Some(_), _)) => break true,
-            Ok((None, _)) => continue,
-            Err(_) => break false,
-        }
-    };
-    let (status, body) = if !complete {
-        (400, r#"{"error":"not an HTTP/1.1 request"}"#.to_string())
-    } else {
-        match control_request(parser.method(), parser.target()) {
-            Some(reset) => {
-                let stats = recorder.snapshot(reset);
-                let json = serde_json::to_string(&stats).unwrap_or_default();
-                (200, json)
-            }
-            None => (
+    let _ = stream.set_write_timeout(Some(CONTROL_WRITE_TIMEOUT));
+    let request = RequestReader::default().read(&mut stream, MAX_CONTROL_BODY);
+    let (status, body) = match request {
+        Ok(Some(request)) => match control_request(&request.method, &request.target) {
+            Control::Stats { reset } => (200, to_json(&shared.recorder.snapshot(reset))),
+            Control::Counts => (200, to_json(&shared.counts())),
+            Control::SetFault => put_fault(&request.body, shared),
+            Control::Unknown => (
                 404,
-                r#"{"error":"GET /stats or GET /stats?reset=1"}"#.to_string(),
+                error_json("GET /stats[?reset=1], GET /counts or PUT /fault"),
             ),
-        }
+        },
+        Ok(None) => return,
+        Err(e) => (400, error_json(&format!("not an HTTP/1.1 request: {e}"))),
     };
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        500 => "Internal Server Error",
         _ => "Not Found",
     };
     let head = format!(
@@ -174,17 +239,41 @@ fn answer_control(mut stream: TcpStream, recorder: &Recorder) {
     let _ = stream.write_all(body.as_bytes());
 }
 
-/// Whether a control request asks for the figures, and with a reset: `Some(reset)`.
-fn control_request(method: &str, target: &str) -> Option<bool> {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if method != "GET" || path != "/stats" {
-        return None;
+/// `PUT /fault`: switches to the fault in `body`, and answers once it is in effect.
+fn put_fault(body: &[u8], shared: &Shared) -> (u16, String) {
+    let fault = match Fault::parse(body) {
+        Ok(fault) => fault,
+        Err(why) => return (400, error_json(&format!("not a fault: {why}"))),
+    };
+    match shared.set_fault(fault.clone()) {
+        Ok(()) => (200, to_json(&serde_json::json!({ "fault": fault }))),
+        Err(ProxyError::BadFault(why)) => (400, error_json(&why)),
+        Err(e) => (500, error_json(&e.to_string())),
     }
-    Some(
-        query
-            .split('&')
-            .any(|p| p == "reset=1" || p == "reset=true"),
-    )
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A one-line JSON error.
+fn error_json(message: &str) -> String {
+    to_json(&serde_json::json!({ "error": message }))
+}
+
+/// What a control request asks for.
+fn control_request(method: &str, target: &str) -> Control {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    match (method, path) {
+        ("GET", "/stats") => Control::Stats {
+            reset: query
+                .split('&')
+                .any(|p| p == "reset=1" || p == "reset=true"),
+        },
+        ("GET", "/counts") => Control::Counts,
+        ("PUT", "/fault") => Control::SetFault,
+        _ => Control::Unknown,
+    }
 }
 
 #[cfg(test)]
@@ -192,12 +281,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_requests_are_stats_with_or_without_reset() {
-        assert_eq!(control_request("GET", "/stats"), Some(false));
-        assert_eq!(control_request("GET", "/stats?reset=1"), Some(true));
-        assert_eq!(control_request("GET", "/stats?x=2&reset=true"), Some(true));
-        assert_eq!(control_request("GET", "/stats?reset=0"), Some(false));
-        assert_eq!(control_request("POST", "/stats"), None);
-        assert_eq!(control_request("GET", "/stat"), None);
+    fn control_requests_are_stats_counts_and_fault() {
+        let stats = |reset| Control::Stats { reset };
+        assert_eq!(control_request("GET", "/stats"), stats(false));
+        assert_eq!(control_request("GET", "/stats?reset=1"), stats(true));
+        assert_eq!(control_request("GET", "/stats?x=2&reset=true"), stats(true));
+        assert_eq!(control_request("GET", "/stats?reset=0"), stats(false));
+        assert_eq!(control_request("GET", "/counts"), Control::Counts);
+        assert_eq!(control_request("PUT", "/fault"), Control::SetFault);
+        assert_eq!(control_request("POST", "/stats"), Control::Unknown);
+        assert_eq!(control_request("GET", "/stat"), Control::Unknown);
+        assert_eq!(control_request("GET", "/fault"), Control::Unknown);
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::fault::Fault;
 use crate::load::hdr_log::{decode_histogram, encode_histogram, HdrError};
 use crate::load::histogram::{new_histogram, MAX_LATENCY_NS};
 
@@ -39,6 +40,10 @@ pub struct ProxyStats {
     /// Client connections closed because what they sent was not an HTTP/1.1 request the
     /// proxy relays (malformed, ambiguous framing, over the size cap).
     pub client_malformed: u64,
+    /// What the injected faults did in this window (absent from figures written before
+    /// the proxy injected faults: all zero then).
+    #[serde(default)]
+    pub injected: InjectedCounts,
     /// Downstream latency of every relayed response, in ns: base64 of the HDR
     /// histogram's V2+deflate serialization, with the load engine's bounds and precision,
     /// so that it merges exactly with the end-to-end histograms.
@@ -56,6 +61,62 @@ impl ProxyStats {
     pub fn unanswered(&self) -> u64 {
         let f = &self.upstream_failures;
         f.closed + f.malformed
+    }
+}
+
+/// What injected faults did, in requests unless said otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectedCounts {
+    /// Requests held back by a `Delay` before they were forwarded.
+    pub delayed: u64,
+    /// Requests answered by the proxy with the `Error` fault's status, never forwarded.
+    pub errored: u64,
+    /// Requests swallowed: never forwarded, never answered.
+    pub blackholed: u64,
+    /// Forwarded requests whose answer the proxy cut short and then reset the client's
+    /// connection (with any request queued behind them on that connection).
+    pub reset: u64,
+    /// Client connections (not requests) the proxy closed because a `Refuse` began.
+    pub refuse_closed: u64,
+}
+
+/// The proxy's counts since it started, never reset and cheap to read (no histogram):
+/// what `GET /counts` serves, polled several times a second for per-second series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyCounts {
+    /// Requests read whole from a client: forwarded, or answered or swallowed by a
+    /// fault. The calls the user service made to its order service.
+    pub received: u64,
+    /// Requests sent on upstream.
+    pub forwarded: u64,
+    /// Responses read whole from upstream and relayed whole.
+    pub relayed: u64,
+    /// Client connections accepted.
+    pub accepted: u64,
+    /// Client connections open now.
+    pub open_connections: u64,
+    pub injected: InjectedCounts,
+    /// The fault in effect now.
+    pub fault: Fault,
+}
+
+/// What an injected fault did, for [`Recorder::injected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injected {
+    Delayed,
+    Errored,
+    Blackholed,
+    Reset,
+    RefuseClosed,
+}
+
+impl InjectedCounts {
+    fn add(&mut self, other: &InjectedCounts) {
+        self.delayed += other.delayed;
+        self.errored += other.errored;
+        self.blackholed += other.blackholed;
+        self.reset += other.reset;
+        self.refuse_closed += other.refuse_closed;
     }
 }
 
@@ -132,6 +193,11 @@ pub(crate) enum Unanswered {
     Closed,
     /// The upstream answered with something that is not a response.
     Malformed,
+    /// A `Reset` fault cut the connection.
+    Cut,
+    /// The proxy closed the connection for a fault (a `Refuse`, a blackhole's end):
+    /// counted nowhere but as forwarded and not relayed.
+    Dropped,
 }
 
 #[derive(Debug, Clone)]
@@ -145,12 +211,25 @@ struct Window {
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
     accepted: u64,
+    received: u64,
     forwarded: u64,
     relayed: u64,
     routes: RouteCounts,
     failures: UpstreamFailures,
     abandoned: u64,
     client_malformed: u64,
+    injected: InjectedCounts,
+}
+
+impl Counts {
+    /// Adds the figures `GET /counts` keeps across windows.
+    fn add_totals(&mut self, other: &Counts) {
+        self.accepted += other.accepted;
+        self.received += other.received;
+        self.forwarded += other.forwarded;
+        self.relayed += other.relayed;
+        self.injected.add(&other.injected);
+    }
 }
 
 impl Window {
@@ -164,28 +243,96 @@ impl Window {
     }
 }
 
+/// Everything behind the recorder's one lock.
+#[derive(Debug)]
+struct Figures {
+    window: Window,
+    /// The counts of the windows before this one, for the totals.
+    earlier: Counts,
+    open_connections: u64,
+}
+
 /// The proxy's figures, shared by every connection's threads.
 #[derive(Debug)]
 pub(crate) struct Recorder {
-    window: Mutex<Window>,
+    figures: Mutex<Figures>,
 }
 
 impl Recorder {
     pub(crate) fn new() -> Recorder {
         Recorder {
-            window: Mutex::new(Window::new()),
+            figures: Mutex::new(Figures {
+                window: Window::new(),
+                earlier: Counts::default(),
+                open_connections: 0,
+            }),
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Window) -> T) -> T {
+    fn with_all<T>(&self, f: impl FnOnce(&mut Figures) -> T) -> T {
         // A panic while counting cannot leave a count half-written that matters more
         // than losing every later one.
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut window)
+        let mut figures = self.figures.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut figures)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Window) -> T) -> T {
+        self.with_all(|all| f(&mut all.window))
     }
 
     pub(crate) fn accepted(&self) {
-        self.with(|w| w.counts.accepted += 1);
+        self.with_all(|all| {
+            all.window.counts.accepted += 1;
+            all.open_connections += 1;
+        });
+    }
+
+    /// A client connection counted by [`Recorder::accepted`] is closed.
+    pub(crate) fn connection_closed(&self) {
+        self.with_all(|all| all.open_connections = all.open_connections.saturating_sub(1));
+    }
+
+    /// A request read whole that was neither forwarded nor answered, because its
+    /// connection ended before it could be (during a delay, say).
+    pub(crate) fn received(&self) {
+        self.with(|w| w.counts.received += 1);
+    }
+
+    /// `requests` more that `what` happened to; errored and swallowed requests are
+    /// received requests that are never forwarded, so they count as received here.
+    pub(crate) fn injected(&self, what: Injected, requests: u64) {
+        self.with(|w| {
+            let injected = &mut w.counts.injected;
+            match what {
+                Injected::Delayed => injected.delayed += requests,
+                Injected::Errored => injected.errored += requests,
+                Injected::Blackholed => injected.blackholed += requests,
+                Injected::Reset => injected.reset += requests,
+                Injected::RefuseClosed => injected.refuse_closed += requests,
+            }
+            if matches!(what, Injected::Errored | Injected::Blackholed) {
+                w.counts.received += requests;
+            }
+        });
+    }
+
+    /// The totals since the proxy started, with the fault in effect.
+    pub(crate) fn counts(&self, fault: Fault) -> ProxyCounts {
+        // One lock for the earlier windows and this one, so a reset cannot fall between.
+        let (c, open) = self.with_all(|all| {
+            let mut totals = all.earlier;
+            totals.add_totals(&all.window.counts);
+            (totals, all.open_connections)
+        });
+        ProxyCounts {
+            received: c.received,
+            forwarded: c.forwarded,
+            relayed: c.relayed,
+            accepted: c.accepted,
+            open_connections: open,
+            injected: c.injected,
+            fault,
+        }
     }
 
     pub(crate) fn connect_failed(&self, why: ConnectFailure) {
@@ -195,8 +342,10 @@ impl Recorder {
         });
     }
 
+    /// A request read whole and forwarded (so also received).
     pub(crate) fn forwarded(&self, route: Route) {
         self.with(|w| {
+            w.counts.received += 1;
             w.counts.forwarded += 1;
             let routes = &mut w.counts.routes;
             match route {
@@ -224,6 +373,8 @@ impl Recorder {
             Unanswered::Abandoned => w.counts.abandoned += requests,
             Unanswered::Closed => w.counts.failures.closed += requests,
             Unanswered::Malformed => w.counts.failures.malformed += requests,
+            Unanswered::Cut => w.counts.injected.reset += requests,
+            Unanswered::Dropped => {}
         });
     }
 
@@ -237,10 +388,11 @@ impl Recorder {
             // The new histogram is allocated outside the lock, which is only held for
             // the swap.
             let mut fresh = Window::new();
-            self.with(|w| {
+            self.with_all(|all| {
                 fresh.started = Instant::now();
                 let ended = fresh.started;
-                (std::mem::replace(w, fresh), ended)
+                all.earlier.add_totals(&all.window.counts);
+                (std::mem::replace(&mut all.window, fresh), ended)
             })
         } else {
             self.with(|w| (w.clone(), Instant::now()))
@@ -256,6 +408,7 @@ impl Recorder {
             upstream_failures: c.failures,
             client_abandoned: c.abandoned,
             client_malformed: c.client_malformed,
+            injected: c.injected,
             latency_hdr: encode_histogram(&window.latency),
         }
     }
