@@ -127,7 +127,7 @@ fn probe_health(addr: SocketAddr, path: &str, rate: f64, stop: &AtomicBool) -> V
         let answered = one_probe(&mut connection, &mut exchanger, addr, &request);
         let latency = due.elapsed();
         let latency_ms =
-            (answered && latency <= HEALTH_TIMEOUT).then(|| latency.as_secs_f64() * 1e3);
+            (answered && latency <= HEALTH_TIMEOUT).then_some(latency.as_secs_f64() * 1e3);
         probes.push(Probe {
             due_unix_ms: started_ms + (due - started).as_secs_f64() * 1e3,
             latency_ms,
