@@ -277,6 +277,10 @@ fn a_blackhole_swallows_requests_and_still_accepts_connections() {
     assert_eq!((counts.received, counts.forwarded), (2, 0));
     assert_eq!((counts.accepted, counts.open_connections), (2, 2));
     assert_eq!(upstream.seen(), 0);
+    // A client that gives up on a swallowed request ends its connection.
+    drop(second);
+    let counts = counts_when(&proxy, |c| c.open_connections == 1);
+    assert_eq!(counts.open_connections, 1);
     relays_normally(&proxy);
     // A swallowed request stays unanswered after the blackhole: its client times out.
     assert!(silent_for(&mut first, Duration::from_millis(300)));

@@ -26,12 +26,17 @@ hand: point a user service's ORDERS_URL at http://127.0.0.1:P and read the figur
 How it relays: every client connection gets its own upstream connection, opened when the
 client's is accepted and closed or reset with it (a refused upstream resets the client's).
 Requests are relayed whole and unchanged (up to {} MiB of body), responses byte for byte as
-they arrive; the proxy never answers for the upstream and never retries.
+they arrive; the proxy never retries, nor answers for the upstream unless a fault says so.
 
 What it measures: the downstream latency of each request (from the moment the request has
 been read whole from the client until its response has been read whole from the upstream)
 in an HDR histogram like the load generator's, and counts of connections, requests by route,
 responses by status and failures by kind. docs/metrics.md defines them.
+
+Faults: `curl -XPUT -d '{{\"kind\":\"delay\",\"delay_ms\":200}}' 127.0.0.1:C/fault` switches to one
+(none, delay, error with status and share, blackhole, refuse, reset) and answers once it is in
+effect; `curl 127.0.0.1:C/counts` gives the totals since the start. docs/metrics.md says what
+each does.
 
 Prints `listening on 127.0.0.1:P control 127.0.0.1:C` once both ports listen; stops on SIGINT
 or SIGTERM (exit 0). Exit 2: the upstream is not a loopback address; 1: a port could not be
@@ -44,8 +49,8 @@ pub struct ProxyArgs {
     /// Port clients connect to, on 127.0.0.1 (0: a free port, printed).
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub port: u16,
-    /// Port of the control channel (`GET /stats`, `GET /stats?reset=1`), on 127.0.0.1
-    /// (0: a free port, printed).
+    /// Port of the control channel (`GET /stats[?reset=1]`, `GET /counts`, `PUT /fault`),
+    /// on 127.0.0.1 (0: a free port, printed).
     #[arg(long, value_name = "C", default_value_t = 0)]
     pub control_port: u16,
 }

@@ -14,8 +14,9 @@
 //!
 //! Faults (`super::fault`) act on the request side, where each whole request is
 //! forwarded, delayed, answered by the proxy or swallowed, and on the answer side for
-//! `Reset`, whose answers are held whole and cut; with no fault in effect a request
-//! costs one relaxed atomic load more than a plain relay.
+//! `Reset`, whose answers are held whole and cut. With no fault in effect a request
+//! costs one relaxed atomic load more than a plain relay, and a response one atomic
+//! increment (what lets an injected answer wait for the answers due before it).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

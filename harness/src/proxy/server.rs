@@ -246,10 +246,16 @@ fn put_fault(body: &[u8], shared: &Shared) -> (u16, String) {
         Err(why) => return (400, error_json(&format!("not a fault: {why}"))),
     };
     match shared.set_fault(fault.clone()) {
-        Ok(()) => (200, to_json(&serde_json::json!({ "fault": fault }))),
+        Ok(()) => (200, to_json(&InEffect { fault: &fault })),
         Err(ProxyError::BadFault(why)) => (400, error_json(&why)),
         Err(e) => (500, error_json(&e.to_string())),
     }
+}
+
+/// The answer to `PUT /fault`, with the fault's fields in their declared order.
+#[derive(serde::Serialize)]
+struct InEffect<'a> {
+    fault: &'a Fault,
 }
 
 fn to_json(value: &impl serde::Serialize) -> String {

@@ -470,6 +470,59 @@ mod tests {
     }
 
     #[test]
+    fn the_totals_run_across_windows_and_count_every_request_received() {
+        let r = Recorder::new();
+        r.accepted();
+        r.forwarded(Route::UserOrders);
+        r.relayed(200, Duration::from_millis(1));
+        r.injected(Injected::Errored, 2);
+        r.injected(Injected::Delayed, 1);
+        let window = r.snapshot(true);
+        assert_eq!(window.injected.errored, 2);
+        r.accepted();
+        r.injected(Injected::Blackholed, 1);
+        r.injected(Injected::RefuseClosed, 1);
+        r.connection_closed();
+        r.received();
+        let counts = r.counts(Fault::Blackhole);
+        assert_eq!(
+            (
+                counts.received,
+                counts.forwarded,
+                counts.relayed,
+                counts.accepted
+            ),
+            (5, 1, 1, 2)
+        );
+        assert_eq!(counts.open_connections, 1);
+        let injected = counts.injected;
+        assert_eq!(
+            (
+                injected.errored,
+                injected.delayed,
+                injected.blackholed,
+                injected.refuse_closed
+            ),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(counts.fault, Fault::Blackhole);
+        assert_eq!(
+            r.snapshot(false).injected.errored,
+            0,
+            "the window was reset"
+        );
+    }
+
+    #[test]
+    fn stats_written_before_faults_still_read() {
+        let r = Recorder::new();
+        let mut json = serde_json::to_value(r.snapshot(false)).unwrap();
+        json.as_object_mut().unwrap().remove("injected");
+        let stats: ProxyStats = serde_json::from_value(json).unwrap();
+        assert_eq!(stats.injected, InjectedCounts::default());
+    }
+
+    #[test]
     fn the_snapshot_round_trips_through_json() {
         let r = Recorder::new();
         r.relayed(404, Duration::from_micros(250));
