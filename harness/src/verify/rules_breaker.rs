@@ -274,7 +274,7 @@ fn count_opening(
     };
     let n = first.len();
     let observed = format!(
-        "calls of the {n} failing requests: {}; then, after the {n}th failure: {}",
+        "calls of the {n} failing requests: {}; then, once they had failed: {}",
         list(&before),
         list(&after)
     );
