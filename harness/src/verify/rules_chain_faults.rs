@@ -470,7 +470,7 @@ pub(super) fn within(took: Duration, bound: Duration, observed: String) -> Resul
     }
 }
 
-pub(super) fn unavailable(response: &Response) -> Result<String, String> {
+fn unavailable(response: &Response) -> Result<String, String> {
     let observed = expect_json_error(response, 503)?;
     let message = response
         .json()
