@@ -12,7 +12,7 @@ use serde_json::Value;
 mod pg_support;
 
 /// Every chain rule of the memory mode.
-const RULES: [&str; 40] = [
+const RULES: [&str; 50] = [
     "chain.e2e.fresh_summary_empty",
     "chain.e2e.order_created",
     "chain.e2e.summary_matches_order_service",
@@ -53,14 +53,25 @@ const RULES: [&str; 40] = [
     "chain.env_path",
     "chain.env_timeout_zero",
     "chain.env_connections_abc",
+    "breaker.consecutive_only",
+    "breaker.opens_after_n",
+    "breaker.posts_count",
+    "breaker.fails_fast",
+    "breaker.probe_success_closes",
+    "breaker.half_open_one_probe",
+    "breaker.off_with_zero",
+    "breaker.env_failures_negative",
+    "breaker.env_failures_abc",
+    "breaker.env_open_zero",
 ];
 
-/// Writes a target running the fixture's user service (with `bug`, if any) under
-/// `<root>/targets/<name>`, its processes marked with `root`.
+/// Writes a target running the fixture's user service (with `bug`, `--chain-bug B` or
+/// `--breaker-bug B`, if any) under `<root>/targets/<name>`, its processes marked with
+/// `root`.
 fn write_fixture(root: &Path, name: &str, bug: Option<&str>) {
     let dir = root.join("targets").join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let bug = bug.map(|b| format!(" --chain-bug {b}")).unwrap_or_default();
+    let bug = bug.map(|b| format!(" {b}")).unwrap_or_default();
     let run = format!(
         "LANEBENCH_CHAIN_TEST={} exec {} --mode user-service{bug}",
         root.display(),
@@ -147,7 +158,7 @@ fn a_correct_user_service_passes_every_chain_rule_with_another_order_service() {
     assert_eq!(all, expected, "{stdout}");
 }
 
-/// Checks the fixture with `bug` fails exactly the rules `expected`.
+/// Checks the fixture with `bug` (its flag and value) fails exactly the rules `expected`.
 fn fails_exactly(bug: &str, expected: &[&str]) {
     let root = tempfile::tempdir().unwrap();
     write_fixture(root.path(), "buggy", Some(bug));
@@ -164,30 +175,62 @@ fn fails_exactly(bug: &str, expected: &[&str]) {
 
 #[test]
 fn passing_the_order_services_bytes_through_fails_reencoded() {
-    fails_exactly("raw", &["chain.reencoded"]);
+    fails_exactly("--chain-bug raw", &["chain.reencoded"]);
 }
 
 #[test]
 fn retrying_a_failed_post_fails_one_post_per_order() {
-    fails_exactly("retry-post", &["chain.one_post_per_order"]);
+    fails_exactly("--chain-bug retry-post", &["chain.one_post_per_order"]);
 }
 
 #[test]
 fn no_downstream_timeout_fails_the_stall_rules() {
     fails_exactly(
-        "no-timeout",
-        &["chain.fallback.stall", "chain.post_unavailable.stall"],
+        "--chain-bug no-timeout",
+        &[
+            "chain.fallback.stall",
+            "chain.post_unavailable.stall",
+            // A probe that never times out never fails, so the breaker never reopens.
+            "breaker.half_open_one_probe",
+        ],
     );
 }
 
 #[test]
 fn a_connection_per_call_fails_pooled_keep_alive() {
-    fails_exactly("no-pool", &["chain.pooled_keep_alive"]);
+    fails_exactly("--chain-bug no-pool", &["chain.pooled_keep_alive"]);
 }
 
 #[test]
 fn keeping_dead_connections_fails_the_recovery() {
-    fails_exactly("no-recover", &["chain.recovers_after_restart"]);
+    fails_exactly("--chain-bug no-recover", &["chain.recovers_after_restart"]);
+}
+
+#[test]
+fn a_breaker_that_opens_late_fails_the_counting_rules() {
+    // Failed order posts count too: three failures with two posts in them open it.
+    fails_exactly(
+        "--breaker-bug late",
+        &["breaker.opens_after_n", "breaker.posts_count"],
+    );
+}
+
+#[test]
+fn a_breaker_that_never_half_opens_fails_the_probe_rules() {
+    // posts_count as well: it needs a closed breaker after opens_after_n opened it.
+    fails_exactly(
+        "--breaker-bug no-half-open",
+        &[
+            "breaker.posts_count",
+            "breaker.probe_success_closes",
+            "breaker.half_open_one_probe",
+        ],
+    );
+}
+
+#[test]
+fn a_breaker_that_lets_every_call_through_half_open_fails_one_probe() {
+    fails_exactly("--breaker-bug probe-all", &["breaker.half_open_one_probe"]);
 }
 
 #[test]

@@ -21,8 +21,9 @@
 //!
 //! `--mode user-service` is another server altogether: a minimal user service of the
 //! service-to-service contract (`fixture/user_service.rs`), reading `ORDERS_URL`,
-//! `DOWNSTREAM_TIMEOUT_MS` and `DOWNSTREAM_CONNECTIONS`; `--chain-bug
-//! raw|retry-post|no-timeout|no-recover|no-pool` makes it misbehave in exactly that one way.
+//! `DOWNSTREAM_TIMEOUT_MS`, `DOWNSTREAM_CONNECTIONS`, `BREAKER_FAILURES` and
+//! `BREAKER_OPEN_MS`; `--chain-bug raw|retry-post|no-timeout|no-recover|no-pool` or
+//! `--breaker-bug late|no-half-open|probe-all` makes it misbehave in exactly that one way.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,6 +31,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "fixture/breaker.rs"]
+mod breaker;
 #[path = "fixture/downstream.rs"]
 mod downstream;
 #[path = "fixture/user_service.rs"]
@@ -44,6 +47,7 @@ struct Options {
     work: u64,
     listen_after: Duration,
     chain_bug: Option<downstream::Bug>,
+    breaker_bug: Option<breaker::BreakerBug>,
 }
 
 fn main() {
@@ -56,7 +60,7 @@ fn main() {
         }
     };
     if options.mode == "user-service" {
-        user_service::run(options.port, options.chain_bug);
+        user_service::run(options.port, options.chain_bug, options.breaker_bug);
     }
     std::thread::sleep(options.listen_after.saturating_sub(started.elapsed()));
     let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
@@ -88,6 +92,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         work: 0,
         listen_after: Duration::ZERO,
         chain_bug: None,
+        breaker_bug: None,
     };
     let env_port = std::env::var("PORT").ok();
     if let Some(p) = env_port {
@@ -132,6 +137,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                 )
             }
             "--chain-bug" => options.chain_bug = Some(downstream::Bug::parse(&value()?)?),
+            "--breaker-bug" => options.breaker_bug = Some(breaker::BreakerBug::parse(&value()?)?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }

@@ -55,7 +55,7 @@ pub struct VerifyArgs {
     /// WORKERS given to started targets (default: the CPUs available; 2 with --store postgres).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
-    /// Check the service-to-service rules instead (CONTRACT.md, "Service-to-service mode"): the target as a user service, end to end against its order service and against a fake order service that fails on demand, and with bad settings. Only with --target or --all (not --url): lanebench starts every service itself.
+    /// Check the service-to-service rules instead (CONTRACT.md, "Service-to-service mode"): the target as a user service, end to end against its order service, against a fake order service that fails on demand (circuit breaker off: BREAKER_FAILURES=0), its circuit breaker (one process, BREAKER_FAILURES=3, BREAKER_OPEN_MS=1000, then BREAKER_FAILURES=0), and with bad settings. Only with --target or --all (not --url): lanebench starts every service itself.
     #[arg(long)]
     pub chain: bool,
     /// With --chain: the order service the user service calls end to end [default: the target itself].

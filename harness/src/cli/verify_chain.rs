@@ -1,12 +1,14 @@
-//! `lanebench verify --chain`: a target checked as a user service, in three parts, each
+//! `lanebench verify --chain`: a target checked as a user service, in four parts, each
 //! through the one lifecycle:
 //!
 //! 1. end to end: the order service (`--orders-target`, default the target itself) is
 //!    started as any target, then, inside its scope, the user service with
 //!    `ORDERS_URL` at it;
 //! 2. faults: the user service alone, with `ORDERS_URL` at the harness's fake order
-//!    service and a short `DOWNSTREAM_TIMEOUT_MS`;
-//! 3. bad environments: the user service started with each value it must refuse.
+//!    service, a short `DOWNSTREAM_TIMEOUT_MS` and its circuit breaker off;
+//! 3. the circuit breaker: the user service as one process with a short breaker
+//!    against a fake of its own, then once more with the breaker off;
+//! 4. bad environments: the user service started with each value it must refuse.
 //!
 //! In database mode each service gets its own database, made before the first launch
 //! and dropped after the last, whatever happened.
@@ -23,8 +25,9 @@ use crate::system::{
 };
 use crate::targets::{describe_status, ReadyError, Target};
 use crate::verify::chain::{
-    env_rule, verify_chain_end_to_end, verify_chain_faults, ChainDatabases, BAD_ENVIRONMENTS,
-    FAULT_DOWNSTREAM_TIMEOUT_MS,
+    env_rule, verify_breaker, verify_breaker_off, verify_chain_end_to_end, verify_chain_faults,
+    ChainDatabases, BAD_ENVIRONMENTS, BREAKER_DOWNSTREAM_TIMEOUT_MS, CHECKED_FAILURES,
+    CHECKED_OPEN_MS, FAULT_DOWNSTREAM_TIMEOUT_MS,
 };
 use crate::verify::fake_orders::FakeOrders;
 use crate::verify::{OrderDatabase, RuleOutcome, VerifyReport};
@@ -111,6 +114,7 @@ fn run_parts(
     report
         .rules
         .extend(faults(processes, chain, context, &mut fake)?);
+    report.rules.extend(breaker(processes, chain, context)?);
     for (rule, variable, value) in BAD_ENVIRONMENTS {
         report.rules.push(bad_environment(
             processes,
@@ -207,11 +211,65 @@ fn faults(
     fake: &mut FakeOrders,
 ) -> anyhow::Result<Vec<RuleOutcome>> {
     let env = fault_env(chain, fake);
-    let mut progress = Progress::new(build_log_path(chain.user), context.workers);
-    progress.role = Some("user service, fake order service");
+    let role = "user service, fake order service";
+    on_fake(
+        processes,
+        chain,
+        context,
+        (&env, role),
+        |addr, still_running| verify_chain_faults(addr, fake, context.options, still_running),
+    )
+}
+
+/// The circuit breaker rules: one process with a short breaker, then one with none,
+/// each calling a fake of their own (the fault part's may hold stalled calls).
+fn breaker(
+    processes: &mut Processes,
+    chain: &Chain,
+    context: &Settings,
+) -> anyhow::Result<Vec<RuleOutcome>> {
+    let mut fake = FakeOrders::start().context("starting the fake order service")?;
+    let env = |failures: u64| {
+        let mut env = fake_env(chain, &fake, BREAKER_DOWNSTREAM_TIMEOUT_MS);
+        env.push(("BREAKER_FAILURES".into(), failures.to_string()));
+        env.push(("BREAKER_OPEN_MS".into(), CHECKED_OPEN_MS.to_string()));
+        env
+    };
+    let (on, off) = (env(CHECKED_FAILURES), env(0));
+    // One breaker per process: calls counted across several would judge none of them.
+    processes.workers = 1;
+    let role = "user service, circuit breaker";
+    let mut rules = on_fake(processes, chain, context, (&on, role), |addr, _| {
+        verify_breaker(addr, &mut fake, context.options)
+    });
+    if rules.is_ok() {
+        let role = "user service, circuit breaker off";
+        let off_rules = on_fake(processes, chain, context, (&off, role), |addr, _| {
+            verify_breaker_off(addr, &mut fake, context.options)
+        });
+        rules = rules.and_then(|mut rules| {
+            rules.extend(off_rules?);
+            Ok(rules)
+        });
+    }
+    processes.workers = context.workers;
+    rules
+}
+
+/// The user service started alone with `env`, checked by `check` with its address and
+/// a way to see whether it is still running.
+fn on_fake(
+    processes: &mut Processes,
+    chain: &Chain,
+    context: &Settings,
+    (env, role): (&[(String, String)], &'static str),
+    check: impl FnOnce(std::net::SocketAddr, &mut dyn FnMut() -> Result<(), String>) -> VerifyReport,
+) -> anyhow::Result<Vec<RuleOutcome>> {
+    let mut progress = Progress::new(build_log_path(chain.user), processes.workers);
+    progress.role = Some(role);
     let launch = Launch {
         port: processes.free_port().map_err(|e| anyhow::anyhow!(e))?,
-        env: &env,
+        env,
     };
     let ran = launch_and_use(
         processes,
@@ -225,25 +283,26 @@ fn faults(
                 None => Ok(()),
                 Some(status) => Err(describe_status(status)),
             };
-            Ok(verify_chain_faults(
-                addr,
-                fake,
-                context.options,
-                &mut still_running,
-            ))
+            Ok(check(addr, &mut still_running))
         },
     )?;
     Ok(ran.used.rules)
 }
 
-/// The user service's environment for the fault part, pointed at the fake.
+/// The user service's environment for the fault part, pointed at the fake, with its
+/// circuit breaker off so that every call reaches the fake.
 fn fault_env(chain: &Chain, fake: &FakeOrders) -> Vec<(String, String)> {
+    let mut env = fake_env(chain, fake, FAULT_DOWNSTREAM_TIMEOUT_MS);
+    env.push(("BREAKER_FAILURES".into(), "0".into()));
+    env
+}
+
+/// The user service's environment pointed at `fake`, with `timeout_ms` as its
+/// `DOWNSTREAM_TIMEOUT_MS`.
+fn fake_env(chain: &Chain, fake: &FakeOrders, timeout_ms: u64) -> Vec<(String, String)> {
     let mut env = chain.user_env.clone();
     env.push(("ORDERS_URL".into(), format!("http://{}", fake.addr())));
-    env.push((
-        "DOWNSTREAM_TIMEOUT_MS".into(),
-        FAULT_DOWNSTREAM_TIMEOUT_MS.to_string(),
-    ));
+    env.push(("DOWNSTREAM_TIMEOUT_MS".into(), timeout_ms.to_string()));
     env
 }
 
@@ -256,7 +315,8 @@ fn bad_environment(
     fake: &FakeOrders,
     (rule, variable, value): (&str, &str, &str),
 ) -> anyhow::Result<RuleOutcome> {
-    let mut env: Vec<(String, String)> = fault_env(chain, fake)
+    // The breaker left at its defaults (on), so that its settings are read for sure.
+    let mut env: Vec<(String, String)> = fake_env(chain, fake, FAULT_DOWNSTREAM_TIMEOUT_MS)
         .into_iter()
         .filter(|(name, _)| name != variable)
         .collect();

@@ -6,7 +6,9 @@
 //!   orders are stored);
 //! - faults ([`verify_chain_faults`]): a user service calling the harness's
 //!   [`FakeOrders`], which fails on demand, so that the fallbacks, their deadline, the
-//!   number of downstream calls and the recovery can be provoked and judged.
+//!   number of downstream calls and the recovery can be provoked and judged;
+//! - the circuit breaker ([`verify_breaker`], [`verify_breaker_off`]): a user service
+//!   calling a [`FakeOrders`], started with a short breaker, then with none.
 //!
 //! The rules that need a process of their own (a user service started with a bad
 //! environment) are judged by [`env_rule`] from what the launch gave.
@@ -21,15 +23,21 @@ pub use super::chain_judge::{
     fallback_bound, ChainDatabases, FAULT_DOWNSTREAM_TIMEOUT_MS, RECOVERY_WITHIN,
     SCHEDULING_ALLOWANCE,
 };
+pub use super::rules_breaker::{
+    fail_fast_bound, BREAKER_DOWNSTREAM_TIMEOUT_MS, CHECKED_FAILURES, CHECKED_OPEN_MS,
+};
 
 /// The environments a user service must refuse (exit code 2, one line on stderr), with
 /// the rule each one is judged by. `{orders}` stands for a valid ORDERS_URL.
-pub const BAD_ENVIRONMENTS: [(&str, &str, &str); 5] = [
+pub const BAD_ENVIRONMENTS: [(&str, &str, &str); 8] = [
     ("chain.env_other_scheme", "ORDERS_URL", "ftp://127.0.0.1:1"),
     ("chain.env_no_port", "ORDERS_URL", "http://127.0.0.1"),
     ("chain.env_path", "ORDERS_URL", "http://127.0.0.1:1/x"),
     ("chain.env_timeout_zero", "DOWNSTREAM_TIMEOUT_MS", "0"),
     ("chain.env_connections_abc", "DOWNSTREAM_CONNECTIONS", "abc"),
+    ("breaker.env_failures_negative", "BREAKER_FAILURES", "-1"),
+    ("breaker.env_failures_abc", "BREAKER_FAILURES", "abc"),
+    ("breaker.env_open_zero", "BREAKER_OPEN_MS", "0"),
 ];
 
 /// Checks what flows through the user service at `user` calling the order service at
@@ -62,6 +70,38 @@ pub fn verify_chain_faults(
     super::rules_chain_faults::check(&mut session, fake);
     let never_500 = never_500(&session, still_running());
     session.record_result("chain.never_500", never_500);
+    VerifyReport {
+        base_url: format!("http://{user}"),
+        rules: session.outcomes,
+    }
+}
+
+/// Checks the circuit breaker of the user service at `user`, started as one process
+/// with `ORDERS_URL` at `fake`, `BREAKER_FAILURES` = [`CHECKED_FAILURES`],
+/// `BREAKER_OPEN_MS` = [`CHECKED_OPEN_MS`] and `DOWNSTREAM_TIMEOUT_MS` =
+/// [`BREAKER_DOWNSTREAM_TIMEOUT_MS`].
+pub fn verify_breaker(
+    user: SocketAddr,
+    fake: &mut FakeOrders,
+    options: &VerifyOptions,
+) -> VerifyReport {
+    let mut session = Session::new(user, options);
+    super::rules_breaker::check(&mut session, fake);
+    VerifyReport {
+        base_url: format!("http://{user}"),
+        rules: session.outcomes,
+    }
+}
+
+/// Checks the user service at `user`, started like [`verify_breaker`]'s but with
+/// `BREAKER_FAILURES=0`, calls the order service every time.
+pub fn verify_breaker_off(
+    user: SocketAddr,
+    fake: &mut FakeOrders,
+    options: &VerifyOptions,
+) -> VerifyReport {
+    let mut session = Session::new(user, options);
+    super::rules_breaker::check_off(&mut session, fake);
     VerifyReport {
         base_url: format!("http://{user}"),
         rules: session.outcomes,

@@ -10,12 +10,14 @@
 //! database to see what was really written.
 //!
 //! The service-to-service rules (`chain`) judge a user service, end to end against a
-//! real order service and against the harness's [`fake_orders::FakeOrders`].
+//! real order service and against the harness's [`fake_orders::FakeOrders`], its
+//! circuit breaker included (`rules_breaker`).
 
 pub mod chain;
 mod chain_judge;
 pub mod fake_orders;
 pub mod http_client;
+mod rules_breaker;
 mod rules_chain_e2e;
 mod rules_chain_faults;
 mod rules_database;

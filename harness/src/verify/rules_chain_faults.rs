@@ -5,6 +5,9 @@
 //! The fake is switched between failures on one running user service, in an order
 //! that keeps a healthy pooled connection for as long as possible (well-framed wrong
 //! answers first, then the failures that end connections, then a stop and a restart).
+//! That user service runs with its circuit breaker off (`BREAKER_FAILURES=0`), so every
+//! summary and order post must reach the order service; the breaker has rules of its
+//! own (`rules_breaker`).
 
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
@@ -57,11 +60,11 @@ pub(super) fn check(session: &mut Session, fake: &mut FakeOrders) {
     record_reencoded(session, reencoded);
     let mut settles = true;
     for mode in FAILURES {
-        // Healthy again first, so that a circuit breaker opened by the last failure is
-        // closed and this failure reaches the order service; not judged, and not
+        // Healthy again first, so that pooled connections broken by the last failure
+        // are dropped and this failure meets a working client; not judged, and not
         // waited for again once it did not come.
         fake.set_mode(FakeMode::Ok);
-        settles = settles && wait_normal(session).is_ok();
+        settles = settles && wait_normal(session, RECOVERY_WITHIN).is_ok();
         fake.set_mode(mode);
         check_failure(session, fake, mode.name(), Some(mode), &mut tally);
     }
@@ -75,7 +78,7 @@ pub(super) fn check(session: &mut Session, fake: &mut FakeOrders) {
 /// Summaries and order posts through a healthy order service, not judged, so that a
 /// runtime's first calls (class loading, a JIT) are not judged against the short
 /// deadline of the fault part.
-fn warm_up(session: &mut Session) {
+pub(super) fn warm_up(session: &mut Session) {
     let body = json!({"items": [{"product_id": 1, "quantity": 1, "price": 1.0}]}).to_string();
     for user in 1..=WARM_UP_CALLS {
         let _ = session.send("GET", &format!("/api/users/{user}/summary"), None);
@@ -84,7 +87,7 @@ fn warm_up(session: &mut Session) {
 }
 
 /// The calls `fake` received while `act` ran.
-fn calls_during<T>(fake: &FakeOrders, act: impl FnOnce() -> T) -> (T, Counts) {
+pub(super) fn calls_during<T>(fake: &FakeOrders, act: impl FnOnce() -> T) -> (T, Counts) {
     let before = fake.counts();
     let value = act();
     (value, fake.counts().since(before))
@@ -364,8 +367,8 @@ fn created_through(
     Ok(format!("201, downstream got user_id {user}"))
 }
 
-/// Checks one order post made one downstream POST (none allowed while `failing`: a
-/// circuit breaker may be open) and no GET.
+/// Checks one order post made one downstream POST (while `failing`, none is left to
+/// the recovery rule, as for summaries) and no GET.
 fn count_posts(tally: &mut Tally, mode: &str, calls: Counts, failing: bool) {
     tally.order_posts += 1;
     let fewest = u64::from(!failing);
@@ -423,8 +426,9 @@ fn check_failure(
     });
     if mode.is_some() {
         let may_replay = matches!(mode, Some(FakeMode::Close | FakeMode::Reset));
-        // No call at all while a circuit breaker may be open; two only as the replay
-        // the contract allows on a reused connection that was closed or reset.
+        // Two only as the replay the contract allows on a reused connection that was
+        // closed or reset. None is left to the recovery rule: a call lost on a dead
+        // pooled connection never reaches the order service.
         let most = if may_replay { 2 } else { 1 };
         count_gets(tally, name, 1, calls, 0..=most);
     }
@@ -449,13 +453,13 @@ fn check_failure(
     session.record_result(&format!("chain.post_unavailable.{name}"), result);
 }
 
-fn timed<T>(act: impl FnOnce() -> T) -> (T, Duration) {
+pub(super) fn timed<T>(act: impl FnOnce() -> T) -> (T, Duration) {
     let started = Instant::now();
     let value = act();
     (value, started.elapsed())
 }
 
-fn within(took: Duration, bound: Duration, observed: String) -> Result<String, String> {
+pub(super) fn within(took: Duration, bound: Duration, observed: String) -> Result<String, String> {
     let (ms, limit) = (took.as_millis(), bound.as_millis());
     if took <= bound {
         Ok(format!("{observed} in {ms} ms (limit {limit} ms)"))
@@ -495,7 +499,7 @@ fn check_recovery(session: &mut Session, fake: &mut FakeOrders) {
         );
         return;
     }
-    let observed = match wait_normal(session) {
+    let observed = match wait_normal(session, RECOVERY_WITHIN) {
         Ok((took, asked)) => Ok(format!(
             "normal summary {} ms after the order service came back ({asked} asked)",
             took.as_millis()
@@ -505,16 +509,19 @@ fn check_recovery(session: &mut Session, fake: &mut FakeOrders) {
     session.record_result("chain.recovers_after_restart", observed);
 }
 
-/// Asks summaries until one is normal, for at most [`RECOVERY_WITHIN`]: how long it
-/// took and how many were asked, or the last problem seen.
-fn wait_normal(session: &mut Session) -> Result<(Duration, u32), String> {
+/// Asks summaries until one is normal, for at most `limit`: how long it took and how
+/// many were asked, or the last problem seen.
+pub(super) fn wait_normal(
+    session: &mut Session,
+    limit: Duration,
+) -> Result<(Duration, u32), String> {
     let started = Instant::now();
     let user = fresh_user_id();
     let orders = serde_json::from_str(&raw_orders(user)).unwrap_or_default();
     let expected = expected_summary(user, orders, false);
     let mut last = String::from("no answer");
     let mut asked = 0;
-    while started.elapsed() < RECOVERY_WITHIN && !session.interrupted() {
+    while started.elapsed() < limit && !session.interrupted() {
         asked += 1;
         let sent = session.send("GET", &format!("/api/users/{user}/summary"), None);
         match sent.and_then(|response| check_summary(&response, &expected)) {
@@ -525,7 +532,7 @@ fn wait_normal(session: &mut Session) -> Result<(Duration, u32), String> {
     }
     Err(format!(
         "still not a normal summary {} s after the order service came back ({asked} asked); last: {last}",
-        RECOVERY_WITHIN.as_secs()
+        limit.as_secs_f64()
     ))
 }
 
