@@ -5,6 +5,8 @@
 //! its environment (set on lanebench, which the proxy inherits, and in the target's run
 //! command), so that the test can find them, kill one, and see that none is left.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -90,31 +92,7 @@ fn results(root: &Path) -> Value {
 
 /// Marked processes: pid, command line and environment.
 fn marked(root: &Path) -> Vec<(u32, String, String)> {
-    let mark = format!("{MARK}={}", root.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
-        if !vars.contains(&mark.as_bytes()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        if stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        found.push((pid, cmdline, String::from_utf8_lossy(&environ).to_string()));
-    }
-    found
+    support::marked::marked(&format!("{MARK}={}", root.display()))
 }
 
 fn text(output: &Output) -> String {

@@ -95,6 +95,11 @@ pub struct ProxyCounts {
     pub accepted: u64,
     /// Client connections open now.
     pub open_connections: u64,
+    /// Client connections reset because the upstream could not be reached (refused or
+    /// not made in time): each one a call the user service tried whose request was
+    /// never read, so not in `received` (the `down` fault's calls).
+    #[serde(default)]
+    pub connect_failures: u64,
     pub injected: InjectedCounts,
     /// The fault in effect now.
     pub fault: Fault,
@@ -228,6 +233,8 @@ impl Counts {
         self.received += other.received;
         self.forwarded += other.forwarded;
         self.relayed += other.relayed;
+        self.failures.refused += other.failures.refused;
+        self.failures.connect_timeout += other.failures.connect_timeout;
         self.injected.add(&other.injected);
     }
 }
@@ -330,6 +337,7 @@ impl Recorder {
             relayed: c.relayed,
             accepted: c.accepted,
             open_connections: open,
+            connect_failures: c.failures.refused + c.failures.connect_timeout,
             injected: c.injected,
             fault,
         }

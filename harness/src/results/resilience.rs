@@ -299,9 +299,10 @@ fn cpu_per_request<'s>(seconds: impl Iterator<Item = &'s EpisodeSecond>) -> Opti
     (requests > 0).then(|| cpu_ms * 1e3 / requests as f64)
 }
 
-/// See the module docs. Works on whole seconds: the first second inside the fault from
-/// which every later second of the fault is at probe level; the time is from the
-/// switch-on to that second's start (at least 0).
+/// See the module docs. Works on whole seconds: the first second of the fault (the one
+/// the switch-on falls in included, the one the switch-off falls in not) from which
+/// every later second of the fault is at probe level; the time is from the switch-on to
+/// that second's start (at least 0).
 fn time_to_open(seconds: &[EpisodeSecond], on: f64, off: f64) -> Option<f64> {
     let before: Vec<f64> = seconds
         .iter()
@@ -312,7 +313,8 @@ fn time_to_open(seconds: &[EpisodeSecond], on: f64, off: f64) -> Option<f64> {
     let probe_level = (normal * PROBE_SHARE).max(PROBE_FLOOR);
     let fault: Vec<&EpisodeSecond> = seconds
         .iter()
-        .filter(|s| (s.t as f64 + 1.0) > on && (s.t as f64) < off)
+        // A second that straddles the switch-off holds calls after the fault.
+        .filter(|s| (s.t as f64 + 1.0) > on && (s.t as f64 + 1.0) <= off)
         .collect();
     let quiet_from = (0..fault.len()).find(|&i| {
         fault[i..]

@@ -248,9 +248,11 @@ pub fn with_chain<T>(
                 downstream: &mut switch,
             };
             let used = use_(observer, handles, components);
-            // A fault that ended badly must not leave the order service down for the
-            // lifecycle to stop: it is stopped either way, but its stop must find it.
-            let _ = switch.start();
+            // A fault that ended badly leaves the order service down; the lifecycle stops
+            // what it holds either way, so it is only started again when the run goes on.
+            if !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = switch.start();
+            }
             if let Some(proxy) = proxy {
                 proxy.stop();
             }

@@ -107,7 +107,10 @@ pub fn run_episode(
     };
     let measured = bench.measure_with(load, &phase, &mut schedule);
     let (readings, probes) = watch.stop();
-    if schedule.on_at.is_some() && schedule.off_at.is_none() {
+    // A fault left on is switched off, except an order service stopped when the run is
+    // being stopped: starting it again only to stop it would delay the exit.
+    let stopping = bench.stop.load(Ordering::SeqCst) && fault.kind == FaultKind::Down;
+    if schedule.on_at.is_some() && schedule.off_at.is_none() && !stopping {
         let _ = schedule.switch.off(&fault.kind);
     }
     if let Some(error) = schedule.error {

@@ -73,13 +73,15 @@ fn proxy_fault(kind: &FaultKind) -> Option<Fault> {
     })
 }
 
-/// Reads the proxy's calls received and open connections, for the episode's sampler.
+/// Reads the calls that reached the proxy (requests read, and connections it reset
+/// because the order service could not be reached: a call whose request it never read)
+/// and its open connections, for the episode's sampler.
 fn counts_reader(control: Option<SocketAddr>) -> Option<CountsReader> {
     let control = control?;
     Some(Box::new(move || {
         fetch_counts(control)
             .ok()
-            .map(|c| (c.received, c.open_connections))
+            .map(|c| (c.received + c.connect_failures, c.open_connections))
     }))
 }
 

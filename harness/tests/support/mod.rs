@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod marked;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -100,6 +100,23 @@ fn recovery_needs_a_run_of_normal_seconds_without_degraded_answers() {
 }
 
 #[test]
+fn the_second_the_fault_ends_in_does_not_count_against_opening() {
+    // Switched off at 19.5 s: second 19 has calls again, yet the breaker was open.
+    let seconds = episode(
+        |t| (0, 100, 0, if t < 12 || t == 19 { 80 } else { 1 }),
+        |_| (100, 0),
+    );
+    let f = EpisodeFigures::of(
+        &seconds,
+        (10.0, 19.5),
+        &health(1.0, 1.0),
+        &BTreeMap::new(),
+        false,
+    );
+    assert_eq!(f.time_to_open_s, Some(2.0));
+}
+
+#[test]
 fn isolation_is_health_within_twice_its_p99_before_and_no_crash() {
     let seconds = episode(|_| (0, 100, 0, 1), |_| (100, 0));
     assert!(figures(&seconds, &health(2.0, 4.0)).isolated);
