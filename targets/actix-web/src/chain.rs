@@ -26,8 +26,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, ThinData};
 use actix_web::HttpResponse;
 use awc::{Client, Connector};
-use target_store::breaker::Breaker;
 
+use target_store::breaker::Breaker;
 use target_store::downstream::{
     decode_order, decode_orders, Downstream, DownstreamError, OrderRequest, Summary, UserOrder,
     MAX_DOWNSTREAM_BODY,

@@ -1,8 +1,8 @@
 //! Service-to-service mode (`targets/CONTRACT.md`, "Service-to-service mode"): what the three
 //! Rust targets share whatever their HTTP client is. `ORDERS_URL`, `DOWNSTREAM_TIMEOUT_MS`,
-//! `DOWNSTREAM_CONNECTIONS`, `BREAKER_FAILURES` and `BREAKER_OPEN_MS` are read here, and the bodies a user service receives, sends and
-//! answers are typed here, so the order service's answers are decoded into [`Order`] and
-//! serialized again rather than passed through.
+//! `DOWNSTREAM_CONNECTIONS`, `BREAKER_FAILURES` and `BREAKER_OPEN_MS` are read here, and the
+//! bodies a user service receives, sends and answers are typed here, so the order service's
+//! answers are decoded into [`Order`] and serialized again rather than passed through.
 
 use std::fmt;
 use std::net::Ipv6Addr;
