@@ -3,8 +3,8 @@
 //!
 //! No maintained Rust crate is named by the contract, so this is a small state machine of its
 //! own, lock-free on every call:
-//! - closed: a call costs one atomic load to be let through, and a success one more to see
-//!   that there is no failure count to reset;
+//! - closed: a call costs one atomic load to be let through, and a success two more (the
+//!   state, and the failure count, written only when it is not already 0);
 //! - open: a call is refused after two atomic loads (the state and when the probe may go);
 //! - half-open: the first call to win a compare-and-swap is the one probe, the others see the
 //!   probe in flight and are refused.
