@@ -13,8 +13,13 @@
 //! - Deadline: the whole call (waiting for a connection, connecting, sending, the head and the
 //!   body) under one timeout of `DOWNSTREAM_TIMEOUT_MS`; awc's own request timeout is off.
 //! - awc never retries or replays a request.
+//! - Breaker: ONE for the process, made before the workers and shared by their clients as an
+//!   `Arc` (the contract's "one breaker per process"; a breaker per worker would let each
+//!   worker make its own `BREAKER_FAILURES` calls to a dead order service). None with
+//!   `BREAKER_FAILURES=0`.
 
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -22,6 +27,7 @@ use actix_web::web::{self, ThinData};
 use actix_web::HttpResponse;
 use awc::{Client, Connector};
 
+use target_store::breaker::Breaker;
 use target_store::downstream::{
     decode_order, decode_orders, Downstream, DownstreamError, OrderRequest, Summary, UserOrder,
     MAX_DOWNSTREAM_BODY,
@@ -43,12 +49,20 @@ struct Inner {
     client: Client,
     base_url: String,
     timeout: Duration,
+    breaker: Option<Arc<Breaker>>,
+}
+
+/// The process's breaker, to be shared by every worker's client; `None` when it is off.
+pub fn process_breaker(downstream: &Downstream) -> Option<Arc<Breaker>> {
+    downstream
+        .breaker
+        .map(|settings| Arc::new(Breaker::new(settings)))
 }
 
 impl OrdersClient {
-    /// The client of one of `workers` worker threads; no connection is opened until the
-    /// first call.
-    pub fn new(downstream: &Downstream, workers: usize) -> Self {
+    /// The client of one of `workers` worker threads, calling through the process's
+    /// `breaker`; no connection is opened until the first call.
+    pub fn new(downstream: &Downstream, workers: usize, breaker: Option<Arc<Breaker>>) -> Self {
         let limit = downstream.connections.div_ceil(workers.max(1)).max(1);
         let connector = Connector::new()
             .limit(limit)
@@ -62,6 +76,7 @@ impl OrdersClient {
             client,
             base_url: downstream.base_url(),
             timeout: downstream.timeout,
+            breaker,
         }))
     }
 
@@ -87,13 +102,21 @@ impl OrdersClient {
         self.within_deadline(exchange).await
     }
 
+    /// The whole exchange (decoding included: a bad body is a failure) under the deadline,
+    /// and through the breaker when there is one.
     async fn within_deadline<T>(
         &self,
         exchange: impl std::future::Future<Output = Result<T, DownstreamError>>,
     ) -> Result<T, DownstreamError> {
-        match actix_web::rt::time::timeout(self.0.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(DownstreamError::timed_out(self.0.timeout)),
+        let timed = async {
+            match actix_web::rt::time::timeout(self.0.timeout, exchange).await {
+                Ok(result) => result,
+                Err(_) => Err(DownstreamError::timed_out(self.0.timeout)),
+            }
+        };
+        match &self.0.breaker {
+            Some(breaker) => breaker.call(timed).await,
+            None => timed.await,
         }
     }
 }

@@ -273,11 +273,13 @@ async fn serve(settings: Settings) -> Result<(), ServeError> {
 async fn serve_with<S: Store>(store: S, settings: &Settings) -> Result<(), ServeError> {
     let downstream = settings.downstream.clone();
     let workers = settings.workers;
+    // Made once, here, so that every worker's client calls through the same breaker.
+    let breaker = downstream.as_ref().and_then(chain::process_breaker);
     HttpServer::new(move || {
         // Runs once on each worker thread: that worker's own client (awc's is !Send).
         let orders = downstream
             .as_ref()
-            .map(|downstream| OrdersClient::new(downstream, workers));
+            .map(|downstream| OrdersClient::new(downstream, workers, breaker.clone()));
         App::new()
             .app_data(ThinData(store.clone()))
             .app_data(web::JsonConfig::default().error_handler(json_error_handler))

@@ -1,8 +1,8 @@
 //! Service-to-service mode (`targets/CONTRACT.md`, "Service-to-service mode"): what the three
-//! Rust targets share whatever their HTTP client is. `ORDERS_URL`, `DOWNSTREAM_TIMEOUT_MS` and
-//! `DOWNSTREAM_CONNECTIONS` are read here, and the bodies a user service receives, sends and
-//! answers are typed here, so the order service's answers are decoded into [`Order`] and
-//! serialized again rather than passed through.
+//! Rust targets share whatever their HTTP client is. `ORDERS_URL`, `DOWNSTREAM_TIMEOUT_MS`,
+//! `DOWNSTREAM_CONNECTIONS`, `BREAKER_FAILURES` and `BREAKER_OPEN_MS` are read here, and the
+//! bodies a user service receives, sends and answers are typed here, so the order service's
+//! answers are decoded into [`Order`] and serialized again rather than passed through.
 
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::breaker::BreakerSettings;
 use crate::{Item, Order, User};
 
-/// The contract's defaults for the two numbers.
+/// The contract's defaults for the numbers.
 const DEFAULT_TIMEOUT_MS: u64 = 1000;
 const DEFAULT_CONNECTIONS: usize = 64;
+const DEFAULT_BREAKER_FAILURES: u64 = 5;
+const DEFAULT_BREAKER_OPEN_MS: u64 = 2000;
 
 /// The most a downstream answer may hold; a contract-conforming order list is a few KiB, so
 /// anything larger is a broken order service, not a list of orders.
@@ -29,6 +32,8 @@ pub struct Downstream {
     pub timeout: Duration,
     /// The most connections the process holds to the order service.
     pub connections: usize,
+    /// The circuit breaker's settings; `None` with `BREAKER_FAILURES=0` (no breaker).
+    pub breaker: Option<BreakerSettings>,
 }
 
 impl Downstream {
@@ -39,11 +44,15 @@ impl Downstream {
 }
 
 /// Reads the service-to-service environment. `None` when `ORDERS_URL` is unset or empty (the
-/// process is not a user service); the two numbers are checked even then, so a typo in them
-/// is never silently ignored. The message names the variable and the problem.
+/// process is not a user service); the numbers are checked even then, so a typo in them is
+/// never silently ignored. The message names the variable and the problem.
 pub fn downstream_from_env() -> Result<Option<Downstream>, String> {
     let timeout_ms = positive_from_env("DOWNSTREAM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)?;
     let connections = positive_from_env("DOWNSTREAM_CONNECTIONS", DEFAULT_CONNECTIONS as u64)?;
+    let breaker = breaker_settings(
+        std::env::var("BREAKER_FAILURES").ok().as_deref(),
+        std::env::var("BREAKER_OPEN_MS").ok().as_deref(),
+    )?;
     let url = std::env::var("ORDERS_URL").unwrap_or_default();
     if url.is_empty() {
         return Ok(None);
@@ -56,7 +65,42 @@ pub fn downstream_from_env() -> Result<Option<Downstream>, String> {
         connections: usize::try_from(connections)
             .unwrap_or(usize::MAX)
             .min(1 << 20),
+        breaker,
     }))
+}
+
+/// `BREAKER_FAILURES` (a non-negative integer; 0 is no breaker) and `BREAKER_OPEN_MS` (a
+/// positive one), each `None` when unset. The open time is checked even when the breaker is
+/// off, like every other number.
+pub fn breaker_settings(
+    failures: Option<&str>,
+    open_ms: Option<&str>,
+) -> Result<Option<BreakerSettings>, String> {
+    let failures = match failures {
+        None => DEFAULT_BREAKER_FAILURES,
+        Some(raw) => whole_number(raw).ok_or_else(|| {
+            format!("BREAKER_FAILURES must be a non-negative integer, got {raw:?}")
+        })?,
+    };
+    let open_ms = match open_ms {
+        None => DEFAULT_BREAKER_OPEN_MS,
+        Some(raw) => whole_number(raw)
+            .filter(|&ms| ms > 0)
+            .ok_or_else(|| format!("BREAKER_OPEN_MS must be a positive integer, got {raw:?}"))?,
+    };
+    Ok((failures > 0).then(|| BreakerSettings {
+        failures,
+        open_for: Duration::from_millis(open_ms),
+    }))
+}
+
+/// Decimal digits only (no sign, no space, not empty); a number too large for a `u64` is
+/// still a whole number, so it saturates rather than being refused.
+fn whole_number(raw: &str) -> Option<u64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(raw.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 fn positive_from_env(name: &str, default: u64) -> Result<u64, String> {
@@ -164,6 +208,11 @@ impl DownstreamError {
         Self(format!("no answer within {} ms", timeout.as_millis()))
     }
 
+    /// The breaker refused the call (open, or its half-open probe in flight).
+    pub fn circuit_open() -> Self {
+        Self("circuit open".to_string())
+    }
+
     pub fn status(status: u16) -> Self {
         Self(format!("order service answered {status}"))
     }
@@ -187,7 +236,49 @@ pub fn decode_order(body: &[u8]) -> Result<Order, DownstreamError> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_orders_url;
+    use std::time::Duration;
+
+    use super::{breaker_settings, parse_orders_url};
+    use crate::breaker::BreakerSettings;
+
+    #[test]
+    fn breaker_settings_forms() {
+        let settings = |failures, ms| {
+            Some(BreakerSettings {
+                failures,
+                open_for: Duration::from_millis(ms),
+            })
+        };
+        assert_eq!(breaker_settings(None, None), Ok(settings(5, 2000)));
+        assert_eq!(
+            breaker_settings(Some("3"), Some("1500")),
+            Ok(settings(3, 1500))
+        );
+        assert_eq!(breaker_settings(Some("007"), None), Ok(settings(7, 2000)));
+        assert_eq!(breaker_settings(Some("0"), None), Ok(None));
+        assert_eq!(breaker_settings(Some("0"), Some("1")), Ok(None));
+        assert_eq!(
+            breaker_settings(Some("99999999999999999999"), None),
+            Ok(settings(u64::MAX, 2000))
+        );
+        for (failures, ms) in [
+            (Some("-1"), None),
+            (Some("abc"), None),
+            (Some(""), None),
+            (Some(" 3"), None),
+            (Some("+3"), None),
+            (Some("1.5"), None),
+            (None, Some("0")),
+            (None, Some("x")),
+            (None, Some("")),
+            (None, Some("-5")),
+            (Some("0"), Some("0")),
+        ] {
+            let result = breaker_settings(failures, ms);
+            let message = result.expect_err(&format!("{failures:?} {ms:?} accepted"));
+            assert!(!message.contains('\n'), "more than one line: {message}");
+        }
+    }
 
     #[test]
     fn orders_url_forms() {

@@ -11,6 +11,8 @@
 //!   closed is seen closed by its connection task and dropped from the pool.
 //! - No replay: `retry_canceled_requests(false)`, so a POST is sent at most once. A GET is
 //!   not replayed either (the contract allows one replay but does not ask for it).
+//! - Breaker: the process's one [`Breaker`], shared by the clones, around each whole call
+//!   (decoding included, since a bad body is a failure too); none with `BREAKER_FAILURES=0`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::Semaphore;
 
+use crate::breaker::Breaker;
 use crate::downstream::{
     decode_order, decode_orders, Downstream, DownstreamError, OrderRequest, MAX_DOWNSTREAM_BODY,
 };
@@ -42,6 +45,7 @@ pub struct OrdersClient {
     authority: Authority,
     timeout: Duration,
     slots: Arc<Semaphore>,
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl OrdersClient {
@@ -62,16 +66,15 @@ impl OrdersClient {
             authority,
             timeout: downstream.timeout,
             slots: Arc::new(Semaphore::new(downstream.connections)),
+            breaker: downstream
+                .breaker
+                .map(|settings| Arc::new(Breaker::new(settings))),
         })
     }
 
     /// `GET {ORDERS_URL}/api/users/{id}/orders`, decoded.
     pub async fn user_orders(&self, user_id: u64) -> Result<Vec<Order>, DownstreamError> {
-        let request = Request::get(self.uri(&format!("/api/users/{user_id}/orders"))?)
-            .body(Full::default())
-            .map_err(|error| DownstreamError(error.to_string()))?;
-        let body = self.call(request, StatusCode::OK).await?;
-        decode_orders(&body)
+        self.guarded(self.fetch_orders(user_id)).await
     }
 
     /// `POST {ORDERS_URL}/api/orders` with the user's items, sent once; the created order.
@@ -80,6 +83,28 @@ impl OrdersClient {
         user_id: u64,
         items: &[Item],
     ) -> Result<Order, DownstreamError> {
+        self.guarded(self.post_order(user_id, items)).await
+    }
+
+    async fn guarded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, DownstreamError>>,
+    ) -> Result<T, DownstreamError> {
+        match &self.breaker {
+            Some(breaker) => breaker.call(call).await,
+            None => call.await,
+        }
+    }
+
+    async fn fetch_orders(&self, user_id: u64) -> Result<Vec<Order>, DownstreamError> {
+        let request = Request::get(self.uri(&format!("/api/users/{user_id}/orders"))?)
+            .body(Full::default())
+            .map_err(|error| DownstreamError(error.to_string()))?;
+        let body = self.call(request, StatusCode::OK).await?;
+        decode_orders(&body)
+    }
+
+    async fn post_order(&self, user_id: u64, items: &[Item]) -> Result<Order, DownstreamError> {
         let json = serde_json::to_vec(&OrderRequest { user_id, items })
             .map_err(|error| DownstreamError(error.to_string()))?;
         let request = Request::builder()

@@ -2,8 +2,9 @@
 //! the contract's data from the same code and differ only in their framework: the data
 //! model (`targets/CONTRACT.md`), the in-memory store (the default), the PostgreSQL store
 //! (`STORE=postgres`) and how `STORE`, `DATABASE_URL` and the pool size are read; for
-//! service-to-service mode, the environment and bodies of a user service ([`downstream`]) and,
-//! with the `hyper-client` feature, the tokio targets' client to the order service.
+//! service-to-service mode, the environment and bodies of a user service ([`downstream`]), the
+//! process's circuit breaker ([`breaker`]) and, with the `hyper-client` feature, the tokio
+//! targets' client to the order service.
 //!
 //! [`Store`] is what axum's and actix-web's handlers are generic over: they are
 //! monomorphized per store, so memory mode runs the same code as before the database
@@ -11,6 +12,7 @@
 //! at once). hyperlane's hooks carry no state, so that target wraps the same stores in a
 //! trait of its own that reaches a process-wide static.
 
+pub mod breaker;
 pub mod downstream;
 #[cfg(feature = "hyper-client")]
 pub mod hyper_client;
