@@ -87,6 +87,22 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         ]);
         out.extend(ChartKind::CHAIN.map(|kind| chart(input, kind)));
     }
+    if let Some(resilience) = super::resilience::section(view) {
+        out.extend([
+            Block::Heading(2, "Resilience".to_string()),
+            Block::Paragraph(resilience.intro),
+            Block::Table(resilience.table),
+            Block::Paragraph(
+                "Verdicts, from each framework's episodes with the breaker on:".to_string(),
+            ),
+            Block::List(resilience.verdicts),
+        ]);
+        out.extend(
+            ChartKind::faults(view)
+                .into_iter()
+                .map(|kind| chart(input, kind)),
+        );
+    }
     out.push(Block::Heading(2, "Flags".to_string()));
     out.extend(flags(view));
     out.push(Block::Heading(2, "Skipped and failed targets".to_string()));
@@ -109,11 +125,11 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
 
 /// A chart block with the words that name the report's references.
 fn chart(input: &RenderInput, kind: ChartKind) -> Block {
-    let (reference, published) = (&input.view.reference, &input.claims.reference);
+    let (view, published) = (&input.view, &input.claims.reference);
     Block::Chart {
         kind,
-        title: kind.title(reference),
-        caption: kind.caption(reference, published),
+        title: kind.title_in(view),
+        caption: kind.caption_in(view, published),
     }
 }
 

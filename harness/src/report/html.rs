@@ -72,7 +72,14 @@ fn head(title: &str) -> String {
 fn filter(input: &RenderInput) -> String {
     let mut out =
         String::from("<div class=\"controls\" id=\"filter\">\n<strong>Frameworks:</strong>\n");
-    for target in &input.view.ranked {
+    // A resilience run's targets have episodes but no QPS, so they are not ranked.
+    let mut shown = input.view.ranked.clone();
+    for target in super::resilience::with_episodes(&input.view) {
+        if !shown.iter().any(|t| t.name == target.name) {
+            shown.push(target);
+        }
+    }
+    for target in &shown {
         out.push_str(&format!(
             "<label><input type=\"checkbox\" class=\"fw-toggle\" value=\"{name}\" checked><span class=\"swatch\" style=\"background:{colour}\"></span>{framework}</label>\n",
             name = escape_html(&target.name),

@@ -15,12 +15,12 @@ use crate::stats::Spread;
 
 /// One framework's line: target (colour, filter key), label, and its points as one or
 /// more segments (a gap between segments is drawn as a gap).
-struct Curve<'a> {
-    target: &'a str,
-    label: &'a str,
-    segments: Vec<Vec<(f64, f64)>>,
+pub(super) struct Curve<'a> {
+    pub(super) target: &'a str,
+    pub(super) label: &'a str,
+    pub(super) segments: Vec<Vec<(f64, f64)>>,
     /// Min-max whiskers at some points: (x, spread).
-    whiskers: Vec<(f64, Spread)>,
+    pub(super) whiskers: Vec<(f64, Spread)>,
 }
 
 /// One curve per measured framework that `pick` gives points (segments, whiskers) for.
@@ -345,7 +345,7 @@ where
 }
 
 /// Whole seconds only: a tick at 2.5 s says nothing a per-second curve can show.
-fn whole_seconds_label(x: &f64) -> String {
+pub(super) fn whole_seconds_label(x: &f64) -> String {
     if (x - x.round()).abs() < 1e-6 {
         format!("{x:.0}")
     } else {
@@ -353,7 +353,7 @@ fn whole_seconds_label(x: &f64) -> String {
     }
 }
 
-fn all_values(curves: &[Curve]) -> Vec<(f64, f64)> {
+pub(super) fn all_values(curves: &[Curve]) -> Vec<(f64, f64)> {
     curves
         .iter()
         .flat_map(|c| c.segments.iter().flatten().copied())
@@ -366,7 +366,7 @@ fn all_values(curves: &[Curve]) -> Vec<(f64, f64)> {
 }
 
 /// The key of a line chart: one entry per framework with a curve.
-fn framework_key<DB: DrawingBackend>(
+pub(super) fn framework_key<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     frame: &Frame,
     curves: &[Curve],
@@ -382,14 +382,14 @@ where
 }
 
 /// How a chart's points read in tooltips: a whole point, and a y value alone.
-struct Tips<'t> {
-    point: &'t dyn Fn(&str, (f64, f64)) -> String,
-    value: &'t dyn Fn(f64) -> String,
+pub(super) struct Tips<'t> {
+    pub(super) point: &'t dyn Fn(&str, (f64, f64)) -> String,
+    pub(super) value: &'t dyn Fn(f64) -> String,
 }
 
 /// Every framework's curve in its colour: the line, a hoverable dot per point (its
 /// exact value in the tooltip), and min-max whiskers where there are repeats.
-fn draw_curves<'a, DB, X, Y>(
+pub(super) fn draw_curves<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     frame: &Frame,
     curves: &[Curve],

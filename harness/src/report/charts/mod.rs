@@ -8,6 +8,7 @@
 mod axis;
 mod bars;
 mod chain;
+mod fault;
 mod key;
 mod lines;
 mod palette;
@@ -26,6 +27,7 @@ use super::verdicts::FigureCheck;
 use super::view::ReportView;
 use crate::atomic_file::write_atomic;
 
+pub use fault::FaultChart;
 pub use palette::Palette;
 use svg::{Marks, TaggedSvg};
 
@@ -165,6 +167,8 @@ pub enum ChartKind {
     ChainCpu,
     /// A service chain's: the client tax per framework.
     ClientTax,
+    /// A resilience run's: one fault kind's timeline of full, degraded and failed answers.
+    Fault(FaultChart),
 }
 
 impl ChartKind {
@@ -189,13 +193,39 @@ impl ChartKind {
     ];
 
     /// The charts a report of `view` holds: the chain's only when a target ran as one,
-    /// so that any other report writes the same files as before they existed.
+    /// a fault's only when a target has an episode of it, so that any other report
+    /// writes the same files as before they existed.
     pub fn shown(view: &ReportView) -> Vec<ChartKind> {
         let mut kinds = ChartKind::ALL.to_vec();
         if view.ranked.iter().any(|t| t.chain.is_some()) {
             kinds.extend(ChartKind::CHAIN);
         }
+        kinds.extend(ChartKind::faults(view));
         kinds
+    }
+
+    /// A resilience run's fault charts, in the order the run first had each kind.
+    pub fn faults(view: &ReportView) -> Vec<ChartKind> {
+        FaultChart::shown(view)
+            .into_iter()
+            .map(ChartKind::Fault)
+            .collect()
+    }
+
+    /// The chart's title in a report of `view`: a fault chart names its fault's label.
+    pub fn title_in(self, view: &ReportView) -> String {
+        match self {
+            ChartKind::Fault(fault) => fault.title(view),
+            _ => self.title(&view.reference),
+        }
+    }
+
+    /// The chart's caption in a report of `view` (see [`ChartKind::caption`]).
+    pub fn caption_in(self, view: &ReportView, published: &str) -> String {
+        match self {
+            ChartKind::Fault(fault) => fault.caption(view),
+            _ => self.caption(&view.reference, published),
+        }
     }
 
     /// File name without extension inside `charts/`.
@@ -213,6 +243,7 @@ impl ChartKind {
             ChartKind::ChainLatency => "chain-latency",
             ChartKind::ChainCpu => "chain-cpu",
             ChartKind::ClientTax => "client-tax",
+            ChartKind::Fault(fault) => fault.file_stem(),
         }
     }
 
@@ -233,14 +264,17 @@ impl ChartKind {
             ChartKind::ChainLatency => "Service chain: end-to-end p99 and downstream p99",
             ChartKind::ChainCpu => "Service chain: CPU per request by service",
             ChartKind::ClientTax => "Service chain: the client tax",
+            ChartKind::Fault(fault) => return format!("Resilience: {}", fault.name()),
         };
         title.to_string()
     }
 
     /// What the marks show, printed under the chart in the reports. The claims chart's
     /// ratios are to the report's `reference`; the claims are ratios to `published`.
+    /// A fault chart's caption depends on the run: see [`ChartKind::caption_in`].
     pub fn caption(self, reference: &str, published: &str) -> String {
         let caption = match self {
+            ChartKind::Fault(_) => "One line per framework: full, degraded and failed answers per second, the fault window shaded.",
             ChartKind::Qps => "Bars: the headline QPS of the comparison table (median over repeats of the best level); whiskers: min-max over those repeats.",
             ChartKind::Claims if reference == published => return format!("Light bars: the published QPS divided by {published}'s published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table."),
             ChartKind::Claims => return format!("Light bars: the published QPS divided by {published}'s published QPS, times {published}'s QPS divided by {reference}'s measured in this run (none when either was not measured); solid bars: the framework's QPS divided by {reference}'s measured in this run (both at the published load's connections when the run has that level, else the headline QPS). Each pair differs as the verdict's ratios to {published} do; under each pair, the verdict of the published-vs-measured table."),
@@ -265,7 +299,11 @@ impl ChartKind {
         root.fill(&WHITE)?;
         let root = root
             .margin(frame.style.px(10), 0, 0, 0)
-            .titled(&self.title(&frame.view.reference), frame.style.title())?;
+            .titled(&self.title_in(frame.view), frame.style.title())?;
+        // A resilience run has episodes, not a ranked QPS: its charts stand on their own.
+        if let ChartKind::Fault(fault) = self {
+            return fault::timeline(&root, frame, fault);
+        }
         if frame.view.ranked.is_empty() && self != ChartKind::Claims {
             return no_data(&root, frame);
         }
@@ -282,6 +320,7 @@ impl ChartKind {
             ChartKind::ChainLatency => chain::latency(&root, frame),
             ChartKind::ChainCpu => chain::cpu(&root, frame),
             ChartKind::ClientTax => chain::tax(&root, frame),
+            ChartKind::Fault(fault) => fault::timeline(&root, frame, fault),
         }
     }
 
