@@ -208,3 +208,42 @@ fn a_report_without_resilience_writes_the_charts_it_always_did() {
     assert!(!md.contains("## Resilience"));
     assert!(!md.contains("charts/fault-"));
 }
+
+#[test]
+fn out_of_range_episode_values_still_render() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resilience_file()).unwrap()).unwrap();
+    let episode = &mut value["targets"][0]["resilience"]["episodes"][0];
+    episode["fault_on_s"] = 1e308.into();
+    episode["fault_off_s"] = (-1e308).into();
+    episode["seconds"][3]["t"] = u64::MAX.into();
+    episode["seconds"][4]["full"] = u64::MAX.into();
+    episode["label"] = "| *not* <b>markup</b>".into();
+    value["targets"][1]["status"] = "failed".into();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), value.to_string()).unwrap();
+    stdout_of(&["report", dir.path().to_str().unwrap()]);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("\\| \\*not\\* &lt;b&gt;markup&lt;/b&gt;"),
+        "{md}"
+    );
+    // A target that failed after its episodes still shows them.
+    assert!(md.contains("| Gin | error 500 | on |"), "{md}");
+}
+
+#[test]
+fn a_second_fault_of_one_kind_is_named_under_the_chart_of_the_first() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resilience_file()).unwrap()).unwrap();
+    value["targets"][1]["resilience"]["episodes"][1]["label"] = "error 503 x50%".into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("results.json");
+    std::fs::write(&file, value.to_string()).unwrap();
+    let md = stdout_of(&["report", file.to_str().unwrap(), "--format", "md"]);
+    assert_eq!(md.matches("](charts/fault-error.svg)").count(), 1, "{md}");
+    assert!(md.contains("![Resilience: error 500](charts/fault-error.svg)"));
+    assert!(md.contains(
+        "The run also had error 503 x50% of this kind: only error 500 is drawn; the resilience table has them all."
+    ), "{md}");
+}

@@ -156,7 +156,7 @@ where
     });
     let x_max = episodes
         .iter()
-        .flat_map(|(_, e)| e.seconds.last().map(|s| s.t as f64 + 1.0))
+        .flat_map(|(_, e)| e.seconds.iter().map(|s| s.t as f64 + 1.0))
         .chain(window.map(|w| w.1 + 1.0))
         .fold(1.0, f64::max);
     let area = framework_key(root, frame, &curves(0))?;
@@ -212,9 +212,13 @@ where
         mesh.x_desc("Seconds since the episode's load began (s)");
     }
     mesh.draw()?;
-    if let Some((on, off)) = panel.window {
-        let shade = RGBColor(120, 120, 120).mix(0.18).filled();
-        chart.draw_series([Rectangle::new([(on, 0.0), (off, y_max)], shade)])?;
+    // Kept inside the axes: a switch instant far off them would overflow the mapping.
+    let inside = |v: f64| v.clamp(0.0, panel.x_max);
+    if let Some((on, off)) = panel.window.map(|(on, off)| (inside(on), inside(off))) {
+        if on < off {
+            let shade = RGBColor(120, 120, 120).mix(0.18).filled();
+            chart.draw_series([Rectangle::new([(on, 0.0), (off, y_max)], shade)])?;
+        }
     }
     let value = |y: f64| format!("{y:.0}");
     let point = |label: &str, (x, y): (f64, f64)| {
