@@ -99,7 +99,7 @@ fn intro(targets: &[&TargetResult]) -> String {
         }
     }
     format!(
-        "Each row is one episode: a steady open-loop load at the episode's rate ({} req/s) on a user service calling its order service through the harness's proxy, with normal service from the load's start, the fault switched on for its duration (injected by the proxy, or for down the order service's process stopped and started again), then normal service again until the end. Before, during and after are the whole seconds wholly on each side of the switches. Breaker settings used: {}. Every figure is defined in docs/metrics.md, \"Resilience\".",
+        "Each row is one episode: a steady open-loop load at the episode's rate ({} req/s) on a user service calling its order service through the harness's proxy, with normal service from the load's start, the fault switched on for its duration (injected by the proxy, or for down the order service's process stopped and started again), then normal service again until the end. Before, during and after are the whole seconds wholly on each side of the switches. Breaker settings used: {}. A refuse fault's calls are refused before the proxy sees them: its time to open and calls per request say nothing. Every figure is defined in docs/metrics.md, \"Resilience\".",
         rates.join(", "),
         settings.join("; ")
     )
@@ -274,9 +274,11 @@ fn isolation(on: &[&Episode]) -> String {
     }
 }
 
-/// Faults that leave the order service unable to answer: every kind but a delay.
+/// Faults that leave the order service unable to answer, whose time to open means
+/// something: not a delay (answered late), nor a refusal (its calls never reach the
+/// proxy, so they read as a breaker that opened at once).
 fn is_dead(e: &Episode) -> bool {
-    e.fault != "delay"
+    e.fault != "delay" && e.fault != "refuse"
 }
 
 /// The worst time to open over the faults that left the order service dead and failed
