@@ -207,7 +207,8 @@ fn open_text(e: &Episode) -> String {
     }
 }
 
-/// Seconds of the episode after the fault: the longest a recovery could have been seen.
+/// Seconds of the episode after the fault: the longest a recovery could have been seen,
+/// and what the metric table counts for one that was not.
 fn seconds_after(e: &Episode) -> f64 {
     time_to_recover(e).unwrap_or(0.0)
 }
