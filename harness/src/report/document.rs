@@ -46,6 +46,22 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
     let mut out = vec![
         Block::Heading(1, format!("lanebench report: {}", r.run_id)),
         Block::Paragraph(run_line(r)),
+    ];
+    if super::resilience::resilience_only(view) {
+        out.push(Block::Paragraph(RESILIENCE_ONLY.to_string()));
+    } else {
+        out.extend(ladder_blocks(input));
+    }
+    after_ladder(input, out)
+}
+
+const RESILIENCE_ONLY: &str = "A resilience run: each target was measured through episodes of a steady open-loop load with a fault in the middle, not on a load ladder, so there is no comparison of throughput, latency per level or published claims here. See \"Resilience\" below.";
+
+/// The sections of a run measured on a load ladder: comparison, published claims,
+/// latency, throughput, memory and startup.
+fn ladder_blocks(input: &RenderInput) -> Vec<Block> {
+    let view = &input.view;
+    vec![
         Block::Heading(2, "Comparison".to_string()),
         Block::Table(comparison_table(view)),
         Block::Paragraph(
@@ -70,7 +86,12 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
         Block::Heading(2, "Memory, startup and cold start".to_string()),
         chart(input, ChartKind::Memory),
         chart(input, ChartKind::Startup),
-    ];
+    ]
+}
+
+/// Every section after the ladder's, appended to `out`.
+fn after_ladder(input: &RenderInput, mut out: Vec<Block>) -> Vec<Block> {
+    let (view, r) = (&input.view, input.results);
     if let Some((text, table)) = super::database::section(view, r) {
         out.extend([
             Block::Heading(2, "Database".to_string()),

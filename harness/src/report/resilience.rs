@@ -31,6 +31,12 @@ pub fn with_episodes<'a>(view: &ReportView<'a>) -> Vec<&'a TargetResult> {
         .collect()
 }
 
+/// A report of a resilience run alone: targets with episodes and none measured on a
+/// ladder. Its ladder sections and charts would be empty, so they are left out.
+pub fn resilience_only(view: &ReportView) -> bool {
+    view.ranked.is_empty() && !with_episodes(view).is_empty()
+}
+
 fn episodes(t: &TargetResult) -> &[Episode] {
     t.resilience.as_ref().map_or(&[], |r| r.episodes.as_slice())
 }

@@ -196,6 +196,9 @@ impl ChartKind {
     /// a fault's only when a target has an episode of it, so that any other report
     /// writes the same files as before they existed.
     pub fn shown(view: &ReportView) -> Vec<ChartKind> {
+        if crate::report::resilience::resilience_only(view) {
+            return ChartKind::faults(view);
+        }
         let mut kinds = ChartKind::ALL.to_vec();
         if view.ranked.iter().any(|t| t.chain.is_some()) {
             kinds.extend(ChartKind::CHAIN);
