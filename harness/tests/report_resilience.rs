@@ -187,11 +187,7 @@ fn each_fault_kind_has_its_timeline_chart() {
 fn the_page_is_self_contained_with_every_chart_inline() {
     let html = std::fs::read_to_string(rendered().join("report.html")).unwrap();
     assert!(html.contains("<h2>Resilience</h2>"));
-    assert_eq!(
-        html.matches("<svg").count(),
-        2,
-        "one chart per fault kind"
-    );
+    assert_eq!(html.matches("<svg").count(), 2, "one chart per fault kind");
     assert!(html.contains("id=\"chart-fault-error\""));
     // Episodes but no QPS: the targets still get their filter boxes.
     for name in ["actix-web", "gin"] {

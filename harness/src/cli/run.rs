@@ -474,6 +474,10 @@ impl RunObserver for Progress {
     fn target_finished(&mut self, result: &TargetResult) {
         self.clear();
         let status = match result.status {
+            TargetStatus::Ok if result.qps.is_none() && result.resilience.is_some() => {
+                let episodes = result.resilience.as_ref().map_or(0, |r| r.episodes.len());
+                format!("ok, {episodes} resilience episodes")
+            }
             TargetStatus::Ok => {
                 let qps = grouped(result.qps.unwrap_or(0.0) as u64);
                 match target_caveats(result) {

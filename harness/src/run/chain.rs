@@ -218,13 +218,9 @@ pub fn with_chain<T>(
                 Some(order.cpus.clone()),
             );
             let upstream = process.addr();
-            let mut proxy = if chain.proxy {
-                observer.phase(user, "starting the proxy");
-                let cpus = settings.generator_cpus.clone();
-                let started = ProxyProcess::start(&chain.proxy_bin, upstream, Some(cpus));
-                Some(started.map_err(|e| format!("proxy: {e}"))?)
-            } else {
-                None
+            let mut proxy = match chain.proxy {
+                true => Some(start_proxy(settings, chain, upstream, observer, user)?),
+                false => None,
             };
             let orders_addr = proxy.as_ref().map_or(upstream, |p| p.addr());
             let proxy_control = proxy.as_ref().map(|p| p.control_addr());
@@ -263,6 +259,20 @@ pub fn with_chain<T>(
         reason: format!("order service {}: {error}", order.target.name()),
         stderr_tail: error.stderr_tail().to_vec(),
     })
+}
+
+/// The harness's proxy in front of the order service at `upstream`, on the generator's
+/// CPUs.
+fn start_proxy(
+    settings: &RunSettings,
+    chain: &RunChain,
+    upstream: SocketAddr,
+    observer: &mut dyn RunObserver,
+    user: &str,
+) -> Result<ProxyProcess, String> {
+    observer.phase(user, "starting the proxy");
+    let cpus = settings.generator_cpus.clone();
+    ProxyProcess::start(&chain.proxy_bin, upstream, Some(cpus)).map_err(|e| format!("proxy: {e}"))
 }
 
 #[cfg(test)]

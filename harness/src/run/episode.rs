@@ -56,14 +56,19 @@ impl LoadHook for Schedule<'_> {
         if self.error.is_some() {
             return None;
         }
+        // The instant a switch is issued: a proxy's takes effect within a moment, while
+        // `down`'s start waits for the new process to be ready, which is part of what
+        // the user service recovers from, not of the fault's length.
         let switched = if self.on_at.is_none() && now >= on {
+            let at = unix_ms();
             self.switch
                 .on(&self.fault.kind)
-                .map(|()| self.on_at = Some(unix_ms()))
+                .map(|()| self.on_at = Some(at))
         } else if self.on_at.is_some() && self.off_at.is_none() && now >= off {
+            let at = unix_ms();
             self.switch
                 .off(&self.fault.kind)
-                .map(|()| self.off_at = Some(unix_ms()))
+                .map(|()| self.off_at = Some(at))
         } else {
             Ok(())
         };
@@ -98,6 +103,7 @@ pub fn run_episode(
     let watch = Watch::start(bench.process.pid(), counts, health)
         .map_err(|e| Failure::new(format!("episode watchers: {e}")))?;
     let phase = format!("fault {} ({})", fault.label(), plan.breaker.label());
+    bench.observer.phase(bench.name, &phase);
     let mut schedule = Schedule {
         switch,
         fault,

@@ -196,6 +196,21 @@ pub(super) fn validate(
     }))
 }
 
+/// What a scenario with faults needs besides them: a chain through the proxy, and an
+/// open-loop rate.
+pub(super) fn needs(
+    chain: Option<&super::chain::ChainSpec>,
+    rate: Option<f64>,
+) -> Result<(), String> {
+    if !chain.is_some_and(|c| c.proxy) {
+        return Err("[[fault]] needs [chain] with the proxy (proxy = true): the proxy injects the faults and counts the calls".to_string());
+    }
+    if rate.is_none() {
+        return Err("[[fault]] needs an open-loop `rate`: a fault is measured against a steady offered load, not a closed loop that slows down with the service".to_string());
+    }
+    Ok(())
+}
+
 fn fault(raw: &Spanned<RawFault>, text: &str) -> Result<FaultSpec, Problem> {
     let f = raw.get_ref();
     let at = |span: std::ops::Range<usize>, message: String| Problem {
@@ -223,6 +238,22 @@ fn fault(raw: &Spanned<RawFault>, text: &str) -> Result<FaultSpec, Problem> {
     let after = match &f.after {
         Some(a) => at_least_a_second(a, "after")?,
         None => DEFAULT_AFTER,
+    };
+    let kind = fault_kind(raw, text)?;
+    Ok(FaultSpec {
+        kind,
+        start,
+        duration,
+        after,
+    })
+}
+
+/// The fault's kind with its parameters, each checked against the kind.
+fn fault_kind(raw: &Spanned<RawFault>, text: &str) -> Result<FaultKind, Problem> {
+    let f = raw.get_ref();
+    let at = |span: std::ops::Range<usize>, message: String| Problem {
+        line: Some(line_of(text, span.start)),
+        message: format!("[[fault]] {message}"),
     };
     let name = f.kind.get_ref().as_str();
     let unused = |value: bool, key: &str| -> Result<(), Problem> {
@@ -292,12 +323,7 @@ fn fault(raw: &Spanned<RawFault>, text: &str) -> Result<FaultSpec, Problem> {
             return Err(at(f.kind.span(), message));
         }
     };
-    Ok(FaultSpec {
-        kind,
-        start,
-        duration,
-        after,
-    })
+    Ok(kind)
 }
 
 #[cfg(test)]
@@ -324,6 +350,7 @@ mod tests {
         assert_eq!(kinds, ["blackhole", "error", "delay", "down"]);
         assert_eq!(spec.faults[2].label(), "delay 1500ms");
         assert_eq!(spec.faults[0].length(), Duration::from_secs(26));
+        assert_eq!(spec.faults[3].length(), Duration::from_secs(34));
     }
 
     #[test]

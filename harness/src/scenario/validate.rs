@@ -145,14 +145,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
     let resilience = super::resilience::validate(raw.resilience, &raw.fault, text)?;
     if resilience.is_some() {
         let first = raw.fault.first().map_or(0..0, |f| f.span());
-        if !chain.as_ref().is_some_and(|c| c.proxy) {
-            let message = "[[fault]] needs [chain] with the proxy (proxy = true): the proxy injects the faults and counts the calls".to_string();
-            return Err(at(first, message));
-        }
-        if rate.is_none() {
-            let message = "[[fault]] needs an open-loop `rate`: a fault is measured against a steady offered load, not a closed loop that slows down with the service".to_string();
-            return Err(at(first, message));
-        }
+        super::resilience::needs(chain.as_ref(), rate).map_err(|m| at(first, m))?;
     }
     Ok(Scenario {
         name: name.clone(),
