@@ -289,11 +289,15 @@ impl EpisodeFigures {
     }
 }
 
-/// CPU µs per answered request over `seconds` (none without CPU readings).
+/// CPU µs per answered request over the `seconds` that have CPU readings (none without
+/// any).
 fn cpu_per_request<'s>(seconds: impl Iterator<Item = &'s EpisodeSecond>) -> Option<f64> {
     let (mut cpu_ms, mut requests) = (0.0, 0u64);
     for s in seconds {
-        cpu_ms += s.cpu_ms?;
+        let Some(cpu) = s.cpu_ms else {
+            continue;
+        };
+        cpu_ms += cpu;
         requests += s.full + s.degraded + s.failed;
     }
     (requests > 0).then(|| cpu_ms * 1e3 / requests as f64)
@@ -304,18 +308,21 @@ fn cpu_per_request<'s>(seconds: impl Iterator<Item = &'s EpisodeSecond>) -> Opti
 /// every later second of the fault is at probe level; the time is from the switch-on to
 /// that second's start (at least 0).
 fn time_to_open(seconds: &[EpisodeSecond], on: f64, off: f64) -> Option<f64> {
-    let before: Vec<f64> = seconds
-        .iter()
-        .filter(|s| phase(s.t, on, off) == Phase::Before)
-        .map(|s| s.calls.map(|c| c as f64))
-        .collect::<Option<Vec<f64>>>()?;
-    let normal = mean(before.into_iter())?;
+    // A second without a reading at both its edges (the sampler's first or last) says
+    // nothing either way: it is left out, never taken as quiet.
+    let normal = mean(
+        seconds
+            .iter()
+            .filter(|s| phase(s.t, on, off) == Phase::Before)
+            .filter_map(|s| s.calls.map(|c| c as f64)),
+    )?;
     let probe_level = (normal * PROBE_SHARE).max(PROBE_FLOOR);
     let fault: Vec<&EpisodeSecond> = seconds
         .iter()
         // A second that straddles the switch-off holds calls after the fault.
         .filter(|s| (s.t as f64 + 1.0) > on && (s.t as f64 + 1.0) <= off)
         .collect();
+    let fault: Vec<&EpisodeSecond> = fault.into_iter().filter(|s| s.calls.is_some()).collect();
     let quiet_from = (0..fault.len()).find(|&i| {
         fault[i..]
             .iter()

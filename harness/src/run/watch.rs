@@ -72,9 +72,13 @@ impl Watch {
     ) -> std::io::Result<Watch> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let (first, taken) = std::sync::mpsc::channel();
         let sampler = std::thread::Builder::new()
             .name("episode-sampler".to_string())
-            .spawn(move || sample(user_pid, counts, &flag))?;
+            .spawn(move || sample(user_pid, counts, &flag, first))?;
+        // The load starts after the first reading, so that its first second has one at
+        // its start edge.
+        let _ = taken.recv_timeout(Duration::from_secs(5));
         let flag = Arc::clone(&stop);
         let health = std::thread::Builder::new()
             .name("episode-health".to_string())
@@ -95,18 +99,26 @@ impl Watch {
     }
 }
 
-fn sample(pid: u32, counts: Option<CountsReader>, stop: &AtomicBool) -> Vec<Reading> {
+fn sample(
+    pid: u32,
+    counts: Option<CountsReader>,
+    stop: &AtomicBool,
+    first: std::sync::mpsc::Sender<()>,
+) -> Vec<Reading> {
     let mut readings = Vec::new();
     let mut next = Instant::now();
     while !stop.load(Ordering::SeqCst) {
+        // Between the two reads, each of which may take a few milliseconds.
         let calls = counts.as_ref().and_then(|read| read());
+        let at = unix_ms();
         let usage = tree_usage(pid);
         readings.push(Reading {
-            unix_ms: unix_ms(),
+            unix_ms: at,
             calls,
             rss_bytes: (usage.processes > 0).then_some(usage.rss_bytes),
             cpu_s: (usage.processes > 0).then_some(usage.cpu.as_secs_f64()),
         });
+        let _ = first.send(());
         next += SAMPLE_EVERY;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }

@@ -117,6 +117,19 @@ fn the_second_the_fault_ends_in_does_not_count_against_opening() {
 }
 
 #[test]
+fn a_second_without_readings_is_left_out_not_taken_as_quiet_or_loud() {
+    // Regression: the sampler's first reading came after the load's start, so second 0
+    // had no calls, and the breaker was reported as never opening.
+    let mut seconds = episode(|t| (0, 100, 0, if t < 12 { 80 } else { 1 }), |_| (100, 0));
+    seconds[0].calls = None;
+    seconds[0].cpu_ms = None;
+    seconds[15].calls = None;
+    let f = figures(&seconds, &health(1.0, 1.0));
+    assert_eq!(f.time_to_open_s, Some(2.0));
+    assert_eq!(f.cpu_us_per_request_before, Some(50.0));
+}
+
+#[test]
 fn isolation_is_health_within_twice_its_p99_before_and_no_crash() {
     let seconds = episode(|_| (0, 100, 0, 1), |_| (100, 0));
     assert!(figures(&seconds, &health(2.0, 4.0)).isolated);
