@@ -7,11 +7,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use support::marked::{output_text, results, run_command};
 
-use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 const MARK: &str = "LANEBENCH_RUN_CHAIN_TEST";
 
@@ -70,37 +70,14 @@ expect_status = 200
 }
 
 fn lanebench(root: &Path, scenario: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lanebench"));
+    let mut command = run_command(root, scenario, MARK);
+    command.args(extra);
     command
-        .arg("run")
-        .arg("--scenario")
-        .arg(scenario)
-        .arg("--targets-dir")
-        .arg(root.join("targets"))
-        .arg("--out")
-        .arg(root.join("out"))
-        .args(["--retry-noisy", "0"])
-        .args(extra)
-        .env(MARK, root);
-    command
-}
-
-fn results(root: &Path) -> Value {
-    let text = std::fs::read_to_string(root.join("out").join("results.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 /// Marked processes: pid, command line and environment.
 fn marked(root: &Path) -> Vec<(u32, String, String)> {
     support::marked::marked(&format!("{MARK}={}", root.display()))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
@@ -126,7 +103,7 @@ fn a_chain_run_measures_the_hop_and_leaves_nothing_running() {
     );
     let results = results(root.path());
     let target = &results["targets"][0];
-    assert_ne!(target["status"], "failed", "{}", text(&output));
+    assert_ne!(target["status"], "failed", "{}", output_text(&output));
     assert_eq!(target["chain"]["order_service"], "fx");
     assert_eq!(target["chain"]["via_proxy"], true);
     let roles: Vec<(&str, &str)> = target["components"]
@@ -197,7 +174,7 @@ fn with_two_server_cpus_each_service_gets_one_of_its_own() {
     let output = lanebench(root.path(), &scenario, &args).output().unwrap();
     let results = results(root.path());
     let target = &results["targets"][0];
-    assert_ne!(target["status"], "failed", "{}", text(&output));
+    assert_ne!(target["status"], "failed", "{}", output_text(&output));
     let cpus = |name: &str| {
         let component = target["components"]
             .as_array()
@@ -276,7 +253,7 @@ fn killed(victim: Victim, reason_has: &str) {
         .unwrap();
     kill_during_load(root.path(), victim);
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output));
     let results = results(root.path());
     let target = &results["targets"][0];
     assert_eq!(target["status"], "failed");
@@ -316,7 +293,7 @@ fn direct_needs_a_chain_scenario_and_an_unknown_order_service_is_refused() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("--direct: the scenario has no [chain] section"));
+    assert!(output_text(&out).contains("--direct: the scenario has no [chain] section"));
     let text_of = std::fs::read_to_string(&scenario).unwrap();
     let unknown = root.path().join("unknown.toml");
     std::fs::write(
@@ -327,8 +304,8 @@ fn direct_needs_a_chain_scenario_and_an_unknown_order_service_is_refused() {
     let out = lanebench(root.path(), &unknown, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("[chain] order_service `nope` is not a target (fx)"),
+        output_text(&out).contains("[chain] order_service `nope` is not a target (fx)"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }

@@ -7,8 +7,10 @@
 
 mod support;
 
+use support::marked::{output_text, results, run_command};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -71,35 +73,11 @@ expect_status = 201
 }
 
 fn lanebench(root: &Path, scenario: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lanebench"));
-    command
-        .arg("run")
-        .arg("--scenario")
-        .arg(scenario)
-        .arg("--targets-dir")
-        .arg(root.join("targets"))
-        .arg("--out")
-        .arg(root.join("out"))
-        .args(["--retry-noisy", "0"])
-        .env(MARK, root);
-    command
-}
-
-fn results(root: &Path) -> Value {
-    let text = std::fs::read_to_string(root.join("out").join("results.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    run_command(root, scenario, MARK)
 }
 
 fn marked(root: &Path) -> Vec<(u32, String, String)> {
     support::marked::marked(&format!("{MARK}={}", root.display()))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn episode<'a>(target: &'a Value, label: &str, breaker: &str) -> &'a Value {
@@ -129,7 +107,7 @@ fn each_fault_is_an_episode_and_the_breaker_shows_against_none() {
     let output = lanebench(root.path(), &scenario).output().unwrap();
     let results = results(root.path());
     let target = &results["targets"][0];
-    assert_ne!(target["status"], "failed", "{}", text(&output));
+    assert_ne!(target["status"], "failed", "{}", output_text(&output));
     let episodes = target["resilience"]["episodes"].as_array().unwrap();
     assert_eq!(episodes.len(), 4, "two faults, breaker on and off");
 

@@ -8,18 +8,7 @@ use std::process::Command;
 use lanebench::results::RunResults;
 
 mod compare_support;
-use compare_support::{compare, faster, fixture, lanebench, reshape, stable, Dirs};
-
-/// Stdout lines of the table for `name` (`target/level` or `target`) and `figure`.
-fn rows<'a>(stdout: &'a str, name: &str, figure: &str) -> Vec<&'a str> {
-    stdout
-        .lines()
-        .filter(|l| {
-            let mut cells = l.split_whitespace();
-            cells.next() == Some(name) && cells.next() == Some(figure)
-        })
-        .collect()
-}
+use compare_support::{compare, faster, fixture, lanebench, reshape, rows, stable, Dirs};
 
 #[test]
 fn identical_results_are_unchanged() {

@@ -8,7 +8,7 @@ use lanebench::results::resilience::{BreakerSetting, EpisodeFigures};
 use lanebench::results::RunResults;
 
 mod compare_support;
-use compare_support::{compare, stable, Dirs};
+use compare_support::{compare, rows, stable, Dirs};
 
 const RESILIENCE_FIGURES: [&str; 3] = ["time-to-open", "time-to-recover", "health-p99-ratio"];
 
@@ -41,17 +41,6 @@ fn slower_recovery() -> RunResults {
         assert_eq!(e.figures.time_to_recover_s, Some(8.0));
     }
     results
-}
-
-/// Stdout lines of the compare table for `target` and `figure`.
-fn rows<'a>(stdout: &'a str, target: &str, figure: &str) -> Vec<&'a str> {
-    stdout
-        .lines()
-        .filter(|l| {
-            let mut cells = l.split_whitespace();
-            cells.next() == Some(target) && cells.next() == Some(figure)
-        })
-        .collect()
 }
 
 #[test]

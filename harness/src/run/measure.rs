@@ -7,7 +7,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::chain::{service_cpus, user_settings, with_chain, OrderSide, RunChain};
+use super::chain::{
+    service_cpus, user_settings, with_chain, DownstreamSwitch, OrderSide, RunChain,
+};
 use super::environment::runtime_version;
 use super::episodes::FaultTools;
 use super::failure::{check_stop, Failure};
@@ -149,13 +151,7 @@ impl<'a> TargetRun<'a> {
         }
         let mut env = self.env().to_vec();
         let Some(order) = &self.order else {
-            let round = Round {
-                launches,
-                plan,
-                env: &env,
-                components,
-                faults: None,
-            };
+            let round = Round::plain(launches, plan, &env, components);
             return self.round_with(settings, observer, stop, round);
         };
         let order_env = order.env.clone();
@@ -173,42 +169,56 @@ impl<'a> TargetRun<'a> {
             observer,
             &name,
             components,
-            |observer, handles, mut components| {
+            |observer, handles, components| {
                 env.extend(handles.env);
-                let Some(spec) = &settings.scenario.resilience else {
-                    let round = Round {
-                        launches,
-                        plan,
-                        env: &env,
-                        components,
-                        faults: None,
-                    };
-                    return self.round_with(&user_settings, observer, stop, round);
-                };
-                for (i, breaker) in breaker_settings(spec).into_iter().enumerate() {
-                    let (variant_env, failures) = breaker_env(&env, spec, breaker);
-                    let faults = FaultTools {
-                        proxy_control: handles.proxy_control,
-                        downstream: &mut *handles.downstream,
-                        breaker,
-                        breaker_failures: failures,
-                    };
-                    let round = Round {
-                        launches: if i == 0 { launches } else { 0 },
-                        plan,
-                        env: &variant_env,
-                        components: components.iter_mut().map(|c| &mut **c).collect(),
-                        faults: Some(faults),
-                    };
-                    self.round_with(&user_settings, observer, stop, round);
-                    if !self.is_active() {
-                        break;
+                let round = Round::plain(launches, plan, &env, components);
+                match &settings.scenario.resilience {
+                    None => self.round_with(&user_settings, observer, stop, round),
+                    Some(spec) => {
+                        let faults = (handles.proxy_control, handles.downstream, spec);
+                        self.resilience_rounds(&user_settings, observer, stop, round, faults);
                     }
                 }
             },
         );
         if let Err(failure) = ran {
             self.fail(failure);
+        }
+    }
+
+    /// A resilience round: a session for each breaker setting, each on a user service
+    /// launched with its breaker's environment, the launches timed only before the first.
+    fn resilience_rounds(
+        &mut self,
+        settings: &RunSettings,
+        observer: &mut dyn RunObserver,
+        stop: &Arc<AtomicBool>,
+        mut round: Round,
+        (proxy_control, downstream, spec): (
+            Option<std::net::SocketAddr>,
+            &mut dyn DownstreamSwitch,
+            &ResilienceSpec,
+        ),
+    ) {
+        for (i, breaker) in breaker_settings(spec).into_iter().enumerate() {
+            let (variant_env, failures) = breaker_env(round.env, spec, breaker);
+            let faults = FaultTools {
+                proxy_control,
+                downstream: &mut *downstream,
+                breaker,
+                breaker_failures: failures,
+            };
+            let variant = Round {
+                launches: if i == 0 { round.launches } else { 0 },
+                plan: round.plan,
+                env: &variant_env,
+                components: round.components.iter_mut().map(|c| &mut **c).collect(),
+                faults: Some(faults),
+            };
+            self.round_with(settings, observer, stop, variant);
+            if !self.is_active() {
+                break;
+            }
         }
     }
 
@@ -401,6 +411,24 @@ struct Round<'e, 'c, 'f> {
     env: &'e [(String, String)],
     components: Components<'c>,
     faults: Option<FaultTools<'f>>,
+}
+
+impl<'e, 'c> Round<'e, 'c, '_> {
+    /// A round without faults.
+    fn plain(
+        launches: usize,
+        plan: SessionPlan,
+        env: &'e [(String, String)],
+        components: Components<'c>,
+    ) -> Self {
+        Round {
+            launches,
+            plan,
+            env,
+            components,
+            faults: None,
+        }
+    }
 }
 
 /// The breaker settings a resilience run measures: the target's breaker, and with

@@ -104,3 +104,14 @@ pub fn compare(base: &Path, cand: &Path, extra: &[&str]) -> (i32, String, String
         String::from_utf8(out.stderr).unwrap(),
     )
 }
+
+/// Stdout lines of the compare table for `name` (`target/level` or `target`) and `figure`.
+pub fn rows<'a>(stdout: &'a str, name: &str, figure: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .filter(|l| {
+            let mut cells = l.split_whitespace();
+            cells.next() == Some(name) && cells.next() == Some(figure)
+        })
+        .collect()
+}

@@ -1,6 +1,10 @@
 //! Finding a test's own processes: every process a test starts (lanebench, and through
 //! it the targets, the proxy and the order service) carries one environment entry, the
 //! test's mark, so that the test can find them, kill one, and see that none is left.
+//! Also the `lanebench run` such a test starts in a folder of its own, and what it wrote.
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 /// Live (not zombie) processes whose environment holds exactly `entry` (`NAME=value`):
 /// pid, command line and environment.
@@ -29,4 +33,36 @@ pub fn marked(entry: &str) -> Vec<(u32, String, String)> {
         found.push((pid, cmdline, String::from_utf8_lossy(&environ).to_string()));
     }
     found
+}
+
+/// `lanebench run` of `scenario` on the targets under `root/targets`, writing to
+/// `root/out`, never retrying, carrying the mark `name=root`.
+pub fn run_command(root: &Path, scenario: &Path, name: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lanebench"));
+    command
+        .arg("run")
+        .arg("--scenario")
+        .arg(scenario)
+        .arg("--targets-dir")
+        .arg(root.join("targets"))
+        .arg("--out")
+        .arg(root.join("out"))
+        .args(["--retry-noisy", "0"])
+        .env(name, root);
+    command
+}
+
+/// The results.json such a run wrote.
+pub fn results(root: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(root.join("out").join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A finished process's stdout and stderr, for failure messages.
+pub fn output_text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
