@@ -46,6 +46,7 @@ mod fault;
 mod listener;
 mod relay;
 mod server;
+mod shared;
 mod stats;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::fault::{self, Action, ConnFaults, BLACKHOLE_TICK};
 use super::listener::Closable;
-use super::server::Shared;
+use super::shared::Shared;
 use super::stats::{ConnectFailure, Injected, Recorder, Route, Unanswered};
 use crate::load::protocol::http1::{RequestParser, ResponseParser, MAX_HEAD_BYTES};
 use crate::load::protocol::Progress;

@@ -5,13 +5,14 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::fault::{Fault, FaultSwitch};
+use super::fault::Fault;
 use super::listener::{AfterError, Gate};
 use super::relay::{relay, THREAD_STACK};
-use super::stats::{Injected, ProxyCounts, ProxyStats, Recorder};
+use super::shared::Shared;
+use super::stats::{ProxyCounts, ProxyStats};
 use super::ProxyError;
 use crate::load::protocol::http1::RequestReader;
 
@@ -22,38 +23,6 @@ const CONTROL_READ_TIMEOUT: Duration = Duration::from_secs(2);
 const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest control request body: a fault is a few dozen bytes.
 pub const MAX_CONTROL_BODY: usize = 64 * 1024;
-
-/// What every connection's threads share.
-pub(super) struct Shared {
-    pub(super) recorder: Recorder,
-    pub(super) faults: FaultSwitch,
-    pub(super) gate: Gate,
-    /// Switches one at a time, whether from the control port or in process.
-    switching: Mutex<()>,
-}
-
-impl Shared {
-    /// Puts `fault` in effect; returns once it is (for `Refuse`: nothing listens and
-    /// every client connection is closed; after it: listening again).
-    fn set_fault(&self, fault: Fault) -> Result<(), ProxyError> {
-        fault.validate().map_err(ProxyError::BadFault)?;
-        let _one_at_a_time = self.switching.lock().unwrap_or_else(|e| e.into_inner());
-        if fault != Fault::Refuse {
-            self.gate.listen_again().map_err(ProxyError::Relisten)?;
-        }
-        let refuse = fault == Fault::Refuse;
-        self.faults.set(fault);
-        if refuse {
-            let closed = self.gate.refuse();
-            self.recorder.injected(Injected::RefuseClosed, closed);
-        }
-        Ok(())
-    }
-
-    fn counts(&self) -> ProxyCounts {
-        self.recorder.counts(self.faults.current())
-    }
-}
 
 /// A running proxy in this process. Dropping it stops accepting; connections already
 /// relayed go on until their peers end them.
@@ -79,12 +48,7 @@ impl ProxyServer {
         };
         let (addr, relays) = listen(port)?;
         let (control_addr, control) = listen(control_port)?;
-        let shared = Arc::new(Shared {
-            recorder: Recorder::new(),
-            faults: FaultSwitch::default(),
-            gate: Gate::new(relays, addr),
-            switching: Mutex::new(()),
-        });
+        let shared = Arc::new(Shared::new(Gate::new(relays, addr)));
         let stop = Arc::new(AtomicBool::new(false));
         let spawn = |name: &str, work: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()

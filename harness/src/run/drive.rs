@@ -10,8 +10,9 @@ use super::failure::Failure;
 use super::steady::{steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
 use crate::load::cpus::process_cpu_time;
+use crate::load::request::RequestPlan;
 use crate::load::result::LoadResult;
-use crate::load::{LoadRun, LoadSettings};
+use crate::load::{LoadRun, LoadSettings, DEFAULT_MAX_SEND_LAG};
 use crate::results::caveat::{Side, SideNoise};
 use crate::results::chain::HopRecord;
 use crate::results::{ComponentCpuTime, ComponentFigures};
@@ -96,6 +97,31 @@ pub struct Warmup {
 }
 
 impl Bench<'_> {
+    /// The load of one level (or episode) on the measured process: the scenario's mix, rate,
+    /// duration and timeout, from the generator's CPUs.
+    pub fn level_load(&self, plan: &RequestPlan, connections: usize) -> LoadSettings {
+        let scenario = &self.settings.scenario;
+        let generator_cpus = &self.settings.generator_cpus;
+        LoadSettings {
+            url: format!("http://{}/ ({})", self.process.addr(), scenario.name),
+            addr: self.process.addr(),
+            plan: plan.clone(),
+            connections,
+            threads: generator_cpus.len().min(connections),
+            duration: Some(scenario.duration),
+            requests: None,
+            // The warm-up is its own load, right before.
+            warmup: Duration::ZERO,
+            rate: scenario.rate,
+            timeout: scenario.timeout,
+            max_send_lag: DEFAULT_MAX_SEND_LAG,
+            // Every request of the window at its real latency: a cut-off one is a lower
+            // bound, and a slow server's level has few requests.
+            wait_in_flight: true,
+            cpus: Some(generator_cpus.clone()),
+        }
+    }
+
     /// The server's CPU time so far: exact from its cgroup (which also keeps the time
     /// of exited workers), otherwise summed over its live process tree.
     fn server_cpu(&self) -> Duration {

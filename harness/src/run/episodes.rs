@@ -11,7 +11,6 @@ use super::drive::Bench;
 use super::episode::{run_episode, EpisodePlan, FaultSwitch};
 use super::failure::{check_stop, Failure};
 use super::outcome::SessionOutcome;
-use super::session::level_load;
 use super::watch::CountsReader;
 use crate::proxy::{fetch_counts, set_fault, Fault};
 use crate::results::resilience::BreakerSetting;
@@ -99,7 +98,7 @@ pub fn run_episodes(
     let (_, requests) =
         prepare(scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
     let connections = scenario.connections.first().copied().unwrap_or(1);
-    let load = level_load(bench, &requests, connections);
+    let load = bench.level_load(&requests, connections);
     let phase = format!("resilience warm-up ({})", tools.breaker.label());
     bench.observer.phase(bench.name, &phase);
     bench.warm_up(load.clone(), &phase, &[])?;

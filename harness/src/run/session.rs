@@ -14,8 +14,7 @@ use super::outcome::{ComponentRecord, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
 use super::summary::judge_repeats;
 use super::{RunObserver, RunSettings};
-use crate::load::request::RequestPlan;
-use crate::load::{LoadSettings, DEFAULT_MAX_SEND_LAG};
+use crate::load::LoadSettings;
 use crate::results::caveat::{describe_all, Caveat};
 use crate::results::{RepeatResult, SetAside, WarmupCurve};
 use crate::sample::procfs::tree_usage;
@@ -238,7 +237,7 @@ impl Ladder {
             prepare(scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
         for &connections in &scenario.connections {
             check_stop(bench.stop)?;
-            let load = level_load(bench, &requests, connections);
+            let load = bench.level_load(&requests, connections);
             let phase = format!("load {connections}c warm-up (round {})", self.plan.round);
             bench.observer.phase(bench.name, &phase);
             let load_started = bench.process.spawned_at().elapsed();
@@ -357,7 +356,7 @@ impl Ladder {
         let scenario = super::chain::baseline_scenario(&bench.settings.scenario);
         let (_, requests) =
             prepare(&scenario, bench.process.addr()).map_err(|e| Failure::new(e.to_string()))?;
-        let load = level_load(bench, &requests, connections);
+        let load = bench.level_load(&requests, connections);
         let phase = format!(
             "baseline {connections}c warm-up (round {})",
             self.plan.round
@@ -471,29 +470,4 @@ fn idle_usage(pid: u32) -> Vec<Sample> {
         });
     }
     samples
-}
-
-/// The load of one level (or episode) on the measured process: the scenario's mix, rate,
-/// duration and timeout, from the generator's CPUs.
-pub(super) fn level_load(bench: &Bench, plan: &RequestPlan, connections: usize) -> LoadSettings {
-    let scenario = &bench.settings.scenario;
-    let generator_cpus = &bench.settings.generator_cpus;
-    LoadSettings {
-        url: format!("http://{}/ ({})", bench.process.addr(), scenario.name),
-        addr: bench.process.addr(),
-        plan: plan.clone(),
-        connections,
-        threads: generator_cpus.len().min(connections),
-        duration: Some(scenario.duration),
-        requests: None,
-        // The warm-up is its own load, right before.
-        warmup: Duration::ZERO,
-        rate: scenario.rate,
-        timeout: scenario.timeout,
-        max_send_lag: DEFAULT_MAX_SEND_LAG,
-        // Every request of the window at its real latency: a cut-off one is a lower
-        // bound, and a slow server's level has few requests.
-        wait_in_flight: true,
-        cpus: Some(generator_cpus.clone()),
-    }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
+use super::problem::duration as parse_duration;
 use super::problem::{line_of, Problem};
-use super::validate::duration as parse_duration;
 
 /// The `/health` probe's default rate: low beside the load, frequent enough for a p99
 /// per phase.

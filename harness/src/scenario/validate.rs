@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::load::wire::{check_header, check_request_target, is_token};
 
 use super::chain::RawChain;
-use super::problem::{line_of, Problem};
+use super::problem::{duration, line_of, Problem};
 use super::resilience::{RawFault, RawResilience};
 use super::{
     RequestSpec, Scenario, Template, DEFAULT_MAX_ERROR_RATE, DEFAULT_STARTUP_BUDGET,
@@ -243,25 +243,6 @@ fn quick_scale(value: Option<&Spanned<f64>>, text: &str) -> Result<f64, Problem>
         });
     }
     Ok(scale)
-}
-
-pub(super) fn duration(
-    value: &Spanned<String>,
-    key: &str,
-    text: &str,
-) -> Result<Duration, Problem> {
-    let problem = |message: String| Problem {
-        line: Some(line_of(text, value.span().start)),
-        message,
-    };
-    let parsed = humantime::parse_duration(value.get_ref()).map_err(|e| {
-        problem(format!(
-            "{key} `{}` is not a duration like \"10s\" or \"1m 30s\": {e}",
-            value.get_ref()
-        ))
-    })?;
-    crate::load::bounds::check_duration(parsed, value.get_ref())
-        .map_err(|e| problem(format!("{key}: {e}")))
 }
 
 fn at_least_one(

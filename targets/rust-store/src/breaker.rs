@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::downstream::DownstreamError;
+use crate::error::DownstreamError;
 
 /// `BREAKER_FAILURES` and `BREAKER_OPEN_MS`, already checked; `BREAKER_FAILURES=0` is
 /// represented by having no settings (and so no breaker) at all.

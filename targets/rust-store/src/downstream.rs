@@ -4,13 +4,13 @@
 //! bodies a user service receives, sends and answers are typed here, so the order service's
 //! answers are decoded into [`Order`] and serialized again rather than passed through.
 
-use std::fmt;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::BreakerSettings;
+pub use crate::error::DownstreamError;
 use crate::{Item, Order, User};
 
 /// The contract's defaults for the numbers.
@@ -191,36 +191,6 @@ pub struct UserOrder {
 pub struct OrderRequest<'a> {
     pub user_id: u64,
     pub items: &'a [Item],
-}
-
-/// Why a downstream call gave no usable answer; the text ends up in the 503 body.
-#[derive(Debug)]
-pub struct DownstreamError(pub String);
-
-impl fmt::Display for DownstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl DownstreamError {
-    pub fn timed_out(timeout: Duration) -> Self {
-        Self(format!("no answer within {} ms", timeout.as_millis()))
-    }
-
-    /// The breaker refused the call (open, or its half-open probe in flight).
-    pub fn circuit_open() -> Self {
-        Self("circuit open".to_string())
-    }
-
-    pub fn status(status: u16) -> Self {
-        Self(format!("order service answered {status}"))
-    }
-
-    /// The contract's 503 message.
-    pub fn message(&self) -> String {
-        format!("orders unavailable: {}", self.0)
-    }
 }
 
 /// The order service's list of orders, or why the body is not one.

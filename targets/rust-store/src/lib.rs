@@ -14,6 +14,7 @@
 
 pub mod breaker;
 pub mod downstream;
+pub mod error;
 #[cfg(feature = "hyper-client")]
 pub mod hyper_client;
 pub mod memory;
