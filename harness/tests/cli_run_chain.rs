@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::marked::{output_text, results, run_command};
+use support::marked::{fixture_user_service, output_text, results, run_command};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,19 +18,7 @@ const MARK: &str = "LANEBENCH_RUN_CHAIN_TEST";
 /// A targets folder with the fixture's user service as target `fx`, and a chain scenario
 /// of `seconds` per level.
 fn setup(root: &Path, seconds: u32) -> PathBuf {
-    let dir = root.join("targets").join("fx");
-    std::fs::create_dir_all(&dir).unwrap();
-    // Targets are launched with a clean environment: the mark goes in the command.
-    let run = format!(
-        "{MARK}={} exec {} --mode user-service",
-        root.display(),
-        env!("CARGO_BIN_EXE_lanebench-fixture")
-    );
-    let manifest = format!(
-        "name = \"fx\"\nframework = \"Fixture\"\nlanguage = \"rust\"\nversion = \"1\"\n\
-         build = \"true\"\nrun = {run:?}\nhealth = \"/health\"\nready_timeout = \"20s\"\n"
-    );
-    std::fs::write(dir.join("target.toml"), manifest).unwrap();
+    fixture_user_service(root, "fx", "Fixture", MARK);
     let scenario = root.join("chain.toml");
     let text = format!(
         r#"name = "chain-test"

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::marked::{output_text, results, run_command};
+use support::marked::{fixture_user_service, output_text, results, run_command};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,18 +21,7 @@ const MARK: &str = "LANEBENCH_RUN_RESILIENCE_TEST";
 /// resilience scenario with `faults` (TOML `[[fault]]` tables).
 fn setup(root: &Path, names: &[&str], resilience: &str, faults: &str) -> PathBuf {
     for name in names {
-        let dir = root.join("targets").join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let run = format!(
-            "{MARK}={} exec {} --mode user-service",
-            root.display(),
-            env!("CARGO_BIN_EXE_lanebench-fixture")
-        );
-        let manifest = format!(
-            "name = \"{name}\"\nframework = \"Fixture {name}\"\nlanguage = \"rust\"\nversion = \"1\"\n\
-             build = \"true\"\nrun = {run:?}\nhealth = \"/health\"\nready_timeout = \"20s\"\n"
-        );
-        std::fs::write(dir.join("target.toml"), manifest).unwrap();
+        fixture_user_service(root, name, &format!("Fixture {name}"), MARK);
     }
     let scenario = root.join("resilience.toml");
     let text = format!(

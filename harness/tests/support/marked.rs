@@ -66,3 +66,21 @@ pub fn output_text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Writes `root/targets/NAME/target.toml`: the fixture's user service (its own order
+/// service too) as target `name` of `framework`, its command carrying the mark
+/// `mark=root` (targets are launched with a clean environment).
+pub fn fixture_user_service(root: &Path, name: &str, framework: &str, mark: &str) {
+    let dir = root.join("targets").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = format!(
+        "{mark}={} exec {} --mode user-service",
+        root.display(),
+        env!("CARGO_BIN_EXE_lanebench-fixture")
+    );
+    let manifest = format!(
+        "name = \"{name}\"\nframework = \"{framework}\"\nlanguage = \"rust\"\nversion = \"1\"\n\
+         build = \"true\"\nrun = {run:?}\nhealth = \"/health\"\nready_timeout = \"20s\"\n"
+    );
+    std::fs::write(dir.join("target.toml"), manifest).unwrap();
+}
