@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::failure::Failure;
-use super::steady::{steadiness, Steadiness};
+use super::steady::{ramped, steadiness, Steadiness};
 use super::{RunObserver, RunSettings};
 use crate::load::cpus::process_cpu_time;
 use crate::load::request::RequestPlan;
@@ -55,6 +55,9 @@ pub struct Bench<'a> {
     pub components: Components<'a>,
     /// Set when a component died under a load: the reason the session failed.
     pub component_failure: Option<Failure>,
+    /// The process ramped in some warm-up (a JIT warming): every later warm-up on it is
+    /// judged by the trend alone (`steady::steadiness`).
+    pub ramped: bool,
 }
 
 /// One measured repeat.
@@ -365,12 +368,14 @@ impl Bench<'_> {
                 .map(|p| p.successes as f64)
                 .collect();
             let elapsed = Duration::from_secs(per_second.len() as u64);
-            let verdict = steadiness(&[before, &per_second].concat());
+            let series = [before, &per_second].concat();
+            self.ramped |= ramped(&series);
+            let verdict = steadiness(&series, self.ramped);
             if elapsed >= min && (!check || matches!(verdict, Steadiness::Steady { .. })) {
                 steady = check.then_some(true);
                 load_stop.store(true, Ordering::SeqCst);
             }
-            let note = warming_note(verdict, elapsed, min, max, check);
+            let note = warming_note(verdict, elapsed, min, max, check, self.ramped);
             self.observer.warming(self.name, phase, &note);
         }
         let result = run
@@ -378,9 +383,11 @@ impl Bench<'_> {
             .map_err(|e| Failure::new(format!("load generator (warm-up): {e}")))?;
         self.component_died()?;
         let per_second = result.whole_second_successes();
+        let series = [before, &per_second].concat();
+        self.ramped |= ramped(&series);
         let climbing = steady == Some(false)
             && matches!(
-                steadiness(&[before, &per_second].concat()),
+                steadiness(&series, self.ramped),
                 Steadiness::Varying { trend } if trend.low > 0.0
             );
         Ok(Warmup {
@@ -399,6 +406,7 @@ fn warming_note(
     min: Duration,
     max: Duration,
     check: bool,
+    ramped: bool,
 ) -> String {
     use super::steady::{
         SteadyBy, Trend, STEADY_WINDOWS, TREND_CONFIDENCE, TREND_PERIOD_S, TREND_TOLERANCE,
@@ -428,9 +436,14 @@ fn warming_note(
         }
         Steadiness::Idle => format!("{at}: nothing served yet"),
         Steadiness::Varying { trend: t } => format!(
-            "{at}: not steady yet ({}; it must lie within ±{:.0}%)",
+            "{at}: not steady yet ({}; it must lie within ±{:.0}%{})",
             trend(t),
-            TREND_TOLERANCE * 100.0
+            TREND_TOLERANCE * 100.0,
+            if ramped {
+                ", the process ramped so the trend alone decides"
+            } else {
+                ""
+            }
         ),
         Steadiness::Steady {
             trend: t,
@@ -439,10 +452,10 @@ fn warming_note(
         } => format!("{at}: steady ({})", trend(t)),
         Steadiness::Steady {
             trend: t,
-            by: SteadyBy::FlatFromStart,
+            by: SteadyBy::Settled,
             ..
         } => format!(
-            "{at}: steady (no trend since the first second; {})",
+            "{at}: steady (settled: the last {STEADY_WINDOWS} s agree, no ramp seen; {})",
             trend(t)
         ),
     }

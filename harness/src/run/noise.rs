@@ -251,6 +251,16 @@ mod tests {
             summarize([c.as_slice(), [].as_slice()]).as_deref(),
             Some("1 of 2 levels not steady at the warm-up cap")
         );
+        // A later repeat (no warm-up of its own) names the level's last warm-up, never
+        // "after 0 s".
+        let later = Caveat::Unsteady {
+            warmup_s: 0.0,
+            climbing: true,
+        };
+        assert_eq!(
+            later.describe(),
+            "still climbing when the level's last warm-up ended"
+        );
     }
 
     #[test]

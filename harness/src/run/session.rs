@@ -46,7 +46,7 @@ pub struct SessionPlan {
 
 /// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
 /// ended steady (`None`: not checked).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Warmed {
     seconds: f64,
     steady: Option<bool>,
@@ -54,6 +54,21 @@ struct Warmed {
     climbing: bool,
     /// Successful responses per second of the load this level has had so far.
     series: Vec<f64>,
+}
+
+impl Warmed {
+    /// What the level's next repeat follows once the kept attempt was measured after this warm
+    /// state: no warm-up of its own, the state of the last warm-up (that of a warm-up
+    /// measured again, if `kept` needed one), and the kept attempt's seconds added to
+    /// the level's load. Regression: every later repeat once took the level's first
+    /// warm-up's state, so after a first repeat that was measured again after more
+    /// warm-up, which ended steady, each later repeat was still "climbing" and was
+    /// measured again too.
+    fn next_repeat(mut self, kept_seconds: Vec<f64>) -> Warmed {
+        self.seconds = 0.0;
+        self.series.extend(kept_seconds);
+        self
+    }
 }
 
 /// What a session runs against.
@@ -184,6 +199,7 @@ fn measure(
         cgroup,
         components,
         component_failure: None,
+        ramped: false,
     };
     let ladder = Ladder {
         plan,
@@ -248,21 +264,19 @@ impl Ladder {
                 repeats: Vec::new(),
                 baseline: None,
             };
+            // Only the first repeat follows the warm-up; later ones follow a repeat.
+            let mut warmed = Warmed {
+                seconds: warmup.used.as_secs_f64(),
+                steady: warmup.steady,
+                climbing: warmup.climbing,
+                series: warmup.per_second.clone(),
+            };
             for repeat in 1..=self.plan.repeats {
                 check_stop(bench.stop)?;
                 let phase = format!("load {connections}c {repeat}/{}", self.plan.repeats);
-                // Only the first repeat follows the warm-up; later ones follow a repeat.
-                let warmed = Warmed {
-                    seconds: if repeat == 1 {
-                        warmup.used.as_secs_f64()
-                    } else {
-                        0.0
-                    },
-                    steady: warmup.steady,
-                    climbing: warmup.climbing,
-                    series: warmup.per_second.clone(),
-                };
-                let measured = self.measure_repeat(bench, &load, &phase, windows, warmed)?;
+                let (measured, after) =
+                    self.measure_repeat(bench, &load, &phase, windows, warmed)?;
+                warmed = after.next_repeat(measured.load.whole_second_successes());
                 if outcome.curve.is_none() {
                     // A repeat measured again does not continue the warm-up's seconds.
                     let first = (measured.attempt == 1).then_some(&measured.load);
@@ -283,7 +297,8 @@ impl Ladder {
     /// moving), up to the run's `retry_noisy` times: after a pause, or, for a warm-up
     /// that was not steady, after another warm-up (the server needs more warm load, not
     /// rest). The first clean attempt is kept; when none is, the last one, with its
-    /// caveats. Every attempt set aside is recorded with why.
+    /// caveats. Every attempt set aside is recorded with why. Returns the kept attempt
+    /// and the warm state it was measured after.
     fn measure_repeat(
         &self,
         bench: &mut Bench,
@@ -291,7 +306,7 @@ impl Ladder {
         phase: &str,
         windows: &mut Vec<(Duration, Duration)>,
         mut warmed: Warmed,
-    ) -> Result<RepeatResult, Failure> {
+    ) -> Result<(RepeatResult, Warmed), Failure> {
         let mut set_aside = Vec::new();
         let mut attempt = 1;
         loop {
@@ -309,7 +324,7 @@ impl Ladder {
             let may_help = judged.caveats.iter().any(Caveat::retry_may_help);
             if judged.caveats.is_empty() || !retries_left || !may_help {
                 repeat.set_aside = set_aside;
-                return Ok(repeat);
+                return Ok((repeat, warmed));
             }
             let unsteady = judged.caveats.iter().any(Caveat::needs_more_warmup);
             let how = if unsteady {
@@ -470,4 +485,31 @@ fn idle_usage(pid: u32) -> Vec<Sample> {
         });
     }
     samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Warmed;
+
+    #[test]
+    fn a_repeat_after_one_measured_again_follows_the_last_warm_up() {
+        // The level's warm-up hit its cap climbing; the first repeat was measured again
+        // after more warm-up, which ended steady: that is the state measure_repeat
+        // returns, and the second repeat must follow it, not the first warm-up.
+        let after_retry = Warmed {
+            seconds: 75.0,
+            steady: Some(true),
+            climbing: false,
+            series: vec![1.0, 2.0, 3.0, 3.0],
+        };
+        assert_eq!(
+            after_retry.next_repeat(vec![3.0, 3.0]),
+            Warmed {
+                seconds: 0.0,
+                steady: Some(true),
+                climbing: false,
+                series: vec![1.0, 2.0, 3.0, 3.0, 3.0, 3.0],
+            }
+        );
+    }
 }

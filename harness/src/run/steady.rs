@@ -3,37 +3,49 @@
 //!
 //! Both work on a series of one-second throughputs (successful responses per second).
 //!
-//! **Steady** (warm-up) is decided on trends: the Theil–Sen slope of a run of seconds (the
-//! median of the slopes between every pair of them) with Sen's distribution-free
-//! confidence interval (the pairwise slopes ranked; the bounds at the ranks that Kendall's
-//! statistic gives for [`TREND_Z`]), relative to the run's median and per
-//! [`TREND_PERIOD_S`] seconds. The warm-up ends at the first second at which either holds:
+//! **Steady** (warm-up) depends on what the process has shown. A process **ramped** when,
+//! in a warm-up's seconds so far, some [`RAMP_SECONDS`] seconds in a row have a median
+//! at least [`RAMP_FACTOR`] times (or at most 1/[`RAMP_FACTOR`] of) the median of its
+//! first [`RAMP_SECONDS`]: what a JIT runtime does on its first load (3-20x over its
+//! first 10-15 s in the recorded Spring Boot warm-ups, 1.6-1.9x already by the fifth
+//! second). A process that ramped once is judged by the trend rule on every later
+//! warm-up too, because after its ramp a JIT climbs slowly for minutes. The warm-up ends
+//! at the first second (at least [`STEADY_WINDOWS`]) at which:
 //!
-//! - **flat, shown** ([`SteadyBy::FlatTrend`]): over the last [`TREND_WINDOW`] seconds (all
-//!   of them while there are fewer), the whole interval lies within ±[`TREND_TOLERANCE`];
-//! - **no trend since the first second** ([`SteadyBy::FlatFromStart`]), while the warm-up
-//!   is at most [`TREND_WINDOW`] seconds long: over all its seconds the interval includes
-//!   zero and the slope is within ±[`TREND_TOLERANCE`], after twice [`STEADY_WINDOWS`]
-//!   seconds, or after [`STEADY_WINDOWS`] if every second is within ±[`QUIET_TOLERANCE`]
-//!   of their median.
+//! - **flat, shown** ([`SteadyBy::FlatTrend`], any process): over the last
+//!   [`TREND_WINDOW`] seconds (all of them while there are fewer), the whole confidence
+//!   interval of the trend lies within ±[`TREND_TOLERANCE`]. The trend is the Theil–Sen
+//!   slope (the median of the slopes between every pair of seconds) with Sen's
+//!   distribution-free interval (the pairwise slopes ranked; the bounds at the ranks that
+//!   Kendall's statistic gives for [`TREND_Z`]), relative to the window's median and per
+//!   [`TREND_PERIOD_S`] seconds;
+//! - **settled** ([`SteadyBy::Settled`], only a process that never ramped): the last
+//!   [`STEADY_WINDOWS`] seconds are each within ±[`SETTLED_TOLERANCE`] of their median,
+//!   or their median is within ±[`SETTLED_TOLERANCE`] of the median of the
+//!   [`STEADY_WINDOWS`] before them; unless the trend over the same window as above is
+//!   shown beyond ±[`TREND_TOLERANCE`] at [`SHOWN_CONFIDENCE`] (a climb or fall so clean
+//!   that the noise hides nothing: the settled rule alone passes a noiseless climb of up
+//!   to 10% per 5 s).
 //!
-//! Why: a JIT runtime after its first 20 s climbs by a few percent per 5 s (C2 compiling
-//! one hot path after another), and the rule before this one ("the median of the last
-//! 5 s is within 5% of the 5 s before") passed that, because two neighbouring medians 3%
-//! apart pass any bound wide enough for the ±15% second-to-second swings of a shared
-//! machine. A slope over a longer window sees the climb, and an interval instead of a
-//! point estimate makes that window as long as the noise needs: a climb of 3% per 5 s is
-//! outside the bound at any noise. Showing flatness under ±15% noise takes about half a
-//! minute, though, which a compiled server that never warmed would pay on every level;
-//! the second rule lets a warm-up that has had no trend from its first second end about
-//! as early as the old rule did. It is safe for a JIT because a process that is warming
-//! climbs from its first second of load, steeply (3-20x over the first 10-15 s in the
-//! recorded Spring Boot warm-ups), so its warm-up never qualifies and the first rule
-//! judges the slow climb that follows. What neither can tell is a climb that starts with
-//! the warm-up's first second and is smaller than the noise. Theil–Sen, not least
-//! squares, so that a stalled second or a burst does not tilt the line; a bounded window,
-//! so that a JIT that has levelled off is not held back long by its own earlier climb.
-//! The numbers and the recorded series: docs/metrics.md.
+//! Why two. A JIT after its ramp climbs by a few percent per 5 s for minutes (C2
+//! compiling one hot path after another); two neighbouring medians 3% apart pass any
+//! bound wide enough for the second-to-second swings of a shared machine, so the settled
+//! rule alone called the recorded Spring Boot warm-ups steady at 16-22 s, at a third of
+//! their throughput after a minute. A slope with an interval sees the climb: a climb of
+//! 3% per 5 s stays outside the bound at any noise. But showing a trend flat takes as
+//! long as the noise needs, and this machine's throughput moves in steps of ±30% that
+//! last 5-20 s with no steal to show for them (a compiled server's recorded warm-ups:
+//! harness/tests/fixtures/warmup/), so a compiled server, which has nothing to warm,
+//! waited 10-36 s for the trend where the settled rule took 5-12 s. The ramp tells the
+//! two apart before the settled rule could end a JIT's warm-up: its seconds climb too
+//! steeply to be settled until long after the ramp shows. What this cannot tell is a
+//! process that climbs slowly from its first second without a ramp, by less than the
+//! noise: no rule that ends in 5-10 s can see that (neither could the trend rule, whose
+//! interval is that wide after a few seconds). Theil–Sen, not least squares, so that a
+//! stalled second or a burst does not tilt the line; a bounded window, so that a JIT that
+//! has levelled off is not held back long by its own earlier climb. Medians in the
+//! ramp and the settled rule, so that one stalled second decides nothing. The numbers
+//! and the recorded series: docs/metrics.md.
 //!
 //! **Time to steady** (from spawn): the first second from which the median of
 //! [`STEADY_WINDOWS`] seconds in a row is within ±[`REACHED_TOLERANCE`] of the steady
@@ -41,9 +53,18 @@
 
 use crate::stats::median;
 
-/// Seconds the warm-up rule needs at least, and the run of seconds time-to-steady takes
-/// a median over.
+/// Seconds the warm-up rule needs at least, the runs of seconds the settled rule
+/// compares, and the run time-to-steady takes a median over.
 pub const STEADY_WINDOWS: usize = 5;
+/// Settled: the last seconds within this share of their median, or their median within
+/// it of the seconds before.
+pub const SETTLED_TOLERANCE: f64 = 0.05;
+/// A ramp is judged on medians of this many seconds in a row.
+pub const RAMP_SECONDS: usize = 3;
+/// Ramped: a later run of seconds at least this many times (or at most 1/this of) the
+/// first. Above the steps of a compiled server on a noisy machine (at most 1.8x in the
+/// recordings), below a JIT's ramp.
+pub const RAMP_FACTOR: f64 = 2.0;
 /// The trend is fitted over at most this many of the last seconds.
 pub const TREND_WINDOW: usize = 30;
 /// The trend is stated as relative change over this many seconds.
@@ -55,9 +76,12 @@ pub const TREND_TOLERANCE: f64 = 0.02;
 pub const TREND_CONFIDENCE: f64 = 0.90;
 /// The normal quantile for [`TREND_CONFIDENCE`].
 pub const TREND_Z: f64 = 1.645;
-/// "No trend since the first second" after [`STEADY_WINDOWS`] seconds needs every second
-/// within this share of their median; after twice as many it does not.
-pub const QUIET_TOLERANCE: f64 = 0.05;
+/// A settled process is still moving when its trend's interval at this confidence lies
+/// wholly outside ±[`TREND_TOLERANCE`]: so high that the steps of a noisy machine seldom
+/// reach it, since the settled rule exists to end their warm-ups early.
+pub const SHOWN_CONFIDENCE: f64 = 0.999;
+/// The normal quantile for [`SHOWN_CONFIDENCE`].
+pub const SHOWN_Z: f64 = 3.29;
 /// Time to steady: windows within this share of the steady value.
 pub const REACHED_TOLERANCE: f64 = 0.10;
 
@@ -78,8 +102,9 @@ pub struct Trend {
 pub enum SteadyBy {
     /// The trend over the last seconds is shown to be within the bound.
     FlatTrend,
-    /// No trend from the warm-up's first second.
-    FlatFromStart,
+    /// A process that never ramped: its last seconds agree, or their median with the
+    /// seconds' before.
+    Settled,
 }
 
 /// What the steady-state check says about a series so far.
@@ -100,8 +125,9 @@ pub enum Steadiness {
 }
 
 /// Applies the warm-up rule to the series of one-second throughputs, from the warm-up's
-/// first second.
-pub fn steadiness(per_second: &[f64]) -> Steadiness {
+/// first second; `ramped`: the process has ramped (see [`ramped`]), in this warm-up or
+/// before.
+pub fn steadiness(per_second: &[f64], ramped: bool) -> Steadiness {
     if per_second.len() < STEADY_WINDOWS {
         return Steadiness::TooShort {
             have: per_second.len(),
@@ -111,45 +137,74 @@ pub fn steadiness(per_second: &[f64]) -> Steadiness {
     let Some((m, trend)) = median_and_trend(window) else {
         return Steadiness::Idle;
     };
-    if trend.low >= -TREND_TOLERANCE && trend.high <= TREND_TOLERANCE {
-        return Steadiness::Steady {
-            median: m,
-            trend,
-            by: SteadyBy::FlatTrend,
-        };
+    let by = if trend.low >= -TREND_TOLERANCE && trend.high <= TREND_TOLERANCE {
+        SteadyBy::FlatTrend
+    } else if !ramped && settled(per_second) && !shown_moving(window, m) {
+        SteadyBy::Settled
+    } else {
+        return Steadiness::Varying { trend };
+    };
+    Steadiness::Steady {
+        median: m,
+        trend,
+        by,
     }
-    // Within the window the whole warm-up is the window.
-    if window.len() == per_second.len() && flat_from_start(window, m, &trend) {
-        return Steadiness::Steady {
-            median: m,
-            trend,
-            by: SteadyBy::FlatFromStart,
-        };
-    }
-    Steadiness::Varying { trend }
 }
 
-/// No trend over all of `series` (the whole warm-up): the interval includes zero and the
-/// slope is within the bound, after ten seconds or after five quiet ones.
-fn flat_from_start(series: &[f64], median: f64, trend: &Trend) -> bool {
-    let no_trend = trend.low <= 0.0 && trend.high >= 0.0 && trend.slope.abs() <= TREND_TOLERANCE;
-    let quiet = || {
-        series
-            .iter()
-            .all(|v| (v / median - 1.0).abs() <= QUIET_TOLERANCE)
+/// Whether `per_second` (a warm-up's seconds so far) has ramped: a run of
+/// [`RAMP_SECONDS`] whose median is [`RAMP_FACTOR`] times that of the first run or more,
+/// or 1/[`RAMP_FACTOR`] of it or less. An idle start (nothing served in most of the first
+/// seconds) followed by service is a ramp too.
+pub fn ramped(per_second: &[f64]) -> bool {
+    let Some(first) = per_second.get(..RAMP_SECONDS).and_then(median) else {
+        return false;
     };
-    no_trend && (series.len() >= 2 * STEADY_WINDOWS || quiet())
+    per_second[1..].windows(RAMP_SECONDS).any(|w| {
+        median(w).is_some_and(|m| {
+            if first > 0.0 {
+                m >= RAMP_FACTOR * first || m * RAMP_FACTOR <= first
+            } else {
+                m > 0.0
+            }
+        })
+    })
+}
+
+/// The settled rule: the last [`STEADY_WINDOWS`] seconds each within
+/// [`SETTLED_TOLERANCE`] of their median, or that median within it of the median of the
+/// [`STEADY_WINDOWS`] before.
+fn settled(per_second: &[f64]) -> bool {
+    let n = per_second.len();
+    let last = &per_second[n - STEADY_WINDOWS..];
+    let Some(m) = median(last).filter(|m| *m > 0.0) else {
+        return false;
+    };
+    let near = |v: f64| (v / m - 1.0).abs() <= SETTLED_TOLERANCE;
+    if last.iter().all(|v| near(*v)) {
+        return true;
+    }
+    n >= 2 * STEADY_WINDOWS
+        && median(&per_second[n - 2 * STEADY_WINDOWS..n - STEADY_WINDOWS])
+            .is_some_and(|before| before > 0.0 && (m / before - 1.0).abs() <= SETTLED_TOLERANCE)
 }
 
 /// The median of `window` and its trend; `None` when nothing was served.
 fn median_and_trend(window: &[f64]) -> Option<(f64, Trend)> {
     let m = median(window).filter(|m| *m > 0.0)?;
-    Some((m, trend(window, m)?))
+    Some((m, trend(window, m, TREND_Z)?))
 }
 
-/// The Theil–Sen slope of `window` and Sen's interval for it, relative to `level` and per
-/// [`TREND_PERIOD_S`]; `None` for fewer than two finite values.
-fn trend(window: &[f64], level: f64) -> Option<Trend> {
+/// The trend of `window` (median `level`) is shown beyond ±[`TREND_TOLERANCE`] at
+/// [`SHOWN_CONFIDENCE`].
+fn shown_moving(window: &[f64], level: f64) -> bool {
+    trend(window, level, SHOWN_Z)
+        .is_some_and(|t| t.low > TREND_TOLERANCE || t.high < -TREND_TOLERANCE)
+}
+
+/// The Theil–Sen slope of `window` and Sen's interval for it at the normal quantile `z`,
+/// relative to `level` and per [`TREND_PERIOD_S`]; `None` for fewer than two finite
+/// values.
+fn trend(window: &[f64], level: f64, z: f64) -> Option<Trend> {
     let n = window.len();
     let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     for (i, a) in window.iter().enumerate() {
@@ -166,7 +221,7 @@ fn trend(window: &[f64], level: f64) -> Option<Trend> {
     // Kendall's S has variance n(n-1)(2n+5)/18 under no trend; the interval's bounds are
     // the pairwise slopes (count ∓ z·sd(S))/2 ranks from either end.
     let nf = n as f64;
-    let half = TREND_Z * (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
+    let half = z * (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
     let lower_rank = ((count as f64 - half) / 2.0).floor().max(0.0) as usize;
     let upper_rank = ((count as f64 + half) / 2.0).ceil() as usize;
     let scale = TREND_PERIOD_S / level;
