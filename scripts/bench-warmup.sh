@@ -11,12 +11,15 @@
 #   wrk   a fresh process of T started from its manifest the same way (WORKERS=1, pinned),
 #         then `wrk -t1 -cC -d15s` twelve times back to back (3 minutes): what wrk reads at
 #         each age of the process, after a minute (60-75 s) and on its plateau (last 4).
-# Prints one line per round and the ratios; keeps nothing.
+# Prints one line per round with the ratios, the repeats in order, the caveats `run` left
+# on the level (a noisy round is not a verdict), and wrk's windows; keeps nothing unless
+# told where (-o).
 #
-# Usage: scripts/bench-warmup.sh [-t TARGET] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP]
+# Usage: scripts/bench-warmup.sh [-t TARGET] [-c CONNECTIONS] [-r ROUNDS] [-w WARMUP] [-o DIR]
 #   -t  target name under targets/ (default spring-boot)
 #   -c  connections (default 64)     -r  rounds (default 3)
 #   -w  the scenario's minimum warm-up (default 2s, as in the issue that asked for this)
+#   -o  keep each round's results folder and logs in DIR (created; must not exist)
 # Needs: wrk, taskset, python3 (3.11+), curl, 2+ CPUs, a release build (cargo build
 # --release -p lanebench; LANEBENCH=path/to/lanebench to use another), the target built.
 set -euo pipefail
@@ -25,13 +28,15 @@ target=spring-boot
 connections=64
 rounds=3
 warmup=2s
-while getopts "t:c:r:w:h" opt; do
+keep=""
+while getopts "t:c:r:w:o:h" opt; do
   case "$opt" in
     t) target=$OPTARG ;;
     c) connections=$OPTARG ;;
     r) rounds=$OPTARG ;;
     w) warmup=$OPTARG ;;
-    *) sed -n '2,21p' "$0"; exit 2 ;;
+    o) keep=$OPTARG ;;
+    *) sed -n '2,24p' "$0"; exit 2 ;;
   esac
 done
 
@@ -44,6 +49,10 @@ done
 [ -x "$lanebench" ] || { echo "bench-warmup: $lanebench not built (cargo build --release -p lanebench)" >&2; exit 2; }
 [ -f "$manifest" ] || { echo "bench-warmup: $manifest: no such target" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "bench-warmup: needs at least 2 CPUs" >&2; exit 2; }
+if [ -n "$keep" ]; then
+  [ ! -e "$keep" ] || { echo "bench-warmup: -o $keep: already exists" >&2; exit 2; }
+  mkdir -p "$keep" || { echo "bench-warmup: -o $keep: cannot create it" >&2; exit 2; }
+fi
 
 work=$(mktemp -d)
 server=""
@@ -53,6 +62,7 @@ cleanup() {
     sleep 1
     kill -KILL -- "-$server" 2>/dev/null || true
   fi
+  if [ -n "$keep" ]; then cp -r "$work"/. "$keep"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,7 +86,8 @@ EOF
 
 run_cmd=$(python3 -c 'import sys,tomllib; print(tomllib.load(open(sys.argv[1],"rb"))["run"])' "$manifest")
 
-# One `lanebench run`: prints "figure warmup_s steady later".
+# One `lanebench run`: prints "figure warmup_s steady later" on its first line, then the
+# repeats in order and the level's caveats.
 lanebench_round() {
   local out=$work/run-$1
   nice -n -15 "$lanebench" run --targets "$target" --scenario "$work/check.toml" --out "$out" \
@@ -88,6 +99,9 @@ level = t["levels"][0]
 reps = level["repeats"]
 later = statistics.median(r["load"]["success_rps"] for r in reps[6:8])
 print(f'{reps[0]["load"]["success_rps"]:.0f} {reps[0]["warmup_s"]:.0f} {reps[0]["steady"]} {later:.0f}')
+print('      lanebench repeats: ' + ' '.join(f'{r["load"]["success_rps"] / 1000:.1f}k' for r in reps))
+caveats = level.get("caveats") or []
+print('      caveats: ' + ('; '.join(json.dumps(c) for c in caveats) if caveats else 'none'))
 EOF
 }
 
@@ -115,7 +129,8 @@ wrk_round() {
 echo "target $target, $connections connections, minimum warm-up $warmup, $rounds rounds"
 printf '%-5s %10s %8s %7s %12s %6s | %10s %12s %8s %8s\n' round figure warm-up steady "+1 min same" ratio "wrk 60-75s" "wrk plateau" "fig/60s" "fig/plat"
 for round in $(seq 1 "$rounds"); do
-  read -r figure warm steady later < <(lanebench_round "$round")
+  lanebench_round "$round" >"$work/lanebench-$round.txt"
+  read -r figure warm steady later <"$work/lanebench-$round.txt"
   read -r -a w < <(wrk_round "$round")
   python3 - "$round" "$figure" "$warm" "$steady" "$later" "${w[@]}" <<'EOF'
 import statistics, sys
@@ -125,4 +140,5 @@ plateau = statistics.median(w[8:12])
 print(f'{r:<5} {fig:>10,.0f} {warm:>7}s {steady:>7} {later:>12,.0f} {fig/later:>6.2f} | {w[4]:>10,.0f} {plateau:>12,.0f} {fig/w[4]:>8.2f} {fig/plateau:>8.2f}')
 print('      wrk windows: ' + ' '.join(f'{x/1000:.1f}k' for x in w), flush=True)
 EOF
+  tail -n +2 "$work/lanebench-$round.txt"
 done
