@@ -34,7 +34,7 @@
 //! their throughput after a minute. A slope with an interval sees the climb: a climb of
 //! 3% per 5 s stays outside the bound at any noise. But showing a trend flat takes as
 //! long as the noise needs, and this machine's throughput moves in steps of ±30% that
-//! last 5-20 s with no steal to show for them (a compiled server's recorded warm-ups:
+//! last 5-20 s, mostly without steal to show for them (a compiled server's recorded warm-ups:
 //! harness/tests/fixtures/warmup/), so a compiled server, which has nothing to warm,
 //! waited 10-36 s for the trend where the settled rule took 5-12 s. The ramp tells the
 //! two apart before the settled rule could end a JIT's warm-up: its seconds climb too
