@@ -128,20 +128,19 @@ impl Caveat {
                 server_cpu_utilisation * 100.0,
                 generator_cpu_utilisation * 100.0
             ),
-            // A repeat that followed another (no warm-up of its own) inherits the state
-            // of the level's last warm-up.
-            Caveat::Unsteady {
-                warmup_s,
-                climbing: true,
-            } if *warmup_s > 0.0 => format!("still climbing after {warmup_s:.0} s of warm-up"),
-            Caveat::Unsteady { climbing: true, .. } => {
-                "still climbing when the level's last warm-up ended".to_string()
-            }
-            Caveat::Unsteady { warmup_s, .. } if *warmup_s > 0.0 => {
-                format!("not steady after {warmup_s:.0} s of warm-up (throughput wandering)")
-            }
-            Caveat::Unsteady { .. } => {
-                "not steady when the level's last warm-up ended (throughput wandering)".to_string()
+            Caveat::Unsteady { warmup_s, climbing } => {
+                // A repeat that followed another (no warm-up of its own) inherits the
+                // state of the level's last warm-up.
+                let when = if *warmup_s > 0.0 {
+                    format!("after {warmup_s:.0} s of warm-up")
+                } else {
+                    "when the level's last warm-up ended".to_string()
+                };
+                if *climbing {
+                    format!("still climbing {when}")
+                } else {
+                    format!("not steady {when} (throughput wandering)")
+                }
             }
         }
     }

@@ -134,12 +134,21 @@ pub fn steadiness(per_second: &[f64], ramped: bool) -> Steadiness {
         };
     }
     let window = &per_second[per_second.len().saturating_sub(TREND_WINDOW)..];
-    let Some((m, trend)) = median_and_trend(window) else {
+    let Some(m) = median(window).filter(|m| *m > 0.0) else {
         return Steadiness::Idle;
+    };
+    let Some(slopes) = Slopes::of(window, m) else {
+        return Steadiness::Idle;
+    };
+    let trend = slopes.trend(TREND_Z);
+    // The 99.9% interval of the same slopes: the settled rule's veto.
+    let shown_moving = || {
+        let t = slopes.trend(SHOWN_Z);
+        t.low > TREND_TOLERANCE || t.high < -TREND_TOLERANCE
     };
     let by = if trend.low >= -TREND_TOLERANCE && trend.high <= TREND_TOLERANCE {
         SteadyBy::FlatTrend
-    } else if !ramped && settled(per_second) && !shown_moving(window, m) {
+    } else if !ramped && settled(per_second) && !shown_moving() {
         SteadyBy::Settled
     } else {
         return Steadiness::Varying { trend };
@@ -188,49 +197,56 @@ fn settled(per_second: &[f64]) -> bool {
             .is_some_and(|before| before > 0.0 && (m / before - 1.0).abs() <= SETTLED_TOLERANCE)
 }
 
-/// The median of `window` and its trend; `None` when nothing was served.
-fn median_and_trend(window: &[f64]) -> Option<(f64, Trend)> {
-    let m = median(window).filter(|m| *m > 0.0)?;
-    Some((m, trend(window, m, TREND_Z)?))
+/// The slopes between every pair of a window's seconds, sorted: the trend and each of its
+/// intervals are read from them, so they are computed once per look.
+struct Slopes {
+    /// Seconds in the window.
+    n: usize,
+    sorted: Vec<f64>,
+    /// From slopes per second to relative change per [`TREND_PERIOD_S`].
+    scale: f64,
 }
 
-/// The trend of `window` (median `level`) is shown beyond ±[`TREND_TOLERANCE`] at
-/// [`SHOWN_CONFIDENCE`].
-fn shown_moving(window: &[f64], level: f64) -> bool {
-    trend(window, level, SHOWN_Z)
-        .is_some_and(|t| t.low > TREND_TOLERANCE || t.high < -TREND_TOLERANCE)
-}
+impl Slopes {
+    /// The pairwise slopes of `window`, relative to `level`; `None` for fewer than two
+    /// finite values.
+    fn of(window: &[f64], level: f64) -> Option<Slopes> {
+        let n = window.len();
+        let mut sorted = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+        for (i, a) in window.iter().enumerate() {
+            for (d, b) in window[i + 1..].iter().enumerate() {
+                sorted.push((b - a) / (d + 1) as f64);
+            }
+        }
+        sorted.retain(|s| s.is_finite());
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        Some(Slopes {
+            n,
+            sorted,
+            scale: TREND_PERIOD_S / level,
+        })
+    }
 
-/// The Theil–Sen slope of `window` and Sen's interval for it at the normal quantile `z`,
-/// relative to `level` and per [`TREND_PERIOD_S`]; `None` for fewer than two finite
-/// values.
-fn trend(window: &[f64], level: f64, z: f64) -> Option<Trend> {
-    let n = window.len();
-    let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
-    for (i, a) in window.iter().enumerate() {
-        for (d, b) in window[i + 1..].iter().enumerate() {
-            slopes.push((b - a) / (d + 1) as f64);
+    /// The Theil–Sen slope and Sen's interval for it at the normal quantile `z`.
+    fn trend(&self, z: f64) -> Trend {
+        let count = self.sorted.len();
+        // Kendall's S has variance n(n-1)(2n+5)/18 under no trend; the interval's bounds
+        // are the pairwise slopes (count ∓ z·sd(S))/2 ranks from either end.
+        let nf = self.n as f64;
+        let half = z * (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
+        let lower_rank = ((count as f64 - half) / 2.0).floor().max(0.0) as usize;
+        let upper_rank = ((count as f64 + half) / 2.0).ceil() as usize;
+        let at = |rank: usize| self.sorted[rank.min(count - 1)] * self.scale;
+        Trend {
+            seconds: self.n,
+            slope: median(&self.sorted).unwrap_or(0.0) * self.scale,
+            low: at(lower_rank),
+            high: at(upper_rank.saturating_sub(1)),
         }
     }
-    slopes.retain(|s| s.is_finite());
-    if slopes.is_empty() {
-        return None;
-    }
-    slopes.sort_by(f64::total_cmp);
-    let count = slopes.len();
-    // Kendall's S has variance n(n-1)(2n+5)/18 under no trend; the interval's bounds are
-    // the pairwise slopes (count ∓ z·sd(S))/2 ranks from either end.
-    let nf = n as f64;
-    let half = z * (nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0).sqrt();
-    let lower_rank = ((count as f64 - half) / 2.0).floor().max(0.0) as usize;
-    let upper_rank = ((count as f64 + half) / 2.0).ceil() as usize;
-    let scale = TREND_PERIOD_S / level;
-    Some(Trend {
-        seconds: n,
-        slope: median(&slopes)? * scale,
-        low: slopes[lower_rank.min(count - 1)] * scale,
-        high: slopes[upper_rank.saturating_sub(1).min(count - 1)] * scale,
-    })
 }
 
 /// The first index from which the median of [`STEADY_WINDOWS`] values in a row is within
