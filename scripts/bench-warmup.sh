@@ -116,9 +116,13 @@ wrk_round() {
     sleep 0.1
   done
   local windows=()
-  for _ in $(seq 1 12); do
-    windows+=("$(taskset -c 1 nice -n -15 wrk -t1 -c"$connections" -d15s "http://127.0.0.1:$port/api/users/1" \
-      | awk '/^Requests\/sec/ {printf "%.0f", $2}')")
+  for i in $(seq 1 12); do
+    # In the background and waited for: wrk ends cleanly on Ctrl-C, and a shell whose
+    # foreground child did so would not run its INT trap; `wait` returns at once.
+    taskset -c 1 nice -n -15 wrk -t1 -c"$connections" -d15s "http://127.0.0.1:$port/api/users/1" \
+      >"$work/wrk-$1-$i.out" &
+    wait $!
+    windows+=("$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-$1-$i.out")")
   done
   kill -TERM -- "-$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
@@ -131,7 +135,9 @@ printf '%-5s %10s %8s %7s %12s %6s | %10s %12s %8s %8s\n' round figure warm-up s
 for round in $(seq 1 "$rounds"); do
   lanebench_round "$round" >"$work/lanebench-$round.txt"
   read -r figure warm steady later <"$work/lanebench-$round.txt"
-  read -r -a w < <(wrk_round "$round")
+  # Not in a subshell, so that the trap still knows the server's group to stop.
+  wrk_round "$round" >"$work/wrk-$round.txt"
+  read -r -a w <"$work/wrk-$round.txt"
   python3 - "$round" "$figure" "$warm" "$steady" "$later" "${w[@]}" <<'EOF'
 import statistics, sys
 r, fig, warm, steady, later = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
