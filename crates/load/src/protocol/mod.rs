@@ -13,8 +13,10 @@
 //! [`Transport`]: the worker asks it to connect and whether the connect is done.
 
 pub mod http1;
+mod name;
 mod transport;
 
+pub use name::{ProtocolName, UnknownProtocol};
 pub use transport::Transport;
 
 use crate::outcome::ErrorKind;
