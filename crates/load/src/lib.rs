@@ -44,7 +44,9 @@ use crate::cpus::CpuList;
 use hdr_log::HdrLogWriter;
 use live::{LiveCounters, LiveSnapshot};
 use protocol::http1::Http1;
-use protocol::{HttpVersion, Protocol};
+use protocol::http2::Http2;
+use protocol::tls::{TlsConfig, TlsStream};
+use protocol::{ClientProtocol, PlainTcp, Protocol, Transport};
 use recorder::Recorder;
 use request::RequestPlan;
 use result::{LoadResult, RunFacts, ScheduleCounts};
@@ -96,8 +98,9 @@ pub struct RunOptions {
     /// Start (before the warm-up) at this wall-clock time, so that the workers of a
     /// split run measure the same window.
     pub start_at: Option<SystemTime>,
-    /// The HTTP version spoken (a client setting; HTTP/1.1 unless said).
-    pub protocol: HttpVersion,
+    /// What the client speaks: HTTP/1.1 or HTTP/2, over TCP or TLS, how many requests
+    /// each connection carries at once (HTTP/1.1 over TCP, one, unless said).
+    pub protocol: ClientProtocol,
 }
 
 /// Where a result came from, recorded in it for `lanebench merge`.
@@ -109,6 +112,7 @@ struct Provenance {
     hdr_log: Option<PathBuf>,
     /// The first failure to write the interval log; fails the run at the end.
     hdr_log_failure: Arc<Mutex<Option<String>>>,
+    protocol: protocol::ProtocolFacts,
 }
 
 /// A run in progress.
@@ -141,23 +145,43 @@ impl LoadRun {
     }
 
     /// [`LoadRun::start`] for one segment of a split run, with an interval log and/or
-    /// another HTTP version.
+    /// another protocol.
     pub fn start_with(
         settings: LoadSettings,
         options: RunOptions,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<LoadRun> {
-        match options.protocol {
-            HttpVersion::Http1 => LoadRun::start_speaking(settings, options, Http1, stop),
+        let client = options.protocol.clone();
+        let invalid = |e: protocol::SettingsError| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+        };
+        let http2 = || Http2::new(&settings.plan, &client).map_err(invalid);
+        match (client.http2, &client.tls) {
+            (false, None) => LoadRun::start_speaking::<_, PlainTcp>(settings, options, Http1, (), stop),
+            (false, Some(tls)) => {
+                let tls = TlsConfig::new(tls, &[Http1::ALPN]).map_err(invalid)?;
+                LoadRun::start_speaking::<_, TlsStream>(settings, options, Http1, tls, stop)
+            }
+            (true, None) => {
+                let http2 = http2()?;
+                LoadRun::start_speaking::<_, PlainTcp>(settings, options, http2, (), stop)
+            }
+            (true, Some(tls)) => {
+                let tls = TlsConfig::new(tls, &[Http2::ALPN]).map_err(invalid)?;
+                let http2 = http2()?;
+                LoadRun::start_speaking::<_, TlsStream>(settings, options, http2, tls, stop)
+            }
         }
     }
 
-    /// [`LoadRun::start_with`] over a given protocol implementation (each generator
-    /// thread gets its own copy); `options.protocol` is not read.
-    pub fn start_speaking<P: Protocol + Clone>(
+    /// [`LoadRun::start_with`] over a given framing and transport (each generator
+    /// thread gets its own copy); `options.protocol` gives the depth, the reconnects and
+    /// what the result states.
+    pub fn start_speaking<P: Protocol, T: Transport>(
         settings: LoadSettings,
         options: RunOptions,
         protocol: P,
+        transport: T::Config,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<LoadRun> {
         check_bounds(&settings)?;
@@ -176,9 +200,9 @@ impl LoadRun {
         let live = Arc::new(LiveCounters::new(threads));
         let plan = Arc::new(settings.plan.clone());
         // The whole run's schedule: this segment's global connection indices pick its slots.
-        let schedule = settings
-            .rate
-            .map(|rate| Schedule::new(rate, settings.connections));
+        let depth = options.protocol.depth();
+        let total_lanes = settings.connections.saturating_mul(depth);
+        let schedule = settings.rate.map(|rate| Schedule::new(rate, total_lanes));
         let (start, start_at_unix_ms) = start_instant(options.start_at);
         let measure_start = start + settings.warmup;
         // Whole milliseconds, so that the JSON and the interval log carry the same instant.
@@ -195,6 +219,7 @@ impl LoadRun {
             start_at_unix_ms,
             hdr_log: options.hdr_log.clone(),
             hdr_log_failure: Arc::new(Mutex::new(None)),
+            protocol: options.protocol.facts(protocol.http2_facts()),
         };
         let timeline = Arc::new(timeline_for(
             threads,
@@ -209,7 +234,9 @@ impl LoadRun {
             let config = WorkerConfig {
                 thread,
                 connections: mine.start + local.start..mine.start + local.end,
-                total_connections: settings.connections,
+                total_lanes,
+                depth,
+                reconnect_every: options.protocol.reconnect_every,
                 addr: settings.addr,
                 plan: Arc::clone(&plan),
                 schedule,
@@ -229,9 +256,10 @@ impl LoadRun {
                 timeline: Arc::clone(&timeline),
             };
             let protocol = protocol.clone();
+            let transport = transport.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("lanebench-gen-{thread}"))
-                .spawn(move || run_worker(config, protocol))?;
+                .spawn(move || run_worker::<P, T>(config, protocol, transport))?;
             handles.push(handle);
         }
         Ok(LoadRun {
@@ -407,6 +435,7 @@ fn merge_reports(
         measure_start_unix_ms: provenance.measure_start_unix_ms,
         start_at_unix_ms: provenance.start_at_unix_ms,
         hdr_log: provenance.hdr_log.as_ref().map(|p| p.display().to_string()),
+        protocol: provenance.protocol.clone(),
     };
     let seconds = facts.measured.as_secs_f64().ceil() as u64;
     LoadResult::build(facts, &merged, timeline.finish(seconds))

@@ -56,6 +56,7 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
         latency,
         uncorrected,
         send_lag,
+        handshake,
         errors,
         censored,
         drained,
@@ -81,6 +82,7 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
     totals.latency = latency;
     totals.uncorrected = uncorrected;
     totals.send_lag = send_lag;
+    totals.handshake = handshake;
     totals.errors = errors;
     totals.censored = censored;
     totals.drained = drained;
@@ -122,6 +124,11 @@ pub fn merge_workers(workers: &[WorkerResult]) -> Result<Merged, MergeError> {
             .unwrap_or_default(),
         start_at_unix_ms: first.result.start_at_unix_ms,
         hdr_log: None,
+        protocol: first
+            .result
+            .protocol
+            .clone()
+            .unwrap_or_else(|| crate::protocol::ClientProtocol::default().facts(None)),
     };
     let mut result = LoadResult::build(facts, &totals, timeline);
     result.lanebench_version = first.result.lanebench_version.clone();
@@ -139,6 +146,8 @@ struct Sums {
     latency: Histogram<u64>,
     uncorrected: Option<Histogram<u64>>,
     send_lag: Option<Histogram<u64>>,
+    /// TLS runs: the handshakes.
+    handshake: Option<Histogram<u64>>,
     errors: ErrorCounts,
     censored: Censored,
     drained: u64,
@@ -162,6 +171,7 @@ impl Sums {
             latency: new_histogram(),
             uncorrected: (first.mode == LoadMode::Open).then(new_histogram),
             send_lag: (first.mode == LoadMode::Open).then(new_histogram),
+            handshake: first.tls_handshake_hdr.as_ref().map(|_| new_histogram()),
             errors: ErrorCounts::default(),
             censored: Censored::default(),
             drained: 0,
@@ -192,6 +202,10 @@ impl Sums {
         }
         if let Some(h) = self.send_lag.as_mut() {
             add_encoded(h, r.send_lag_hdr.as_deref(), &w.path, "send_lag_hdr")?;
+        }
+        if let Some(h) = self.handshake.as_mut() {
+            let encoded = r.tls_handshake_hdr.as_deref();
+            add_encoded(h, encoded, &w.path, "tls_handshake_hdr")?;
         }
         self.errors.merge(&r.errors);
         self.censored.merge(&r.censored);
@@ -377,6 +391,7 @@ mod tests {
             measure_start_unix_ms: start_ms,
             start_at_unix_ms: None,
             hdr_log: None,
+            protocol: crate::protocol::ClientProtocol::default().facts(None),
         };
         let timeline = vec![TimelinePoint {
             t: 0,

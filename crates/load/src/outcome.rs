@@ -18,8 +18,13 @@ pub enum ErrorKind {
     Read,
     /// Writing the request failed (broken pipe, reset).
     Write,
-    /// The bytes received are not a valid HTTP/1.1 response.
+    /// The bytes received are not a valid response (HTTP/1.1), or break the framing
+    /// (HTTP/2).
     Parse,
+    /// HTTP/2: the server reset the request's stream (RST_STREAM).
+    StreamReset,
+    /// HTTP/2: the server's GOAWAY refused the request's stream (above its last id).
+    GoAway,
     /// A complete response with an unexpected 4xx status.
     Status4xx,
     /// A complete response the server marked as a degraded fallback (`X-Degraded: true`),
@@ -72,6 +77,12 @@ pub struct ErrorCounts {
     /// Answers marked degraded (absent from files that never had one).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub degraded: u64,
+    /// HTTP/2: streams the server reset (RST_STREAM).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stream_reset: u64,
+    /// HTTP/2: streams a GOAWAY refused.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub goaway: u64,
 }
 
 fn is_zero(count: &u64) -> bool {
@@ -92,6 +103,8 @@ impl ErrorCounts {
             ErrorKind::Status5xx => &mut self.status_5xx,
             ErrorKind::StatusOther => &mut self.status_other,
             ErrorKind::Degraded => &mut self.degraded,
+            ErrorKind::StreamReset => &mut self.stream_reset,
+            ErrorKind::GoAway => &mut self.goaway,
         };
         *slot += 1;
     }
@@ -108,6 +121,8 @@ impl ErrorCounts {
         self.status_5xx = self.status_5xx.saturating_add(other.status_5xx);
         self.status_other = self.status_other.saturating_add(other.status_other);
         self.degraded = self.degraded.saturating_add(other.degraded);
+        self.stream_reset = self.stream_reset.saturating_add(other.stream_reset);
+        self.goaway = self.goaway.saturating_add(other.goaway);
     }
 
     /// All errors of every class.
@@ -132,6 +147,8 @@ impl ErrorCounts {
             self.read,
             self.write,
             self.parse,
+            self.stream_reset,
+            self.goaway,
         ]
         .into_iter()
         .fold(0, u64::saturating_add)

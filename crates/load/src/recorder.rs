@@ -79,6 +79,9 @@ pub struct Recorder {
     /// Open loop only: how late each send left after it could have (see `worker`).
     pub send_lag: Option<Histogram<u64>>,
     pub bytes_read: u64,
+    /// TLS only: how long each handshake of the window took, from the TCP connect's
+    /// completion to the first byte of a request being allowed out.
+    pub handshake: Option<Histogram<u64>>,
     /// Responses by status code (index = code; codes above 599 land in 0).
     pub statuses: Vec<u64>,
     timeline: Option<Arc<TimelineCollector>>,
@@ -104,6 +107,7 @@ impl Recorder {
             drained: 0,
             send_lag: open_loop.then(new_histogram),
             bytes_read: 0,
+            handshake: None,
             statuses: vec![0; 600],
             timeline,
             interval: new_histogram(),
@@ -203,6 +207,20 @@ impl Recorder {
         }
     }
 
+    /// Records one TLS handshake's duration (a recorder made with [`Recorder::with_handshakes`]).
+    #[inline]
+    pub fn record_handshake(&mut self, took: Duration) {
+        if let Some(h) = self.handshake.as_mut() {
+            h.saturating_record(to_nanos(took));
+        }
+    }
+
+    /// The recorder keeps a histogram of handshake durations (TLS runs).
+    pub fn with_handshakes(mut self) -> Recorder {
+        self.handshake = Some(new_histogram());
+        self
+    }
+
     /// Records a failed request.
     #[inline]
     pub fn record_error(&mut self, kind: ErrorKind, at: Duration) {
@@ -264,6 +282,11 @@ impl Recorder {
         }
         if let (Some(mine), Some(theirs)) = (self.send_lag.as_mut(), other.send_lag.as_ref()) {
             mine.add(theirs).expect("histograms share bounds");
+        }
+        match (self.handshake.as_mut(), other.handshake.as_ref()) {
+            (Some(mine), Some(theirs)) => mine.add(theirs).expect("histograms share bounds"),
+            (None, Some(theirs)) => self.handshake = Some(theirs.clone()),
+            _ => {}
         }
         self.errors.merge(&other.errors);
         self.censored.merge(&other.censored);

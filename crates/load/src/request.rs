@@ -26,10 +26,15 @@ pub enum RequestError {
     Wire(#[from] WireError),
 }
 
-/// A parsed `http://` URL, resolved to one socket address.
+/// A parsed `http://` or `https://` URL, resolved to one socket address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub addr: SocketAddr,
+    /// `https://`: the connection is TLS, and `host` is the name its certificate is
+    /// checked against.
+    pub tls: bool,
+    /// The URL's host, without brackets or port.
+    pub host: String,
     /// The `Host` header value (host and, when not 80, port).
     pub host_header: String,
     /// Path and query, starting with `/`.
@@ -37,7 +42,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Parses and resolves `url`. Only `http://` is supported; only loopback addresses are
+    /// Parses and resolves `url` (`http://` or `https://`); only loopback addresses are
     /// accepted unless `allow_remote` is set, because an accidental run against a shared
     /// host is a denial-of-service, not a benchmark.
     pub fn parse(url: &str, allow_remote: bool) -> Result<Endpoint, RequestError> {
@@ -45,16 +50,13 @@ impl Endpoint {
             url: escape(url),
             problem: problem.to_string(),
         };
-        let rest = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(fail(
-                    "https is not supported; the generator speaks plain HTTP/1.1",
-                ))
-            }
-            Some(_) => return Err(fail("scheme must be http://")),
+        let (tls, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
+            Some(_) => return Err(fail("scheme must be http:// or https://")),
             None => return Err(fail("missing scheme; expected http://HOST[:PORT]/PATH")),
         };
+        let default_port = if tls { 443 } else { 80 };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -72,7 +74,7 @@ impl Endpoint {
             return Err(fail("user info in the URL is not supported"));
         }
         let (host, port) =
-            split_host_port(authority, 80).ok_or_else(|| fail("invalid host or port"))?;
+            split_host_port(authority, default_port).ok_or_else(|| fail("invalid host or port"))?;
         if host.is_empty() {
             return Err(fail("missing host"));
         }
@@ -100,13 +102,15 @@ impl Endpoint {
                 addr.ip()
             )));
         }
-        let host_header = if port == 80 {
+        let host_header = if port == default_port {
             host.to_string()
         } else {
             format!("{host}:{port}")
         };
         Ok(Endpoint {
             addr,
+            tls,
+            host: bare.to_string(),
             host_header,
             path,
         })

@@ -35,6 +35,29 @@ pub struct LatencySummary {
     pub stdev: f64,
 }
 
+/// TLS handshakes of a window: how many, and how long they took (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct HandshakeSummary {
+    pub count: u64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl HandshakeSummary {
+    /// Summarizes a histogram recorded in nanoseconds.
+    pub fn from_histogram(h: &Histogram<u64>) -> HandshakeSummary {
+        HandshakeSummary {
+            count: h.len(),
+            p50: ns_to_ms(h.value_at_quantile(0.50)),
+            p99: ns_to_ms(h.value_at_quantile(0.99)),
+            max: ns_to_ms(h.max()),
+            mean: h.mean() / 1e6,
+        }
+    }
+}
+
 impl LatencySummary {
     /// Summarizes a histogram recorded in nanoseconds.
     pub fn from_histogram(h: &Histogram<u64>) -> LatencySummary {
@@ -274,6 +297,17 @@ pub struct LoadResult {
     /// The per-second interval log written with `--hdr-log`.
     #[serde(default)]
     pub hdr_log: Option<String>,
+    /// What the client spoke; absent in results from before protocols were chosen
+    /// (HTTP/1.1 over TCP, one request in flight per connection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::protocol::ProtocolFacts>,
+    /// TLS only: the handshakes of the window, from the TCP connect's completion to the
+    /// first request allowed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_handshake_ms: Option<HandshakeSummary>,
+    /// TLS only: the handshake histogram, encoded like `latency_hdr`, for exact merges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_handshake_hdr: Option<String>,
     /// False when a merged timeline's p99 is the max of the workers' p99s rather than
     /// the p99 of the merged per-second histograms (some input had no interval log).
     #[serde(default = "exact_by_default")]
@@ -307,6 +341,7 @@ pub struct RunFacts {
     pub measure_start_unix_ms: u64,
     pub start_at_unix_ms: Option<u64>,
     pub hdr_log: Option<String>,
+    pub protocol: crate::protocol::ProtocolFacts,
 }
 
 impl LoadResult {
@@ -395,6 +430,13 @@ impl LoadResult {
             lanebench_version: env!("CARGO_PKG_VERSION").to_string(),
             measure_start_unix_ms: facts.measure_start_unix_ms,
             hdr_log: facts.hdr_log,
+            protocol: Some(facts.protocol),
+            tls_handshake_ms: recorder
+                .handshake
+                .as_ref()
+                .filter(|h| !h.is_empty())
+                .map(HandshakeSummary::from_histogram),
+            tls_handshake_hdr: recorder.handshake.as_ref().map(encode_histogram),
             timeline_p99_exact: true,
         }
     }
@@ -522,6 +564,7 @@ mod tests {
             measure_start_unix_ms: 0,
             start_at_unix_ms: None,
             hdr_log: None,
+            protocol: crate::protocol::ClientProtocol::default().facts(None),
         };
         let result = LoadResult::build(facts, &recorder, Vec::new());
         assert_eq!((result.rps, result.success_rps), (2.0, 1.5));

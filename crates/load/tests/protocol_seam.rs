@@ -9,59 +9,91 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanebench_load::outcome::{ErrorKind, ExpectedStatus};
-use lanebench_load::protocol::{Progress, Protocol, Response};
+use lanebench_load::protocol::{Event, PlainTcp, Protocol, Response};
 use lanebench_load::request::{Endpoint, PreparedRequest, RequestPlan};
 use lanebench_load::{LoadRun, LoadSettings, RunOptions};
 
-/// Answers are `NNN\n`; anything else is a protocol error.
+/// Answers are `NNN\n`, one per request, in order; anything else is a protocol error.
 #[derive(Debug, Clone, Copy)]
 struct LineProtocol;
 
-/// The digits of the answer read so far, and how many.
+/// The lanes waiting in order, and the digits of the answer read so far.
 #[derive(Debug, Default)]
 struct LineSession {
+    waiting: std::collections::VecDeque<usize>,
     status: u16,
     digits: u8,
 }
 
 impl Protocol for LineProtocol {
-    type Transport = mio::net::TcpStream;
     type Session = LineSession;
+    const ALPN: &'static [u8] = b"line";
 
     fn session(&self) -> LineSession {
         LineSession::default()
     }
 
-    fn opened(&self, session: &mut LineSession) {
+    fn opened(&self, session: &mut LineSession, _out: &mut Vec<u8>) {
         *session = LineSession::default();
     }
 
-    fn expect(&self, session: &mut LineSession, _request: &PreparedRequest) {
-        (session.status, session.digits) = (0, 0);
+    fn can_send(&self, _session: &LineSession) -> bool {
+        true
     }
 
-    fn received(&self, session: &mut LineSession, data: &[u8]) -> Result<Progress, ErrorKind> {
-        for (i, &b) in data.iter().enumerate() {
+    fn retiring(&self, _session: &LineSession) -> bool {
+        false
+    }
+
+    fn send(
+        &self,
+        session: &mut LineSession,
+        lane: usize,
+        _index: usize,
+        _request: &PreparedRequest,
+        wire: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        session.waiting.push_back(lane);
+        out.extend_from_slice(wire);
+    }
+
+    fn received(
+        &self,
+        session: &mut LineSession,
+        data: &[u8],
+        _out: &mut Vec<u8>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), ErrorKind> {
+        for &b in data {
             match b {
                 b'0'..=b'9' if session.digits < 3 => {
                     session.status = session.status * 10 + u16::from(b - b'0');
                     session.digits += 1;
                 }
-                b'\n' if session.digits == 3 && i + 1 == data.len() => {
-                    return Ok(Progress::Complete(Response {
+                b'\n' if session.digits == 3 => {
+                    let lane = session.waiting.pop_front().ok_or(ErrorKind::Parse)?;
+                    let response = Response {
                         status: session.status,
                         keep_alive: true,
                         degraded: false,
-                    }));
+                    };
+                    events.push(Event::Answered { lane, response });
+                    (session.status, session.digits) = (0, 0);
                 }
                 _ => return Err(ErrorKind::Parse),
             }
         }
-        Ok(Progress::NeedMore)
+        Ok(())
     }
 
-    fn closed(&self, _session: &mut LineSession) -> Option<Response> {
-        None
+    fn closed(&self, session: &mut LineSession, events: &mut Vec<Event>) {
+        for lane in session.waiting.drain(..) {
+            events.push(Event::Failed {
+                lane,
+                kind: ErrorKind::Read,
+            });
+        }
     }
 }
 
@@ -121,10 +153,11 @@ fn settings(addr: SocketAddr, requests: u64) -> LoadSettings {
 
 fn run_over_lines(addr: SocketAddr, requests: u64) -> lanebench_load::result::LoadResult {
     let stop = Arc::new(AtomicBool::new(false));
-    LoadRun::start_speaking(
+    LoadRun::start_speaking::<_, PlainTcp>(
         settings(addr, requests),
         RunOptions::default(),
         LineProtocol,
+        (),
         stop,
     )
     .unwrap()

@@ -13,6 +13,7 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::atomic_file::write_atomic;
 use crate::load::cpus::CpuList;
 use crate::load::outcome::ExpectedStatus;
+use crate::load::protocol::ClientProtocol;
 use crate::load::request::{parse_header, Endpoint, PreparedRequest, RequestError, RequestPlan};
 use crate::load::result::LoadResult;
 use crate::load::{LoadRun, LoadSettings, RunOptions};
@@ -22,6 +23,13 @@ use crate::output_path::{check_output_dir, check_output_file};
 pub fn run(args: LoadArgs) -> i32 {
     let settings = match settings_from(&args) {
         Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("lanebench load: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let protocol = match protocol_from(&args) {
+        Ok(protocol) => protocol,
         Err(message) => {
             eprintln!("lanebench load: {message}");
             return EXIT_USAGE;
@@ -51,13 +59,17 @@ pub fn run(args: LoadArgs) -> i32 {
             Err(exit) => exit,
         };
     }
+    if let Err(e) = crate::load::protocol::preflight(settings.addr, &protocol, settings.timeout) {
+        eprintln!("lanebench load: {e}");
+        return EXIT_FAILED;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, true);
     let options = RunOptions {
         segment: args.segment,
         hdr_log: args.hdr_log.clone(),
         start_at: args.start_at,
-        ..RunOptions::default()
+        protocol,
     };
     let result = match drive(
         settings,
@@ -164,6 +176,17 @@ pub fn settings_from(args: &LoadArgs) -> Result<LoadSettings, String> {
         wait_in_flight: args.wait_in_flight,
         cpus: args.cpus.clone(),
     })
+}
+
+/// The client's protocol: the URL's scheme and the protocol flags, checked together.
+pub fn protocol_from(args: &LoadArgs) -> Result<ClientProtocol, String> {
+    let endpoint = Endpoint::parse(&args.url, args.allow_remote).map_err(|e| e.to_string())?;
+    let client = args.protocol.client(&endpoint)?;
+    if let Some(tls) = &client.tls {
+        // A CA file that cannot be read is the flag's problem, found before any connect.
+        crate::load::protocol::tls::TlsConfig::new(tls, &[]).map_err(|e| e.to_string())?;
+    }
+    Ok(client)
 }
 
 /// Refuses output paths that cannot be written before the load runs, not after.

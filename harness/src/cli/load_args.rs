@@ -14,10 +14,12 @@ use crate::load::segment::Segment;
 #[command(
     after_help = "Examples:\n  lanebench load -c 64 -d 10s http://127.0.0.1:8080/health\n  \
 lanebench load --rate 20000 -c 64 -d 30s --json out.json http://127.0.0.1:8080/\n  \
-lanebench load -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' -n 1000 http://[::1]:8080/api"
+lanebench load -m POST -H 'Content-Type: application/json' --body '{\"a\":1}' -n 1000 http://[::1]:8080/api\n  \
+lanebench load --http2 --streams 16 -c 8 --cacert cert.pem https://localhost:8443/health\n  \
+lanebench load --pipeline 16 -c 64 http://127.0.0.1:8080/health"
 )]
 pub struct LoadArgs {
-    /// Target URL (http:// only; loopback unless --allow-remote).
+    /// Target URL (http:// or https://; loopback unless --allow-remote).
     pub url: String,
     /// Concurrent keep-alive connections.
     #[arg(short, long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
@@ -100,6 +102,8 @@ pub struct LoadArgs {
     /// No live progress line.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub protocol: super::load_protocol::ProtocolArgs,
 }
 
 /// Parses durations such as `10s`, `1m30s`, `250ms` (at most 365 days).

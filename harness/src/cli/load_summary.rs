@@ -21,6 +21,7 @@ pub fn render_summary(r: &LoadResult) -> String {
         "{} {}, {} connections, {} threads",
         r.url, mode, r.connections, r.generator.threads
     );
+    protocol_lines(&mut out, r);
     let _ = writeln!(
         out,
         "  Requests    {} in {:.2}s, {} req/s; {} req/s with the expected status",
@@ -47,6 +48,39 @@ pub fn render_summary(r: &LoadResult) -> String {
     error_lines(&mut out, r);
     generator_line(&mut out, r);
     out
+}
+
+/// What the client spoke, when it was not plain HTTP/1.1, and its TLS handshakes.
+fn protocol_lines(out: &mut String, r: &LoadResult) {
+    let Some(p) = &r.protocol else {
+        return;
+    };
+    let mut parts = vec![p.name.to_string()];
+    if let Some(n) = p.pipeline.filter(|&n| n > 1) {
+        parts.push(format!("{n} pipelined per connection"));
+    }
+    if let Some(n) = p.streams {
+        parts.push(format!("{n} streams per connection"));
+    }
+    if let Some(tls) = &p.tls {
+        parts.push(format!("TLS {} ({})", tls.versions, tls.verify.replace('_', " ")));
+    }
+    if let Some(n) = p.reconnect_every {
+        parts.push(format!("reconnecting every {n} requests"));
+    }
+    if parts.len() > 1 || p.name.as_str() != "h1" {
+        let _ = writeln!(out, "  Protocol    {}", parts.join(", "));
+    }
+    if let Some(h) = &r.tls_handshake_ms {
+        let _ = writeln!(
+            out,
+            "  Handshakes  {} TLS: p50 {}  p99 {}  max {} (ms)",
+            grouped(h.count),
+            ms(h.p50),
+            ms(h.p99),
+            ms(h.max)
+        );
+    }
 }
 
 /// Requests whose latency is a lower bound, and answers after the deadline.
@@ -115,6 +149,8 @@ fn error_lines(out: &mut String, r: &LoadResult) {
             ("status 5xx", e.status_5xx),
             ("status other", e.status_other),
             ("degraded", e.degraded),
+            ("stream reset", e.stream_reset),
+            ("goaway", e.goaway),
         ];
         let listed: Vec<String> = classes
             .iter()

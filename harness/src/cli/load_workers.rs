@@ -182,6 +182,7 @@ fn scenario_args(args: &LoadArgs) -> Vec<OsString> {
     if args.wait_in_flight {
         out.push("--wait-in-flight".into());
     }
+    out.extend(args.protocol.to_args());
     out
 }
 

@@ -14,6 +14,7 @@ pub mod cost;
 pub mod export;
 pub mod load;
 mod load_args;
+mod load_protocol;
 mod load_summary;
 mod load_workers;
 pub mod merge;

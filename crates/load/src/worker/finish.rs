@@ -6,13 +6,13 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::super::protocol::Protocol;
+use super::super::protocol::{Protocol, Transport};
 use super::super::recorder::{CensorKind, Recorder};
 use super::super::schedule::Schedule;
 use super::Worker;
 use crate::cpus::thread_cpu_time;
 
-impl<P: Protocol> Worker<P> {
+impl<P: Protocol, T: Transport> Worker<P, T> {
     pub(super) fn end_measuring(&mut self) {
         let now = Instant::now();
         if !self.measuring {
@@ -35,12 +35,12 @@ impl<P: Protocol> Worker<P> {
     /// Requests sent in the window whose answer had not come by `cut`.
     fn censor_in_flight(&mut self, cut: Instant) {
         let at = self.window_offset(cut);
-        for i in 0..self.conns.len() {
-            if !self.counted_in_flight(i) {
+        for i in 0..self.lanes.len() {
+            let lane = &self.lanes[i];
+            if !(lane.in_flight && lane.intended >= self.cfg.measure_start) {
                 continue;
             }
-            let conn = &self.conns[i];
-            let (intended, sent) = (conn.intended, conn.sent);
+            let (intended, sent) = (lane.intended, lane.sent);
             self.recorder.record_censored(
                 CensorKind::InFlightAtEnd,
                 cut.saturating_duration_since(intended),
@@ -62,8 +62,8 @@ impl<P: Protocol> Worker<P> {
         let window_end = end.max(self.cfg.measure_start) - self.cfg.start;
         let at = self.window_offset(end);
         let mut planned = 0u64;
-        for i in 0..self.conns.len() {
-            let (index, next_k) = (self.conns[i].index, self.conns[i].next_k);
+        for i in 0..self.lanes.len() {
+            let (index, next_k) = (self.lanes[i].index, self.lanes[i].next_k);
             let first = schedule.due_before(index, window_start);
             let last = schedule.due_before(index, window_end);
             planned = planned.saturating_add(last.saturating_sub(first));

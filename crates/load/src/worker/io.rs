@@ -1,45 +1,49 @@
-//! A generator thread's socket handling: connecting, writing a request, reading and
-//! parsing the response, and what happens when the peer closes or fails. The event loop,
-//! the request lifecycle and the measurements are in the parent module.
+//! A generator thread's socket handling: connecting (and the transport's handshake),
+//! writing a link's buffered requests, reading and handing bytes to the protocol, and
+//! what happens when the peer closes or fails. The event loop is in the parent module,
+//! the lanes' requests in `lanes`.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::time::Instant;
 
 use mio::{Interest, Token};
 
-use super::super::connection::State;
+use super::super::connection::LinkState;
 use super::super::outcome::ErrorKind;
-use super::super::protocol::{Progress, Protocol, Transport};
+use super::super::protocol::transport::{read_some, write_some};
+use super::super::protocol::{Protocol, Transport};
 use super::{Worker, CONNECT_RETRY};
 
-impl<P: Protocol> Worker<P> {
-    pub(super) fn connect(&mut self, i: usize, now: Instant) {
-        let conn = &mut self.conns[i];
-        conn.sent = now;
-        match P::Transport::connect(self.cfg.addr) {
-            Ok(mut stream) => {
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                if let Err(_e) = self
-                    .poll
-                    .registry()
-                    .register(&mut stream, Token(i), interest)
-                {
-                    self.fail_connect(i, now);
-                    return;
-                }
-                conn.stream = Some(stream);
-                self.protocol.opened(&mut conn.session);
-                conn.state = State::Connecting;
-                conn.opened += 1;
-                conn.read_pending = false;
-                conn.peer_closed = false;
-            }
-            Err(_) => self.fail_connect(i, now),
+impl<P: Protocol, T: Transport> Worker<P, T> {
+    pub(super) fn connect(&mut self, j: usize, now: Instant) {
+        let link = &mut self.links[j];
+        link.connect_started = now;
+        let mut stream = match T::connect(self.cfg.addr, &self.transport) {
+            Ok(stream) => stream,
+            Err(_) => return self.fail_connect(j, now),
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if self
+            .poll
+            .registry()
+            .register(&mut stream, Token(j), interest)
+            .is_err()
+        {
+            return self.fail_connect(j, now);
         }
+        link.stream = Some(stream);
+        link.state = LinkState::Connecting;
+        link.opened += 1;
+        link.out.clear();
+        link.written = 0;
+        link.unflushed = false;
+        link.sent_on_socket = 0;
+        link.peer_closed = false;
+        self.protocol.opened(&mut link.session, &mut link.out);
     }
 
-    pub(super) fn fail_connect(&mut self, i: usize, now: Instant) {
-        self.close(i);
+    pub(super) fn fail_connect(&mut self, j: usize, now: Instant) {
+        self.close(j);
         if !self.measuring && now >= self.cfg.measure_start {
             self.begin_measuring();
         }
@@ -47,165 +51,243 @@ impl<P: Protocol> Worker<P> {
             self.recorder
                 .record_error(ErrorKind::Connect, self.window_offset(now));
         }
-        self.arm_timer(i, now + CONNECT_RETRY);
+        self.arm_link_timer(j, now + CONNECT_RETRY);
     }
 
-    pub(super) fn close(&mut self, i: usize) {
-        let conn = &mut self.conns[i];
-        if let Some(mut stream) = conn.stream.take() {
+    /// Drops link `j`'s socket. Requests still out on it are forgotten: callers record
+    /// them first.
+    pub(super) fn close(&mut self, j: usize) {
+        let link = &mut self.links[j];
+        if let Some(mut stream) = link.stream.take() {
             let _ = self.poll.registry().deregister(&mut stream);
         }
-        if matches!(conn.state, State::Writing { .. } | State::Reading) {
-            self.in_flight -= 1;
-        }
-        conn.state = State::Closed;
-    }
-
-    pub(super) fn flush(&mut self, i: usize, now: Instant) {
-        let conn = &mut self.conns[i];
-        let State::Writing { mut written } = conn.state else {
-            return;
-        };
-        let request = self.cfg.plan.get(conn.request);
-        let bytes: &[u8] = if request.dynamic.is_some() {
-            &conn.out
-        } else {
-            &request.bytes
-        };
-        let stream = conn.stream.as_mut().expect("writing implies a socket");
-        while written < bytes.len() {
-            match stream.write(&bytes[written..]) {
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    conn.state = State::Writing { written };
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return self.fail_request(i, ErrorKind::Write, now),
+        link.state = LinkState::Closed;
+        link.blocked = 0;
+        for i in link.lanes.clone() {
+            let lane = &mut self.lanes[i];
+            lane.blocked = false;
+            if lane.in_flight {
+                lane.in_flight = false;
+                self.in_flight -= 1;
             }
         }
-        conn.state = State::Reading;
-        if std::mem::take(&mut conn.read_pending) {
-            self.read(i);
+        link.in_flight = 0;
+    }
+
+    /// Closes link `j` and opens it again: in open loop when its next request is due,
+    /// not before; in closed loop now, with the reconnect inside the next requests'
+    /// latency (the rule in docs/metrics.md, "Connect time").
+    pub(super) fn reopen(&mut self, j: usize) {
+        self.close(j);
+        let now = Instant::now();
+        match self.cfg.schedule {
+            Some(schedule) => {
+                let due = self.links[j]
+                    .lanes
+                    .clone()
+                    .map(|i| schedule.intended_offset(self.lanes[i].index, self.lanes[i].next_k))
+                    .min()
+                    .and_then(|offset| self.cfg.start.checked_add(offset));
+                match due {
+                    Some(due) if due > now => self.arm_link_timer(j, due),
+                    Some(_) => self.connect(j, now),
+                    None => {}
+                }
+            }
+            None => {
+                for i in self.links[j].lanes.clone() {
+                    self.lanes[i].due.get_or_insert(now);
+                }
+                self.connect(j, now)
+            }
         }
     }
 
     /// `closed`: the peer shut its side (or the socket failed), so reading must go on to
     /// the end-of-file even after a short read.
-    pub(super) fn on_event(&mut self, i: usize, readable: bool, writable: bool, closed: bool) {
-        // The clock is read only where it is needed: the common case (a response arriving)
-        // reads it once, when the response is complete.
-        match self.conns[i].state {
-            State::Closed => {}
-            State::Connecting => {
+    pub(super) fn on_event(&mut self, j: usize, readable: bool, writable: bool, closed: bool) {
+        // The clock is read only where it is needed.
+        match self.links[j].state {
+            LinkState::Closed => {}
+            LinkState::Connecting => {
                 if readable || writable {
-                    self.finish_connect(i, Instant::now());
+                    self.finish_connect(j, Instant::now());
                 }
             }
-            State::Writing { .. } => {
-                self.conns[i].read_pending |= readable;
-                self.conns[i].peer_closed |= closed;
+            LinkState::Handshaking => self.continue_handshake(j, Instant::now()),
+            LinkState::Preface | LinkState::Open => {
                 if writable {
-                    self.flush(i, Instant::now());
+                    self.write_link(j);
                 }
-            }
-            State::Reading | State::Idle => {
-                if readable {
-                    self.conns[i].peer_closed |= closed;
-                    self.read(i);
+                if readable && self.links[j].stream.is_some() {
+                    self.links[j].peer_closed |= closed;
+                    self.read(j);
                 }
             }
         }
     }
 
-    pub(super) fn finish_connect(&mut self, i: usize, now: Instant) {
-        let stream = self.conns[i]
+    fn finish_connect(&mut self, j: usize, now: Instant) {
+        let stream = self.links[j]
             .stream
-            .as_ref()
+            .as_mut()
             .expect("connecting implies a socket");
         match stream.connected() {
             Ok(true) => {
-                self.conns[i].state = State::Idle;
-                self.conns[i].free_at = now;
-                self.on_idle(i, now);
+                self.links[j].tcp_done = now;
+                self.links[j].state = LinkState::Handshaking;
+                self.continue_handshake(j, now);
             }
             Ok(false) => {}
-            Err(_) => self.fail_connect(i, now),
+            Err(_) => self.fail_connect(j, now),
         }
     }
 
-    pub(super) fn read(&mut self, i: usize) {
+    fn continue_handshake(&mut self, j: usize, now: Instant) {
+        let stream = self.links[j]
+            .stream
+            .as_mut()
+            .expect("handshaking implies a socket");
+        match stream.handshake() {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(_) => return self.fail_connect(j, now),
+        }
+        if T::has_handshake() && !P::accepts_alpn(stream.alpn()) {
+            return self.fail_connect(j, now);
+        }
+        if T::has_handshake() && self.measuring {
+            let took = Instant::now().saturating_duration_since(self.links[j].tcp_done);
+            self.recorder.record_handshake(took);
+        }
+        self.links[j].state = LinkState::Preface;
+        self.mark_dirty(j);
+        // Bytes may have come with the handshake's last records.
+        self.read(j);
+        self.open_if_ready(j);
+    }
+
+    /// The protocol's set-up is done: every lane of link `j` may send.
+    pub(super) fn open_if_ready(&mut self, j: usize) {
+        let link = &self.links[j];
+        if link.state != LinkState::Preface || !self.protocol.ready(&link.session) {
+            return;
+        }
+        self.links[j].state = LinkState::Open;
+        let now = Instant::now();
+        for i in self.links[j].lanes.clone() {
+            self.lanes[i].free_at = now;
+            self.on_lane_free(i, now);
+        }
+    }
+
+    /// Writes the links that have bytes waiting.
+    pub(super) fn write_dirty(&mut self) {
+        while let Some(j) = self.dirty.pop() {
+            self.links[j].dirty = false;
+            if matches!(self.links[j].state, LinkState::Preface | LinkState::Open) {
+                self.write_link(j);
+            }
+        }
+    }
+
+    /// Writes what link `j` has waiting, as far as the socket takes it; the rest goes
+    /// on the next writable edge.
+    pub(super) fn write_link(&mut self, j: usize) {
+        let link = &mut self.links[j];
+        let Some(stream) = link.stream.as_mut() else {
+            return;
+        };
+        if link.written < link.out.len() {
+            match write_some(stream, &link.out[link.written..]) {
+                Ok(n) => link.written += n,
+                Err(_) => return self.fail_link(j, ErrorKind::Write, Instant::now()),
+            }
+            if link.written < link.out.len() {
+                return;
+            }
+            link.out.clear();
+            link.written = 0;
+            link.unflushed = true;
+        }
+        if link.unflushed {
+            match stream.flush() {
+                Ok(()) => link.unflushed = false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => self.fail_link(j, ErrorKind::Write, Instant::now()),
+            }
+        }
+    }
+
+    pub(super) fn read(&mut self, j: usize) {
+        let socket = self.links[j].opened;
+        let mut events = std::mem::take(&mut self.events);
         loop {
-            let conn = &mut self.conns[i];
-            let stream = conn.stream.as_mut().expect("reading implies a socket");
-            match stream.read(&mut self.read_buf) {
-                Ok(0) => return self.on_eof(i),
+            let link = &mut self.links[j];
+            let Some(stream) = link.stream.as_mut() else {
+                break;
+            };
+            match read_some(stream, &mut self.read_buf) {
+                Ok(0) => {
+                    self.on_eof(j, &mut events);
+                    break;
+                }
                 Ok(n) => {
-                    let idle = conn.state == State::Idle;
                     if self.measuring {
                         self.recorder.bytes_read += n as u64;
                     }
-                    if idle {
-                        // Bytes nobody asked for: the connection is out of step.
-                        return self.fail_request(i, ErrorKind::Parse, Instant::now());
+                    let received = self.protocol.received(
+                        &mut link.session,
+                        &self.read_buf[..n],
+                        &mut link.out,
+                        &mut events,
+                    );
+                    if !link.out.is_empty() {
+                        self.mark_dirty(j);
                     }
-                    match self
-                        .protocol
-                        .received(&mut conn.session, &self.read_buf[..n])
-                    {
-                        Ok(Progress::Complete(response)) => return self.complete(i, response),
-                        // A short read drained the socket: the next bytes bring a new edge.
-                        // Not so for an end-of-file already seen, which must be read now.
-                        Ok(Progress::NeedMore) if n < self.read_buf.len() && !conn.peer_closed => {
-                            return
-                        }
-                        Ok(Progress::NeedMore) => {}
-                        Err(kind) => return self.fail_request(i, kind, Instant::now()),
+                    let drained = n < self.read_buf.len() && T::short_read_drains();
+                    let peer_closed = self.links[j].peer_closed;
+                    self.handle_events(j, &mut events);
+                    if let Err(kind) = received {
+                        self.fail_link(j, kind, Instant::now());
+                        break;
+                    }
+                    if self.links[j].opened != socket || self.links[j].stream.is_none() {
+                        break; // the link was retired and reopened: a new socket
+                    }
+                    self.open_if_ready(j);
+                    // A short read drained the socket: the next bytes bring a new edge.
+                    // Not so for an end-of-file already seen, which must be read now.
+                    if drained && !peer_closed {
+                        break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {
-                    if conn.state == State::Idle {
-                        return self.reopen(i);
-                    }
-                    return self.fail_request(i, ErrorKind::Read, Instant::now());
+                    self.fail_link(j, ErrorKind::Read, Instant::now());
+                    break;
                 }
             }
         }
+        events.clear();
+        self.events = events;
     }
 
-    pub(super) fn on_eof(&mut self, i: usize) {
-        if self.conns[i].state == State::Idle {
-            // The server closed an idle keep-alive connection: not an error, just reopen.
-            return self.reopen(i);
-        }
-        match self.protocol.closed(&mut self.conns[i].session) {
-            Some(response) => self.complete(i, response),
-            None => self.fail_request(i, ErrorKind::Read, Instant::now()),
-        }
-    }
-
-    pub(super) fn reopen(&mut self, i: usize) {
-        self.close(i);
+    fn on_eof(&mut self, j: usize, events: &mut Vec<crate::protocol::Event>) {
         let now = Instant::now();
-        match self.cfg.schedule {
-            // Open loop: reconnect when the next request is due, not before.
-            Some(schedule) => {
-                let conn = &self.conns[i];
-                let due = self.cfg.start + schedule.intended_offset(conn.index, conn.next_k);
-                if due <= now {
-                    self.connect(i, now);
-                } else {
-                    self.arm_timer(i, due);
-                }
-            }
-            // Closed loop: the next request is due now, so the reconnect is inside its
-            // latency (the rule in docs/metrics.md, "Connect time").
-            None => {
-                self.conns[i].due.get_or_insert(now);
-                self.connect(i, now)
-            }
+        if self.links[j].state != LinkState::Open {
+            // Closed before it could carry a request (an HTTP/2 preface refused).
+            return self.fail_connect(j, now);
+        }
+        if self.links[j].in_flight == 0 {
+            // The server closed an idle keep-alive connection: not an error, just reopen.
+            return self.reopen(j);
+        }
+        let socket = self.links[j].opened;
+        self.protocol.closed(&mut self.links[j].session, events);
+        self.handle_events(j, events);
+        if self.links[j].opened == socket && self.links[j].stream.is_some() {
+            self.fail_link(j, ErrorKind::Read, now);
         }
     }
 }

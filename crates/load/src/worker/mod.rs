@@ -2,23 +2,30 @@
 //!
 //! Why not a general-purpose client: a generator that spends CPU on per-request
 //! allocation, channels, locks or task wake-ups becomes the bottleneck it is supposed to
-//! measure. Here each request costs one `write` and (usually) one `read` system call, the
-//! request bytes are prepared before the run, responses are parsed in place and never
-//! stored, and the measurements go into this thread's own `Recorder`.
+//! measure. Here a request costs a copy into its link's buffer and a share of one `write`
+//! and one `read` system call, the request bytes are prepared before the run, responses
+//! are parsed in place and never stored, and the measurements go into this thread's own
+//! `Recorder`.
 //!
-//! Sockets are registered edge-triggered for both directions once per connection. A read
-//! shorter than the buffer means the socket is drained, so the loop does not pay for the
-//! extra `read` that would only return `WouldBlock`.
+//! The unit of scheduling is the *lane* (one request at a time, its own open-loop
+//! slots); a *link* (one socket) carries one lane, or several when requests are
+//! pipelined or multiplexed as HTTP/2 streams (see `connection`). Requests started in
+//! one turn of the loop leave in one write per link.
+//!
+//! Sockets are registered edge-triggered for both directions once per connection. On
+//! plain TCP a read shorter than the buffer means the socket is drained, so the loop
+//! does not pay for the extra `read` that would only return `WouldBlock`.
 //!
 //! Open loop sleeps on a [`PreciseTimer`] rather than on `epoll_wait`'s millisecond
 //! timeout, so a send leaves within microseconds of its slot; how late each one left is
-//! recorded as the send lag. Socket handling is in `io`, the end-of-window accounting of
-//! requests that never got an answer in `finish`. The loop is generic over the wire
-//! protocol (`protocol`): it opens, writes, reads and times; the protocol says where an
-//! answer ends.
+//! recorded as the send lag. Socket handling is in `io`, the lanes' requests in `lanes`,
+//! the end-of-window accounting of requests that never got an answer in `finish`. The
+//! loop is generic over the framing (`Protocol`) and the socket (`Transport`): it opens,
+//! writes, reads and times; the protocol says which lane an answer belongs to.
 
 mod finish;
 mod io;
+mod lanes;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -29,12 +36,11 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use super::connection::{xorshift, Conn, State};
+use super::connection::{Lane, Link};
 use super::live::{LiveCounters, LiveSnapshot};
-use super::outcome::ErrorKind;
 use super::precise_timer::PreciseTimer;
-use super::protocol::{Protocol, Response};
-use super::recorder::{CensorKind, Recorder};
+use super::protocol::{Event, Protocol, Transport};
+use super::recorder::Recorder;
 use super::request::RequestPlan;
 use super::result::ScheduleCounts;
 use super::schedule::Schedule;
@@ -48,7 +54,7 @@ const TIMEOUT_SCAN: Duration = Duration::from_millis(10);
 const CONNECT_RETRY: Duration = Duration::from_millis(10);
 /// Per-thread read buffer; responses larger than this are read in several calls.
 const READ_BUFFER: usize = 64 * 1024;
-/// The poll token of the precise timer (connections use their index).
+/// The poll token of the precise timer (links use their index).
 const TIMER: Token = Token(usize::MAX);
 /// With the precise timer armed, the poll's own millisecond timeout is only a backstop.
 const BACKSTOP: Duration = Duration::from_millis(2);
@@ -57,10 +63,15 @@ const BACKSTOP: Duration = Duration::from_millis(2);
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub thread: usize,
-    /// Global indices of this thread's connections (they fix each one's schedule offset).
+    /// Global indices of this thread's connections; connection `c` carries lanes
+    /// `c * depth .. (c + 1) * depth`, whose global indices fix their schedule offsets.
     pub connections: std::ops::Range<usize>,
-    /// Connections over all threads (spaces the `{seq}` numbers of each connection).
-    pub total_connections: usize,
+    /// Lanes over all threads (spaces the `{seq}` numbers of each lane).
+    pub total_lanes: usize,
+    /// Lanes per connection (pipeline depth, or HTTP/2 streams).
+    pub depth: usize,
+    /// Reopen a connection after this many requests on it.
+    pub reconnect_every: Option<u64>,
     pub addr: SocketAddr,
     pub plan: Arc<RequestPlan>,
     pub schedule: Option<Schedule>,
@@ -94,24 +105,41 @@ pub struct WorkerReport {
     pub reconnects: u64,
 }
 
-/// Runs one generator thread to completion, speaking `protocol`.
-pub fn run_worker<P: Protocol>(config: WorkerConfig, protocol: P) -> std::io::Result<WorkerReport> {
+/// Runs one generator thread to completion, speaking `protocol` over `T`.
+pub fn run_worker<P: Protocol, T: Transport>(
+    config: WorkerConfig,
+    protocol: P,
+    transport: T::Config,
+) -> std::io::Result<WorkerReport> {
     if let Some(cpus) = &config.pin {
         cpus.pin_current_thread()?;
     }
-    let mut worker = Worker::new(config, protocol)?;
+    let mut worker = Worker::<P, T>::new(config, protocol, transport)?;
     worker.run()?;
     Ok(worker.into_report())
 }
 
-struct Worker<P: Protocol> {
+/// What a timer wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Wake {
+    Lane(usize),
+    Link(usize),
+}
+
+struct Worker<P: Protocol, T: Transport> {
     cfg: WorkerConfig,
     protocol: P,
+    transport: T::Config,
     poll: Poll,
     /// Open loop only: sub-millisecond wake-ups for scheduled sends.
     timer: Option<PreciseTimer>,
-    conns: Vec<Conn<P>>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    links: Vec<Link<P, T>>,
+    lanes: Vec<Lane>,
+    timers: BinaryHeap<Reverse<(Instant, Wake)>>,
+    /// Links with bytes to write before the loop sleeps.
+    dirty: Vec<usize>,
+    /// What the protocol reported from the last bytes (reused: no allocation).
+    events: Vec<Event>,
     recorder: Recorder,
     measuring: bool,
     cpu_at_start: Duration,
@@ -123,24 +151,32 @@ struct Worker<P: Protocol> {
     finished: Option<Instant>,
 }
 
-impl<P: Protocol> Worker<P> {
-    fn new(cfg: WorkerConfig, protocol: P) -> std::io::Result<Worker<P>> {
-        let conns = cfg
-            .connections
-            .clone()
-            .map(|index| Conn::new(index, cfg.start, protocol.session()))
-            .collect();
+impl<P: Protocol, T: Transport> Worker<P, T> {
+    fn new(cfg: WorkerConfig, protocol: P, transport: T::Config) -> std::io::Result<Worker<P, T>> {
+        let depth = cfg.depth.max(1);
+        let mut links = Vec::new();
+        let mut lanes = Vec::new();
+        for (link, connection) in cfg.connections.clone().enumerate() {
+            let first = lanes.len();
+            for j in 0..depth {
+                lanes.push(Lane::new(connection * depth + j, link, cfg.start));
+            }
+            links.push(Link::new(first..lanes.len(), cfg.start, protocol.session()));
+        }
         let poll = Poll::new()?;
         let timer = match cfg.schedule {
             Some(_) => Some(PreciseTimer::register(poll.registry(), TIMER)?),
             None => None,
         };
         Ok(Worker {
-            recorder: Recorder::new(cfg.schedule.is_some(), None),
+            recorder: Worker::<P, T>::new_recorder(&cfg, None),
             poll,
             timer,
-            conns,
+            links,
+            lanes,
             timers: BinaryHeap::new(),
+            dirty: Vec::new(),
+            events: Vec::new(),
             measuring: false,
             cpu_at_start: Duration::ZERO,
             cpu_in_window: Duration::ZERO,
@@ -151,14 +187,24 @@ impl<P: Protocol> Worker<P> {
             finished: None,
             cfg,
             protocol,
+            transport,
         })
+    }
+
+    fn new_recorder(cfg: &WorkerConfig, timeline: Option<Arc<TimelineCollector>>) -> Recorder {
+        let recorder = Recorder::new(cfg.schedule.is_some(), timeline);
+        if T::has_handshake() {
+            recorder.with_handshakes()
+        } else {
+            recorder
+        }
     }
 
     fn run(&mut self) -> std::io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let now = Instant::now();
-        for i in 0..self.conns.len() {
-            self.connect(i, now);
+        for j in 0..self.links.len() {
+            self.connect(j, now);
         }
         let mut next_scan = now + TIMEOUT_SCAN;
         loop {
@@ -178,6 +224,7 @@ impl<P: Protocol> Worker<P> {
                 self.expire_timeouts(now);
                 next_scan = now + TIMEOUT_SCAN;
             }
+            self.write_dirty();
             self.wait(&mut events, self.next_wake(now, next_scan))?;
             for event in events.iter() {
                 if event.token() == TIMER {
@@ -194,6 +241,7 @@ impl<P: Protocol> Worker<P> {
                     closed,
                 );
             }
+            self.write_dirty();
         }
         self.end_measuring();
         Ok(())
@@ -219,6 +267,12 @@ impl<P: Protocol> Worker<P> {
         self.cfg.end.is_some_and(|end| now >= end)
     }
 
+    fn budget_spent(&self) -> bool {
+        self.cfg
+            .request_budget
+            .is_some_and(|b| self.measuring && self.issued >= b)
+    }
+
     fn should_stop(&mut self, now: Instant) -> bool {
         if self.cfg.stop.load(Ordering::Relaxed) {
             return true;
@@ -227,11 +281,7 @@ impl<P: Protocol> Worker<P> {
             let draining = self.cfg.wait_in_flight && self.in_flight > 0;
             return !(draining && now < end + self.cfg.timeout);
         }
-        let budget_spent = self
-            .cfg
-            .request_budget
-            .is_some_and(|b| self.measuring && self.issued >= b);
-        budget_spent && self.in_flight == 0
+        self.budget_spent() && self.in_flight == 0
     }
 
     fn next_wake(&self, now: Instant, next_scan: Instant) -> Instant {
@@ -250,10 +300,8 @@ impl<P: Protocol> Worker<P> {
 
     fn begin_measuring(&mut self) {
         self.measuring = true;
-        self.recorder = Recorder::new(
-            self.cfg.schedule.is_some(),
-            Some(Arc::clone(&self.cfg.timeline)),
-        );
+        self.recorder =
+            Worker::<P, T>::new_recorder(&self.cfg, Some(Arc::clone(&self.cfg.timeline)));
         self.cpu_at_start = thread_cpu_time();
         self.issued = 0;
     }
@@ -271,7 +319,7 @@ impl<P: Protocol> Worker<P> {
 
     fn into_report(self) -> WorkerReport {
         WorkerReport {
-            reconnects: self.conns.iter().map(|c| c.opened.saturating_sub(1)).sum(),
+            reconnects: self.links.iter().map(|c| c.opened.saturating_sub(1)).sum(),
             recorder: self.recorder,
             cpu: self.cpu_in_window,
             finished: self.finished.unwrap_or(self.cfg.measure_start),
@@ -297,192 +345,40 @@ impl<P: Protocol> Worker<P> {
             self.timers.clear();
             return;
         }
-        while let Some(&Reverse((at, i))) = self.timers.peek() {
+        while let Some(&Reverse((at, wake))) = self.timers.peek() {
             if at > now {
                 break;
             }
             self.timers.pop();
-            self.conns[i].timer_armed = false;
             // A fresh clock per timer: earlier sends of this batch took time, and the
             // send lag must include it.
             let now = Instant::now();
-            match self.conns[i].state {
-                State::Closed => self.connect(i, now),
-                State::Idle => self.on_idle(i, now),
-                _ => {}
-            }
-        }
-    }
-
-    fn arm_timer(&mut self, i: usize, at: Instant) {
-        if !self.conns[i].timer_armed {
-            self.conns[i].timer_armed = true;
-            self.timers.push(Reverse((at, i)));
-        }
-    }
-
-    /// The connection is open and idle: send now (closed loop) or when due (open loop).
-    fn on_idle(&mut self, i: usize, now: Instant) {
-        if self
-            .cfg
-            .request_budget
-            .is_some_and(|b| self.measuring && self.issued >= b)
-        {
-            return;
-        }
-        if self.past_end(now) {
-            return;
-        }
-        if now < self.cfg.start {
-            // Connections open during the lead time; the first request waits for the start.
-            return self.arm_timer(i, self.cfg.start);
-        }
-        match self.cfg.schedule {
-            None => {
-                // Due when the connection freed up, or when it had to reconnect.
-                let due = self.conns[i].due.take().unwrap_or(now);
-                self.start_request(i, due, now)
-            }
-            Some(schedule) => self.send_if_due(i, schedule, now),
-        }
-    }
-
-    fn send_if_due(&mut self, i: usize, schedule: Schedule, now: Instant) {
-        let conn = &self.conns[i];
-        let Some(due) = self
-            .cfg
-            .start
-            .checked_add(schedule.intended_offset(conn.index, conn.next_k))
-        else {
-            // Beyond any clock: never due, so nothing is sent or armed.
-            return;
-        };
-        if due <= now {
-            self.conns[i].next_k += 1;
-            self.start_request(i, due, now);
-        } else {
-            self.arm_timer(i, due);
-        }
-    }
-
-    fn start_request(&mut self, i: usize, intended: Instant, now: Instant) {
-        if !self.measuring && intended >= self.cfg.measure_start {
-            // The loop may not have noticed the window opening yet; this request is in it.
-            self.begin_measuring();
-        }
-        let counted = self.measuring && intended >= self.cfg.measure_start;
-        if counted {
-            self.issued += 1;
-            if self.cfg.schedule.is_some() {
-                self.count_send(i, intended, now);
-            }
-        }
-        let conn = &mut self.conns[i];
-        conn.rng = xorshift(conn.rng);
-        conn.request = self.cfg.plan.pick(conn.rng);
-        if let Some(dynamic) = &self.cfg.plan.get(conn.request).dynamic {
-            let seq = conn.started * self.cfg.total_connections as u64 + conn.index as u64;
-            dynamic.render(&mut conn.rng, seq, &mut conn.out, &mut conn.scratch);
-        }
-        conn.started += 1;
-        conn.intended = intended;
-        conn.sent = now;
-        self.protocol
-            .expect(&mut conn.session, self.cfg.plan.get(conn.request));
-        conn.state = State::Writing { written: 0 };
-        self.in_flight += 1;
-        self.flush(i, now);
-    }
-
-    /// Open loop: the send lag is measured from the later of the slot and the moment the
-    /// connection was free, so a server holding the previous answer past this slot (its
-    /// delay, already in the corrected latency) is not blamed on the generator.
-    fn count_send(&mut self, i: usize, intended: Instant, now: Instant) {
-        let free_at = self.conns[i].free_at;
-        let lag = now.saturating_duration_since(intended.max(free_at));
-        self.schedule.sent += 1;
-        if free_at > intended {
-            self.schedule.queued += 1;
-        }
-        if lag > self.cfg.max_send_lag {
-            self.schedule.late += 1;
-        }
-        self.recorder.record_send_lag(lag);
-    }
-
-    fn complete(&mut self, i: usize, response: Response) {
-        let now = Instant::now();
-        let at = self.window_offset(now);
-        let conn = &mut self.conns[i];
-        conn.state = State::Idle;
-        conn.free_at = now;
-        self.in_flight -= 1;
-        if self.measuring && conn.intended >= self.cfg.measure_start {
-            let judged = if response.degraded {
-                Some(crate::outcome::ErrorKind::Degraded)
-            } else {
-                self.cfg
-                    .plan
-                    .get(conn.request)
-                    .expect
-                    .judge(response.status)
-            };
-            self.recorder.record_response(
-                response.status,
-                judged.is_none(),
-                now - conn.intended,
-                now - conn.sent,
-                at,
-            );
-            if let Some(kind) = judged {
-                self.recorder.record_error(kind, at);
-            }
-            self.publish_live();
-        }
-        if response.keep_alive {
-            self.on_idle(i, now);
-        } else {
-            self.reopen(i);
-        }
-    }
-
-    fn counted_in_flight(&self, i: usize) -> bool {
-        let conn = &self.conns[i];
-        let in_flight = matches!(conn.state, State::Writing { .. } | State::Reading);
-        in_flight && self.measuring && conn.intended >= self.cfg.measure_start
-    }
-
-    fn fail_request(&mut self, i: usize, kind: ErrorKind, now: Instant) {
-        if self.counted_in_flight(i) {
-            self.recorder.record_error(kind, self.window_offset(now));
-            self.publish_live();
-        }
-        self.reopen(i);
-    }
-
-    fn expire_timeouts(&mut self, now: Instant) {
-        for i in 0..self.conns.len() {
-            let conn = &self.conns[i];
-            if now.saturating_duration_since(conn.sent) < self.cfg.timeout {
-                continue;
-            }
-            match conn.state {
-                State::Writing { .. } | State::Reading => {
-                    if self.counted_in_flight(i) {
-                        // Given up on: in the tail at the time it waited, not dropped.
-                        let (intended, sent) = (conn.intended, conn.sent);
-                        self.recorder.record_censored(
-                            CensorKind::Timeout,
-                            now - intended,
-                            Some(now - sent),
-                            self.window_offset(now),
-                        );
-                    }
-                    self.fail_request(i, ErrorKind::Timeout, now)
+            match wake {
+                Wake::Lane(i) => {
+                    self.lanes[i].timer_armed = false;
+                    self.on_lane_free(i, now);
                 }
-                State::Connecting => self.fail_connect(i, now),
-                _ => {}
+                Wake::Link(j) => {
+                    self.links[j].timer_armed = false;
+                    if self.links[j].stream.is_none() {
+                        self.connect(j, now);
+                    }
+                }
             }
+        }
+    }
+
+    fn arm_lane_timer(&mut self, i: usize, at: Instant) {
+        if !self.lanes[i].timer_armed {
+            self.lanes[i].timer_armed = true;
+            self.timers.push(Reverse((at, Wake::Lane(i))));
+        }
+    }
+
+    fn arm_link_timer(&mut self, j: usize, at: Instant) {
+        if !self.links[j].timer_armed {
+            self.links[j].timer_armed = true;
+            self.timers.push(Reverse((at, Wake::Link(j))));
         }
     }
 }
