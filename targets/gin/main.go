@@ -1,9 +1,10 @@
 // Command target-gin serves the lanebench endpoint contract with the Gin framework.
 //
 // It owns process setup (address from PORT, the order service's client from ORDERS_URL,
-// store from STORE and DATABASE_URL, graceful stop on SIGTERM); routes live in routes.go
-// and userservice.go, the order service's client in downstream.go, the Store interface
-// and the in-memory store in store.go, the PostgreSQL store in postgres.go.
+// store from STORE and DATABASE_URL, graceful stop on SIGTERM); the protocol on PORT
+// (PROTOCOL, TLS_CERT, TLS_KEY) is chosen in protocol.go, routes live in routes.go and
+// userservice.go, the order service's client in downstream.go, the Store interface and
+// the in-memory store in store.go, the PostgreSQL store in postgres.go.
 package main
 
 import (
@@ -29,6 +30,11 @@ func main() {
 	}
 
 	// Settings come before the database, so a typo fails without waiting for a connection.
+	mode, modeErr := listenModeFromEnv()
+	if modeErr != nil {
+		fmt.Fprintln(os.Stderr, modeErr)
+		os.Exit(modeErr.exitCode)
+	}
 	downstream, err := downstreamFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,12 +57,13 @@ func main() {
 		Handler:           newRouter(store, orders),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	mode.configure(server)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- server.ListenAndServe() }()
+	go func() { serveErr <- mode.listenAndServe(server) }()
 
 	select {
 	case err := <-serveErr:
