@@ -4,15 +4,16 @@
 // listening socket. Each process keeps its own in-memory store (see orders.js for how
 // order ids stay unique), or with STORE=postgres its own pool to the one database
 // (postgres.js), and with ORDERS_URL its own client to the order service (chain.js) behind
-// its own circuit breaker (breaker.js). A target gives only its request handler.
+// its own circuit breaker (breaker.js). A target gives only its request handler and the
+// protocols it serves; the server for PROTOCOL comes from protocol.js.
 
 const cluster = require('node:cluster');
 const os = require('node:os');
-const http = require('node:http');
 const { OrderStore } = require('./orders');
 const { PgStore, checkDatabaseUrl, probeDatabase } = require('./postgres');
 const { parseOrdersUrl, OrdersClient } = require('./chain');
 const { breakerSettingsFromEnv, createBreaker } = require('./breaker');
+const { protocolFromEnv, createServer } = require('./protocol');
 
 // Bad configuration is a one-line error and exit code 2, as the contract asks.
 function intFromEnv(name, max, fallback, emptyIsUnset = true) {
@@ -103,11 +104,11 @@ async function checkDatabase() {
   }
 }
 
-function serve(createHandler, workerIndex) {
+function serve(createHandler, protocol, workerIndex) {
   // One pooled client and one breaker per serving process (per cluster worker), made before
   // the first request.
   const client = orders === null ? null : new OrdersClient(orders, createBreaker(breakerSettings));
-  const server = http.createServer(createHandler(createStore(workerIndex), client));
+  const server = createServer(protocol, createHandler(createStore(workerIndex), client));
   server.listen(port, '127.0.0.1');
   server.on('error', (err) => {
     console.error(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
@@ -157,13 +158,17 @@ function runPrimary() {
 
 // Starts the target: `createHandler(store, orderService)` returns its (req, res) request
 // handler; `orderService` is the OrdersClient of a user service (ORDERS_URL set), otherwise null.
-function start(createHandler) {
+// `protocols` lists the PROTOCOL values the target serves (its target.toml's `protocols`).
+// The primary checks PROTOCOL and the TLS files before it forks, so a bad setting is one
+// line and exit code 2, not one per worker.
+function start(createHandler, protocols) {
+  const protocol = protocolFromEnv(protocols);
   if (workers === 1) {
-    checkDatabase().then(() => serve(createHandler, 1));
+    checkDatabase().then(() => serve(createHandler, protocol, 1));
   } else if (cluster.isPrimary) {
     checkDatabase().then(runPrimary);
   } else {
-    serve(createHandler, Number(process.env.WORKER_INDEX));
+    serve(createHandler, protocol, Number(process.env.WORKER_INDEX));
   }
 }
 
