@@ -6,12 +6,15 @@
 
 pub mod build;
 pub mod colour;
+pub mod connect;
 pub mod discovery;
+mod h2_connection;
 pub mod manifest;
 pub mod output_tail;
 pub mod port;
 pub mod process;
 pub mod ready;
+pub mod tls_cert;
 
 pub use build::{build_target, BuildError, BuildOutcome};
 pub use colour::{BadColour, Colour};
@@ -21,4 +24,6 @@ pub use port::{ensure_port_free, free_loopback_port, PortError};
 pub use process::{
     describe_status, LaunchError, LaunchOptions, ReadyError, StopOutcome, TargetProcess,
 };
+pub use connect::{Connector, ConnectorError, H1Stream, H2Connection, H2Error, H2Response};
 pub use ready::ReadinessProbe;
+pub use tls_cert::{TlsCert, TlsCertError};
