@@ -18,13 +18,19 @@ health = "/health"
 "#;
 
 fn parse(extra: &str) -> Result<Manifest, String> {
-    Manifest::parse(&format!("{BASE}{extra}"), Path::new("targets/demo/target.toml"))
-        .map_err(|e| e.to_string())
+    Manifest::parse(
+        &format!("{BASE}{extra}"),
+        Path::new("targets/demo/target.toml"),
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn error(extra: &str) -> String {
     let message = parse(extra).unwrap_err();
-    assert!(message.starts_with("targets/demo/target.toml:"), "{message}");
+    assert!(
+        message.starts_with("targets/demo/target.toml:"),
+        "{message}"
+    );
     assert_eq!(message.lines().count(), 1, "{message}");
     message
 }
@@ -51,7 +57,10 @@ h2 = "uvicorn has no HTTP/2"
 "#,
     )
     .unwrap();
-    assert_eq!(manifest.protocol_support(ProtocolName::H2c), Support::Served);
+    assert_eq!(
+        manifest.protocol_support(ProtocolName::H2c),
+        Support::Served
+    );
     assert_eq!(
         manifest.protocol_support(ProtocolName::H2),
         Support::Unsupported("uvicorn has no HTTP/2")
@@ -72,14 +81,20 @@ fn an_unknown_protocol_is_refused_where_it_is_written() {
         "{message}"
     );
     let message = error("[unsupported]\nquic = \"no\"\n");
-    assert!(message.contains("[unsupported]: unknown protocol 'quic'"), "{message}");
+    assert!(
+        message.contains("[unsupported]: unknown protocol 'quic'"),
+        "{message}"
+    );
 }
 
 #[test]
 fn h1_must_be_served() {
     let message = error("protocols = [\"h2c\"]\n");
     assert!(message.contains("targets/demo/target.toml:9:"), "{message}");
-    assert!(message.contains("`protocols` must list \"h1\""), "{message}");
+    assert!(
+        message.contains("`protocols` must list \"h1\""),
+        "{message}"
+    );
     let message = error("protocols = []\n");
     assert!(message.contains("must list \"h1\""), "{message}");
 }
@@ -115,7 +130,10 @@ fn every_in_tree_manifest_parses_with_its_protocols() {
     let targets = in_tree_targets();
     assert!(!targets.is_empty());
     for target in &targets {
-        assert_eq!(target.manifest.protocol_support(ProtocolName::H1), Support::Served);
+        assert_eq!(
+            target.manifest.protocol_support(ProtocolName::H1),
+            Support::Served
+        );
     }
 }
 

@@ -72,7 +72,10 @@ impl<'a> TargetRow<'a> {
 
     fn declared_unsupported(&self) -> usize {
         let undeclared = crate::targets::manifest::UNDECLARED;
-        self.unsupported.values().filter(|r| **r != undeclared).count()
+        self.unsupported
+            .values()
+            .filter(|r| **r != undeclared)
+            .count()
     }
 
     fn tools_text(&self) -> String {
@@ -116,7 +119,14 @@ pub(super) fn load_targets(
 }
 
 fn print_table(rows: &[TargetRow]) {
-    let header = ["NAME", "FRAMEWORK", "LANGUAGE", "VERSION", "PROTOCOLS", "TOOLS"];
+    let header = [
+        "NAME",
+        "FRAMEWORK",
+        "LANGUAGE",
+        "VERSION",
+        "PROTOCOLS",
+        "TOOLS",
+    ];
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {

@@ -301,7 +301,11 @@ impl Manifest {
                 return Err(("protocols", format!("`protocols` lists \"{p}\" twice")));
             }
         }
-        if let Some(p) = self.protocols.iter().find(|p| self.unsupported.contains_key(p)) {
+        if let Some(p) = self
+            .protocols
+            .iter()
+            .find(|p| self.unsupported.contains_key(p))
+        {
             return Err((
                 "protocols",
                 format!("\"{p}\" is both in `protocols` and in `[unsupported]`"),

@@ -18,12 +18,12 @@ pub mod tls_cert;
 
 pub use build::{build_target, BuildError, BuildOutcome};
 pub use colour::{BadColour, Colour};
+pub use connect::{Connector, ConnectorError, H1Stream, H2Connection, H2Error, H2Response};
 pub use discovery::{find_targets_dir, first_missing_tool, list_targets, DiscoveryError, Target};
 pub use manifest::{CostManifest, Manifest, ManifestError, WRAP_VARIABLE};
 pub use port::{ensure_port_free, free_loopback_port, PortError};
 pub use process::{
     describe_status, LaunchError, LaunchOptions, ReadyError, StopOutcome, TargetProcess,
 };
-pub use connect::{Connector, ConnectorError, H1Stream, H2Connection, H2Error, H2Response};
 pub use ready::ReadinessProbe;
 pub use tls_cert::{TlsCert, TlsCertError};

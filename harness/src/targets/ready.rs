@@ -137,7 +137,6 @@ impl ReadinessProbe {
         }
     }
 
-
     /// How long to wait before the next attempt after `outcome`.
     pub fn pause_after(outcome: Probe) -> Duration {
         match outcome {

@@ -146,7 +146,10 @@ mod tests {
         let key = std::fs::read_to_string(tls.key_path()).unwrap();
         assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{cert}");
         assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{key}");
-        let mode = std::fs::metadata(tls.key_path()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(tls.key_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(tls.cert_path().is_absolute());
         let env = tls.env();
