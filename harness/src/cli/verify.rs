@@ -8,6 +8,11 @@
 //! server's folder and exit 130.
 //!
 //! With `--chain` each target is checked as a user service instead (`verify_chain`).
+//!
+//! `--protocol` picks what the target is started on and the rules speak (h1 unless
+//! said); a protocol its manifest does not serve is reported `unsupported` with the
+//! manifest's reason (or as not declared) and does not fail the check. A TLS protocol
+//! gets a throwaway certificate made once for the whole invocation.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,10 +22,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
+use crate::load::protocol::ProtocolName;
 use crate::load::request::Endpoint;
 use crate::store::{PgStore, StoreError, StoreSource};
 use crate::system::{run_once, LifecycleError, Processes, Step};
-use crate::targets::{describe_status, DiscoveryError, ReadyError, Target};
+use crate::targets::manifest::Support;
+use crate::targets::{describe_status, DiscoveryError, ReadyError, Target, TlsCert};
 use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
 use super::verify_context::{build_log_path, workspace_target_dir, Context, Progress, STOP_GRACE};
@@ -61,8 +68,37 @@ pub struct VerifyArgs {
     /// With --chain: the order service the user service calls end to end [default: the target itself].
     #[arg(long, value_name = "NAME", requires = "chain")]
     pub orders_target: Option<String>,
+    /// The protocol to start the target on and check (CONTRACT.md, "Protocols"): h1, h1-tls, h2c or h2, or `all` for each of them in turn. A protocol the manifest does not serve is reported unsupported with its reason, not checked. With --url: h1 or h2c only (TLS needs the certificate lanebench gives the targets it starts); with --chain: h1 only.
+    #[arg(long, value_name = "P", default_value = "h1", value_parser = parse_protocol_choice)]
+    pub protocol: ProtocolChoice,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// `--protocol`: one protocol, or every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    One(ProtocolName),
+    All,
+}
+
+impl ProtocolChoice {
+    fn protocols(self) -> Vec<ProtocolName> {
+        match self {
+            ProtocolChoice::One(protocol) => vec![protocol],
+            ProtocolChoice::All => ProtocolName::ALL.to_vec(),
+        }
+    }
+}
+
+fn parse_protocol_choice(text: &str) -> Result<ProtocolChoice, String> {
+    match text {
+        "all" => Ok(ProtocolChoice::All),
+        _ => text
+            .parse()
+            .map(ProtocolChoice::One)
+            .map_err(|e| format!("{e}, or all")),
+    }
 }
 
 /// What was checked, after validation.
@@ -79,11 +115,13 @@ enum Subject {
     },
 }
 
-/// The result for one target (or URL) in the JSON output.
+/// The result for one target (or URL) on one protocol in the JSON output.
 #[derive(Debug, Serialize)]
 struct SubjectResult {
     target: Option<String>,
-    /// `checked`, `skipped` or `error`.
+    protocol: ProtocolName,
+    /// `checked`, `skipped`, `error`, `unsupported` (the manifest says why) or
+    /// `undeclared` (the manifest does not mention the protocol).
     status: &'static str,
     passed: bool,
     reason: Option<String>,
@@ -101,15 +139,18 @@ pub fn run(args: VerifyArgs) -> i32 {
     };
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, false);
-    let options = VerifyOptions {
+    let mut options = VerifyOptions {
         database_mode: args.store.is_postgres(),
         stop: Some(Arc::clone(&stop)),
         ..VerifyOptions::default()
     };
     let (results, store_record) = match subject {
         Subject::Url(addr) => {
+            if let ProtocolChoice::One(protocol) = args.protocol {
+                options.protocol = protocol;
+            }
             let report = verify_server_with(addr, &options, None);
-            print_report(&report.base_url, &report);
+            print_report(&report_title(None, &report), &report);
             (vec![checked(None, report)], None)
         }
         Subject::Targets {
@@ -123,12 +164,22 @@ pub fn run(args: VerifyArgs) -> i32 {
             } else {
                 available_cpus()
             };
+            // Made once for every target checked; removed with the folder at the end.
+            let certificate = match throwaway_certificate(args.protocol, &targets) {
+                Ok(certificate) => certificate,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return EXIT_FAILED;
+                }
+            };
+            options.tls = certificate.as_ref().map(|(_, cert)| cert.clone());
             let mut context = Context {
                 workers: args.workers.map_or(default_workers, usize::from),
                 options,
                 store: None,
                 stop: Arc::clone(&stop),
                 chain: args.chain,
+                protocols: args.protocol.protocols(),
             };
             if let Some(source) =
                 store.filter(|_| targets.iter().any(|t| t.missing_tool().is_none()))
@@ -158,10 +209,13 @@ pub fn run(args: VerifyArgs) -> i32 {
             return EXIT_FAILED;
         }
     }
-    // With --all a target without its tools is expected; asked for by name, it is a failure.
-    let all_passed = results
-        .iter()
-        .all(|r| r.passed || (args.all && r.status == "skipped"));
+    // With --all a target without its tools is expected; asked for by name, it is a
+    // failure. A protocol the target does not serve is reported, not failed.
+    let all_passed = results.iter().all(|r| {
+        r.passed
+            || (args.all && r.status == "skipped")
+            || matches!(r.status, "unsupported" | "undeclared")
+    });
     if all_passed {
         EXIT_OK
     } else {
@@ -174,7 +228,20 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
     if let Some(path) = &args.json {
         crate::output_path::check_output_file(path).map_err(|e| format!("--json {e}"))?;
     }
+    if args.chain && args.protocol != ProtocolChoice::One(ProtocolName::H1) {
+        return Err("--chain: checks h1 only (calls to ORDERS_URL stay HTTP/1.1 over TCP); leave out --protocol".to_string());
+    }
     if let Some(url) = &args.url {
+        match args.protocol {
+            ProtocolChoice::One(p) if !p.tls() => {}
+            other => {
+                let given = match other {
+                    ProtocolChoice::One(p) => p.as_str(),
+                    ProtocolChoice::All => "all",
+                };
+                return Err(format!("--protocol {given}: with --url only h1 or h2c (a TLS protocol needs the certificate lanebench gives the targets it starts)"));
+            }
+        }
         if args.chain {
             return Err("--chain: needs --target or --all, not --url (lanebench starts the user service, its order service and a fake order service itself)".to_string());
         }
@@ -269,10 +336,17 @@ fn verify_targets(
 ) -> Vec<SubjectResult> {
     let mut results = Vec::new();
     for target in targets {
-        if context.stop.load(Ordering::SeqCst) {
-            break;
+        for protocol in context.protocols.clone() {
+            if context.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            context.options.protocol = protocol;
+            let result = match target.manifest.protocol_support(protocol) {
+                Support::Served => verify_target(target, orders, context),
+                other => not_served(target, protocol, other),
+            };
+            results.push(result);
         }
-        results.push(verify_target(target, orders, context));
     }
     if results.len() > 1 {
         print_summary(&results);
@@ -280,18 +354,46 @@ fn verify_targets(
     results
 }
 
-/// Builds, starts, checks and stops one target (with `--chain`: its chain, the order
-/// service `orders` or the target itself).
+/// A protocol the manifest does not serve: reported with its reason, never checked.
+fn not_served(target: &Target, protocol: ProtocolName, support: Support) -> SubjectResult {
+    let reason = support.reason().unwrap_or_default().to_string();
+    eprintln!("{} {protocol}: unsupported: {reason}", target.name());
+    SubjectResult {
+        target: Some(target.name().to_string()),
+        protocol,
+        status: match support {
+            Support::Undeclared => "undeclared",
+            _ => "unsupported",
+        },
+        passed: false,
+        reason: Some(reason),
+        report: None,
+    }
+}
+
+/// The name a target's lines start with: with its protocol, unless that is `h1`.
+fn label(name: &str, protocol: ProtocolName) -> String {
+    match protocol {
+        ProtocolName::H1 => name.to_string(),
+        other => format!("{name} {other}"),
+    }
+}
+
+/// Builds, starts, checks and stops one target on `context.options.protocol` (with
+/// `--chain`: its chain, the order service `orders` or the target itself).
 fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context) -> SubjectResult {
     let name = target.name().to_string();
+    let protocol = context.options.protocol;
+    let labelled = label(&name, protocol);
     let orders = orders.filter(|_| context.chain);
     let missing = target
         .missing_tool()
         .or_else(|| orders.and_then(Target::missing_tool));
     if let Some(tool) = missing {
-        eprintln!("{name}: skipped: {tool} not found");
+        eprintln!("{labelled}: skipped: {tool} not found");
         return SubjectResult {
             target: Some(name),
+            protocol,
             status: "skipped",
             passed: false,
             reason: Some(format!("{tool} not found")),
@@ -314,9 +416,10 @@ fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context
     match (outcome, died) {
         (Ok(report), None) => checked(Some(name), report),
         (Ok(report), Some(died)) => {
-            eprintln!("{name}: FAILED: {died}");
+            eprintln!("{labelled}: FAILED: {died}");
             SubjectResult {
                 target: Some(name),
+                protocol,
                 status: "error",
                 passed: false,
                 reason: Some(died.to_string()),
@@ -324,9 +427,10 @@ fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context
             }
         }
         (Err(err), _) => {
-            eprintln!("{name}: FAILED: {err:#}");
+            eprintln!("{labelled}: FAILED: {err:#}");
             SubjectResult {
                 target: Some(name),
+                protocol,
                 status: "error",
                 passed: false,
                 reason: Some(format!("{err:#}")),
@@ -343,6 +447,8 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
     let mut processes = Processes::new(logs, context.workers, STOP_GRACE);
     processes.interrupt = Some(&context.stop);
     processes.store = context.store.as_mut();
+    processes.protocol = context.options.protocol;
+    processes.tls = context.options.tls.clone();
     let mut progress = Progress::new(log_path, context.workers);
     let options = &context.options;
     let ran = run_once(
@@ -381,7 +487,7 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
             describe_status(stopped.status)
         },
     });
-    print_report(&format!("{name} ({})", report.base_url), &report);
+    print_report(&report_title(Some(name), &report), &report);
     Ok(report)
 }
 
@@ -401,8 +507,44 @@ fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Err
     }
 }
 
+/// `axum (http://127.0.0.1:PORT)`, `axum h2 (https://127.0.0.1:PORT)`.
+fn report_title(name: Option<&str>, report: &VerifyReport) -> String {
+    match name {
+        Some(name) => format!("{} ({})", label(name, report.protocol), report.base_url),
+        None if report.protocol == ProtocolName::H1 => report.base_url.clone(),
+        None => format!("{} ({})", report.base_url, report.protocol),
+    }
+}
+
+/// With a TLS protocol among those asked for (and a target that serves one), the
+/// throwaway certificate, in a folder of its own that is removed when dropped.
+fn throwaway_certificate(
+    choice: ProtocolChoice,
+    targets: &[Target],
+) -> Result<Option<(tempfile::TempDir, TlsCert)>, String> {
+    let needed = choice.protocols().into_iter().any(|p| {
+        p.tls()
+            && targets
+                .iter()
+                .any(|t| t.manifest.protocol_support(p) == Support::Served)
+    });
+    let Some(target) = targets.first().filter(|_| needed) else {
+        return Ok(None);
+    };
+    let logs = build_log_path(target);
+    let parent = logs.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let dir = tempfile::Builder::new()
+        .prefix("verify-tls-")
+        .tempdir_in(parent)
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
+    let cert = TlsCert::create(dir.path()).map_err(|e| e.to_string())?;
+    Ok(Some((dir, cert)))
+}
+
 fn checked(target: Option<String>, report: VerifyReport) -> SubjectResult {
     SubjectResult {
+        protocol: report.protocol,
         target,
         status: "checked",
         passed: report.all_passed(),
@@ -425,9 +567,12 @@ fn print_report(title: &str, report: &VerifyReport) {
 fn print_summary(results: &[SubjectResult]) {
     println!("== summary");
     for result in results {
-        let name = result.target.as_deref().unwrap_or("?");
+        let name = label(result.target.as_deref().unwrap_or("?"), result.protocol);
         let line = match (&result.report, &result.reason) {
             (_, Some(reason)) if result.status == "skipped" => format!("skipped: {reason}"),
+            (_, Some(reason)) if matches!(result.status, "unsupported" | "undeclared") => {
+                format!("unsupported: {reason}")
+            }
             (_, Some(reason)) => format!("FAILED: {reason}"),
             (Some(report), None) => {
                 let passed = report.rules.iter().filter(|r| r.passed).count();

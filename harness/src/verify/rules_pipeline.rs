@@ -94,7 +94,10 @@ fn pipelined(connector: &Connector) -> (Result<String, String>, Vec<Exchange>) {
         .flat_map(|e| encode_request("GET", &e.path, &addr, None))
         .collect();
     if let Err(err) = stream.write_all(&bytes).and_then(|()| stream.flush()) {
-        return (Err(format!("writing {PIPELINE_DEPTH} requests: {err}")), Vec::new());
+        return (
+            Err(format!("writing {PIPELINE_DEPTH} requests: {err}")),
+            Vec::new(),
+        );
     }
     let (messages, failure) =
         match Exchanger::default().read_pipelined(&mut stream, PIPELINE_DEPTH, MAX_BODY_BYTES) {

@@ -151,7 +151,10 @@ fn answers_out_of_order_fail_naming_the_request_answered() {
 #[test]
 fn a_dropped_answer_fails() {
     let message = run(Mode::DropsOne).0.unwrap_err();
-    assert!(message.starts_with("answer 9 is the answer to request 10"), "{message}");
+    assert!(
+        message.starts_with("answer 9 is the answer to request 10"),
+        "{message}"
+    );
 }
 
 #[test]
