@@ -170,4 +170,91 @@ mod tests {
         let second = TlsCert::create(&dir.path().join("b")).unwrap();
         assert_ne!(first.certificate(), second.certificate());
     }
+
+    /// A server holding the pair, as a target would load it from the files.
+    fn server_config(tls: &TlsCert) -> Arc<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject;
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(tls.cert_path())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(tls.key_path()).unwrap();
+        assert!(matches!(key, rustls::pki_types::PrivateKeyDer::Pkcs8(_)));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        Arc::new(config)
+    }
+
+    /// A handshake in memory; the version agreed, or the client's error.
+    fn handshake(
+        client: Arc<ClientConfig>,
+        server: Arc<rustls::ServerConfig>,
+        name: &str,
+    ) -> Result<rustls::ProtocolVersion, rustls::Error> {
+        let name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+        let mut client = rustls::ClientConnection::new(client, name).unwrap();
+        let mut server = rustls::ServerConnection::new(server).unwrap();
+        let mut wire = Vec::new();
+        for _ in 0..10 {
+            if client.wants_write() {
+                wire.clear();
+                client.write_tls(&mut wire).unwrap();
+                server.read_tls(&mut &wire[..]).unwrap();
+                // A refused certificate is the client's error, returned below.
+                let _ = server.process_new_packets();
+            }
+            if server.wants_write() {
+                wire.clear();
+                server.write_tls(&mut wire).unwrap();
+                client.read_tls(&mut &wire[..]).unwrap();
+                client.process_new_packets()?;
+            }
+            if !client.is_handshaking() && !server.is_handshaking() {
+                return Ok(client.protocol_version().unwrap());
+            }
+        }
+        panic!("the handshake did not finish");
+    }
+
+    #[test]
+    fn a_rustls_client_accepts_it_for_localhost_and_127_0_0_1_on_tls_1_2_and_1_3() {
+        let dir = tempfile::tempdir().unwrap();
+        let tls = TlsCert::create(dir.path()).unwrap();
+        let server = server_config(&tls);
+        for name in SUBJECT_NAMES {
+            let version = handshake(tls.client_config(&[]).unwrap(), server.clone(), name);
+            assert_eq!(version.unwrap(), rustls::ProtocolVersion::TLSv1_3, "{name}");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut roots = RootCertStore::empty();
+            roots.add(tls.certificate().clone()).unwrap();
+            let tls12 = ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS12])
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let version = handshake(Arc::new(tls12), server.clone(), name);
+            assert_eq!(version.unwrap(), rustls::ProtocolVersion::TLSv1_2, "{name}");
+        }
+    }
+
+    #[test]
+    fn it_is_refused_for_another_name_and_by_a_client_that_trusts_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let tls = TlsCert::create(&dir.path().join("one")).unwrap();
+        let other = TlsCert::create(&dir.path().join("two")).unwrap();
+        let server = server_config(&tls);
+        let wrong_name = handshake(
+            tls.client_config(&[]).unwrap(),
+            server.clone(),
+            "example.com",
+        );
+        assert!(wrong_name.is_err());
+        let wrong_root = handshake(other.client_config(&[]).unwrap(), server, "localhost");
+        assert!(wrong_root.is_err());
+    }
 }
