@@ -30,8 +30,8 @@ pub enum H2Error {
     Connect(std::io::Error),
     #[error("TLS handshake: {0}")]
     Tls(std::io::Error),
-    /// The TLS server did not pick `h2` by ALPN.
-    #[error("ALPN: the server chose {0} instead of h2")]
+    /// The TLS server did not pick `h2` by ALPN (what it did instead).
+    #[error("ALPN: {0}")]
     Alpn(String),
     #[error("HTTP/2: {0}")]
     Protocol(#[from] h2::Error),
@@ -172,12 +172,29 @@ async fn tls_h2(
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(H2Error::Tls)?;
+        .map_err(|e| match refused_alpn(&e) {
+            true => H2Error::Alpn("the server refused h2 (alert no_application_protocol)".into()),
+            false => H2Error::Tls(e),
+        })?;
     match stream.get_ref().1.alpn_protocol() {
         Some(b"h2") => Ok(stream),
-        Some(other) => Err(H2Error::Alpn(String::from_utf8_lossy(other).into_owned())),
-        None => Err(H2Error::Alpn("no ALPN protocol".to_string())),
+        Some(other) => Err(H2Error::Alpn(format!(
+            "the server chose {} instead of h2",
+            String::from_utf8_lossy(other)
+        ))),
+        None => Err(H2Error::Alpn(
+            "the server chose no protocol instead of h2".to_string(),
+        )),
     }
+}
+
+/// A server that offers ALPN but not `h2` ends the handshake with this alert (RFC 7301).
+fn refused_alpn(error: &std::io::Error) -> bool {
+    let alert = rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol);
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| *e == alert)
 }
 
 /// The HTTP/2 preface and settings exchange; the connection's I/O then runs as a task
