@@ -228,7 +228,7 @@ fn each_protocol_is_started_with_its_environment_or_reported_unsupported() {
     let left: Vec<_> = std::fs::read_dir(&logs)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("verify-tls-"))
+        .filter(|name| name.starts_with("lanebench-tls-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
     // Not served: reported, and not a failure.

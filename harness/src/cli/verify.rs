@@ -27,10 +27,12 @@ use crate::load::request::Endpoint;
 use crate::store::{PgStore, StoreError, StoreSource};
 use crate::system::{run_once, LifecycleError, Processes, Step};
 use crate::targets::manifest::Support;
-use crate::targets::{describe_status, DiscoveryError, ReadyError, Target, TlsCert};
+use crate::targets::{describe_status, DiscoveryError, ReadyError, Target};
 use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
 use super::verify_context::{build_log_path, workspace_target_dir, Context, Progress, STOP_GRACE};
+pub use super::verify_protocol::ProtocolChoice;
+use super::verify_protocol::{check_protocol_use, label, report_title, throwaway_certificate};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// WORKERS in database mode unless `--workers` says otherwise: enough processes for a
@@ -69,36 +71,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME", requires = "chain")]
     pub orders_target: Option<String>,
     /// The protocol to start the target on and check (CONTRACT.md, "Protocols"): h1, h1-tls, h2c or h2, or `all` for each of them in turn. A protocol the manifest does not serve is reported unsupported with its reason, not checked. With --url: h1 or h2c only (TLS needs the certificate lanebench gives the targets it starts); with --chain: h1 only.
-    #[arg(long, value_name = "P", default_value = "h1", value_parser = parse_protocol_choice)]
+    #[arg(long, value_name = "P", default_value = "h1", value_parser = super::verify_protocol::parse)]
     pub protocol: ProtocolChoice,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-/// `--protocol`: one protocol, or every one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtocolChoice {
-    One(ProtocolName),
-    All,
-}
-
-impl ProtocolChoice {
-    fn protocols(self) -> Vec<ProtocolName> {
-        match self {
-            ProtocolChoice::One(protocol) => vec![protocol],
-            ProtocolChoice::All => ProtocolName::ALL.to_vec(),
-        }
-    }
-}
-
-fn parse_protocol_choice(text: &str) -> Result<ProtocolChoice, String> {
-    match text {
-        "all" => Ok(ProtocolChoice::All),
-        _ => text
-            .parse()
-            .map(ProtocolChoice::One)
-            .map_err(|e| format!("{e}, or all")),
-    }
 }
 
 /// What was checked, after validation.
@@ -228,20 +204,8 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
     if let Some(path) = &args.json {
         crate::output_path::check_output_file(path).map_err(|e| format!("--json {e}"))?;
     }
-    if args.chain && args.protocol != ProtocolChoice::One(ProtocolName::H1) {
-        return Err("--chain: checks h1 only (calls to ORDERS_URL stay HTTP/1.1 over TCP); leave out --protocol".to_string());
-    }
+    check_protocol_use(args.protocol, args.url.is_some(), args.chain)?;
     if let Some(url) = &args.url {
-        match args.protocol {
-            ProtocolChoice::One(p) if !p.tls() => {}
-            other => {
-                let given = match other {
-                    ProtocolChoice::One(p) => p.as_str(),
-                    ProtocolChoice::All => "all",
-                };
-                return Err(format!("--protocol {given}: with --url only h1 or h2c (a TLS protocol needs the certificate lanebench gives the targets it starts)"));
-            }
-        }
         if args.chain {
             return Err("--chain: needs --target or --all, not --url (lanebench starts the user service, its order service and a fake order service itself)".to_string());
         }
@@ -371,14 +335,6 @@ fn not_served(target: &Target, protocol: ProtocolName, support: Support) -> Subj
     }
 }
 
-/// The name a target's lines start with: with its protocol, unless that is `h1`.
-fn label(name: &str, protocol: ProtocolName) -> String {
-    match protocol {
-        ProtocolName::H1 => name.to_string(),
-        other => format!("{name} {other}"),
-    }
-}
-
 /// Builds, starts, checks and stops one target on `context.options.protocol` (with
 /// `--chain`: its chain, the order service `orders` or the target itself).
 fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context) -> SubjectResult {
@@ -505,41 +461,6 @@ fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Err
         Some(Err(died)) => anyhow::anyhow!("{died} (the target then failed: {error})"),
         _ => error,
     }
-}
-
-/// `axum (http://127.0.0.1:PORT)`, `axum h2 (https://127.0.0.1:PORT)`.
-fn report_title(name: Option<&str>, report: &VerifyReport) -> String {
-    match name {
-        Some(name) => format!("{} ({})", label(name, report.protocol), report.base_url),
-        None if report.protocol == ProtocolName::H1 => report.base_url.clone(),
-        None => format!("{} ({})", report.base_url, report.protocol),
-    }
-}
-
-/// With a TLS protocol among those asked for (and a target that serves one), the
-/// throwaway certificate, in a folder of its own that is removed when dropped.
-fn throwaway_certificate(
-    choice: ProtocolChoice,
-    targets: &[Target],
-) -> Result<Option<(tempfile::TempDir, TlsCert)>, String> {
-    let needed = choice.protocols().into_iter().any(|p| {
-        p.tls()
-            && targets
-                .iter()
-                .any(|t| t.manifest.protocol_support(p) == Support::Served)
-    });
-    let Some(target) = targets.first().filter(|_| needed) else {
-        return Ok(None);
-    };
-    let logs = build_log_path(target);
-    let parent = logs.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    let dir = tempfile::Builder::new()
-        .prefix("verify-tls-")
-        .tempdir_in(parent)
-        .map_err(|e| format!("{}: {e}", parent.display()))?;
-    let cert = TlsCert::create(dir.path()).map_err(|e| e.to_string())?;
-    Ok(Some((dir, cert)))
 }
 
 fn checked(target: Option<String>, report: VerifyReport) -> SubjectResult {
