@@ -160,7 +160,8 @@ impl Supervisor for Processes<'_> {
         let health = &target.manifest.health;
         let mut probe = match self.probe.take() {
             Some(probe) => probe,
-            None => ReadinessProbe::on(&process.connector(self.stop_grace), health)?,
+            // The probe puts its own timeout on the connector.
+            None => ReadinessProbe::on(&process.connector(Duration::from_secs(1)), health)?,
         };
         let timeout = target.manifest.ready_timeout * self.ready_slowdown;
         Ok(process.wait_ready_with(&mut probe, health, timeout, self.interrupt)?)
