@@ -11,6 +11,17 @@ use std::path::Path;
 
 /// Writes `contents` to `path` atomically, creating parent folders as needed.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    // 0666 before the umask, as a plain create would give: results are meant to be read.
+    write_atomic_mode(path, contents, 0o666)
+}
+
+/// [`write_atomic`] for a file only its owner may read (a private key: 0600), created
+/// with that mode so it is never readable by others, not even for a moment.
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, contents, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -20,11 +31,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // 0666 before the umask, as a plain create would give: results are meant to be read.
     let mut file = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o666))
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
     file.write_all(contents)?;
     file.as_file().sync_all()?;

@@ -179,6 +179,19 @@ fn sigint_stops_every_child_and_leaves_valid_results() {
         .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // The run's throwaway certificate (and its key) went with the run.
+    for run in std::fs::read_dir(ws.path().join("results"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(entries) = std::fs::read_dir(run.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with("lanebench-tls-"), "left: {name}");
+        }
+    }
 }
 
 #[test]

@@ -187,4 +187,64 @@ fn targets_lists_tools_and_json() {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["missing_tool"], "lanebench-no-such-tool");
     assert_eq!(rows[1]["tools_present"], true);
+    assert_eq!(rows[1]["protocols"], serde_json::json!(["h1"]));
+    assert_eq!(rows[1]["unsupported"]["h2"], "not declared in target.toml");
+    assert!(lines[2].contains("h1 (+3 undeclared)"), "{stdout}");
+}
+
+#[test]
+fn each_protocol_is_started_with_its_environment_or_reported_unsupported() {
+    let root = tempfile::tempdir().unwrap();
+    let run = "echo \"PROTOCOL=$PROTOCOL TLS_CERT=${TLS_CERT:-none}\" >&2; exit 3";
+    write_target(root.path(), "proto", "[\"sh\"]", run);
+    let manifest = root.path().join("targets/proto/target.toml");
+    let mut toml = std::fs::read_to_string(&manifest).unwrap();
+    toml.push_str("protocols = [\"h1\", \"h1-tls\"]\n[unsupported]\nh2c = \"no h2c here\"\n");
+    std::fs::write(&manifest, toml).unwrap();
+    let dir = root.path().join("targets");
+    let dir = dir.to_str().unwrap();
+    let args = ["verify", "--targets-dir", dir, "--target", "proto"];
+    let out = lanebench(&[&args[..], &["--protocol", "all"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("PROTOCOL=h1 TLS_CERT=none"), "{stderr}");
+    let tls = stderr
+        .lines()
+        .find(|l| l.starts_with("PROTOCOL=h1-tls TLS_CERT=/"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(tls.ends_with("/tls-cert.pem"), "{tls}");
+    assert!(
+        stderr.contains("proto h2c: unsupported: no h2c here"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("proto h2: unsupported: not declared in target.toml"));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("proto h2c: unsupported: no h2c here"),
+        "{stdout}"
+    );
+    // The certificate's folder goes with the invocation.
+    let logs = root.path().join("target/lanebench-logs");
+    let left: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("lanebench-tls-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Not served: reported, and not a failure.
+    let out = lanebench(&[&args[..], &["--protocol", "h2"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn url_mode_refuses_tls_protocols_and_chain_refuses_all_but_h1() {
+    let out = lanebench(&["verify", "--url", "http://127.0.0.1:9", "--protocol", "h2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--protocol h2: with --url only h1 or h2c"));
+    let out = lanebench(&["verify", "--all", "--chain", "--protocol", "h2c"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--chain: checks h1 only"));
+    let out = lanebench(&["verify", "--all", "--protocol", "h3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown protocol 'h3'"));
 }

@@ -297,6 +297,8 @@ fn busy_port_is_refused_by_number_before_anything_is_launched() {
         workers: 1,
         cpus: None,
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Port { .. }), "{err}");
@@ -322,6 +324,8 @@ fn a_panic_in_the_harness_kills_the_whole_process_group() {
             workers: 1,
             cpus: None,
             env: Vec::new(),
+            protocol: lanebench::load::protocol::ProtocolName::H1,
+            tls: None,
         };
         let process = TargetProcess::launch(&target, &options).unwrap();
         tx.send(process.pid()).unwrap();

@@ -29,6 +29,8 @@ fn launch(target: &Target) -> TargetProcess {
         workers: 1,
         cpus: None,
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     TargetProcess::launch(target, &options).unwrap()
 }
@@ -163,6 +165,8 @@ fn fixture_startups(listen_after_ms: u64) -> Vec<f64> {
                 workers: 1,
                 cpus: None,
                 env: Vec::new(),
+                protocol: lanebench::load::protocol::ProtocolName::H1,
+                tls: None,
             };
             let mut process = TargetProcess::launch(&target, &options).unwrap();
             let ready = process
@@ -239,6 +243,8 @@ fn cpu_list_is_applied_before_exec() {
         workers: 1,
         cpus: Some("0".parse().unwrap()),
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     let mut process = TargetProcess::launch(&target, &options).unwrap();
     let status = std::fs::read_to_string(format!("/proc/{}/status", process.pid())).unwrap();
@@ -260,6 +266,8 @@ fn launch_refuses_a_busy_port() {
         workers: 1,
         cpus: None,
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Port { .. }), "{err}");
@@ -279,6 +287,8 @@ fn environment_carries_port_and_workers() {
         workers: 3,
         cpus: None,
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     let mut process = TargetProcess::launch(&target, &options).unwrap();
     let expected = format!("{} 3", options.port);
@@ -329,6 +339,8 @@ fn launch_refuses_cpus_outside_the_allowed_set() {
         workers: 1,
         cpus: Some("1000".parse().unwrap()),
         env: Vec::new(),
+        protocol: lanebench::load::protocol::ProtocolName::H1,
+        tls: None,
     };
     let err = TargetProcess::launch(&target, &options).unwrap_err();
     assert!(matches!(err, LaunchError::Cpus { .. }), "{err}");

@@ -26,6 +26,7 @@ pub mod targets;
 pub mod verify;
 mod verify_chain;
 mod verify_context;
+mod verify_protocol;
 
 /// Exit code: the command finished and everything passed.
 pub const EXIT_OK: i32 = 0;

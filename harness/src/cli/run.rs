@@ -20,7 +20,7 @@ use crate::results::cost::CostStatus;
 use crate::results::cost::Counting;
 use crate::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::noise::target_caveats;
-use crate::run::{new_run_id, run_all, RunCost, RunObserver, RunSettings};
+use crate::run::{new_run_id, run_all, throwaway_certificate, RunCost, RunObserver, RunSettings};
 use crate::scenario::Scenario;
 use crate::targets::Target;
 
@@ -104,7 +104,7 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("lanebench run: --save-baseline: {e}");
         return EXIT_USAGE;
     }
-    let settings = match settings_from(&args) {
+    let mut settings = match settings_from(&args) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("lanebench run: {message}");
@@ -135,6 +135,17 @@ pub fn run(args: RunArgs) -> i32 {
         settings.generator_cpus,
         settings.out_dir.display()
     );
+    // Made once per run; its folder (and so the key) goes when the run ends.
+    let _tls_folder = match throwaway_certificate(&settings.out_dir) {
+        Ok((folder, cert)) => {
+            settings.tls = Some(cert);
+            folder
+        }
+        Err(e) => {
+            eprintln!("lanebench run: {e}");
+            return EXIT_FAILED;
+        }
+    };
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     let results = match run_all(&settings, &mut progress, &stop) {
         Ok(r) => r,
@@ -289,6 +300,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         repo_dir,
         chain,
         retry_noisy: args.retry_noisy,
+        tls: None,
     })
 }
 

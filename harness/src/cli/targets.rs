@@ -1,10 +1,12 @@
-//! `lanebench targets`: list the targets with their framework, language, version and
-//! whether the tools they need are installed.
+//! `lanebench targets`: list the targets with their framework, language, version, the
+//! protocols they serve and whether the tools they need are installed.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::load::protocol::ProtocolName;
 use crate::targets::{find_targets_dir, list_targets, DiscoveryError, Target};
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -29,6 +31,10 @@ struct TargetRow<'a> {
     language: &'a str,
     version: &'a str,
     requires: &'a [String],
+    /// Served protocols, as the manifest lists them.
+    protocols: &'a [ProtocolName],
+    /// Every other protocol with the reason it is not served (undeclared ones too).
+    unsupported: BTreeMap<ProtocolName, &'a str>,
     tools_present: bool,
     missing_tool: Option<&'a str>,
     dir: String,
@@ -43,10 +49,33 @@ impl<'a> TargetRow<'a> {
             language: &target.manifest.language,
             version: &target.manifest.version,
             requires: &target.manifest.requires,
+            protocols: &target.manifest.protocols,
+            unsupported: ProtocolName::ALL
+                .into_iter()
+                .filter_map(|p| Some((p, target.manifest.protocol_support(p).reason()?)))
+                .collect(),
             tools_present: missing_tool.is_none(),
             missing_tool,
             dir: target.dir.display().to_string(),
         }
+    }
+
+    /// `h1 h2c`, and `(+1 undeclared)` when the manifest leaves protocols out.
+    fn protocols_text(&self) -> String {
+        let served: Vec<&str> = self.protocols.iter().map(|p| p.as_str()).collect();
+        let undeclared = ProtocolName::ALL.len() - served.len() - self.declared_unsupported();
+        match undeclared {
+            0 => served.join(" "),
+            n => format!("{} (+{n} undeclared)", served.join(" ")),
+        }
+    }
+
+    fn declared_unsupported(&self) -> usize {
+        let undeclared = crate::targets::manifest::UNDECLARED;
+        self.unsupported
+            .values()
+            .filter(|r| **r != undeclared)
+            .count()
     }
 
     fn tools_text(&self) -> String {
@@ -90,8 +119,15 @@ pub(super) fn load_targets(
 }
 
 fn print_table(rows: &[TargetRow]) {
-    let header = ["NAME", "FRAMEWORK", "LANGUAGE", "VERSION", "TOOLS"];
-    let cells: Vec<[String; 5]> = rows
+    let header = [
+        "NAME",
+        "FRAMEWORK",
+        "LANGUAGE",
+        "VERSION",
+        "PROTOCOLS",
+        "TOOLS",
+    ];
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {
             [
@@ -99,6 +135,7 @@ fn print_table(rows: &[TargetRow]) {
                 row.framework.to_string(),
                 row.language.to_string(),
                 row.version.to_string(),
+                row.protocols_text(),
                 row.tools_text(),
             ]
         })

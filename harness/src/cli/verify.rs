@@ -8,6 +8,11 @@
 //! server's folder and exit 130.
 //!
 //! With `--chain` each target is checked as a user service instead (`verify_chain`).
+//!
+//! `--protocol` picks what the target is started on and the rules speak (h1 unless
+//! said); a protocol its manifest does not serve is reported `unsupported` with the
+//! manifest's reason (or as not declared) and does not fail the check. A TLS protocol
+//! gets a throwaway certificate made once for the whole invocation.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,13 +22,17 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::store::{describe as describe_store, StoreArgs, TargetDatabase};
+use crate::load::protocol::ProtocolName;
 use crate::load::request::Endpoint;
 use crate::store::{PgStore, StoreError, StoreSource};
 use crate::system::{run_once, LifecycleError, Processes, Step};
+use crate::targets::manifest::Support;
 use crate::targets::{describe_status, DiscoveryError, ReadyError, Target};
 use crate::verify::{verify_server_with, RuleOutcome, VerifyOptions, VerifyReport};
 
 use super::verify_context::{build_log_path, workspace_target_dir, Context, Progress, STOP_GRACE};
+pub use super::verify_protocol::ProtocolChoice;
+use super::verify_protocol::{check_protocol_use, label, report_title, throwaway_certificate};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// WORKERS in database mode unless `--workers` says otherwise: enough processes for a
@@ -61,6 +70,9 @@ pub struct VerifyArgs {
     /// With --chain: the order service the user service calls end to end [default: the target itself].
     #[arg(long, value_name = "NAME", requires = "chain")]
     pub orders_target: Option<String>,
+    /// The protocol to start the target on and check (CONTRACT.md, "Protocols"): h1, h1-tls, h2c or h2, or `all` for each of them in turn. A protocol the manifest does not serve is reported unsupported with its reason, not checked. With --url: h1 or h2c only (TLS needs the certificate lanebench gives the targets it starts); with --chain: h1 only.
+    #[arg(long, value_name = "P", default_value = "h1", value_parser = super::verify_protocol::parse)]
+    pub protocol: ProtocolChoice,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -79,11 +91,13 @@ enum Subject {
     },
 }
 
-/// The result for one target (or URL) in the JSON output.
+/// The result for one target (or URL) on one protocol in the JSON output.
 #[derive(Debug, Serialize)]
 struct SubjectResult {
     target: Option<String>,
-    /// `checked`, `skipped` or `error`.
+    protocol: ProtocolName,
+    /// `checked`, `skipped`, `error`, `unsupported` (the manifest says why) or
+    /// `undeclared` (the manifest does not mention the protocol).
     status: &'static str,
     passed: bool,
     reason: Option<String>,
@@ -101,15 +115,18 @@ pub fn run(args: VerifyArgs) -> i32 {
     };
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_signals(&stop, false);
-    let options = VerifyOptions {
+    let mut options = VerifyOptions {
         database_mode: args.store.is_postgres(),
         stop: Some(Arc::clone(&stop)),
         ..VerifyOptions::default()
     };
     let (results, store_record) = match subject {
         Subject::Url(addr) => {
+            if let ProtocolChoice::One(protocol) = args.protocol {
+                options.protocol = protocol;
+            }
             let report = verify_server_with(addr, &options, None);
-            print_report(&report.base_url, &report);
+            print_report(&report_title(None, &report), &report);
             (vec![checked(None, report)], None)
         }
         Subject::Targets {
@@ -123,12 +140,22 @@ pub fn run(args: VerifyArgs) -> i32 {
             } else {
                 available_cpus()
             };
+            // Made once for every target checked; removed with the folder at the end.
+            let certificate = match throwaway_certificate(args.protocol, &targets) {
+                Ok(certificate) => certificate,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return EXIT_FAILED;
+                }
+            };
+            options.tls = certificate.as_ref().map(|(_, cert)| cert.clone());
             let mut context = Context {
                 workers: args.workers.map_or(default_workers, usize::from),
                 options,
                 store: None,
                 stop: Arc::clone(&stop),
                 chain: args.chain,
+                protocols: args.protocol.protocols(),
             };
             if let Some(source) =
                 store.filter(|_| targets.iter().any(|t| t.missing_tool().is_none()))
@@ -158,10 +185,13 @@ pub fn run(args: VerifyArgs) -> i32 {
             return EXIT_FAILED;
         }
     }
-    // With --all a target without its tools is expected; asked for by name, it is a failure.
-    let all_passed = results
-        .iter()
-        .all(|r| r.passed || (args.all && r.status == "skipped"));
+    // With --all a target without its tools is expected; asked for by name, it is a
+    // failure. A protocol the target does not serve is reported, not failed.
+    let all_passed = results.iter().all(|r| {
+        r.passed
+            || (args.all && r.status == "skipped")
+            || matches!(r.status, "unsupported" | "undeclared")
+    });
     if all_passed {
         EXIT_OK
     } else {
@@ -174,6 +204,7 @@ fn validate(args: &VerifyArgs) -> Result<Subject, String> {
     if let Some(path) = &args.json {
         crate::output_path::check_output_file(path).map_err(|e| format!("--json {e}"))?;
     }
+    check_protocol_use(args.protocol, args.url.is_some(), args.chain)?;
     if let Some(url) = &args.url {
         if args.chain {
             return Err("--chain: needs --target or --all, not --url (lanebench starts the user service, its order service and a fake order service itself)".to_string());
@@ -269,10 +300,17 @@ fn verify_targets(
 ) -> Vec<SubjectResult> {
     let mut results = Vec::new();
     for target in targets {
-        if context.stop.load(Ordering::SeqCst) {
-            break;
+        for protocol in context.protocols.clone() {
+            if context.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            context.options.protocol = protocol;
+            let result = match target.manifest.protocol_support(protocol) {
+                Support::Served => verify_target(target, orders, context),
+                other => not_served(target, protocol, other),
+            };
+            results.push(result);
         }
-        results.push(verify_target(target, orders, context));
     }
     if results.len() > 1 {
         print_summary(&results);
@@ -280,18 +318,38 @@ fn verify_targets(
     results
 }
 
-/// Builds, starts, checks and stops one target (with `--chain`: its chain, the order
-/// service `orders` or the target itself).
+/// A protocol the manifest does not serve: reported with its reason, never checked.
+fn not_served(target: &Target, protocol: ProtocolName, support: Support) -> SubjectResult {
+    let reason = support.reason().unwrap_or_default().to_string();
+    eprintln!("{} {protocol}: unsupported: {reason}", target.name());
+    SubjectResult {
+        target: Some(target.name().to_string()),
+        protocol,
+        status: match support {
+            Support::Undeclared => "undeclared",
+            _ => "unsupported",
+        },
+        passed: false,
+        reason: Some(reason),
+        report: None,
+    }
+}
+
+/// Builds, starts, checks and stops one target on `context.options.protocol` (with
+/// `--chain`: its chain, the order service `orders` or the target itself).
 fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context) -> SubjectResult {
     let name = target.name().to_string();
+    let protocol = context.options.protocol;
+    let labelled = label(&name, protocol);
     let orders = orders.filter(|_| context.chain);
     let missing = target
         .missing_tool()
         .or_else(|| orders.and_then(Target::missing_tool));
     if let Some(tool) = missing {
-        eprintln!("{name}: skipped: {tool} not found");
+        eprintln!("{labelled}: skipped: {tool} not found");
         return SubjectResult {
             target: Some(name),
+            protocol,
             status: "skipped",
             passed: false,
             reason: Some(format!("{tool} not found")),
@@ -314,9 +372,10 @@ fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context
     match (outcome, died) {
         (Ok(report), None) => checked(Some(name), report),
         (Ok(report), Some(died)) => {
-            eprintln!("{name}: FAILED: {died}");
+            eprintln!("{labelled}: FAILED: {died}");
             SubjectResult {
                 target: Some(name),
+                protocol,
                 status: "error",
                 passed: false,
                 reason: Some(died.to_string()),
@@ -324,9 +383,10 @@ fn verify_target(target: &Target, orders: Option<&Target>, context: &mut Context
             }
         }
         (Err(err), _) => {
-            eprintln!("{name}: FAILED: {err:#}");
+            eprintln!("{labelled}: FAILED: {err:#}");
             SubjectResult {
                 target: Some(name),
+                protocol,
                 status: "error",
                 passed: false,
                 reason: Some(format!("{err:#}")),
@@ -343,6 +403,8 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
     let mut processes = Processes::new(logs, context.workers, STOP_GRACE);
     processes.interrupt = Some(&context.stop);
     processes.store = context.store.as_mut();
+    processes.protocol = context.options.protocol;
+    processes.tls = context.options.tls.clone();
     let mut progress = Progress::new(log_path, context.workers);
     let options = &context.options;
     let ran = run_once(
@@ -381,7 +443,7 @@ fn start_and_check(target: &Target, context: &mut Context) -> anyhow::Result<Ver
             describe_status(stopped.status)
         },
     });
-    print_report(&format!("{name} ({})", report.base_url), &report);
+    print_report(&report_title(Some(name), &report), &report);
     Ok(report)
 }
 
@@ -403,6 +465,7 @@ fn database_explains(context: &mut Context, error: anyhow::Error) -> anyhow::Err
 
 fn checked(target: Option<String>, report: VerifyReport) -> SubjectResult {
     SubjectResult {
+        protocol: report.protocol,
         target,
         status: "checked",
         passed: report.all_passed(),
@@ -425,9 +488,12 @@ fn print_report(title: &str, report: &VerifyReport) {
 fn print_summary(results: &[SubjectResult]) {
     println!("== summary");
     for result in results {
-        let name = result.target.as_deref().unwrap_or("?");
+        let name = label(result.target.as_deref().unwrap_or("?"), result.protocol);
         let line = match (&result.report, &result.reason) {
             (_, Some(reason)) if result.status == "skipped" => format!("skipped: {reason}"),
+            (_, Some(reason)) if matches!(result.status, "unsupported" | "undeclared") => {
+                format!("unsupported: {reason}")
+            }
             (_, Some(reason)) => format!("FAILED: {reason}"),
             (Some(report), None) => {
                 let passed = report.rules.iter().filter(|r| r.passed).count();

@@ -23,6 +23,8 @@ pub(super) struct Context {
     pub(super) stop: Arc<AtomicBool>,
     /// `--chain`: check targets as user services.
     pub(super) chain: bool,
+    /// `--protocol`: each target is checked on these in turn (those it serves).
+    pub(super) protocols: Vec<crate::load::protocol::ProtocolName>,
 }
 
 /// Prints the lifecycle's steps as verify always has.

@@ -48,7 +48,7 @@ use crate::load::cpus::CpuList;
 use crate::load::LiveStatus;
 use crate::results::{self, RunResults, TargetResult, SCHEMA_VERSION};
 use crate::scenario::Scenario;
-use crate::targets::Target;
+use crate::targets::{Target, TlsCert, TlsCertError};
 use measure::TargetRun;
 use session::SessionPlan;
 
@@ -92,6 +92,29 @@ pub struct RunSettings {
     /// How many times an attempt with caveats (noise on any side's CPUs, or a closed-loop
     /// level that saturated neither side) is measured again after a pause.
     pub retry_noisy: u32,
+    /// The run's throwaway certificate ([`throwaway_certificate`]): given to every
+    /// target started on a TLS protocol (`TLS_CERT`, `TLS_KEY`), trusted by the
+    /// readiness probe, and the CA file of the load engine ([`TlsCert::cert_path`]).
+    pub tls: Option<TlsCert>,
+}
+
+/// Makes the run's throwaway certificate in a folder of its own under `out_dir`
+/// (created if needed), removed when the returned folder is dropped, so that the key
+/// never stays among the results.
+pub fn throwaway_certificate(
+    out_dir: &std::path::Path,
+) -> Result<(tempfile::TempDir, TlsCert), TlsCertError> {
+    let folder = std::fs::create_dir_all(out_dir).and_then(|()| {
+        tempfile::Builder::new()
+            .prefix("lanebench-tls-")
+            .tempdir_in(out_dir)
+    });
+    let folder = folder.map_err(|source| TlsCertError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let cert = TlsCert::create(folder.path())?;
+    Ok((folder, cert))
 }
 
 /// Receives progress; the measurement code never prints.

@@ -1,6 +1,6 @@
 //! How a run places the processes of the system under test: the service pinned to the
 //! server CPUs and told how many it has, builds on every CPU of the run, build logs in
-//! the run's folder. Launching and stopping are the lifecycle's (`crate::system`).
+//! the run's folder, the run's certificate at hand for a TLS protocol. Launching and stopping are the lifecycle's (`crate::system`).
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub fn run_processes<'a>(settings: &RunSettings) -> Processes<'a> {
     let mut processes = Processes::new(logs, settings.server_cpus.len(), STOP_GRACE);
     processes.cpus = Some(settings.server_cpus.clone());
     processes.build_cpus = Some(settings.server_cpus.union(&settings.generator_cpus));
+    processes.tls = settings.tls.clone();
     processes
 }
 
@@ -32,5 +33,24 @@ impl From<LifecycleError> for Failure {
             reason,
             stderr_tail: error.stderr_tail().to_vec(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::throwaway_certificate;
+
+    #[test]
+    fn the_runs_certificate_lives_in_its_folder_and_goes_with_it() {
+        let out = tempfile::tempdir().unwrap();
+        let out_dir = out.path().join("results/run-1");
+        let (folder, cert) = throwaway_certificate(&out_dir).unwrap();
+        assert!(folder.path().starts_with(&out_dir));
+        assert!(cert.cert_path().is_file() && cert.key_path().is_file());
+        let env = cert.env();
+        assert_eq!(env[0].1, cert.cert_path().to_string_lossy());
+        drop(folder);
+        assert!(!cert.key_path().exists());
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
     }
 }

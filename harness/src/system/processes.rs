@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use super::lifecycle::{BoxError, DatabaseHandle, Launch, Supervisor};
 use crate::load::cpus::CpuList;
+use crate::load::protocol::ProtocolName;
 use crate::sample::TargetCgroup;
 use crate::store::{target_env, DatabaseUrl, PgStore};
 use crate::targets::{
-    build_target, free_loopback_port, LaunchOptions, ReadinessProbe, StopOutcome, Target,
-    TargetProcess,
+    build_target, free_loopback_port, Connector, LaunchOptions, ReadinessProbe, StopOutcome,
+    Target, TargetProcess, TlsCert,
 };
 
 impl DatabaseHandle for DatabaseUrl {
@@ -50,6 +51,11 @@ pub struct Processes<'a> {
     /// Added to the name of the databases created while set, so that the two services
     /// of a chain made of one target each get their own ("database per service").
     pub database_suffix: Option<&'static str>,
+    /// The protocol every launch serves (`PROTOCOL`); `h1` unless set.
+    pub protocol: ProtocolName,
+    /// The run's certificate: required for a TLS protocol, handed to the service
+    /// (`TLS_CERT`, `TLS_KEY`) and trusted by the readiness probe.
+    pub tls: Option<TlsCert>,
     /// The probe made before the spawn, so nothing is set up between the spawn and
     /// the first attempt (startup timing).
     probe: Option<ReadinessProbe>,
@@ -71,6 +77,8 @@ impl<'a> Processes<'a> {
             interrupt: None,
             store: None,
             database_suffix: None,
+            protocol: ProtocolName::H1,
+            tls: None,
             probe: None,
         }
     }
@@ -120,7 +128,17 @@ impl Supervisor for Processes<'_> {
 
     fn launch(&mut self, target: &Target, launch: &Launch) -> Result<TargetProcess, BoxError> {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], launch.port));
-        self.probe = Some(ReadinessProbe::new(addr, &target.manifest.health));
+        let health = &target.manifest.health;
+        self.probe = Some(match self.protocol {
+            ProtocolName::H1 => ReadinessProbe::new(addr, health),
+            protocol => {
+                // The probe puts its own timeout on the connector.
+                let connector =
+                    Connector::new(protocol, addr, self.tls.as_ref(), Duration::from_secs(1))
+                        .map_err(|e| format!("target {}: {e}", target.name()))?;
+                ReadinessProbe::on(&connector, health)?
+            }
+        });
         let mut env = self.env.clone();
         env.extend(launch.env.iter().cloned());
         let options = LaunchOptions {
@@ -128,6 +146,8 @@ impl Supervisor for Processes<'_> {
             workers: self.workers,
             cpus: self.cpus.clone(),
             env,
+            protocol: self.protocol,
+            tls: self.tls.clone(),
         };
         Ok(TargetProcess::launch_in(target, &options, self.cgroup)?)
     }
@@ -138,10 +158,11 @@ impl Supervisor for Processes<'_> {
         process: &mut TargetProcess,
     ) -> Result<Duration, BoxError> {
         let health = &target.manifest.health;
-        let mut probe = self
-            .probe
-            .take()
-            .unwrap_or_else(|| ReadinessProbe::new(process.addr(), health));
+        let mut probe = match self.probe.take() {
+            Some(probe) => probe,
+            // The probe puts its own timeout on the connector.
+            None => ReadinessProbe::on(&process.connector(Duration::from_secs(1)), health)?,
+        };
         let timeout = target.manifest.ready_timeout * self.ready_slowdown;
         Ok(process.wait_ready_with(&mut probe, health, timeout, self.interrupt)?)
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::colour::Colour;
+use crate::load::protocol::ProtocolName;
 
 /// How long a target may take to answer its health check when the manifest is silent.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -56,7 +57,47 @@ pub struct Manifest {
     /// How `lanebench cost` counts this target's instructions (the `[cost]` table).
     #[serde(default, skip_serializing_if = "CostManifest::is_default")]
     pub cost: CostManifest,
+    /// The protocols the target serves natively (CONTRACT.md, "Protocols"): always
+    /// `h1`, which is all a manifest without the key serves.
+    #[serde(
+        default = "default_protocols",
+        deserialize_with = "deserialize_protocols"
+    )]
+    pub protocols: Vec<ProtocolName>,
+    /// Why each protocol the target does not serve is not served (the `[unsupported]`
+    /// table: protocol name = reason).
+    #[serde(
+        default,
+        deserialize_with = "deserialize_unsupported",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub unsupported: BTreeMap<ProtocolName, String>,
 }
+
+/// What a manifest says of one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support<'a> {
+    /// Listed in `protocols`.
+    Served,
+    /// In the `[unsupported]` table, with its reason.
+    Unsupported(&'a str),
+    /// In neither: reported as unsupported, because it was not declared.
+    Undeclared,
+}
+
+impl<'a> Support<'a> {
+    /// Why a protocol is not served, as a run reports it (`None` when it is served).
+    pub fn reason(self) -> Option<&'a str> {
+        match self {
+            Support::Served => None,
+            Support::Unsupported(reason) => Some(reason),
+            Support::Undeclared => Some(UNDECLARED),
+        }
+    }
+}
+
+/// The reason given for a protocol a manifest does not mention.
+pub const UNDECLARED: &str = "not declared in target.toml";
 
 /// The environment variable a `run` command puts after `exec` (unquoted) so that a
 /// measuring tool can run the server: `exec $LANEBENCH_WRAP ./server`. It is empty
@@ -98,6 +139,17 @@ impl CostManifest {
 }
 
 impl Manifest {
+    /// Whether the target serves `protocol`, or why not.
+    pub fn protocol_support(&self, protocol: ProtocolName) -> Support<'_> {
+        if self.protocols.contains(&protocol) {
+            Support::Served
+        } else if let Some(reason) = self.unsupported.get(&protocol) {
+            Support::Unsupported(reason)
+        } else {
+            Support::Undeclared
+        }
+    }
+
     /// Whether the `run` command starts the server through [`WRAP_VARIABLE`].
     pub fn honours_wrap(&self) -> bool {
         self.run.contains(&format!("${WRAP_VARIABLE}"))
@@ -223,6 +275,7 @@ impl Manifest {
                 ),
             ));
         }
+        self.validate_protocols()?;
         if self.ready_timeout.is_zero() {
             return Err((
                 "ready_timeout",
@@ -231,6 +284,69 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+impl Manifest {
+    /// `h1` served, nothing listed twice, nothing both served and unsupported, and a
+    /// reason for every unsupported protocol.
+    fn validate_protocols(&self) -> Result<(), (&'static str, String)> {
+        if !self.protocols.contains(&ProtocolName::H1) {
+            return Err((
+                "protocols",
+                "`protocols` must list \"h1\": every target serves HTTP/1.1".into(),
+            ));
+        }
+        for (i, p) in self.protocols.iter().enumerate() {
+            if self.protocols[..i].contains(p) {
+                return Err(("protocols", format!("`protocols` lists \"{p}\" twice")));
+            }
+        }
+        if let Some(p) = self
+            .protocols
+            .iter()
+            .find(|p| self.unsupported.contains_key(p))
+        {
+            return Err((
+                "protocols",
+                format!("\"{p}\" is both in `protocols` and in `[unsupported]`"),
+            ));
+        }
+        if let Some((p, _)) = self.unsupported.iter().find(|(_, r)| r.trim().is_empty()) {
+            return Err((
+                "[unsupported]",
+                format!("`[unsupported]`: \"{p}\" must give a reason"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn default_protocols() -> Vec<ProtocolName> {
+    vec![ProtocolName::H1]
+}
+
+/// Protocol names by the contract's spelling, refused with the contract's list.
+fn deserialize_protocols<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ProtocolName>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|name| name.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn deserialize_unsupported<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<ProtocolName, String>, D::Error> {
+    BTreeMap::<String, String>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(name, reason)| {
+            let name = name
+                .parse()
+                .map_err(|e| serde::de::Error::custom(format!("[unsupported]: {e}")))?;
+            Ok((name, reason))
+        })
+        .collect()
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -265,6 +381,13 @@ fn serialize_duration<S: serde::Serializer>(
 
 /// Line on which top-level `key` is assigned, for errors found after deserializing.
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    // A table is located by its header line.
+    if key.starts_with('[') {
+        return text
+            .lines()
+            .position(|line| line.trim() == key)
+            .map(|index| index + 1);
+    }
     text.lines()
         .position(|line| {
             line.trim_start()

@@ -10,12 +10,15 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::connect::{Connector, ConnectorError};
 use super::discovery::Target;
 use super::manifest::WRAP_VARIABLE;
 use super::output_tail::OutputTail;
 use super::port::{ensure_port_free, PortError};
 use super::ready::{Probe, ReadinessProbe};
+use super::tls_cert::TlsCert;
 use crate::load::cpus::{CpuList, CpuListError};
+use crate::load::protocol::ProtocolName;
 use crate::sample::TargetCgroup;
 
 /// Interval between checks for exit while stopping.
@@ -25,6 +28,9 @@ const STOP_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// reader thread may not be scheduled for a while on a busy machine (500 ms once lost a
 /// last stderr line under heavy disk and CPU load).
 const OUTPUT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// Connect, read and write timeout of [`TargetProcess::connector`] until a caller
+/// picks its own.
+const PROTOCOL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to launch a target.
 #[derive(Debug, Clone)]
@@ -37,6 +43,11 @@ pub struct LaunchOptions {
     pub cpus: Option<CpuList>,
     /// More environment variables (database mode: `STORE`, `DATABASE_URL`).
     pub env: Vec<(String, String)>,
+    /// The protocol the server is to serve (given as `PROTOCOL`, `h1` included).
+    pub protocol: ProtocolName,
+    /// The run's certificate, given as `TLS_CERT` and `TLS_KEY` with a TLS protocol
+    /// (required then) and trusted by the readiness probe.
+    pub tls: Option<TlsCert>,
 }
 
 /// Why a target could not be launched.
@@ -57,6 +68,15 @@ pub enum LaunchError {
         target: String,
         /// The CPU list problem.
         source: CpuListError,
+    },
+    /// A TLS protocol without the run's certificate, or a certificate the probe's
+    /// TLS client refuses.
+    #[error("target {target}: {source}")]
+    Protocol {
+        /// Target name.
+        target: String,
+        /// The problem.
+        source: ConnectorError,
     },
     /// `sh` could not be started (or CPU pinning failed in the child).
     #[error("target {target}: cannot start `{run}`: {source}")]
@@ -82,6 +102,14 @@ pub enum ReadyError {
         status: String,
         /// Last lines of its stderr.
         stderr_tail: Vec<String>,
+    },
+    /// The probe could not be prepared (its HTTP/2 runtime).
+    #[error("target {target}: cannot prepare the readiness probe: {source}")]
+    Probe {
+        /// Target name.
+        target: String,
+        /// The underlying I/O error.
+        source: std::io::Error,
     },
     /// The stop flag was set while waiting.
     #[error("target {target}: interrupted while waiting for readiness")]
@@ -117,6 +145,8 @@ pub struct StopOutcome {
 pub struct TargetProcess {
     name: String,
     port: u16,
+    /// How to reach the server on the protocol it was started with.
+    connector: Connector,
     child: Child,
     spawned_at: Instant,
     stdout: OutputTail,
@@ -145,6 +175,17 @@ impl TargetProcess {
             target: target.name().to_string(),
             source,
         })?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+        let connector = Connector::new(
+            options.protocol,
+            addr,
+            options.tls.as_ref(),
+            PROTOCOL_TIMEOUT,
+        )
+        .map_err(|source| LaunchError::Protocol {
+            target: target.name().to_string(),
+            source,
+        })?;
         let mut command = Command::new("sh");
         command
             .arg("-c")
@@ -156,6 +197,7 @@ impl TargetProcess {
             // `options.env` may set it (the instruction count does).
             .env_remove(WRAP_VARIABLE)
             .envs(options.env.iter().map(|(name, value)| (name, value)))
+            .envs(protocol_env(options))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -192,6 +234,7 @@ impl TargetProcess {
         Ok(TargetProcess {
             name,
             port: options.port,
+            connector,
             child,
             spawned_at,
             stdout,
@@ -214,6 +257,17 @@ impl TargetProcess {
     /// The loopback address the target serves on.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// The protocol the target was started with.
+    pub fn protocol(&self) -> ProtocolName {
+        self.connector.protocol()
+    }
+
+    /// Connections to the target on its protocol (trusting the run's certificate),
+    /// with `timeout` on connects, reads and writes.
+    pub fn connector(&self, timeout: Duration) -> Connector {
+        self.connector.with_timeout(timeout)
     }
 
     /// The instant just before the process was spawned.
@@ -255,7 +309,11 @@ impl TargetProcess {
         timeout: Duration,
         stop: Option<&AtomicBool>,
     ) -> Result<Duration, ReadyError> {
-        let mut probe = ReadinessProbe::new(self.addr(), path);
+        let mut probe =
+            ReadinessProbe::on(&self.connector, path).map_err(|source| ReadyError::Probe {
+                target: self.name.clone(),
+                source,
+            })?;
         self.wait_ready_with(&mut probe, path, timeout, stop)
     }
 
@@ -348,6 +406,15 @@ impl TargetProcess {
     fn kill_group(&self, signal: libc::c_int) {
         signal_group(self.child.id(), signal);
     }
+}
+
+/// `PROTOCOL` always (an explicit `h1` too), and the certificate's files for TLS.
+fn protocol_env(options: &LaunchOptions) -> Vec<(String, String)> {
+    let mut env = vec![("PROTOCOL".to_string(), options.protocol.to_string())];
+    if let (true, Some(tls)) = (options.protocol.tls(), &options.tls) {
+        env.extend(tls.env());
+    }
+    env
 }
 
 /// Sends `signal` to process group `pgid`: a child the harness spawned with

@@ -52,6 +52,7 @@ pub fn verify_chain_end_to_end(
     super::rules_chain_e2e::check(&mut session, orders, databases);
     VerifyReport {
         base_url: format!("http://{user}"),
+        protocol: crate::load::protocol::ProtocolName::H1,
         rules: session.outcomes,
     }
 }
@@ -72,6 +73,7 @@ pub fn verify_chain_faults(
     session.record_result("chain.never_500", never_500);
     VerifyReport {
         base_url: format!("http://{user}"),
+        protocol: crate::load::protocol::ProtocolName::H1,
         rules: session.outcomes,
     }
 }
@@ -89,6 +91,7 @@ pub fn verify_breaker(
     super::rules_breaker::check(&mut session, fake);
     VerifyReport {
         base_url: format!("http://{user}"),
+        protocol: crate::load::protocol::ProtocolName::H1,
         rules: session.outcomes,
     }
 }
@@ -104,6 +107,7 @@ pub fn verify_breaker_off(
     super::rules_breaker::check_off(&mut session, fake);
     VerifyReport {
         base_url: format!("http://{user}"),
+        protocol: crate::load::protocol::ProtocolName::H1,
         rules: session.outcomes,
     }
 }

@@ -1,16 +1,20 @@
-//! A small blocking HTTP/1.1 client for checking servers, not for load.
+//! A small blocking client for checking servers, not for load, on the protocol the
+//! server was started with: HTTP/1.1 plain or over TLS, HTTP/2 as h2c or h2.
 //!
 //! It keeps the raw header list (duplicates included) and how the body was framed, so
 //! the checks can judge the protocol itself; it reuses one keep-alive connection and
-//! counts connections so keep-alive can be verified. Responses are read by the load
-//! engine's one HTTP/1.1 parser ([`Exchanger::exchange_message`]); nothing here parses.
+//! counts connections so keep-alive can be verified. HTTP/1.1 responses are read by
+//! the load engine's one HTTP/1.1 parser ([`Exchanger::exchange_message`]); HTTP/2 ones
+//! by the `h2` crate ([`H2Connection`]); nothing here parses.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::load::exchange::{ExchangeError, Exchanger};
 pub use crate::load::protocol::http1::Framing as BodyFraming;
 use crate::load::protocol::http1::{self, Message};
+use crate::load::protocol::ProtocolName;
+use crate::targets::{Connector, H1Stream, H2Connection, H2Error, H2Response};
 
 /// Largest body accepted, to bound memory on a misbehaving server.
 const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -24,8 +28,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The decoded body.
     pub body: Vec<u8>,
-    /// How the body was delimited.
-    pub framing: BodyFraming,
+    /// How an HTTP/1.1 body was delimited; `None` on HTTP/2, where DATA frames do.
+    pub framing: Option<BodyFraming>,
     /// Whether the server lets the connection be reused after this response.
     keep_alive: bool,
 }
@@ -36,8 +40,20 @@ impl From<Message> for Response {
             status: message.status,
             headers: message.headers,
             body: message.body,
-            framing: message.framing,
+            framing: Some(message.framing),
             keep_alive: message.keep_alive,
+        }
+    }
+}
+
+impl From<H2Response> for Response {
+    fn from(answer: H2Response) -> Response {
+        Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+            framing: None,
+            keep_alive: true,
         }
     }
 }
@@ -76,6 +92,11 @@ impl Response {
     fn closes_connection(&self) -> bool {
         !self.keep_alive
     }
+
+    /// Whether the server lets the connection be reused after this response.
+    pub fn keeps_connection(&self) -> bool {
+        self.keep_alive
+    }
 }
 
 /// A failed exchange.
@@ -87,6 +108,30 @@ pub enum ClientError {
     /// The bytes received are not valid HTTP/1.1.
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// An HTTP/2 connection or stream failed (a protocol error, a reset stream, a
+    /// GOAWAY, a refused ALPN, a timeout).
+    #[error("{0}")]
+    Http2(H2Error),
+}
+
+impl ClientError {
+    /// What a kept-alive connection the server had already closed looks like.
+    fn is_stale_connection(&self) -> bool {
+        match self {
+            ClientError::Io(err) => is_stale_connection(err),
+            ClientError::Http2(H2Error::Protocol(err)) => err.is_go_away() || err.is_io(),
+            _ => false,
+        }
+    }
+}
+
+impl From<H2Error> for ClientError {
+    fn from(error: H2Error) -> ClientError {
+        match error {
+            H2Error::Connect(e) => ClientError::Io(e),
+            other => ClientError::Http2(other),
+        }
+    }
 }
 
 impl From<ExchangeError> for ClientError {
@@ -103,29 +148,46 @@ impl From<ExchangeError> for ClientError {
     }
 }
 
-/// A blocking client bound to one server address.
+/// A blocking client bound to one server address and protocol.
 #[derive(Debug)]
 pub struct HttpClient {
-    addr: SocketAddr,
-    timeout: Duration,
-    connection: Option<TcpStream>,
+    connector: Connector,
+    connection: Option<Connection>,
     exchanger: Exchanger,
     connections_opened: usize,
 }
 
+/// An open connection of either HTTP version.
+#[derive(Debug)]
+enum Connection {
+    H1(H1Stream),
+    H2(H2Connection),
+}
+
 impl HttpClient {
-    /// A client for `addr`; `timeout` bounds connecting and each read or write.
+    /// A plain HTTP/1.1 client for `addr`; `timeout` bounds connecting and each read
+    /// or write.
     pub fn new(addr: SocketAddr, timeout: Duration) -> HttpClient {
+        HttpClient::on(Connector::h1(addr, timeout))
+    }
+
+    /// A client speaking `connector`'s protocol (its timeout bounds connecting,
+    /// handshakes included, and each read or write, or each HTTP/2 request).
+    pub fn on(connector: Connector) -> HttpClient {
         HttpClient {
-            addr,
-            timeout,
+            connector,
             connection: None,
             exchanger: Exchanger::default(),
             connections_opened: 0,
         }
     }
 
-    /// How many TCP connections this client has opened so far.
+    /// The protocol spoken.
+    pub fn protocol(&self) -> ProtocolName {
+        self.connector.protocol()
+    }
+
+    /// How many connections this client has opened so far.
     pub fn connections_opened(&self) -> usize {
         self.connections_opened
     }
@@ -151,7 +213,7 @@ impl HttpClient {
     ) -> Result<Response, ClientError> {
         let reused = self.connection.is_some();
         match self.exchange(method, path, body) {
-            Err(ClientError::Io(err)) if reused && is_stale_connection(&err) => {
+            Err(err) if reused && err.is_stale_connection() => {
                 self.connection = None;
                 self.exchange(method, path, body)
             }
@@ -179,31 +241,34 @@ impl HttpClient {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
-        let request = encode_request(method, path, &self.addr, body);
-        self.connection()?;
-        let connection = self
-            .connection
-            .as_mut()
-            .expect("connection was just opened");
-        let message = self.exchanger.exchange_message(
-            connection,
-            &request,
-            method != "HEAD",
-            MAX_MESSAGE_BYTES,
-        )?;
-        Ok(Response::from(message))
-    }
-
-    fn connection(&mut self) -> Result<(), ClientError> {
-        if self.connection.is_none() {
-            let stream = TcpStream::connect_timeout(&self.addr, self.timeout)?;
-            stream.set_read_timeout(Some(self.timeout))?;
-            stream.set_write_timeout(Some(self.timeout))?;
-            stream.set_nodelay(true)?;
-            self.connections_opened += 1;
-            self.connection = Some(stream);
+        let addr = self.connector.addr();
+        let connection = match &mut self.connection {
+            Some(connection) => connection,
+            None => {
+                let opened = match self.connector.protocol().http2() {
+                    true => Connection::H2(self.connector.connect_h2()?),
+                    false => Connection::H1(self.connector.connect_h1()?),
+                };
+                self.connections_opened += 1;
+                self.connection.insert(opened)
+            }
+        };
+        match connection {
+            Connection::H1(stream) => {
+                let request = encode_request(method, path, &addr, body);
+                let message = self.exchanger.exchange_message(
+                    stream,
+                    &request,
+                    method != "HEAD",
+                    MAX_MESSAGE_BYTES,
+                )?;
+                Ok(Response::from(message))
+            }
+            Connection::H2(h2) => {
+                let headers = request_headers(body);
+                Ok(Response::from(h2.request(method, path, headers, body)?))
+            }
         }
-        Ok(())
     }
 }
 
@@ -219,12 +284,17 @@ fn is_stale_connection(err: &std::io::Error) -> bool {
     )
 }
 
-/// Serialises a request with the headers every check needs.
+/// The headers every check sends (HTTP/1.1 adds `Host` and framing, HTTP/2 its
+/// pseudo-headers).
+fn request_headers(body: Option<&[u8]>) -> &'static [(&'static str, &'static str)] {
+    const ACCEPT: (&str, &str) = ("Accept", "application/json");
+    match body {
+        Some(_) => &[ACCEPT, ("Content-Type", "application/json")],
+        None => &[ACCEPT],
+    }
+}
+
+/// Serialises an HTTP/1.1 request with the headers every check needs.
 pub fn encode_request(method: &str, path: &str, addr: &SocketAddr, body: Option<&[u8]>) -> Vec<u8> {
-    let accept = ("Accept", "application/json");
-    let headers: &[(&str, &str)] = match body {
-        Some(_) => &[accept, ("Content-Type", "application/json")],
-        None => &[accept],
-    };
-    http1::encode_request(method, path, &addr.to_string(), headers, body)
+    http1::encode_request(method, path, &addr.to_string(), request_headers(body), body)
 }

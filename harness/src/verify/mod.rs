@@ -5,6 +5,10 @@
 //! protocol rules (one JSON Content-Type, framing, Date) can judge all responses seen,
 //! and never print: presenting the report is the CLI's job.
 //!
+//! Every rule speaks the protocol the server was started with ([`VerifyOptions`]'s
+//! `protocol`, through the same [`HttpClient`]); on HTTP/1.1 (`h1`, `h1-tls`) the
+//! pipelined-order rule runs as well (`rules_pipeline`).
+//!
 //! In database mode (`STORE=postgres`) the database rules run as well
 //! (`rules_database`); given an [`OrderDatabase`], they also read the target's
 //! database to see what was really written.
@@ -23,6 +27,7 @@ mod rules_chain_faults;
 mod rules_database;
 mod rules_endpoints;
 mod rules_orders;
+mod rules_pipeline;
 mod rules_protocol;
 
 use std::net::SocketAddr;
@@ -32,7 +37,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::load::protocol::ProtocolName;
 use crate::store::StoredOrder;
+use crate::targets::{Connector, TlsCert};
 use http_client::{HttpClient, Response};
 
 /// Settings for one verification.
@@ -46,6 +53,10 @@ pub struct VerifyOptions {
     pub database_mode: bool,
     /// Once set (SIGINT, SIGTERM), every further request fails at once as interrupted.
     pub stop: Option<Arc<AtomicBool>>,
+    /// The protocol every rule speaks (the one the server was started with).
+    pub protocol: ProtocolName,
+    /// The certificate the server was given, trusted for `h1-tls` and `h2`.
+    pub tls: Option<TlsCert>,
 }
 
 impl Default for VerifyOptions {
@@ -55,6 +66,8 @@ impl Default for VerifyOptions {
             clock_tolerance: Duration::from_secs(5),
             database_mode: false,
             stop: None,
+            protocol: ProtocolName::H1,
+            tls: None,
         }
     }
 }
@@ -82,8 +95,10 @@ pub struct RuleOutcome {
 /// All rule outcomes for one server, in the order they ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
-    /// The server checked, as `http://127.0.0.1:PORT`.
+    /// The server checked, as `http://127.0.0.1:PORT` (`https://` over TLS).
     pub base_url: String,
+    /// The protocol the rules spoke.
+    pub protocol: ProtocolName,
     /// One outcome per rule.
     pub rules: Vec<RuleOutcome>,
 }
@@ -118,7 +133,29 @@ pub fn verify_server_with(
     options: &VerifyOptions,
     database: Option<&dyn OrderDatabase>,
 ) -> VerifyReport {
-    let mut session = Session::new(addr, options);
+    let base_url = format!("{}://{addr}", options.protocol.scheme());
+    let connector = Connector::new(
+        options.protocol,
+        addr,
+        options.tls.as_ref(),
+        options.request_timeout,
+    );
+    let connector = match connector {
+        Ok(connector) => connector,
+        Err(error) => {
+            let rule = RuleOutcome {
+                rule: "protocol.client".to_string(),
+                passed: false,
+                observed: error.to_string(),
+            };
+            return VerifyReport {
+                base_url,
+                protocol: options.protocol,
+                rules: vec![rule],
+            };
+        }
+    };
+    let mut session = Session::on(connector, options);
     rules_endpoints::check_health(&mut session);
     rules_endpoints::check_users(&mut session);
     rules_orders::check_orders(&mut session);
@@ -129,12 +166,14 @@ pub fn verify_server_with(
     rules_protocol::check_date_changes(&mut session);
     rules_protocol::check_keep_alive(&mut session);
     rules_protocol::check_content_length_exact(&mut session);
+    rules_pipeline::check_pipelined_order(&mut session);
     rules_protocol::check_recorded_headers(&mut session);
     if let (true, Some(database)) = (options.database_mode, database) {
         rules_database::check_database_gone(&mut session, database);
     }
     VerifyReport {
-        base_url: format!("http://{addr}"),
+        base_url,
+        protocol: options.protocol,
         rules: session.outcomes,
     }
 }
@@ -148,6 +187,8 @@ struct Exchange {
 /// State shared by the rules of one verification.
 struct Session {
     addr: SocketAddr,
+    /// Connections on the protocol checked.
+    connector: Connector,
     options: VerifyOptions,
     client: HttpClient,
     exchanges: Vec<Exchange>,
@@ -155,11 +196,17 @@ struct Session {
 }
 
 impl Session {
+    /// A session on plain HTTP/1.1 (the service-to-service rules).
     fn new(addr: SocketAddr, options: &VerifyOptions) -> Session {
+        Session::on(Connector::h1(addr, options.request_timeout), options)
+    }
+
+    fn on(connector: Connector, options: &VerifyOptions) -> Session {
         Session {
-            addr,
+            addr: connector.addr(),
+            connector: connector.clone(),
             options: options.clone(),
-            client: HttpClient::new(addr, options.request_timeout),
+            client: HttpClient::on(connector),
             exchanges: Vec::new(),
             outcomes: Vec::new(),
         }
@@ -178,7 +225,7 @@ impl Session {
         path: &str,
         body: Option<&str>,
     ) -> Result<Response, String> {
-        let mut client = HttpClient::new(self.addr, self.options.request_timeout);
+        let mut client = HttpClient::on(self.connector.clone());
         self.send_on(Some(&mut client), method, path, body)
     }
 

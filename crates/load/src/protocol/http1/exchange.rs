@@ -1,10 +1,10 @@
 //! One request and its response on a blocking socket, read with the generator's own
 //! response parser: for the few requests the harness sends outside a load (readiness
 //! probes, cold-start requests, counts, the checks of `verify`), so that every response
-//! the harness reads is delimited by the same code.
+//! the harness reads is delimited by the same code. The stream is any blocking one (a
+//! TCP socket, or TLS over it).
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use thiserror::Error;
 
@@ -57,13 +57,13 @@ impl Default for Exchanger {
 impl Exchanger {
     /// Writes `request` and reads its response (`body_expected`: false for HEAD).
     /// Timeouts are the stream's own (`set_read_timeout`).
-    pub fn exchange(
+    pub fn exchange<S: Read + Write>(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         request: &[u8],
         body_expected: bool,
     ) -> Result<Response, ExchangeError> {
-        stream.write_all(request).map_err(ExchangeError::Write)?;
+        send(stream, request)?;
         self.parser.reset(body_expected);
         loop {
             let n = match stream.read(&mut self.buf) {
@@ -84,14 +84,14 @@ impl Exchanger {
 impl Exchanger {
     /// Writes `request` and reads its whole response ([`Message`]), keeping at most
     /// `limit` body bytes. Bytes after the response are refused ([`ExchangeError::Surplus`]).
-    pub fn exchange_message(
+    pub fn exchange_message<S: Read + Write>(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         request: &[u8],
         body_expected: bool,
         limit: usize,
     ) -> Result<Message, ExchangeError> {
-        stream.write_all(request).map_err(ExchangeError::Write)?;
+        send(stream, request)?;
         self.parser.reset(body_expected);
         let mut reader = MessageReader::new(limit);
         let response = loop {
@@ -119,10 +119,75 @@ impl Exchanger {
     }
 }
 
+/// Writes `request` whole; the flush matters for a stream that buffers (TLS).
+fn send<S: Write>(stream: &mut S, request: &[u8]) -> Result<(), ExchangeError> {
+    stream.write_all(request).map_err(ExchangeError::Write)?;
+    stream.flush().map_err(ExchangeError::Write)
+}
+
+impl Exchanger {
+    /// Reads the answers to `count` requests already written on `stream` (pipelined),
+    /// in order, each one a whole [`Message`] (at most `limit` body bytes; every
+    /// request expects a body). Bytes of one answer that arrive with the one before it
+    /// are kept for it. Returns the answers read; `Err` comes with those read before
+    /// the failure, so a caller can say which answer went missing.
+    pub fn read_pipelined<S: Read>(
+        &mut self,
+        stream: &mut S,
+        count: usize,
+        limit: usize,
+    ) -> Result<Vec<Message>, (Vec<Message>, ExchangeError)> {
+        let mut messages = Vec::with_capacity(count);
+        let mut pending: Vec<u8> = Vec::new();
+        while messages.len() < count {
+            self.parser.reset(true);
+            let mut reader = MessageReader::new(limit);
+            let next = self.read_one(stream, &mut pending, &mut reader, limit);
+            match next {
+                Ok(response) => messages.push(reader.finish(response.keep_alive)),
+                Err(error) => return Err((messages, error)),
+            }
+        }
+        Ok(messages)
+    }
+
+    /// One answer of a pipelined sequence: from `pending` first, then from the
+    /// stream; leaves in `pending` the bytes that belong to the next answers.
+    fn read_one<S: Read>(
+        &mut self,
+        stream: &mut S,
+        pending: &mut Vec<u8>,
+        reader: &mut MessageReader,
+        limit: usize,
+    ) -> Result<Response, ExchangeError> {
+        loop {
+            if !pending.is_empty() {
+                let (progress, used) = self.parser.advance(pending, reader)?;
+                pending.drain(..used);
+                if reader.overflowed() {
+                    return Err(ExchangeError::TooLarge(limit));
+                }
+                if let Progress::Complete(response) = progress {
+                    return Ok(response);
+                }
+            }
+            let n = match stream.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ExchangeError::Read(e)),
+            };
+            if n == 0 {
+                return self.parser.finish_on_close().ok_or(ExchangeError::Closed);
+            }
+            pending.extend_from_slice(&self.buf[..n]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
 
     /// A one-connection server answering each request with its answer's pieces, written
     /// 20 ms apart so that a response arrives split across reads.
@@ -194,6 +259,34 @@ mod tests {
             err.to_string(),
             "7 unexpected byte(s) after the 404 response body (wrong Content-Length?)"
         );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn pipelined_answers_are_read_in_order_across_reads() {
+        let (addr, server) = serve(vec![vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 404 Not Found\r\nContent-Len",
+            b"gth: 1\r\n\r\nbHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n\r\n",
+        ]]);
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET /a HTTP/1.1\r\n\r\n").unwrap();
+        let mut x = Exchanger::default();
+        let answers = x.read_pipelined(&mut stream, 3, 1024).unwrap();
+        let seen: Vec<(u16, &[u8])> = answers.iter().map(|m| (m.status, &m.body[..])).collect();
+        assert_eq!(seen, [(200, &b"a"[..]), (404, b"b"), (200, b"c")]);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_pipelined_answer_that_never_comes_is_a_close_after_the_others() {
+        let (addr, server) = serve(vec![vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]]);
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET /a HTTP/1.1\r\n\r\n").unwrap();
+        let (read, error) = Exchanger::default()
+            .read_pipelined(&mut stream, 2, 1024)
+            .unwrap_err();
+        assert_eq!(read.len(), 1);
+        assert!(matches!(error, ExchangeError::Closed), "{error}");
         server.join().unwrap();
     }
 }
