@@ -17,8 +17,8 @@
 mod chain;
 mod tls;
 
-use std::net::SocketAddr;
 use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 

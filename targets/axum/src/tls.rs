@@ -58,12 +58,7 @@ pub async fn serve(
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    acceptor: TlsAcceptor,
-    app: Router,
-    watcher: Watcher,
-) {
+async fn serve_connection(stream: TcpStream, acceptor: TlsAcceptor, app: Router, watcher: Watcher) {
     // Same socket option on every target and protocol, so small responses are not delayed.
     let _ = stream.set_nodelay(true);
     let Ok(stream) = acceptor.accept(stream).await else {

@@ -68,9 +68,8 @@ pub fn protocol_from_env(served: &[Protocol]) -> Result<ProtocolSetting, String>
         Err(std::env::VarError::NotUnicode(raw)) => {
             return Err(format!("PROTOCOL is not valid UTF-8: {raw:?}"))
         }
-        Ok(raw) => Protocol::from_name(&raw).ok_or_else(|| {
-            format!("PROTOCOL must be one of h1, h1-tls, h2c, h2, got {raw:?}")
-        })?,
+        Ok(raw) => Protocol::from_name(&raw)
+            .ok_or_else(|| format!("PROTOCOL must be one of h1, h1-tls, h2c, h2, got {raw:?}"))?,
     };
     if !served.contains(&protocol) {
         return Err(format!("PROTOCOL={protocol} is not served by this target"));

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::ServerConfig;
+/// Re-exported so a target needs no rustls dependency of its own to name the type.
+pub use rustls::ServerConfig;
 
 use crate::protocol::TlsFiles;
 
