@@ -63,6 +63,20 @@ mod tests {
     }
 
     #[test]
+    fn the_harness_kind_of_pair_makes_a_config_with_the_alpn_asked_for() {
+        let pair = files(
+            include_str!("../testdata/cert.pem"),
+            include_str!("../testdata/key.pem"),
+        );
+        let config = server_config(&pair, &[ALPN_H2, ALPN_HTTP1]).expect("a valid pair");
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(server_config(&pair, &[]).unwrap().alpn_protocols.is_empty());
+    }
+
+    #[test]
     fn no_certificate_is_an_error_naming_the_file() {
         let error = server_config(&files("", ""), &[ALPN_H2]).unwrap_err();
         assert!(error.contains("TLS_CERT \"cert.pem\""), "{error}");
