@@ -12,6 +12,10 @@
 //! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): two more routes that
 //! call the order service through one pooled awc client per worker thread. Without it they are
 //! not registered, no client exists and nothing else changes.
+//!
+//! `PROTOCOL` only picks how `HttpServer` binds the port: `bind` (h1), `bind_auto_h2c` (h2c, with
+//! HTTP/1.1 on the same port) or `bind_rustls_0_23` (h1-tls and h2). Workers, apps and routes are
+//! the same on every protocol.
 
 mod chain;
 
@@ -24,6 +28,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde::{Deserialize, Serialize};
 
 use target_store::downstream::{downstream_from_env, Downstream};
+use target_store::protocol::{protocol_from_env, Protocol};
 use target_store::{
     epoch_millis, order_total, pool_size, store_from_env, Item, MemoryStore, PgStore, Store,
     StoreError, StoreSetting,
@@ -220,6 +225,9 @@ struct Settings {
     workers: usize,
     store: StoreSetting,
     downstream: Option<Downstream>,
+    protocol: Protocol,
+    /// The rustls configuration for `h1-tls` and `h2`; `None` on plain TCP.
+    tls: Option<target_store::tls::ServerConfig>,
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -243,11 +251,20 @@ fn settings_from_env() -> Result<Settings, String> {
     };
     let store = store_from_env()?;
     let downstream = downstream_from_env()?;
+    let protocol = protocol_from_env(&Protocol::ALL)?;
+    // No ALPN of our own: actix's binding puts "h2" (with its http2 feature) and "http/1.1" in
+    // front of whatever the configuration lists.
+    let tls = match &protocol.tls {
+        Some(files) => Some(target_store::tls::server_config(files, &[])?),
+        None => None,
+    };
     Ok(Settings {
         port,
         workers,
         store,
         downstream,
+        protocol: protocol.protocol,
+        tls,
     })
 }
 
@@ -257,25 +274,25 @@ enum ServeError {
     Listen(std::io::Error),
 }
 
-async fn serve(settings: Settings) -> Result<(), ServeError> {
+async fn serve(mut settings: Settings) -> Result<(), ServeError> {
     // The database comes first, so the server only answers once it can serve every route.
     match settings.store {
-        StoreSetting::Memory => serve_with(MemoryStore::leaked(), &settings).await,
+        StoreSetting::Memory => serve_with(MemoryStore::leaked(), &mut settings).await,
         StoreSetting::Postgres(ref options) => {
             let store = PgStore::connect((**options).clone(), pool_size(settings.workers))
                 .await
                 .map_err(ServeError::Database)?;
-            serve_with(store, &settings).await
+            serve_with(store, &mut settings).await
         }
     }
 }
 
-async fn serve_with<S: Store>(store: S, settings: &Settings) -> Result<(), ServeError> {
+async fn serve_with<S: Store>(store: S, settings: &mut Settings) -> Result<(), ServeError> {
     let downstream = settings.downstream.clone();
     let workers = settings.workers;
     // Made once, here, so that every worker's client calls through the same breaker.
     let breaker = downstream.as_ref().and_then(chain::process_breaker);
-    HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         // Runs once on each worker thread: that worker's own client (awc's is !Send).
         let orders = downstream
             .as_ref()
@@ -288,12 +305,18 @@ async fn serve_with<S: Store>(store: S, settings: &Settings) -> Result<(), Serve
     })
     .workers(settings.workers)
     .tcp_nodelay(true)
-    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-    .bind(("127.0.0.1", settings.port))
-    .map_err(ServeError::Listen)?
-    .run()
-    .await
-    .map_err(ServeError::Listen)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    let address = ("127.0.0.1", settings.port);
+    let server = match (settings.protocol, settings.tls.take()) {
+        (_, Some(config)) => server.bind_rustls_0_23(address, config),
+        (Protocol::H2c, None) => server.bind_auto_h2c(address),
+        _ => server.bind(address),
+    };
+    server
+        .map_err(ServeError::Listen)?
+        .run()
+        .await
+        .map_err(ServeError::Listen)
 }
 
 fn main() -> ExitCode {

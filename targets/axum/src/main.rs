@@ -10,9 +10,14 @@
 //! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): two more routes that
 //! call the order service through one pooled hyper-util client. Without it those routes do not
 //! exist and nothing else changes.
+//!
+//! `PROTOCOL`: `axum::serve` answers HTTP/1.1 and HTTP/2 with prior knowledge on plain TCP (`h1`,
+//! `h2c`); `h1-tls` and `h2` serve the same router behind rustls (`src/tls.rs`).
 
 mod chain;
+mod tls;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,6 +33,8 @@ use serde::{Deserialize, Serialize};
 
 use target_store::downstream::{downstream_from_env, Downstream};
 use target_store::hyper_client::OrdersClient;
+use target_store::protocol::{protocol_from_env, Protocol};
+use target_store::tls::{server_config, ALPN_H2, ALPN_HTTP1};
 use target_store::{
     epoch_millis, order_total, pool_size, store_from_env, Item, MemoryStore, Order, PgStore, Store,
     StoreError, StoreSetting, User,
@@ -35,6 +42,10 @@ use target_store::{
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
 const MAX_USER_ID: u64 = 1_000_000;
+/// How long open connections may finish after SIGTERM. Idle HTTP/1.1 connections close at
+/// once; an HTTP/2 connection waits for its client to acknowledge the GOAWAY, which a stalled
+/// client never does, so the wait has to be bounded to exit promptly.
+pub(crate) const DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Serialize)]
 struct Health {
@@ -177,6 +188,16 @@ struct Settings {
     workers: usize,
     store: StoreSetting,
     downstream: Option<Downstream>,
+    /// The rustls configuration for `h1-tls` and `h2`; `None` on plain TCP.
+    tls: Option<tokio_rustls::rustls::ServerConfig>,
+}
+
+/// What the server offers by ALPN: HTTP/2 first where it is the protocol asked for.
+fn alpn_for(protocol: Protocol) -> &'static [&'static [u8]] {
+    match protocol {
+        Protocol::H2 => &[ALPN_H2, ALPN_HTTP1],
+        _ => &[ALPN_HTTP1],
+    }
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -200,11 +221,17 @@ fn settings_from_env() -> Result<Settings, String> {
     };
     let store = store_from_env()?;
     let downstream = downstream_from_env()?;
+    let protocol = protocol_from_env(&Protocol::ALL)?;
+    let tls = match &protocol.tls {
+        Some(files) => Some(server_config(files, alpn_for(protocol.protocol))?),
+        None => None,
+    };
     Ok(Settings {
         port,
         workers,
         store,
         downstream,
+        tls,
     })
 }
 
@@ -235,15 +262,28 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let address = SocketAddr::from(([127, 0, 0, 1], settings.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|error| format!("cannot listen on {address}: {error}"))?
-        .tap_io(|stream| {
-            // Same socket option on every target, so small responses are not delayed.
-            let _ = stream.set_nodelay(true);
-        });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|error| format!("server failed: {error}"))
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    if let Some(config) = settings.tls {
+        tls::serve(listener, app, config, shutdown_signal()).await;
+        return Ok(());
+    }
+    let listener = listener.tap_io(|stream| {
+        // Same socket option on every target, so small responses are not delayed.
+        let _ = stream.set_nodelay(true);
+    });
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&signalled);
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        notify.notify_one();
+    });
+    tokio::select! {
+        result = serving.into_future() => result.map_err(|error| format!("server failed: {error}")),
+        _ = async {
+            signalled.notified().await;
+            tokio::time::sleep(DRAIN).await;
+        } => Ok(()),
+    }
 }
 
 fn main() -> ExitCode {

@@ -12,6 +12,11 @@
 //! With `ORDERS_URL` set the process is also a user service (`src/chain.rs`): more route hooks that
 //! call the order service through one pooled hyper-util client. Without it they are not
 //! registered and nothing else changes.
+//!
+//! `PROTOCOL` goes to hyperlane's own server configuration: its protocol (HTTP/1.1 or HTTP/2, the
+//! latter with prior knowledge on plain TCP) and its TLS files, which hyperlane loads and
+//! terminates with rustls itself. The hooks are the same on every protocol: on HTTP/2 hyperlane
+//! frames the bytes the response middleware sends.
 
 mod chain;
 mod store;
@@ -25,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use store::{Item, MemoryStore, PgStore, Store, StoreError};
 use target_store::downstream::{downstream_from_env, Downstream};
 use target_store::hyper_client::OrdersClient;
+use target_store::protocol::{protocol_from_env, Protocol, ProtocolSetting};
 use target_store::{epoch_millis, order_total, pool_size, store_from_env, StoreSetting};
 
 /// Highest user id that exists; ids 1..=MAX_USER_ID are users.
@@ -137,7 +143,11 @@ impl ServerHook for SendResponse {
             ctx.get_mut_response().set_header(CONNECTION, "close");
         }
         let bytes = ctx.get_mut_response().build();
-        if stream.try_send(bytes).await.is_err() {
+        // try_send is a write_all without a flush. Over TLS the bytes can stay in rustls's
+        // buffer until the next write: without this flush, more than about 126 pipelined
+        // requests in one write left the next answer unsent until another request came or the
+        // read timeout closed the connection. On plain TCP and HTTP/2 the flush has nothing to do.
+        if stream.try_send(bytes).await.is_err() || stream.try_flush().await.is_err() {
             stream.set_closed(true);
             return Status::Reject;
         }
@@ -311,6 +321,20 @@ struct Settings {
     workers: usize,
     store: StoreSetting,
     downstream: Option<Downstream>,
+    protocol: ProtocolSetting,
+}
+
+/// Why the process stops: a setting the server refused (exit 2, like every bad setting) or a
+/// failure while running (exit 1).
+enum ServeError {
+    Setting(String),
+    Failed(String),
+}
+
+impl From<String> for ServeError {
+    fn from(message: String) -> Self {
+        ServeError::Failed(message)
+    }
 }
 
 fn settings_from_env() -> Result<Settings, String> {
@@ -334,15 +358,17 @@ fn settings_from_env() -> Result<Settings, String> {
     };
     let store = store_from_env()?;
     let downstream = downstream_from_env()?;
+    let protocol = protocol_from_env(&Protocol::ALL)?;
     Ok(Settings {
         port,
         workers,
         store,
         downstream,
+        protocol,
     })
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
+async fn serve(settings: Settings) -> Result<(), ServeError> {
     // One client for the whole process, shared by every worker thread.
     let user_service = match &settings.downstream {
         Some(downstream) => {
@@ -351,24 +377,52 @@ async fn serve(settings: Settings) -> Result<(), String> {
         }
         None => false,
     };
+    let config = server_config(&settings);
     // The database comes first, so the server only answers once it can serve every route.
     match settings.store {
-        StoreSetting::Memory => serve_with::<MemoryStore>(settings.port, user_service).await,
+        StoreSetting::Memory => serve_with::<MemoryStore>(config, user_service).await,
         StoreSetting::Postgres(options) => {
             store::install(PgStore::connect(*options, pool_size(settings.workers)).await?);
-            serve_with::<PgStore>(settings.port, user_service).await
+            serve_with::<PgStore>(config, user_service).await
         }
     }
 }
 
-async fn serve_with<S: Store>(port: u16, user_service: bool) -> Result<(), String> {
+/// hyperlane's server configuration: the address, TCP_NODELAY and the protocol.
+fn server_config(settings: &Settings) -> ServerConfig {
     let mut config = ServerConfig::default();
     config
-        .set_address(format!("127.0.0.1:{port}"))
+        .set_address(format!("127.0.0.1:{}", settings.port))
         .set_nodelay(Some(true));
+    let protocol = match settings.protocol.protocol {
+        Protocol::H1 | Protocol::H1Tls => ServerProtocol::Http1,
+        Protocol::H2c | Protocol::H2 => ServerProtocol::Http2,
+    };
+    config.set_protocol(protocol);
+    // hyperlane reads the files itself; they were read once already, so a missing one was
+    // reported before the store was opened.
+    let tls = settings
+        .protocol
+        .tls
+        .as_ref()
+        .map(|files| TlsConfig::new(files.cert_path.clone(), files.key_path.clone()));
+    config.set_tls(tls);
+    config
+}
+
+/// The TLS file paths of `config`, for an error message.
+fn tls_paths(config: &ServerConfig) -> String {
+    match config.get_tls() {
+        Some(tls) => format!("{:?}, {:?}", tls.certificate_path, tls.private_key_path),
+        None => "none".to_string(),
+    }
+}
+
+async fn serve_with<S: Store>(config: ServerConfig, user_service: bool) -> Result<(), ServeError> {
+    let address = config.get_address().clone();
     let mut server = Server::default();
     server
-        .server_config(config)
+        .server_config(config.clone())
         .request_error::<RequestErrorReply>()
         .request_middleware::<DefaultResponse>()
         .route::<HealthRoute>("/health")
@@ -382,10 +436,13 @@ async fn serve_with<S: Store>(port: u16, user_service: bool) -> Result<(), Strin
     } else {
         server.route::<UserOrdersRoute<S>>("/api/users/{id}/orders");
     }
-    let control = server
-        .run()
-        .await
-        .map_err(|error| format!("cannot listen on 127.0.0.1:{port}: {error}"))?;
+    let control = server.run().await.map_err(|error| match *error {
+        ServerError::Tls(message) => ServeError::Setting(format!(
+            "hyperlane refused TLS_CERT/TLS_KEY ({}): {message}",
+            tls_paths(&config)
+        )),
+        error => ServeError::Failed(format!("cannot listen on {address}: {error}")),
+    })?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|error| format!("cannot install the SIGTERM handler: {error}"))?;
     tokio::select! {
@@ -414,7 +471,11 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(ServeError::Setting(message)) => {
+            eprintln!("target-hyperlane: {message}");
+            ExitCode::from(2)
+        }
+        Err(ServeError::Failed(message)) => {
             eprintln!("target-hyperlane: {message}");
             ExitCode::FAILURE
         }

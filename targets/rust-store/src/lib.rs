@@ -4,7 +4,8 @@
 //! (`STORE=postgres`) and how `STORE`, `DATABASE_URL` and the pool size are read; for
 //! service-to-service mode, the environment and bodies of a user service ([`downstream`]), the
 //! process's circuit breaker ([`breaker`]) and, with the `hyper-client` feature, the tokio
-//! targets' client to the order service.
+//! targets' client to the order service; `PROTOCOL` and the TLS files ([`protocol`]) and, with
+//! the `tls` feature, the rustls server configuration built from them.
 //!
 //! [`Store`] is what axum's and actix-web's handlers are generic over: they are
 //! monomorphized per store, so memory mode runs the same code as before the database
@@ -19,6 +20,9 @@ pub mod error;
 pub mod hyper_client;
 pub mod memory;
 pub mod postgres;
+pub mod protocol;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::borrow::Cow;
 use std::future::Future;
