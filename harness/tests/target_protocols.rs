@@ -141,7 +141,6 @@ fn every_in_tree_manifest_parses_with_its_protocols() {
 /// Ignored until every target's own change has landed (issue 24); then drop the
 /// `ignore` so that a new target cannot leave one out.
 #[test]
-#[ignore = "until every in-tree target declares its protocols (issue 24)"]
 fn every_in_tree_target_declares_all_four_protocols() {
     let mut undeclared = Vec::new();
     for target in in_tree_targets() {
