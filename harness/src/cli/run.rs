@@ -135,13 +135,16 @@ pub fn run(args: RunArgs) -> i32 {
         settings.generator_cpus,
         settings.out_dir.display()
     );
-    // Made once per run; its folder (and so the key) goes when the run ends.
-    let _tls_folder = match throwaway_certificate(&settings.out_dir) {
-        Ok((folder, cert)) => {
+    // Made once per run that needs one; its folder (and so the key) goes when the run
+    // ends.
+    let needs_tls = settings.scenario.protocols.iter().any(|p| p.tls());
+    let _tls_folder = match needs_tls.then(|| throwaway_certificate(&settings.out_dir)) {
+        None => None,
+        Some(Ok((folder, cert))) => {
             settings.tls = Some(cert);
-            folder
+            Some(folder)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             eprintln!("lanebench run: {e}");
             return EXIT_FAILED;
         }
@@ -301,6 +304,7 @@ pub fn settings_from(args: &RunArgs) -> Result<RunSettings, String> {
         chain,
         retry_noisy: args.retry_noisy,
         tls: None,
+        protocol: crate::load::protocol::ProtocolName::H1,
     })
 }
 

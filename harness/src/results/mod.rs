@@ -162,6 +162,10 @@ pub struct TargetResult {
     /// A resilience run's episodes: each fault under each breaker setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience: Option<resilience::ResilienceTarget>,
+    /// The protocol this entry was served and driven on, when the scenario names
+    /// protocols (a target then has one entry per protocol); absent: HTTP/1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::load::protocol::ProtocolName>,
 }
 
 fn one() -> usize {
@@ -224,6 +228,15 @@ impl TargetResult {
             cost: None,
             chain: None,
             resilience: None,
+            protocol: None,
+        }
+    }
+
+    /// The name with the protocol, as tables label the entry: `axum` or `axum (h2)`.
+    pub fn label(&self) -> String {
+        match self.protocol {
+            Some(p) => format!("{} ({p})", self.name),
+            None => self.name.clone(),
         }
     }
 }

@@ -106,7 +106,12 @@ impl Bench<'_> {
         let scenario = &self.settings.scenario;
         let generator_cpus = &self.settings.generator_cpus;
         LoadSettings {
-            url: format!("http://{}/ ({})", self.process.addr(), scenario.name),
+            url: format!(
+                "{}://{}/ ({})",
+                self.settings.protocol.scheme(),
+                self.process.addr(),
+                scenario.name
+            ),
             addr: self.process.addr(),
             plan: plan.clone(),
             connections,
@@ -166,7 +171,11 @@ impl Bench<'_> {
     /// Starts a load, stopped early by the run's stop flag or the server's death.
     fn start(&mut self, load: LoadSettings) -> Result<(LoadRun, Arc<AtomicBool>), Failure> {
         let load_stop = Arc::new(AtomicBool::new(false));
-        let run = LoadRun::start(load, Arc::clone(&load_stop))
+        let options = crate::load::RunOptions {
+            protocol: self.settings.client_protocol(),
+            ..crate::load::RunOptions::default()
+        };
+        let run = LoadRun::start_with(load, options, Arc::clone(&load_stop))
             .map_err(|e| Failure::new(format!("load generator: {e}")))?;
         Ok((run, load_stop))
     }

@@ -56,7 +56,8 @@ pub fn time_fresh_launch(
         &launch,
         None,
         |_, process, _| {
-            let latencies = first_responses(addr, &requests, settings.scenario.timeout)
+            let connector = process.connector(settings.scenario.timeout);
+            let latencies = first_responses(&connector, &requests, settings.scenario.timeout)
                 .map_err(|e| format!("cold start: {e}"))?;
             Ok((latencies, process.spawned_at().elapsed()))
         },

@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::load::cpus::CpuList;
+use crate::load::protocol::{ClientProtocol, ProtocolName, TlsSettings, TlsTrust, TlsVersions};
 use crate::load::LiveStatus;
 use crate::results::{self, RunResults, TargetResult, SCHEMA_VERSION};
 use crate::scenario::Scenario;
@@ -96,6 +97,37 @@ pub struct RunSettings {
     /// target started on a TLS protocol (`TLS_CERT`, `TLS_KEY`), trusted by the
     /// readiness probe, and the CA file of the load engine ([`TlsCert::cert_path`]).
     pub tls: Option<TlsCert>,
+    /// The protocol the targets are launched on and the generator speaks; a scenario
+    /// naming several runs each target once per protocol ([`RunSettings::on`]).
+    pub protocol: ProtocolName,
+}
+
+impl RunSettings {
+    /// These settings for one of the scenario's protocols.
+    pub fn on(&self, protocol: ProtocolName) -> RunSettings {
+        RunSettings {
+            protocol,
+            ..self.clone()
+        }
+    }
+
+    /// What the generator speaks to a target launched on this run's protocol: the
+    /// scenario's pipeline depth (HTTP/1.1) or streams (HTTP/2), over TLS trusting the
+    /// run's certificate.
+    pub fn client_protocol(&self) -> ClientProtocol {
+        let scenario = &self.scenario;
+        let http2 = self.protocol.http2();
+        ClientProtocol {
+            http2,
+            tls: self.tls.as_ref().filter(|_| self.protocol.tls()).map(|cert| TlsSettings {
+                server_name: "127.0.0.1".to_string(),
+                trust: TlsTrust::CaFile(cert.cert_path().to_path_buf()),
+                versions: TlsVersions::Both,
+            }),
+            depth: if http2 { scenario.streams } else { scenario.pipeline },
+            reconnect_every: None,
+        }
+    }
 }
 
 /// Makes the run's throwaway certificate in a folder of its own under `out_dir`
@@ -218,8 +250,8 @@ fn start_shared(
         .map_err(|e| format!("database: {e}"))
 }
 
-/// Every target in turn, each with one round holding all its repeats; returns `results`
-/// with them added.
+/// Every target in turn (on each of the scenario's protocols), each with one round
+/// holding all its repeats; returns `results` with them added.
 fn run_in_turn(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
@@ -230,40 +262,63 @@ fn run_in_turn(
     let total = settings.targets.len();
     let scenario = &settings.scenario;
     for (index, target) in settings.targets.iter().enumerate() {
-        if stop.load(Ordering::SeqCst) {
-            break;
+        for protocol in scenario.protocols.iter().copied() {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(results);
+            }
+            observer.target_started(index, total, target.name());
+            let on = settings.on(protocol);
+            let result = match unsupported(target, &on) {
+                Some(result) => result,
+                None => {
+                    let mut run = TargetRun::prepare(target, &on, observer, shared);
+                    let plan = SessionPlan {
+                        round: 1,
+                        repeats: scenario.repeats.max(1),
+                    };
+                    let launches = scenario.startup_samples as usize;
+                    run.round(&on, observer, stop, launches, plan, shared.components());
+                    run.count(&on, observer, stop);
+                    run.release(&on, shared);
+                    if stop.load(Ordering::SeqCst) {
+                        // The target was cut short: what it has is not a finished result.
+                        return Ok(results);
+                    }
+                    labelled(run.result(&on), &on)
+                }
+            };
+            observer.target_finished(&result);
+            results.targets.push(result);
+            results.write(&settings.out_dir)?;
         }
-        observer.target_started(index, total, target.name());
-        let mut run = TargetRun::prepare(target, settings, observer, shared);
-        let plan = SessionPlan {
-            round: 1,
-            repeats: scenario.repeats.max(1),
-        };
-        let launches = scenario.startup_samples as usize;
-        run.round(
-            settings,
-            observer,
-            stop,
-            launches,
-            plan,
-            shared.components(),
-        );
-        run.count(settings, observer, stop);
-        run.release(settings, shared);
-        if stop.load(Ordering::SeqCst) {
-            // The target was cut short: what it has is not a finished result.
-            break;
-        }
-        let result = run.result(settings);
-        observer.target_finished(&result);
-        results.targets.push(result);
-        results.write(&settings.out_dir)?;
     }
     Ok(results)
 }
 
-/// Every target built first, then `repeats` rounds over the targets, each a fresh
-/// process with one repeat per level; the startup launches are spread over the rounds.
+/// The entry of a target that does not serve the run's protocol: reported, with the
+/// manifest's reason, never a silent gap. `None` when it serves it.
+fn unsupported(target: &Target, settings: &RunSettings) -> Option<TargetResult> {
+    let support = target.manifest.protocol_support(settings.protocol);
+    let reason = support.reason()?;
+    let status = results::TargetStatus::Skipped;
+    let why = format!("{} unsupported: {reason}", settings.protocol);
+    Some(labelled(
+        TargetResult::bare(&target.manifest, status, Some(why)),
+        settings,
+    ))
+}
+
+/// Marks an entry with its protocol when the scenario names protocols.
+fn labelled(mut result: TargetResult, settings: &RunSettings) -> TargetResult {
+    if settings.scenario.protocols != [ProtocolName::H1] {
+        result.protocol = Some(settings.protocol);
+    }
+    result
+}
+
+/// Every target built first, then `repeats` rounds over the targets (each on each of
+/// the scenario's protocols), each a fresh process with one repeat per level; the
+/// startup launches are spread over the rounds.
 fn run_interleaved(
     settings: &RunSettings,
     observer: &mut dyn RunObserver,
@@ -272,56 +327,75 @@ fn run_interleaved(
     shared: &mut Shared,
 ) -> anyhow::Result<RunResults> {
     let total = settings.targets.len();
-    let mut runs = Vec::with_capacity(total);
+    let variants: Vec<RunSettings> = settings
+        .scenario
+        .protocols
+        .iter()
+        .map(|&p| settings.on(p))
+        .collect();
+    // Each entry: the target's index, its settings on one protocol, and its run (or
+    // the entry of a protocol it does not serve).
+    let mut runs: Vec<(usize, &RunSettings, Result<TargetRun, TargetResult>)> = Vec::new();
     for (index, target) in settings.targets.iter().enumerate() {
-        if stop.load(Ordering::SeqCst) {
-            return Ok(results);
-        }
-        observer.target_started(index, total, target.name());
-        runs.push(TargetRun::prepare(target, settings, observer, shared));
-    }
-    let rounds = settings.scenario.repeats.max(1) as usize;
-    let samples = settings.scenario.startup_samples as usize;
-    for round in 0..rounds {
-        for (index, run) in runs.iter_mut().enumerate() {
+        for on in &variants {
             if stop.load(Ordering::SeqCst) {
                 return Ok(results);
             }
-            observer.target_started(index, total, run.name());
+            observer.target_started(index, total, target.name());
+            let run = match unsupported(target, on) {
+                Some(result) => Err(result),
+                None => Ok(TargetRun::prepare(target, on, observer, shared)),
+            };
+            runs.push((index, on, run));
+        }
+    }
+    let rounds = settings.scenario.repeats.max(1) as usize;
+    let samples = settings.scenario.startup_samples as usize;
+    let entries = |runs: &[(usize, &RunSettings, Result<TargetRun, TargetResult>)]| {
+        runs.iter()
+            .map(|(_, on, run)| match run {
+                Ok(run) => labelled(run.result(on), on),
+                Err(result) => result.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    for round in 0..rounds {
+        for (index, on, run) in runs.iter_mut() {
+            let Ok(run) = run else { continue };
+            if stop.load(Ordering::SeqCst) {
+                return Ok(results);
+            }
+            observer.target_started(*index, total, run.name());
             let launches = crate::load::share(samples, rounds, round).len();
             let plan = SessionPlan {
                 round: round + 1,
                 repeats: 1,
             };
-            run.round(
-                settings,
-                observer,
-                stop,
-                launches,
-                plan,
-                shared.components(),
-            );
+            run.round(on, observer, stop, launches, plan, shared.components());
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        results.targets = runs.iter().map(|r| r.result(settings)).collect();
+        results.targets = entries(&runs);
         results.write(&settings.out_dir)?;
     }
     if settings.cost.is_some() {
         // Counted after every round, so the counts never run between two rounds' loads.
-        for (index, run) in runs.iter_mut().enumerate() {
+        for (index, on, run) in runs.iter_mut() {
+            let Ok(run) = run else { continue };
             if stop.load(Ordering::SeqCst) {
                 return Ok(results);
             }
-            observer.target_started(index, total, run.name());
-            run.count(settings, observer, stop);
+            observer.target_started(*index, total, run.name());
+            run.count(on, observer, stop);
         }
-        results.targets = runs.iter().map(|r| r.result(settings)).collect();
+        results.targets = entries(&runs);
         results.write(&settings.out_dir)?;
     }
-    for run in &mut runs {
-        run.release(settings, shared);
+    for (_, on, run) in runs.iter_mut() {
+        if let Ok(run) = run {
+            run.release(on, shared);
+        }
     }
     if stop.load(Ordering::SeqCst) {
         return Ok(results);

@@ -18,6 +18,7 @@ pub fn run_processes<'a>(settings: &RunSettings) -> Processes<'a> {
     processes.cpus = Some(settings.server_cpus.clone());
     processes.build_cpus = Some(settings.server_cpus.union(&settings.generator_cpus));
     processes.tls = settings.tls.clone();
+    processes.protocol = settings.protocol;
     processes
 }
 

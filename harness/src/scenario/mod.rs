@@ -3,6 +3,7 @@
 //! one open-loop rate), timings, and a weighted list of request templates.
 
 mod problem;
+mod protocol;
 mod validate;
 
 pub mod chain;
@@ -94,6 +95,12 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Factor `--quick` applies to `duration` and `warmup`.
     pub quick_scale: f64,
+    /// The protocols each target is run on, one after the other (`h1` unless said).
+    pub protocols: Vec<crate::load::protocol::ProtocolName>,
+    /// HTTP/1.1: requests in flight per connection (1: not pipelined).
+    pub pipeline: usize,
+    /// HTTP/2: concurrent streams per connection.
+    pub streams: usize,
     pub requests: Vec<RequestSpec>,
     /// A service chain: each target runs as a user service calling an order service.
     #[serde(skip_serializing_if = "Option::is_none")]

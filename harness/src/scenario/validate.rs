@@ -42,6 +42,9 @@ struct RawScenario {
     max_error_rate: Option<Spanned<String>>,
     interleave: Option<bool>,
     startup_budget: Option<Spanned<String>>,
+    protocol: Option<Spanned<super::protocol::RawProtocols>>,
+    pipeline: Option<Spanned<i64>>,
+    streams: Option<Spanned<i64>>,
     #[serde(default)]
     request: Vec<Spanned<RawRequest>>,
     chain: Option<RawChain>,
@@ -147,6 +150,17 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         let first = raw.fault.first().map_or(0..0, |f| f.span());
         super::resilience::needs(chain.as_ref(), rate).map_err(|m| at(first, m))?;
     }
+    let protocols = super::protocol::validate(
+        raw.protocol.as_ref(),
+        raw.pipeline.as_ref(),
+        raw.streams.as_ref(),
+        text,
+    )?;
+    if chain.is_some() && protocols.names != [crate::load::protocol::ProtocolName::H1] {
+        let span = raw.protocol.as_ref().map_or(0..0, |p| p.span());
+        let message = "protocol: a [chain] scenario runs on h1 only".to_string();
+        return Err(at(span, message));
+    }
     Ok(Scenario {
         name: name.clone(),
         description: raw.description,
@@ -163,6 +177,9 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         warmup_max,
         max_error_rate,
         interleave: raw.interleave.unwrap_or(false),
+        protocols: protocols.names,
+        pipeline: protocols.pipeline,
+        streams: protocols.streams,
         requests,
         chain,
         resilience,

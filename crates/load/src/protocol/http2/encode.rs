@@ -37,9 +37,20 @@ pub enum EncodeError {
     NoHost,
 }
 
-/// Splits the HTTP/1.1 request `wire` into an HPACK block and a body; `https` picks the
-/// `:scheme`.
-pub fn encode(wire: &[u8], https: bool) -> Result<Encoded, EncodeError> {
+/// An HTTP/1.1 request as HTTP/2 fields: the method, the target, the authority (from
+/// `Host`), the end-to-end headers (lowercase names; connection-specific ones dropped)
+/// and where the body is in the request's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parts {
+    pub method: String,
+    pub path: String,
+    pub authority: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Range<usize>,
+}
+
+/// Reads the HTTP/1.1 request `wire` as HTTP/2 fields.
+pub fn parts(wire: &[u8]) -> Result<Parts, EncodeError> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut request = httparse::Request::new(&mut headers);
     let head_len = match request.parse(wire) {
@@ -49,37 +60,53 @@ pub fn encode(wire: &[u8], https: bool) -> Result<Encoded, EncodeError> {
     let (Some(method), Some(path)) = (request.method, request.path) else {
         return Err(EncodeError::Incomplete);
     };
-    let mut block = Vec::with_capacity(128);
-    match method {
-        "GET" => indexed(&mut block, 2),
-        "POST" => indexed(&mut block, 3),
-        _ => literal_indexed_name(&mut block, 2, method.as_bytes()),
-    }
-    indexed(&mut block, if https { 7 } else { 6 });
-    if path == "/" {
-        indexed(&mut block, 4);
-    } else {
-        literal_indexed_name(&mut block, 4, path.as_bytes());
-    }
-    let host = request
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("host"))
-        .ok_or(EncodeError::NoHost)?;
-    literal_indexed_name(&mut block, 1, host.value);
+    let mut authority = None;
+    let mut fields = Vec::new();
     for h in request.headers.iter() {
         let name = h.name.to_ascii_lowercase();
-        if name == "host" || HOP_BY_HOP.contains(&name.as_str()) {
+        let value = String::from_utf8_lossy(h.value).into_owned();
+        if name == "host" {
+            authority = Some(value);
             continue;
         }
-        if name == "te" && !h.value.eq_ignore_ascii_case(b"trailers") {
+        let hop = HOP_BY_HOP.contains(&name.as_str());
+        if hop || (name == "te" && !value.eq_ignore_ascii_case("trailers")) {
             continue;
         }
-        literal_new_name(&mut block, name.as_bytes(), h.value);
+        fields.push((name, value));
+    }
+    Ok(Parts {
+        method: method.to_string(),
+        path: path.to_string(),
+        authority: authority.ok_or(EncodeError::NoHost)?,
+        headers: fields,
+        body: head_len..wire.len(),
+    })
+}
+
+/// Splits the HTTP/1.1 request `wire` into an HPACK block and a body; `https` picks the
+/// `:scheme`.
+pub fn encode(wire: &[u8], https: bool) -> Result<Encoded, EncodeError> {
+    let parts = parts(wire)?;
+    let mut block = Vec::with_capacity(128);
+    match parts.method.as_str() {
+        "GET" => indexed(&mut block, 2),
+        "POST" => indexed(&mut block, 3),
+        method => literal_indexed_name(&mut block, 2, method.as_bytes()),
+    }
+    indexed(&mut block, if https { 7 } else { 6 });
+    if parts.path == "/" {
+        indexed(&mut block, 4);
+    } else {
+        literal_indexed_name(&mut block, 4, parts.path.as_bytes());
+    }
+    literal_indexed_name(&mut block, 1, parts.authority.as_bytes());
+    for (name, value) in &parts.headers {
+        literal_new_name(&mut block, name.as_bytes(), value.as_bytes());
     }
     Ok(Encoded {
         block,
-        body: head_len..wire.len(),
+        body: parts.body,
     })
 }
 

@@ -24,7 +24,7 @@ pub mod frame;
 pub mod hpack;
 mod session;
 
-pub use encode::{encode, EncodeError, Encoded};
+pub use encode::{encode, parts, EncodeError, Encoded, Parts};
 pub use session::Http2Session;
 
 use std::sync::Arc;
