@@ -1,0 +1,75 @@
+//! HTTP/1.1 on the server's side: pipelined request heads split apart, and answers.
+
+use super::{timed_out, Conn};
+
+/// The request heads read so far on one connection.
+#[derive(Default)]
+pub struct Requests {
+    buf: Vec<u8>,
+}
+
+impl Requests {
+    /// The paths of the whole requests buffered now (GETs: a head and no body).
+    pub fn take(&mut self) -> Vec<String> {
+        let mut paths = Vec::new();
+        while let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            paths.push(path);
+            self.buf.drain(..end + 4);
+        }
+        paths
+    }
+
+    /// Reads once. False at the end of the stream (or on an error other than a timeout).
+    pub fn read(&mut self, conn: &mut dyn Conn) -> bool {
+        let mut chunk = [0u8; 16 * 1024];
+        match conn.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            Err(e) => timed_out(&e),
+        }
+    }
+
+    /// The next requests: what is buffered, or else what one more read brings. `None`
+    /// once the client is gone.
+    pub fn next_batch(&mut self, conn: &mut dyn Conn) -> Option<Vec<String>> {
+        loop {
+            let paths = self.take();
+            if !paths.is_empty() {
+                return Some(paths);
+            }
+            if !self.read(conn) {
+                return None;
+            }
+        }
+    }
+
+    /// Reads until at least `n` requests are buffered (or the client is gone), and
+    /// returns all of them.
+    pub fn at_least(&mut self, conn: &mut dyn Conn, n: usize) -> Option<Vec<String>> {
+        let mut paths = Vec::new();
+        while paths.len() < n {
+            paths.extend(self.take());
+            if paths.len() < n && !self.read(conn) {
+                return None;
+            }
+        }
+        Some(paths)
+    }
+}
+
+/// A complete answer with `status` and a two-byte body.
+pub fn answer(status: u16) -> Vec<u8> {
+    format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok").into_bytes()
+}
+
+/// Reads until the client closes, answering nothing.
+pub fn drain(conn: &mut dyn Conn, requests: &mut Requests) {
+    while requests.read(conn) {
+        requests.take();
+    }
+}
