@@ -23,14 +23,35 @@ impl Requests {
 
     /// Reads once. False at the end of the stream (or on an error other than a timeout).
     pub fn read(&mut self, conn: &mut dyn Conn) -> bool {
+        self.read_some(conn).is_some()
+    }
+
+    /// Reads once: `Some(true)` when bytes came, `Some(false)` when the read timed out,
+    /// `None` once the client is gone.
+    fn read_some(&mut self, conn: &mut dyn Conn) -> Option<bool> {
         let mut chunk = [0u8; 16 * 1024];
         match conn.read(&mut chunk) {
-            Ok(0) => false,
+            Ok(0) => None,
             Ok(n) => {
                 self.buf.extend_from_slice(&chunk[..n]);
-                true
+                Some(true)
             }
-            Err(e) => timed_out(&e),
+            Err(e) => timed_out(&e).then_some(false),
+        }
+    }
+
+    /// Reads until `n` requests are buffered, or fewer once reads time out (the
+    /// connection's `set_timeout`) with at least one; returns them.
+    pub fn up_to(&mut self, conn: &mut dyn Conn, n: usize) -> Option<Vec<String>> {
+        let mut paths = Vec::new();
+        loop {
+            paths.extend(self.take());
+            if paths.len() >= n {
+                return Some(paths);
+            }
+            if !self.read_some(conn)? && !paths.is_empty() {
+                return Some(paths);
+            }
         }
     }
 
