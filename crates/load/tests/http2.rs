@@ -28,7 +28,10 @@ fn streams_are_concurrent_and_answers_read_the_dynamic_table() {
     assert_eq!(result.errors.total(), 0);
     // Only the dynamic table's second entry says 201.
     assert_eq!(result.status_codes.get("201"), Some(&60));
-    assert!(seen.max_open > 1, "the server never saw two streams open: {seen:?}");
+    assert!(
+        seen.max_open > 1,
+        "the server never saw two streams open: {seen:?}"
+    );
     assert!(seen.max_open <= 4, "{seen:?}");
     assert_eq!(seen.garbage, 0);
     assert_eq!(result.reconnects, 0);
@@ -63,7 +66,10 @@ fn reset_streams_are_counted_as_stream_reset() {
     assert_eq!(result.errors.stream_reset, 10, "{:?}", result.errors);
     assert_eq!(result.errors.total(), 10);
     assert_eq!(result.successes, 20);
-    assert_eq!(result.reconnects, 0, "a reset stream is not the connection's end");
+    assert_eq!(
+        result.reconnects, 0,
+        "a reset stream is not the connection's end"
+    );
 }
 
 #[test]
@@ -76,7 +82,12 @@ fn streams_above_goaways_last_id_are_counted_and_the_link_reconnects() {
     let (result, seen) = h2c(behaviour, 4, 40);
     assert!(seen.goaways >= 2, "{seen:?}");
     assert!(result.errors.goaway > 0, "{:?}", result.errors);
-    assert_eq!(result.errors.total(), result.errors.goaway, "{:?}", result.errors);
+    assert_eq!(
+        result.errors.total(),
+        result.errors.goaway,
+        "{:?}",
+        result.errors
+    );
     assert_eq!(result.successes, seen.answered);
     assert_eq!(result.successes + result.errors.goaway, 40);
     assert!(result.reconnects > 0);
@@ -128,7 +139,10 @@ fn h2_over_tls_by_alpn() {
     let (addr, seen) = serve_h2(behaviour, Some(config));
     let ca = tls::ca_file(tls::cert());
     let trust = TlsTrust::CaFile(ca.path().to_path_buf());
-    let result = run(settings(addr, true, 40), tls_client(true, 4, trust, TlsVersions::Both));
+    let result = run(
+        settings(addr, true, 40),
+        tls_client(true, 4, trust, TlsVersions::Both),
+    );
     assert_eq!(result.successes, 40, "{:?}", result.errors);
     assert_eq!(result.status_codes.get("201"), Some(&40));
     assert!(seen.lock().unwrap().max_open > 1);

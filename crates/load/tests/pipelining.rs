@@ -22,7 +22,9 @@ fn requests_are_pipelined_and_answered_in_order() {
     let addr = serve(None, move |conn| {
         let mut requests = Requests::default();
         conn.set_timeout(Some(Duration::from_secs(2)));
-        let Some(first) = requests.at_least(conn, 8) else { return };
+        let Some(first) = requests.at_least(conn, 8) else {
+            return;
+        };
         seen.fetch_max(first.len(), Ordering::SeqCst);
         conn.set_timeout(None);
         let mut batch = first;
@@ -55,7 +57,9 @@ fn each_requests_latency_runs_from_its_own_send() {
     const HOLD: Duration = Duration::from_millis(400);
     let addr = serve(None, move |conn| {
         let mut requests = Requests::default();
-        let Some(first) = requests.at_least(conn, 4) else { return };
+        let Some(first) = requests.at_least(conn, 4) else {
+            return;
+        };
         std::thread::sleep(HOLD);
         let _ = conn.write_all(&answer(200));
         std::thread::sleep(HOLD);
@@ -134,11 +138,19 @@ fn answers_out_of_order_are_status_errors() {
         let mixed = mixed.load(Ordering::SeqCst) as u64;
         assert_eq!(result.requests, 60, "{:?}", result.errors);
         let wrong = if swap { 2 * mixed } else { 0 };
-        assert_eq!(result.errors.total(), wrong, "swap {swap}: {:?}", result.errors);
+        assert_eq!(
+            result.errors.total(),
+            wrong,
+            "swap {swap}: {:?}",
+            result.errors
+        );
         assert_eq!(result.errors.status_4xx, mixed.min(wrong));
         assert_eq!(result.successes, 60 - wrong);
         if swap {
-            assert!(mixed > 0, "60 random picks of two paths never mixed in a pair");
+            assert!(
+                mixed > 0,
+                "60 random picks of two paths never mixed in a pair"
+            );
         }
     }
 }
@@ -165,7 +177,12 @@ fn a_dropped_answer_times_out_the_requests_behind_it() {
     assert!(answered >= 1);
     assert_eq!(result.successes, answered);
     assert!(result.errors.timeout > 0, "{:?}", result.errors);
-    assert_eq!(result.errors.total(), result.errors.timeout, "{:?}", result.errors);
+    assert_eq!(
+        result.errors.total(),
+        result.errors.timeout,
+        "{:?}",
+        result.errors
+    );
     assert_eq!(result.censored.timeout, result.errors.timeout);
     assert_eq!(result.successes + result.errors.timeout, 8);
     assert!(result.reconnects > 0);
@@ -192,7 +209,12 @@ fn a_connection_closed_mid_batch_fails_the_rest_and_the_run_goes_on() {
     let answered = *answered.lock().unwrap();
     assert_eq!(result.successes, answered, "{:?}", result.errors);
     assert!(result.errors.read > 0, "{:?}", result.errors);
-    assert_eq!(result.errors.total(), result.errors.read, "{:?}", result.errors);
+    assert_eq!(
+        result.errors.total(),
+        result.errors.read,
+        "{:?}",
+        result.errors
+    );
     assert_eq!(result.successes + result.errors.read, 40);
     assert!(result.reconnects > 0);
     // Per answer, the other three of its batch fail, and at most one request sent

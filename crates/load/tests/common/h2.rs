@@ -123,7 +123,12 @@ impl Connection<'_> {
             return;
         }
         let mut out = Vec::new();
-        let settings: Vec<(u16, u32)> = self.behaviour.max_streams.map(|n| (0x3, n)).into_iter().collect();
+        let settings: Vec<(u16, u32)> = self
+            .behaviour
+            .max_streams
+            .map(|n| (0x3, n))
+            .into_iter()
+            .collect();
         head(&mut out, settings.len() * 6, SETTINGS, 0, 0);
         for (id, value) in settings {
             out.extend_from_slice(&id.to_be_bytes());
@@ -162,9 +167,11 @@ impl Connection<'_> {
     fn next_frame(&mut self) -> Result<Option<Frame>, ()> {
         loop {
             if self.buf.len() >= 9 {
-                let length = u32::from_be_bytes([0, self.buf[0], self.buf[1], self.buf[2]]) as usize;
+                let length =
+                    u32::from_be_bytes([0, self.buf[0], self.buf[1], self.buf[2]]) as usize;
                 if self.buf.len() >= 9 + length {
-                    let stream = u32::from_be_bytes([self.buf[5], self.buf[6], self.buf[7], self.buf[8]]);
+                    let stream =
+                        u32::from_be_bytes([self.buf[5], self.buf[6], self.buf[7], self.buf[8]]);
                     let frame = Frame {
                         kind: self.buf[3],
                         flags: self.buf[4],

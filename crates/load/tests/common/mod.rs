@@ -147,7 +147,12 @@ pub fn client(http2: bool, depth: usize) -> ClientProtocol {
 }
 
 /// [`client`] over TLS for the test certificate's name.
-pub fn tls_client(http2: bool, depth: usize, trust: TlsTrust, versions: TlsVersions) -> ClientProtocol {
+pub fn tls_client(
+    http2: bool,
+    depth: usize,
+    trust: TlsTrust,
+    versions: TlsVersions,
+) -> ClientProtocol {
     ClientProtocol {
         tls: Some(TlsSettings {
             server_name: "localhost".to_string(),
