@@ -199,10 +199,8 @@ impl Connection<'_> {
                 head(&mut out, 0, SETTINGS, ACK, 0);
                 return self.write(&out);
             }
-            PING if frame.flags & ACK != 0 => {
-                if frame.payload == PING_PAYLOAD {
-                    self.seen.lock().unwrap().ping_acked = true;
-                }
+            PING if frame.flags & ACK != 0 && frame.payload == PING_PAYLOAD => {
+                self.seen.lock().unwrap().ping_acked = true;
             }
             HEADERS => {
                 if frame.flags & END_HEADERS == 0 || frame.stream % 2 == 0 {
