@@ -125,6 +125,43 @@ fn frame_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![12 => sound_frame(), 1 => any_frame()]
 }
 
+/// Lane 0's stream (id 1) fed `frames`.
+fn answer(frames: &[Vec<u8>]) -> (Vec<Event>, Option<ErrorKind>) {
+    let (events, _, error) = feed(1, &frames.concat(), &[]);
+    (events, error)
+}
+
+#[test]
+fn an_answer_without_its_final_header_block_is_a_parse_error() {
+    let data = encode(frame::DATA, frame::END_STREAM, 1, b"ok");
+    assert_eq!(answer(&[data.clone()]).1, Some(ErrorKind::Parse));
+    let informational = encode(frame::HEADERS, frame::END_HEADERS, 1, b"\x08\x03100");
+    assert_eq!(
+        answer(&[informational.clone(), data]).1,
+        Some(ErrorKind::Parse)
+    );
+    let ended = encode(
+        frame::HEADERS,
+        frame::END_HEADERS | frame::END_STREAM,
+        1,
+        b"\x08\x03100",
+    );
+    assert_eq!(answer(&[ended]).1, Some(ErrorKind::Parse));
+    // The final header block after an informational one is the answer.
+    let ok = encode(
+        frame::HEADERS,
+        frame::END_HEADERS | frame::END_STREAM,
+        1,
+        b"\x88",
+    );
+    let (events, error) = answer(&[informational, ok]);
+    assert_eq!(error, None);
+    assert!(
+        matches!(events[0], Event::Answered { lane: 0, response } if response.status == 200),
+        "{events:?}"
+    );
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(
