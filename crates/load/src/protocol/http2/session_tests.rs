@@ -134,7 +134,10 @@ fn answer(frames: &[Vec<u8>]) -> (Vec<Event>, Option<ErrorKind>) {
 #[test]
 fn an_answer_without_its_final_header_block_is_a_parse_error() {
     let data = encode(frame::DATA, frame::END_STREAM, 1, b"ok");
-    assert_eq!(answer(std::slice::from_ref(&data)).1, Some(ErrorKind::Parse));
+    assert_eq!(
+        answer(std::slice::from_ref(&data)).1,
+        Some(ErrorKind::Parse)
+    );
     let informational = encode(frame::HEADERS, frame::END_HEADERS, 1, b"\x08\x03100");
     assert_eq!(
         answer(&[informational.clone(), data]).1,
