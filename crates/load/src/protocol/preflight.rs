@@ -62,12 +62,25 @@ pub fn preflight(
     let session = config
         .session()
         .map_err(|source| PreflightError::Handshake { addr, source })?;
+    let wanted = if client.http2 { "h2" } else { "http/1.1" };
+    let alpn_error = |chosen: String| PreflightError::Alpn {
+        addr,
+        wanted,
+        chosen,
+        protocol,
+    };
     let mut stream = rustls::StreamOwned::new(session, tcp);
     while stream.conn.is_handshaking() {
         stream
             .conn
             .complete_io(&mut stream.sock)
-            .map_err(|source| PreflightError::Handshake { addr, source })?;
+            .map_err(|source| {
+                if refused_alpn(&source) {
+                    alpn_error("none: it ended the handshake with no_application_protocol".into())
+                } else {
+                    PreflightError::Handshake { addr, source }
+                }
+            })?;
     }
     let chosen = stream.conn.alpn_protocol().map(<[u8]>::to_vec);
     let fits = match &chosen {
@@ -75,14 +88,22 @@ pub fn preflight(
         None => !client.http2,
     };
     if !fits {
-        return Err(PreflightError::Alpn {
-            addr,
-            wanted: if client.http2 { "h2" } else { "http/1.1" },
-            chosen: chosen.map_or("none".to_string(), |p| String::from_utf8_lossy(&p).into_owned()),
-            protocol,
-        });
+        return Err(alpn_error(chosen.map_or("none".to_string(), |p| {
+            String::from_utf8_lossy(&p).into_owned()
+        })));
     }
     check_http2(&mut stream, addr, client, protocol)
+}
+
+/// The server ended the handshake because it serves none of the protocols offered by
+/// ALPN (a server of HTTP/1.1 only, asked for h2).
+fn refused_alpn(e: &std::io::Error) -> bool {
+    matches!(
+        e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::AlertReceived(
+            rustls::AlertDescription::NoApplicationProtocol
+        ))
+    )
 }
 
 /// HTTP/2: the preface and empty settings out, the server's SETTINGS frame back.

@@ -284,6 +284,8 @@ impl<P: Protocol, T: Transport> Worker<P, T> {
             return self.reopen(j);
         }
         let socket = self.links[j].opened;
+        // The lanes failed below wait for the next socket, not this one.
+        self.links[j].peer_closed = true;
         self.protocol.closed(&mut self.links[j].session, events);
         self.handle_events(j, events);
         if self.links[j].opened == socket && self.links[j].stream.is_some() {

@@ -54,11 +54,14 @@ impl<P: Protocol, T: Transport> Worker<P, T> {
         }
     }
 
-    /// No more requests on link `j`'s socket: the server said so, or it carried its
-    /// `--reconnect-every` share.
+    /// No more requests on link `j`'s socket: the server said so (or closed its side),
+    /// or it carried its `--reconnect-every` share.
     pub(super) fn link_retiring(&self, j: usize) -> bool {
         let link = &self.links[j];
-        self.protocol.retiring(&link.session)
+        // A request started on a socket the peer closed would never reach the server,
+        // yet fail as a read error.
+        link.peer_closed
+            || self.protocol.retiring(&link.session)
             || self
                 .cfg
                 .reconnect_every

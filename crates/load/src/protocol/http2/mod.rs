@@ -23,6 +23,8 @@ mod encode;
 pub mod frame;
 pub mod hpack;
 mod session;
+#[cfg(test)]
+mod session_tests;
 
 pub use encode::{encode, parts, EncodeError, Encoded, Parts};
 pub use session::Http2Session;

@@ -338,6 +338,10 @@ impl Http2Session {
             return Ok(()); // a stream the client reset: its data only counts for the window
         };
         if head.flags & frame::END_STREAM != 0 {
+            if self.slots[at].is_some_and(|s| s.status == 0) {
+                // An answer ended before its final header block: no status to judge.
+                return Err(ErrorKind::Parse);
+            }
             self.complete(at, events);
             return Ok(());
         }
@@ -395,7 +399,9 @@ impl Http2Session {
                 return Err(ErrorKind::Parse);
             }
             if status < 200 {
-                return Ok(()); // informational: the final answer follows
+                // Informational: the final answer follows, unless the stream ended
+                // here, which would leave the request waiting for its timeout.
+                return if ends_stream { Err(ErrorKind::Parse) } else { Ok(()) };
             }
             stream.status = status;
         }
