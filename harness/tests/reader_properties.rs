@@ -124,6 +124,7 @@ fn worker_part() -> String {
         measure_start_unix_ms: 1_700_000_000_000,
         start_at_unix_ms: None,
         hdr_log: None,
+        protocol: lanebench::load::protocol::ClientProtocol::default().facts(None),
     };
     let timeline = (0..2)
         .map(|t| TimelinePoint {

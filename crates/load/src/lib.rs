@@ -157,7 +157,9 @@ impl LoadRun {
         };
         let http2 = || Http2::new(&settings.plan, &client).map_err(invalid);
         match (client.http2, &client.tls) {
-            (false, None) => LoadRun::start_speaking::<_, PlainTcp>(settings, options, Http1, (), stop),
+            (false, None) => {
+                LoadRun::start_speaking::<_, PlainTcp>(settings, options, Http1, (), stop)
+            }
             (false, Some(tls)) => {
                 let tls = TlsConfig::new(tls, &[Http1::ALPN]).map_err(invalid)?;
                 LoadRun::start_speaking::<_, TlsStream>(settings, options, Http1, tls, stop)

@@ -27,7 +27,12 @@ pub struct ProtocolArgs {
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub pipeline: Option<u32>,
     /// https://: accept any certificate (the handshake's signatures are still checked).
-    #[arg(long, short = 'k', conflicts_with = "cacert", help_heading = "Protocol")]
+    #[arg(
+        long,
+        short = 'k',
+        conflicts_with = "cacert",
+        help_heading = "Protocol"
+    )]
     pub insecure: bool,
     /// https://: trust the CAs in this PEM file (e.g. a self-signed certificate).
     #[arg(long, value_name = "FILE", help_heading = "Protocol")]
@@ -112,7 +117,10 @@ impl ProtocolArgs {
         };
         flag("--streams", self.streams.map(|n| n.to_string()));
         flag("--pipeline", self.pipeline.map(|n| n.to_string()));
-        flag("--reconnect-every", self.reconnect_every.map(|n| n.to_string()));
+        flag(
+            "--reconnect-every",
+            self.reconnect_every.map(|n| n.to_string()),
+        );
         flag(
             "--tls-version",
             self.tls_version.map(|v| match v {
@@ -153,13 +161,23 @@ mod tests {
 
     #[test]
     fn the_url_and_the_flags_name_the_protocol() {
-        let h2 = client(&["--http2", "--streams", "8", "-k"], "https://localhost:8443/").unwrap();
+        let h2 = client(
+            &["--http2", "--streams", "8", "-k"],
+            "https://localhost:8443/",
+        )
+        .unwrap();
         assert_eq!(h2.name().as_str(), "h2");
         assert_eq!(h2.depth, 8);
         assert_eq!(h2.tls.unwrap().server_name, "localhost");
         let h1 = client(&["--pipeline", "16"], "http://127.0.0.1:8080/").unwrap();
         assert_eq!((h1.name().as_str(), h1.depth), ("h1", 16));
-        assert_eq!(client(&["--http2"], "http://[::1]:1/").unwrap().name().as_str(), "h2c");
+        assert_eq!(
+            client(&["--http2"], "http://[::1]:1/")
+                .unwrap()
+                .name()
+                .as_str(),
+            "h2c"
+        );
     }
 
     #[test]

@@ -63,7 +63,11 @@ fn protocol_lines(out: &mut String, r: &LoadResult) {
         parts.push(format!("{n} streams per connection"));
     }
     if let Some(tls) = &p.tls {
-        parts.push(format!("TLS {} ({})", tls.versions, tls.verify.replace('_', " ")));
+        parts.push(format!(
+            "TLS {} ({})",
+            tls.versions,
+            tls.verify.replace('_', " ")
+        ));
     }
     if let Some(n) = p.reconnect_every {
         parts.push(format!("reconnecting every {n} requests"));

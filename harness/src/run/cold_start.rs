@@ -29,7 +29,9 @@ pub fn first_responses(
     let http2 = connector.protocol().http2();
     let connect = || -> Result<Connection, String> {
         if http2 {
-            let h2 = connector.connect_h2().map_err(|e| format!("connect: {e}"))?;
+            let h2 = connector
+                .connect_h2()
+                .map_err(|e| format!("connect: {e}"))?;
             return Ok(Connection::H2(h2));
         }
         let stream = connector

@@ -119,12 +119,20 @@ impl RunSettings {
         let http2 = self.protocol.http2();
         ClientProtocol {
             http2,
-            tls: self.tls.as_ref().filter(|_| self.protocol.tls()).map(|cert| TlsSettings {
-                server_name: "127.0.0.1".to_string(),
-                trust: TlsTrust::CaFile(cert.cert_path().to_path_buf()),
-                versions: TlsVersions::Both,
-            }),
-            depth: if http2 { scenario.streams } else { scenario.pipeline },
+            tls: self
+                .tls
+                .as_ref()
+                .filter(|_| self.protocol.tls())
+                .map(|cert| TlsSettings {
+                    server_name: "127.0.0.1".to_string(),
+                    trust: TlsTrust::CaFile(cert.cert_path().to_path_buf()),
+                    versions: TlsVersions::Both,
+                }),
+            depth: if http2 {
+                scenario.streams
+            } else {
+                scenario.pipeline
+            },
             reconnect_every: None,
         }
     }

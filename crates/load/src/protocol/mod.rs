@@ -53,10 +53,16 @@ pub enum Progress {
 /// What happened to one lane's request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    Answered { lane: usize, response: Response },
+    Answered {
+        lane: usize,
+        response: Response,
+    },
     /// The request failed on its own (a reset stream, a stream refused by GOAWAY); the
     /// connection goes on.
-    Failed { lane: usize, kind: ErrorKind },
+    Failed {
+        lane: usize,
+        kind: ErrorKind,
+    },
 }
 
 /// One wire framing as a generator thread drives it.

@@ -25,7 +25,9 @@ pub enum PreflightError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{addr} did not choose {wanted} by ALPN (it chose {chosen}); does it serve {protocol}?")]
+    #[error(
+        "{addr} did not choose {wanted} by ALPN (it chose {chosen}); does it serve {protocol}?"
+    )]
     Alpn {
         addr: SocketAddr,
         wanted: &'static str,
@@ -135,7 +137,10 @@ fn check_http2<S: Read + Write>(
         Some(h) if h.kind == frame::SETTINGS && h.stream == 0 => Ok(()),
         _ => Err(fail(format!(
             "it sent {:?}",
-            String::from_utf8_lossy(&head).chars().take(9).collect::<String>()
+            String::from_utf8_lossy(&head)
+                .chars()
+                .take(9)
+                .collect::<String>()
         ))),
     }
 }

@@ -116,8 +116,14 @@ impl<P: Protocol, T: Transport> Worker<P, T> {
             &request.bytes
         };
         let link = &mut self.links[lane.link];
-        self.protocol
-            .send(&mut link.session, i, lane.request, request, wire, &mut link.out);
+        self.protocol.send(
+            &mut link.session,
+            i,
+            lane.request,
+            request,
+            wire,
+            &mut link.out,
+        );
         link.in_flight += 1;
         link.sent_on_socket += 1;
         self.in_flight += 1;
@@ -172,7 +178,11 @@ impl<P: Protocol, T: Transport> Worker<P, T> {
             let judged = if response.degraded {
                 Some(ErrorKind::Degraded)
             } else {
-                self.cfg.plan.get(lane.request).expect.judge(response.status)
+                self.cfg
+                    .plan
+                    .get(lane.request)
+                    .expect
+                    .judge(response.status)
             };
             self.recorder.record_response(
                 response.status,

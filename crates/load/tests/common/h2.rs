@@ -216,7 +216,7 @@ impl Connection<'_> {
                 self.seen.lock().unwrap().ping_acked = true;
             }
             HEADERS => {
-                if frame.flags & END_HEADERS == 0 || frame.stream % 2 == 0 {
+                if frame.flags & END_HEADERS == 0 || frame.stream.is_multiple_of(2) {
                     self.seen.lock().unwrap().garbage += 1;
                 }
                 self.open.push(frame.stream);
@@ -243,7 +243,7 @@ impl Connection<'_> {
                 continue;
             }
             let nth = seen.answered + seen.reset + 1;
-            if self.behaviour.reset_every.is_some_and(|n| nth % n == 0) {
+            if self.behaviour.reset_every.is_some_and(|n| nth.is_multiple_of(n)) {
                 seen.reset += 1;
                 head(&mut out, 4, RST_STREAM, 0, id);
                 out.extend_from_slice(&2u32.to_be_bytes()); // INTERNAL_ERROR

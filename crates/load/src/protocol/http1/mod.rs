@@ -8,10 +8,10 @@
 pub mod encode;
 pub mod exchange;
 pub mod message;
-pub mod request;
-pub mod response;
 #[cfg(test)]
 mod pipelined_tests;
+pub mod request;
+pub mod response;
 
 pub use encode::{encode_head, encode_request};
 pub use message::{read_head, HeadSummary, Message, MessageReader};

@@ -191,10 +191,15 @@ mod tests {
         let encoded = encode(wire.as_bytes(), false).unwrap();
         let mut decoded = Vec::new();
         super::super::hpack::Decoder::new(4096)
-            .decode(&encoded.block, |n, v| decoded.push((n.to_vec(), v.to_vec())))
+            .decode(&encoded.block, |n, v| {
+                decoded.push((n.to_vec(), v.to_vec()))
+            })
             .unwrap();
         assert_eq!(decoded[2].1, path.as_bytes());
         assert!(encoded.body.is_empty());
-        assert_eq!(encode(b"GET / HTTP/1.1\r\n\r\n", false), Err(EncodeError::NoHost));
+        assert_eq!(
+            encode(b"GET / HTTP/1.1\r\n\r\n", false),
+            Err(EncodeError::NoHost)
+        );
     }
 }

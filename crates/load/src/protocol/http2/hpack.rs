@@ -98,6 +98,9 @@ pub enum HpackError {
     Huffman,
 }
 
+/// A dynamic table entry: name and value.
+type Entry = (Box<[u8]>, Box<[u8]>);
+
 /// Where a decoded string is.
 #[derive(Debug, Clone, Copy)]
 enum Text {
@@ -111,7 +114,7 @@ enum Text {
 #[derive(Debug)]
 pub struct Decoder {
     /// Newest first, as the dynamic indices count.
-    table: VecDeque<(Box<[u8]>, Box<[u8]>)>,
+    table: VecDeque<Entry>,
     size: usize,
     max_size: usize,
     /// The size the client announced (SETTINGS_HEADER_TABLE_SIZE): updates may not
@@ -216,7 +219,11 @@ impl Decoder {
         if !huffman {
             return Ok(Text::Block(range.start, range.end));
         }
-        let scratch = if name { &mut self.names } else { &mut self.values };
+        let scratch = if name {
+            &mut self.names
+        } else {
+            &mut self.values
+        };
         scratch.clear();
         httlib_huffman::decode(bytes, scratch, httlib_huffman::DecoderSpeed::FiveBits)
             .map_err(|_| HpackError::Huffman)?;

@@ -61,9 +61,8 @@ impl Http2 {
         for index in 0..plan.len() {
             let request = plan.get(index);
             let wire = request.render_once();
-            let e = encode(&wire, https).map_err(|e| {
-                SettingsError::Invalid(format!("{}: HTTP/2: {e}", request.label))
-            })?;
+            let e = encode(&wire, https)
+                .map_err(|e| SettingsError::Invalid(format!("{}: HTTP/2: {e}", request.label)))?;
             if e.body.len() > MAX_BODY || e.block.len() > frame::MAX_FRAME_SIZE {
                 return Err(SettingsError::Invalid(format!(
                     "{}: HTTP/2 requests are sent with bodies up to 64 KiB and header blocks up to 16 KiB",

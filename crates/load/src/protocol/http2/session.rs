@@ -137,7 +137,12 @@ impl Http2Session {
             used: 0,
         });
         self.active += 1;
-        let flags = frame::END_HEADERS | if body.is_empty() { frame::END_STREAM } else { 0 };
+        let flags = frame::END_HEADERS
+            | if body.is_empty() {
+                frame::END_STREAM
+            } else {
+                0
+            };
         frame::write_head(out, block.len(), frame::HEADERS, flags, id);
         out.extend_from_slice(block);
         let mut chunks = body.chunks(frame::MAX_FRAME_SIZE).peekable();
@@ -167,7 +172,10 @@ impl Http2Session {
 
     /// Lane `lane` gave up: its stream is reset and forgotten.
     pub fn cancel(&mut self, lane: usize, out: &mut Vec<u8>) {
-        let found = self.slots.iter().position(|s| s.is_some_and(|s| s.lane == lane));
+        let found = self
+            .slots
+            .iter()
+            .position(|s| s.is_some_and(|s| s.lane == lane));
         if let Some(stream) = found.and_then(|at| self.remove(at)) {
             frame::write_rst_stream(out, stream.id, frame::CANCEL);
         }
@@ -252,7 +260,12 @@ impl Http2Session {
                     return Err(ErrorKind::Parse);
                 }
                 if head.flags & frame::END_HEADERS != 0 {
-                    return self.header_block(head.stream, &payload[start..end], ends_stream, events);
+                    return self.header_block(
+                        head.stream,
+                        &payload[start..end],
+                        ends_stream,
+                        events,
+                    );
                 }
                 self.block.clear();
                 self.block.extend_from_slice(&payload[start..end]);
@@ -401,7 +414,11 @@ impl Http2Session {
             if status < 200 {
                 // Informational: the final answer follows, unless the stream ended
                 // here, which would leave the request waiting for its timeout.
-                return if ends_stream { Err(ErrorKind::Parse) } else { Ok(()) };
+                return if ends_stream {
+                    Err(ErrorKind::Parse)
+                } else {
+                    Ok(())
+                };
             }
             stream.status = status;
         }
@@ -413,7 +430,7 @@ impl Http2Session {
     }
 
     fn settings(&mut self, head: Head, payload: &[u8], out: &mut Vec<u8>) -> Result<(), ErrorKind> {
-        if head.stream != 0 || (head.flags & frame::ACK == 0 && payload.len() % 6 != 0) {
+        if head.stream != 0 || (head.flags & frame::ACK == 0 && !payload.len().is_multiple_of(6)) {
             return Err(ErrorKind::Parse);
         }
         if head.flags & frame::ACK != 0 {

@@ -42,10 +42,20 @@ fn the_static_table_is_the_rfcs() {
 #[test]
 fn rfc_7541_c4_requests_with_huffman_share_a_dynamic_table() {
     let mut decoder = Decoder::new(4096);
-    let first = ours(&mut decoder, &hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff")).unwrap();
-    assert_eq!(first[3], (b":authority".to_vec(), b"www.example.com".to_vec()));
+    let first = ours(
+        &mut decoder,
+        &hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff"),
+    )
+    .unwrap();
+    assert_eq!(
+        first[3],
+        (b":authority".to_vec(), b"www.example.com".to_vec())
+    );
     let second = ours(&mut decoder, &hex("8286 84be 5886 a8eb 1064 9cbf")).unwrap();
-    assert_eq!(second[3], (b":authority".to_vec(), b"www.example.com".to_vec()));
+    assert_eq!(
+        second[3],
+        (b":authority".to_vec(), b"www.example.com".to_vec())
+    );
     assert_eq!(second[4], (b"cache-control".to_vec(), b"no-cache".to_vec()));
     assert_eq!(decoder.size, 53 + 57);
 }
@@ -55,9 +65,18 @@ fn bad_blocks_are_errors() {
     let mut decoder = Decoder::new(4096);
     assert_eq!(ours(&mut decoder, &[0x80 | 62]), Err(HpackError::Index(62)));
     assert_eq!(ours(&mut decoder, &[0x80]), Err(HpackError::Index(0)));
-    assert_eq!(ours(&mut decoder, &[0x41, 0x05, b'a']), Err(HpackError::Truncated));
-    assert_eq!(ours(&mut decoder, &[0x3f, 0xff, 0x7f]), Err(HpackError::TableSize));
-    assert_eq!(ours(&mut decoder, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0x7f]), Err(HpackError::Integer));
+    assert_eq!(
+        ours(&mut decoder, &[0x41, 0x05, b'a']),
+        Err(HpackError::Truncated)
+    );
+    assert_eq!(
+        ours(&mut decoder, &[0x3f, 0xff, 0x7f]),
+        Err(HpackError::TableSize)
+    );
+    assert_eq!(
+        ours(&mut decoder, &[0x7f, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+        Err(HpackError::Integer)
+    );
 }
 
 /// One field representation of a generated block.
@@ -145,9 +164,15 @@ fn block() -> impl Strategy<Value = Vec<Op>> {
 fn field(text: impl Strategy<Value = Vec<u8>> + Clone) -> impl Strategy<Value = Op> {
     prop_oneof![
         (1u8..70).prop_map(Op::Indexed),
-        (proptest::option::of(1u8..66), text.clone(), text.clone(), any::<bool>())
+        (
+            proptest::option::of(1u8..66),
+            text.clone(),
+            text.clone(),
+            any::<bool>()
+        )
             .prop_map(|(n, nn, v, h)| Op::Incremental(n, nn, v, h)),
-        (proptest::option::of(1u8..61), text, any::<bool>()).prop_map(|(n, v, h)| Op::Plain(n, v, h)),
+        (proptest::option::of(1u8..61), text, any::<bool>())
+            .prop_map(|(n, v, h)| Op::Plain(n, v, h)),
     ]
 }
 
