@@ -243,7 +243,11 @@ impl Connection<'_> {
                 continue;
             }
             let nth = seen.answered + seen.reset + 1;
-            if self.behaviour.reset_every.is_some_and(|n| nth.is_multiple_of(n)) {
+            if self
+                .behaviour
+                .reset_every
+                .is_some_and(|n| nth.is_multiple_of(n))
+            {
                 seen.reset += 1;
                 head(&mut out, 4, RST_STREAM, 0, id);
                 out.extend_from_slice(&2u32.to_be_bytes()); // INTERNAL_ERROR
