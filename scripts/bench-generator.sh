@@ -20,20 +20,22 @@
 #   h2        HTTP/2 over TLS, chosen by ALPN: the same three, over https.
 #   pipeline  HTTP/1.1, M requests written per connection before the answers:
 #             lanebench --pipeline M, wrk with a Lua script whose every write is M
-#             copies of the request (TechEmpower's method). oha cannot pipeline.
+#             copies of the request (TechEmpower's method).
 # -m N        streams per connection for h2c/h2 (default 10), depth for pipeline (default 16).
 #
-# TLS: nginx serves a throwaway self-signed ECDSA P-256 certificate made per run; every
-# client skips its chain check (wrk and h2load never check one, oha and lanebench are
-# told --insecure), so all pay the same per handshake. With keep-alive a run does one
-# handshake per connection: the TLS figures are the cost of record encryption.
+# TLS: nginx serves a throwaway self-signed ECDSA P-256 certificate made per run, TLS 1.3
+# with TLS_AES_128_GCM_SHA256 only, so every client pays for the same cipher. No client
+# checks the chain (wrk and h2load never do; lanebench and oha are told --insecure;
+# lanebench's --cacert would accept this certificate too, but would check what the
+# peers skip). With keep-alive a run does one handshake per connection: the TLS figures
+# are the cost of record encryption, not of handshakes.
 # Counts are successful answers only: lanebench's `successes` (status 200), wrk's
 # requests less its "Non-2xx or 3xx responses", h2load's "succeeded" (streams closed
 # without error; its 2xx count if that is lower), oha's 2xx answers from its JSON.
-# Caveats: h2load and oha stop at the deadline and drop what is in flight, lanebench and
-# wrk too; with M streams or a pipeline of M on each of C connections, up to C*M answers
-# per run are lost to every tool alike. oha runs with --worker-threads 1 (its default is
-# one thread per core, which on one pinned CPU only adds switching).
+# Caveats: every tool stops at the deadline without counting what is still in flight
+# (up to C*M requests with depth M), though it spent CPU on sending them. oha runs with
+# --worker-threads 1 (its default is one thread per core, which on one pinned CPU only
+# adds switching). oha cannot pipeline; wrk cannot speak HTTP/2.
 # oha: pinned to 1.16.0 (cargo install oha --version 1.16.0 --locked --root DIR); found
 # at $OHA or on PATH; without it its rows are left out.
 set -euo pipefail
@@ -51,11 +53,14 @@ while getopts "p:m:c:d:r:h" opt; do
     c) connections=$OPTARG ;;
     d) seconds=$OPTARG ;;
     r) rounds=$OPTARG ;;
-    *) sed -n '2,38p' "$0"; exit 2 ;;
+    *) sed -n '2,40p' "$0"; exit 2 ;;
   esac
 done
 case "$protocol" in
-  h1 | h1-tls) tools="lanebench wrk"; needs="wrk" ;;
+  h1 | h1-tls)
+    [ -z "$depth" ] || { echo "bench-generator: -m is for h2c, h2 and pipeline" >&2; exit 2; }
+    tools="lanebench wrk"; needs="wrk"
+    ;;
   h2c | h2) tools="lanebench h2load"; needs="h2load"; depth=${depth:-10} ;;
   pipeline) tools="lanebench wrk"; needs="wrk"; depth=${depth:-16} ;;
   *) echo "bench-generator: unknown protocol $protocol (h1, h1-tls, h2c, h2, pipeline)" >&2; exit 2 ;;
@@ -105,7 +110,8 @@ LUA
     ;;
 esac
 
-# Runs "$@" pinned to the generator CPU; prints "<user+sys CPU seconds>" on fd 3.
+# Runs "$@" pinned to the generator CPU, its output in $work/out; prints its user + system
+# CPU seconds.
 cpu_of() {
   local TIMEFORMAT='%3U %3S'
   { time taskset -c "$gen_cpu" "$@" >"$work/out" 2>"$work/err"; } 2>"$work/time" ||

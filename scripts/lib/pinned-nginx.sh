@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts: a fast local reference server (nginx, one worker,
 # keep-alive, a fixed small JSON body) pinned to one CPU, stopped on exit.
 #
