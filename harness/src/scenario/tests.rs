@@ -378,3 +378,70 @@ fn load_names_a_missing_file() {
         "{message}"
     );
 }
+
+#[test]
+fn protocols_are_one_name_or_a_list_with_a_depth_each() {
+    use crate::load::protocol::ProtocolName;
+    let plain = Scenario::parse(VALID, PATH).unwrap();
+    assert_eq!(plain.protocols, [ProtocolName::H1]);
+    assert_eq!((plain.pipeline, plain.streams), (1, 1));
+    let one = replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = \"h2\"\nstreams = 8",
+    );
+    let one = Scenario::parse(&one, PATH).unwrap();
+    assert_eq!(
+        (one.protocols.as_slice(), one.streams),
+        (&[ProtocolName::H2][..], 8)
+    );
+    let list = replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = [\"h1\", \"h1-tls\", \"h2c\", \"h2\"]\npipeline = 16",
+    );
+    let list = Scenario::parse(&list, PATH).unwrap();
+    assert_eq!(list.protocols, ProtocolName::ALL);
+    assert_eq!(list.pipeline, 16);
+}
+
+#[test]
+fn bad_protocols_name_the_key_and_line() {
+    let e = error(&replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = \"h3\"",
+    ));
+    assert_eq!(
+        e,
+        "scenarios/bad.toml:3: protocol: unknown protocol 'h3' (expected h1, h1-tls, h2c or h2)"
+    );
+    let e = error(&replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = [\"h2\", \"h2\"]",
+    ));
+    assert!(e.ends_with("protocol: h2 is listed twice"), "{e}");
+    let e = error(&replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = []",
+    ));
+    assert!(
+        e.ends_with("protocol must name at least one protocol"),
+        "{e}"
+    );
+    let e = error(&replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\npipeline = 0",
+    ));
+    assert_eq!(e, "scenarios/bad.toml:3: pipeline must be 1..=1024, got 0");
+    let e = error(&replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nstreams = 5000",
+    ));
+    assert_eq!(
+        e,
+        "scenarios/bad.toml:3: streams must be 1..=1024, got 5000"
+    );
+    let chain = replace(
+        "duration = \"10s\"",
+        "duration = \"10s\"\nprotocol = \"h2c\"",
+    ) + "\n[chain]\n";
+    assert!(error(&chain).contains("a [chain] scenario runs on h1 only"));
+}
