@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib/system-packages.sh
 ensure_system_packages
 
-echo "== endpoint contract: lanebench verify --all"
-cargo run --release -q -p lanebench -- verify --all
+# Every protocol each target serves (h1, h1-tls, h2c, h2; pipelined order on HTTP/1.1);
+# the ones a manifest declares unsupported are listed with their reason.
+echo "== endpoint contract on every protocol: lanebench verify --all --protocol all"
+cargo run --release -q -p lanebench -- verify --all --protocol all
 
 # The same targets (already built) in database mode, against a PostgreSQL the harness
 # starts from the machine's binaries: one database per target, WORKERS=2.
@@ -42,7 +44,8 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Of the targets, only the shared Rust store has tests of its own (its circuit breaker's,
-# on a clock the tests move); the contract checks above are every target's.
-cargo test -p lanebench-load -p lanebench -p target-store --lib --bins --tests 2>&1 | tee "$log"
+# on a clock the tests move, and its TLS set-up); the contract checks above are every
+# target's.
+cargo test -p lanebench-load -p lanebench -p target-store --features target-store/tls --lib --bins --tests 2>&1 | tee "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' "$log"
