@@ -584,3 +584,7 @@ fn render_table(results: &RunResults) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;
