@@ -199,7 +199,7 @@ fn strict_exit_code(results: &RunResults) -> i32 {
     let flagged: Vec<String> = results
         .targets
         .iter()
-        .filter_map(|t| Some(format!("{} ({})", t.name, target_caveats(t)?)))
+        .filter_map(|t| Some(format!("{} ({})", t.label(), target_caveats(t)?)))
         .collect();
     if flagged.is_empty() {
         return EXIT_OK;
@@ -224,9 +224,9 @@ fn exit_code(results: &RunResults) -> i32 {
                 .as_ref()
                 .is_some_and(|c| c.status == CostStatus::Failed);
             if t.status == TargetStatus::Failed {
-                Some(t.name.clone())
+                Some(t.label())
             } else {
-                count_failed.then(|| format!("{} (instruction count)", t.name))
+                count_failed.then(|| format!("{} (instruction count)", t.label()))
             }
         })
         .collect();
@@ -519,8 +519,12 @@ impl RunObserver for Progress {
 
 /// The closing table: one line per target.
 fn render_table(results: &RunResults) -> String {
+    // A label with its protocol ("express (h1-tls)") may not fit the usual width.
+    let width = (results.targets.iter())
+        .map(|t| t.label().chars().count())
+        .fold(14, usize::max);
     let mut out = format!(
-        "\n{:<14} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
+        "\n{:<width$} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
         "target", "status", "qps", "startup ms", "cold ms", "memory MiB"
     );
     for t in &results.targets {
@@ -532,8 +536,8 @@ fn render_table(results: &RunResults) -> String {
         };
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         out.push_str(&format!(
-            "{:<14} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
-            t.name,
+            "{:<width$} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
+            t.label(),
             status,
             match (t.qps, &t.qps_caveat) {
                 (Some(q), None) => grouped(q as u64),
@@ -562,7 +566,7 @@ fn render_table(results: &RunResults) -> String {
             } else {
                 ""
             };
-            out.push_str(&format!("flagged {}: {caveats}{headline}\n", t.name));
+            out.push_str(&format!("flagged {}: {caveats}{headline}\n", t.label()));
         }
     }
     if let Some(counting) = &results.cost {
@@ -580,3 +584,7 @@ fn render_table(results: &RunResults) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

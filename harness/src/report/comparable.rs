@@ -28,7 +28,16 @@ pub fn run_gaps(results: &RunResults) -> Vec<String> {
             "the scenario's one request is a {method}, not a GET"
         )];
     }
-    Vec::new()
+    // wrk sends one request at a time per connection.
+    let pipeline = results
+        .scenario
+        .rest
+        .get("pipeline")
+        .and_then(|v| v.as_u64());
+    match pipeline {
+        Some(depth) if depth > 1 => vec![format!("requests were pipelined {depth} deep")],
+        _ => Vec::new(),
+    }
 }
 
 /// The level of `target` at the published concurrency.

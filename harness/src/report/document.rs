@@ -5,7 +5,8 @@ use super::charts::ChartKind;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
-    duration_spread, grouped, headline_level, one_line, or_dash, ReportView, HIGH_VARIATION_CV,
+    duration_spread, grouped, headline_level, one_line, or_dash, with_protocol, ReportView,
+    HIGH_VARIATION_CV,
 };
 use super::RenderInput;
 use crate::results::caveat::describe_all;
@@ -61,15 +62,21 @@ const RESILIENCE_ONLY: &str = "A resilience run: each target was measured throug
 /// latency, throughput, memory and startup.
 fn ladder_blocks(input: &RenderInput) -> Vec<Block> {
     let view = &input.view;
-    vec![
+    let mut out = vec![
         Block::Heading(2, "Comparison".to_string()),
         Block::Table(comparison_table(view)),
-        Block::Paragraph(
-            "Sorted by QPS. Memory is idle-peak of the whole process tree; times are medians \
-             (min-max over fresh launches). Definitions: see the footnotes."
-                .to_string(),
-        ),
+        Block::Paragraph(comparison_note(view).to_string()),
         chart(input, ChartKind::Qps),
+    ];
+    if let Some(section) = super::protocols::section(view) {
+        out.extend([
+            Block::Heading(2, "By protocol".to_string()),
+            Block::Paragraph(section.intro),
+            Block::Table(section.table),
+            chart(input, ChartKind::Protocols),
+        ]);
+    }
+    out.extend([
         Block::Heading(2, "Published vs measured".to_string()),
         Block::Table(claims_table(input)),
         Block::List(verdicts::notes(input.claims, view)),
@@ -86,7 +93,8 @@ fn ladder_blocks(input: &RenderInput) -> Vec<Block> {
         Block::Heading(2, "Memory, startup and cold start".to_string()),
         chart(input, ChartKind::Memory),
         chart(input, ChartKind::Startup),
-    ]
+    ]);
+    out
 }
 
 /// Every section after the ladder's, appended to `out`.
@@ -140,7 +148,7 @@ fn after_ladder(input: &RenderInput, mut out: Vec<Block>) -> Vec<Block> {
         text: "docs/metrics.md",
         href: METRICS_DOC,
     });
-    out.push(Block::List(footnotes(&view.reference)));
+    out.push(Block::List(footnotes(view)));
     out
 }
 
@@ -152,6 +160,14 @@ fn chart(input: &RenderInput, kind: ChartKind) -> Block {
         title: kind.title_in(view),
         caption: kind.caption_in(view, published),
     }
+}
+
+fn comparison_note(view: &ReportView) -> &'static str {
+    if view.by_protocol() {
+        return "Grouped by protocol, each group sorted by QPS; ratios are to the reference on the same protocol. Memory is idle-peak of the whole process tree; times are medians (min-max over fresh launches). Definitions: see the footnotes.";
+    }
+    "Sorted by QPS. Memory is idle-peak of the whole process tree; times are medians \
+     (min-max over fresh launches). Definitions: see the footnotes."
 }
 
 /// The published-vs-measured table, each row keyed by the target its claim names.
@@ -199,7 +215,7 @@ pub fn comparison_table(view: &ReportView) -> Table {
         t.push_for(
             &target.name,
             vec![
-                display_name(target),
+                with_protocol(&display_name(target), target),
                 headline_qps(target),
                 or_dash(
                     target
@@ -226,7 +242,7 @@ fn headline_qps(target: &TargetResult) -> String {
 }
 
 /// The framework, with the target name when it differs ("node:http (node-http)").
-fn display_name(target: &TargetResult) -> String {
+pub(super) fn display_name(target: &TargetResult) -> String {
     if target.framework.eq_ignore_ascii_case(&target.name) {
         target.framework.clone()
     } else {
@@ -246,10 +262,13 @@ pub fn latency_table(view: &ReportView) -> Table {
         };
         t.push_for(
             &target.name,
-            vec![target.framework.clone(), level.connections.to_string()]
-                .into_iter()
-                .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
-                .collect(),
+            vec![
+                with_protocol(&target.framework, target),
+                level.connections.to_string(),
+            ]
+            .into_iter()
+            .chain(FIGURES.map(|key| or_dash(level_figure(key, level))))
+            .collect(),
         );
     }
     t
@@ -293,7 +312,7 @@ pub fn throughput_table(view: &ReportView) -> Table {
             }
             let throughput = level.throughput();
             let mut row = vec![
-                target.framework.clone(),
+                with_protocol(&target.framework, target),
                 level.connections.to_string(),
                 grouped(throughput.median),
                 format!("{}-{}", grouped(throughput.min), grouped(throughput.max)),
@@ -359,7 +378,8 @@ fn not_measured(view: &ReportView) -> Block {
                 "failed"
             };
             let reason = t.reason.as_deref().unwrap_or("no reason recorded");
-            let mut line = format!("{}: {status}: {}", display_name(t), one_line(reason));
+            let name = with_protocol(&display_name(t), t);
+            let mut line = format!("{name}: {status}: {}", one_line(reason));
             if let Some(last) = t.stderr_tail.iter().rev().find(|l| !l.trim().is_empty()) {
                 line.push_str(&format!(" (last stderr line: {})", last.trim()));
             }
@@ -403,7 +423,13 @@ fn environment_table(r: &RunResults) -> Table {
             e.git_revision.as_deref().unwrap_or("revision unknown")
         ),
     ]);
+    // A target run on several protocols is one program: it is listed once.
+    let mut listed: Vec<&str> = Vec::new();
     for target in &r.targets {
+        if listed.contains(&target.name.as_str()) {
+            continue;
+        }
+        listed.push(&target.name);
         t.push_for(
             &target.name,
             vec![
@@ -423,10 +449,16 @@ fn environment_table(r: &RunResults) -> Table {
     t
 }
 
-fn footnotes(reference: &str) -> Vec<String> {
+fn footnotes(view: &ReportView) -> Vec<String> {
+    let reference = &view.reference;
+    let same_protocol = if view.by_protocol() {
+        " on the same protocol"
+    } else {
+        ""
+    };
     vec![
         "QPS: the best median rate of successful responses (expected status) over the levels whose error rate is within the scenario's max_error_rate (median over repeats of each level).".to_string(),
-        format!("vs {reference}: the framework's QPS divided by {reference}'s QPS in this run."),
+        format!("vs {reference}: the framework's QPS divided by {reference}'s QPS{same_protocol} in this run."),
         "Memory: idle (after startup, before load) to peak (the highest 200 ms sample), of the whole process tree, in MiB; PSS where available. Where the target ran in a cgroup, the kernel's exact peak is in results.json as cgroup_peak: it also counts page cache and kernel memory the target caused and catches spikes between samples, so it is usually above the sampled peak.".to_string(),
         "Startup Time: process spawn to the first 200 from the health endpoint, over fresh launches.".to_string(),
         "Cold Start: process spawn to the first correct response of every scenario request on a fresh process.".to_string(),

@@ -74,6 +74,13 @@ fn filter(input: &RenderInput) -> String {
         String::from("<div class=\"controls\" id=\"filter\">\n<strong>Frameworks:</strong>\n");
     // A resilience run's targets have episodes but no QPS, so they are not ranked.
     let mut shown = input.view.ranked.clone();
+    // A target measured on several protocols has one box: it hides all its entries.
+    let mut seen = Vec::new();
+    shown.retain(|t| {
+        let first = !seen.contains(&t.name);
+        seen.push(t.name.clone());
+        first
+    });
     for target in super::resilience::with_episodes(&input.view) {
         if !shown.iter().any(|t| t.name == target.name) {
             shown.push(target);

@@ -16,6 +16,7 @@ pub mod figures;
 mod html;
 mod markdown;
 mod passthrough;
+pub mod protocols;
 pub mod resilience;
 pub mod table;
 pub mod verdicts;

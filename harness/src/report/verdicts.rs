@@ -12,7 +12,7 @@
 use super::claims::{Claim, ClaimRange, PublishedClaims};
 use super::comparable::{clearly_faster, level_at, level_gaps, run_gaps, MIN_REPEATS};
 use super::table::Table;
-use super::view::{duration_ms, grouped, one_line, ReportView};
+use super::view::{duration_ms, grouped, one_line, plain_http1, ReportView};
 use crate::results::{TargetResult, TargetStatus};
 
 /// The outcome of checking one published figure.
@@ -94,12 +94,15 @@ pub fn check(claims: &PublishedClaims, view: &ReportView) -> Vec<FigureCheck> {
     out
 }
 
-/// A failed target whose launches were timed (it failed under load, not at build or start).
+/// A failed target whose launches were timed (it failed under load, not at build or
+/// start), on HTTP/1.1 as the claims were measured.
 fn failed_but_launched<'a>(view: &ReportView<'a>, name: &str) -> Option<&'a TargetResult> {
-    view.results
-        .targets
-        .iter()
-        .find(|t| t.name == name && t.status == TargetStatus::Failed && t.startup_ms.is_some())
+    view.results.targets.iter().find(|t| {
+        t.name == name
+            && plain_http1(t)
+            && t.status == TargetStatus::Failed
+            && t.startup_ms.is_some()
+    })
 }
 
 /// "not comparable: a; b" — every reason the run cannot hold the claim.
@@ -313,7 +316,7 @@ fn cold_start_outcome(target: &TargetResult) -> Outcome {
 
 /// Says why a target has no figure: skipped or failed (with the reason), or not in the run.
 fn not_measured(view: &ReportView, target: &str) -> Outcome {
-    let found = view.results.targets.iter().find(|t| t.name == target);
+    let found = (view.results.targets.iter()).find(|t| t.name == target && plain_http1(t));
     let detail = match found {
         Some(t) if t.status == TargetStatus::Skipped => {
             format!("{target} was skipped: {}", reason(t.reason.as_deref()))

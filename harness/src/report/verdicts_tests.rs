@@ -66,12 +66,15 @@ fn a_run_in_the_published_setup_is_judged() {
 #[test]
 fn each_condition_alone_makes_the_claim_not_comparable() {
     type Edit = fn(&mut RunResults);
-    let cases: [(&str, Edit); 6] = [
+    let cases: [(&str, Edit); 7] = [
         ("mixes 2 requests", |r| {
             let extra =
                 serde_json::json!({"name": "user", "method": "GET", "path": "/api/users/1"});
             let extra = serde_json::from_value(extra).unwrap();
             r.scenario.requests.get_or_insert_default().push(extra);
+        }),
+        ("requests were pipelined 16 deep", |r| {
+            r.scenario.rest.insert("pipeline".into(), 16.into());
         }),
         ("no closed-loop level at 360", |r| {
             gin_level(r).connections = 64
@@ -131,4 +134,31 @@ fn the_fixtures_quick_mixed_run_judges_no_qps_claim_and_no_cold_start() {
             );
         }
     }
+}
+
+#[test]
+fn a_protocol_run_is_judged_on_its_h1_entries_only() {
+    use crate::load::protocol::ProtocolName;
+    let mut results = comparable();
+    let mut others = Vec::new();
+    for t in &mut results.targets {
+        t.protocol = Some(ProtocolName::H1);
+        // On h2c gin is twice as fast as hyperlane: no claim may see that.
+        let mut h2c = t.clone();
+        h2c.protocol = Some(ProtocolName::H2c);
+        let qps = if t.name == "gin" {
+            500_000.0
+        } else {
+            250_000.0
+        };
+        h2c.levels = vec![level(360, qps)];
+        h2c.qps = Some(qps);
+        others.push(h2c);
+    }
+    // Entries of other protocols come first in run order.
+    others.append(&mut results.targets);
+    results.targets = others;
+    let c = gin_qps(&results);
+    assert_eq!(c.verdict, Verdict::Held, "{c:?}");
+    assert!(c.measured.contains("0.75x"), "{c:?}");
 }

@@ -2,6 +2,7 @@
 //! by QPS, the reference target for ratios, each target's headline level, the flags
 //! (generator-bound levels, high variation) and the number formats every output uses.
 
+use crate::load::protocol::ProtocolName;
 use crate::results::caveat::describe_all;
 pub use crate::results::metrics::{duration_ms, grouped, latency_ms};
 use crate::results::{LevelResult, RunResults, TargetResult, TargetStatus};
@@ -14,11 +15,14 @@ pub const HIGH_VARIATION_CV: f64 = 0.10;
 #[derive(Debug, Clone)]
 pub struct ReportView<'a> {
     pub results: &'a RunResults,
-    /// Targets with status ok and a QPS figure, highest QPS first (ties by name).
+    /// Targets with status ok and a QPS figure, highest QPS first (ties by name); in a
+    /// run of several protocols, grouped by protocol first, since only entries of one
+    /// protocol compare.
     pub ranked: Vec<&'a TargetResult>,
     /// The target every ratio is relative to (`--reference`).
     pub reference: String,
-    /// Its result, when it was measured.
+    /// Its HTTP/1.1 result, when it was measured: the published claims were measured
+    /// on HTTP/1.1, so they are checked against that entry only.
     pub baseline: Option<&'a TargetResult>,
 }
 
@@ -31,9 +35,10 @@ impl<'a> ReportView<'a> {
             .filter(|t| t.status == TargetStatus::Ok && t.throughput().is_some())
             .collect();
         ranked.sort_by(|a, b| {
-            // Targets whose headline is not a plain figure go after the others.
-            (a.qps_caveat.is_some())
-                .cmp(&b.qps_caveat.is_some())
+            // Within a protocol, targets whose headline is not a plain figure go after
+            // the others.
+            (a.protocol.cmp(&b.protocol))
+                .then_with(|| a.qps_caveat.is_some().cmp(&b.qps_caveat.is_some()))
                 .then_with(|| {
                     b.throughput()
                         .unwrap_or(0.0)
@@ -41,7 +46,10 @@ impl<'a> ReportView<'a> {
                 })
                 .then_with(|| a.name.cmp(&b.name))
         });
-        let baseline = ranked.iter().copied().find(|t| t.name == reference);
+        let baseline = ranked
+            .iter()
+            .copied()
+            .find(|t| t.name == reference && plain_http1(t));
         ReportView {
             results,
             ranked,
@@ -58,15 +66,29 @@ impl<'a> ReportView<'a> {
             .filter(|t| t.status != TargetStatus::Ok)
     }
 
-    /// A measured target by name.
+    /// A measured target by name, on HTTP/1.1 over TCP (what the published claims were
+    /// measured on).
     pub fn measured(&self, name: &str) -> Option<&'a TargetResult> {
-        self.ranked.iter().copied().find(|t| t.name == name)
+        self.ranked
+            .iter()
+            .copied()
+            .find(|t| t.name == name && plain_http1(t))
     }
 
-    /// `target`'s QPS divided by the reference's, when both were measured and both
-    /// headlines are plain figures (no `qps_caveat`).
+    /// `target`'s QPS divided by the reference's on the same protocol, when both were
+    /// measured and both headlines are plain figures (no `qps_caveat`).
     pub fn ratio(&self, target: &TargetResult) -> Option<f64> {
-        target.ratio_to(self.baseline?)
+        let base = self
+            .ranked
+            .iter()
+            .find(|t| t.name == self.reference && t.protocol == target.protocol)?;
+        target.ratio_to(base)
+    }
+
+    /// The run measured targets on named protocols (a scenario with `protocol`), so
+    /// entries carry their protocol in every label.
+    pub fn by_protocol(&self) -> bool {
+        self.results.targets.iter().any(|t| t.protocol.is_some())
     }
 
     /// Generator-bound levels, as "target at N connections" lines.
@@ -76,7 +98,7 @@ impl<'a> ReportView<'a> {
             for level in t.levels.iter().filter(|l| l.generator_bound) {
                 out.push(format!(
                     "{} at {} connections: {} req/s with the generator {:.0}% busy and the server {:.0}% busy; the figure understates the server",
-                    t.name,
+                    t.label(),
                     level.connections,
                     grouped(level.throughput().median),
                     level.generator_cpu_utilisation * 100.0,
@@ -101,7 +123,7 @@ impl<'a> ReportView<'a> {
                 };
                 out.push(format!(
                     "{} at {} connections: {} req/s; {what}{retried}",
-                    t.name,
+                    t.label(),
                     level.connections,
                     grouped(level.throughput().median),
                 ));
@@ -117,7 +139,7 @@ impl<'a> ReportView<'a> {
             let mut check = |what: String, spread: Option<&Spread>| {
                 if let Some(cv) = spread.and_then(|s| s.cv) {
                     if cv > HIGH_VARIATION_CV {
-                        out.push(format!("{}: {what} varies by cv {cv:.3}", t.name));
+                        out.push(format!("{}: {what} varies by cv {cv:.3}", t.label()));
                     }
                 }
             };
@@ -133,6 +155,20 @@ impl<'a> ReportView<'a> {
             }
         }
         out
+    }
+}
+
+/// An entry measured on plain HTTP/1.1: every entry of a run without protocols, the
+/// `h1` one of a run with them.
+pub fn plain_http1(target: &TargetResult) -> bool {
+    matches!(target.protocol, None | Some(ProtocolName::H1))
+}
+
+/// `text` with the entry's protocol after it ("Gin (h2c)"); unchanged without one.
+pub fn with_protocol(text: &str, target: &TargetResult) -> String {
+    match target.protocol {
+        Some(p) => format!("{text} ({p})"),
+        None => text.to_string(),
     }
 }
 

@@ -12,7 +12,8 @@ use super::axis::{KeyedAxis, Unit, ValueAxis};
 use super::key::{key_strip, shade_entry};
 use super::{Drawn, Frame};
 use crate::report::figures::{claim_ratios, cost_per_success, qps_spread};
-use crate::results::TargetResult;
+use crate::report::view::with_protocol;
+use crate::results::{TargetResult, TargetStatus};
 use crate::stats::Spread;
 
 /// One bar: the value drawn and, when it was repeated, its min-max.
@@ -65,7 +66,7 @@ fn framework_rows<'a>(
         .iter()
         .map(|t| Row {
             target: &t.name,
-            label: t.framework.clone(),
+            label: with_protocol(&t.framework, t),
             bars: pick(t),
             note: None,
         })
@@ -173,6 +174,69 @@ where
         vec![t.startup_ms.map(Bar::of), t.cold_start_ms.map(Bar::of)]
     });
     horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Each framework's QPS on each protocol of the run, a shade per protocol.
+pub fn protocols<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let all = crate::report::protocols::protocols(frame.view);
+    let series: Vec<(&str, f64)> = (all.iter().enumerate())
+        .map(|(i, p)| (p.as_str(), 1.0 - 0.7 * i as f64 / all.len().max(2) as f64))
+        .collect();
+    let chart = BarChart {
+        series: &series,
+        unit: Unit::Rps,
+        axis: "Successful responses per second (best median over the ladder)",
+    };
+    let rows: Vec<Row> = crate::report::protocols::by_framework(frame.view)
+        .into_iter()
+        .map(|group| {
+            let entry = |p| group.iter().find(|t| t.protocol == Some(p));
+            let bars = (all.iter())
+                .map(|p| entry(*p).and_then(|t| qps_spread(t)).map(Bar::of))
+                .collect();
+            Row {
+                target: &group[0].name,
+                label: group[0].framework.clone(),
+                bars,
+                note: protocols_note(&group),
+            }
+        })
+        .collect();
+    horizontal_bars(root, frame, &chart, &rows)
+}
+
+/// Under a framework's bars: which figures are not results and which protocols it does
+/// not serve or failed on.
+fn protocols_note(group: &[&TargetResult]) -> Option<String> {
+    let names = |pick: &dyn Fn(&TargetResult) -> bool| {
+        let picked: Vec<String> = (group.iter())
+            .filter(|t| pick(t))
+            .filter_map(|t| t.protocol.map(|p| p.to_string()))
+            .collect();
+        picked.join(", ")
+    };
+    let mut parts = Vec::new();
+    let flagged = names(&|t| t.status == TargetStatus::Ok && t.qps_caveat.is_some());
+    let unsupported = |t: &TargetResult| {
+        let reason = t.reason.as_deref().unwrap_or("");
+        t.status == TargetStatus::Skipped && reason.contains("unsupported")
+    };
+    let skipped = names(&|t| t.status == TargetStatus::Skipped && !unsupported(t));
+    let failed = names(&|t| t.status == TargetStatus::Failed);
+    for (list, what) in [
+        (flagged, "not a result"),
+        (names(&unsupported), "unsupported"),
+        (skipped, "skipped"),
+        (failed, "failed"),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{list}: {what}"));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Draws a [`BarChart`]: rows top to bottom, the series key above the plot.

@@ -139,7 +139,7 @@ where
             .iter()
             .map(|(t, e)| Curve {
                 target: &t.name,
-                label: &t.framework,
+                label: t.framework.clone(),
                 segments: vec![e
                     .seconds
                     .iter()

@@ -9,7 +9,7 @@ use super::axis::{KeyedAxis, Unit, ValueAxis, MAX_AXIS_VALUE};
 use super::key::{key_strip, KeyEntry};
 use super::{Drawn, Frame};
 use crate::report::figures::{median_repeat, warmup_curve, whole_seconds, WarmupEnd, WarmupSource};
-use crate::report::view::{headline_level, latency_ms};
+use crate::report::view::{headline_level, latency_ms, with_protocol};
 use crate::results::TargetResult;
 use crate::stats::Spread;
 
@@ -17,7 +17,8 @@ use crate::stats::Spread;
 /// more segments (a gap between segments is drawn as a gap).
 pub(super) struct Curve<'a> {
     pub(super) target: &'a str,
-    pub(super) label: &'a str,
+    /// The framework, with its protocol in a run of several.
+    pub(super) label: String,
     pub(super) segments: Vec<Vec<(f64, f64)>>,
     /// Min-max whiskers at some points: (x, spread).
     pub(super) whiskers: Vec<(f64, Spread)>,
@@ -35,7 +36,7 @@ fn framework_curves<'a>(
             let (segments, whiskers) = pick(t)?;
             Some(Curve {
                 target: &t.name,
-                label: &t.framework,
+                label: with_protocol(&t.framework, t),
                 segments,
                 whiskers,
             })
@@ -169,7 +170,7 @@ where
             let end = pick(t)?.end?;
             Some(Marker {
                 target: &t.name,
-                label: &t.framework,
+                label: with_protocol(&t.framework, t),
                 end,
             })
         })
@@ -191,7 +192,7 @@ where
 /// Where a framework's warm-up ended on the warm-up chart.
 struct Marker<'a> {
     target: &'a str,
-    label: &'a str,
+    label: String,
     end: WarmupEnd,
 }
 
@@ -376,7 +377,7 @@ where
 {
     let entries: Vec<KeyEntry> = curves
         .iter()
-        .map(|c| KeyEntry::framework(frame, c.target, c.label))
+        .map(|c| KeyEntry::framework(frame, c.target, &c.label))
         .collect();
     key_strip(root, frame, &entries)
 }
@@ -415,13 +416,13 @@ where
         for &(x, y) in curve.segments.iter().flatten() {
             let _mark = frame
                 .marks
-                .begin(curve.target, (tips.point)(curve.label, (x, y)));
+                .begin(curve.target, (tips.point)(&curve.label, (x, y)));
             chart.draw_series([Circle::new((x, y), dot, colour.filled())])?;
         }
         for (x, spread) in &curve.whiskers {
             let text = format!(
                 "{}, min {}, max {}",
-                (tips.point)(curve.label, (*x, spread.median)),
+                (tips.point)(&curve.label, (*x, spread.median)),
                 (tips.value)(spread.min),
                 (tips.value)(spread.max)
             );

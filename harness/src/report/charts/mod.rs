@@ -161,6 +161,8 @@ pub enum ChartKind {
     Cost,
     Memory,
     Startup,
+    /// A run with protocols: each framework's QPS on each protocol.
+    Protocols,
     /// A service chain's: end-to-end p99 against downstream p99.
     ChainLatency,
     /// A service chain's: CPU per end-to-end success split by service.
@@ -192,7 +194,8 @@ impl ChartKind {
         ChartKind::ClientTax,
     ];
 
-    /// The charts a report of `view` holds: the chain's only when a target ran as one,
+    /// The charts a report of `view` holds: the protocols' only in a run with protocols,
+    /// the chain's only when a target ran as one,
     /// a fault's only when a target has an episode of it, so that any other report
     /// writes the same files as before they existed.
     pub fn shown(view: &ReportView) -> Vec<ChartKind> {
@@ -200,6 +203,9 @@ impl ChartKind {
             return ChartKind::faults(view);
         }
         let mut kinds = ChartKind::ALL.to_vec();
+        if view.by_protocol() {
+            kinds.push(ChartKind::Protocols);
+        }
         if view.ranked.iter().any(|t| t.chain.is_some()) {
             kinds.extend(ChartKind::CHAIN);
         }
@@ -243,6 +249,7 @@ impl ChartKind {
             ChartKind::Cost => "cost",
             ChartKind::Memory => "memory",
             ChartKind::Startup => "startup",
+            ChartKind::Protocols => "protocols",
             ChartKind::ChainLatency => "chain-latency",
             ChartKind::ChainCpu => "chain-cpu",
             ChartKind::ClientTax => "client-tax",
@@ -264,6 +271,7 @@ impl ChartKind {
             ChartKind::Cost => "Cost: server CPU per successful response",
             ChartKind::Memory => "Memory: idle and peak",
             ChartKind::Startup => "Startup and cold start",
+            ChartKind::Protocols => "Throughput by protocol",
             ChartKind::ChainLatency => "Service chain: end-to-end p99 and downstream p99",
             ChartKind::ChainCpu => "Service chain: CPU per request by service",
             ChartKind::ClientTax => "Service chain: the client tax",
@@ -288,6 +296,7 @@ impl ChartKind {
             ChartKind::Cost => "Bars: server CPU time (user + system, whole process tree) per successful response at the headline level, median over repeats, as the throughput table prints it; whiskers: min-max over repeats. Lower is cheaper.",
             ChartKind::Memory => "Bars: idle (after startup, before load) and peak memory of the process tree, as the comparison table prints them.",
             ChartKind::Startup => "Bars: median over fresh launches, as the comparison table prints them; whiskers: min-max over those launches.",
+            ChartKind::Protocols => "Bars: each framework's QPS on each protocol, as the by-protocol table prints it, one shade per protocol; whiskers: min-max over the headline level's repeats. Under a framework, the figures that are not results and the protocols it does not serve.",
             ChartKind::ChainLatency => "Bars at each chain framework's headline level, as the service chain table prints them: the p99 latency the load generator saw end to end, and the p99 of the downstream calls as the proxy between the services timed them (none when the services were connected directly); whiskers: min-max over repeats.",
             ChartKind::ChainCpu => "Bars at each chain framework's headline level, as the service chain table prints them: CPU time (user + system) per end-to-end success of the user service and of the order service (their sum is the table's total), and of the harness's proxy, which is not in the total; whiskers on the user service's: min-max over repeats.",
             ChartKind::ClientTax => "Bars at each chain framework's headline level, as the service chain table prints it: the user service's CPU µs per success in the chain minus its CPU µs per success serving the baseline request alone on the same process at the same concurrency; whiskers: min-max over repeats. Lower is cheaper; a negative tax is written under its row.",
@@ -316,6 +325,7 @@ impl ChartKind {
             ChartKind::Cost => bars::cost(&root, frame),
             ChartKind::Memory => bars::memory(&root, frame),
             ChartKind::Startup => bars::startup(&root, frame),
+            ChartKind::Protocols => bars::protocols(&root, frame),
             ChartKind::Latency => lines::latency(&root, frame),
             ChartKind::Ladder => lines::ladder(&root, frame),
             ChartKind::Timeline => lines::timeline(&root, frame),
