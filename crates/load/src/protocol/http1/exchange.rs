@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use thiserror::Error;
 
 use super::{Message, MessageReader, ParseError, ResponseParser};
+use crate::protocol::transport::read_some;
 use crate::protocol::{Progress, Response};
 
 /// Why an exchange got no complete response.
@@ -66,11 +67,7 @@ impl Exchanger {
         send(stream, request)?;
         self.parser.reset(body_expected);
         loop {
-            let n = match stream.read(&mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ExchangeError::Read(e)),
-            };
+            let n = read_some(stream, &mut self.buf).map_err(ExchangeError::Read)?;
             if n == 0 {
                 return self.parser.finish_on_close().ok_or(ExchangeError::Closed);
             }
@@ -95,11 +92,7 @@ impl Exchanger {
         self.parser.reset(body_expected);
         let mut reader = MessageReader::new(limit);
         let response = loop {
-            let n = match stream.read(&mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ExchangeError::Read(e)),
-            };
+            let n = read_some(stream, &mut self.buf).map_err(ExchangeError::Read)?;
             if n == 0 {
                 break self.parser.finish_on_close().ok_or(ExchangeError::Closed)?;
             }
@@ -171,11 +164,7 @@ impl Exchanger {
                     return Ok(response);
                 }
             }
-            let n = match stream.read(&mut self.buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ExchangeError::Read(e)),
-            };
+            let n = read_some(stream, &mut self.buf).map_err(ExchangeError::Read)?;
             if n == 0 {
                 return self.parser.finish_on_close().ok_or(ExchangeError::Closed);
             }

@@ -111,7 +111,7 @@ pub fn encode(wire: &[u8], https: bool) -> Result<Encoded, EncodeError> {
 }
 
 /// An integer with an `n`-bit prefix, the first byte's other bits being `flags`.
-fn integer(out: &mut Vec<u8>, flags: u8, n: u32, mut value: usize) {
+pub(super) fn integer(out: &mut Vec<u8>, flags: u8, n: u32, mut value: usize) {
     let max = (1usize << n) - 1;
     if value < max {
         out.push(flags | value as u8);

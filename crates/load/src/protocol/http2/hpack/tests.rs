@@ -88,19 +88,8 @@ enum Op {
     SizeUpdate(u16),
 }
 
-fn integer_bytes(out: &mut Vec<u8>, flags: u8, prefix: u32, mut value: usize) {
-    let max = (1usize << prefix) - 1;
-    if value < max {
-        out.push(flags | value as u8);
-        return;
-    }
-    out.push(flags | max as u8);
-    value -= max;
-    while value >= 128 {
-        out.push((value % 128) as u8 | 0x80);
-        value /= 128;
-    }
-    out.push(value as u8);
+fn integer_bytes(out: &mut Vec<u8>, flags: u8, prefix: u32, value: usize) {
+    super::super::encode::integer(out, flags, prefix, value);
 }
 
 fn string_bytes(out: &mut Vec<u8>, s: &[u8], huffman: bool) {
