@@ -266,6 +266,11 @@ fn find_target(targets: &[Target], name: &str, flag: &str) -> Result<Target, Str
 /// Accepts `http://HOST[:PORT][/]` where HOST is a loopback address or `localhost`.
 fn parse_loopback_url(url: &str) -> Result<SocketAddr, String> {
     let endpoint = Endpoint::parse(url, false).map_err(|e| format!("--url {e}"))?;
+    if endpoint.tls {
+        return Err(format!(
+            "--url {url:?}: https:// is checked only on a target the harness starts (it hands the target its certificate): use --target NAME --protocol h1-tls or h2"
+        ));
+    }
     if endpoint.path != "/" {
         return Err(format!(
             "--url {url:?}: give the server's base URL without a path"
