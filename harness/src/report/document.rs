@@ -5,8 +5,8 @@ use super::charts::ChartKind;
 use super::table::Table;
 use super::verdicts;
 use super::view::{
-    duration_spread, grouped, headline_level, one_line, or_dash, with_protocol, ReportView,
-    HIGH_VARIATION_CV,
+    display_name, duration_spread, grouped, headline_level, one_line, or_dash, with_protocol,
+    ReportView, HIGH_VARIATION_CV,
 };
 use super::RenderInput;
 use crate::results::caveat::describe_all;
@@ -238,15 +238,6 @@ fn headline_qps(target: &TargetResult) -> String {
     match &target.qps_caveat {
         None => qps,
         Some(why) => format!("({qps}) not a result: {why}"),
-    }
-}
-
-/// The framework, with the target name when it differs ("node:http (node-http)").
-pub(super) fn display_name(target: &TargetResult) -> String {
-    if target.framework.eq_ignore_ascii_case(&target.name) {
-        target.framework.clone()
-    } else {
-        format!("{} ({})", target.framework, target.name)
     }
 }
 

@@ -9,44 +9,16 @@ use crate::results::derived::ratio;
 use crate::results::metrics::Metric;
 use crate::results::{TargetResult, TargetStatus};
 
-use super::document::display_name;
 use super::figures::{cost_per_success, qps_spread};
 use super::table::Table;
-use super::view::{grouped, one_line, with_protocol, ReportView, HIGH_VARIATION_CV};
+use super::view::{
+    by_framework, display_name, grouped, one_line, with_protocol, ReportView, HIGH_VARIATION_CV,
+};
 
 /// The section's words and table.
 pub struct ProtocolSection {
     pub intro: String,
     pub table: Table,
-}
-
-/// The protocols of the run, in the order tables show them.
-pub fn protocols(view: &ReportView) -> Vec<ProtocolName> {
-    let mut out: Vec<ProtocolName> = view
-        .results
-        .targets
-        .iter()
-        .filter_map(|t| t.protocol)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Every framework's entries, one list per framework in run order, each list in
-/// protocol order.
-pub fn by_framework<'a>(view: &ReportView<'a>) -> Vec<Vec<&'a TargetResult>> {
-    let mut out: Vec<Vec<&TargetResult>> = Vec::new();
-    for target in view.results.targets.iter().filter(|t| t.protocol.is_some()) {
-        match out.iter_mut().find(|group| group[0].name == target.name) {
-            Some(group) => group.push(target),
-            None => out.push(vec![target]),
-        }
-    }
-    for group in &mut out {
-        group.sort_by_key(|t| t.protocol);
-    }
-    out
 }
 
 /// The section, for a run with protocols only.

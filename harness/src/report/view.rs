@@ -233,3 +233,41 @@ mod tests {
         assert_eq!(duration_ms(3.21), "3.2 ms");
     }
 }
+
+/// The framework, with the target name when it differs ("node:http (node-http)").
+pub fn display_name(target: &TargetResult) -> String {
+    if target.framework.eq_ignore_ascii_case(&target.name) {
+        target.framework.clone()
+    } else {
+        format!("{} ({})", target.framework, target.name)
+    }
+}
+
+/// The protocols of the run, in the order tables show them.
+pub fn protocols(view: &ReportView) -> Vec<ProtocolName> {
+    let mut out: Vec<ProtocolName> = view
+        .results
+        .targets
+        .iter()
+        .filter_map(|t| t.protocol)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every framework's entries, one list per framework in run order, each list in
+/// protocol order.
+pub fn by_framework<'a>(view: &ReportView<'a>) -> Vec<Vec<&'a TargetResult>> {
+    let mut out: Vec<Vec<&TargetResult>> = Vec::new();
+    for target in view.results.targets.iter().filter(|t| t.protocol.is_some()) {
+        match out.iter_mut().find(|group| group[0].name == target.name) {
+            Some(group) => group.push(target),
+            None => out.push(vec![target]),
+        }
+    }
+    for group in &mut out {
+        group.sort_by_key(|t| t.protocol);
+    }
+    out
+}

@@ -181,7 +181,7 @@ pub fn protocols<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Fram
 where
     DB::ErrorType: 'static,
 {
-    let all = crate::report::protocols::protocols(frame.view);
+    let all = crate::report::view::protocols(frame.view);
     let series: Vec<(&str, f64)> = (all.iter().enumerate())
         .map(|(i, p)| (p.as_str(), 1.0 - 0.7 * i as f64 / all.len().max(2) as f64))
         .collect();
@@ -190,7 +190,7 @@ where
         unit: Unit::Rps,
         axis: "Successful responses per second (best median over the ladder)",
     };
-    let rows: Vec<Row> = crate::report::protocols::by_framework(frame.view)
+    let rows: Vec<Row> = crate::report::view::by_framework(frame.view)
         .into_iter()
         .map(|group| {
             let entry = |p| group.iter().find(|t| t.protocol == Some(p));
