@@ -219,21 +219,6 @@ pub fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_formats() {
-        assert_eq!(grouped(48123.4), "48,123");
-        assert_eq!(grouped(999.0), "999");
-        assert_eq!(grouped(1_000_000.0), "1,000,000");
-        assert_eq!(duration_ms(850.0), "850 ms");
-        assert_eq!(duration_ms(1250.0), "1.25 s");
-        assert_eq!(duration_ms(3.21), "3.2 ms");
-    }
-}
-
 /// The framework, with the target name when it differs ("node:http (node-http)").
 pub fn display_name(target: &TargetResult) -> String {
     if target.framework.eq_ignore_ascii_case(&target.name) {
@@ -270,4 +255,19 @@ pub fn by_framework<'a>(view: &ReportView<'a>) -> Vec<Vec<&'a TargetResult>> {
         group.sort_by_key(|t| t.protocol);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(grouped(48123.4), "48,123");
+        assert_eq!(grouped(999.0), "999");
+        assert_eq!(grouped(1_000_000.0), "1,000,000");
+        assert_eq!(duration_ms(850.0), "850 ms");
+        assert_eq!(duration_ms(1250.0), "1.25 s");
+        assert_eq!(duration_ms(3.21), "3.2 ms");
+    }
 }
