@@ -5,10 +5,13 @@
 //! blocking I/O keep it obviously correct; it is not meant to be fast.
 //!
 //! Usage: `lanebench-fixture [--port P] [--mode MODE] [--exit-after N] [--delay-ms MS]
-//! [--work N] [--listen-after-ms MS]` (`--listen-after-ms`: bind only that long after
+//! [--work N] [--service-us N] [--listen-after-ms MS]` (`--listen-after-ms`: bind only that long after
 //! starting, a server with a known startup time; `--work N`: N rounds of real computation
 //! per request, a hash over the path, so a build doing measurably more work per request
-//! can be told apart by instruction counts)
+//! can be told apart by instruction counts; `--service-us N`: every request holds one
+//! lock shared by all connections while it spins for N µs of wall time, so requests are
+//! served one at a time and the server's capacity is known by construction, about
+//! 1,000,000 / N requests per second, whatever the machine's speed)
 //! (PORT from the environment when --port is absent; 0 picks a free port). It prints
 //! `listening on 127.0.0.1:PORT` once ready. Modes: `ok` (200 JSON), `status:CODE`,
 //! `garbage`, `close` (closes without answering), `stall` (never answers), `truncate`
@@ -45,6 +48,8 @@ struct Options {
     exit_after: Option<u64>,
     delay: Duration,
     work: u64,
+    /// Wall time each request holds the one service lock.
+    service: Duration,
     listen_after: Duration,
     chain_bug: Option<downstream::Bug>,
     breaker_bug: Option<breaker::BreakerBug>,
@@ -90,6 +95,7 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         exit_after: None,
         delay: Duration::ZERO,
         work: 0,
+        service: Duration::ZERO,
         listen_after: Duration::ZERO,
         chain_bug: None,
         breaker_bug: None,
@@ -128,6 +134,13 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                 options.work = value()?
                     .parse()
                     .map_err(|_| "--work: not a number".to_string())?
+            }
+            "--service-us" => {
+                options.service = Duration::from_micros(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--service-us: not a number".to_string())?,
+                );
             }
             "--listen-after-ms" => {
                 options.listen_after = Duration::from_millis(
@@ -194,6 +207,9 @@ fn serve(stream: TcpStream, options: &Options, served: &AtomicU64) {
         if options.work > 0 {
             std::hint::black_box(busy_work(&path, options.work));
         }
+        if !options.service.is_zero() {
+            serve_one_at_a_time(options.service);
+        }
         if stalls(&options.mode, count) {
             std::thread::sleep(Duration::from_secs(3600));
             return;
@@ -225,6 +241,20 @@ fn busy_work(path: &str, rounds: u64) -> u64 {
         }
     }
     hash
+}
+
+/// Holds the one service lock for `length` of wall time, spinning: requests are served
+/// one at a time, each taking `length`, so the server carries at most one per `length`.
+/// Spinning on the clock (not sleeping) keeps the length exact at this scale.
+fn serve_one_at_a_time(length: Duration) {
+    static SERVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = SERVICE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let started = std::time::Instant::now();
+    while started.elapsed() < length {
+        std::hint::spin_loop();
+    }
 }
 
 /// `stall-every:N`: the N-th, 2N-th, ... request of the server's life is never answered.

@@ -5,6 +5,7 @@
 //! results.json is rewritten (temp file + rename) after every target, so an interrupted
 //! run leaves a valid file holding every target that finished.
 
+pub mod capacity;
 pub mod caveat;
 pub mod chain;
 mod chain_metrics;
@@ -162,6 +163,9 @@ pub struct TargetResult {
     /// A resilience run's episodes: each fault under each breaker setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience: Option<resilience::ResilienceTarget>,
+    /// A capacity run's searches and loads at equal work (scenarios with `[capacity]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<capacity::CapacityTarget>,
     /// The protocol this entry was served and driven on, when the scenario names
     /// protocols (a target then has one entry per protocol); absent: HTTP/1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,6 +232,7 @@ impl TargetResult {
             cost: None,
             chain: None,
             resilience: None,
+            capacity: None,
             protocol: None,
         }
     }

@@ -19,6 +19,7 @@ use super::process::run_processes;
 use super::session::{run_session, SessionContext, SessionPlan};
 use super::{RunObserver, RunSettings};
 use crate::cost::count_target;
+use crate::results::capacity::{CapacityTarget, LoadAt};
 use crate::results::chain::ChainTarget;
 use crate::results::cost::TargetCost;
 use crate::results::resilience::{BreakerSetting, ResilienceTarget};
@@ -45,6 +46,8 @@ pub struct TargetRun<'a> {
     cost: Option<TargetCost>,
     /// A service chain's order service: built, with its own database in database mode.
     order: Option<OrderService<'a>>,
+    /// A capacity run: whose capacity, and what fraction of it, the equal load was.
+    equal_of: Option<(String, f64)>,
 }
 
 /// The order service of a target's chain, ready to launch.
@@ -73,6 +76,7 @@ impl<'a> TargetRun<'a> {
             prepared: None,
             cost: None,
             order: None,
+            equal_of: None,
         };
         if let Some(tool) = target.missing_tool() {
             run.base.status = TargetStatus::Skipped;
@@ -123,6 +127,12 @@ impl<'a> TargetRun<'a> {
             processes.store = shared.database();
             let _ = release(&mut processes, prepared);
         }
+    }
+
+    /// A capacity run: the equal load about to be measured is `fraction` of the capacity
+    /// of target `slowest`.
+    pub fn equal_load_of(&mut self, slowest: &str, fraction: f64) {
+        self.equal_of = Some((slowest.to_string(), fraction));
     }
 
     /// The target can still be measured (not skipped, not failed).
@@ -346,6 +356,9 @@ impl<'a> TargetRun<'a> {
         if settings.scenario.resilience.is_some() {
             result.resilience = Some(ResilienceTarget { episodes });
         }
+        if let Some(spec) = &settings.scenario.capacity {
+            result.capacity = Some(self.capacity_record(spec, settings));
+        }
         if let (Some(chain), Some(spec)) = (&settings.chain, &settings.scenario.chain) {
             result.chain = Some(ChainTarget {
                 order_service: chain
@@ -358,6 +371,32 @@ impl<'a> TargetRun<'a> {
             });
         }
         result
+    }
+}
+
+impl TargetRun<'_> {
+    /// A capacity run's record from the sessions so far.
+    fn capacity_record(
+        &self,
+        spec: &crate::scenario::capacity::CapacitySpec,
+        settings: &RunSettings,
+    ) -> CapacityTarget {
+        let sessions = || self.sessions.iter().filter_map(|s| s.capacity.as_ref());
+        let equal_load = sessions().find_map(|s| s.equal_load.clone());
+        CapacityTarget {
+            objective: spec.objective,
+            server_cpus: settings.server_cpus.len(),
+            searches: sessions().flat_map(|s| s.searches.clone()).collect(),
+            own_load: sessions().find_map(|s| s.own_load.clone()),
+            equal_load: equal_load.map(|probe| {
+                let (of, fraction) = self.equal_of.clone().unwrap_or_default();
+                LoadAt {
+                    fraction,
+                    of,
+                    probe,
+                }
+            }),
+        }
     }
 }
 

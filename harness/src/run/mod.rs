@@ -20,6 +20,7 @@
 //! each target's instructions per request are counted (`crate::cost`) after its last
 //! round.
 
+pub mod capacity;
 pub mod chain;
 pub mod cold_start;
 mod drive;
@@ -226,7 +227,9 @@ pub fn run_all(
     // Nothing of the harness runs beside the server: this thread (and the samplers it
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
-    let mut results = if settings.scenario.interleave {
+    let mut results = if settings.scenario.capacity.is_some() {
+        capacity::run_capacity(settings, observer, stop, results, &mut shared)?
+    } else if settings.scenario.interleave {
         run_interleaved(settings, observer, stop, results, &mut shared)?
     } else {
         run_in_turn(settings, observer, stop, results, &mut shared)?
@@ -283,6 +286,7 @@ fn run_in_turn(
                     let plan = SessionPlan {
                         round: 1,
                         repeats: scenario.repeats.max(1),
+                        capacity: None,
                     };
                     let launches = scenario.startup_samples as usize;
                     run.round(&on, observer, stop, launches, plan, shared.components());
@@ -378,6 +382,7 @@ fn run_interleaved(
             let plan = SessionPlan {
                 round: round + 1,
                 repeats: 1,
+                capacity: None,
             };
             run.round(on, observer, stop, launches, plan, shared.components());
         }

@@ -55,5 +55,17 @@ pub struct SessionOutcome {
     pub curve: Option<WarmupCurve>,
     /// A resilience session's episodes, one per fault.
     pub episodes: Vec<crate::results::resilience::Episode>,
+    /// A capacity session's searches and loads at a set rate.
+    pub capacity: Option<CapacitySession>,
     pub failure: Option<Failure>,
+}
+
+/// What a capacity session measured (`run::capacity`).
+#[derive(Debug, Clone, Default)]
+pub struct CapacitySession {
+    pub searches: Vec<crate::results::capacity::CapacitySearch>,
+    /// The load at a fraction of the target's own capacity.
+    pub own_load: Option<crate::results::capacity::LoadAt>,
+    /// The load at a fraction of the slowest target's capacity.
+    pub equal_load: Option<crate::results::capacity::Probe>,
 }

@@ -31,7 +31,7 @@ const IDLE_SAMPLES: usize = 5;
 const IDLE_SPACING: Duration = Duration::from_millis(200);
 /// Before measuring an attempt again: long enough for a passing burst elsewhere on the
 /// machine to end, short beside a level.
-const RETRY_PAUSE: Duration = Duration::from_secs(3);
+pub(super) const RETRY_PAUSE: Duration = Duration::from_secs(3);
 /// The load of a repeated attempt warms its fresh connections this long first.
 const RETRY_WARMUP: Duration = Duration::from_secs(1);
 
@@ -42,6 +42,8 @@ pub struct SessionPlan {
     pub round: usize,
     /// Repeats of each level on this process.
     pub repeats: u32,
+    /// A capacity run's session instead of the ladder (scenarios with `[capacity]`).
+    pub capacity: Option<super::capacity::CapacityStep>,
 }
 
 /// The warm-up a repeat follows: its seconds (0 after another repeat) and whether it
@@ -206,9 +208,13 @@ fn measure(
         ready,
         sampler_started,
     };
-    let ran = match faults {
-        Some(tools) => run_episodes(&mut bench, &mut outcome, tools, target),
-        None => ladder.run(&mut bench, &mut outcome, &mut memory.windows),
+    let ran = match (faults, plan.capacity) {
+        (Some(tools), _) => run_episodes(&mut bench, &mut outcome, tools, target),
+        (None, Some(step)) => {
+            let windows = &mut memory.windows;
+            super::capacity::run_session(&mut bench, &mut outcome, windows, sampler_started, step)
+        }
+        (None, None) => ladder.run(&mut bench, &mut outcome, &mut memory.windows),
     };
     if let Err(failure) = ran {
         outcome.failure = Some(bench.component_failure.take().unwrap_or(failure));
@@ -453,7 +459,7 @@ impl Ladder {
 }
 
 /// Sleeps `length`, waking every 100 ms to honour the run's stop flag.
-fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
+pub(super) fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
     let until = Instant::now() + length;
     while Instant::now() < until {
         check_stop(stop)?;

@@ -6,6 +6,7 @@ mod problem;
 mod protocol;
 mod validate;
 
+pub mod capacity;
 pub mod chain;
 pub mod plan;
 pub mod resilience;
@@ -108,6 +109,9 @@ pub struct Scenario {
     /// Faults injected between the services, one episode each (needs `chain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resilience: Option<resilience::ResilienceSpec>,
+    /// A capacity search under a latency objective instead of a ladder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<capacity::CapacitySpec>,
 }
 
 /// One entry of the request mix.

@@ -49,6 +49,7 @@ struct RawScenario {
     request: Vec<Spanned<RawRequest>>,
     chain: Option<RawChain>,
     resilience: Option<RawResilience>,
+    capacity: Option<Spanned<super::capacity::RawCapacity>>,
     #[serde(default)]
     fault: Vec<Spanned<RawFault>>,
 }
@@ -150,6 +151,15 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         let first = raw.fault.first().map_or(0..0, |f| f.span());
         super::resilience::needs(chain.as_ref(), rate).map_err(|m| at(first, m))?;
     }
+    let capacity = match raw.capacity {
+        None => None,
+        Some(section) => {
+            let span = section.span();
+            let chained = chain.is_some() || resilience.is_some();
+            super::capacity::needs(rate, &connections, chained).map_err(|m| at(span, m))?;
+            Some(super::capacity::validate(section.into_inner(), text)?)
+        }
+    };
     let protocols = super::protocol::validate(
         raw.protocol.as_ref(),
         raw.pipeline.as_ref(),
@@ -183,6 +193,7 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         requests,
         chain,
         resilience,
+        capacity,
     })
 }
 
