@@ -45,11 +45,17 @@ pub enum Figure {
     TimeToRecover,
     /// A resilience run's worst `/health` p99 during a fault over before (one per run).
     HealthP99Ratio,
+    /// A capacity run's highest rate meeting its latency objective (req/s, one per run:
+    /// the median of its searches).
+    Capacity,
+    /// A capacity run's latency (the objective's percentile) at equal load: every target
+    /// at one rate, a fraction of the slowest target's capacity (ms, one per run).
+    EqualLoadLatency,
 }
 
 impl Figure {
     /// Every figure, in table order: the deterministic one first.
-    pub const ALL: [Figure; 16] = [
+    pub const ALL: [Figure; 18] = [
         Figure::Instructions,
         Figure::Qps,
         Figure::P50,
@@ -66,6 +72,8 @@ impl Figure {
         Figure::TimeToOpen,
         Figure::TimeToRecover,
         Figure::HealthP99Ratio,
+        Figure::Capacity,
+        Figure::EqualLoadLatency,
     ];
 
     /// The figures of each load level, in table order (the metric table says which).
@@ -102,6 +110,8 @@ impl Figure {
             Figure::TimeToOpen => "time_to_open",
             Figure::TimeToRecover => "time_to_recover",
             Figure::HealthP99Ratio => "health_p99_ratio",
+            Figure::Capacity => "capacity",
+            Figure::EqualLoadLatency => "equal_load_latency",
         };
         Metric::find(key).expect("every compared figure has a row in the metric table")
     }
@@ -148,13 +158,15 @@ impl Figure {
         )
     }
 
-    /// True for a figure only a service chain (or a resilience run, which is one) has:
-    /// outputs name it only when a comparison holds it, so that a comparison without a
-    /// chain reads as before.
-    pub fn is_chain(self) -> bool {
+    /// True for a figure only some runs have (a service chain's, a resilience run's, a
+    /// capacity run's): outputs name it only when a comparison holds it, so that other
+    /// comparisons read as before.
+    pub fn only_when_present(self) -> bool {
         matches!(
             self,
-            Figure::DownstreamP99
+            Figure::Capacity
+                | Figure::EqualLoadLatency
+                | Figure::DownstreamP99
                 | Figure::TotalCpuPerRequest
                 | Figure::ClientTax
                 | Figure::TimeToOpen
@@ -189,6 +201,8 @@ impl Figure {
             "time_to_open" => "time-to-open",
             "time_to_recover" | "recovery" => "time-to-recover",
             "health_p99_ratio" | "isolation" => "health-p99-ratio",
+            "capacity_rps" => "capacity",
+            "equal_load_latency" | "equal-load" => "equal-load-latency",
             other => other,
         };
         Figure::ALL.into_iter().find(|f| f.key() == key)

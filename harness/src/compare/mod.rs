@@ -252,14 +252,14 @@ pub fn compare_to_reference(
     let fail_on = fail_on.resolve(found.rows.iter().any(|r| r.figure.is_deterministic()));
     // A chain's figures gate only a comparison that holds them: one without a chain
     // lists the same figures as before they existed.
-    let has_chain = found.rows.iter().any(|r| r.figure.is_chain())
+    let has_chain = found.rows.iter().any(|r| r.figure.only_when_present())
         || found
             .missing
             .iter()
-            .any(|m| m.figure.is_some_and(Figure::is_chain));
+            .any(|m| m.figure.is_some_and(Figure::only_when_present));
     let fail_on: Vec<Figure> = fail_on
         .into_iter()
-        .filter(|f| has_chain || !f.is_chain())
+        .filter(|f| has_chain || !f.only_when_present())
         .collect();
     for row in &mut found.rows {
         row.gates = fail_on.contains(&row.figure);

@@ -120,7 +120,7 @@ fn method_note(c: &Comparison) -> String {
         );
     }
     if let Some(reference) = &c.reference {
-        let chain = c.rows.iter().any(|r| r.figure.is_chain());
+        let chain = c.rows.iter().any(|r| r.figure.only_when_present());
         note.push_str(&reference_note(reference, chain));
     }
     let gating: Vec<&str> = c.fail_on.iter().map(|f| f.key()).collect();
@@ -137,7 +137,7 @@ fn reference_note(reference: &str, chain: bool) -> String {
     let named = || {
         Figure::ALL
             .into_iter()
-            .filter(move |f| chain || !f.is_chain())
+            .filter(move |f| chain || !f.only_when_present())
     };
     let ratios: Vec<&str> = named()
         .filter(|f| f.scales_with_machine())

@@ -119,7 +119,7 @@ impl Timed<'_> {
         let lacks = self.reference_lacks(key);
         for figure in Figure::per_level() {
             // A chain's figure the baseline does not have is no row at all, not missing.
-            if figure.is_chain()
+            if figure.only_when_present()
                 && self
                     .baseline
                     .level_samples(name, key, figure)

@@ -12,6 +12,7 @@
 //! report); those names are files and dashboards people already read, so each row
 //! carries them as per-output labels instead of renaming.
 
+pub use crate::results::capacity_metrics::CAPACITY_METRICS;
 pub use crate::results::chain_metrics::CHAIN_METRICS;
 pub use crate::results::print::{duration_ms, grouped, latency_ms, level_label};
 pub use crate::results::resilience_metrics::RESILIENCE_METRICS;
@@ -437,13 +438,15 @@ fn one(value: Option<f64>) -> Option<Spread> {
 }
 
 impl Metric {
-    /// Every row: [`METRICS`], then a service chain's ([`CHAIN_METRICS`]), then a
-    /// resilience run's ([`RESILIENCE_METRICS`]).
+    /// Every row: [`METRICS`], then a service chain's ([`CHAIN_METRICS`]), a
+    /// resilience run's ([`RESILIENCE_METRICS`]) and a capacity run's
+    /// ([`CAPACITY_METRICS`]).
     pub fn all() -> impl Iterator<Item = &'static Metric> {
         METRICS
             .iter()
             .chain(CHAIN_METRICS)
             .chain(RESILIENCE_METRICS)
+            .chain(CAPACITY_METRICS)
     }
 
     /// The row of `key`.

@@ -6,6 +6,7 @@
 //! run leaves a valid file holding every target that finished.
 
 pub mod capacity;
+mod capacity_metrics;
 pub mod caveat;
 pub mod chain;
 mod chain_metrics;
