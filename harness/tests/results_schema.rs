@@ -315,3 +315,27 @@ fn split_run_json_matches_the_load_definition() {
     assert_valid(&schema, &schema["$defs"]["load"], &merged);
     assert_valid(&schema, &schema["$defs"]["load"], &worker);
 }
+
+/// A capacity run's fields (`capacity` on targets: searches, probes, every verdict kind,
+/// the loads at a fraction of a capacity): runs on fixture servers under load from other
+/// work, so most kinds occur; the second search of `slow` was edited to end below the
+/// lowest probe.
+#[test]
+fn a_capacity_run_matches_the_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capacity");
+    let results = lanebench::results::RunResults::load(&path).unwrap();
+    let value = serde_json::to_value(&results).unwrap();
+    let kinds: std::collections::BTreeSet<String> = value["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["capacity"]["searches"].as_array().unwrap().clone())
+        .map(|s| s["verdict"]["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["at-least", "below-lowest", "found", "undecided"]
+    );
+    let schema = schema();
+    assert_valid(&schema, &schema, &value);
+}

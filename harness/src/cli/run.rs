@@ -80,7 +80,8 @@ pub struct RunArgs {
     pub cost_warmup: u64,
     /// Measure an attempt again, after a pause, while it has caveats (steal or other
     /// processes' CPU on the server's, generator's or database's CPUs, or a closed-loop
-    /// level that saturated neither side); at most N more attempts per repeat.
+    /// level that saturated neither side; a capacity probe that was unusable); at most N more
+    /// attempts per repeat or probe.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_noisy: u32,
     /// Exit 1 when any measured level still has caveats after its retries (for CI).

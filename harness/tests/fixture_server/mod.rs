@@ -13,6 +13,7 @@ pub struct Fixture {
 
 impl Fixture {
     /// Starts the fixture in `mode` (see the binary's docs) and waits until it listens.
+    #[allow(dead_code)]
     pub fn start(mode: &str) -> Fixture {
         Fixture::start_with(mode, &[])
     }
@@ -45,6 +46,12 @@ impl Fixture {
     #[allow(dead_code)]
     pub fn url(&self) -> String {
         format!("http://{}/health", self.addr)
+    }
+
+    /// The server's process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends a signal to the server process.
