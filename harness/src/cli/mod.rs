@@ -21,6 +21,7 @@ pub mod merge;
 pub mod proxy;
 pub mod report;
 pub mod run;
+mod run_capacity;
 pub mod store;
 pub mod targets;
 pub mod verify;

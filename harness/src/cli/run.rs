@@ -488,9 +488,16 @@ impl RunObserver for Progress {
         eprintln!("{} {phase}: measuring again {how}: {why}", self.position);
     }
 
+    fn probed(&mut self, _name: &str, phase: &str, outcome: &str) {
+        // A line of its own, in a log too: the search's steps are its record.
+        self.clear();
+        eprintln!("{} {phase}: {outcome}", self.position);
+    }
+
     fn target_finished(&mut self, result: &TargetResult) {
         self.clear();
         let status = match result.status {
+            TargetStatus::Ok if result.capacity.is_some() => super::run_capacity::status(result),
             TargetStatus::Ok if result.qps.is_none() && result.resilience.is_some() => {
                 let episodes = result.resilience.as_ref().map_or(0, |r| r.episodes.len());
                 format!("ok, {episodes} resilience episodes")

@@ -171,6 +171,8 @@ pub trait RunObserver {
     /// A measured attempt had caveats and is measured again, `how` ("after a pause",
     /// "after more warm-up"), and why.
     fn retrying(&mut self, name: &str, phase: &str, how: &str, why: &str);
+    /// A capacity probe was judged: `outcome` says what it showed ("meets: p99 0.82 ms").
+    fn probed(&mut self, _name: &str, _phase: &str, _outcome: &str) {}
     /// A target is done (ok, skipped or failed).
     fn target_finished(&mut self, result: &TargetResult);
 }

@@ -211,6 +211,28 @@ impl Prober for BenchProber<'_, '_> {
         Ok(self.reading(measured, rate, stage))
     }
 
+    fn judged(&mut self, probe: &Probe) {
+        let percentile = self.spec.objective.percentile;
+        let why = probe.why.as_deref().unwrap_or("");
+        let outcome = match probe.verdict {
+            ProbeVerdict::Meets => format!(
+                "meets ({} {:.2} ms)",
+                percentile.label(),
+                percentile.of(&probe.latency_ms)
+            ),
+            ProbeVerdict::Misses => format!("misses ({why})"),
+            ProbeVerdict::Unusable => format!("unusable, not used ({why})"),
+        };
+        let phase = format!(
+            "{} {} req/s",
+            self.label,
+            crate::results::print::grouped(probe.rate_rps)
+        );
+        self.bench
+            .observer
+            .probed(self.bench.name, &phase, &outcome);
+    }
+
     fn before_retry(&mut self, why: &Unusable) -> Result<(), Failure> {
         let how = match why {
             Unusable::Unsteady(_) => "after more warm-up",

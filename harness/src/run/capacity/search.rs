@@ -63,6 +63,8 @@ pub trait Prober {
     /// Before a probe that was unusable for `why` is measured again: a pause for noise,
     /// more warm-up for a server not steady.
     fn before_retry(&mut self, why: &Unusable) -> Result<(), Failure>;
+    /// A probe was judged (for progress).
+    fn judged(&mut self, _probe: &Probe) {}
 }
 
 /// How one search goes (from the scenario's `[capacity]`).
@@ -161,6 +163,7 @@ pub fn search(
     let mut rate = plan.lowest;
     loop {
         let probe = judged(prober, plan, rate, ProbeStage::Ramp)?;
+        prober.judged(&probe);
         bracket.take(&probe);
         let met = probe.verdict == ProbeVerdict::Meets;
         probes.push(probe);
@@ -175,6 +178,7 @@ pub fn search(
             break;
         }
         let probe = judged(prober, plan, (low + upper) / 2.0, ProbeStage::Bisect)?;
+        prober.judged(&probe);
         bracket.take(&probe);
         probes.push(probe);
     }
