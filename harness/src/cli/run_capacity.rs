@@ -10,7 +10,7 @@ pub fn status(result: &TargetResult) -> String {
     let Some(capacity) = &result.capacity else {
         return "ok".to_string();
     };
-    let median = capacity.median_capacity().map(|c| grouped(c));
+    let median = capacity.median_capacity().map(grouped);
     let objective = capacity.objective.describe();
     match (capacity.bound(), median) {
         (CapacityBound::Exact, Some(c)) => format!("ok, capacity {c} req/s at {objective}"),
