@@ -229,7 +229,15 @@ fn objective(text: &str) -> Result<(Percentile, Duration), String> {
 
 /// What a capacity scenario must not have: it chooses its own rates, on one
 /// concurrency, for a service without a chain.
-pub(super) fn needs(rate: Option<f64>, connections: &[usize], chained: bool) -> Result<(), String> {
+pub(super) fn needs(
+    rate: Option<f64>,
+    connections: &[usize],
+    chained: bool,
+    interleave: bool,
+) -> Result<(), String> {
+    if interleave {
+        return Err("interleave: a [capacity] scenario runs a target's searches on one process, then every target at equal load; remove `interleave`".to_string());
+    }
     if rate.is_some() {
         return Err("rate: a [capacity] scenario chooses its own rates; remove `rate`".to_string());
     }
@@ -319,5 +327,8 @@ mod tests {
             format!("{HEAD}[capacity]\nobjective = \"p99 <= 10ms\"\n").replace("[32]", "[32, 64]");
         let e = Scenario::parse(&text, "c.toml").unwrap_err().to_string();
         assert!(e.contains("exactly one entry"), "{e}");
+        let text = format!("interleave = true\n{HEAD}[capacity]\nobjective = \"p99 <= 10ms\"\n");
+        let e = Scenario::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(e.contains("interleave: a [capacity] scenario"), "{e}");
     }
 }

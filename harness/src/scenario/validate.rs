@@ -156,7 +156,9 @@ pub(super) fn parse(text: &str) -> Result<Scenario, Problem> {
         Some(section) => {
             let span = section.span();
             let chained = chain.is_some() || resilience.is_some();
-            super::capacity::needs(rate, &connections, chained).map_err(|m| at(span, m))?;
+            let interleave = raw.interleave.unwrap_or(false);
+            super::capacity::needs(rate, &connections, chained, interleave)
+                .map_err(|m| at(span, m))?;
             Some(super::capacity::validate(section.into_inner(), text)?)
         }
     };
