@@ -34,7 +34,7 @@ use crate::scenario::capacity::CapacitySpec;
 use crate::scenario::plan::prepare;
 use crate::system::Shared;
 use prober::{BenchProber, WarmState};
-use search::{search, SearchPlan};
+use search::{judged, search, SearchPlan};
 
 /// What a capacity session does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,7 +106,7 @@ pub fn run_session(
                 prober.label = format!("{:.0}% of its capacity", spec.own_fraction * 100.0);
                 let rate = spec.own_fraction * capacity;
                 let stage = ProbeStage::OwnFraction;
-                let probe = prober.load_at(rate, stage, retries, &spec.objective)?;
+                let probe = judged(&mut prober, &plan, rate, stage)?;
                 session.own_load = Some(LoadAt {
                     fraction: spec.own_fraction,
                     of: "own".to_string(),
@@ -117,7 +117,7 @@ pub fn run_session(
         CapacityStep::EqualLoad { rate_rps } => {
             prober.label = "equal load".to_string();
             let stage = ProbeStage::EqualLoad;
-            let probe = prober.load_at(rate_rps, stage, retries, &spec.objective)?;
+            let probe = judged(&mut prober, &plan, rate_rps, stage)?;
             session.equal_load = Some(probe);
         }
     }

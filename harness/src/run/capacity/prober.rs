@@ -147,43 +147,6 @@ impl BenchProber<'_, '_> {
         };
         Reading { probe, unusable }
     }
-
-    /// One load at `rate` outside the search (a fraction of a capacity), judged against
-    /// `objective` like a search probe, measured again while unusable.
-    pub fn load_at(
-        &mut self,
-        rate: f64,
-        stage: ProbeStage,
-        retries: u32,
-        objective: &crate::results::capacity::Objective,
-    ) -> Result<Probe, Failure> {
-        let mut set_aside = Vec::new();
-        let mut attempt = 1;
-        loop {
-            let Reading {
-                mut probe,
-                unusable,
-            } = self.measure(rate, stage, attempt)?;
-            probe.attempt = attempt;
-            match unusable {
-                Some(why) if attempt <= retries as usize => {
-                    set_aside.push(format!("attempt {attempt}: {}", why.describe()));
-                    self.before_retry(&why)?;
-                    attempt += 1;
-                }
-                unusable => {
-                    probe.set_aside = set_aside;
-                    let missed = objective.missed(&probe.latency_ms, probe.error_rate);
-                    (probe.verdict, probe.why) = match (unusable, missed) {
-                        (Some(why), _) => (ProbeVerdict::Unusable, Some(why.describe())),
-                        (None, None) => (ProbeVerdict::Meets, None),
-                        (None, Some(missed)) => (ProbeVerdict::Misses, Some(missed)),
-                    };
-                    return Ok(probe);
-                }
-            }
-        }
-    }
 }
 
 impl Prober for BenchProber<'_, '_> {
@@ -211,7 +174,7 @@ impl Prober for BenchProber<'_, '_> {
         Ok(self.reading(measured, rate, stage))
     }
 
-    fn judged(&mut self, probe: &Probe) {
+    fn report(&mut self, probe: &Probe) {
         let percentile = self.spec.objective.percentile;
         let why = probe.why.as_deref().unwrap_or("");
         let outcome = match probe.verdict {

@@ -64,7 +64,7 @@ pub trait Prober {
     /// more warm-up for a server not steady.
     fn before_retry(&mut self, why: &Unusable) -> Result<(), Failure>;
     /// A probe was judged (for progress).
-    fn judged(&mut self, _probe: &Probe) {}
+    fn report(&mut self, _probe: &Probe) {}
 }
 
 /// How one search goes (from the scenario's `[capacity]`).
@@ -79,8 +79,9 @@ pub struct SearchPlan {
     pub retries: u32,
 }
 
-/// A probe judged: met, missed, or unusable (after its retries).
-fn judged(
+/// A probe measured and judged: met, missed, or unusable (after its retries). Also what a
+/// load at a set rate outside the search is (a fraction of a capacity).
+pub fn judged(
     prober: &mut dyn Prober,
     plan: &SearchPlan,
     rate: f64,
@@ -103,12 +104,14 @@ fn judged(
                     Some(_) => ProbeVerdict::Misses,
                 };
                 probe.why = missed;
+                prober.report(&probe);
                 return Ok(probe);
             }
             Some(why) if attempt > plan.retries as usize => {
                 probe.set_aside = set_aside;
                 probe.verdict = ProbeVerdict::Unusable;
                 probe.why = Some(why.describe());
+                prober.report(&probe);
                 return Ok(probe);
             }
             Some(why) => {
@@ -163,7 +166,6 @@ pub fn search(
     let mut rate = plan.lowest;
     loop {
         let probe = judged(prober, plan, rate, ProbeStage::Ramp)?;
-        prober.judged(&probe);
         bracket.take(&probe);
         let met = probe.verdict == ProbeVerdict::Meets;
         probes.push(probe);
@@ -178,7 +180,6 @@ pub fn search(
             break;
         }
         let probe = judged(prober, plan, (low + upper) / 2.0, ProbeStage::Bisect)?;
-        prober.judged(&probe);
         bracket.take(&probe);
         probes.push(probe);
     }
