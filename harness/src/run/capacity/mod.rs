@@ -139,6 +139,45 @@ fn slowest(runs: &[Entry], settings: &RunSettings) -> Option<(String, f64)> {
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// Drives every target of `runs` that has a capacity at `equal_fraction` of the slowest
+/// one's, each on a fresh process.
+fn equal_load(
+    runs: &mut [Entry],
+    on: &RunSettings,
+    spec: &CapacitySpec,
+    observer: &mut dyn RunObserver,
+    stop: &Arc<AtomicBool>,
+    shared: &mut Shared,
+) {
+    let Some((name, capacity)) = slowest(runs, on) else {
+        return;
+    };
+    let rate_rps = spec.equal_fraction * capacity;
+    let total = on.targets.len();
+    for (index, run) in runs.iter_mut().enumerate() {
+        let Ok(run) = run else { continue };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let has_capacity = run
+            .result(on)
+            .capacity
+            .and_then(|c| c.median_capacity())
+            .is_some();
+        if !run.is_active() || !has_capacity {
+            continue;
+        }
+        observer.target_started(index, total, run.name());
+        run.equal_load_of(&name, spec.equal_fraction);
+        let plan = SessionPlan {
+            round: 2,
+            repeats: 1,
+            capacity: Some(CapacityStep::EqualLoad { rate_rps }),
+        };
+        run.round(on, observer, stop, 0, plan, shared.components());
+    }
+}
+
 /// A target's run on one protocol, or the entry of a protocol it does not serve.
 type Entry<'a> = Result<TargetRun<'a>, TargetResult>;
 
@@ -192,31 +231,7 @@ pub fn run_capacity(
             results.targets.extend(entries(&runs));
             results.write(&settings.out_dir)?;
         }
-        if let Some((name, capacity)) = slowest(&runs, on) {
-            let rate_rps = spec.equal_fraction * capacity;
-            for (index, run) in runs.iter_mut().enumerate() {
-                let Ok(run) = run else { continue };
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let has_capacity = run
-                    .result(on)
-                    .capacity
-                    .and_then(|c| c.median_capacity())
-                    .is_some();
-                if !run.is_active() || !has_capacity {
-                    continue;
-                }
-                observer.target_started(index, total, run.name());
-                run.equal_load_of(&name, spec.equal_fraction);
-                let plan = SessionPlan {
-                    round: 2,
-                    repeats: 1,
-                    capacity: Some(CapacityStep::EqualLoad { rate_rps }),
-                };
-                run.round(on, observer, stop, 0, plan, shared.components());
-            }
-        }
+        equal_load(&mut runs, on, spec, observer, stop, shared);
         for run in runs.iter_mut().flatten() {
             run.release(on, shared);
         }
