@@ -49,8 +49,8 @@ fn mark<'a>(t: &'a TargetResult, c: &CapacityTarget) -> Option<Mark<'a>> {
     let rate = c.median_capacity()?;
     let p = c.objective.percentile;
     let at = c
-        .at_capacity()
-        .map(|probe| format!(", {} {} ms there", p.label(), latency_ms(p.of(&probe.latency_ms))))
+        .latency_at_capacity()
+        .map(|l| format!(", {} at capacity {} ms", p.label(), latency_ms(l.median)))
         .unwrap_or_default();
     let bound = if c.bound() == CapacityBound::AtLeast {
         "at least "
