@@ -8,8 +8,8 @@ use std::path::Path;
 
 use lanebench::load::result::LatencySummary;
 use lanebench::results::capacity::{
-    CapacitySearch, CapacityTarget, LoadAt, Objective, Percentile, Probe, ProbeStage,
-    ProbeVerdict, SearchVerdict,
+    CapacitySearch, CapacityTarget, LoadAt, Objective, Percentile, Probe, ProbeStage, ProbeVerdict,
+    SearchVerdict,
 };
 use lanebench::results::{RunResults, TargetStatus};
 
@@ -198,7 +198,10 @@ fn the_chart_draws_the_objective_and_one_line_per_framework_with_its_capacity() 
     let (dir, _) = capacity_run(false);
     render(dir.path());
     let svg = read(dir.path(), "charts/capacity.svg");
-    assert!(svg.contains("objective: p99 &lt;= 10 ms"), "no objective line");
+    assert!(
+        svg.contains("objective: p99 &lt;= 10 ms"),
+        "no objective line"
+    );
     for name in ["hyperlane", "gin", "node-http"] {
         let tips = tips(&svg, name);
         assert!(
@@ -217,12 +220,56 @@ fn the_chart_draws_the_objective_and_one_line_per_framework_with_its_capacity() 
         .iter()
         .any(|t| t.contains("capacity at least 4,000 req/s")));
     // Below the lowest probe: a line, but no capacity to mark.
-    assert!(!tips(&svg, "node-http").iter().any(|t| t.contains("capacity")));
+    assert!(!tips(&svg, "node-http")
+        .iter()
+        .any(|t| t.contains("capacity")));
     // The unusable probe above gin's capacity is not drawn.
     assert!(!tips(&svg, "gin").iter().any(|t| t.contains("4,200 req/s")));
     let html = read(dir.path(), "report.html");
     assert!(html.contains("Capacity</h2>"));
     assert!(html.contains("below 500 (the lowest probe)"));
     assert!(html.contains("&gt;= 4,000"));
-    assert!(html.contains("objective: p99 &lt;= 10 ms"), "the chart inline");
+    assert!(
+        html.contains("objective: p99 &lt;= 10 ms"),
+        "the chart inline"
+    );
+}
+
+#[test]
+fn published_claims_use_capacity_only_when_the_scenario_asks() {
+    let (dir, _) = capacity_run(false);
+    let md = stdout_of(&["report", dir.path().to_str().unwrap(), "--format", "md"]);
+    assert!(md.contains("nor published claims"), "{md}");
+    assert!(!md.contains("Published vs measured"), "{md}");
+
+    let (dir, mut results) = capacity_run(true);
+    let gin = results
+        .targets
+        .iter_mut()
+        .find(|t| t.name == "gin")
+        .unwrap();
+    gin.capacity.as_mut().unwrap().searches = vec![search(1, 8_000.0, 9.0, true)];
+    // The published figures are of one GET route: only such a run is judged.
+    let requests = results.scenario.requests.as_mut().unwrap();
+    requests.truncate(1);
+    assert_eq!(requests[0].method(), "GET");
+    results.write(dir.path()).unwrap();
+    let md = stdout_of(&["report", dir.path().to_str().unwrap(), "--format", "md"]);
+    assert!(
+        md.contains("## Published vs measured: capacity at p99 &lt;= 10 ms\n"),
+        "{md}"
+    );
+    let rows = table_rows(
+        &md,
+        "| Framework | Published QPS | Measured capacity at p99 &lt;= 10 ms req/s |",
+    );
+    let find = |framework: &str| row(&rows, framework).to_vec();
+    let gin = find("Gin");
+    assert_eq!(gin[2], "8,000 (0.73x hyperlane)", "{gin:?}");
+    assert_eq!(gin[3], "held", "{gin:?}");
+    assert_eq!(find("hyperlane")[3], "held");
+    let node = find("Express");
+    assert_eq!(node[3], "not measured", "{node:?}");
+    assert!(md.contains("not its peak QPS"), "{md}");
+    assert!(!md.contains("## Comparison"));
 }

@@ -121,8 +121,9 @@ fn row(t: &TargetResult, c: &CapacityTarget) -> Vec<String> {
     vec![
         with_protocol(&display_name(t), t),
         capacity_text(c),
-        c.capacity_per_cpu()
-            .map_or("-".to_string(), |s| format!("{at_least}{}", rate_spread(&s))),
+        c.capacity_per_cpu().map_or("-".to_string(), |s| {
+            format!("{at_least}{}", rate_spread(&s))
+        }),
         c.latency_at_capacity()
             .map_or("-".to_string(), |s| latency_spread(&s)),
         bracket(c),
@@ -150,14 +151,16 @@ pub fn capacity_text(c: &CapacityTarget) -> String {
     }
 }
 
-/// The capacity as a short mark (`>= 1,438`, `< 500`, `?`), for the closing table and
-/// chart labels.
+/// The median capacity as a short mark (`1,438`, `>= 1,438`, `below 500`, `undecided`),
+/// for the closing table and the chart's labels.
 pub fn capacity_mark(c: &CapacityTarget) -> String {
     match (c.bound(), c.median_capacity()) {
         (CapacityBound::Exact, Some(m)) => grouped(m),
         (CapacityBound::AtLeast, Some(m)) => format!(">= {}", grouped(m)),
-        (CapacityBound::BelowLowest { lowest_rps }, _) => format!("< {}", grouped(lowest_rps)),
-        _ => "?".to_string(),
+        (CapacityBound::BelowLowest { lowest_rps }, _) => {
+            format!("below {}", grouped(lowest_rps))
+        }
+        _ => "undecided".to_string(),
     }
 }
 
@@ -173,7 +176,12 @@ fn undecided_why(c: &CapacityTarget) -> String {
 
 fn rate_spread(s: &Spread) -> String {
     if s.n > 1 && s.min != s.max {
-        format!("{} ({}-{})", grouped(s.median), grouped(s.min), grouped(s.max))
+        format!(
+            "{} ({}-{})",
+            grouped(s.median),
+            grouped(s.min),
+            grouped(s.max)
+        )
     } else {
         grouped(s.median)
     }

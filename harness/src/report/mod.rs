@@ -6,6 +6,7 @@
 //! HTML ones draw the same [`document::Block`]s from one [`view::ReportView`].
 
 pub mod capacity;
+pub mod capacity_claims;
 pub mod chain;
 pub mod charts;
 pub mod claims;

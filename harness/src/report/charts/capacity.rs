@@ -146,7 +146,11 @@ where
     }
     let value = |v: f64| format!("{} ms", latency_ms(v));
     let point = |label: &str, (x, y): (f64, f64)| {
-        format!("{label}: {p} {} ms at {} req/s offered", latency_ms(y), grouped(x))
+        format!(
+            "{label}: {p} {} ms at {} req/s offered",
+            latency_ms(y),
+            grouped(x)
+        )
     };
     let tips = Tips {
         point: &point,
@@ -165,7 +169,11 @@ where
         // Labels of capacities close together would overlap: step each one down, on
         // the log axis's own scale.
         let step = (y.1 / y.0).powf(0.05 + 0.06 * i as f64);
-        let label = Text::new(m.label.clone(), (s.px(4) as i32, 0), s.font(16).color(&colour));
+        let label = Text::new(
+            m.label.clone(),
+            (s.px(4) as i32, 0),
+            s.font(16).color(&colour),
+        );
         chart.draw_series([EmptyElement::at((m.rate, y.1 / step)) + label])?;
     }
     Ok(())
