@@ -297,11 +297,7 @@ fn a_comparison_without_a_chain_names_none_of_its_figures() {
     let side = Side::load(&report_support::fixture_file()).unwrap();
     let c = compare(&side, &side, &Thresholds::default(), &FailOn::Auto).unwrap();
     assert!(c.rows.iter().all(|r| !r.figure.only_when_present()));
-    assert!(
-        c.fail_on.iter().all(|f| !f.only_when_present()),
-        "{:?}",
-        c.fail_on
-    );
+    assert!(c.fail_on.iter().all(|f| !f.only_when_present()), "{:?}", c.fail_on);
     let measures = lanebench::export::measures(&report_support::fixture());
     let chain_names: Vec<_> = CHAIN_METRICS
         .iter()
