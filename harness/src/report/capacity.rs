@@ -223,13 +223,16 @@ fn bracket(c: &CapacityTarget) -> String {
     }
 }
 
-/// A load's objective percentile, with what the probe showed when it was not usable.
-fn load_latency(c: &CapacityTarget, load: &LoadAt) -> String {
+/// A load's objective percentile at `at` (where it was driven); a probe that was not
+/// usable is in parentheses, with why after.
+fn load_latency(c: &CapacityTarget, load: &LoadAt, at: String) -> String {
     let value = latency_ms(c.objective.percentile.of(&load.probe.latency_ms));
     match (load.probe.verdict, &load.probe.why) {
-        (ProbeVerdict::Unusable, Some(why)) => format!("({value}) not usable: {}", one_line(why)),
-        (ProbeVerdict::Unusable, None) => format!("({value}) not usable"),
-        _ => value,
+        (ProbeVerdict::Unusable, Some(why)) => {
+            format!("({value}) {at}; not usable: {}", one_line(why))
+        }
+        (ProbeVerdict::Unusable, None) => format!("({value}) {at}; not usable"),
+        _ => format!("{value} {at}"),
     }
 }
 
@@ -238,22 +241,22 @@ fn percent(fraction: f64) -> String {
 }
 
 fn own_load(c: &CapacityTarget, load: &LoadAt) -> String {
-    format!(
-        "{} at {} of its own ({} req/s)",
-        load_latency(c, load),
+    let at = format!(
+        "at {} of its own ({} req/s)",
         percent(load.fraction),
         grouped(load.probe.rate_rps)
-    )
+    );
+    load_latency(c, load, at)
 }
 
 fn equal_load(c: &CapacityTarget, load: &LoadAt) -> String {
-    format!(
-        "{} at {} of {}'s capacity, {} req/s",
-        load_latency(c, load),
+    let at = format!(
+        "at {} of {}'s capacity, {} req/s",
         percent(load.fraction),
         load.of,
         grouped(load.probe.rate_rps)
-    )
+    );
+    load_latency(c, load, at)
 }
 
 /// Why each lower bound is one and each undecided search did not decide.
