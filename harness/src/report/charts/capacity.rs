@@ -121,7 +121,7 @@ where
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .x_label_formatter(&rate_label)
-        .y_label_formatter(&|v| latency_ms(*v))
+        .y_label_formatter(&latency_label)
         .x_desc("Offered rate (requests per second, log scale)")
         .y_desc(format!("{p} latency (ms, log scale)"))
         .label_style(s.font(20))
@@ -188,6 +188,12 @@ fn rate_label(v: &f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// A latency tick as a plain number (0.5, 10, 1000): the unit is in the axis title.
+fn latency_label(v: &f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn no_probe<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
