@@ -3,6 +3,7 @@
 //! each framework's capacity marked. Both axes are logarithmic: the ramp doubles the
 //! rate, and latency spans a fraction of a millisecond below capacity to seconds above.
 
+use plotters::coord::combinators::LogCoord;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -128,21 +129,7 @@ where
         .axis_desc_style(s.font(18))
         .draw()?;
     if let Some(bound) = bound {
-        let grey = RGBColor(110, 110, 110);
-        let line = [(x.0, bound), (x.1, bound)];
-        chart.draw_series(DashedLineSeries::new(
-            line,
-            s.px(10).max(2),
-            s.px(6).max(2),
-            grey.stroke_width(s.px(2).max(1)),
-        ))?;
-        let text = format!("objective: {p} <= {bound} ms");
-        let style = s
-            .font(16)
-            .color(&grey)
-            .pos(Pos::new(HPos::Left, VPos::Bottom));
-        chart.draw_series([EmptyElement::at((x.0, bound))
-            + Text::new(text, (s.px(6) as i32, -(s.px(4) as i32)), style)])?;
+        draw_objective(&mut chart, frame, (x.0, x.1), bound, p)?;
     }
     let value = |v: f64| format!("{} ms", latency_ms(v));
     let point = |label: &str, (x, y): (f64, f64)| {
@@ -157,6 +144,56 @@ where
         value: &value,
     };
     draw_curves(&mut chart, frame, &curves, tips)?;
+    draw_marks(&mut chart, frame, &marks, y)
+}
+
+/// The log-log plot every mark of the chart is drawn on.
+type LogLog<'a, DB> = ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>;
+
+/// The objective as a dashed grey line across the plot, labelled at its left end.
+fn draw_objective<'a, DB>(
+    chart: &mut LogLog<'a, DB>,
+    frame: &Frame,
+    x: (f64, f64),
+    bound: f64,
+    p: &str,
+) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let s = &frame.style;
+    let grey = RGBColor(110, 110, 110);
+    let line = [(x.0, bound), (x.1, bound)];
+    chart.draw_series(DashedLineSeries::new(
+        line,
+        s.px(10).max(2),
+        s.px(6).max(2),
+        grey.stroke_width(s.px(2).max(1)),
+    ))?;
+    let text = format!("objective: {p} <= {bound} ms");
+    let style = s
+        .font(16)
+        .color(&grey)
+        .pos(Pos::new(HPos::Left, VPos::Bottom));
+    chart.draw_series([EmptyElement::at((x.0, bound))
+        + Text::new(text, (s.px(6) as i32, -(s.px(4) as i32)), style)])?;
+    Ok(())
+}
+
+/// Each framework's capacity as a dashed line in its colour over the whole y range
+/// `y`, labelled at the top.
+fn draw_marks<'a, DB>(
+    chart: &mut LogLog<'a, DB>,
+    frame: &Frame,
+    marks: &[Mark],
+    y: (f64, f64),
+) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let s = &frame.style;
     for (i, m) in marks.iter().enumerate() {
         let colour = frame.colours.colour(m.target);
         let _mark = frame.marks.begin(m.target, m.tip.clone());
