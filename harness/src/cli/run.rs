@@ -531,9 +531,13 @@ fn render_table(results: &RunResults) -> String {
     let width = (results.targets.iter())
         .map(|t| t.label().chars().count())
         .fold(14, usize::max);
+    // A capacity run has no ladder, so no qps: its column shows the capacity instead.
+    let capacity_run = results.scenario.capacity().is_some()
+        || results.targets.iter().any(|t| t.capacity.is_some());
+    let rate = if capacity_run { "capacity" } else { "qps" };
     let mut out = format!(
         "\n{:<width$} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
-        "target", "status", "qps", "startup ms", "cold ms", "memory MiB"
+        "target", "status", rate, "startup ms", "cold ms", "memory MiB"
     );
     for t in &results.targets {
         let status = match t.status {
@@ -548,6 +552,9 @@ fn render_table(results: &RunResults) -> String {
             t.label(),
             status,
             match (t.qps, &t.qps_caveat) {
+                _ if capacity_run => t.capacity.as_ref().map_or("-".to_string(), |c| {
+                    crate::report::capacity::capacity_mark(c)
+                }),
                 (Some(q), None) => grouped(q as u64),
                 // No level measured the server cleanly: not a plain figure.
                 (Some(q), Some(_)) => format!("({})", grouped(q as u64)),

@@ -46,3 +46,56 @@ fn closing_table_without_protocols_is_unchanged() {
     );
     assert!(table.lines().any(|l| l.starts_with("gin            ")));
 }
+
+#[test]
+fn closing_table_of_a_capacity_run_shows_the_capacity_with_its_marks() {
+    use crate::results::capacity::{
+        CapacitySearch, CapacityTarget, Objective, Percentile, SearchVerdict,
+    };
+    let mut results = fixture();
+    let capacity = |verdict: SearchVerdict| CapacityTarget {
+        objective: Objective {
+            percentile: Percentile::P99,
+            bound_ms: 10.0,
+            max_error_rate: 0.001,
+        },
+        server_cpus: 1,
+        searches: vec![CapacitySearch {
+            repeat: 1,
+            verdict,
+            probes: Vec::new(),
+        }],
+        own_load: None,
+        equal_load: None,
+    };
+    for t in &mut results.targets {
+        t.qps = None;
+        t.capacity = match t.name.as_str() {
+            "hyperlane" => Some(capacity(SearchVerdict::Found {
+                capacity_rps: 12_000.0,
+                missed_rps: 12_500.0,
+            })),
+            "gin" => Some(capacity(SearchVerdict::AtLeast {
+                capacity_rps: 4_000.0,
+                why: "generator-limited above".into(),
+            })),
+            "node-http" => Some(capacity(SearchVerdict::BelowLowest { lowest_rps: 500.0 })),
+            _ => None,
+        };
+    }
+    let table = render_table(&results);
+    let header = table.lines().find(|l| l.starts_with("target")).unwrap();
+    assert!(
+        header.contains("capacity") && !header.contains("qps"),
+        "{table}"
+    );
+    let row = |name: &str| {
+        let found = table.lines().find(|l| l.starts_with(name));
+        found
+            .unwrap_or_else(|| panic!("{name}: {table}"))
+            .to_string()
+    };
+    assert!(row("hyperlane").contains(" 12,000 "), "{table}");
+    assert!(row("gin").contains(" >= 4,000 "), "{table}");
+    assert!(row("node-http").contains(" below 500 "), "{table}");
+}

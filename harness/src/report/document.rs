@@ -50,6 +50,8 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
     ];
     if super::resilience::resilience_only(view) {
         out.push(Block::Paragraph(RESILIENCE_ONLY.to_string()));
+    } else if super::capacity::capacity_only(view) {
+        out.extend(capacity_claims(input));
     } else {
         out.extend(ladder_blocks(input));
     }
@@ -57,6 +59,23 @@ pub fn build(input: &RenderInput) -> Vec<Block> {
 }
 
 const RESILIENCE_ONLY: &str = "A resilience run: each target was measured through episodes of a steady open-loop load with a fault in the middle, not on a load ladder, so there is no comparison of throughput, latency per level or published claims here. See \"Resilience\" below.";
+
+const CAPACITY_ONLY: &str = "A capacity run: each target was measured by open-loop probes searching for the highest rate that meets a latency objective, not on a load ladder, so there is no comparison of peak throughput or latency per level here";
+
+/// A capacity run's opening: what it is, and the published claims held against
+/// capacity when its scenario asked for that (`[capacity] claims = true`).
+fn capacity_claims(input: &RenderInput) -> Vec<Block> {
+    let Some(claims) = super::capacity_claims::section(input.claims, &input.view) else {
+        let text = format!("{CAPACITY_ONLY}, nor published claims (the scenario did not ask to hold them against capacity). See \"Capacity\" below.");
+        return vec![Block::Paragraph(text)];
+    };
+    vec![
+        Block::Paragraph(format!("{CAPACITY_ONLY}. See \"Capacity\" below.")),
+        Block::Heading(2, claims.heading),
+        Block::Table(claims.table),
+        Block::List(claims.notes),
+    ]
+}
 
 /// The sections of a run measured on a load ladder: comparison, published claims,
 /// latency, throughput, memory and startup.
@@ -100,6 +119,17 @@ fn ladder_blocks(input: &RenderInput) -> Vec<Block> {
 /// Every section after the ladder's, appended to `out`.
 fn after_ladder(input: &RenderInput, mut out: Vec<Block>) -> Vec<Block> {
     let (view, r) = (&input.view, input.results);
+    if let Some(capacity) = super::capacity::section(view) {
+        out.extend([
+            Block::Heading(2, "Capacity".to_string()),
+            Block::Paragraph(capacity.intro),
+            Block::Table(capacity.table),
+        ]);
+        if !capacity.notes.is_empty() {
+            out.push(Block::List(capacity.notes));
+        }
+        out.extend(ChartKind::CAPACITY.map(|kind| chart(input, kind)));
+    }
     if let Some((text, table)) = super::database::section(view, r) {
         out.extend([
             Block::Heading(2, "Database".to_string()),

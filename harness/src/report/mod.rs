@@ -5,6 +5,8 @@
 //! Each output [`Format`] has its own module implementing [`Renderer`]; the Markdown and
 //! HTML ones draw the same [`document::Block`]s from one [`view::ReportView`].
 
+pub mod capacity;
+pub mod capacity_claims;
 pub mod chain;
 pub mod charts;
 pub mod claims;

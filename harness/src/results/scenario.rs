@@ -61,6 +61,26 @@ impl ScenarioRecord {
     }
 }
 
+/// The `[capacity]` section as recorded: what the report reads of it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CapacityRecord {
+    /// As written (`p99 <= 10ms`).
+    #[serde(default)]
+    pub objective: Option<String>,
+    /// Published-vs-measured ratios use capacity instead of peak QPS.
+    #[serde(default)]
+    pub claims: bool,
+}
+
+impl ScenarioRecord {
+    /// The `[capacity]` section, for a capacity run; a section this build cannot read
+    /// counts as one without claims, so the run still reports as a capacity run.
+    pub fn capacity(&self) -> Option<CapacityRecord> {
+        let section = self.rest.get("capacity").filter(|v| !v.is_null())?;
+        Some(serde_json::from_value(section.clone()).unwrap_or_default())
+    }
+}
+
 impl RequestRecord {
     /// The request's method; a record without one was a GET (the scenario's default).
     pub fn method(&self) -> &str {

@@ -7,6 +7,7 @@
 
 mod axis;
 mod bars;
+mod capacity;
 mod chain;
 mod fault;
 mod key;
@@ -169,6 +170,8 @@ pub enum ChartKind {
     ChainCpu,
     /// A service chain's: the client tax per framework.
     ClientTax,
+    /// A capacity run's: the objective's percentile against offered rate.
+    Capacity,
     /// A resilience run's: one fault kind's timeline of full, degraded and failed answers.
     Fault(FaultChart),
 }
@@ -194,6 +197,9 @@ impl ChartKind {
         ChartKind::ClientTax,
     ];
 
+    /// The charts of a capacity run, after the chain's in report order.
+    pub const CAPACITY: [ChartKind; 1] = [ChartKind::Capacity];
+
     /// The charts a report of `view` holds: the protocols' only in a run with protocols,
     /// the chain's only when a target ran as one,
     /// a fault's only when a target has an episode of it, so that any other report
@@ -202,12 +208,18 @@ impl ChartKind {
         if crate::report::resilience::resilience_only(view) {
             return ChartKind::faults(view);
         }
+        if crate::report::capacity::capacity_only(view) {
+            return ChartKind::CAPACITY.to_vec();
+        }
         let mut kinds = ChartKind::ALL.to_vec();
         if view.by_protocol() {
             kinds.push(ChartKind::Protocols);
         }
         if view.ranked.iter().any(|t| t.chain.is_some()) {
             kinds.extend(ChartKind::CHAIN);
+        }
+        if crate::report::capacity::capacity_run(view) {
+            kinds.extend(ChartKind::CAPACITY);
         }
         kinds.extend(ChartKind::faults(view));
         kinds
@@ -225,6 +237,7 @@ impl ChartKind {
     pub fn title_in(self, view: &ReportView) -> String {
         match self {
             ChartKind::Fault(fault) => fault.title(view),
+            ChartKind::Capacity => capacity::title(view),
             _ => self.title(&view.reference),
         }
     }
@@ -233,6 +246,7 @@ impl ChartKind {
     pub fn caption_in(self, view: &ReportView, published: &str) -> String {
         match self {
             ChartKind::Fault(fault) => fault.caption(view),
+            ChartKind::Capacity => capacity::caption(view),
             _ => self.caption(&view.reference, published),
         }
     }
@@ -253,6 +267,7 @@ impl ChartKind {
             ChartKind::ChainLatency => "chain-latency",
             ChartKind::ChainCpu => "chain-cpu",
             ChartKind::ClientTax => "client-tax",
+            ChartKind::Capacity => "capacity",
             ChartKind::Fault(fault) => fault.file_stem(),
         }
     }
@@ -275,6 +290,7 @@ impl ChartKind {
             ChartKind::ChainLatency => "Service chain: end-to-end p99 and downstream p99",
             ChartKind::ChainCpu => "Service chain: CPU per request by service",
             ChartKind::ClientTax => "Service chain: the client tax",
+            ChartKind::Capacity => "Capacity: latency against offered rate",
             ChartKind::Fault(fault) => return format!("Resilience: {}", fault.name()),
         };
         title.to_string()
@@ -285,6 +301,7 @@ impl ChartKind {
     /// A fault chart's caption depends on the run: see [`ChartKind::caption_in`].
     pub fn caption(self, reference: &str, published: &str) -> String {
         let caption = match self {
+            ChartKind::Capacity => "One line per framework: the objective's percentile at each usable probe's offered rate, the objective drawn, each framework's capacity marked.",
             ChartKind::Fault(_) => "One line per framework: full, degraded and failed answers per second, the fault window shaded.",
             ChartKind::Qps => "Bars: the headline QPS of the comparison table (median over repeats of the best level); whiskers: min-max over those repeats.",
             ChartKind::Claims if reference == published => return format!("Light bars: the published QPS divided by {published}'s published QPS; solid bars: the same ratio measured in this run (at the published load's connections when the run has that level, else the headline QPS). Under each pair, the verdict of the published-vs-measured table."),
@@ -316,6 +333,9 @@ impl ChartKind {
         if let ChartKind::Fault(fault) = self {
             return fault::timeline(&root, frame, fault);
         }
+        if self == ChartKind::Capacity {
+            return capacity::chart(&root, frame);
+        }
         if frame.view.ranked.is_empty() && self != ChartKind::Claims {
             return no_data(&root, frame);
         }
@@ -333,6 +353,7 @@ impl ChartKind {
             ChartKind::ChainLatency => chain::latency(&root, frame),
             ChartKind::ChainCpu => chain::cpu(&root, frame),
             ChartKind::ClientTax => chain::tax(&root, frame),
+            ChartKind::Capacity => capacity::chart(&root, frame),
             ChartKind::Fault(fault) => fault::timeline(&root, frame, fault),
         }
     }
