@@ -552,9 +552,10 @@ fn render_table(results: &RunResults) -> String {
             t.label(),
             status,
             match (t.qps, &t.qps_caveat) {
-                _ if capacity_run => t.capacity.as_ref().map_or("-".to_string(), |c| {
-                    crate::report::capacity::capacity_mark(c)
-                }),
+                _ if capacity_run => t
+                    .capacity
+                    .as_ref()
+                    .map_or("-".to_string(), |c| { c.mark() }),
                 (Some(q), None) => grouped(q as u64),
                 // No level measured the server cleanly: not a plain figure.
                 (Some(q), Some(_)) => format!("({})", grouped(q as u64)),

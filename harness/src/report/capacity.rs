@@ -151,19 +151,6 @@ pub fn capacity_text(c: &CapacityTarget) -> String {
     }
 }
 
-/// The median capacity as a short mark (`1,438`, `>= 1,438`, `below 500`, `undecided`),
-/// for the closing table and the chart's labels.
-pub fn capacity_mark(c: &CapacityTarget) -> String {
-    match (c.bound(), c.median_capacity()) {
-        (CapacityBound::Exact, Some(m)) => grouped(m),
-        (CapacityBound::AtLeast, Some(m)) => format!(">= {}", grouped(m)),
-        (CapacityBound::BelowLowest { lowest_rps }, _) => {
-            format!("below {}", grouped(lowest_rps))
-        }
-        _ => "undecided".to_string(),
-    }
-}
-
 fn undecided_why(c: &CapacityTarget) -> String {
     c.searches
         .iter()

@@ -9,7 +9,7 @@
 //! judge. The reference's row claims it is the fastest: that holds only when its
 //! slowest search beat every other framework's fastest.
 
-use super::capacity::{capacity_mark, with_capacity};
+use super::capacity::with_capacity;
 use super::claims::{Claim, PublishedClaims};
 use super::comparable::run_gaps;
 use super::table::Table;
@@ -102,7 +102,7 @@ fn judge(
     let Some((_, capacity)) = find(view, &claim.target) else {
         return not_measured(view, &claim.target);
     };
-    let mark = format!("{} req/s", capacity_mark(capacity));
+    let mark = format!("{} req/s", capacity.mark());
     let gaps = run_gaps(view.results);
     if !gaps.is_empty() {
         return (
@@ -120,7 +120,7 @@ fn judge(
     };
     for (name, c) in [(&claim.target, capacity), (&claims.reference, base)] {
         if c.bound() != CapacityBound::Exact {
-            let why = format!("not comparable: {name}'s capacity is {}", capacity_mark(c));
+            let why = format!("not comparable: {name}'s capacity is {}", c.mark());
             return (mark, "not comparable", why);
         }
     }

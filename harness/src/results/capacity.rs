@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::load::result::LatencySummary;
-use crate::stats::{median, Spread};
+use crate::stats::Spread;
 
 /// The latency percentile an objective bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,9 +262,13 @@ impl CapacityTarget {
             .collect()
     }
 
-    /// Requests per second over the searches that gave a number.
+    /// Requests per second over the searches that gave a number. Its median is the
+    /// median search's capacity (the lower middle one of an even count), so that it is a
+    /// rate a probe showed meeting the objective, never an average of two.
     pub fn capacity(&self) -> Option<Spread> {
-        Spread::of(&self.capacities())
+        let mut spread = Spread::of(&self.capacities())?;
+        spread.median = self.median_capacity()?;
+        Some(spread)
     }
 
     /// Requests per second per server CPU.
@@ -338,10 +342,24 @@ impl CapacityTarget {
         points
     }
 
-    /// The median capacity, when any search gave one: the rate the later loads take a
-    /// fraction of.
+    /// The median search's capacity, when any search gave one: the figure, and the rate
+    /// the later loads take a fraction of.
     pub fn median_capacity(&self) -> Option<f64> {
-        median(&self.capacities())
+        self.median_search()?.verdict.capacity_rps()
+    }
+
+    /// The capacity as tables print it: `12,000`, `>= 4,000` for a lower bound,
+    /// `below 500` (the lowest probe), or `undecided`.
+    pub fn mark(&self) -> String {
+        use super::print::grouped;
+        match (self.bound(), self.median_capacity()) {
+            (CapacityBound::Exact, Some(m)) => grouped(m),
+            (CapacityBound::AtLeast, Some(m)) => format!(">= {}", grouped(m)),
+            (CapacityBound::BelowLowest { lowest_rps }, _) => {
+                format!("below {}", grouped(lowest_rps))
+            }
+            _ => "undecided".to_string(),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::axis::MAX_AXIS_VALUE;
 use super::lines::{all_values, draw_curves, framework_key, Curve, Tips};
 use super::{Drawn, Frame};
-use crate::report::capacity::{capacity_mark, objective, with_capacity};
+use crate::report::capacity::{objective, with_capacity};
 use crate::report::view::{grouped, latency_ms, with_protocol, ReportView};
 use crate::results::capacity::{CapacityBound, CapacityTarget, Percentile};
 use crate::results::TargetResult;
@@ -61,7 +61,7 @@ fn mark<'a>(t: &'a TargetResult, c: &CapacityTarget) -> Option<Mark<'a>> {
     Some(Mark {
         target: &t.name,
         rate,
-        label: capacity_mark(c),
+        label: c.mark(),
         tip: format!(
             "{}: capacity {bound}{} req/s (median over {} searches){at}",
             with_protocol(&t.framework, t),
