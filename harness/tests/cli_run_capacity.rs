@@ -78,14 +78,14 @@ fn a_known_capacity_is_found_and_a_hopeless_server_is_below_the_lowest_probe() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fixture_target(root, "known", &format!("--service-us {SERVICE_US}"));
-    // 20 ms per request: never 200 per second, let alone with p99 <= 25 ms.
+    // 20 ms per request: never 200 per second, let alone with p99 <= 50 ms.
     fixture_target(root, "hopeless", "--service-us 20000");
     let scenario = root.join("capacity.toml");
     std::fs::write(
         &scenario,
         "name = \"capacity-test\"\nduration = \"1s\"\nwarmup = \"1s\"\nsteady_state = false\n\
          repeats = 1\nconnections = [16]\nstartup_samples = 1\ntimeout = \"3s\"\n\n\
-         [capacity]\nobjective = \"p99 <= 25ms\"\nlowest = 200\nmin_requests = 500\n\
+         [capacity]\nobjective = \"p99 <= 50ms\"\nlowest = 200\nmin_requests = 500\n\
          precision = \"4%\"\nprobe_warmup = \"500ms\"\n\n\
          [[request]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\n",
     )
@@ -120,7 +120,7 @@ fn a_known_capacity_is_found_and_a_hopeless_server_is_below_the_lowest_probe() {
     let search = &known["capacity"]["searches"][0];
     assert_eq!(search["verdict"]["kind"], "found", "{search:#}");
     let capacity = search["verdict"]["capacity_rps"].as_f64().unwrap();
-    // It cannot carry more than its peak, and with p99 <= 25 ms (over 60 service times)
+    // It cannot carry more than its peak, and with p99 <= 50 ms (over 100 service times)
     // it carries nearly all of it: arrivals are evenly spaced, so queues form only near
     // full use.
     assert!(
@@ -136,7 +136,7 @@ fn a_known_capacity_is_found_and_a_hopeless_server_is_below_the_lowest_probe() {
         .find(|p| p["rate_rps"].as_f64() == Some(capacity))
         .unwrap();
     assert_eq!(at["verdict"], "meets");
-    assert!(at["latency_ms"]["p99"].as_f64().unwrap() <= 25.0);
+    assert!(at["latency_ms"]["p99"].as_f64().unwrap() <= 50.0);
     assert!(at["requests"].as_u64().unwrap() >= 500, "{at:#}");
     let own = &known["capacity"]["own_load"];
     assert_eq!(own["fraction"], 0.5);

@@ -63,13 +63,19 @@ impl BenchProber<'_, '_> {
         Ok(())
     }
 
-    /// The open-loop load of a probe at `rate`.
+    /// The open-loop load of a probe at `rate`. Its send-lag bound is a tenth of the
+    /// objective's (at least the engine's 1 ms): the latency is measured from each
+    /// request's intended send time, so a late send counts against the probe, and a lag
+    /// that small beside the bound cannot carry a probe across it; a lower bound would
+    /// set aside probes at low rates for the odd millisecond a virtual machine stalls.
     fn probe_load(&self, rate: f64) -> LoadSettings {
         let scenario = &self.bench.settings.scenario;
+        let lag_bound = Duration::from_secs_f64(self.spec.objective.bound_ms / 10.0 / 1e3);
         LoadSettings {
             rate: Some(rate),
             duration: Some(self.spec.probe_length(rate, scenario.duration)),
             warmup: self.spec.probe_warmup,
+            max_send_lag: lag_bound.max(crate::load::DEFAULT_MAX_SEND_LAG),
             ..self.warm_load()
         }
     }
