@@ -33,6 +33,7 @@ fn probe(rate: f64, verdict: ProbeVerdict, p99: f64) -> Probe {
         server_cpu_utilisation: 0.5,
         generator_cpu_utilisation: 0.2,
         server_cpu_us_per_success: None,
+        send_lag_p99_ms: None,
         attempt: 1,
         set_aside: Vec::new(),
     }

@@ -160,6 +160,10 @@ pub struct Probe {
     pub generator_cpu_utilisation: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cpu_us_per_success: Option<f64>,
+    /// The schedule's send lag p99 (ms): how late the generator sent, which the
+    /// latency above includes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_p99_ms: Option<f64>,
     /// The attempt kept (from 1); earlier attempts were unusable and measured again.
     pub attempt: usize,
     /// Why each earlier attempt was set aside.
@@ -384,6 +388,7 @@ mod tests {
             server_cpu_utilisation: 0.5,
             generator_cpu_utilisation: 0.2,
             server_cpu_us_per_success: None,
+            send_lag_p99_ms: None,
             attempt: 1,
             set_aside: Vec::new(),
         }

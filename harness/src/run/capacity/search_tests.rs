@@ -51,6 +51,7 @@ impl Prober for Scripted {
                 server_cpu_utilisation: (rate / self.capacity).min(1.0),
                 generator_cpu_utilisation: 0.1,
                 server_cpu_us_per_success: None,
+                send_lag_p99_ms: None,
                 attempt: 0,
                 set_aside: Vec::new(),
             },
