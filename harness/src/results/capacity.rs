@@ -275,14 +275,22 @@ impl CapacityTarget {
         Some(spread)
     }
 
-    /// Requests per second per server CPU.
+    /// Requests per second per server CPU: [`CapacityTarget::capacity`] divided by them.
     pub fn capacity_per_cpu(&self) -> Option<Spread> {
         let cpus = self.server_cpus.max(1) as f64;
-        let values: Vec<f64> = self.capacities().iter().map(|c| c / cpus).collect();
-        Spread::of(&values)
+        let spread = self.capacity()?;
+        Some(Spread {
+            median: spread.median / cpus,
+            min: spread.min / cpus,
+            max: spread.max / cpus,
+            mean: spread.mean / cpus,
+            stdev: spread.stdev.map(|s| s / cpus),
+            ..spread
+        })
     }
 
-    /// How the capacity is known.
+    /// How the capacity is known. A search that decided nothing (its lowest probe
+    /// unusable) gives no number and does not make the others' a lower bound.
     pub fn bound(&self) -> CapacityBound {
         let verdicts = || self.searches.iter().map(|s| &s.verdict);
         if self.searches.is_empty() || self.capacities().is_empty() {
@@ -295,10 +303,10 @@ impl CapacityTarget {
                 None => CapacityBound::Undecided,
             };
         }
-        if verdicts().all(|v| matches!(v, SearchVerdict::Found { .. })) {
-            CapacityBound::Exact
-        } else {
+        if verdicts().any(|v| matches!(v, SearchVerdict::AtLeast { .. })) {
             CapacityBound::AtLeast
+        } else {
+            CapacityBound::Exact
         }
     }
 
@@ -445,9 +453,17 @@ mod tests {
             missed_rps: 4100.0,
         };
         assert_eq!(
-            target(vec![found, at_least]).bound(),
+            target(vec![found.clone(), at_least]).bound(),
             CapacityBound::AtLeast
         );
+        // Regression: one undecided search (its lowest probe noisy) made the two found
+        // beside it a lower bound.
+        let undecided = SearchVerdict::Undecided {
+            why: "noisy: server CPU 8% stolen".into(),
+        };
+        let t = target(vec![undecided, found.clone(), found]);
+        assert_eq!(t.bound(), CapacityBound::Exact);
+        assert_eq!(t.capacity_per_cpu().unwrap().median, 2000.0);
         let below = SearchVerdict::BelowLowest { lowest_rps: 100.0 };
         let t = target(vec![below.clone(), below]);
         assert_eq!(t.capacity(), None);

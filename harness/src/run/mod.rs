@@ -415,10 +415,24 @@ fn run_interleaved(
     if stop.load(Ordering::SeqCst) {
         return Ok(results);
     }
-    for result in &results.targets {
+    finished(settings, observer, &results.targets);
+    Ok(results)
+}
+
+/// Reports `results` finished, each under its own target's position: results reported
+/// together at the end (rounds, a capacity run's equal load) once all carried the last
+/// target's.
+fn finished(settings: &RunSettings, observer: &mut dyn RunObserver, results: &[TargetResult]) {
+    let total = settings.targets.len();
+    for result in results {
+        let index = settings
+            .targets
+            .iter()
+            .position(|t| t.name() == result.name)
+            .unwrap_or(0);
+        observer.target_started(index, total, &result.name);
         observer.target_finished(result);
     }
-    Ok(results)
 }
 
 /// The current time as RFC 3339 UTC, to the second.

@@ -241,9 +241,7 @@ pub fn run_capacity(
         if stop.load(Ordering::SeqCst) {
             return Ok(results);
         }
-        for result in &results.targets[before..] {
-            observer.target_finished(result);
-        }
+        super::finished(settings, observer, &results.targets[before..]);
     }
     Ok(results)
 }
