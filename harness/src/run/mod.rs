@@ -21,6 +21,7 @@
 //! round.
 
 pub mod capacity;
+mod capacity_run;
 pub mod chain;
 pub mod cold_start;
 mod drive;
@@ -230,7 +231,7 @@ pub fn run_all(
     // starts) keeps to the generator's CPUs. Builds widen it again while they run.
     let _ = settings.generator_cpus.pin_current_thread();
     let mut results = if settings.scenario.capacity.is_some() {
-        capacity::run_capacity(settings, observer, stop, results, &mut shared)?
+        capacity_run::run_capacity(settings, observer, stop, results, &mut shared)?
     } else if settings.scenario.interleave {
         run_interleaved(settings, observer, stop, results, &mut shared)?
     } else {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::drive::{Bench, Warmup};
 use super::episodes::{run_episodes, FaultTools};
-use super::failure::{check_stop, Failure};
+use super::failure::{check_stop, pause, Failure, RETRY_PAUSE};
 use super::outcome::{ComponentRecord, LevelRun, MemoryRecord, SessionOutcome};
 use super::process::run_processes;
 use super::summary::judge_repeats;
@@ -29,9 +29,6 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Idle memory: this many samples, this far apart, after readiness.
 const IDLE_SAMPLES: usize = 5;
 const IDLE_SPACING: Duration = Duration::from_millis(200);
-/// Before measuring an attempt again: long enough for a passing burst elsewhere on the
-/// machine to end, short beside a level.
-pub(super) const RETRY_PAUSE: Duration = Duration::from_secs(3);
 /// The load of a repeated attempt warms its fresh connections this long first.
 const RETRY_WARMUP: Duration = Duration::from_secs(1);
 
@@ -456,16 +453,6 @@ impl Ladder {
             steady: warmup.steady,
         }
     }
-}
-
-/// Sleeps `length`, waking every 100 ms to honour the run's stop flag.
-pub(super) fn pause(stop: &AtomicBool, length: Duration) -> Result<(), Failure> {
-    let until = Instant::now() + length;
-    while Instant::now() < until {
-        check_stop(stop)?;
-        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
-    }
-    check_stop(stop)
 }
 
 /// A cgroup's kind and its exact peak memory (MiB), when it keeps one.

@@ -13,8 +13,7 @@ use crate::results::capacity::{Probe, ProbeStage, ProbeVerdict};
 use crate::results::caveat::describe_all;
 use crate::results::{RepeatResult, Saturation};
 use crate::run::drive::{Bench, Measured};
-use crate::run::failure::{check_stop, Failure};
-use crate::run::session::{pause, RETRY_PAUSE};
+use crate::run::failure::{check_stop, pause, Failure, RETRY_PAUSE};
 use crate::run::summary::judge_repeats;
 use crate::scenario::capacity::CapacitySpec;
 
