@@ -94,7 +94,7 @@ where
     let marks: Vec<Mark> = targets.iter().filter_map(|(t, c)| mark(t, c)).collect();
     let bound = targets.first().map(|(_, c)| c.objective.bound_ms);
     if curves.is_empty() {
-        return no_probe(root, frame);
+        return super::centred_note(root, frame, "No usable probe was measured in this run.");
     }
     let values = all_values(&curves);
     let rates = values
@@ -231,21 +231,4 @@ fn rate_label(v: &f64) -> String {
 fn latency_label(v: &f64) -> String {
     let text = format!("{v:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn no_probe<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
-    let (w, h) = root.dim_in_pixel();
-    let style = frame
-        .style
-        .font(22)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw_text(
-        "No usable probe was measured in this run.",
-        &style,
-        (w as i32 / 2, h as i32 / 2),
-    )?;
-    Ok(())
 }

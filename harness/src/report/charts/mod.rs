@@ -337,7 +337,7 @@ impl ChartKind {
             return capacity::chart(&root, frame);
         }
         if frame.view.ranked.is_empty() && self != ChartKind::Claims {
-            return no_data(&root, frame);
+            return centred_note(&root, frame, "No target was measured in this run.");
         }
         match self {
             ChartKind::Qps => bars::qps(&root, frame),
@@ -427,7 +427,12 @@ fn register_font() {
     });
 }
 
-fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame) -> Drawn
+/// A chart with nothing to draw says so in its middle.
+fn centred_note<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    frame: &Frame,
+    text: &str,
+) -> Drawn
 where
     DB::ErrorType: 'static,
 {
@@ -436,10 +441,6 @@ where
         .style
         .font(22)
         .pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw_text(
-        "No target was measured in this run.",
-        &style,
-        (w as i32 / 2, h as i32 / 2),
-    )?;
+    root.draw_text(text, &style, (w as i32 / 2, h as i32 / 2))?;
     Ok(())
 }
