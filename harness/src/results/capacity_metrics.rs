@@ -29,7 +29,7 @@ pub static CAPACITY_METRICS: &[Metric] = &[
     },
     Metric {
         key: "capacity_per_cpu",
-        field: "capacity.searches[].verdict.capacity_rps",
+        field: "capacity.searches[].verdict.capacity_rps / capacity.server_cpus",
         unit: "req/s/CPU",
         direction: Direction::HigherIsBetter,
         source: Source::Target(|t| t.capacity.as_ref()?.capacity_per_cpu()),
