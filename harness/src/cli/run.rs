@@ -16,8 +16,7 @@ use crate::cost::callgrind::valgrind_version;
 use crate::cost::{CostSettings, DEFAULT_REQUESTS, DEFAULT_WARMUP};
 use crate::load::cpus::CpuList;
 use crate::load::LiveStatus;
-use crate::results::cost::CostStatus;
-use crate::results::cost::Counting;
+use crate::results::cost::{CostStatus, Counting};
 use crate::results::{RunResults, TargetResult, TargetStatus};
 use crate::run::noise::target_caveats;
 use crate::run::{new_run_id, run_all, throwaway_certificate, RunCost, RunObserver, RunSettings};
@@ -78,10 +77,9 @@ pub struct RunArgs {
     /// Uncounted warm-up requests of each scenario request with --cost.
     #[arg(long, value_name = "N", requires = "cost", default_value_t = DEFAULT_WARMUP)]
     pub cost_warmup: u64,
-    /// Measure an attempt again, after a pause, while it has caveats (steal or other
-    /// processes' CPU on the server's, generator's or database's CPUs, or a closed-loop
-    /// level that saturated neither side; a capacity probe that was unusable); at most N more
-    /// attempts per repeat or probe.
+    /// Measure an attempt (a repeat, or a capacity probe) again, after a pause, while it
+    /// has caveats (noise on any side's CPUs, a closed-loop level that saturated neither
+    /// side, an unusable probe); at most N more attempts each.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_noisy: u32,
     /// Exit 1 when any measured level still has caveats after its retries (for CI).
@@ -532,8 +530,7 @@ fn render_table(results: &RunResults) -> String {
         .map(|t| t.label().chars().count())
         .fold(14, usize::max);
     // A capacity run has no ladder, so no qps: its column shows the capacity instead.
-    let capacity_run = results.scenario.capacity().is_some()
-        || results.targets.iter().any(|t| t.capacity.is_some());
+    let capacity_run = super::run_capacity::is_capacity_run(results);
     let rate = if capacity_run { "capacity" } else { "qps" };
     let mut out = format!(
         "\n{:<width$} {:>8} {:>12} {:>11} {:>11} {:>12}\n",
@@ -552,10 +549,7 @@ fn render_table(results: &RunResults) -> String {
             t.label(),
             status,
             match (t.qps, &t.qps_caveat) {
-                _ if capacity_run => t
-                    .capacity
-                    .as_ref()
-                    .map_or("-".to_string(), |c| { c.mark() }),
+                _ if capacity_run => super::run_capacity::cell(t),
                 (Some(q), None) => grouped(q as u64),
                 // No level measured the server cleanly: not a plain figure.
                 (Some(q), Some(_)) => format!("({})", grouped(q as u64)),
